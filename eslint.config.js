@@ -1,0 +1,76 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Layer table of docs/architecture.md: each layer lists the layers it must NOT import.
+ * The module and the kernel never import each other.
+ */
+const LAYERS = {
+  base: ['platform', 'module', 'kernel', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
+  platform: ['module', 'kernel', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
+  module: ['kernel', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
+  kernel: ['module', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
+  machine: ['explore', 'api', 'cli', 'server', 'web', 'bench'],
+  explore: ['api', 'cli', 'server', 'web', 'bench'],
+  api: ['cli', 'server', 'web', 'bench'],
+  cli: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'server', 'web', 'bench'],
+  server: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'cli', 'web', 'bench'],
+  web: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'cli', 'server', 'bench'],
+  bench: ['cli', 'server', 'web'],
+};
+
+const MODEL_LAYERS = ['base', 'platform', 'module', 'kernel', 'machine', 'explore'];
+
+const determinismBans = [
+  { selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'Model code uses the seeded Prng, never Math.random.' },
+  { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'Model code uses simulated time, never Date.now.' },
+  { selector: "NewExpression[callee.name='Date']", message: 'Model code uses simulated time, never new Date.' },
+  { selector: "MemberExpression[object.name='performance'][property.name='now']", message: 'Model code uses simulated time.' },
+  { selector: "CallExpression[callee.name=/^(setTimeout|setInterval|setImmediate)$/]", message: 'Model code never uses timers.' },
+  { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Model code never reads process.env.' },
+  { selector: "MemberExpression[object.name='crypto'][property.name='getRandomValues']", message: 'Model code uses the seeded Prng.' },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'examples/**', 'bench-results/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    linterOptions: { reportUnusedDisableDirectives: true },
+    rules: {
+      curly: ['error', 'all'],
+      eqeqeq: ['error', 'always'],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  ...Object.entries(LAYERS).map(([layer, banned]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: banned.flatMap((b) => [
+            { group: [`../${b}/*`, `../../${b}/*`, `../../../${b}/*`, `../${b}`, `../../${b}`], message: `src/${layer} may not import src/${b} (layer table, docs/architecture.md).` },
+          ]),
+        },
+      ],
+    },
+  })),
+  ...MODEL_LAYERS.map((layer) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-syntax': ['error', ...determinismBans],
+      // No module-level mutable state in the model: everything hangs off an instance.
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval'],
+    },
+  })),
+  {
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);

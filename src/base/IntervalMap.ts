@@ -1,0 +1,231 @@
+/**
+ * A coalescing interval map over half-open integer ranges [start, end), built on a B+ tree
+ * (sorted-btree). Point lookups and range assignments cost O(log n + k) where k is the number
+ * of intervals the range touches. This is the workhorse of the memory model: a MOVDIR64B of
+ * 4 GiB is one `set`, whatever the size of the host.
+ *
+ * Adjacent intervals with equal values (by `eq`, default `===`) are merged, so the map stays
+ * as small as the information it holds.
+ */
+import * as BTreeModule from 'sorted-btree';
+
+import { assert } from './assert.js';
+
+/** The part of sorted-btree's BTree<number, Node<V>> we use. */
+interface Tree<V> {
+  readonly size: number;
+  get(key: number): Node<V> | undefined;
+  set(key: number, value: Node<V>): boolean;
+  delete(key: number): boolean;
+  clear(): void;
+  minKey(): number | undefined;
+  entries(lowestKey?: number): IterableIterator<[number, Node<V>]>;
+  nextLowerPair(key: number | undefined): [number, Node<V>] | undefined;
+  getPairOrNextLower(key: number): [number, Node<V>] | undefined;
+  getPairOrNextHigher(key: number): [number, Node<V>] | undefined;
+  deleteRange(low: number, high: number, includeHigh: boolean): number;
+}
+type TreeCtor = new <V>() => Tree<V>;
+// sorted-btree is CommonJS with `exports.default`; Node and bundlers unwrap it differently.
+const interop = BTreeModule as unknown as { default: TreeCtor | { default: TreeCtor } };
+const BTree: TreeCtor = typeof interop.default === 'function' ? interop.default : interop.default.default;
+
+interface Node<V> {
+  end: number;
+  value: V;
+}
+
+/** One maximal interval of the map, clipped to the queried range. */
+export interface Interval<V> {
+  readonly start: number;
+  readonly end: number;
+  readonly value: V;
+}
+
+/** Coalescing map from integer ranges to values. */
+export class IntervalMap<V> {
+  private readonly tree: Tree<V> = new BTree<V>();
+  private readonly eq: (a: V, b: V) => boolean;
+
+  /** @param eq value equality used for coalescing (default: `===`). */
+  constructor(eq?: (a: V, b: V) => boolean) {
+    this.eq = eq ?? ((a, b) => a === b);
+  }
+
+  /** Number of stored (maximal) intervals. */
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** Value at `point`, or undefined when unmapped. */
+  get(point: number): V | undefined {
+    const p = this.tree.getPairOrNextLower(point);
+    if (p === undefined || p[1].end <= point) {
+      return undefined;
+    }
+    return p[1].value;
+  }
+
+  /** The whole interval containing `point`, or undefined. */
+  getInterval(point: number): Interval<V> | undefined {
+    const p = this.tree.getPairOrNextLower(point);
+    if (p === undefined || p[1].end <= point) {
+      return undefined;
+    }
+    return { start: p[0], end: p[1].end, value: p[1].value };
+  }
+
+  /** Split the interval that strictly contains `at` so that `at` becomes a boundary. */
+  private split(at: number): void {
+    const p = this.tree.getPairOrNextLower(at);
+    if (p === undefined) {
+      return;
+    }
+    const [s, node] = p;
+    if (s < at && node.end > at) {
+      this.tree.set(s, { end: at, value: node.value });
+      this.tree.set(at, { end: node.end, value: node.value });
+    }
+  }
+
+  private checkRange(start: number, end: number): void {
+    assert(
+      Number.isSafeInteger(start) && Number.isSafeInteger(end) && start <= end,
+      `IntervalMap: bad range [${start}, ${end})`,
+    );
+  }
+
+  /** Assign `value` to [start, end), replacing whatever was there. */
+  set(start: number, end: number, value: V): void {
+    this.checkRange(start, end);
+    if (start === end) {
+      return;
+    }
+    this.split(start);
+    this.split(end);
+    this.tree.deleteRange(start, end, false);
+    let s = start;
+    let e = end;
+    // Coalesce with the left neighbour.
+    const left = this.tree.nextLowerPair(start);
+    if (left !== undefined && left[1].end === start && this.eq(left[1].value, value)) {
+      s = left[0];
+      this.tree.delete(left[0]);
+    }
+    // Coalesce with the right neighbour.
+    const right = this.tree.get(end);
+    if (right !== undefined && this.eq(right.value, value)) {
+      e = right.end;
+      this.tree.delete(end);
+    }
+    this.tree.set(s, { end: e, value });
+  }
+
+  /** Remove any mapping in [start, end). */
+  delete(start: number, end: number): void {
+    this.checkRange(start, end);
+    if (start === end) {
+      return;
+    }
+    this.split(start);
+    this.split(end);
+    this.tree.deleteRange(start, end, false);
+  }
+
+  /** Remove everything. */
+  clear(): void {
+    this.tree.clear();
+  }
+
+  /**
+   * The intervals overlapping [start, end), clipped to it, in ascending order.
+   * With no arguments: every interval.
+   */
+  entries(start = -Infinity, end = Infinity): Interval<V>[] {
+    const out: Interval<V>[] = [];
+    let first = this.tree.getPairOrNextLower(start === -Infinity ? Number.MIN_SAFE_INTEGER : start);
+    if (first === undefined || first[1].end <= start) {
+      first = this.tree.getPairOrNextHigher(start === -Infinity ? Number.MIN_SAFE_INTEGER : start);
+    }
+    if (first === undefined) {
+      return out;
+    }
+    for (const [s, node] of this.tree.entries(first[0])) {
+      if (s >= end) {
+        break;
+      }
+      if (node.end <= start) {
+        continue;
+      }
+      out.push({ start: Math.max(s, start), end: Math.min(node.end, end), value: node.value });
+    }
+    return out;
+  }
+
+  /**
+   * Replace each value in [start, end) by `fn(old)`; gaps are passed `undefined`. Returning
+   * `undefined` unmaps. Runs in O(log n + k).
+   */
+  update(start: number, end: number, fn: (old: V | undefined, s: number, e: number) => V | undefined): void {
+    this.checkRange(start, end);
+    const pieces: { s: number; e: number; v: V | undefined }[] = [];
+    let cursor = start;
+    for (const iv of this.entries(start, end)) {
+      if (iv.start > cursor) {
+        pieces.push({ s: cursor, e: iv.start, v: fn(undefined, cursor, iv.start) });
+      }
+      pieces.push({ s: iv.start, e: iv.end, v: fn(iv.value, iv.start, iv.end) });
+      cursor = iv.end;
+    }
+    if (cursor < end) {
+      pieces.push({ s: cursor, e: end, v: fn(undefined, cursor, end) });
+    }
+    for (const p of pieces) {
+      if (p.v === undefined) {
+        this.delete(p.s, p.e);
+      } else {
+        this.set(p.s, p.e, p.v);
+      }
+    }
+  }
+
+  /** Total length of mapped space inside [start, end). */
+  covered(start = -Infinity, end = Infinity): number {
+    let n = 0;
+    for (const iv of this.entries(start, end)) {
+      n += iv.end - iv.start;
+    }
+    return n;
+  }
+
+  /** True if every point of [start, end) is mapped (and, if given, satisfies `pred`). */
+  covers(start: number, end: number, pred?: (v: V) => boolean): boolean {
+    let cursor = start;
+    for (const iv of this.entries(start, end)) {
+      if (iv.start > cursor || (pred !== undefined && !pred(iv.value))) {
+        return false;
+      }
+      cursor = iv.end;
+    }
+    return cursor >= end;
+  }
+
+  /** The lowest interval, or undefined when empty. */
+  first(): Interval<V> | undefined {
+    const k = this.tree.minKey();
+    if (k === undefined) {
+      return undefined;
+    }
+    const n = this.tree.get(k) as Node<V>;
+    return { start: k, end: n.end, value: n.value };
+  }
+
+  /** A deep-enough copy (values are shared). */
+  clone(): IntervalMap<V> {
+    const m = new IntervalMap<V>(this.eq);
+    for (const iv of this.entries()) {
+      m.tree.set(iv.start, { end: iv.end, value: iv.value });
+    }
+    return m;
+  }
+}

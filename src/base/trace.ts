@@ -1,0 +1,119 @@
+/**
+ * Typed trace events: the one inspection stream that checkers, the recorder, the server and
+ * the HTML report subscribe to. Model code emits; nothing reaches into model objects.
+ * @see XState InspectionEvent / system.inspect(); v86's bus between core and UI.
+ */
+import { fnv1a32 } from './prng.js';
+
+/** Fields every event carries. */
+interface Base {
+  /** Simulated time (ns since platform power-on). */
+  readonly t: number;
+  /** The CPU the event happened on, or -1 for platform-wide events. */
+  readonly cpu: number;
+}
+
+/** The trace event union. */
+export type TraceEvent =
+  | (Base & { readonly kind: 'seamcall.enter'; readonly leaf: number; readonly rax: bigint })
+  | (Base & { readonly kind: 'seamcall.exit'; readonly leaf: number; readonly status: bigint })
+  | (Base & { readonly kind: 'seamcall.fault'; readonly leaf: number; readonly fault: 'UD' | 'GP' | 'VMFAILINVALID' })
+  | (Base & {
+      readonly kind: 'cache.writeback';
+      readonly line: number;
+      readonly lines: number;
+      readonly keyId: number;
+      readonly version: number;
+      /** Memory already held a newer version: a stale alias overwrote it. */
+      readonly stale: boolean;
+      readonly cause: 'evict' | 'wbinvd' | 'wbnoinvd' | 'clflush' | 'bulk' | 'snoop';
+    })
+  | (Base & { readonly kind: 'cache.flush'; readonly op: 'wbinvd' | 'wbnoinvd'; readonly dirtyLines: number })
+  | (Base & { readonly kind: 'mem.write'; readonly pa: number; readonly len: number; readonly keyId: number; readonly op: string })
+  | (Base & { readonly kind: 'mem.poison'; readonly pa: number; readonly keyId: number; readonly reason: string })
+  | (Base & { readonly kind: 'ipi.send'; readonly to: number; readonly vector: string; readonly nmi: boolean })
+  | (Base & { readonly kind: 'ipi.deliver'; readonly vector: string; readonly nmi: boolean })
+  | (Base & { readonly kind: 'cpu.halt' })
+  | (Base & { readonly kind: 'cpu.wake'; readonly by: string })
+  | (Base & { readonly kind: 'cpu.state'; readonly online: boolean; readonly vmx: boolean })
+  | (Base & { readonly kind: 'sched.choose'; readonly label: string; readonly n: number; readonly pick: number })
+  | (Base & { readonly kind: 'dmesg'; readonly level: string; readonly text: string })
+  | (Base & { readonly kind: 'mark'; readonly label: string; readonly detail?: string })
+  | (Base & { readonly kind: 'finding'; readonly finding: string; readonly detail: string });
+
+/** The `kind` tags. */
+export type TraceKind = TraceEvent['kind'];
+
+/** Receives trace events. */
+export type TraceListener = (ev: TraceEvent) => void;
+
+function stringifyEvent(ev: TraceEvent): string {
+  let s = '';
+  for (const [k, v] of Object.entries(ev)) {
+    s += `${k}=${typeof v === 'bigint' ? v.toString(16) : String(v)};`;
+  }
+  return s;
+}
+
+/**
+ * Fan-out of trace events with an optional bounded recorder and a running hash used by the
+ * determinism check (same seed, same hash).
+ */
+export class Tracer {
+  private readonly listeners: TraceListener[] = [];
+  private readonly recorded: TraceEvent[] = [];
+  private hashLo = 0x811c9dc5;
+  private hashHi = 0x01000193;
+  private count = 0;
+
+  /** @param recordLimit events kept in memory for reports (0 = none). */
+  constructor(private readonly recordLimit = 0) {}
+
+  /** Subscribe; returns an unsubscribe function. */
+  subscribe(fn: TraceListener): () => void {
+    this.listeners.push(fn);
+    return () => {
+      const i = this.listeners.indexOf(fn);
+      if (i >= 0) {
+        this.listeners.splice(i, 1);
+      }
+    };
+  }
+
+  /** Emit one event. */
+  emit(ev: TraceEvent): void {
+    this.count++;
+    const s = stringifyEvent(ev);
+    this.hashLo = fnv1a32(s, this.hashLo);
+    this.hashHi = fnv1a32(s, this.hashHi ^ this.count);
+    if (this.recordLimit > 0) {
+      if (this.recorded.length >= this.recordLimit) {
+        this.recorded.shift();
+      }
+      this.recorded.push(ev);
+    }
+    for (const l of this.listeners) {
+      l(ev);
+    }
+  }
+
+  /** Fold a raw number into the hash without emitting an event (fast path). */
+  mix(n: number): void {
+    this.hashLo = Math.imul(this.hashLo ^ n, 0x01000193) >>> 0;
+  }
+
+  /** The running hash as 16 hex digits. */
+  get hash(): string {
+    return (this.hashHi >>> 0).toString(16).padStart(8, '0') + (this.hashLo >>> 0).toString(16).padStart(8, '0');
+  }
+
+  /** Events emitted so far. */
+  get eventCount(): number {
+    return this.count;
+  }
+
+  /** Recorded events (bounded). */
+  events(): readonly TraceEvent[] {
+    return this.recorded;
+  }
+}

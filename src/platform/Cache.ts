@@ -1,0 +1,248 @@
+/**
+ * One logical CPU's cache: lines tagged with their KeyID, a dirty bit and the content version
+ * they would write back. Aliases of one physical line under different KeyIDs are separate
+ * entries and are not kept coherent with each other (as on hardware). Entries are stored as
+ * ranges of line indices per KeyID, so a bulk store of millions of lines is one entry.
+ * Capacity is bounded; eviction is LRU by insertion.
+ * @see docs/architecture.md section 4
+ */
+import { IntervalMap } from '../base/IntervalMap.js';
+
+/** A cached range's payload. */
+export interface CacheSeg {
+  readonly ver: number;
+  readonly dirty: boolean;
+  readonly writer: string;
+  /** Fill byte, or -1 when per-line bytes are kept in `data`. */
+  readonly fill: number;
+  /** LRU sequence number of the insertion that produced this range. */
+  readonly seq: number;
+}
+
+function sameSeg(a: CacheSeg, b: CacheSeg): boolean {
+  return a.ver === b.ver && a.dirty === b.dirty && a.writer === b.writer && a.fill === b.fill && a.seq === b.seq;
+}
+
+/** A range removed from the cache (for write-back). */
+export interface CacheRange {
+  readonly key: number;
+  readonly start: number;
+  readonly end: number;
+  readonly seg: CacheSeg;
+  /** Explicit bytes of lines in the range, when seg.fill === -1. */
+  readonly data?: Map<number, Uint8Array>;
+}
+
+/** A per-CPU cache. */
+export class Cache {
+  private readonly byKey = new Map<number, IntervalMap<CacheSeg>>();
+  private readonly data = new Map<number, Map<number, Uint8Array>>();
+  private readonly lru = new Map<number, { key: number; start: number; end: number }>();
+  private seqNext = 1;
+  private count = 0;
+
+  /** @param capacityLines lines this cache can hold */
+  constructor(readonly capacityLines: number) {}
+
+  /** Lines currently cached. */
+  get lineCount(): number {
+    return this.count;
+  }
+
+  /** True when nothing is cached. */
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** The cached entry for (key, line), if any. */
+  lookup(key: number, line: number): { seg: CacheSeg; bytes?: Uint8Array } | undefined {
+    const m = this.byKey.get(key);
+    const seg = m?.get(line);
+    if (seg === undefined) {
+      return undefined;
+    }
+    const bytes = seg.fill < 0 ? this.data.get(key)?.get(line) : undefined;
+    return bytes === undefined ? { seg } : { seg, bytes };
+  }
+
+  /** KeyIDs that have at least one cached line. */
+  keys(): number[] {
+    return [...this.byKey.keys()];
+  }
+
+  /**
+   * Insert (replace) [start, end) under `key`. Returns nothing; the caller evicts if over
+   * capacity with `evictOverflow`.
+   */
+  insert(key: number, start: number, end: number, ver: number, dirty: boolean, writer: string, fill: number, bytes?: Map<number, Uint8Array>): void {
+    let m = this.byKey.get(key);
+    if (m === undefined) {
+      m = new IntervalMap<CacheSeg>(sameSeg);
+      this.byKey.set(key, m);
+    }
+    const before = m.covered(start, end);
+    const seq = this.seqNext++;
+    m.set(start, end, { ver, dirty, writer, fill, seq });
+    this.count += end - start - before;
+    this.lru.set(seq, { key, start, end });
+    if (fill < 0 && bytes !== undefined) {
+      let d = this.data.get(key);
+      if (d === undefined) {
+        d = new Map();
+        this.data.set(key, d);
+      }
+      for (const [line, b] of bytes) {
+        d.set(line, b);
+      }
+    }
+  }
+
+  /** Remove [start, end) under `key`; returns the removed ranges (dirty or not). */
+  remove(key: number, start: number, end: number): CacheRange[] {
+    const m = this.byKey.get(key);
+    if (m === undefined) {
+      return [];
+    }
+    const out: CacheRange[] = [];
+    for (const iv of m.entries(start, end)) {
+      out.push(this.withData(key, iv.start, iv.end, iv.value, true));
+      this.count -= iv.end - iv.start;
+    }
+    if (out.length > 0) {
+      m.delete(start, end);
+      if (m.size === 0) {
+        this.byKey.delete(key);
+        this.data.delete(key);
+      }
+    }
+    return out;
+  }
+
+  private withData(key: number, start: number, end: number, seg: CacheSeg, take: boolean): CacheRange {
+    if (seg.fill >= 0) {
+      return { key, start, end, seg };
+    }
+    const d = this.data.get(key);
+    const data = new Map<number, Uint8Array>();
+    if (d !== undefined) {
+      if (end - start <= d.size) {
+        for (let l = start; l < end; l++) {
+          const b = d.get(l);
+          if (b !== undefined) {
+            data.set(l, b);
+            if (take) {
+              d.delete(l);
+            }
+          }
+        }
+      } else {
+        for (const [l, b] of d) {
+          if (l >= start && l < end) {
+            data.set(l, b);
+            if (take) {
+              d.delete(l);
+            }
+          }
+        }
+      }
+    }
+    return { key, start, end, seg, data };
+  }
+
+  /** Remove everything (WBINVD); returns all ranges. */
+  removeAll(): CacheRange[] {
+    const out: CacheRange[] = [];
+    for (const [key, m] of this.byKey) {
+      for (const iv of m.entries()) {
+        out.push(this.withData(key, iv.start, iv.end, iv.value, false));
+      }
+    }
+    this.byKey.clear();
+    this.data.clear();
+    this.lru.clear();
+    this.count = 0;
+    return out;
+  }
+
+  /** Dirty ranges, which are then marked clean (WBNOINVD). */
+  cleanAll(): CacheRange[] {
+    const out: CacheRange[] = [];
+    for (const [key, m] of this.byKey) {
+      for (const iv of m.entries()) {
+        if (iv.value.dirty) {
+          out.push(this.withData(key, iv.start, iv.end, iv.value, false));
+          m.set(iv.start, iv.end, { ...iv.value, dirty: false });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Dirty ranges without changing anything. */
+  dirtyRanges(): CacheRange[] {
+    const out: CacheRange[] = [];
+    for (const [key, m] of this.byKey) {
+      for (const iv of m.entries()) {
+        if (iv.value.dirty) {
+          out.push({ key, start: iv.start, end: iv.end, seg: iv.value });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Number of dirty lines, per KeyID. */
+  dirtyByKey(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [key, m] of this.byKey) {
+      let n = 0;
+      for (const iv of m.entries()) {
+        if (iv.value.dirty) {
+          n += iv.end - iv.start;
+        }
+      }
+      if (n > 0) {
+        out.set(key, n);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Evict least-recently-inserted lines until at most `capacityLines - reserve` remain.
+   * @returns the evicted ranges (the caller writes back the dirty ones).
+   */
+  evictOverflow(reserve = 0): CacheRange[] {
+    const out: CacheRange[] = [];
+    const target = Math.max(0, this.capacityLines - reserve);
+    while (this.count > target) {
+      const oldest = this.lru.entries().next();
+      if (oldest.done === true) {
+        break;
+      }
+      const [seq, span] = oldest.value;
+      const m = this.byKey.get(span.key);
+      let need = this.count - target;
+      if (m !== undefined) {
+        for (const iv of m.entries(span.start, span.end)) {
+          if (iv.value.seq !== seq || need <= 0) {
+            continue;
+          }
+          const take = Math.min(need, iv.end - iv.start);
+          out.push(...this.remove(span.key, iv.start, iv.start + take));
+          need -= take;
+        }
+      }
+      if (need > 0 || this.byKey.get(span.key) === undefined) {
+        this.lru.delete(seq);
+      } else {
+        // Partly evicted: keep the remainder's span.
+        const rest = this.byKey.get(span.key)?.entries(span.start, span.end).filter((iv) => iv.value.seq === seq) ?? [];
+        if (rest.length === 0) {
+          this.lru.delete(seq);
+        }
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A logical processor: its place in the topology, its mode bits, its MSRs, its cache and its
+ * pending interrupts. Behaviour lives in Platform; this is the state.
+ */
+import type { CpuId, NodeId, PackageId } from '../base/ids.js';
+import type { Cache } from './Cache.js';
+import type { Prog } from './Exec.js';
+
+/** Interrupt vectors the model knows. */
+export type Vector = 'REBOOT' | 'CALL_FUNCTION' | 'NMI';
+
+/** An interrupt in flight or pending. */
+export interface PendingInterrupt {
+  readonly vector: Vector;
+  /** Simulated time at which it arrives. */
+  readonly arrivalNs: number;
+  readonly from: number;
+  /** Work carried by CALL_FUNCTION IPIs (smp_call_function and friends). */
+  readonly payload?: () => Prog;
+}
+
+/** What a CPU does on an interrupt: a program pushed on top of what it was running. */
+export type InterruptHandler = (cpu: Cpu, irq: PendingInterrupt) => Prog;
+
+/** One logical processor. */
+export class Cpu {
+  online = true;
+  /** In VMX operation (after VMXON): SEAMCALL needs it. */
+  vmx = false;
+  irqEnabled = true;
+  halted = false;
+  inSeam = false;
+  inNmi = false;
+  /** Simulated local time (ns). */
+  clockNs = 0;
+  readonly msrs = new Map<number, bigint>();
+  readonly pending: PendingInterrupt[] = [];
+  /** Interrupt handlers, installed by the running kernel. */
+  readonly handlers = new Map<Vector, InterruptHandler>();
+
+  constructor(
+    readonly id: CpuId,
+    readonly packageId: PackageId,
+    readonly coreId: number,
+    readonly threadId: number,
+    readonly apicId: number,
+    readonly node: NodeId,
+    readonly cache: Cache,
+  ) {}
+
+  /** Pending interrupts that can be taken now (NMIs always unless nested). */
+  deliverable(): PendingInterrupt | undefined {
+    for (const irq of this.pending) {
+      if (irq.arrivalNs > this.clockNs && !this.halted) {
+        continue;
+      }
+      if (irq.vector === 'NMI' ? !this.inNmi : this.irqEnabled) {
+        return irq;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * What simulated code yields to the scheduler. Everything a CPU runs (kernel and module) is
+ * a generator of Steps composed with `yield*`; a `yield` marks a point where another CPU may
+ * run. The scheduler (explore/Scheduler.ts) gives each CPU's generator the answer to its step.
+ */
+
+/** A scheduling point. */
+export type Step =
+  /** Consume simulated time on this CPU (also a preemption point). */
+  | { readonly op: 'tick'; readonly ns: number; readonly label?: string }
+  /** A preemption point that takes no time. */
+  | { readonly op: 'yield'; readonly label?: string }
+  /**
+   * Block until `until()` is true (resumes with `true`) or `timeoutNs` of simulated time has
+   * passed (resumes with `false`). `Infinity` waits forever. In exploration the timeout is a
+   * choice.
+   */
+  | { readonly op: 'wait'; readonly until: () => boolean; readonly timeoutNs: number; readonly label: string }
+  /** HLT: sleep until an interrupt (or NMI) arrives; resumes after its handler returns. */
+  | { readonly op: 'halt' }
+  /** This CPU stops executing for good (e.g. jumped into a dead loop with interrupts off). */
+  | { readonly op: 'dead'; readonly label: string };
+
+/** A program or subroutine running on a simulated CPU. */
+export type Prog<T = void> = Generator<Step, T, unknown>;
+
+/** A program that yields nothing and returns `v` (for trivial branches). */
+// eslint-disable-next-line require-yield
+export function* done<T>(v: T): Prog<T> {
+  return v;
+}
+
+/** One tick of simulated time. */
+export function* tick(ns: number, label?: string): Prog {
+  yield label === undefined ? { op: 'tick', ns } : { op: 'tick', ns, label };
+}
+
+/** Block until `until()` or timeout; true if the condition was met. */
+export function* waitUntil(until: () => boolean, timeoutNs: number, label: string): Prog<boolean> {
+  if (until()) {
+    return true;
+  }
+  const r = yield { op: 'wait', until, timeoutNs, label };
+  return r === true;
+}
+
+/**
+ * Run a program that must not block to completion, outside any scheduler (unit tests, the
+ * SEAMCALL server). Ticks are summed; a wait whose condition is false times out at once.
+ * @returns the program's result and the simulated time it consumed.
+ */
+export function runToCompletion<T>(prog: Prog<T>, maxSteps = 1e9): { value: T; ns: number } {
+  let ns = 0;
+  let input: unknown = undefined;
+  for (let i = 0; i < maxSteps; i++) {
+    const r = prog.next(input);
+    if (r.done === true) {
+      return { value: r.value, ns };
+    }
+    const s = r.value;
+    input = undefined;
+    switch (s.op) {
+      case 'tick':
+        ns += s.ns;
+        break;
+      case 'yield':
+        break;
+      case 'wait':
+        input = s.until();
+        if (input === false && s.timeoutNs !== Infinity) {
+          ns += s.timeoutNs;
+        }
+        if (input === false && s.timeoutNs === Infinity) {
+          throw new Error(`runToCompletion: program waits forever at ${s.label}`);
+        }
+        break;
+      case 'halt':
+      case 'dead':
+        throw new Error(`runToCompletion: program stopped (${s.op})`);
+    }
+  }
+  throw new Error('runToCompletion: step budget exhausted');
+}

@@ -1,0 +1,551 @@
+/**
+ * The simulated machine below the firmware line: CPUs and packages, physical memory with
+ * MKTME KeyIDs and integrity, per-CPU caches whose dirty lines carry a KeyID, IPIs and NMIs,
+ * simulated time, and the SEAMCALL instruction. Built from a validated PlatformSpec.
+ *
+ * Memory operations take the CPU that executes them, because that is whose cache the
+ * effects land in.
+ */
+import { assert } from '../base/assert.js';
+import { cpuId, LINE_SIZE, MAX_PA_BITS, nodeId, packageId } from '../base/ids.js';
+import type { CpuId } from '../base/ids.js';
+import { Prng } from '../base/prng.js';
+import { Tracer } from '../base/trace.js';
+import { Cache } from './Cache.js';
+import type { CacheRange } from './Cache.js';
+import { Cpu } from './Cpu.js';
+import type { PendingInterrupt, Vector } from './Cpu.js';
+import type { Prog } from './Exec.js';
+import {
+  MSR_IA32_ARCH_CAPABILITIES,
+  MSR_IA32_MKTME_KEYID_PARTITIONING,
+  MSR_IA32_MTRRCAP,
+  MSR_IA32_PERF_CAPABILITIES,
+  MSR_IA32_SEAMRR_PHYS_BASE,
+  MSR_IA32_SEAMRR_PHYS_MASK,
+  MSR_IA32_SMRR_PHYSBASE,
+  MSR_IA32_SMRR_PHYSMASK,
+  MSR_IA32_TME_ACTIVATE,
+  MSR_IA32_TME_CAPABILITY,
+  MSR_IA32_TSC_ADJUST,
+  MSR_IA32_VMX_BASIC,
+  MSR_IA32_WBINVDP,
+  MSR_IA32_WBNOINVDP,
+  MSR_IA32_XAPIC_DISABLE_STATUS,
+} from './Msr.js';
+import { PhysicalMemory, POWER_ON_LINE } from './PhysicalMemory.js';
+import type { LineState } from './PhysicalMemory.js';
+import type { SeamEnv, SeamHandler, SeamOutcome, SeamRead, SeamRegs } from './Seam.js';
+import type { PlatformSpec } from './spec.js';
+
+/** A write-back that overwrote a newer version of its line: the raw material of corruption. */
+export interface StaleWriteback {
+  readonly t: number;
+  /** CPU whose cache held the stale line. */
+  readonly cpu: number;
+  readonly lineStart: number;
+  readonly lineEnd: number;
+  /** KeyID of the stale cached alias. */
+  readonly key: number;
+  readonly staleVer: number;
+  readonly staleWriter: string;
+  /** What memory held before (newer). */
+  readonly overwrittenVer: number;
+  readonly overwrittenKey: number;
+  readonly overwrittenWriter: string;
+  readonly cause: string;
+}
+
+/** Decides whether a named fault site fails now. */
+export interface FaultInjector {
+  shouldFail(site: string, cpu: number): boolean;
+}
+
+/** Injects a fixed number of failures per site (the server's fault.inject). */
+export class CountingFaults implements FaultInjector {
+  private readonly counts = new Map<string, number>();
+  /** Arm `count` failures at `site`. */
+  arm(site: string, count: number): void {
+    this.counts.set(site, (this.counts.get(site) ?? 0) + count);
+  }
+  /** Remaining armed failures per site. */
+  armed(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+  shouldFail(site: string): boolean {
+    const n = this.counts.get(site) ?? 0;
+    if (n > 0) {
+      this.counts.set(site, n - 1);
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Options for building a platform. */
+export interface PlatformOptions {
+  readonly seed?: number;
+  readonly tracer?: Tracer;
+  readonly faults?: FaultInjector;
+}
+
+const TD_FILL_DEFAULT = 0xa5;
+
+/** The simulated hardware. */
+export class Platform {
+  readonly cpus: Cpu[] = [];
+  readonly memory = new PhysicalMemory();
+  readonly tracer: Tracer;
+  faults: FaultInjector;
+  readonly prng: Prng;
+  readonly staleWritebacks: StaleWriteback[] = [];
+  /** CPU whose code is running now (set by the scheduler). */
+  current: Cpu;
+  /** The SEAM module, if one is attached (machine/ wires it). */
+  seamHandler: SeamHandler | undefined;
+  /** PA bit where the KeyID field starts (MAX_PA 52 minus KeyID bits). */
+  readonly keyIdShift: number;
+  private verNext = 1;
+  private readonly rdrand: Prng;
+
+  constructor(
+    readonly spec: PlatformSpec,
+    opts: PlatformOptions = {},
+  ) {
+    this.prng = new Prng(opts.seed ?? 0);
+    this.rdrand = this.prng.fork('rdrand');
+    this.tracer = opts.tracer ?? new Tracer();
+    this.faults = opts.faults ?? new CountingFaults();
+    this.keyIdShift = MAX_PA_BITS - spec.keyids.bits;
+    const t = spec.topology;
+    const perPkg = t.coresPerPackage * t.threadsPerCore;
+    const nodes = [...new Set(spec.memory.nodes.map((n) => n.node))].sort((a, b) => a - b);
+    for (let i = 0; i < t.packages * perPkg; i++) {
+      const pkg = Math.floor(i / perPkg);
+      const inPkg = i % perPkg;
+      const core = Math.floor(inPkg / t.threadsPerCore);
+      const thread = inPkg % t.threadsPerCore;
+      const apic = (pkg << 8) | (core << 1) | thread;
+      const node = nodes.length === 0 ? 0 : (nodes[pkg % nodes.length] ?? 0);
+      const cpu = new Cpu(cpuId(i), packageId(pkg), core, thread, apic, nodeId(node), new Cache(spec.cache.linesPerCpu));
+      this.initMsrs(cpu);
+      cpu.online = !t.offlineAtBoot.includes(i);
+      this.cpus.push(cpu);
+    }
+    for (const o of spec.msrOverrides) {
+      this.cpus[o.cpu]?.msrs.set(o.msr, BigInt(o.value));
+    }
+    this.current = this.cpus[0] as Cpu;
+  }
+
+  private initMsrs(cpu: Cpu): void {
+    const s = this.spec;
+    const m = cpu.msrs;
+    m.set(MSR_IA32_TSC_ADJUST, 0n);
+    if (this.isAmd) {
+      return;
+    }
+    m.set(MSR_IA32_MKTME_KEYID_PARTITIONING, (BigInt(s.keyids.tdx) << 32n) | BigInt(s.keyids.mktme));
+    m.set(MSR_IA32_TME_CAPABILITY, 0x0000_0004_0000_0003n | (BigInt(s.keyids.bits) << 36n));
+    m.set(MSR_IA32_TME_ACTIVATE, 0x2n | (BigInt(s.keyids.bits) << 32n));
+    m.set(MSR_IA32_WBINVDP, BigInt(s.cache.wbinvdSubBlocks));
+    m.set(MSR_IA32_WBNOINVDP, BigInt(s.cache.wbinvdSubBlocks));
+    m.set(MSR_IA32_XAPIC_DISABLE_STATUS, 1n);
+    m.set(MSR_IA32_ARCH_CAPABILITIES, 0x0c0_e0ebn);
+    m.set(MSR_IA32_PERF_CAPABILITIES, 0x2000n);
+    m.set(MSR_IA32_MTRRCAP, 0x8000n | 0x800n | 0xan);
+    m.set(MSR_IA32_VMX_BASIC, 0x00da_0400_0000_0012n);
+    const sr = s.seamrr;
+    m.set(MSR_IA32_SEAMRR_PHYS_BASE, BigInt(sr.base) | (sr.enabled ? 0x8n : 0n));
+    const mask = sr.size === 0 ? 0n : (((1n << 52n) - 1n) & ~(BigInt(sr.size) - 1n)) & ~0xfffn;
+    m.set(MSR_IA32_SEAMRR_PHYS_MASK, mask | (sr.enabled ? 1n << 11n : 0n) | (sr.locked ? 1n << 10n : 0n));
+    const sm = s.smrr;
+    m.set(MSR_IA32_SMRR_PHYSBASE, BigInt(sm.base) | 0x6n);
+    const smask = sm.size === 0 ? 0n : (((1n << 52n) - 1n) & ~(BigInt(sm.size) - 1n)) & 0xffff_f000n;
+    m.set(MSR_IA32_SMRR_PHYSMASK, smask | (sm.valid ? 1n << 11n : 0n));
+  }
+
+  // ---------------------------------------------------------------- topology and KeyIDs
+
+  /** True on an AMD SME part (no TDX, the C-bit is KeyID 1). */
+  get isAmd(): boolean {
+    return this.spec.cpuModel === 'amd-sme';
+  }
+  /** Sapphire and Emerald Rapids have the TDX partial-write erratum (X86_BUG_TDX_PW_MCE). */
+  get hasPartialWriteErratum(): boolean {
+    return this.spec.cpuModel === 'sapphire-rapids' || this.spec.cpuModel === 'emerald-rapids';
+  }
+  /** SEAMRR configured, enabled and locked: SEAMCALL does not #GP. */
+  get seamEnabled(): boolean {
+    const s = this.spec.seamrr;
+    return !this.isAmd && s.enabled && s.locked && s.size > 0;
+  }
+  /** First TDX private KeyID (NUM_MKTME_KIDS + 1). */
+  get firstPrivateKey(): number {
+    return this.spec.keyids.mktme + 1;
+  }
+  /** True if `key` is a TDX private KeyID. */
+  isPrivateKey(key: number): boolean {
+    return key >= this.firstPrivateKey && key < this.firstPrivateKey + this.spec.keyids.tdx;
+  }
+  /** Number of packages. */
+  get packageCount(): number {
+    return this.spec.topology.packages;
+  }
+  /** The CPU with id `id`. */
+  cpu(id: number): Cpu {
+    const c = this.cpus[id];
+    assert(c !== undefined, `no CPU ${id}`);
+    return c;
+  }
+  /** Place a KeyID in a physical address's KeyID bits. */
+  withKeyId(pa: number, key: number): number {
+    return pa + key * 2 ** this.keyIdShift;
+  }
+  /** Split a keyed address into address and KeyID. */
+  splitKeyId(hpa: number): { pa: number; key: number } {
+    const unit = 2 ** this.keyIdShift;
+    const key = Math.floor(hpa / unit) % 2 ** this.spec.keyids.bits;
+    return { pa: hpa - key * unit - Math.floor(hpa / 2 ** MAX_PA_BITS) * 2 ** MAX_PA_BITS, key };
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** Simulated time of the running CPU. */
+  get nowNs(): number {
+    return this.current.clockNs;
+  }
+  /** A fresh content version (global write order). */
+  nextVersion(): number {
+    return this.verNext++;
+  }
+
+  // ---------------------------------------------------------------- memory and caches
+
+  private lineRange(pa: number, len: number): [number, number] {
+    assert(Number.isSafeInteger(pa) && Number.isSafeInteger(len) && pa >= 0 && len >= 0, `bad range ${pa}+${len}`);
+    return [Math.floor(pa / LINE_SIZE), Math.ceil((pa + len) / LINE_SIZE)];
+  }
+
+  /** Apply a range leaving a cache to memory (dirty ones only), recording stale overwrites. */
+  private writeBack(cpu: Cpu, r: CacheRange, cause: string): void {
+    if (!r.seg.dirty) {
+      return;
+    }
+    const td = this.isPrivateKey(r.key);
+    let stale = false;
+    for (const old of this.memory.ranges(r.start, r.end)) {
+      if (old.value.ver > r.seg.ver) {
+        stale = true;
+        const w: StaleWriteback = {
+          t: this.nowNs,
+          cpu: cpu.id,
+          lineStart: old.start,
+          lineEnd: old.end,
+          key: r.key,
+          staleVer: r.seg.ver,
+          staleWriter: r.seg.writer,
+          overwrittenVer: old.value.ver,
+          overwrittenKey: old.value.key,
+          overwrittenWriter: old.value.writer,
+          cause,
+        };
+        if (this.staleWritebacks.length < 10_000) {
+          this.staleWritebacks.push(w);
+        }
+      }
+    }
+    const st: LineState = { ver: r.seg.ver, key: r.key, td, poison: false, writer: r.seg.writer, fill: r.seg.fill };
+    this.memory.write(r.start, r.end, st, r.data);
+    this.tracer.emit({
+      kind: 'cache.writeback',
+      t: this.nowNs,
+      cpu: cpu.id,
+      line: r.start,
+      lines: r.end - r.start,
+      keyId: r.key,
+      version: r.seg.ver,
+      stale,
+      cause: cause as 'evict',
+    });
+  }
+
+  private evict(cpu: Cpu): void {
+    for (const r of cpu.cache.evictOverflow()) {
+      this.writeBack(cpu, r, 'evict');
+    }
+  }
+
+  /** Drop (line, key) copies from every cache but `except` (a newer write supersedes them). */
+  private invalidateOthers(except: Cpu | undefined, key: number, l0: number, l1: number, writeBackDirty: boolean): void {
+    for (const c of this.cpus) {
+      if (c === except || c.cache.empty) {
+        continue;
+      }
+      const removed = c.cache.remove(key, l0, l1);
+      if (writeBackDirty) {
+        for (const r of removed) {
+          this.writeBack(c, r, 'clflush');
+        }
+      }
+    }
+  }
+
+  /** The bytes a read through `key` sees for one line, or 'poison'. */
+  private visibleLine(key: number, line: number): Uint8Array | 'poison' {
+    for (const c of this.cpus) {
+      if (c.cache.empty) {
+        continue;
+      }
+      const hit = c.cache.lookup(key, line);
+      if (hit !== undefined) {
+        return hit.seg.fill >= 0 ? new Uint8Array(LINE_SIZE).fill(hit.seg.fill) : (hit.bytes ?? new Uint8Array(LINE_SIZE));
+      }
+    }
+    const st = this.memory.lineState(line);
+    if (st.poison) {
+      return 'poison';
+    }
+    if (this.isPrivateKey(key)) {
+      // Integrity check: the line must be TD-owned and written with this very key.
+      return st.td && st.key === key ? this.memory.lineBytes(line, st) : 'poison';
+    }
+    if (st.td) {
+      // Host reads of TD-owned lines return zeros (no #MC on non-erratum parts).
+      return new Uint8Array(LINE_SIZE);
+    }
+    if (st.key !== key) {
+      // Decrypting with the wrong shared key: deterministic garbage.
+      const g = new Uint8Array(LINE_SIZE);
+      for (let i = 0; i < LINE_SIZE; i++) {
+        g[i] = (line * 131 + i * 17 + st.key * 7 + key * 3 + st.ver) & 0xff;
+      }
+      return g;
+    }
+    return this.memory.lineBytes(line, st);
+  }
+
+  /** Load [pa, pa+len) through `key` on `cpu`. Poison consumption is reported, not thrown. */
+  load(cpu: Cpu, pa: number, len: number, key: number): SeamRead {
+    const [l0, l1] = this.lineRange(pa, len);
+    const out = new Uint8Array(len);
+    for (let l = l0; l < l1; l++) {
+      const b = this.visibleLine(key, l);
+      if (b === 'poison') {
+        const poisonPa = Math.max(l * LINE_SIZE, pa);
+        this.tracer.emit({ kind: 'mem.poison', t: this.nowNs, cpu: cpu.id, pa: poisonPa, keyId: key, reason: 'read' });
+        return { ok: false, poisonPa };
+      }
+      const lineBase = l * LINE_SIZE;
+      const from = Math.max(pa, lineBase);
+      const to = Math.min(pa + len, lineBase + LINE_SIZE);
+      out.set(b.subarray(from - lineBase, to - lineBase), from - pa);
+    }
+    return { ok: true, bytes: out };
+  }
+
+  /** Cached store of explicit bytes through `key` (write-allocate; partial lines merged). */
+  store(cpu: Cpu, pa: number, data: Uint8Array, key: number, writer: string): void {
+    const [l0, l1] = this.lineRange(pa, data.length);
+    const ver = this.nextVersion();
+    const lines = new Map<number, Uint8Array>();
+    for (let l = l0; l < l1; l++) {
+      const lineBase = l * LINE_SIZE;
+      let buf: Uint8Array;
+      if (pa <= lineBase && pa + data.length >= lineBase + LINE_SIZE) {
+        buf = data.slice(lineBase - pa, lineBase - pa + LINE_SIZE);
+      } else {
+        const cur = this.visibleLine(key, l);
+        buf = cur === 'poison' ? new Uint8Array(LINE_SIZE) : cur.slice();
+        const from = Math.max(pa, lineBase);
+        const to = Math.min(pa + data.length, lineBase + LINE_SIZE);
+        buf.set(data.subarray(from - pa, to - pa), from - lineBase);
+      }
+      lines.set(l, buf);
+    }
+    this.invalidateOthers(cpu, key, l0, l1, false);
+    cpu.cache.insert(key, l0, l1, ver, true, writer, -1, lines);
+    this.evict(cpu);
+    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len: data.length, keyId: key, op: 'store' });
+  }
+
+  /**
+   * Cached bulk store of a fill byte over a line-aligned range. Only what fits stays in the
+   * cache; the rest counts as already written back (it is the newest version, so harmless).
+   */
+  storeFill(cpu: Cpu, pa: number, len: number, fill: number, key: number, writer: string): void {
+    const [l0, l1] = this.lineRange(pa, len);
+    const ver = this.nextVersion();
+    this.invalidateOthers(cpu, key, l0, l1, false);
+    const cap = cpu.cache.capacityLines;
+    const split = Math.max(l0, l1 - cap);
+    if (split > l0) {
+      cpu.cache.remove(key, l0, split);
+      this.writeBack(cpu, { key, start: l0, end: split, seg: { ver, dirty: true, writer, fill, seq: 0 } }, 'bulk');
+    }
+    cpu.cache.insert(key, split, l1, ver, true, writer, fill);
+    this.evict(cpu);
+    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len, keyId: key, op: 'store-fill' });
+  }
+
+  /**
+   * MOVDIR64B over a 64-byte-aligned range: direct stores that bypass the cache, invalidate
+   * same-key copies everywhere, and set the integrity state to the writing key. Aliases under
+   * other KeyIDs stay in caches.
+   */
+  movdir64b(cpu: Cpu, pa: number, len: number, key: number, content: number | Uint8Array, writer: string): void {
+    assert(pa % LINE_SIZE === 0 && len % LINE_SIZE === 0, `MOVDIR64B range not line aligned: ${pa}+${len}`);
+    const [l0, l1] = this.lineRange(pa, len);
+    if (l0 === l1) {
+      return;
+    }
+    const ver = this.nextVersion();
+    this.invalidateOthers(undefined, key, l0, l1, false);
+    const td = this.isPrivateKey(key);
+    if (typeof content === 'number') {
+      this.memory.write(l0, l1, { ver, key, td, poison: false, writer, fill: content });
+    } else {
+      const data = new Map<number, Uint8Array>();
+      for (let l = l0; l < l1; l++) {
+        const off = (l - l0) * LINE_SIZE;
+        data.set(l, content.slice(off, off + LINE_SIZE));
+      }
+      this.memory.write(l0, l1, { ver, key, td, poison: false, writer, fill: -1 }, data);
+    }
+    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len, keyId: key, op: 'movdir64b' });
+  }
+
+  /**
+   * An uncached partial write (MOVNTI, UC/WC, DMA). On erratum parts a partial write to a
+   * TD-owned line poisons it silently.
+   */
+  partialWrite(cpu: Cpu, pa: number, data: Uint8Array, key: number, writer: string): void {
+    const [l0, l1] = this.lineRange(pa, data.length);
+    this.invalidateOthers(undefined, key, l0, l1, true);
+    for (let l = l0; l < l1; l++) {
+      const st = this.memory.lineState(l);
+      if (st.td && this.hasPartialWriteErratum) {
+        this.memory.write(l, l + 1, { ...st, poison: true, ver: this.nextVersion(), writer });
+        this.tracer.emit({ kind: 'mem.poison', t: this.nowNs, cpu: cpu.id, pa: l * LINE_SIZE, keyId: key, reason: 'partial write to TD-owned line (erratum)' });
+      }
+    }
+    // Non-erratum (or non-TD) lines: behave as a store that reaches memory at once.
+    this.store(cpu, pa, data, key, writer);
+    for (const r of cpu.cache.remove(key, l0, l1)) {
+      const cur = this.memory.lineState(r.start);
+      if (!cur.poison) {
+        this.writeBack(cpu, r, 'bulk');
+      }
+    }
+  }
+
+  /** CLFLUSH over a range through `key`: write back and invalidate in every cache. */
+  clflush(cpu: Cpu, pa: number, len: number, key: number): void {
+    const [l0, l1] = this.lineRange(pa, len);
+    this.invalidateOthers(undefined, key, l0, l1, true);
+    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len, keyId: key, op: 'clflush' });
+  }
+
+  /** WBINVD on `cpu`: write back every dirty line, invalidate all. @returns dirty lines. */
+  wbinvdNow(cpu: Cpu): number {
+    let dirty = 0;
+    for (const r of cpu.cache.removeAll()) {
+      if (r.seg.dirty) {
+        dirty += r.end - r.start;
+        this.writeBack(cpu, r, 'wbinvd');
+      }
+    }
+    this.tracer.emit({ kind: 'cache.flush', t: this.nowNs, cpu: cpu.id, op: 'wbinvd', dirtyLines: dirty });
+    return dirty;
+  }
+
+  /** WBNOINVD on `cpu`: write back every dirty line, keep them cached clean. */
+  wbnoinvdNow(cpu: Cpu): number {
+    let dirty = 0;
+    for (const r of cpu.cache.cleanAll()) {
+      dirty += r.end - r.start;
+      this.writeBack(cpu, r, 'wbnoinvd');
+    }
+    this.tracer.emit({ kind: 'cache.flush', t: this.nowNs, cpu: cpu.id, op: 'wbnoinvd', dirtyLines: dirty });
+    return dirty;
+  }
+
+  /** WBINVD as an instruction: the flush, then its cost in simulated time. */
+  *wbinvd(cpu: Cpu): Prog<number> {
+    const dirty = this.wbinvdNow(cpu);
+    yield { op: 'tick', ns: this.spec.costs.wbinvdBaseNs + dirty * this.spec.costs.wbinvdPerDirtyLineNs, label: 'wbinvd' };
+    return dirty;
+  }
+
+  /** Evict up to `lines` LRU lines from `cpu`'s cache (early write-back fault). */
+  evictLines(cpu: Cpu, lines: number): void {
+    for (const r of cpu.cache.evictOverflow(cpu.cache.capacityLines - Math.max(0, cpu.cache.lineCount - lines))) {
+      this.writeBack(cpu, r, 'evict');
+    }
+  }
+
+  /** Memory state of the line holding `pa` (for checkers and tests). */
+  lineAt(pa: number): LineState {
+    return this.memory.lineState(Math.floor(pa / LINE_SIZE)) ?? POWER_ON_LINE;
+  }
+
+  // ---------------------------------------------------------------- interrupts
+
+  /** Send an IPI (or NMI) from `from` to `to`; it arrives after the platform latency. */
+  sendIpi(from: Cpu, to: Cpu, vector: Vector, payload?: () => Prog): void {
+    const nmi = vector === 'NMI';
+    const latency = nmi ? this.spec.costs.nmiLatencyNs : this.spec.costs.ipiLatencyNs;
+    const irq: PendingInterrupt = payload === undefined ? { vector, arrivalNs: from.clockNs + latency, from: from.id } : { vector, arrivalNs: from.clockNs + latency, from: from.id, payload };
+    to.pending.push(irq);
+    this.tracer.emit({ kind: 'ipi.send', t: from.clockNs, cpu: from.id, to: to.id, vector, nmi });
+  }
+
+  // ---------------------------------------------------------------- SEAMCALL
+
+  /**
+   * Execute SEAMCALL on `cpu`: #UD outside VMX operation, #GP when SEAM is not enabled,
+   * VMfailInvalid when no module is loaded, otherwise the module's handler.
+   */
+  *seamcall(cpu: Cpu, regs: SeamRegs): Prog<SeamOutcome> {
+    const leaf = Number(regs.rax & 0xffffn);
+    const fault = !cpu.vmx ? 'UD' : !this.seamEnabled ? 'GP' : !this.spec.tdxModule.loaded || this.seamHandler === undefined ? 'VMFAILINVALID' : undefined;
+    if (fault !== undefined) {
+      this.tracer.emit({ kind: 'seamcall.fault', t: this.nowNs, cpu: cpu.id, leaf, fault });
+      yield { op: 'tick', ns: this.spec.costs.stepNs };
+      return { kind: fault };
+    }
+    const handler = this.seamHandler as SeamHandler;
+    this.tracer.emit({ kind: 'seamcall.enter', t: this.nowNs, cpu: cpu.id, leaf, rax: regs.rax });
+    cpu.inSeam = true;
+    yield { op: 'tick', ns: this.spec.costs.seamcallNs, label: 'seamcall' };
+    const out = yield* handler.seamcall({ ...regs }, this.seamEnv(cpu));
+    cpu.inSeam = false;
+    this.tracer.emit({ kind: 'seamcall.exit', t: this.nowNs, cpu: cpu.id, leaf, status: out.rax });
+    return { kind: 'ok', regs: out };
+  }
+
+  /** SEAM's view of the machine from LP `cpu`. */
+  seamEnv(cpu: Cpu): SeamEnv {
+    return {
+      lp: cpu.id as CpuId,
+      rdmsr: (msr) => cpu.msrs.get(msr),
+      read: (pa, len, key) => this.load(cpu, pa, len, key),
+      write: (pa, data, key, writer) => this.store(cpu, pa, data, key, writer),
+      fill: (pa, len, fillByte, key, writer) => this.storeFill(cpu, pa, len, fillByte ?? TD_FILL_DEFAULT, key, writer),
+      movdir64b: (pa, len, key, content, writer) => this.movdir64b(cpu, pa, len, key, content, writer),
+      clflush: (pa, len, key) => this.clflush(cpu, pa, len, key),
+      wbnoinvdSubBlock: (index, count) => {
+        // Sub-block k of n covers the package's CPUs with (position % n) === k.
+        const pkgCpus = this.cpus.filter((c) => c.packageId === cpu.packageId);
+        pkgCpus.forEach((c, i) => {
+          if (i % count === index) {
+            this.wbnoinvdNow(c);
+          }
+        });
+      },
+      interruptPending: () => cpu.pending.some((p) => p.vector !== 'NMI' && p.arrivalNs <= cpu.clockNs),
+      injectFault: (site) => this.faults.shouldFail(site, cpu.id),
+      random64: () => (BigInt(this.rdrand.next32()) << 32n) | BigInt(this.rdrand.next32()),
+    };
+  }
+}
