@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: runs every benchmark, prints a table and writes bench-results/results.json.
+ * Usage: node dist/bench/main.js [name-substring...]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+import { platformBenches } from './platform.js';
+import type { Bench } from './types.js';
+
+const ALL: Bench[] = [...platformBenches];
+
+async function main(): Promise<void> {
+  const filters = process.argv.slice(2);
+  const chosen = ALL.filter((b) => filters.length === 0 || filters.some((f) => b.name.includes(f)));
+  const results: Record<string, { target: string; pass: boolean; metrics: Record<string, number> }> = {};
+  let failed = 0;
+  for (const b of chosen) {
+    const r = await b.run();
+    results[b.name] = { target: b.target, pass: r.pass, metrics: r.metrics };
+    if (!r.pass) {
+      failed++;
+    }
+    const m = Object.entries(r.metrics)
+      .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`)
+      .join(' ');
+    console.log(`${r.pass ? 'PASS' : 'MISS'} ${b.name}: ${m}  (target: ${b.target})`);
+  }
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync('bench-results/results.json', `${JSON.stringify({ node: process.version, results }, null, 2)}\n`);
+  console.log(`wrote bench-results/results.json (${chosen.length} benchmarks, ${failed} missed target)`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,403 @@
+/**
+ * The one scheduler. Each CPU runs a stack of frames: a task (a program started on it) and, on
+ * top, interrupt handlers. At each step the scheduler lists what every CPU could do next
+ * (step its program, take an interrupt, time out of a wait) and asks the choice source which
+ * happens. Same choices, same trace.
+ *
+ * Two policies:
+ * - `timed` (a run): discrete-event order by simulated time; the choice source only breaks
+ *   exact ties. This is how a real machine behaves given the platform's costs.
+ * - `free` (exploration): any enabled action may go next; timeouts and interrupt arrival are
+ *   choices. This is what finds races.
+ *
+ * When only one action is enabled the scheduler takes a fast path with no choice recorded.
+ * @see docs/architecture.md section 5; fast-check schedulerFor; TigerBeetle VOPR
+ */
+import { assert, ModelBug } from '../base/assert.js';
+import type { ChoiceSource } from '../base/choice.js';
+import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
+import type { Prog, Step } from '../platform/Exec.js';
+import type { Platform } from '../platform/Platform.js';
+
+/** Scheduling policy. */
+export type SchedPolicy = 'timed' | 'free';
+
+type Blocked =
+  | { readonly kind: 'wait'; readonly until: () => boolean; readonly deadline: number; readonly label: string }
+  | { readonly kind: 'halt' };
+
+interface Frame {
+  readonly gen: Prog<unknown>;
+  readonly kind: 'task' | 'irq';
+  readonly nmi: boolean;
+  readonly savedIrqEnabled: boolean;
+  readonly label: string;
+  blocked: Blocked | undefined;
+  input: unknown;
+  onDone: ((value: unknown) => void) | undefined;
+}
+
+interface CpuRun {
+  readonly cpu: Cpu;
+  readonly stack: Frame[];
+  dead: string | undefined;
+}
+
+/** What one CPU can do next. */
+const enum ActKind {
+  Step = 0,
+  Irq = 1,
+  Timeout = 2,
+}
+
+const ACT_NAMES = ['step', 'irq', 'timeout'] as const;
+
+interface Action {
+  run: CpuRun;
+  kind: ActKind;
+  time: number;
+  irq: PendingInterrupt | undefined;
+}
+
+/** Why a run stopped. */
+export type StopReason = 'done' | 'stopped' | 'budget' | 'deadlock';
+
+/** Counters for reports and benchmarks. */
+export interface SchedStats {
+  steps: number;
+  choices: number;
+  fastSteps: number;
+}
+
+/** The scheduler. */
+export class Scheduler {
+  private readonly runs: CpuRun[];
+  private readonly actions: Action[] = [];
+  private actCount = 0;
+  /** Time of the last executed action. */
+  now = 0;
+  readonly stats: SchedStats = { steps: 0, choices: 0, fastSteps: 0 };
+  /** Per-CPU notes of the last step label, for timelines. */
+  private readonly listeners: ((cpu: Cpu, step: Step | 'done' | 'irq') => void)[] = [];
+
+  constructor(
+    readonly platform: Platform,
+    private readonly choices: ChoiceSource,
+    readonly policy: SchedPolicy = 'timed',
+  ) {
+    this.runs = platform.cpus.map((cpu) => ({ cpu, stack: [], dead: undefined }));
+    for (let i = 0; i < this.runs.length * 3; i++) {
+      this.actions.push({ run: this.runs[0] as CpuRun, kind: ActKind.Step, time: 0, irq: undefined });
+    }
+  }
+
+  /** Observe every step (for timelines). */
+  onStep(fn: (cpu: Cpu, step: Step | 'done' | 'irq') => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Start `prog` as the task of an idle CPU. `onDone` receives its return value. */
+  spawn(cpu: Cpu, prog: Prog<unknown>, label = 'task', onDone?: (value: unknown) => void): void {
+    const run = this.runs[cpu.id];
+    assert(run !== undefined, `spawn: no CPU ${cpu.id}`);
+    assert(run.stack.length === 0, `spawn: CPU ${cpu.id} is busy`);
+    run.dead = undefined;
+    cpu.halted = false;
+    run.stack.push({ gen: prog, kind: 'task', nmi: false, savedIrqEnabled: cpu.irqEnabled, label, blocked: undefined, input: undefined, onDone });
+  }
+
+  /** True if the CPU has nothing to run (idle loop). */
+  isIdle(cpu: Cpu): boolean {
+    return (this.runs[cpu.id]?.stack.length ?? 0) === 0;
+  }
+
+  /** Why a CPU stopped for good, if it did. */
+  deadReason(cpu: Cpu): string | undefined {
+    return this.runs[cpu.id]?.dead;
+  }
+
+  /** Labels of the frames a CPU is running (bottom first). */
+  frames(cpu: Cpu): string[] {
+    return (this.runs[cpu.id]?.stack ?? []).map((f) => f.label);
+  }
+
+  /** Forget every CPU's frames (the machine jumped to a new kernel). */
+  resetCpu(cpu: Cpu): void {
+    const run = this.runs[cpu.id];
+    if (run !== undefined) {
+      run.stack.length = 0;
+      run.dead = undefined;
+    }
+  }
+
+  /**
+   * Run a program on `cpu` to completion (other CPUs keep running too) and return its value.
+   * @throws ModelBug on deadlock or when the step budget runs out.
+   */
+  runProgram<T>(cpu: Cpu, prog: Prog<T>, label = 'task', maxSteps = 50_000_000): T {
+    let finished = false;
+    let result: unknown;
+    this.spawn(cpu, prog, label, (v) => {
+      finished = true;
+      result = v;
+    });
+    const why = this.run(() => finished, maxSteps);
+    if (!finished) {
+      throw new ModelBug(`program ${label} on CPU ${cpu.id} did not finish: ${why}`);
+    }
+    return result as T;
+  }
+
+  /** Run until `stop()` holds, nothing can run, or the budget is spent. */
+  run(stop: () => boolean = () => false, maxSteps = 50_000_000): StopReason {
+    for (let i = 0; i < maxSteps; i++) {
+      if (stop()) {
+        return 'stopped';
+      }
+      this.collect();
+      if (this.actCount === 0) {
+        return this.runs.some((r) => r.stack.length > 0 && r.dead === undefined) ? 'deadlock' : 'done';
+      }
+      const act = this.pick();
+      this.execute(act);
+    }
+    return 'budget';
+  }
+
+  private push(run: CpuRun, kind: ActKind, time: number, irq: PendingInterrupt | undefined): void {
+    let a = this.actions[this.actCount];
+    if (a === undefined) {
+      a = { run, kind, time, irq };
+      this.actions.push(a);
+    } else {
+      a.run = run;
+      a.kind = kind;
+      a.time = time;
+      a.irq = irq;
+    }
+    this.actCount++;
+  }
+
+  /** The earliest interrupt this CPU would accept now. */
+  private takeable(cpu: Cpu): PendingInterrupt | undefined {
+    let best: PendingInterrupt | undefined;
+    for (const irq of cpu.pending) {
+      const ok = irq.vector === 'NMI' ? !cpu.inNmi : cpu.irqEnabled;
+      if (ok && (best === undefined || irq.arrivalNs < best.arrivalNs)) {
+        best = irq;
+      }
+    }
+    return best;
+  }
+
+  private collect(): void {
+    this.actCount = 0;
+    const free = this.policy === 'free';
+    for (const run of this.runs) {
+      if (run.dead !== undefined) {
+        continue;
+      }
+      const cpu = run.cpu;
+      const irq = cpu.pending.length > 0 ? this.takeable(cpu) : undefined;
+      const irqTime = irq === undefined ? Infinity : Math.max(cpu.clockNs, irq.arrivalNs);
+      const top = run.stack[run.stack.length - 1];
+      if (top === undefined || top.blocked?.kind === 'halt') {
+        if (irq !== undefined && (cpu.online || irq.vector === 'NMI')) {
+          this.push(run, ActKind.Irq, irqTime, irq);
+        }
+        continue;
+      }
+      const b = top.blocked;
+      if (b === undefined) {
+        if (irq !== undefined && (free || irqTime <= cpu.clockNs)) {
+          this.push(run, ActKind.Irq, irqTime, irq);
+          if (!free) {
+            continue;
+          }
+        }
+        this.push(run, ActKind.Step, cpu.clockNs, undefined);
+        continue;
+      }
+      // Blocked in a wait.
+      if (b.until()) {
+        this.push(run, ActKind.Step, Math.max(cpu.clockNs, this.now), undefined);
+        continue;
+      }
+      if (irq !== undefined && (free || irqTime <= b.deadline)) {
+        this.push(run, ActKind.Irq, irqTime, irq);
+      }
+      if (b.deadline !== Infinity && (free || !(irqTime <= b.deadline))) {
+        this.push(run, ActKind.Timeout, b.deadline, undefined);
+      }
+    }
+  }
+
+  private pick(): Action {
+    if (this.actCount === 1) {
+      this.stats.fastSteps++;
+      return this.actions[0] as Action;
+    }
+    if (this.policy === 'free') {
+      this.stats.choices++;
+      const k = this.choices.choose(this.actCount, 'sched');
+      this.traceChoice(k);
+      return this.actions[k] as Action;
+    }
+    // Timed: earliest action; the choice source breaks exact ties.
+    let min = Infinity;
+    for (let i = 0; i < this.actCount; i++) {
+      const t = (this.actions[i] as Action).time;
+      if (t < min) {
+        min = t;
+      }
+    }
+    let ties = 0;
+    for (let i = 0; i < this.actCount; i++) {
+      const a = this.actions[i] as Action;
+      if (a.time === min) {
+        this.actions[i] = this.actions[ties] as Action;
+        this.actions[ties] = a;
+        ties++;
+      }
+    }
+    if (ties === 1) {
+      return this.actions[0] as Action;
+    }
+    this.stats.choices++;
+    const k = this.choices.choose(ties, 'sched.tie');
+    this.traceChoice(k);
+    return this.actions[k] as Action;
+  }
+
+  private traceChoice(k: number): void {
+    const a = this.actions[k] as Action;
+    this.platform.tracer.emit({ kind: 'sched.choose', t: a.time, cpu: a.run.cpu.id, label: ACT_NAMES[a.kind] ?? 'step', n: this.actCount, pick: k });
+  }
+
+  private execute(act: Action): void {
+    const run = act.run;
+    const cpu = run.cpu;
+    this.stats.steps++;
+    if (act.time > cpu.clockNs) {
+      cpu.clockNs = act.time;
+    }
+    if (cpu.clockNs > this.now) {
+      this.now = cpu.clockNs;
+    }
+    this.platform.current = cpu;
+    this.platform.tracer.mix(cpu.id);
+    switch (act.kind) {
+      case ActKind.Irq:
+        this.deliver(run, act.irq as PendingInterrupt);
+        return;
+      case ActKind.Timeout: {
+        const top = run.stack[run.stack.length - 1] as Frame;
+        top.blocked = undefined;
+        top.input = false;
+        this.resume(run, top);
+        return;
+      }
+      case ActKind.Step: {
+        const top = run.stack[run.stack.length - 1] as Frame;
+        if (top.blocked !== undefined) {
+          top.blocked = undefined;
+          top.input = true;
+        }
+        this.resume(run, top);
+        return;
+      }
+    }
+  }
+
+  private deliver(run: CpuRun, irq: PendingInterrupt): void {
+    const cpu = run.cpu;
+    const i = cpu.pending.indexOf(irq);
+    cpu.pending.splice(i, 1);
+    const nmi = irq.vector === 'NMI';
+    if (cpu.halted) {
+      cpu.halted = false;
+      this.platform.tracer.emit({ kind: 'cpu.wake', t: cpu.clockNs, cpu: cpu.id, by: irq.vector });
+    }
+    this.platform.tracer.emit({ kind: 'ipi.deliver', t: cpu.clockNs, cpu: cpu.id, vector: irq.vector, nmi });
+    const handler = cpu.handlers.get(irq.vector);
+    let gen: Prog<unknown>;
+    if (handler !== undefined) {
+      gen = handler(cpu, irq);
+    } else if (irq.payload !== undefined) {
+      gen = irq.payload();
+    } else {
+      return; // spurious: nobody listens on this vector
+    }
+    run.stack.push({
+      gen,
+      kind: 'irq',
+      nmi,
+      savedIrqEnabled: cpu.irqEnabled,
+      label: irq.vector,
+      blocked: undefined,
+      input: undefined,
+      onDone: undefined,
+    });
+    if (nmi) {
+      cpu.inNmi = true;
+    } else {
+      cpu.irqEnabled = false;
+    }
+    for (const l of this.listeners) {
+      l(cpu, 'irq');
+    }
+  }
+
+  private resume(run: CpuRun, frame: Frame): void {
+    const cpu = run.cpu;
+    const input = frame.input;
+    frame.input = undefined;
+    const r = frame.gen.next(input);
+    if (r.done === true) {
+      run.stack.pop();
+      if (frame.kind === 'irq') {
+        if (frame.nmi) {
+          cpu.inNmi = false;
+        } else {
+          cpu.irqEnabled = frame.savedIrqEnabled;
+        }
+      }
+      // HLT returns once the interrupt that woke it has been handled.
+      const below = run.stack[run.stack.length - 1];
+      if (below !== undefined && below.blocked?.kind === 'halt') {
+        below.blocked = undefined;
+      }
+      for (const l of this.listeners) {
+        l(cpu, 'done');
+      }
+      frame.onDone?.(r.value);
+      return;
+    }
+    const s = r.value;
+    for (const l of this.listeners) {
+      l(cpu, s);
+    }
+    switch (s.op) {
+      case 'tick':
+        cpu.clockNs += s.ns;
+        return;
+      case 'yield':
+        return;
+      case 'wait':
+        if (s.until()) {
+          frame.input = true;
+        } else {
+          frame.blocked = { kind: 'wait', until: s.until, deadline: s.timeoutNs === Infinity ? Infinity : cpu.clockNs + s.timeoutNs, label: s.label };
+        }
+        return;
+      case 'halt':
+        frame.blocked = { kind: 'halt' };
+        cpu.halted = true;
+        this.platform.tracer.emit({ kind: 'cpu.halt', t: cpu.clockNs, cpu: cpu.id });
+        return;
+      case 'dead':
+        run.dead = s.label;
+        return;
+    }
+  }
+}
