@@ -17,5 +17,5 @@ export class TdxsimError extends Error {
 
 /** True for TdxsimError (also across module copies). */
 export function isTdxsimError(e: unknown): e is TdxsimError {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('TDXSIM_');
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code.startsWith('TDXSIM_');
 }
