@@ -1,0 +1,14 @@
+/**
+ * The public library entry of tdxsim. The CLI, the server and the web report are thin adapters
+ * over these functions.
+ */
+export { TdxsimError, isTdxsimError } from './errors.js';
+export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared } from './run.js';
+export type { PreparedRun, RunRequest } from './run.js';
+export type { RunOutcome, RunResult } from '../explore/runScenario.js';
+export type { Finding } from '../explore/findings.js';
+export type { Scenario, ScenarioInput, ScenarioStep } from '../explore/scenario.js';
+export { scenarioNames, namedScenario } from '../explore/scenarios/index.js';
+export { presetNames, presetInput } from '../platform/presets.js';
+export { platformJsonSchema } from '../platform/spec.js';
+export type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';

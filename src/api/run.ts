@@ -1,0 +1,175 @@
+/**
+ * Library entry for running scenarios: resolve the scenario (file, embedded name or object),
+ * the platform (preset, file or inline object) and the profiles; validate everything before
+ * anything runs; then run. Bad input throws TdxsimError with a stable code and a message that
+ * names the input, the place and the problem.
+ */
+import { readFileSync, statSync } from 'node:fs';
+
+import { createKernelSession, kernelProfileNames, moduleProfileNames } from '../explore/kernelSession.js';
+import { parsePath } from '../explore/choices/path.js';
+import { runScenario } from '../explore/runScenario.js';
+import type { RunResult } from '../explore/runScenario.js';
+import { needsKernel, parseScenario } from '../explore/scenario.js';
+import type { Scenario } from '../explore/scenario.js';
+import { namedScenario, scenarioNames } from '../explore/scenarios/index.js';
+import { preset, presetNames } from '../platform/presets.js';
+import { parsePlatformSpec } from '../platform/spec.js';
+import type { PlatformSpec } from '../platform/spec.js';
+import { TdxsimError } from './errors.js';
+
+/** What the caller asks for; every field optional. */
+export interface RunRequest {
+  /** Path of a scenario JSON file. */
+  readonly file?: string;
+  /** Name of an embedded scenario. */
+  readonly scenario?: string;
+  /** A scenario object (library use). */
+  readonly scenarioObject?: unknown;
+  /** Preset name or platform JSON file path overriding the scenario's platform. */
+  readonly platform?: string;
+  readonly kernel?: string;
+  readonly module?: string;
+  readonly seed?: number;
+  /** Replay this choice path ("0.2.1"). */
+  readonly path?: string;
+  /** Exploration-style scheduling (any interleaving). */
+  readonly free?: boolean;
+  readonly recordTrace?: number;
+}
+
+/** A scenario ready to run. */
+export interface PreparedRun {
+  readonly scenario: Scenario;
+  readonly spec: PlatformSpec;
+  readonly platformLabel: string;
+  readonly path: number[] | undefined;
+}
+
+const MAX_INPUT_BYTES = 16 * 2 ** 20;
+
+/** Read and parse a JSON file, with errors that name the file. */
+export function readJsonFile(file: string, what: string): unknown {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (e) {
+    throw new TdxsimError('TDXSIM_FILE', `cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (size > MAX_INPUT_BYTES) {
+    throw new TdxsimError('TDXSIM_FILE', `${what} file ${file} is too large (${size} bytes; limit ${MAX_INPUT_BYTES})`);
+  }
+  const text = readFileSync(file, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new TdxsimError('TDXSIM_BAD_JSON', `${what} file ${file}: invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Resolve a platform given as preset name, file path or object. */
+export function resolvePlatform(p: unknown, label: string): PlatformSpec {
+  if (typeof p === 'string') {
+    const pre = preset(p);
+    if (pre !== undefined) {
+      return pre;
+    }
+    if (p.endsWith('.json')) {
+      return resolvePlatform(readJsonFile(p, 'platform'), p);
+    }
+    throw new TdxsimError('TDXSIM_UNKNOWN_PRESET', `${label}: unknown platform preset "${p}" (known: ${presetNames().join(', ')}; or give a .json file)`);
+  }
+  const r = parsePlatformSpec(p);
+  if (!r.ok) {
+    throw new TdxsimError('TDXSIM_BAD_PLATFORM', r.problems.map((x) => `${label}: ${x.path}: ${x.message}`).join('\n'));
+  }
+  return r.spec;
+}
+
+/** Validate a request into a runnable scenario; throws TdxsimError on bad input. */
+export function prepareRun(req: RunRequest): PreparedRun {
+  let raw: unknown;
+  let label: string;
+  if (req.file !== undefined && req.scenario !== undefined) {
+    throw new TdxsimError('TDXSIM_BAD_ARGS', 'give either a scenario file or --scenario NAME, not both');
+  }
+  if (req.file !== undefined) {
+    raw = readJsonFile(req.file, 'scenario');
+    label = req.file;
+  } else if (req.scenarioObject !== undefined) {
+    raw = req.scenarioObject;
+    label = 'scenario';
+  } else {
+    const name = req.scenario ?? 'default';
+    raw = namedScenario(name);
+    label = `scenario ${name}`;
+    if (raw === undefined) {
+      throw new TdxsimError('TDXSIM_UNKNOWN_SCENARIO', `unknown scenario "${name}" (known: ${scenarioNames().join(', ')})`);
+    }
+  }
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const o = { ...(raw as Record<string, unknown>) };
+    if (req.platform !== undefined) {
+      o['platform'] = req.platform;
+    }
+    if (req.kernel !== undefined) {
+      o['kernel'] = req.kernel;
+    }
+    if (req.module !== undefined) {
+      o['module'] = req.module;
+    }
+    if (req.seed !== undefined) {
+      o['seed'] = req.seed;
+    }
+    raw = o;
+  }
+  const r = parseScenario(raw);
+  if (!r.ok) {
+    throw new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
+  }
+  const sc = r.scenario;
+  if (needsKernel(sc)) {
+    if (!kernelProfileNames().includes(sc.kernel)) {
+      throw new TdxsimError('TDXSIM_UNKNOWN_PROFILE', `${label}: kernel: unknown kernel profile "${sc.kernel}" (known: ${kernelProfileNames().join(', ')})`);
+    }
+    if (sc.module !== undefined && !moduleProfileNames().includes(sc.module)) {
+      throw new TdxsimError('TDXSIM_UNKNOWN_PROFILE', `${label}: module: unknown module profile "${sc.module}" (known: ${moduleProfileNames().join(', ')})`);
+    }
+  }
+  const spec = resolvePlatform(sc.platform, `${label}: platform`);
+  sc.steps.concat(sc.variants.flatMap((v) => v.steps)).forEach((s, i) => {
+    const cpus = [...('cpu' in s && typeof s.cpu === 'number' ? [s.cpu] : []), ...('cpus' in s ? s.cpus : []), ...('lateRebootIpi' in s ? s.lateRebootIpi : [])];
+    for (const c of cpus) {
+      if (c >= spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore) {
+        throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: step ${i} (${s.op}): CPU ${c} does not exist on platform ${spec.name}`);
+      }
+    }
+  });
+  let path: number[] | undefined;
+  if (req.path !== undefined) {
+    path = parsePath(req.path);
+    if (path === undefined) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `--path "${req.path}": expected dot-separated choice indices such as 0.2.1`);
+    }
+  }
+  return { scenario: sc, spec, platformLabel: typeof sc.platform === 'string' ? sc.platform : spec.name, path };
+}
+
+/** Run a prepared scenario. */
+export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace'> = {}): RunResult {
+  return runScenario(
+    p.scenario,
+    p.spec,
+    {
+      policy: req.free === true ? 'free' : 'timed',
+      ...(p.path !== undefined ? { path: p.path } : {}),
+      ...(req.recordTrace !== undefined ? { recordTrace: req.recordTrace } : {}),
+    },
+    needsKernel(p.scenario) ? createKernelSession : undefined,
+  );
+}
+
+/** Validate and run. */
+export function run(req: RunRequest): RunResult {
+  return runPrepared(prepareRun(req), req);
+}

@@ -1,0 +1,59 @@
+/**
+ * Builds the commander program. Each command lives in commands/<name>.ts and registers itself.
+ * Errors: TdxsimError → its message on stderr, exit 2; anything else is a model bug → exit 3
+ * with a short report (no stack trace unless TDXSIM_DEBUG is set).
+ */
+import { Command, CommanderError } from 'commander';
+
+import { isTdxsimError } from '../api/index.js';
+import { registerRun } from './commands/run.js';
+import { registerSchema } from './commands/schema.js';
+import { EXIT_BAD_INPUT, EXIT_MODEL_BUG } from './exitCodes.js';
+
+/** The CLI. */
+export interface Cli {
+  run(argv: string[]): Promise<number>;
+}
+
+/** Shared state between a command's action and the runner. */
+export interface CommandContext {
+  exitCode: number;
+}
+
+/** Create the CLI. */
+export function createCli(): Cli {
+  const ctx: CommandContext = { exitCode: 0 };
+  const program = new Command();
+  program
+    .name('tdxsim')
+    .description('An executable, deterministic model of an Intel TDX host: platform, TDX module and Linux host kernel.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+  registerRun(program, ctx);
+  registerSchema(program, ctx);
+  return {
+    async run(argv: string[]): Promise<number> {
+      try {
+        await program.parseAsync(argv);
+        return ctx.exitCode;
+      } catch (e) {
+        if (e instanceof CommanderError) {
+          return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+        }
+        if (isTdxsimError(e)) {
+          process.stderr.write(`tdxsim: ${e.message.split('\n').join('\ntdxsim: ')}\n`);
+          return EXIT_BAD_INPUT;
+        }
+        const err = e as Error;
+        process.stderr.write(`tdxsim: internal error (${err.name}): ${err.message}\n`);
+        if (process.env['TDXSIM_DEBUG'] !== undefined) {
+          process.stderr.write(`${err.stack ?? ''}\n`);
+        } else {
+          process.stderr.write('tdxsim: this is a bug in the model; re-run with TDXSIM_DEBUG=1 for a stack trace and report it.\n');
+        }
+        return EXIT_MODEL_BUG;
+      }
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** `tdxsim run`: run a scenario and print its dmesg transcript and findings. */
+import type { Command } from 'commander';
+
+import { run } from '../../api/index.js';
+import type { CommandContext } from '../cli.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+import { formatRunResult, runResultJson } from '../format.js';
+import { parseUint } from '../options.js';
+
+interface RunOpts {
+  scenario?: string;
+  platform?: string;
+  kernel?: string;
+  module?: string;
+  seed?: number;
+  path?: string;
+  json?: boolean;
+}
+
+/** Register `run`. */
+export function registerRun(program: Command, ctx: CommandContext): void {
+  program
+    .command('run')
+    .description('run a scenario (default: the embedded one) and print its dmesg and findings')
+    .argument('[scenario.json]', 'scenario file')
+    .option('--scenario <name>', 'embedded scenario to run')
+    .option('--platform <preset|file.json>', 'platform preset or description file')
+    .option('--kernel <profile>', 'kernel profile (linux-6.18, linux-6.8, tdx-host-v8, tdx-host-rfc, cmr-holes)')
+    .option('--module <profile>', 'TDX module profile (tdx-1.0, tdx-1.5, tdx-1.5-late)')
+    .option('--seed <n>', 'seed for every random decision', parseUint('--seed'))
+    .option('--path <p>', 'replay this choice path (dot-separated)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 verdict pass, 1 findings (verdict fail), 2 bad input.')
+    .action((file: string | undefined, o: RunOpts) => {
+      const r = run({
+        ...(file !== undefined ? { file } : {}),
+        ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
+        ...(o.platform !== undefined ? { platform: o.platform } : {}),
+        ...(o.kernel !== undefined ? { kernel: o.kernel } : {}),
+        ...(o.module !== undefined ? { module: o.module } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.path !== undefined ? { path: o.path } : {}),
+      });
+      const invocation = `tdxsim run ${file ?? `--scenario ${o.scenario ?? r.scenario}`}`;
+      process.stdout.write(o.json === true ? `${JSON.stringify(runResultJson(r), null, 2)}\n` : formatRunResult(r, invocation));
+      ctx.exitCode = r.verdict === 'pass' ? EXIT_OK : EXIT_FINDINGS;
+    });
+}

@@ -1,0 +1,30 @@
+/** `tdxsim schema` prints the platform JSON Schema; `tdxsim presets` lists presets. */
+import type { Command } from 'commander';
+
+import { platformJsonSchema, presetInput, presetNames, TdxsimError } from '../../api/index.js';
+import type { CommandContext } from '../cli.js';
+
+/** Register `schema` and `presets`. */
+export function registerSchema(program: Command, _ctx: CommandContext): void {
+  program
+    .command('schema')
+    .description('print the JSON Schema of platform description files')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(platformJsonSchema(), null, 2)}\n`);
+    });
+  program
+    .command('presets')
+    .description('list platform presets, or print one as JSON to start your own')
+    .argument('[name]', 'preset to print')
+    .action((name?: string) => {
+      if (name === undefined) {
+        process.stdout.write(`${presetNames().join('\n')}\n`);
+        return;
+      }
+      const p = presetInput(name);
+      if (p === undefined) {
+        throw new TdxsimError('TDXSIM_UNKNOWN_PRESET', `unknown preset "${name}" (known: ${presetNames().join(', ')})`);
+      }
+      process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
+    });
+}

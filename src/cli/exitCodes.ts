@@ -1,0 +1,8 @@
+/** Exit codes by class. */
+export const EXIT_OK = 0;
+/** A checker found something (or a verdict failed). */
+export const EXIT_FINDINGS = 1;
+/** Bad input: arguments, files, scenario or platform descriptions. */
+export const EXIT_BAD_INPUT = 2;
+/** The model itself broke (a ModelBug): please report it. */
+export const EXIT_MODEL_BUG = 3;

@@ -1,0 +1,219 @@
+/**
+ * Run a scenario: build the platform, execute the steps on the scheduler, then ask the
+ * checkers. Variants run on fresh machines after the common steps. The caller gets plain data:
+ * verdict, dmesg, findings, stats.
+ */
+import { ModelBug } from '../base/assert.js';
+import type { ChoiceSource } from '../base/choice.js';
+import { Prng } from '../base/prng.js';
+import { Tracer } from '../base/trace.js';
+import { hex } from '../base/u64.js';
+import { Platform } from '../platform/Platform.js';
+import type { PlatformSpec } from '../platform/spec.js';
+import { corruptionFindings } from './checkers/corruption.js';
+import type { RelevanceFilter } from './checkers/corruption.js';
+import { RandomChoices } from './choices/RandomChoices.js';
+import { ReplayChoices } from './choices/ReplayChoices.js';
+import { formatPath } from './choices/path.js';
+import type { Finding } from './findings.js';
+import type { Scenario, ScenarioStep } from './scenario.js';
+import { Scheduler } from './Scheduler.js';
+import type { SchedPolicy } from './Scheduler.js';
+
+/** How to run. */
+export interface RunOptions {
+  /** Scheduling policy; `timed` for runs, `free` for exploration. */
+  readonly policy?: SchedPolicy;
+  /** Replay this choice path instead of drawing from the seed. */
+  readonly path?: readonly number[];
+  /** Keep this many trace events for reports (0 = none). */
+  readonly recordTrace?: number;
+}
+
+/** The outcome of one machine run (the scenario, or one of its variants). */
+export interface RunOutcome {
+  readonly name: string;
+  readonly findings: Finding[];
+  /** dmesg lines without timestamps (all kernels, in boot order). */
+  readonly dmesg: string[];
+  /** dmesg lines as `dmesg` prints them. */
+  readonly dmesgFormatted: string[];
+  readonly stats: Record<string, number | string>;
+  readonly path: string;
+  readonly traceHash: string;
+  /** Recorded trace events (when asked for). */
+  readonly trace: readonly unknown[];
+}
+
+/** A whole scenario's result. */
+export interface RunResult {
+  readonly scenario: string;
+  readonly verdict: 'pass' | 'fail';
+  readonly seed: number;
+  readonly runs: RunOutcome[];
+  readonly findings: Finding[];
+  readonly expected: string[];
+}
+
+/** What a run needs from the kernel side (implemented in kernelDriver.ts). */
+export interface KernelSession {
+  /** Execute one kernel-level step. */
+  step(step: ScenarioStep): void;
+  /** dmesg of every kernel so far, [plain, formatted]. */
+  dmesg(): [string[], string[]];
+  /** Which stale write-backs are corruption (memory the current kernel relies on). */
+  relevance(): RelevanceFilter;
+  /** Findings of kernel-side checkers (CPU still running, SEAMCALL after flush, WARNs). */
+  findings(seed: number, path: string): Finding[];
+  stats(): Record<string, number | string>;
+}
+
+/** Builds a kernel session on a platform (set by the machine-aware layer to avoid cycles). */
+export type KernelSessionFactory = (ctx: RunContext) => KernelSession;
+
+/** Everything a step executes against. */
+export interface RunContext {
+  readonly scenario: Scenario;
+  readonly spec: PlatformSpec;
+  readonly platform: Platform;
+  readonly sched: Scheduler;
+  readonly seed: number;
+  readonly prng: Prng;
+}
+
+function hexToBytes(h: string): Uint8Array {
+  const s = h.startsWith('0x') ? h.slice(2) : h;
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  }
+  return out;
+}
+
+/** Execute a bare-platform step. @returns false if the step is not a platform step. */
+function platformStep(ctx: RunContext, s: ScenarioStep, notes: string[]): boolean {
+  const p = ctx.platform;
+  const cpuOf = (id: number) => {
+    if (id >= p.cpus.length) {
+      throw new ModelBug(`step names CPU ${id}, the platform has ${p.cpus.length}`);
+    }
+    return p.cpu(id);
+  };
+  const writer = (c: number) => `CPU ${c}`;
+  switch (s.op) {
+    case 'store': {
+      const c = cpuOf(s.cpu);
+      ctx.sched.runProgram(c, (function* () {
+        if (s.data !== undefined) {
+          p.store(c, s.pa, hexToBytes(s.data), s.keyId, writer(s.cpu));
+        } else {
+          p.storeFill(c, s.pa, s.len ?? 64, s.fill ?? 0, s.keyId, writer(s.cpu));
+        }
+        yield { op: 'tick', ns: p.spec.costs.stepNs };
+      })());
+      notes.push(`CPU ${s.cpu}: store ${hex(s.pa)} through KeyID ${s.keyId}`);
+      return true;
+    }
+    case 'movdir64b': {
+      const c = cpuOf(s.cpu);
+      p.movdir64b(c, s.pa, s.len, s.keyId, s.fill, writer(s.cpu));
+      notes.push(`CPU ${s.cpu}: MOVDIR64B ${hex(s.pa)}+${hex(s.len)} through KeyID ${s.keyId}`);
+      return true;
+    }
+    case 'clflush':
+      p.clflush(cpuOf(s.cpu), s.pa, s.len, s.keyId);
+      notes.push(`CPU ${s.cpu}: CLFLUSH ${hex(s.pa)}+${hex(s.len)} KeyID ${s.keyId}`);
+      return true;
+    case 'wbinvd': {
+      const c = cpuOf(s.cpu);
+      const dirty = ctx.sched.runProgram(c, p.wbinvd(c));
+      notes.push(`CPU ${s.cpu}: WBINVD (${dirty} dirty lines written back)`);
+      return true;
+    }
+    case 'wbnoinvd': {
+      const dirty = p.wbnoinvdNow(cpuOf(s.cpu));
+      notes.push(`CPU ${s.cpu}: WBNOINVD (${dirty} dirty lines written back)`);
+      return true;
+    }
+    case 'evict': {
+      const c = cpuOf(s.cpu);
+      p.evictLines(c, s.lines ?? c.cache.lineCount);
+      notes.push(`CPU ${s.cpu}: evict ${s.lines ?? 'all'} lines`);
+      return true;
+    }
+    case 'load': {
+      const r = p.load(cpuOf(s.cpu), s.pa, s.len, s.keyId);
+      notes.push(r.ok ? `CPU ${s.cpu}: load ${hex(s.pa)} through KeyID ${s.keyId}: ${Buffer.from(r.bytes.subarray(0, 16)).toString('hex')}` : `CPU ${s.cpu}: load ${hex(s.pa)} through KeyID ${s.keyId}: POISON at ${hex(r.poisonPa)} (machine check)`);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Run one machine: common steps, then a variant's steps. */
+export function runOnce(scenario: Scenario, spec: PlatformSpec, steps: readonly ScenarioStep[], name: string, opts: RunOptions, kernelFactory?: KernelSessionFactory): RunOutcome {
+  const seed = scenario.seed;
+  const prng = new Prng(seed);
+  const tracer = new Tracer(opts.recordTrace ?? 0);
+  const platform = new Platform(spec, { seed, tracer });
+  const replay = opts.path !== undefined ? new ReplayChoices(opts.path) : undefined;
+  const random = replay === undefined ? new RandomChoices(prng.fork('sched')) : undefined;
+  const choices: ChoiceSource = replay ?? (random as RandomChoices);
+  const sched = new Scheduler(platform, choices, opts.policy ?? 'timed');
+  const ctx: RunContext = { scenario, spec, platform, sched, seed, prng };
+  const notes: string[] = [];
+  let kernel: KernelSession | undefined;
+  for (const s of steps) {
+    if (platformStep(ctx, s, notes)) {
+      continue;
+    }
+    if (kernel === undefined) {
+      if (kernelFactory === undefined) {
+        throw new ModelBug(`step "${s.op}" needs a kernel, and none is available`);
+      }
+      kernel = kernelFactory(ctx);
+    }
+    kernel.step(s);
+  }
+  const pathArr = random?.path ?? replay?.taken ?? [];
+  const path = formatPath(pathArr);
+  const relevance = kernel?.relevance() ?? (() => true);
+  const findings = [...corruptionFindings(platform.staleWritebacks, seed, path, relevance), ...(kernel?.findings(seed, path) ?? [])].map((f) => (name === scenario.name ? f : { ...f, variant: name }));
+  const [dm, dmf] = kernel?.dmesg() ?? [notes, notes];
+  return {
+    name,
+    findings,
+    dmesg: dm,
+    dmesgFormatted: dmf,
+    stats: {
+      steps: sched.stats.steps,
+      choices: sched.stats.choices,
+      simulatedNs: sched.now,
+      staleWritebacks: platform.staleWritebacks.length,
+      traceEvents: tracer.eventCount,
+      ...(kernel?.stats() ?? {}),
+      ...(kernel === undefined ? { notes: notes.length } : {}),
+    },
+    path,
+    traceHash: tracer.hash,
+    trace: tracer.events(),
+  };
+}
+
+/** Run a validated scenario on a validated platform. */
+export function runScenario(scenario: Scenario, spec: PlatformSpec, opts: RunOptions = {}, kernelFactory?: KernelSessionFactory): RunResult {
+  const runs: RunOutcome[] = [];
+  if (scenario.variants.length === 0) {
+    runs.push(runOnce(scenario, spec, scenario.steps, scenario.name, opts, kernelFactory));
+  } else {
+    for (const v of scenario.variants) {
+      runs.push(runOnce(scenario, spec, [...scenario.steps, ...v.steps], v.name, opts, kernelFactory));
+    }
+  }
+  const findings = runs.flatMap((r) => r.findings);
+  const got = [...new Set(findings.map((f) => f.class))].sort();
+  const expected = [...new Set(scenario.expect.findings)].sort();
+  const verdict = got.length === expected.length && got.every((c, i) => c === expected[i]) ? 'pass' : 'fail';
+  return { scenario: scenario.name, verdict, seed: scenario.seed, runs, findings, expected };
+}

@@ -1,0 +1,129 @@
+/**
+ * The scenario format (docs/scenarios.md): a platform (preset name or object), a kernel and a
+ * module profile, a seed, and steps. Validated with zod; order rules (no kexec before boot)
+ * are checked before anything runs, so bad input never produces partial output.
+ */
+import { z } from 'zod';
+
+import { formatPath } from '../platform/spec.js';
+
+const uint = z.union([z.number().int().nonnegative(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'expected an integer or a hex string')]).transform((v) => (typeof v === 'number' ? v : Number(BigInt(v))));
+const cpu = z.number().int().nonnegative();
+const hexBytes = z.string().regex(/^(0x)?([0-9a-fA-F]{2})*$/, 'expected hex bytes');
+
+/** Bare-platform steps (no kernel needed). */
+const platformSteps = [
+  z.strictObject({ op: z.literal('store'), cpu, pa: uint, keyId: z.number().int().nonnegative().default(0), data: hexBytes.optional(), fill: z.number().int().min(0).max(255).optional(), len: uint.optional() }),
+  z.strictObject({ op: z.literal('movdir64b'), cpu, pa: uint, len: uint, keyId: z.number().int().nonnegative().default(0), fill: z.number().int().min(0).max(255).default(0) }),
+  z.strictObject({ op: z.literal('clflush'), cpu, pa: uint, len: uint, keyId: z.number().int().nonnegative().default(0) }),
+  z.strictObject({ op: z.literal('wbinvd'), cpu }),
+  z.strictObject({ op: z.literal('wbnoinvd'), cpu }),
+  z.strictObject({ op: z.literal('evict'), cpu, lines: uint.optional() }),
+  z.strictObject({ op: z.literal('load'), cpu, pa: uint, len: uint, keyId: z.number().int().nonnegative().default(0) }),
+] as const;
+
+/** Kernel-level steps. */
+const kernelSteps = [
+  z.strictObject({ op: z.literal('boot') }),
+  z.strictObject({ op: z.literal('kvm.load'), cpu: cpu.default(0) }),
+  z.strictObject({ op: z.literal('tdx.enable'), cpus: z.array(cpu).min(1).default([0]) }),
+  z.strictObject({ op: z.literal('td.create'), count: z.number().int().min(1).max(64).default(1), memMiB: z.number().int().min(1).default(16), cpu: cpu.optional() }),
+  z.strictObject({ op: z.literal('td.destroy'), td: z.number().int().nonnegative().optional() }),
+  z.strictObject({ op: z.literal('cpu.offline'), cpu }),
+  z.strictObject({ op: z.literal('cpu.online'), cpu }),
+  z.strictObject({ op: z.literal('mem.online'), base: uint, size: uint }),
+  z.strictObject({
+    op: z.literal('kexec'),
+    /** REBOOT IPI handled late on these CPUs (the stop race of linux-host.md 6.5). */
+    lateRebootIpi: z.array(cpu).default([]),
+    /** Simulated delay before a late CPU takes the REBOOT IPI. */
+    lateByMs: z.number().int().nonnegative().default(1500),
+  }),
+  z.strictObject({ op: z.literal('crash'), cpu: cpu.default(0) }),
+  z.strictObject({ op: z.literal('fault'), site: z.string().min(1), count: z.number().int().min(1).default(1) }),
+] as const;
+
+export const stepSchema = z.discriminatedUnion('op', [...platformSteps, ...kernelSteps]);
+/** One scenario step. */
+export type ScenarioStep = z.output<typeof stepSchema>;
+
+const findingClass = z.enum(['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'warning', 'model-bug', 'liveness']);
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1).default('scenario'),
+  description: z.string().default(''),
+  platform: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).default('small-2s'),
+  kernel: z.string().min(1).default('linux-6.18'),
+  /** Absent: the kernel profile's default module. */
+  module: z.string().min(1).optional(),
+  seed: z.number().int().nonnegative().default(1),
+  steps: z.array(stepSchema).default([]),
+  /** Alternative continuations: each runs `steps` then its own steps on a fresh machine. */
+  variants: z.array(z.strictObject({ name: z.string().min(1), steps: z.array(stepSchema) })).default([]),
+  /** Expected finding classes; the verdict is "pass" when exactly these appear. */
+  expect: z.strictObject({ findings: z.array(findingClass).default([]) }).prefault({}),
+});
+
+/** A validated scenario. */
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+/** Classes of findings. */
+export type FindingClass = z.output<typeof findingClass>;
+
+/** A problem in a scenario file. */
+export interface ScenarioProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+const KERNEL_OPS = new Set(['kvm.load', 'tdx.enable', 'td.create', 'td.destroy', 'cpu.offline', 'cpu.online', 'mem.online', 'kexec', 'crash']);
+
+/** Order rules: what must come before what. */
+function orderProblems(steps: readonly ScenarioStep[], base: string): ScenarioProblem[] {
+  const out: ScenarioProblem[] = [];
+  let booted = false;
+  let kvm = false;
+  steps.forEach((s, i) => {
+    const path = `${base}[${i}]`;
+    if (KERNEL_OPS.has(s.op) && !booted) {
+      out.push({ path, message: `"${s.op}" before "boot": the kernel is not running yet` });
+    }
+    if ((s.op === 'td.create' || s.op === 'td.destroy') && !kvm) {
+      out.push({ path, message: `"${s.op}" before "kvm.load": no hypervisor has brought TDX up` });
+    }
+    if (s.op === 'boot') {
+      if (booted) {
+        out.push({ path, message: '"boot" twice: use "kexec" or "crash" to start a new kernel' });
+      }
+      booted = true;
+    }
+    if (s.op === 'kvm.load') {
+      kvm = true;
+    }
+    if (s.op === 'kexec' || s.op === 'crash') {
+      // The next kernel boots as part of the step; KVM must be loaded again.
+      kvm = false;
+    }
+  });
+  return out;
+}
+
+/** Validate untrusted scenario JSON. */
+export function parseScenario(input: unknown): { ok: true; scenario: Scenario } | { ok: false; problems: ScenarioProblem[] } {
+  const r = scenarioSchema.safeParse(input);
+  if (!r.success) {
+    return { ok: false, problems: r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+  }
+  const sc = r.data;
+  const problems = orderProblems(sc.steps, 'steps');
+  sc.variants.forEach((v, i) => {
+    problems.push(...orderProblems([...sc.steps, ...v.steps], `variants[${i}].steps`).filter((p) => p.path.startsWith('variants') && Number(/\[(\d+)\]$/.exec(p.path)?.[1] ?? 0) >= sc.steps.length).map((p) => ({ path: p.path.replace(/\[(\d+)\]$/, (_m, n: string) => `[${Number(n) - sc.steps.length}]`), message: p.message })));
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, scenario: sc };
+}
+
+/** True if the scenario needs a kernel (any kernel-level step). */
+export function needsKernel(sc: Scenario): boolean {
+  const all = [...sc.steps, ...sc.variants.flatMap((v) => v.steps)];
+  return all.some((s) => s.op === 'boot' || KERNEL_OPS.has(s.op));
+}
