@@ -14,7 +14,8 @@
  * @see docs/architecture.md section 5; fast-check schedulerFor; TigerBeetle VOPR
  */
 import { assert, ModelBug } from '../base/assert.js';
-import type { ChoiceSource } from '../base/choice.js';
+import type { ChoiceSource, SchedAction } from '../base/choice.js';
+import { fnv1a32 } from '../base/prng.js';
 import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import type { Prog, Step } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
@@ -34,6 +35,8 @@ interface Frame {
   readonly label: string;
   blocked: Blocked | undefined;
   input: unknown;
+  /** Label of the step the frame paused at (what it does next). */
+  pauseLabel: string;
   onDone: ((value: unknown) => void) | undefined;
 }
 
@@ -41,6 +44,8 @@ interface CpuRun {
   readonly cpu: Cpu;
   readonly stack: Frame[];
   dead: string | undefined;
+  /** Hash of the labels this CPU has executed (symmetry detection). */
+  hist: number;
 }
 
 /** What one CPU can do next. */
@@ -80,12 +85,19 @@ export class Scheduler {
   /** Per-CPU notes of the last step label, for timelines. */
   private readonly listeners: ((cpu: Cpu, step: Step | 'done' | 'irq') => void)[] = [];
 
+  /**
+   * In the free policy, whether a `tick` is a preemption point. Exploration turns it off so
+   * that only `yield`, `wait`, `halt` and interrupts interleave (coarse atomicity).
+   */
+  preemptOnTick = true;
+  private readonly actionScratch: SchedAction[] = [];
+
   constructor(
     readonly platform: Platform,
     private readonly choices: ChoiceSource,
     readonly policy: SchedPolicy = 'timed',
   ) {
-    this.runs = platform.cpus.map((cpu) => ({ cpu, stack: [], dead: undefined }));
+    this.runs = platform.cpus.map((cpu) => ({ cpu, stack: [], dead: undefined, hist: 0x811c9dc5 }));
     for (let i = 0; i < this.runs.length * 3; i++) {
       this.actions.push({ run: this.runs[0] as CpuRun, kind: ActKind.Step, time: 0, irq: undefined });
     }
@@ -103,7 +115,7 @@ export class Scheduler {
     assert(run.stack.length === 0, `spawn: CPU ${cpu.id} is busy`);
     run.dead = undefined;
     cpu.halted = false;
-    run.stack.push({ gen: prog, kind: 'task', nmi: false, savedIrqEnabled: cpu.irqEnabled, label, blocked: undefined, input: undefined, onDone });
+    run.stack.push({ gen: prog, kind: 'task', nmi: false, savedIrqEnabled: cpu.irqEnabled, label, blocked: undefined, input: undefined, onDone, pauseLabel: '' });
   }
 
   /** True if the CPU has nothing to run (idle loop). */
@@ -127,6 +139,7 @@ export class Scheduler {
     if (run !== undefined) {
       run.stack.length = 0;
       run.dead = undefined;
+      run.hist = 0x811c9dc5;
     }
   }
 
@@ -239,7 +252,17 @@ export class Scheduler {
     }
     if (this.policy === 'free') {
       this.stats.choices++;
-      const k = this.choices.choose(this.actCount, 'sched');
+      let k: number;
+      if (this.choices.chooseAction !== undefined) {
+        const acts = this.actionScratch;
+        acts.length = 0;
+        for (let i = 0; i < this.actCount; i++) {
+          acts.push(this.describe(this.actions[i] as Action));
+        }
+        k = this.choices.chooseAction(acts, 'sched');
+      } else {
+        k = this.choices.choose(this.actCount, 'sched');
+      }
       this.traceChoice(k);
       return this.actions[k] as Action;
     }
@@ -267,6 +290,14 @@ export class Scheduler {
     const k = this.choices.choose(ties, 'sched.tie');
     this.traceChoice(k);
     return this.actions[k] as Action;
+  }
+
+  private describe(a: Action): SchedAction {
+    const top = a.run.stack[a.run.stack.length - 1];
+    const detail = a.kind === ActKind.Irq ? (a.irq?.vector ?? 'irq') : a.kind === ActKind.Timeout ? (top?.blocked?.kind === 'wait' ? top.blocked.label : 'timeout') : (top?.pauseLabel ?? '');
+    const c = a.run.cpu;
+    const sig = `${a.run.hist}|${a.run.stack.map((f) => f.pauseLabel).join('/')}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}|${c.pending.map((p) => p.vector).join(',')}|${a.kind}`;
+    return { cpu: c.id, kind: ACT_NAMES[a.kind], detail, sig };
   }
 
   private traceChoice(k: number): void {
@@ -309,6 +340,12 @@ export class Scheduler {
     }
   }
 
+  private takeInput(frame: Frame): unknown {
+    const v = frame.input;
+    frame.input = undefined;
+    return v;
+  }
+
   private deliver(run: CpuRun, irq: PendingInterrupt): void {
     const cpu = run.cpu;
     const i = cpu.pending.indexOf(irq);
@@ -337,6 +374,7 @@ export class Scheduler {
       blocked: undefined,
       input: undefined,
       onDone: undefined,
+      pauseLabel: '',
     });
     if (nmi) {
       cpu.inNmi = true;
@@ -350,9 +388,12 @@ export class Scheduler {
 
   private resume(run: CpuRun, frame: Frame): void {
     const cpu = run.cpu;
-    const input = frame.input;
-    frame.input = undefined;
-    const r = frame.gen.next(input);
+    let r = frame.gen.next(this.takeInput(frame));
+    // Coarse atomicity in exploration: run through ticks without offering a choice.
+    while (!this.preemptOnTick && this.policy === 'free' && r.done !== true && r.value.op === 'tick') {
+      cpu.clockNs += r.value.ns;
+      r = frame.gen.next(undefined);
+    }
     if (r.done === true) {
       run.stack.pop();
       if (frame.kind === 'irq') {
@@ -374,6 +415,8 @@ export class Scheduler {
       return;
     }
     const s = r.value;
+    frame.pauseLabel = s.op === 'wait' ? s.label : s.op === 'halt' ? 'halt' : (s.label ?? '');
+    run.hist = fnv1a32(frame.pauseLabel, run.hist);
     for (const l of this.listeners) {
       l(cpu, s);
     }

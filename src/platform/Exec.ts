@@ -4,7 +4,12 @@
  * run. The scheduler (explore/Scheduler.ts) gives each CPU's generator the answer to its step.
  */
 
-/** A scheduling point. */
+/**
+ * A scheduling point. A step's `label` names what the CPU does when it *resumes* from that
+ * point ("cpus_stop_mask", "seamcall", ...). Labels starting with "local:" promise that the next
+ * stretch of code touches only this CPU's own state; exploration uses that to skip redundant
+ * interleavings (sleep sets).
+ */
 export type Step =
   /** Consume simulated time on this CPU (also a preemption point). */
   | { readonly op: 'tick'; readonly ns: number; readonly label?: string }

@@ -1,0 +1,180 @@
+/**
+ * Exhaustive depth-first search over choice sequences by re-execution (stateless model
+ * checking), with two reductions:
+ * - sleep sets (partial-order reduction): after exploring action a at a node, a sibling branch
+ *   need not try a again until something dependent with a has run;
+ * - symmetry: among actions of CPUs whose execution signatures are identical, only the first
+ *   is explored.
+ * An execution that reaches a node whose every enabled action sleeps is redundant: the choice
+ * source throws `SleepBlocked` and the explorer discards it.
+ * @see Godefroid, "Partial-Order Methods for the Verification of Concurrent Systems" (sleep sets);
+ *      TigerBeetle exhaustigen.zig (odometer enumeration)
+ */
+import type { ChoiceSource, SchedAction } from '../../base/choice.js';
+
+/** Thrown when every enabled action at a node is asleep: the execution is redundant. */
+export class SleepBlocked extends Error {
+  override readonly name = 'SleepBlocked';
+}
+
+interface Node {
+  /** Keys of the options (action keys, or "#i" for plain choices). */
+  keys: string[];
+  /** Actions, for the independence test (undefined for plain choices). */
+  actions: readonly SchedAction[] | undefined;
+  chosen: number;
+  /** Keys already fully explored at this node. */
+  done: string[];
+  /** Keys that need not be explored here. */
+  sleep: Set<string>;
+}
+
+/** Key of an action: what it is, not where it sits in the option list. */
+export function actionKey(a: SchedAction): string {
+  return `${a.cpu}:${a.kind}:${a.detail}`;
+}
+
+/** Two actions commute when they are on different CPUs and one only touches local state. */
+export function independent(a: SchedAction, b: SchedAction): boolean {
+  if (a.cpu === b.cpu || a.kind !== 'step' || b.kind !== 'step') {
+    return false;
+  }
+  return a.detail.startsWith('local:') || b.detail.startsWith('local:');
+}
+
+/** Options for the exhaustive source. */
+export interface ExhaustiveOptions {
+  readonly sleepSets?: boolean;
+  readonly symmetry?: boolean;
+  /** Choices deeper than this take option 0 without branching. */
+  readonly maxDepth?: number;
+}
+
+/** Exhaustive DFS choice source. Call `begin()` before each execution, `advance()` after. */
+export class ExhaustiveChoices implements ChoiceSource {
+  private readonly stack: Node[] = [];
+  private depth = 0;
+  /** Nodes created so far (distinct states of the execution tree). */
+  nodes = 0;
+  /** Deepest choice depth seen. */
+  maxDepthSeen = 0;
+  /** Options skipped by sleep sets and symmetry. */
+  pruned = 0;
+  private readonly sleepSets: boolean;
+  private readonly symmetry: boolean;
+  private readonly maxDepth: number;
+
+  constructor(opts: ExhaustiveOptions = {}) {
+    this.sleepSets = opts.sleepSets ?? true;
+    this.symmetry = opts.symmetry ?? true;
+    this.maxDepth = opts.maxDepth ?? 10_000;
+  }
+
+  /** Start an execution. */
+  begin(): void {
+    this.depth = 0;
+  }
+
+  /** The path taken by the current execution. */
+  path(): number[] {
+    return this.stack.slice(0, this.depth).map((n) => n.chosen);
+  }
+
+  choose(n: number): number {
+    if (n <= 1) {
+      return 0;
+    }
+    const keys: string[] = [];
+    for (let i = 0; i < n; i++) {
+      keys.push(`#${i}`);
+    }
+    return this.at(keys, undefined);
+  }
+
+  chooseAction(actions: readonly SchedAction[]): number {
+    if (actions.length <= 1) {
+      return 0;
+    }
+    return this.at(actions.map(actionKey), actions);
+  }
+
+  private at(keys: string[], actions: readonly SchedAction[] | undefined): number {
+    const d = this.depth++;
+    if (d > this.maxDepthSeen) {
+      this.maxDepthSeen = d;
+    }
+    if (d >= this.maxDepth) {
+      return 0;
+    }
+    const existing = this.stack[d];
+    if (existing !== undefined) {
+      return existing.chosen;
+    }
+    const sleep = this.inheritSleep(d, actions);
+    if (this.symmetry && actions !== undefined) {
+      const seen = new Map<string, number>();
+      actions.forEach((a, i) => {
+        if (a.sig === undefined) {
+          return;
+        }
+        const first = seen.get(a.sig);
+        if (first === undefined) {
+          seen.set(a.sig, i);
+        } else if (actions[first]?.cpu !== a.cpu) {
+          sleep.add(keys[i] as string);
+        }
+      });
+    }
+    const chosen = keys.findIndex((k) => !sleep.has(k));
+    this.nodes++;
+    if (chosen < 0) {
+      this.pruned += keys.length;
+      this.stack.push({ keys, actions, chosen: 0, done: [...keys], sleep });
+      throw new SleepBlocked('all enabled actions sleep');
+    }
+    this.stack.push({ keys, actions, chosen, done: [], sleep });
+    return chosen;
+  }
+
+  /** Sleep set of a new node at depth d: the parent's sleep and done actions that commute with the parent's choice. */
+  private inheritSleep(d: number, actions: readonly SchedAction[] | undefined): Set<string> {
+    const out = new Set<string>();
+    const parent = this.stack[d - 1];
+    if (!this.sleepSets || parent === undefined || parent.actions === undefined || actions === undefined) {
+      return out;
+    }
+    const chosenAct = parent.actions[parent.chosen];
+    if (chosenAct === undefined) {
+      return out;
+    }
+    const here = new Set(actions.map(actionKey));
+    for (const k of [...parent.sleep, ...parent.done]) {
+      const a = parent.actions.find((x) => actionKey(x) === k);
+      if (a !== undefined && here.has(k) && independent(a, chosenAct)) {
+        out.add(k);
+      }
+    }
+    return out;
+  }
+
+  /** Move to the next unexplored path. @returns false when the search is complete. */
+  advance(): boolean {
+    // Forget nodes beyond what this execution reached (a shorter run).
+    this.stack.length = Math.min(this.stack.length, this.depth);
+    while (this.stack.length > 0) {
+      const node = this.stack[this.stack.length - 1] as Node;
+      const cur = node.keys[node.chosen] as string;
+      if (!node.done.includes(cur)) {
+        node.done.push(cur);
+      }
+      const next = node.keys.findIndex((k) => !node.done.includes(k) && !node.sleep.has(k));
+      if (next >= 0) {
+        node.chosen = next;
+        return true;
+      }
+      this.pruned += node.keys.filter((k) => node.sleep.has(k)).length;
+      this.stack.pop();
+    }
+    return false;
+  }
+}

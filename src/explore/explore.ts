@@ -1,0 +1,241 @@
+/**
+ * The explorer: runs a target many times under different schedules and fault plans, stops at
+ * the first finding (or when the budget is spent, or when exhaustive search completes), shrinks
+ * the counterexample and replays it. The result is plain data; formatting is the caller's.
+ * @see fast-check RunDetails; TigerBeetle VOPR; madsim determinism check
+ */
+import type { ChoiceSource } from '../base/choice.js';
+import { Prng } from '../base/prng.js';
+import { ExhaustiveChoices, SleepBlocked } from './choices/ExhaustiveChoices.js';
+import { formatPath } from './choices/path.js';
+import { PctChoices } from './choices/PctChoices.js';
+import { RandomChoices } from './choices/RandomChoices.js';
+import { ReplayChoices } from './choices/ReplayChoices.js';
+import { describePlan, NO_FAULTS, swarmPlan } from './faults.js';
+import type { FaultPlan } from './faults.js';
+import type { Finding } from './findings.js';
+import type { FindingClass } from './scenario.js';
+import { shrinkPath } from './shrink.js';
+
+/** What one execution produced. */
+export interface Execution {
+  readonly findings: readonly Finding[];
+  readonly traceHash: string;
+  readonly steps: number;
+  /** Per-CPU timeline lines and dmesg tail, when recording was asked for. */
+  readonly timeline?: readonly string[];
+  readonly dmesgTail?: readonly string[];
+}
+
+/** What the explorer gives a target for one execution. */
+export interface ExecutionContext {
+  readonly choices: ChoiceSource;
+  readonly faults: FaultPlan;
+  /** Fault opportunities are choices (exhaustive) rather than weighted draws. */
+  readonly exhaustiveFaults: boolean;
+  readonly prng: Prng;
+  readonly record: boolean;
+}
+
+/** A system under exploration: deterministic given its context. */
+export type ExploreTarget = (ctx: ExecutionContext) => Execution;
+
+/** Search strategy. */
+export type Strategy = 'exhaustive' | 'random' | 'pct';
+
+/** Fault mode: none, swarm, or an explicit list of sites. */
+export type FaultMode = 'none' | 'swarm' | readonly string[];
+
+/** Options. */
+export interface ExploreOptions {
+  readonly strategy: Strategy;
+  readonly seed: number;
+  /** Maximum executions. */
+  readonly budget?: number;
+  /** Wall-clock budget in ms (needs `now`). */
+  readonly timeMs?: number;
+  /** Wall clock (ms) supplied by the caller; the model never reads real time itself. */
+  readonly now?: () => number;
+  readonly faults?: FaultMode;
+  /** Run each execution twice and compare trace hashes. */
+  readonly checkDeterminism?: boolean;
+  readonly symmetry?: boolean;
+  readonly sleepSets?: boolean;
+  /** PCT bug depth. */
+  readonly pctDepth?: number;
+  /** Number of CPUs (PCT). */
+  readonly cpus?: number;
+  /** Finding classes that count as failures (default: all). */
+  readonly failOn?: readonly FindingClass[];
+  readonly progress?: (p: ExploreProgress) => void;
+}
+
+/** Progress report. */
+export interface ExploreProgress {
+  readonly executions: number;
+  readonly states: number;
+  readonly depth: number;
+  readonly findings: number;
+  readonly elapsedMs: number;
+}
+
+/** A shrunk counterexample. */
+export interface Counterexample {
+  readonly finding: Finding;
+  /** Path of the execution that first failed. */
+  readonly originalPath: string;
+  /** Shortest path that still fails with the same class. */
+  readonly path: string;
+  readonly shrinkAttempts: number;
+  readonly shrinks: number;
+  /** The replay of the shrunk path reproduced the same finding class. */
+  readonly replayed: boolean;
+  readonly timeline: readonly string[];
+  readonly dmesgTail: readonly string[];
+  readonly faults: string;
+}
+
+/** Result of an exploration. */
+export interface ExploreDetails {
+  readonly outcome: 'passed' | 'failed' | 'interrupted';
+  readonly strategy: Strategy;
+  readonly seed: number;
+  readonly executions: number;
+  /** Executions discarded as redundant by sleep sets. */
+  readonly redundant: number;
+  /** Distinct states (nodes of the execution tree for exhaustive; distinct final hashes otherwise). */
+  readonly states: number;
+  readonly maxDepth: number;
+  readonly elapsedMs: number;
+  /** Exhaustive search covered every (reduced) schedule. */
+  readonly complete: boolean;
+  readonly counterexample?: Counterexample;
+  readonly nondeterminism?: string;
+}
+
+function failing(ex: Execution, failOn: readonly FindingClass[] | undefined): Finding | undefined {
+  return ex.findings.find((f) => failOn === undefined || failOn.includes(f.class));
+}
+
+/** Replay a path; returns the execution. */
+export function replayPath(target: ExploreTarget, path: readonly number[], seed: number, faults: FaultPlan, record: boolean, exhaustiveFaults: boolean): Execution {
+  return target({ choices: new ReplayChoices(path), faults, exhaustiveFaults, prng: new Prng(seed).fork('faults'), record });
+}
+
+/** Explore. */
+export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDetails {
+  const now = opts.now ?? (() => 0);
+  const t0 = now();
+  const root = new Prng(opts.seed);
+  const budget = opts.budget ?? (opts.strategy === 'exhaustive' ? Infinity : 1000);
+  const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true }) : undefined;
+  const hashes = new Set<string>();
+  let executions = 0;
+  let redundant = 0;
+  let maxDepth = 0;
+  let pctSteps = 50;
+  const faultMode = opts.faults ?? 'none';
+  const lastProgress = { t: t0 };
+  for (;;) {
+    if (executions >= budget || (opts.timeMs !== undefined && now() - t0 >= opts.timeMs)) {
+      return done('interrupted', false);
+    }
+    const runPrng = root.fork(`run${executions}`);
+    const plan: FaultPlan = faultMode === 'none' ? NO_FAULTS : faultMode === 'swarm' ? swarmPlan(runPrng.fork('swarm')) : { sites: new Map(faultMode.map((s) => [s, { weight: { numerator: 1, denominator: 4 }, max: 1 }])) };
+    let choices: ChoiceSource;
+    let recorded: { path: number[] } | undefined;
+    if (exh !== undefined) {
+      exh.begin();
+      choices = exh;
+    } else if (opts.strategy === 'pct') {
+      const pct = new PctChoices(runPrng.fork('pct'), opts.cpus ?? 4, opts.pctDepth ?? 3, pctSteps);
+      choices = pct;
+      recorded = pct;
+    } else {
+      const rnd = new RandomChoices(runPrng.fork('sched'));
+      choices = rnd;
+      recorded = rnd;
+    }
+    const ctx: ExecutionContext = { choices, faults: plan, exhaustiveFaults: exh !== undefined, prng: runPrng.fork('faults'), record: false };
+    let ex: Execution;
+    try {
+      ex = target(ctx);
+    } catch (e) {
+      if (e instanceof SleepBlocked) {
+        redundant++;
+        executions++;
+        if (exh !== undefined && !exh.advance()) {
+          return done('passed', true);
+        }
+        continue;
+      }
+      throw e;
+    }
+    executions++;
+    const path = exh !== undefined ? exh.path() : (recorded?.path ?? []);
+    maxDepth = Math.max(maxDepth, path.length, exh?.maxDepthSeen ?? 0);
+    pctSteps = Math.max(pctSteps, ex.steps);
+    hashes.add(ex.traceHash);
+    if (opts.checkDeterminism === true) {
+      const again = target({ ...ctx, choices: new ReplayChoices(path), prng: runPrng.fork('faults') });
+      if (again.traceHash !== ex.traceHash) {
+        return done('failed', false, `non-determinism detected at execution ${executions}: trace hash ${ex.traceHash} then ${again.traceHash} (path ${formatPath(path)})`);
+      }
+    }
+    const bad = failing(ex, opts.failOn);
+    if (bad !== undefined) {
+      return done('failed', false, undefined, counterexample(target, bad, path, opts, plan, exh !== undefined, runPrng));
+    }
+    if (opts.progress !== undefined && now() - lastProgress.t >= 500) {
+      lastProgress.t = now();
+      opts.progress({ executions, states: exh?.nodes ?? hashes.size, depth: maxDepth, findings: 0, elapsedMs: now() - t0 });
+    }
+    if (exh !== undefined && !exh.advance()) {
+      return done('passed', true);
+    }
+  }
+
+  function done(outcome: ExploreDetails['outcome'], complete: boolean, nondeterminism?: string, cx?: Counterexample): ExploreDetails {
+    return {
+      outcome,
+      strategy: opts.strategy,
+      seed: opts.seed,
+      executions,
+      redundant,
+      states: exh?.nodes ?? hashes.size,
+      maxDepth,
+      elapsedMs: now() - t0,
+      complete,
+      ...(cx !== undefined ? { counterexample: cx } : {}),
+      ...(nondeterminism !== undefined ? { nondeterminism } : {}),
+    };
+  }
+}
+
+function counterexample(target: ExploreTarget, finding: Finding, path: readonly number[], opts: ExploreOptions, plan: FaultPlan, exhaustiveFaults: boolean, runPrng: Prng): Counterexample {
+  const cls = finding.class;
+  const seedPrng = runPrng.fork('faults');
+  const run = (p: readonly number[], record: boolean): Execution =>
+    target({ choices: new ReplayChoices(p), faults: plan, exhaustiveFaults, prng: seedPrng.clone(), record });
+  const fails = (p: number[]): boolean => {
+    try {
+      return run(p, false).findings.some((f) => f.class === cls);
+    } catch {
+      return false;
+    }
+  };
+  const s = shrinkPath(path, fails);
+  const final = run(s.path, true);
+  const again = final.findings.find((f) => f.class === cls);
+  return {
+    finding: again ?? finding,
+    originalPath: formatPath(path),
+    path: formatPath(s.path),
+    shrinkAttempts: s.attempts,
+    shrinks: s.shrinks,
+    replayed: again !== undefined,
+    timeline: final.timeline ?? [],
+    dmesgTail: final.dmesgTail ?? [],
+    faults: describePlan(plan),
+  };
+}

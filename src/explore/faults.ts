@@ -1,0 +1,94 @@
+/**
+ * Fault plans: which named fault sites may fire in a run, and how often. In swarm mode each
+ * run turns some kinds off entirely and weights the rest, so that every seed tests a different
+ * mix of hazards. The plan is printed with the run so the reader knows what it tried.
+ * @see TigerBeetle options_swarm(); madsim/FoundationDB buggify()
+ */
+import type { ChoiceSource } from '../base/choice.js';
+import { ratio } from '../base/prng.js';
+import type { Prng, Ratio } from '../base/prng.js';
+import type { FaultInjector } from '../platform/Platform.js';
+
+/** Fault sites known to the model, with what they do. */
+export const FAULT_SITES: Readonly<Record<string, string>> = {
+  'rdrand': 'RDRAND/RDSEED fails in the module (TDX_RND_NO_ENTROPY)',
+  'pconfig.entropy': 'entropy failure while programming a key (TDH.SYS.KEY.CONFIG / TDH.MNG.KEY.CONFIG)',
+  'pamt.alloc': 'the kernel cannot allocate a PAMT',
+  'cpu.offline': 'a CPU goes offline at a chosen point',
+  'nmi': 'where an NMI arrives',
+  'cache.evict': 'early cache write-back (eviction)',
+  'seamcall.status': 'a SEAMCALL returns a chosen error status',
+};
+
+/** How one site behaves in a run. */
+export interface SiteRule {
+  /** Probability per opportunity in random runs. */
+  readonly weight: Ratio;
+  /** At most this many failures per run. */
+  readonly max: number;
+}
+
+/** Which sites are armed. */
+export interface FaultPlan {
+  readonly sites: ReadonlyMap<string, SiteRule>;
+}
+
+/** No faults. */
+export const NO_FAULTS: FaultPlan = { sites: new Map() };
+
+/** A plan arming `names` with a fixed weight. */
+export function fixedPlan(names: readonly string[], weight: Ratio = ratio(1, 4), max = 1): FaultPlan {
+  return { sites: new Map(names.map((n) => [n, { weight, max }])) };
+}
+
+/** A swarm plan: each site on with probability 1/2, with a random weight. */
+export function swarmPlan(prng: Prng, names: readonly string[] = Object.keys(FAULT_SITES)): FaultPlan {
+  const sites = new Map<string, SiteRule>();
+  for (const n of names) {
+    if (prng.chance(ratio(1, 2))) {
+      sites.set(n, { weight: ratio(1 + prng.int(8), 16), max: 1 + prng.int(2) });
+    }
+  }
+  return { sites };
+}
+
+/** One line describing a plan, for the run's first log line. */
+export function describePlan(plan: FaultPlan): string {
+  if (plan.sites.size === 0) {
+    return 'faults: none';
+  }
+  return `faults: ${[...plan.sites].map(([n, r]) => `${n}(${r.weight.numerator}/${r.weight.denominator}, max ${r.max})`).join(', ')}`;
+}
+
+/**
+ * A FaultInjector driven by a plan. With `exhaustive` every opportunity at an armed site is a
+ * two-way choice (fail or not) on the choice source; otherwise it is drawn with the weight.
+ */
+export class PlanFaults implements FaultInjector {
+  private readonly used = new Map<string, number>();
+  readonly fired: string[] = [];
+
+  constructor(
+    private readonly plan: FaultPlan,
+    private readonly choices: ChoiceSource,
+    private readonly prng: Prng,
+    private readonly exhaustive: boolean,
+  ) {}
+
+  shouldFail(site: string, cpu: number): boolean {
+    const rule = this.plan.sites.get(site);
+    if (rule === undefined) {
+      return false;
+    }
+    const n = this.used.get(site) ?? 0;
+    if (n >= rule.max) {
+      return false;
+    }
+    const fail = this.exhaustive ? this.choices.choose(2, `fault:${site}`) === 1 : this.prng.chance(rule.weight);
+    if (fail) {
+      this.used.set(site, n + 1);
+      this.fired.push(`${site}@cpu${cpu}`);
+    }
+    return fail;
+  }
+}
