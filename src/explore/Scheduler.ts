@@ -16,6 +16,7 @@
 import { assert, ModelBug } from '../base/assert.js';
 import type { ChoiceSource, SchedAction } from '../base/choice.js';
 import { fnv1a32 } from '../base/prng.js';
+import { callHandler } from '../platform/Cpu.js';
 import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import type { Prog, Step } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
@@ -359,7 +360,7 @@ export class Scheduler {
     const handler = cpu.handlers.get(irq.vector);
     let gen: Prog<unknown>;
     if (handler !== undefined) {
-      gen = handler(cpu, irq);
+      gen = callHandler(handler, cpu, irq);
     } else if (irq.payload !== undefined) {
       gen = irq.payload();
     } else {

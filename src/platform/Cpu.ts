@@ -19,8 +19,23 @@ export interface PendingInterrupt {
   readonly payload?: () => Prog;
 }
 
-/** What a CPU does on an interrupt: a program pushed on top of what it was running. */
-export type InterruptHandler = (cpu: Cpu, irq: PendingInterrupt) => Prog;
+/**
+ * What a CPU does on an interrupt: a program pushed on top of what it was running. Prefer the
+ * bound form `{ self, fn }` over a closure: snapshots (base/clone.ts) copy `self` with the rest
+ * of the machine, while a closure would keep pointing at the original objects.
+ */
+export type InterruptHandler = ((cpu: Cpu, irq: PendingInterrupt) => Prog) | BoundHandler;
+
+/** An interrupt handler as an object plus a function of it (snapshot-safe). */
+export interface BoundHandler {
+  readonly self: object;
+  readonly fn: (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog;
+}
+
+/** Invoke a handler of either form. */
+export function callHandler(h: InterruptHandler, cpu: Cpu, irq: PendingInterrupt): Prog {
+  return typeof h === 'function' ? h(cpu, irq) : (h.fn as (self: object, cpu: Cpu, irq: PendingInterrupt) => Prog)(h.self, cpu, irq);
+}
 
 /** One logical processor. */
 export class Cpu {

@@ -1,0 +1,71 @@
+/**
+ * Deep copy of a model object graph, for snapshots: exploration runs the deterministic prefix
+ * of a scenario once and restores the copy before every execution.
+ *
+ * Class instances keep their prototypes; Maps, Sets, arrays and typed arrays are copied;
+ * cycles and sharing are preserved. Functions are shared, not copied, so model state must not
+ * hold closures over mutable state: hold an object and call its methods instead (for example a
+ * `{ self, fn }` bound handler). A running generator cannot be copied: snapshots are taken at
+ * quiescent points only.
+ */
+import { ModelBug } from './assert.js';
+
+const GeneratorProto = Object.getPrototypeOf(Object.getPrototypeOf((function* () {})())) as object;
+
+/** Deep-copy `root`. `memo` maps originals to copies (pass one to share it across roots). */
+export function deepClone<T>(root: T, memo: Map<unknown, unknown> = new Map()): T {
+  return cloneValue(root, memo) as T;
+}
+
+function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
+  if (v === null || typeof v !== 'object') {
+    return v;
+  }
+  const hit = memo.get(v);
+  if (hit !== undefined) {
+    return hit;
+  }
+  if (v instanceof Map) {
+    const m = new Map();
+    memo.set(v, m);
+    for (const [k, x] of v) {
+      m.set(cloneValue(k, memo), cloneValue(x, memo));
+    }
+    return m;
+  }
+  if (v instanceof Set) {
+    const s = new Set();
+    memo.set(v, s);
+    for (const x of v) {
+      s.add(cloneValue(x, memo));
+    }
+    return s;
+  }
+  if (ArrayBuffer.isView(v)) {
+    const c = (v as unknown as { slice(): unknown }).slice();
+    memo.set(v, c);
+    return c;
+  }
+  if (Array.isArray(v)) {
+    const a: unknown[] = new Array(v.length);
+    memo.set(v, a);
+    for (let i = 0; i < v.length; i++) {
+      a[i] = cloneValue(v[i], memo);
+    }
+    return a;
+  }
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (proto !== null && GeneratorProto.isPrototypeOf(v)) {
+    throw new ModelBug('cannot snapshot: a program is still running (generator in the object graph)');
+  }
+  const o = Object.create(proto) as Record<PropertyKey, unknown>;
+  memo.set(v, o);
+  for (const key of Reflect.ownKeys(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, key) as PropertyDescriptor;
+    if ('value' in d) {
+      d.value = cloneValue(d.value, memo);
+    }
+    Object.defineProperty(o, key, d);
+  }
+  return o;
+}
