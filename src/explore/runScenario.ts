@@ -6,6 +6,7 @@
 import { ModelBug } from '../base/assert.js';
 import type { ChoiceSource } from '../base/choice.js';
 import { Prng } from '../base/prng.js';
+import { deepClone } from '../base/clone.js';
 import { Tracer } from '../base/trace.js';
 import { hex } from '../base/u64.js';
 import { Platform } from '../platform/Platform.js';
@@ -66,6 +67,8 @@ export interface KernelSession {
   /** Findings of kernel-side checkers (CPU still running, SEAMCALL after flush, WARNs). */
   findings(seed: number, path: string): Finding[];
   stats(): Record<string, number | string>;
+  /** The run switched schedulers (exploration restored a snapshot). */
+  rescheduled?(sched: Scheduler): void;
 }
 
 /** Builds a kernel session on a platform (set by the machine-aware layer to avoid cycles). */
@@ -151,54 +154,109 @@ function platformStep(ctx: RunContext, s: ScenarioStep, notes: string[]): boolea
   }
 }
 
-/** Run one machine: common steps, then a variant's steps. */
-export function runOnce(scenario: Scenario, spec: PlatformSpec, steps: readonly ScenarioStep[], name: string, opts: RunOptions, kernelFactory?: KernelSessionFactory): RunOutcome {
-  const seed = scenario.seed;
-  const prng = new Prng(seed);
-  const tracer = new Tracer(opts.recordTrace ?? 0);
-  const platform = new Platform(spec, { seed, tracer });
-  const replay = opts.path !== undefined ? new ReplayChoices(opts.path) : undefined;
-  const random = replay === undefined ? new RandomChoices(prng.fork('sched')) : undefined;
-  const choices: ChoiceSource = replay ?? (random as RandomChoices);
-  const sched = new Scheduler(platform, choices, opts.policy ?? 'timed');
-  const ctx: RunContext = { scenario, spec, platform, sched, seed, prng };
-  const notes: string[] = [];
-  let kernel: KernelSession | undefined;
-  for (const s of steps) {
-    if (platformStep(ctx, s, notes)) {
-      continue;
+/**
+ * One machine's run in progress: the platform, the scheduler and (once a kernel step comes) the
+ * kernel session. It holds no closures over its state, so `snapshot()` can copy it at a
+ * quiescent point and exploration can restore the copy for every execution.
+ */
+export class ScenarioRun {
+  readonly platform: Platform;
+  sched: Scheduler;
+  kernel: KernelSession | undefined;
+  readonly notes: string[] = [];
+  readonly ctx: RunContext;
+  random: RandomChoices | undefined;
+  replay: ReplayChoices | undefined;
+
+  constructor(
+    readonly scenario: Scenario,
+    spec: PlatformSpec,
+    opts: RunOptions,
+    private readonly kernelFactory: KernelSessionFactory | undefined,
+  ) {
+    const seed = scenario.seed;
+    const prng = new Prng(seed);
+    const tracer = new Tracer(opts.recordTrace ?? 0);
+    this.platform = new Platform(spec, { seed, tracer });
+    this.replay = opts.path !== undefined ? new ReplayChoices(opts.path) : undefined;
+    this.random = this.replay === undefined ? new RandomChoices(prng.fork('sched')) : undefined;
+    this.sched = new Scheduler(this.platform, this.replay ?? (this.random as RandomChoices), opts.policy ?? 'timed');
+    this.ctx = { scenario, spec, platform: this.platform, sched: this.sched, seed, prng };
+  }
+
+  /** Execute one step. */
+  exec(s: ScenarioStep): void {
+    if (platformStep(this.ctx, s, this.notes)) {
+      return;
     }
-    if (kernel === undefined) {
-      if (kernelFactory === undefined) {
+    if (this.kernel === undefined) {
+      if (this.kernelFactory === undefined) {
         throw new ModelBug(`step "${s.op}" needs a kernel, and none is available`);
       }
-      kernel = kernelFactory(ctx);
+      this.kernel = this.kernelFactory(this.ctx);
     }
-    kernel.step(s);
+    this.kernel.step(s);
   }
-  const pathArr = random?.path ?? replay?.taken ?? [];
-  const path = formatPath(pathArr);
-  const relevance = kernel?.relevance() ?? (() => true);
-  const findings = [...corruptionFindings(platform.staleWritebacks, seed, path, relevance), ...(kernel?.findings(seed, path) ?? [])].map((f) => (name === scenario.name ? f : { ...f, variant: name }));
-  const [dm, dmf] = kernel?.dmesg() ?? [notes, notes];
-  return {
-    name,
-    findings,
-    dmesg: dm,
-    dmesgFormatted: dmf,
-    stats: {
-      steps: sched.stats.steps,
-      choices: sched.stats.choices,
-      simulatedNs: sched.now,
-      staleWritebacks: platform.staleWritebacks.length,
-      traceEvents: tracer.eventCount,
-      ...(kernel?.stats() ?? {}),
-      ...(kernel === undefined ? { notes: notes.length } : {}),
-    },
-    path,
-    traceHash: tracer.hash,
-    trace: tracer.events(),
-  };
+
+  /** A deep copy, taken between steps (no program running). */
+  snapshot(): ScenarioRun {
+    return deepClone(this);
+  }
+
+  /** Switch to another scheduler policy and choice source (after restoring a snapshot). */
+  reschedule(choices: ChoiceSource, policy: SchedPolicy): void {
+    const old = this.sched;
+    this.sched = new Scheduler(this.platform, choices, policy);
+    this.sched.now = old.now;
+    this.sched.preemptOnTick = policy !== 'free';
+    (this.ctx as { sched: Scheduler }).sched = this.sched;
+    this.random = undefined;
+    this.replay = undefined;
+    this.kernel?.rescheduled?.(this.sched);
+  }
+
+  /** Check and summarize. */
+  outcome(name: string, pathArr: readonly number[]): RunOutcome {
+    const scenario = this.scenario;
+    const seed = scenario.seed;
+    const path = formatPath(pathArr);
+    const relevance = this.kernel?.relevance() ?? (() => true);
+    const findings = [...corruptionFindings(this.platform.staleWritebacks, seed, path, relevance), ...(this.kernel?.findings(seed, path) ?? [])].map((f) => (name === scenario.name ? f : { ...f, variant: name }));
+    const [dm, dmf] = this.kernel?.dmesg() ?? [this.notes, this.notes];
+    const tracer = this.platform.tracer;
+    return {
+      name,
+      findings,
+      dmesg: dm,
+      dmesgFormatted: dmf,
+      stats: {
+        steps: this.sched.stats.steps,
+        choices: this.sched.stats.choices,
+        simulatedNs: this.sched.now,
+        staleWritebacks: this.platform.staleWritebacks.length,
+        traceEvents: tracer.eventCount,
+        ...(this.kernel?.stats() ?? {}),
+        ...(this.kernel === undefined ? { notes: this.notes.length } : {}),
+      },
+      path,
+      traceHash: tracer.hash,
+      trace: tracer.events(),
+    };
+  }
+
+  /** The choice path taken by the run's own random or replay source. */
+  takenPath(): number[] {
+    return this.random?.path ?? this.replay?.taken ?? [];
+  }
+}
+
+/** Run one machine: common steps, then a variant's steps. */
+export function runOnce(scenario: Scenario, spec: PlatformSpec, steps: readonly ScenarioStep[], name: string, opts: RunOptions, kernelFactory?: KernelSessionFactory): RunOutcome {
+  const r = new ScenarioRun(scenario, spec, opts, kernelFactory);
+  for (const s of steps) {
+    r.exec(s);
+  }
+  return r.outcome(name, r.takenPath());
 }
 
 /** Run a validated scenario on a validated platform. */

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+
+import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
+
+describe('tdxsim run --scenario cache-alias', () => {
+  it('names the order that corrupted memory, the line, the KeyIDs and the CPU', () => {
+    const r = tdxsim(['run', '--scenario', 'cache-alias']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const out = r.stdout.split('\n');
+    const a = out.indexOf('== cache-alias / cpu0-then-cpu1');
+    const b = out.indexOf('== cache-alias / cpu1-then-cpu0');
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(b).toBeGreaterThan(a);
+    expect(out.slice(a, b)).toContain('-- no findings');
+    expect(out.slice(b)).toContain(
+      "-- FINDING [silent-corruption] silent corruption: line 0x10000000: a stale KeyID 17 alias (written by CPU 0) was written back from CPU 0's cache (wbinvd) over newer data written through KeyID 0 by CPU 1",
+    );
+    expect(out).toContain('verdict: pass (expected: silent-corruption; found: silent-corruption)');
+  });
+
+  it('gives the same result as JSON', () => {
+    const r = tdxsim(['run', '--scenario', 'cache-alias', '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { verdict: string; findings: { class: string; variant: string; details: Record<string, unknown> }[]; runs: { name: string; findings: unknown[] }[] };
+    expect(j.verdict).toBe('pass');
+    expect(j.runs.map((x) => [x.name, x.findings.length])).toEqual([
+      ['cpu0-then-cpu1', 0],
+      ['cpu1-then-cpu0', 1],
+    ]);
+    expect(j.findings[0]).toMatchObject({
+      class: 'silent-corruption',
+      variant: 'cpu1-then-cpu0',
+      details: { pa: '0x10000000', staleKeyId: 17, fromCpu: 0, overwrittenKeyId: 0, overwrittenWriter: 'CPU 1' },
+    });
+  });
+
+  it('is deterministic: same seed, same trace hash', () => {
+    const a = JSON.parse(tdxsim(['run', '--scenario', 'cache-alias', '--json', '--seed', '5']).stdout) as { runs: { traceHash: string }[] };
+    const b = JSON.parse(tdxsim(['run', '--scenario', 'cache-alias', '--json', '--seed', '5']).stdout) as { runs: { traceHash: string }[] };
+    expect(a.runs.map((r) => r.traceHash)).toEqual(b.runs.map((r) => r.traceHash));
+  });
+});
+
+describe('tdxsim run: bad input', () => {
+  it('unknown scenario', () => {
+    const r = tdxsim(['run', '--scenario', 'nope']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^tdxsim: unknown scenario "nope" \(known: .*cache-alias/);
+  });
+  it('unknown steps and fields, with their paths', () => {
+    const f = tempFile('s.json', JSON.stringify({ steps: [{ op: 'boot' }, { op: 'dance' }], colour: 'red' }));
+    const r = tdxsim(['run', f]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`tdxsim: ${f}: steps[1].op: Invalid discriminator value. Expected 'store' | 'movdir64b'`);
+    expect(r.stderr).toContain(`tdxsim: ${f}: (root): Unrecognized key: "colour"`);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+  it('steps in an order that makes no sense', () => {
+    const f = tempFile('s.json', JSON.stringify({ steps: [{ op: 'kexec' }, { op: 'boot' }] }));
+    const r = tdxsim(['run', f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`tdxsim: ${f}: steps[0]: "kexec" before "boot": the kernel is not running yet\n`);
+  });
+  it('unknown profiles', () => {
+    const f = tempFile('s.json', JSON.stringify({ kernel: 'linux-2.6', steps: [{ op: 'boot' }] }));
+    const r = tdxsim(['run', f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^tdxsim: .*s\.json: kernel: unknown kernel profile "linux-2\.6" \(known: linux-6\.18, /);
+  });
+  it('malformed JSON and missing files', () => {
+    const f = tempFile('s.json', '{"steps": [');
+    expect(tdxsim(['run', f]).stderr).toMatch(/^tdxsim: scenario file .*s\.json: invalid JSON: /);
+    const r = tdxsim(['run', '/nonexistent/x.json']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('tdxsim: cannot read scenario file /nonexistent/x.json: ENOENT\n');
+  });
+  it('a malformed platform file: one message per problem, naming the field path', () => {
+    const plat = tempFile('p.json', JSON.stringify({ cpuModel: 'sapphire-rapids', topology: { packages: 2, coresPerPackage: 1, threadsPerCore: 2, logicalCpus: 5 }, memory: { e820: [{ base: 0, size: 4097, type: 'usable' }] }, cmrs: [], seamrr: { base: 0, size: 0, enabled: false, locked: false }, smrr: { base: 0, size: 0, valid: false, locked: false }, keyids: { bits: 2, mktme: 3, tdx: 4 } }));
+    const r = tdxsim(['run', '--scenario', 'cache-alias', '--platform', plat]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `tdxsim: ${plat}: topology.logicalCpus: 5 does not fit the topology (2 packages x 1 cores x 2 threads = 4)`,
+      `tdxsim: ${plat}: memory.e820[0].size: 0x1001 is not a multiple of 4 KiB`,
+      `tdxsim: ${plat}: keyids: 3 MKTME + 4 TDX KeyIDs do not fit 2 KeyID bits (at most 3)`,
+    ]);
+  });
+  it('bad option values', () => {
+    const r = tdxsim(['run', '--seed', '-3']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--seed "-3": expected a non-negative integer');
+  });
+});
