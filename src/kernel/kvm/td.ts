@@ -1,0 +1,325 @@
+/**
+ * Trust Domains, the way KVM builds and destroys them with the module's TD-lifecycle leaves:
+ * TDR + HKID (MNG.CREATE), the key on every package (MNG.KEY.CONFIG), TDCS pages (MNG.ADDCX),
+ * TD_PARAMS (MNG.INIT), a VCPU (VP.CREATE), Secure EPT pages and private memory (SEPT.ADD,
+ * PAGE.ADD, PAGE.AUG). The TD then writes its memory through its KeyID on the CPU that runs it,
+ * which leaves dirty private cache lines behind — what kexec must flush.
+ *
+ * Teardown releases the HKID (VPFLUSHDONE, PHYMEM.CACHE.WB per package, KEY.FREEID) and then
+ * reclaims every page (PHYMEM.PAGE.RECLAIM; the TDR also gets PHYMEM.PAGE.WBINVD under the
+ * global KeyID).
+ * @see linux arch/x86/kvm/vmx/tdx.c __tdx_td_init(), tdx_td_init(), tdx_mmu_release_hkid(),
+ *      tdx_reclaim_page(), tdx_sept_link_private_spt(), tdx_mem_page_aug()
+ */
+import { PAGE_SIZE } from '../../base/ids.js';
+import { hex16 } from '../../base/u64.js';
+import type { Cpu } from '../../platform/Cpu.js';
+import type { Prog } from '../../platform/Exec.js';
+import { EINVAL, EIO, ENOMEM } from '../errno.js';
+import type { KernelStatus } from '../errno.js';
+import type { Kernel } from '../Kernel.js';
+import { smp_call_on_cpu } from '../smp.js';
+import {
+  TDH_MEM_PAGE_ADD,
+  TDH_MEM_PAGE_AUG,
+  TDH_MEM_SEPT_ADD,
+  TDH_MNG_ADDCX,
+  TDH_MNG_CREATE,
+  TDH_MNG_INIT,
+  TDH_MNG_KEY_CONFIG,
+  TDH_MNG_KEY_FREEID,
+  TDH_MNG_VPFLUSHDONE,
+  TDH_PHYMEM_CACHE_WB,
+  TDH_PHYMEM_PAGE_RECLAIM,
+  TDH_PHYMEM_PAGE_WBINVD,
+  TDH_VP_CREATE,
+  TDX_INTERRUPTED_RESUMABLE,
+  TDX_NO_HKID_READY_TO_WBCACHE,
+} from '../tdx/defs.js';
+import { seamcall } from '../tdx/seamcall.js';
+import type { SeamArgs } from '../tdx/seamcall.js';
+import { tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
+import { KVM_PREFIX } from './kvm.js';
+
+/** A TD's pages and state as KVM tracks them. */
+export interface Td {
+  readonly id: number;
+  readonly hkid: number;
+  readonly tdr: number;
+  readonly tdcs: number[];
+  readonly tdvpr: number[];
+  readonly sept: number[];
+  /** Private pages: guest physical address → host physical address. */
+  readonly pages: { gpa: number; pa: number }[];
+  /** The CPU the TD's VCPU last ran on. */
+  runCpu: number;
+  state: 'created' | 'runnable' | 'torn-down' | 'failed';
+}
+
+/** What kind of TD to build. */
+export interface TdOptions {
+  /** Private 4 KiB pages (first one via PAGE.ADD, the rest via PAGE.AUG). */
+  readonly pages?: number;
+  /** The CPU that runs the TD (and touches its memory). */
+  readonly runCpu?: number;
+  /** Fill byte of the TD's writes. */
+  readonly fill?: number;
+}
+
+const MIN_TDCS_PAGES = 6;
+const TD_PARAMS_SIZE = 1024;
+/** GPA where the TD's private memory starts. */
+const TD_GPA_BASE = 0x100000;
+
+/** Status of a TD SEAMCALL, and a line in the log when it fails (KVM's pr_tdx_error). */
+function* tdcall(k: Kernel, cpu: Cpu, leaf: number, args: SeamArgs, what: string): Prog<bigint> {
+  const r = yield* seamcall(k, cpu, BigInt(leaf), args);
+  if (r.ret !== 0n) {
+    k.scope(KVM_PREFIX).err(`${what} failed: ${hex16(r.ret)}`);
+  }
+  return r.ret;
+}
+
+function allocPage(k: Kernel, cpu: Cpu): number | undefined {
+  return k.pageAlloc.alloc_contig_pages(1, cpu.node);
+}
+
+/** The first online CPU of each package, in package order. */
+function packageLeaders(k: Kernel): Cpu[] {
+  const seen = new Set<number>();
+  const out: Cpu[] = [];
+  for (const c of k.platform.cpus) {
+    if (c.online && !seen.has(c.packageId)) {
+      seen.add(c.packageId);
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * Create a TD: HKID, TDR, keys on every package, TDCS, TD_PARAMS, one VCPU, SEPT and private
+ * pages. Stops at the first failing leaf (the TD is left for teardown).
+ * @returns the TD and 0, or an errno
+ * @see linux __tdx_td_init(), tdx_td_init(), tdx_td_vcpu_init()
+ */
+export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<{ ret: KernelStatus; td: Td | undefined }> {
+  if (!k.kvm.enable_tdx) {
+    return { ret: -EINVAL, td: undefined };
+  }
+  const hkid = tdx_guest_keyid_alloc(k);
+  if (hkid < 0) {
+    return { ret: hkid, td: undefined };
+  }
+  k.kvm.nr_configured_hkid++;
+  const tdr = allocPage(k, cpu);
+  if (tdr === undefined) {
+    tdx_guest_keyid_free(k, hkid);
+    k.kvm.nr_configured_hkid--;
+    return { ret: -ENOMEM, td: undefined };
+  }
+  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], sept: [], pages: [], runCpu: opts.runCpu ?? cpu.id, state: 'created' };
+  k.kvm.tds.push(td);
+  const ret = yield* td_build(k, cpu, td, opts);
+  if (ret !== 0) {
+    td.state = 'failed';
+    return { ret, td };
+  }
+  td.state = 'runnable';
+  yield* td_touch_memory(k, td, opts.fill ?? 0xa5);
+  return { ret: 0, td };
+}
+
+/** The leaf sequence of TD creation. */
+function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelStatus> {
+  if ((yield* tdcall(k, cpu, TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE')) !== 0n) {
+    return -EIO;
+  }
+  for (const leader of packageLeaders(k)) {
+    const st = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdcall(k, on, TDH_MNG_KEY_CONFIG, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_CONFIG'));
+    if (st !== 0n) {
+      return -EIO;
+    }
+  }
+  const nrTdcs = Math.max(MIN_TDCS_PAGES, Math.floor((k.tdx.tdx_sysinfo?.td_ctrl?.tdcs_base_size ?? MIN_TDCS_PAGES * PAGE_SIZE) / PAGE_SIZE));
+  for (let i = 0; i < nrTdcs; i++) {
+    const pa = allocPage(k, cpu);
+    if (pa === undefined) {
+      return -ENOMEM;
+    }
+    td.tdcs.push(pa);
+    if ((yield* tdcall(k, cpu, TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX')) !== 0n) {
+      return -EIO;
+    }
+  }
+  let ret = yield* td_init_params(k, cpu, td);
+  if (ret !== 0) {
+    return ret;
+  }
+  const tdvpr = allocPage(k, cpu);
+  if (tdvpr === undefined) {
+    return -ENOMEM;
+  }
+  td.tdvpr.push(tdvpr);
+  if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE')) !== 0n) {
+    return -EIO;
+  }
+  ret = yield* td_add_memory(k, cpu, td, Math.max(1, opts.pages ?? 16));
+  return ret;
+}
+
+/**
+ * Write a TD_PARAMS the module accepts (fixed attribute/XFAM bits honoured, one VCPU, 4-level
+ * EPT, a sane TSC frequency) and run TDH.MNG.INIT.
+ * @see linux setup_tdparams(), tdx_td_init()
+ */
+function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+  const pa = k.pageAlloc.alloc_contig_pages(1, cpu.node);
+  if (pa === undefined) {
+    return -ENOMEM;
+  }
+  const conf = k.tdx.tdx_sysinfo?.td_conf;
+  const b = new Uint8Array(TD_PARAMS_SIZE);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(0, conf?.attributes_fixed1 ?? 0n, true);
+  v.setBigUint64(8, conf?.xfam_fixed1 ?? 0x3n, true);
+  v.setUint16(16, 1, true);
+  v.setBigUint64(24, 3n << 3n, true);
+  v.setUint16(40, 100, true);
+  k.platform.store(cpu, pa, b, 0, 'kvm:td_params');
+  const st = yield* tdcall(k, cpu, TDH_MNG_INIT, { rcx: BigInt(td.tdr), rdx: BigInt(pa) }, 'TDH_MNG_INIT');
+  k.pageAlloc.free_contig_range(pa, 1);
+  return st === 0n ? 0 : -EIO;
+}
+
+/** SEPT pages for the GPA range, then PAGE.ADD of the first page and PAGE.AUG of the rest. */
+function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<KernelStatus> {
+  const tables = new Set<string>();
+  for (let i = 0; i < nrPages; i++) {
+    const gpa = TD_GPA_BASE + i * PAGE_SIZE;
+    // 4-level EPT: link the PDPT, PD and PT pages above this GPA (SEPT levels 3, 2, 1).
+    for (const level of [3, 2, 1]) {
+      const span = 2 ** (12 + 9 * level);
+      const key = `${level}:${Math.floor(gpa / span)}`;
+      if (tables.has(key)) {
+        continue;
+      }
+      tables.add(key);
+      const sp = allocPage(k, cpu);
+      if (sp === undefined) {
+        return -ENOMEM;
+      }
+      td.sept.push(sp);
+      const gpaAligned = gpa - (gpa % span);
+      if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD')) !== 0n) {
+        return -EIO;
+      }
+    }
+    const pa = allocPage(k, cpu);
+    if (pa === undefined) {
+      return -ENOMEM;
+    }
+    td.pages.push({ gpa, pa });
+    const st = i === 0 ? yield* td_page_add(k, cpu, td, gpa, pa) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG');
+    if (st !== 0n) {
+      return -EIO;
+    }
+  }
+  return 0;
+}
+
+/** TDH.MEM.PAGE.ADD from a shared source page holding the initial image. */
+function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number): Prog<bigint> {
+  const src = allocPage(k, cpu);
+  if (src === undefined) {
+    return -1n;
+  }
+  k.platform.storeFill(cpu, src, PAGE_SIZE, 0x5a, 0, 'kvm:td_image');
+  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD');
+  k.pageAlloc.free_contig_range(src, 1);
+  return st;
+}
+
+/**
+ * The TD runs on its CPU and writes every private page through its KeyID (the guest accepting
+ * and using its memory): dirty TD-owned lines now sit in that CPU's cache.
+ */
+export function* td_touch_memory(k: Kernel, td: Td, fill: number): Prog {
+  const cpu = k.platform.cpu(td.runCpu);
+  for (const p of td.pages) {
+    k.platform.storeFill(cpu, p.pa, PAGE_SIZE, fill, td.hkid, `td${td.id}`);
+  }
+  // Entering the TD is a SEAMCALL too: the CPU's caches are now possibly incoherent.
+  if (k.profile.cacheStateFlag) {
+    k.cache_state_incoherent.set(cpu.id, true);
+  }
+  yield { op: 'tick', ns: td.pages.length * k.platform.spec.costs.stepNs, label: 'td_run' };
+}
+
+/**
+ * Destroy a TD: release its HKID (flush every package's caches of it) and reclaim all pages.
+ * @see linux tdx_mmu_release_hkid(), tdx_vm_free(), tdx_reclaim_page()
+ */
+export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+  const st = yield* tdcall(k, cpu, TDH_MNG_VPFLUSHDONE, { rcx: BigInt(td.tdr) }, 'TDH_MNG_VPFLUSHDONE');
+  if (st !== 0n) {
+    return -EIO;
+  }
+  for (const leader of packageLeaders(k)) {
+    const r = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdh_phymem_cache_wb_all(k, on));
+    if (r !== 0n) {
+      return -EIO;
+    }
+  }
+  if ((yield* tdcall(k, cpu, TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID')) !== 0n) {
+    return -EIO;
+  }
+  tdx_guest_keyid_free(k, td.hkid);
+  k.kvm.nr_configured_hkid--;
+  for (const pa of [...td.pages.map((p) => p.pa), ...td.sept, ...td.tdvpr, ...td.tdcs]) {
+    const r = yield* tdx_reclaim_page(k, cpu, pa);
+    if (r !== 0) {
+      return r;
+    }
+  }
+  const r = yield* tdx_reclaim_page(k, cpu, td.tdr);
+  if (r !== 0) {
+    return r;
+  }
+  const tdrKeyed = k.platform.withKeyId(td.tdr, k.tdx.tdx_global_keyid);
+  yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD');
+  td.state = 'torn-down';
+  const i = k.kvm.tds.indexOf(td);
+  if (i >= 0) {
+    k.kvm.tds.splice(i, 1);
+  }
+  return 0;
+}
+
+/** TDH.PHYMEM.CACHE.WB on this package, resumed while interrupted. @see linux tdx_mmu_release_hkid() */
+function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
+  let resume = 0n;
+  for (;;) {
+    const r = yield* seamcall(k, cpu, BigInt(TDH_PHYMEM_CACHE_WB), { rcx: resume });
+    if (r.ret === TDX_INTERRUPTED_RESUMABLE) {
+      resume = 1n;
+      continue;
+    }
+    if (r.ret === TDX_NO_HKID_READY_TO_WBCACHE || r.ret === 0n) {
+      return 0n;
+    }
+    k.scope(KVM_PREFIX).err(`TDH_PHYMEM_CACHE_WB failed: ${hex16(r.ret)}`);
+    return r.ret;
+  }
+}
+
+/** Reclaim one page from the module, reset it on erratum parts, free it. @see linux tdx_reclaim_page() */
+function* tdx_reclaim_page(k: Kernel, cpu: Cpu, pa: number): Prog<KernelStatus> {
+  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM');
+  if (st !== 0n) {
+    return -EIO;
+  }
+  yield* tdx_quirk_reset_paddr(k, cpu, pa, PAGE_SIZE);
+  k.pageAlloc.free_contig_range(pa, 1);
+  return 0;
+}

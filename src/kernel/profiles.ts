@@ -1,0 +1,237 @@
+/**
+ * Kernel profiles: the historical versions of Linux's TDX host support, as data plus a few
+ * small strategy functions at the points where they differ (log strings, where module limits
+ * come from, how holes are computed, what a failure does, when kexec flushes caches). The
+ * kernel code in tdx/ is written once and consults the profile at those points.
+ * @see shared spec linux-host.md section 8 (the table of differences)
+ */
+import type { Cpu } from '../platform/Cpu.js';
+import type { Kernel } from './Kernel.js';
+import type { PrErr, SeamResult } from './tdx/seamcall.js';
+import { seamcallErrLines } from './tdx/seamcall.js';
+
+/** Names of the kernel profiles. */
+export const KERNEL_PROFILE_NAMES = ['linux-6.18', 'linux-6.8', 'tdx-host-v8', 'tdx-host-rfc', 'cmr-holes'] as const;
+/** A kernel profile name. */
+export type KernelProfileName = (typeof KERNEL_PROFILE_NAMES)[number];
+/** The default kernel profile. */
+export const DEFAULT_KERNEL_PROFILE: KernelProfileName = 'linux-6.18';
+
+/** The era's log strings (text after the pr_fmt prefix). */
+export interface KernelStrings {
+  /** pr_fmt of tdx.c: `virt/tdx: ` (2023+) or `tdx: ` (2022 drafts). */
+  readonly prefix: string;
+  keyidRange(start: number, end: number): string;
+  tooFewKeyids(nr: number): string;
+  readonly hibernation: string;
+  readonly acpiS3: string | undefined;
+  readonly moduleNotLoaded: string;
+  pamtAllocated(kb: number, pages: number): string;
+  readonly initialized: string;
+  initFailed(ret: number): string;
+  /** Extra line after initFailed (the RFC's "Shut it down."), if any. */
+  readonly shutdownSuffix: boolean;
+  /** Print a SEAMCALL failure the way this era does. */
+  seamcallErr(k: Kernel, cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): void;
+}
+
+/** Where init_tdx_module() learns the module's limits. */
+export type MetadataSource = 'sys-rd' | 'sys-info';
+/** Who issues TDH.SYS.INIT / LP.INIT. */
+export type CpuInitStrategy =
+  /** v9+ (2023) and merged: the caller runs tdx_cpu_enable() on every CPU before tdx_enable(). */
+  | 'tdx_cpu_enable'
+  /** RFC/v7: init_tdx_module() does SYS.INIT, then LP.INIT on all online CPUs itself. */
+  | 'in-init'
+  /** v8 (Dec 2022): no SYS.INIT/LP.INIT at all (the series assumed the module spec would drop them). */
+  | 'none';
+
+/** kexec-time cache flushing (used by issue 5's kexec code; recorded here as data). */
+export interface KexecPolicy {
+  /** stop_this_cpu() WBINVD: iff the per-CPU flag is set (6.18), iff TDX is BIOS-enabled (2022 drafts), never (6.8: no kexec). */
+  readonly stopThisCpuWbinvd: 'flag' | 'platform-tdx' | 'never';
+  /** relocate_kernel WBINVD on the kexec-ing CPU: iff its own flag (6.18), only for SME (drafts). */
+  readonly relocateWbinvd: 'flag' | 'sme-only';
+  /** Kconfig allows KEXEC_CORE together with INTEL_TDX_HOST. */
+  readonly kexecAllowed: boolean;
+  /** machine_kexec_prepare() refuses on X86_BUG_TDX_PW_MCE platforms. */
+  readonly refuseOnErratum: boolean;
+}
+
+/** Everything that distinguishes one kernel version's TDX host support from another. */
+export interface KernelProfile {
+  readonly name: KernelProfileName;
+  readonly description: string;
+  /** Module profile used when the platform and caller name none. */
+  readonly defaultModule: string;
+  /** Boot detection: MSR 0x87 only (v7+), or SEAMRR probing on every CPU (RFC). */
+  readonly detection: 'msr' | 'seamrr';
+  readonly cpuInit: CpuInitStrategy;
+  readonly metadata: MetadataSource;
+  /** TDH.SYS.RD groups read after the TDMR group (6.14: features; 6.16: td_ctrl/td_conf). */
+  readonly readFeatures: boolean;
+  readonly readTdConf: boolean;
+  /** Print `Module version: %u.%u.%02u` (2026 only). */
+  readonly printVersion: boolean;
+  /** Reserved-area holes from the memory list (Linux) or from the CMRs (distribution variant). */
+  readonly holes: 'memlist' | 'cmrs';
+  /** On init failure: state ERROR (v8+), or TDH.SYS.LP.SHUTDOWN on all CPUs and SHUTDOWN (RFC–v7). */
+  readonly failure: 'error' | 'lp-shutdown';
+  /** __tdx_enable() returns -EINVAL for every failure (v8), or the real error. */
+  readonly universalEinval: boolean;
+  /** sc_retry() on TDX_RND_NO_ENTROPY (v9+). */
+  readonly entropyRetry: boolean;
+  /** Per-CPU cache_state_incoherent set by every SEAMCALL (v6.18+). */
+  readonly cacheStateFlag: boolean;
+  /** Name of the initial module state in messages and snapshots. */
+  readonly uninitializedName: 'UNINITIALIZED' | 'UNKNOWN';
+  /** KVM checks MAX_VCPUS_PER_TD against the CPU count (6.16+). */
+  readonly kvmChecksMaxVcpus: boolean;
+  readonly kexec: KexecPolicy;
+  readonly strings: KernelStrings;
+}
+
+function mergedSeamcallErr(k: Kernel, _cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): void {
+  for (const l of seamcallErrLines(fn, r, prerr)) {
+    k.log.err(l);
+  }
+}
+
+/** The 2022 drafts' once-only failure print (CPU, leaf in decimal, error). */
+function draftSeamcallErr(k: Kernel, cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): void {
+  k.log.err(`SEAMCALL failed: CPU ${cpu.id}: leaf ${fn.toString()}, error 0x${r.ret.toString(16)}.`);
+  if (prerr === 'seamcall_prerr_ret') {
+    const o = r.out;
+    const h = (v: bigint): string => `0x${v.toString(16)}`;
+    k.log.err(`additional output: rcx ${h(o.rcx)}, rdx ${h(o.rdx)}, r8 ${h(o.r8)}, r9 ${h(o.r9)}, r10 ${h(o.r10)}, r11 ${h(o.r11)}.`);
+  }
+}
+
+const MERGED_STRINGS: KernelStrings = {
+  prefix: 'virt/tdx: ',
+  keyidRange: (s, e) => `BIOS enabled: private KeyID range [${s}, ${e})`,
+  tooFewKeyids: () => 'initialization failed: too few private KeyIDs available.',
+  hibernation: 'initialization failed: Hibernation support is enabled',
+  acpiS3: 'Disable ACPI S3. Turn off TDX in the BIOS to use ACPI S3.',
+  moduleNotLoaded: 'module not loaded',
+  pamtAllocated: (kb) => `${kb} KB allocated for PAMT`,
+  initialized: 'module initialized',
+  initFailed: (ret) => `module initialization failed (${ret})`,
+  shutdownSuffix: false,
+  seamcallErr: mergedSeamcallErr,
+};
+
+const V8_STRINGS: KernelStrings = {
+  prefix: 'tdx: ',
+  keyidRange: (s, e) => `BIOS enabled: private KeyID range [${s}, ${e})`,
+  tooFewKeyids: (nr) => `initialization failed: too few private KeyIDs available (${nr}).`,
+  hibernation: 'initialization failed: Hibernation support is enabled',
+  acpiS3: undefined,
+  moduleNotLoaded: 'TDX module is not loaded.',
+  pamtAllocated: (kb) => `${kb} KBs allocated for PAMT.`,
+  initialized: 'TDX module initialized.',
+  initFailed: (ret) => `initialization failed (${ret})`,
+  shutdownSuffix: false,
+  seamcallErr: draftSeamcallErr,
+};
+
+const RFC_STRINGS: KernelStrings = {
+  prefix: 'tdx: ',
+  keyidRange: (s, e) => `TDX private KeyID range: [${s}, ${e}).`,
+  tooFewKeyids: (nr) => `initialization failed: too few private KeyIDs available (${nr}).`,
+  hibernation: 'initialization failed: Hibernation support is enabled',
+  acpiS3: undefined,
+  moduleNotLoaded: 'TDX module is not loaded.',
+  pamtAllocated: (_kb, pages) => `${pages} pages allocated for PAMT.`,
+  initialized: 'TDX module initialized.',
+  initFailed: () => 'Failed to initialize TDX module. Shut it down.',
+  shutdownSuffix: true,
+  seamcallErr: draftSeamcallErr,
+};
+
+const LINUX_6_18: KernelProfile = {
+  name: 'linux-6.18',
+  description: 'Linux v6.18 (Sept 2025 kexec series merged): per-CPU cache_state_incoherent, TDH.SYS.RD with features/td_ctrl/td_conf',
+  defaultModule: 'tdx-1.5-late',
+  detection: 'msr',
+  cpuInit: 'tdx_cpu_enable',
+  metadata: 'sys-rd',
+  readFeatures: true,
+  readTdConf: true,
+  printVersion: false,
+  holes: 'memlist',
+  failure: 'error',
+  universalEinval: false,
+  entropyRetry: true,
+  cacheStateFlag: true,
+  uninitializedName: 'UNINITIALIZED',
+  kvmChecksMaxVcpus: true,
+  kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', kexecAllowed: true, refuseOnErratum: true },
+  strings: MERGED_STRINGS,
+};
+
+const LINUX_6_8: KernelProfile = {
+  ...LINUX_6_18,
+  name: 'linux-6.8',
+  description: 'Linux v6.8 (host series v15 merged): TDH.SYS.RD of the five TDMR fields, INTEL_TDX_HOST depends on !KEXEC_CORE',
+  defaultModule: 'tdx-1.5',
+  readFeatures: false,
+  readTdConf: false,
+  cacheStateFlag: false,
+  kvmChecksMaxVcpus: false,
+  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', kexecAllowed: false, refuseOnErratum: false },
+};
+
+const TDX_HOST_V8: KernelProfile = {
+  ...LINUX_6_8,
+  name: 'tdx-host-v8',
+  description: 'TDX host kernel support v8 (Dec 2022): UNKNOWN/INITIALIZED/ERROR, TDH.SYS.INFO, no SYS.INIT/LP.INIT',
+  defaultModule: 'tdx-1.0',
+  cpuInit: 'none',
+  metadata: 'sys-info',
+  universalEinval: true,
+  entropyRetry: false,
+  uninitializedName: 'UNKNOWN',
+  kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', kexecAllowed: true, refuseOnErratum: false },
+  strings: V8_STRINGS,
+};
+
+const TDX_HOST_RFC: KernelProfile = {
+  ...TDX_HOST_V8,
+  name: 'tdx-host-rfc',
+  description: 'TDX host kernel support RFC (Feb 2022): SEAMRR probing, tdx_detect()/tdx_init(), LP.SHUTDOWN on failure',
+  detection: 'seamrr',
+  cpuInit: 'in-init',
+  failure: 'lp-shutdown',
+  universalEinval: false,
+  strings: RFC_STRINGS,
+};
+
+const CMR_HOLES: KernelProfile = {
+  ...LINUX_6_8,
+  name: 'cmr-holes',
+  description: 'A distribution variant of v6.8 that computes reserved-area holes from the CMRs instead of memblock',
+  holes: 'cmrs',
+};
+
+const PROFILES: Record<KernelProfileName, KernelProfile> = {
+  'linux-6.18': LINUX_6_18,
+  'linux-6.8': LINUX_6_8,
+  'tdx-host-v8': TDX_HOST_V8,
+  'tdx-host-rfc': TDX_HOST_RFC,
+  'cmr-holes': CMR_HOLES,
+};
+
+/** True if `name` names a kernel profile. */
+export function isKernelProfileName(name: string): name is KernelProfileName {
+  return (KERNEL_PROFILE_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * The profile called `name`, optionally with fields overridden (e.g. a v8 kernel with the
+ * v7-style per-CPU init, to see the era's success strings).
+ */
+export function kernelProfile(name: KernelProfileName, overrides: Partial<Omit<KernelProfile, 'name'>> = {}): KernelProfile {
+  return { ...PROFILES[name], ...overrides };
+}
+

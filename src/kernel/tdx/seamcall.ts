@@ -1,0 +1,114 @@
+/**
+ * The SEAMCALL wrappers: turn the instruction's outcome into a 64-bit status (Linux synthesises
+ * codes for #UD, #GP and VMfailInvalid), retry on TDX_RND_NO_ENTROPY, map statuses to errnos
+ * and print the failure lines.
+ *
+ * Before every attempt (failing ones included) the calling CPU's cache_state_incoherent flag is
+ * set, in profiles that have it (v6.18+): a SEAMCALL may leave dirty cache lines tagged with a
+ * private KeyID, and kexec must flush them. The flag is written before the instruction so that
+ * an NMI arriving in the middle of the call already sees it (pairs with stop_this_cpu() and
+ * machine_kexec() reading it).
+ * @see linux arch/x86/virt/vmx/tdx/seamcall_internal.h, tdx.c sc_retry_prerr() (v6.18)
+ */
+import { hex16 } from '../../base/u64.js';
+import type { U64 } from '../../base/u64.js';
+import type { Cpu } from '../../platform/Cpu.js';
+import type { Prog } from '../../platform/Exec.js';
+import { seamRegs } from '../../platform/Seam.js';
+import type { SeamRegs } from '../../platform/Seam.js';
+import { EACCES, EIO, ENODEV, EOPNOTSUPP } from '../errno.js';
+import type { KernelStatus } from '../errno.js';
+import type { Kernel } from '../Kernel.js';
+import { RDRAND_RETRY_LOOPS, TDX_RND_NO_ENTROPY, TDX_SEAMCALL_GP, TDX_SEAMCALL_UD, TDX_SEAMCALL_VMFAILINVALID } from './defs.js';
+
+/** Input registers of a SEAMCALL (RAX is the leaf). */
+export type SeamArgs = Partial<Record<'rcx' | 'rdx' | 'r8' | 'r9' | 'r10' | 'r11' | 'r12' | 'r13' | 'r14' | 'r15', bigint>>;
+
+/** Status and output registers of one SEAMCALL. */
+export interface SeamResult {
+  readonly ret: U64;
+  readonly out: SeamRegs;
+}
+
+/**
+ * Execute SEAMCALL once on `cpu`, marking the CPU's caches as possibly incoherent first.
+ * @see linux __seamcall_dirty_cache()
+ */
+export function* seamcall(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs = {}): Prog<SeamResult> {
+  if (k.profile.cacheStateFlag) {
+    k.cache_state_incoherent.set(cpu.id, true);
+  }
+  const regs = seamRegs({ ...args, rax: fn });
+  const o = yield* k.platform.seamcall(cpu, regs);
+  switch (o.kind) {
+    case 'ok':
+      return { ret: o.regs.rax, out: o.regs };
+    case 'UD':
+      return { ret: TDX_SEAMCALL_UD as U64, out: regs };
+    case 'GP':
+      return { ret: TDX_SEAMCALL_GP as U64, out: regs };
+    case 'VMFAILINVALID':
+      return { ret: TDX_SEAMCALL_VMFAILINVALID as U64, out: regs };
+  }
+}
+
+/**
+ * SEAMCALL, retried while the module reports no entropy (at most RDRAND_RETRY_LOOPS calls in
+ * all). Profiles before v9 of the host series did not retry.
+ * @see linux sc_retry()
+ */
+export function* sc_retry(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs = {}): Prog<SeamResult> {
+  let retry = k.profile.entropyRetry ? RDRAND_RETRY_LOOPS : 1;
+  let r: SeamResult;
+  do {
+    r = yield* seamcall(k, cpu, fn, args);
+  } while (r.ret === TDX_RND_NO_ENTROPY && --retry > 0);
+  return r;
+}
+
+/** Which failure print a caller uses: the status only, or also the output registers. */
+export type PrErr = 'seamcall_prerr' | 'seamcall_prerr_ret';
+
+/**
+ * sc_retry plus the errno mapping and failure print. Only the "anything else" case prints.
+ * @returns the errno and the raw result
+ * @see linux sc_retry_prerr(), seamcall_err(), seamcall_err_ret()
+ */
+export function* sc_retry_prerr(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs, prerr: PrErr): Prog<{ err: KernelStatus; r: SeamResult }> {
+  const r = yield* sc_retry(k, cpu, fn, args);
+  const err = seamcall_errno(r.ret);
+  if (err === -EIO) {
+    k.profile.strings.seamcallErr(k, cpu, fn, r, prerr);
+  }
+  return { err, r };
+}
+
+/**
+ * The one status → errno table of the host init path.
+ * @see linux sc_retry_prerr()
+ */
+export function seamcall_errno(ret: bigint): KernelStatus {
+  switch (ret) {
+    case 0n:
+      return 0;
+    case TDX_SEAMCALL_VMFAILINVALID:
+      return -ENODEV;
+    case TDX_SEAMCALL_GP:
+      return -EOPNOTSUPP;
+    case TDX_SEAMCALL_UD:
+      return -EACCES;
+    default:
+      return -EIO;
+  }
+}
+
+/** The v6.8+ failure lines. @see linux seamcall_err(), seamcall_err_ret() */
+export function seamcallErrLines(fn: bigint, r: SeamResult, prerr: PrErr): string[] {
+  const lines = [`SEAMCALL (${hex16(fn)}) failed: ${hex16(r.ret)}`];
+  if (prerr === 'seamcall_prerr_ret') {
+    const o = r.out;
+    lines.push(`RCX ${hex16(o.rcx)} RDX ${hex16(o.rdx)} R08 ${hex16(o.r8)}`);
+    lines.push(`R09 ${hex16(o.r9)} R10 ${hex16(o.r10)} R11 ${hex16(o.r11)}`);
+  }
+  return lines;
+}

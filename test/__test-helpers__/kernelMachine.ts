@@ -1,0 +1,89 @@
+/**
+ * Test helpers for kernel tests: a Machine on a preset (or edited preset) with either the stub
+ * module or the real one, and a timed scheduler to run programs on it.
+ */
+import { FIRST_CHOICE } from '../../src/base/choice.js';
+import { Scheduler } from '../../src/explore/Scheduler.js';
+import type { KernelProfileName } from '../../src/kernel/profiles.js';
+import type { KernelProfile } from '../../src/kernel/profiles.js';
+import { createMachine } from '../../src/machine/Machine.js';
+import type { Machine, ModuleFactory } from '../../src/machine/Machine.js';
+import type { Prog } from '../../src/platform/Exec.js';
+import { CountingFaults } from '../../src/platform/Platform.js';
+import { parsePlatformSpec } from '../../src/platform/spec.js';
+import type { PlatformSpec, PlatformSpecInput } from '../../src/platform/spec.js';
+import { presetInput } from '../../src/platform/presets.js';
+import { StubModule } from './kernelStubModule.js';
+
+/** What a kernel test works with. */
+export interface KernelRig {
+  readonly m: Machine;
+  readonly stub: StubModule | undefined;
+  readonly faults: CountingFaults;
+  readonly sched: Scheduler;
+  /** Run a program to completion on `cpu` (default 0). */
+  run<T>(p: Prog<T>, cpu?: number): T;
+  /** dmesg lines without timestamps. */
+  lines(): string[];
+}
+
+/** A validated spec from a preset, edited by `edit`. */
+export function specFrom(preset: string, edit?: (s: PlatformSpecInput) => void): PlatformSpec {
+  const input = presetInput(preset);
+  if (input === undefined) {
+    throw new Error(`no preset ${preset}`);
+  }
+  edit?.(input);
+  const r = parsePlatformSpec(input);
+  if (!r.ok) {
+    throw new Error(JSON.stringify(r.problems));
+  }
+  return r.spec;
+}
+
+/** Options of kernelRig(). */
+export interface RigOptions {
+  readonly kernel?: KernelProfileName;
+  readonly kernelOverrides?: Partial<Omit<KernelProfile, 'name'>>;
+  readonly edit?: (s: PlatformSpecInput) => void;
+  /** 'stub' (default) or a real module factory. */
+  readonly module?: 'stub' | 'none' | ModuleFactory;
+  readonly moduleProfile?: string;
+  readonly boot?: boolean;
+}
+
+/** Build a machine on `preset` and boot it (unless boot: false). */
+export function kernelRig(preset: string, o: RigOptions = {}): KernelRig {
+  const spec = specFrom(preset, o.edit);
+  const faults = new CountingFaults();
+  let stub: StubModule | undefined;
+  const mod = o.module ?? 'stub';
+  const factory: ModuleFactory | undefined =
+    mod === 'none'
+      ? undefined
+      : mod === 'stub'
+        ? (platform) => {
+            stub = new StubModule((lp) => platform.cpu(lp).packageId, platform.packageCount);
+            return stub;
+          }
+        : mod;
+  const m = createMachine({
+    spec,
+    faults,
+    ...(o.kernel === undefined ? {} : { kernel: o.kernel }),
+    ...(o.kernelOverrides === undefined ? {} : { kernelOverrides: o.kernelOverrides }),
+    ...(factory === undefined ? {} : { moduleFactory: factory }),
+    ...(o.moduleProfile === undefined ? {} : { module: o.moduleProfile }),
+  });
+  const sched = new Scheduler(m.platform, FIRST_CHOICE, 'timed');
+  const run = <T>(p: Prog<T>, cpu = 0): T => sched.runProgram(m.platform.cpu(cpu), p);
+  if (o.boot !== false) {
+    run(m.bootKernel());
+  }
+  return { m, stub, faults, sched, run, lines: () => m.dmesgLines() };
+}
+
+/** Only the lines with a given prefix. */
+export function tdxLines(lines: string[], prefix = 'virt/tdx: '): string[] {
+  return lines.filter((l) => l.startsWith(prefix) || l.startsWith('kvm_intel: '));
+}
