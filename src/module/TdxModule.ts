@@ -1,0 +1,121 @@
+/**
+ * The TDX module: implements the platform's SeamHandler. Every SEAMCALL goes through the
+ * dispatcher pre-checks of section 1.2 in order, then the leaf handler; locks a leaf took are
+ * released on its way out. The module's state lives in this object (SEAMRR), so the machine
+ * reuses the same instance across a host kexec.
+ * @see TDX module ABI sections 1, 2, 7; intel/tdx-module tdx_vmm_dispatcher.c
+ */
+import type { U64 } from '../base/u64.js';
+import type { Prog, Step } from '../platform/Exec.js';
+import type { SeamEnv, SeamHandler, SeamRegs } from '../platform/Seam.js';
+import { ModuleState, SYS_STATE } from './globalState.js';
+import type { SysInfoTable } from './globalState.js';
+import type { ModuleCosts } from './leafCtx.js';
+import { LeafCtx } from './leafCtx.js';
+import { LEAF } from './leafNumbers.js';
+import { LEAF_TABLE } from './leafTable.js';
+import { tdmrInitStep } from './leaves/tdhSysTdmrInit.js';
+import { MetadataTable } from './metadata.js';
+import type { ModuleProfile, ModuleProfileName } from './profiles.js';
+import { DEFAULT_MODULE_PROFILE, moduleProfile } from './profiles.js';
+import { TDX_OPERAND_INVALID, TDX_SYS_NOT_READY, TDX_SYS_SHUTDOWN } from './status.js';
+
+/** How to build a module instance. */
+export interface TdxModuleOptions {
+  readonly profile?: ModuleProfileName;
+  /** Global metadata overrides by field name (spec.tdxModule.overrides). */
+  readonly overrides?: Readonly<Record<string, number | bigint>>;
+  /** What MCHECK recorded about the platform. */
+  readonly sysinfo: SysInfoTable;
+  /** Number of LPs on the platform. */
+  readonly lpCount: number;
+  readonly costs: ModuleCosts;
+}
+
+/** The TDX module model. */
+export class TdxModule implements SeamHandler {
+  readonly profile: ModuleProfile;
+  readonly meta: MetadataTable;
+  /** Everything in SEAMRR. A new module load replaces it. */
+  state: ModuleState;
+  private readonly tickStep: Step;
+
+  constructor(private readonly opts: TdxModuleOptions) {
+    this.profile = moduleProfile(opts.profile ?? DEFAULT_MODULE_PROFILE);
+    this.meta = new MetadataTable(this.profile, opts.overrides ?? {});
+    this.state = new ModuleState(opts.sysinfo, opts.lpCount);
+    this.tickStep = tdmrInitStep(opts.costs.tdmrInitCallNs);
+  }
+
+  /**
+   * The SEAMLDR step of a runtime update: a fresh module image starts in SYSINIT_PENDING and
+   * inherits the handoff data the old one wrote at TDH.SYS.SHUTDOWN (if any).
+   */
+  installUpdate(): void {
+    const old = this.state;
+    this.state = new ModuleState(this.opts.sysinfo, this.opts.lpCount);
+    if (old.handoff.valid) {
+      this.state.inheritedHandoff = { hv: old.handoff.hv, from: old };
+    }
+  }
+
+  /** Decode RAX into (leaf, version), or a pre-check status. Section 1.2 steps 1-5. */
+  private precheck(rax: U64): { leaf: number; version: number; status: U64 | undefined } {
+    const p = this.profile;
+    const m = this.state;
+    let leaf: number;
+    let version = 0;
+    if (p.versionField) {
+      leaf = Number(rax & 0xffffn);
+      version = Number((rax >> 16n) & 0xffn);
+      if (rax >> 24n !== 0n) {
+        return { leaf, version, status: TDX_OPERAND_INVALID }; // 1: reserved bits
+      }
+      if (version > 0 && !p.versionedLeaves.has(leaf)) {
+        return { leaf, version, status: TDX_OPERAND_INVALID }; // 2: unversioned leaf
+      }
+    } else {
+      leaf = rax > 0xffffn ? -1 : Number(rax); // [1.0]: RAX compared as a whole
+    }
+    if (m.sysState === SYS_STATE.SYS_SHUTDOWN && leaf !== LEAF.TDH_SYS_LP_SHUTDOWN) {
+      return { leaf, version, status: TDX_SYS_SHUTDOWN }; // 3
+    }
+    if (m.sysState !== SYS_STATE.SYS_READY && !p.notReadyAllowed.has(leaf)) {
+      return { leaf, version, status: TDX_SYS_NOT_READY }; // 4 (unknown leaves too)
+    }
+    if (!p.knownLeaves.has(leaf) || version > (p.versionedLeaves.get(leaf) ?? 0)) {
+      return { leaf, version, status: TDX_OPERAND_INVALID }; // 5
+    }
+    return { leaf, version, status: undefined };
+  }
+
+  /** Handle one SEAMCALL on `env.lp` (SeamHandler). */
+  *seamcall(regs: SeamRegs, env: SeamEnv): Prog<SeamRegs> {
+    const pc = this.precheck(regs.rax);
+    if (pc.status !== undefined) {
+      regs.rax = pc.status; // the pre-checks modify no register but RAX
+      return regs;
+    }
+    const handler = LEAF_TABLE.get(pc.leaf);
+    if (handler === undefined) {
+      regs.rax = TDX_OPERAND_INVALID; // known to the module, not implemented by the model
+      return regs;
+    }
+    const m = this.state;
+    const ctx = new LeafCtx(m, this.meta, this.profile, this.opts.costs, env, regs, env.lp, pc.version, this.tickStep);
+    m.lpBusy[env.lp] = true;
+    try {
+      regs.rax = yield* handler(ctx);
+    } finally {
+      ctx.releaseAll();
+      m.lpBusy[env.lp] = false;
+      m.pamt.pruneLocks();
+    }
+    return regs;
+  }
+
+  /** JSON view of the module state (machine.state). */
+  snapshot(): Record<string, unknown> {
+    return { profile: this.profile.name, version: `${this.profile.major}.${this.profile.minor}.${String(this.profile.update).padStart(2, '0')}`, ...this.state.snapshot() };
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The module's own state, all of it in SEAMRR: the system lifecycle, what SYS.INIT latched from
+ * the platform, per-LP and per-package state, the TDMR table, the Key Ownership Table, the
+ * write-back tracker of TDH.PHYMEM.CACHE.WB, handoff data, the PAMT and the TDs. It is not reset
+ * by a kexec of the host kernel; only a new module load (a new ModuleState) resets it.
+ * @see TDX module ABI sections 2, 7; intel/tdx-module tdx_global_data.h
+ */
+import { TryLock } from './TryLock.js';
+import { Pamt } from './pamt.js';
+import type { TdState } from './tdState.js';
+
+/** `global_state.sys_state` values. */
+export const SYS_STATE = { SYSINIT_PENDING: 0, SYSINIT_DONE: 1, SYSCONFIG_DONE: 2, SYS_READY: 3, SYS_SHUTDOWN: 4 } as const;
+export const SYS_STATE_NAME = ['SYSINIT_PENDING', 'SYSINIT_DONE', 'SYSCONFIG_DONE', 'SYS_READY', 'SYS_SHUTDOWN'] as const;
+
+/** KOT entry states. */
+export const HKID_STATE = { HKID_FREE: 0, HKID_ASSIGNED: 1, HKID_FLUSHED: 2, HKID_RESERVED: 3 } as const;
+export const HKID_STATE_NAME = ['HKID_FREE', 'HKID_ASSIGNED', 'HKID_FLUSHED', 'HKID_RESERVED'] as const;
+
+/** Architectural limits. */
+export const MAX_PKGS = 8;
+export const MAX_HKIDS = 2048;
+export const MAX_TDMRS = 64;
+export const MAX_RESERVED_AREAS = 16;
+export const MAX_CMRS = 32;
+
+/** What MCHECK recorded in the SEAMLDR system-information table, as the module reads it. */
+export interface SysInfoTable {
+  readonly totNumLps: number;
+  readonly totNumSockets: number;
+  /** Up to 32 CMRs (null entries have size 0). */
+  readonly cmrs: readonly { readonly base: number; readonly size: number }[];
+  /** Package of each LP (what LP.INIT derives from the x2APIC ID and CPUID leaf 0x1F). */
+  readonly lpPackage: readonly number[];
+  /** CPUID(1).EAX (PKG_FMS). */
+  readonly fms: number;
+}
+
+/** A half-open range. */
+export interface Range {
+  readonly base: number;
+  readonly size: number;
+}
+
+/** One configured TDMR. */
+export interface TdmrRow {
+  readonly base: number;
+  readonly size: number;
+  readonly pamt4k: Range;
+  readonly pamt2m: Range;
+  readonly pamt1g: Range;
+  /** Non-null reserved areas (offset from base), the prefix up to the first null slot. */
+  readonly rsvd: readonly { readonly offset: number; readonly size: number }[];
+  /** PAMT entry sizes (4K, 2M, 1G) latched at CONFIG. */
+  readonly entrySizes: readonly [number, number, number];
+  /** Next address to initialize (TDMR.INIT progress). */
+  nextInit: number;
+  readonly mutex: TryLock;
+}
+
+/** Per-package write-back tracker (TDH.PHYMEM.CACHE.WB). */
+export interface WbtEntry {
+  /** Sub-block to resume from, or -1 when no interrupted operation is pending. */
+  intrPoint: number;
+  /** HKIDs in state HKID_FLUSHED when the operation started. */
+  snapshot: number[];
+  readonly mutex: TryLock;
+}
+
+/** Everything the module keeps in SEAMRR. */
+export class ModuleState {
+  sysState: number = SYS_STATE.SYSINIT_PENDING;
+  readonly globalLock = new TryLock();
+  readonly kotLock = new TryLock();
+  // Latched by TDH.SYS.INIT.
+  numLps = 0;
+  numPkgs = 0;
+  sysAttributes = 0n;
+  keyIdBits = 0;
+  /** First bit of the HKID field in a PA (52 - MK_TME_KEYID_BITS). */
+  hkidShift = 52;
+  privateHkidMin = 0;
+  privateHkidMax = -1;
+  seamrrBase = 0;
+  seamrrSize = 0;
+  wbinvdSubBlocks = 1;
+  readonly msrSnapshot = new Map<number, bigint>();
+  // Progress of initialization.
+  numInitLps = 0;
+  numInitPkgs = 0;
+  pkgConfigBitmap = 0;
+  /** Global private HKID (set by SYS.CONFIG, even when it then fails). */
+  hkid = -1;
+  readonly lpIsInit: boolean[];
+  readonly lpPkg: number[];
+  /** LP currently executing inside the module (SYS.SHUTDOWN's check). */
+  readonly lpBusy: boolean[];
+  /** LPs whose SEAMCALL entry is dead (1.0 LP.SHUTDOWN). */
+  readonly lpDead: boolean[];
+  readonly tdmrs: TdmrRow[] = [];
+  readonly kotState = new Uint8Array(MAX_HKIDS);
+  readonly kotWbinvd = new Uint32Array(MAX_HKIDS);
+  readonly wbt: WbtEntry[] = Array.from({ length: MAX_PKGS }, () => ({ intrPoint: -1, snapshot: [], mutex: new TryLock() }));
+  handoff: { valid: boolean; hv: number } = { valid: false, hv: 0 };
+  /** Handoff data a predecessor module left (installed by the SEAMLDR step), for SYS.UPDATE. */
+  inheritedHandoff: { hv: number; from: ModuleState } | undefined;
+  readonly pamt: Pamt;
+  readonly tds = new Map<number, TdState>();
+
+  constructor(
+    readonly sysinfo: SysInfoTable,
+    lpCount: number,
+  ) {
+    this.lpIsInit = new Array<boolean>(lpCount).fill(false);
+    this.lpPkg = new Array<number>(lpCount).fill(-1);
+    this.lpBusy = new Array<boolean>(lpCount).fill(false);
+    this.lpDead = new Array<boolean>(lpCount).fill(false);
+    this.pamt = new Pamt(() => this.tdmrs);
+  }
+
+  /** Take over the handed-off state of a predecessor module (TDH.SYS.UPDATE). */
+  adopt(from: ModuleState): void {
+    this.tdmrs.length = 0;
+    this.tdmrs.push(...from.tdmrs.map((t) => ({ ...t, mutex: new TryLock() })));
+    this.kotState.set(from.kotState);
+    this.kotWbinvd.set(from.kotWbinvd);
+    this.hkid = from.hkid;
+    this.pkgConfigBitmap = from.pkgConfigBitmap;
+    this.numInitPkgs = from.numInitPkgs;
+    for (const [pa, td] of from.tds) {
+      this.tds.set(pa, td);
+    }
+    this.pamt.adopt(from.pamt);
+  }
+
+  /** True if `hkid` is a TDX private HKID. */
+  isPrivateHkid(hkid: number): boolean {
+    return hkid >= this.privateHkidMin && hkid <= this.privateHkidMax;
+  }
+
+  /** A JSON view of the whole state (machine.state and the fuzz oracle). */
+  snapshot(): Record<string, unknown> {
+    const kot: Record<string, { state: string; wbinvdBitmap: number }> = {};
+    for (let h = 0; h < MAX_HKIDS; h++) {
+      const st = this.kotState[h] ?? 0;
+      if (st !== HKID_STATE.HKID_FREE || this.kotWbinvd[h] !== 0) {
+        kot[String(h)] = { state: HKID_STATE_NAME[st] ?? String(st), wbinvdBitmap: this.kotWbinvd[h] ?? 0 };
+      }
+    }
+    const hx = (n: number): string => `0x${n.toString(16)}`;
+    return {
+      sysState: SYS_STATE_NAME[this.sysState],
+      numLps: this.numLps,
+      numPkgs: this.numPkgs,
+      numInitLps: this.numInitLps,
+      numInitPkgs: this.numInitPkgs,
+      pkgConfigBitmap: this.pkgConfigBitmap,
+      hkid: this.hkid,
+      privateHkids: this.privateHkidMax >= this.privateHkidMin ? [this.privateHkidMin, this.privateHkidMax] : [],
+      globalLock: this.globalLock.describe(),
+      kot,
+      tdmrs: this.tdmrs.map((t) => ({
+        base: hx(t.base),
+        size: hx(t.size),
+        nextInit: hx(t.nextInit),
+        initialized: hx(t.nextInit - (t.nextInit % 0x4000_0000)),
+        pamt4k: { base: hx(t.pamt4k.base), size: hx(t.pamt4k.size) },
+        pamt2m: { base: hx(t.pamt2m.base), size: hx(t.pamt2m.size) },
+        pamt1g: { base: hx(t.pamt1g.base), size: hx(t.pamt1g.size) },
+        reserved: t.rsvd.map((r) => ({ offset: hx(r.offset), size: hx(r.size) })),
+        mutex: t.mutex.describe(),
+      })),
+      wbt: this.wbt.slice(0, Math.max(this.numPkgs, 1)).map((w, pkg) => ({ pkg, intrPoint: w.intrPoint, snapshot: [...w.snapshot], mutex: w.mutex.describe() })),
+      lps: this.lpIsInit.map((init, lp) => ({ lp, init, pkg: this.lpPkg[lp], busy: this.lpBusy[lp], dead: this.lpDead[lp] })),
+      handoff: { ...this.handoff },
+      tds: [...this.tds.values()].map((t) => t.snapshot()),
+      pamtOwned: this.pamt.ownedPages().map((p) => ({ ...p, pa: hx(p.pa), owner: hx(p.owner) })),
+    };
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Address operand checks shared by the leaves: the shared-HPA check (host memory the module
+ * reads or writes: TDMR_INFO, TDSYSINFO, TD_PARAMS, source pages) and the private-HPA check with
+ * PAMT lookup and entry lock (pages that become TD-owned).
+ * @see TDX module ABI section 0 (conventions); intel/tdx-module helpers.c shared_hpa_check(),
+ *   check_and_lock_explicit_private_hpa()
+ */
+import type { U64 } from '../base/u64.js';
+import type { TdmrRow } from './globalState.js';
+import type { LeafCtx } from './leafCtx.js';
+import type { LockMode } from './TryLock.js';
+import type { PamtEntry } from './pamt.js';
+import { pagesPerLevel } from './pamt.js';
+import { TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_PAGE_METADATA_INCORRECT, TDX_SUCCESS, withOperand } from './status.js';
+import type { TdState } from './tdState.js';
+import type { ModuleState } from './globalState.js';
+
+/** 2^52: addresses at or above it are invalid (MAX_PA = 52). */
+export const MAX_PA = 1n << 52n;
+
+/** A host address split into its physical address and HKID field. */
+export interface SplitHpa {
+  readonly pa: number;
+  readonly hkid: number;
+}
+
+/** Split `v` (< 2^52) into PA and HKID bits using the layout SYS.INIT latched. */
+export function splitHpa(m: ModuleState, v: bigint): SplitHpa {
+  const shift = BigInt(m.hkidShift);
+  return { pa: Number(v & ((1n << shift) - 1n)), hkid: Number((v & (MAX_PA - 1n)) >> shift) };
+}
+
+/**
+ * The shared-HPA check: `align`-aligned, below 2^52, [pa, pa+size) outside SEAMRR, HKID below
+ * the first private HKID. @returns the split address, or undefined (TDX_OPERAND_INVALID).
+ */
+export function sharedHpa(m: ModuleState, v: bigint, align: number, size: number): SplitHpa | undefined {
+  if (v % BigInt(align) !== 0n || v >= MAX_PA) {
+    return undefined;
+  }
+  const s = splitHpa(m, v);
+  if (s.pa < m.seamrrBase + m.seamrrSize && s.pa + size > m.seamrrBase) {
+    return undefined;
+  }
+  if (s.hkid >= m.privateHkidMin) {
+    return undefined;
+  }
+  return s;
+}
+
+/** Result of a private-HPA check. */
+export interface PrivatePage {
+  status: U64;
+  pa: number;
+  tdmr: TdmrRow | undefined;
+  entry: PamtEntry | undefined;
+}
+
+/**
+ * The private-HPA check: `level`-aligned, HKID bits zero, below 2^52; then the PAMT lookup
+ * (ADDR_RANGE_ERROR outside initialized TDMR blocks), the entry lock (OPERAND_BUSY), and the
+ * expected leaf size and page type (PAGE_METADATA_INCORRECT). Errors carry `operand`.
+ */
+export function privatePage(ctx: LeafCtx, v: bigint, operand: number, expectedPt: number, level: number, mode: LockMode): PrivatePage {
+  const m = ctx.m;
+  const out: PrivatePage = { status: TDX_SUCCESS, pa: 0, tdmr: undefined, entry: undefined };
+  const align = BigInt(4096 * pagesPerLevel(level));
+  if (v % align !== 0n || v >= MAX_PA || splitHpa(m, v).hkid !== 0) {
+    out.status = withOperand(TDX_OPERAND_INVALID, operand);
+    return out;
+  }
+  const pa = Number(v);
+  out.pa = pa;
+  const tdmr = m.pamt.block(pa);
+  if (tdmr === undefined) {
+    out.status = withOperand(TDX_OPERAND_ADDR_RANGE_ERROR, operand);
+    return out;
+  }
+  out.tdmr = tdmr;
+  const entry = m.pamt.get(pa, tdmr);
+  const leafPa = pa - (pa % (4096 * pagesPerLevel(entry.level)));
+  if (!ctx.hold(m.pamt.lock(leafPa), mode)) {
+    out.status = withOperand(TDX_OPERAND_BUSY, operand);
+    return out;
+  }
+  out.entry = entry;
+  if (entry.level !== level || entry.pt !== expectedPt) {
+    out.status = withOperand(TDX_PAGE_METADATA_INCORRECT, operand);
+  }
+  return out;
+}
+
+/** Result of locating a TD through its TDR operand. */
+export interface TdrRef {
+  status: U64;
+  td: TdState | undefined;
+}
+
+/** Check and lock a TDR operand (PT_TDR at 4 KiB) and find its TD. */
+export function tdrOperand(ctx: LeafCtx, v: bigint, operand: number, mode: LockMode): TdrRef {
+  const p = privatePage(ctx, v, operand, 4, 0, mode);
+  if (p.status !== TDX_SUCCESS) {
+    return { status: p.status, td: undefined };
+  }
+  const td = ctx.m.tds.get(p.pa);
+  return td === undefined ? { status: withOperand(TDX_PAGE_METADATA_INCORRECT, operand), td: undefined } : { status: TDX_SUCCESS, td };
+}
+
+/** True if [s, e) lies in one CMR or a chain of exactly adjacent CMRs. @see spec 6.0 */
+export function insideCmrs(cmrs: readonly { base: number; size: number }[], s: bigint, e: bigint): boolean {
+  if (e <= s) {
+    return true;
+  }
+  let cursor = s;
+  for (const c of cmrs) {
+    if (c.size === 0) {
+      continue;
+    }
+    const cb = BigInt(c.base);
+    const ce = cb + BigInt(c.size);
+    if (cursor >= cb && cursor < ce) {
+      cursor = ce;
+      if (cursor >= e) {
+        return true;
+      }
+    }
+  }
+  return false;
+}

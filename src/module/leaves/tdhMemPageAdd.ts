@@ -1,0 +1,66 @@
+/**
+ * TDH.MEM.PAGE.ADD (leaf 2), reduced: copy a source page into a new TD page during TD build,
+ * MOVDIR64B through the TD's KeyID, and map it in the Secure EPT.
+ * @see TDX module ABI section 3.20
+ */
+import type { U64 } from '../../base/u64.js';
+import type { Prog } from '../../platform/Exec.js';
+import { privatePage, sharedHpa, tdrOperand } from '../hpaChecks.js';
+import type { LeafCtx } from '../leafCtx.js';
+import { YIELD } from '../leafCtx.js';
+import { PT } from '../pamt.js';
+import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
+import { checkBuildState, gpaValid, septErrorInfo, septKey, septWalk } from '../tdChecks.js';
+import { OP_STATE, SEPT_STATE } from '../tdState.js';
+
+/** TDH.MEM.PAGE.ADD. */
+export function* tdhMemPageAdd(ctx: LeafCtx): Prog<U64> {
+  const r = ctx.regs;
+  const gpaLevel = r.rcx;
+  const tdrIn = r.rdx;
+  r.rcx = r.rdx = 0n as U64;
+  const t = tdrOperand(ctx, tdrIn, OPERAND_ID.RDX, 'exclusive');
+  if (t.td === undefined) {
+    return t.status;
+  }
+  const td = t.td;
+  const b = checkBuildState(td);
+  if (b !== TDX_SUCCESS) {
+    return b;
+  }
+  if (td.opState !== OP_STATE.INITIALIZED) {
+    return TDX_OP_STATE_INCORRECT;
+  }
+  // Level (bits 2:0) must be 0 (4 KiB); bits 11:3 and 63:52 are reserved.
+  if ((gpaLevel & 0xfffn) !== 0n || !gpaValid(td, gpaLevel)) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
+  }
+  const gpa = Number(gpaLevel);
+  const walk = septWalk(td, gpa, 0);
+  if (walk.level !== 0) {
+    septErrorInfo(ctx, walk);
+    return withOperand(TDX_EPT_WALK_FAILED, OPERAND_ID.RCX);
+  }
+  if (walk.entry !== undefined) {
+    septErrorInfo(ctx, walk);
+    return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
+  }
+  const src = sharedHpa(ctx.m, r.r9, 4096, 4096);
+  if (src === undefined) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.R9);
+  }
+  const page = privatePage(ctx, r.r8, OPERAND_ID.R8, PT.NDA, 0, 'exclusive');
+  if (page.status !== TDX_SUCCESS) {
+    return page.status;
+  }
+  yield YIELD;
+  const bytes = ctx.env.read(src.pa, 4096, src.hkid);
+  if (!bytes.ok) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.R9);
+  }
+  ctx.env.movdir64b(page.pa, 4096, td.hkid, bytes.bytes, 'tdx-module');
+  td.sept.set(septKey(0, gpa), { state: SEPT_STATE.MAPPED, pa: page.pa, leaf: true });
+  td.chldcnt++;
+  ctx.m.pamt.set(page.pa, { pt: PT.REG, level: 0, owner: td.tdrPa });
+  return TDX_SUCCESS;
+}

@@ -1,0 +1,77 @@
+/**
+ * TDH.MEM.PAGE.AUG (leaf 6), reduced: add a 4 KiB or 2 MiB page to a running TD as PENDING.
+ * The page content is left untouched (the guest's TDG.MEM.PAGE.ACCEPT zeroes it with the TD key).
+ * @see TDX module ABI section 3.21
+ */
+import type { U64 } from '../../base/u64.js';
+import type { Prog } from '../../platform/Exec.js';
+import { privatePage, tdrOperand } from '../hpaChecks.js';
+import type { LeafCtx } from '../leafCtx.js';
+import { YIELD } from '../leafCtx.js';
+import { pagesPerLevel, PT } from '../pamt.js';
+import {
+  OPERAND_ID,
+  TDX_EPT_ENTRY_STATE_INCORRECT,
+  TDX_EPT_WALK_FAILED,
+  TDX_OP_STATE_INCORRECT,
+  TDX_OPERAND_BUSY,
+  TDX_OPERAND_INVALID,
+  TDX_PAGE_METADATA_INCORRECT,
+  TDX_SUCCESS,
+  withOperand,
+} from '../status.js';
+import { checkBuildState, gpaValid, septErrorInfo, septKey, septWalk } from '../tdChecks.js';
+import { OP_STATE, SEPT_STATE } from '../tdState.js';
+
+/** op_states in which PAGE.AUG (and SEPT.ADD) may run. */
+export const AUG_OP_STATES: ReadonlySet<number> = new Set([OP_STATE.INITIALIZED, OP_STATE.RUNNABLE, OP_STATE.LIVE_EXPORT, OP_STATE.LIVE_IMPORT]);
+
+/** TDH.MEM.PAGE.AUG. */
+export function* tdhMemPageAug(ctx: LeafCtx): Prog<U64> {
+  const r = ctx.regs;
+  const gpaLevel = r.rcx;
+  const tdrIn = r.rdx;
+  r.rcx = r.rdx = 0n as U64;
+  const t = tdrOperand(ctx, tdrIn, OPERAND_ID.RDX, 'shared');
+  if (t.td === undefined) {
+    return t.status;
+  }
+  const td = t.td;
+  const b = checkBuildState(td);
+  if (b !== TDX_SUCCESS) {
+    return b;
+  }
+  if (!ctx.hold(td.opStateLock, 'shared')) {
+    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.OP_STATE);
+  }
+  if (!AUG_OP_STATES.has(td.opState)) {
+    return TDX_OP_STATE_INCORRECT;
+  }
+  const level = Number(gpaLevel & 7n);
+  const gpa = gpaLevel & ~7n;
+  const size = BigInt(4096 * pagesPerLevel(level));
+  if (level > 1 || (gpaLevel & 0xff8n) !== 0n || gpa % size !== 0n || !gpaValid(td, gpa)) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
+  }
+  const walk = septWalk(td, Number(gpa), level);
+  if (walk.level !== level) {
+    septErrorInfo(ctx, walk);
+    return withOperand(TDX_EPT_WALK_FAILED, OPERAND_ID.RCX);
+  }
+  if (walk.entry !== undefined) {
+    septErrorInfo(ctx, walk);
+    return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
+  }
+  const page = privatePage(ctx, r.r8, OPERAND_ID.R8, PT.NDA, level, 'exclusive');
+  if (page.status !== TDX_SUCCESS) {
+    return page.status;
+  }
+  if (level === 1 && page.tdmr !== undefined && !ctx.m.pamt.rangeFree(page.pa, Number(size), page.tdmr)) {
+    return withOperand(TDX_PAGE_METADATA_INCORRECT, OPERAND_ID.R8);
+  }
+  yield YIELD;
+  td.sept.set(septKey(level, Number(gpa)), { state: SEPT_STATE.PENDING, pa: page.pa, leaf: true });
+  td.chldcnt += pagesPerLevel(level);
+  ctx.m.pamt.set(page.pa, { pt: PT.REG, level, owner: td.tdrPa });
+  return TDX_SUCCESS;
+}

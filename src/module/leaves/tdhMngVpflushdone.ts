@@ -1,0 +1,38 @@
+/**
+ * TDH.MNG.VPFLUSHDONE (leaf 19): end of VCPU flushing; the TD's HKID becomes HKID_FLUSHED with a
+ * "cache write-back still needed" bit per package, and the TD is TD_BLOCKED.
+ * @see TDX module ABI section 3.23
+ */
+import type { U64 } from '../../base/u64.js';
+import type { Prog } from '../../platform/Exec.js';
+import { HKID_STATE } from '../globalState.js';
+import { tdrOperand } from '../hpaChecks.js';
+import type { LeafCtx } from '../leafCtx.js';
+import { YIELD } from '../leafCtx.js';
+import { OPERAND_ID, TDX_FLUSHVP_NOT_DONE, TDX_LIFECYCLE_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, withOperand } from '../status.js';
+import { OP_STATE, TD_LIFECYCLE } from '../tdState.js';
+
+/** TDH.MNG.VPFLUSHDONE. */
+export function* tdhMngVpflushdone(ctx: LeafCtx): Prog<U64> {
+  const { m, regs: r } = ctx;
+  const t = tdrOperand(ctx, r.rcx, OPERAND_ID.RCX, 'exclusive');
+  if (t.td === undefined) {
+    return t.status;
+  }
+  const td = t.td;
+  if (!ctx.hold(m.kotLock, 'exclusive')) {
+    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.KOT);
+  }
+  if (td.lifecycle !== TD_LIFECYCLE.TD_HKID_ASSIGNED && td.lifecycle !== TD_LIFECYCLE.TD_KEYS_CONFIGURED) {
+    return TDX_LIFECYCLE_STATE_INCORRECT;
+  }
+  if (td.tdcsAllocated && td.opState >= OP_STATE.INITIALIZED && [...td.vcpus.values()].some((v) => v.associatedLp >= 0)) {
+    return TDX_FLUSHVP_NOT_DONE;
+  }
+  yield YIELD;
+  m.kotWbinvd[td.hkid] = m.pkgConfigBitmap;
+  m.kotState[td.hkid] = HKID_STATE.HKID_FLUSHED;
+  td.lifecycle = TD_LIFECYCLE.TD_BLOCKED;
+  ctx.env.write(td.tdrPa, new Uint8Array(64), m.hkid, 'tdx-module');
+  return TDX_SUCCESS;
+}

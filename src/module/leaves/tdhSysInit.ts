@@ -1,0 +1,62 @@
+/**
+ * TDH.SYS.INIT (leaf 33): global module initialization, once, from any LP.
+ * @see TDX module ABI section 3.1, 6.0
+ */
+import type { U64 } from '../../base/u64.js';
+import type { Prog } from '../../platform/Exec.js';
+import { FAULT_RDRAND } from '../faultSites.js';
+import { SYS_STATE } from '../globalState.js';
+import { platformCheck } from '../platformChecks.js';
+import type { LeafCtx } from '../leafCtx.js';
+import { YIELD } from '../leafCtx.js';
+import { OPERAND_ID, TDX_OPERAND_INVALID, TDX_RND_NO_ENTROPY, TDX_SUCCESS, TDX_SYS_BUSY, TDX_SYS_INIT_NOT_PENDING, withOperand } from '../status.js';
+
+/** MSRs whose values LP.INIT compares against the ones latched here. */
+export const LATCHED_MSRS = [0x10a, 0xbc, 0xbd, 0x1a0, 0x3b, 0xfe, 0x1f2, 0x1f3, 0x480, 0x345, 0x981, 0x982, 0x87, 0x98, 0x99] as const;
+
+/** TDH.SYS.INIT. */
+export function* tdhSysInit(ctx: LeafCtx): Prog<U64> {
+  const { m, regs: r } = ctx;
+  const attributes = r.rcx;
+  // RCX..R10 are zeroed at entry, so they read 0 on every error path too.
+  r.rcx = r.rdx = r.r8 = r.r9 = r.r10 = 0n as U64;
+  if (!ctx.hold(m.globalLock, 'exclusive')) {
+    return TDX_SYS_BUSY;
+  }
+  yield YIELD;
+  // The reserved attributes are checked before the state (vector 4).
+  if (attributes !== 0n) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
+  }
+  if (m.sysState !== SYS_STATE.SYSINIT_PENDING) {
+    return TDX_SYS_INIT_NOT_PENDING;
+  }
+  const p = platformCheck(ctx.env, m.sysinfo.cmrs);
+  if (p.status !== TDX_SUCCESS) {
+    return p.status;
+  }
+  if (ctx.env.injectFault(FAULT_RDRAND)) {
+    return TDX_RND_NO_ENTROPY;
+  }
+  // Latch what later leaves compare against and compute from.
+  m.numLps = m.sysinfo.totNumLps;
+  m.numPkgs = m.sysinfo.totNumSockets;
+  m.numInitLps = 0;
+  m.sysAttributes = attributes;
+  m.keyIdBits = p.keyIdBits;
+  m.hkidShift = 52 - p.keyIdBits;
+  m.privateHkidMin = p.mktmeKeys + 1;
+  m.privateHkidMax = p.mktmeKeys + p.tdxKeys;
+  m.seamrrBase = p.seamrrBase;
+  m.seamrrSize = p.seamrrSize;
+  m.wbinvdSubBlocks = p.wbinvdSubBlocks;
+  m.msrSnapshot.clear();
+  for (const msr of LATCHED_MSRS) {
+    const v = ctx.env.rdmsr(msr);
+    if (v !== undefined) {
+      m.msrSnapshot.set(msr, v);
+    }
+  }
+  m.sysState = SYS_STATE.SYSINIT_DONE;
+  return TDX_SUCCESS;
+}

@@ -1,0 +1,71 @@
+/**
+ * TDH.SYS.LP.INIT (leaf 35): per-LP initialization, on every LP MCHECK counted, each for itself.
+ * @see TDX module ABI section 3.2
+ */
+import type { U64 } from '../../base/u64.js';
+import type { Prog } from '../../platform/Exec.js';
+import { FAULT_RDRAND } from '../faultSites.js';
+import { MAX_PKGS, SYS_STATE } from '../globalState.js';
+import type { LeafCtx } from '../leafCtx.js';
+import { YIELD } from '../leafCtx.js';
+import {
+  msrCode,
+  TDX_INCONSISTENT_MSR,
+  TDX_INVALID_PKG_ID,
+  TDX_LIMIT_CPUID_MAXVAL_SET,
+  TDX_RND_NO_ENTROPY,
+  TDX_SUCCESS,
+  TDX_SYS_BUSY,
+  TDX_SYS_LP_INIT_DONE,
+  TDX_SYS_LP_INIT_NOT_PENDING,
+  withOperand,
+} from '../status.js';
+
+/** MSRs compared before the package check, and after TSC_ADJUST, in the module's order. */
+const EARLY_MSRS = [0x10a, 0xbc, 0xbd] as const;
+const LATE_MSRS = [0xfe, 0x1f2, 0x1f3, 0x480, 0x345, 0x981, 0x982, 0x87, 0x98, 0x99] as const;
+
+/** TDH.SYS.LP.INIT. */
+export function* tdhSysLpInit(ctx: LeafCtx): Prog<U64> {
+  const { m, regs: r, env, lp } = ctx;
+  r.rcx = r.rdx = r.r8 = 0n as U64;
+  if (!ctx.hold(m.globalLock, 'shared')) {
+    return TDX_SYS_BUSY;
+  }
+  yield YIELD;
+  // The state check precedes the per-LP check: after a kexec every LP gets NOT_PENDING.
+  if (m.sysState !== SYS_STATE.SYSINIT_DONE) {
+    return TDX_SYS_LP_INIT_NOT_PENDING;
+  }
+  if (m.lpIsInit[lp] === true) {
+    return TDX_SYS_LP_INIT_DONE;
+  }
+  if (env.injectFault(FAULT_RDRAND)) {
+    return TDX_RND_NO_ENTROPY;
+  }
+  const differs = (msr: number): boolean => (env.rdmsr(msr) ?? 0n) !== (m.msrSnapshot.get(msr) ?? 0n);
+  for (const msr of EARLY_MSRS) {
+    if (differs(msr)) {
+      return msrCode(TDX_INCONSISTENT_MSR, msr);
+    }
+  }
+  if ((((env.rdmsr(0x1a0) ?? 0n) >> 22n) & 1n) === 1n) {
+    return TDX_LIMIT_CPUID_MAXVAL_SET;
+  }
+  const pkg = m.sysinfo.lpPackage[lp] ?? 0;
+  if (pkg >= MAX_PKGS) {
+    return withOperand(TDX_INVALID_PKG_ID, pkg);
+  }
+  if (differs(0x3b)) {
+    return msrCode(TDX_INCONSISTENT_MSR, 0x3b);
+  }
+  for (const msr of LATE_MSRS) {
+    if (differs(msr)) {
+      return msrCode(TDX_INCONSISTENT_MSR, msr);
+    }
+  }
+  m.lpIsInit[lp] = true;
+  m.lpPkg[lp] = pkg;
+  m.numInitLps++;
+  return TDX_SUCCESS;
+}

@@ -1,0 +1,78 @@
+/**
+ * TDH.SYS.TDMR.INIT (leaf 36): initialize the next 4 MiB worth of one TDMR's PAMT. The memory
+ * effect is one MOVDIR64B range operation per call over that call's PAMT_4K slice through the
+ * global KeyID (plus the 2M/1G entries of a 1 GiB block when the call starts one). RDX returns
+ * the next-to-initialize address rounded down to 1 GiB.
+ * @see TDX module ABI sections 3.8, 7.4
+ */
+import type { U64 } from '../../base/u64.js';
+import type { Prog, Step } from '../../platform/Exec.js';
+import type { SeamEnv } from '../../platform/Seam.js';
+import type { TdmrRow } from '../globalState.js';
+import { MAX_PA } from '../hpaChecks.js';
+import type { LeafCtx } from '../leafCtx.js';
+import { OPERAND_ID, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_SUCCESS, TDX_TDMR_ALREADY_INITIALIZED, withOperand } from '../status.js';
+
+/** PAMT_4K entries initialized per call (TDMR_4K_PAMT_INIT_COUNT). */
+export const TDMR_4K_PAMT_INIT_COUNT = 1024;
+/** TDMR bytes covered per call. */
+export const TDMR_INIT_CHUNK = TDMR_4K_PAMT_INIT_COUNT * 4096;
+const SZ_1G = 0x4000_0000;
+const LINE = 64;
+const WRITER = 'tdx-module';
+
+function movdirLines(env: SeamEnv, start: number, len: number, hkid: number): void {
+  const s = start - (start % LINE);
+  const e = start + len;
+  const end = e % LINE === 0 ? e : e + (LINE - (e % LINE));
+  env.movdir64b(s, end - s, hkid, 0, WRITER);
+}
+
+/** Write the PAMT entries covering [off, off + 4 MiB) of `t` (module-internal MOVDIR64B). */
+export function writePamtSlice(env: SeamEnv, t: TdmrRow, off: number, hkid: number): void {
+  const [e4, e2, e1] = t.entrySizes;
+  movdirLines(env, t.pamt4k.base + (off / 4096) * e4, TDMR_4K_PAMT_INIT_COUNT * e4, hkid);
+  if (off % SZ_1G === 0) {
+    const block = off / SZ_1G;
+    movdirLines(env, t.pamt2m.base + block * 512 * e2, 512 * e2, hkid);
+    movdirLines(env, t.pamt1g.base + block * e1, e1, hkid);
+  }
+}
+
+/** TDH.SYS.TDMR.INIT. */
+export function* tdhSysTdmrInit(ctx: LeafCtx): Prog<U64> {
+  const { m, regs: r } = ctx;
+  const rcx = r.rcx;
+  r.rdx = 0n as U64;
+  if (rcx % 0x4000_0000n !== 0n || rcx >= MAX_PA || rcx >> BigInt(m.hkidShift) !== 0n) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
+  }
+  const base = Number(rcx);
+  let t: TdmrRow | undefined;
+  for (const row of m.tdmrs) {
+    if (row.base === base) {
+      t = row;
+      break;
+    }
+  }
+  if (t === undefined) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
+  }
+  if (!ctx.hold(t.mutex, 'exclusive')) {
+    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
+  }
+  if (t.nextInit >= t.base + t.size) {
+    return TDX_TDMR_ALREADY_INITIALIZED;
+  }
+  // The cost of initializing 1024 entries, with the TDMR mutex held.
+  yield ctx.tickStep;
+  writePamtSlice(ctx.env, t, t.nextInit - t.base, m.hkid);
+  t.nextInit += TDMR_INIT_CHUNK;
+  r.rdx = BigInt(t.nextInit - (t.nextInit % SZ_1G)) as U64;
+  return TDX_SUCCESS;
+}
+
+/** The Step a TDMR.INIT call yields (one object per module, not per call). */
+export function tdmrInitStep(ns: number): Step {
+  return { op: 'tick', ns, label: 'TDH.SYS.TDMR.INIT' };
+}

@@ -1,0 +1,143 @@
+/**
+ * The PAMT as the module sees it: per 4 KiB page, the page type, the leaf size and the owner.
+ * Kept in an interval map over page frame numbers holding only pages whose entry differs from
+ * what TDH.SYS.TDMR.INIT wrote (PT_RSVD in reserved areas, PT_NDA elsewhere), so a 12 TiB host
+ * costs as much as the pages given to TDs. The PAMT *memory* (written with MOVDIR64B through
+ * the global KeyID) is modelled by the platform; this is the module's decoded view of it.
+ * @see TDX module ABI sections 2.4, 5.5, 7.4; intel/tdx-module pamt_manager.c
+ */
+import { IntervalMap } from '../base/IntervalMap.js';
+import { TryLock } from './TryLock.js';
+import type { TdmrRow } from './globalState.js';
+
+/** PAMT page types. */
+export const PT = { NDA: 0, RSVD: 1, REG: 3, TDR: 4, TDCX: 5, TDVPR: 6, EPT: 8 } as const;
+/** Names of page types, for machine.state. */
+export const PT_NAME: Readonly<Record<number, string>> = { 0: 'PT_NDA', 1: 'PT_RSVD', 3: 'PT_REG', 4: 'PT_TDR', 5: 'PT_TDCX', 6: 'PT_TDVPR', 7: 'PT_TDVPX', 8: 'PT_EPT' };
+/** Page sizes (PAMT levels). */
+export const PAGE_LEVEL = { PT_4KB: 0, PT_2MB: 1, PT_1GB: 2 } as const;
+
+/** One decoded PAMT entry. */
+export interface PamtEntry {
+  readonly pt: number;
+  /** 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB. */
+  readonly level: number;
+  /** PA of the owning TDR (0 for a TDR and for free pages). */
+  readonly owner: number;
+}
+
+const PAGE = 4096;
+const SZ_1G = 0x4000_0000;
+const NDA: PamtEntry = { pt: PT.NDA, level: 0, owner: 0 };
+const RSVD: PamtEntry = { pt: PT.RSVD, level: 0, owner: 0 };
+const sameEntry = (a: PamtEntry, b: PamtEntry): boolean => a.pt === b.pt && a.level === b.level && a.owner === b.owner;
+
+/** Pages per leaf of each level. */
+export function pagesPerLevel(level: number): number {
+  return level === 0 ? 1 : level === 1 ? 512 : 512 * 512;
+}
+
+/** The module's PAMT. */
+export class Pamt {
+  /** Explicit entries, by pfn. */
+  readonly entries = new IntervalMap<PamtEntry>(sameEntry);
+  /** PAMT entry locks currently held, by the pfn of the leaf's first page. */
+  private readonly locks = new Map<number, TryLock>();
+
+  constructor(private readonly tdmrs: () => readonly TdmrRow[]) {}
+
+  /** The TDMR covering `pa` whose 1 GiB block holding `pa` is initialized, if any. */
+  block(pa: number): TdmrRow | undefined {
+    for (const t of this.tdmrs()) {
+      if (pa >= t.base && pa < t.base + t.size) {
+        const ready = t.nextInit - (t.nextInit % SZ_1G);
+        return pa < ready ? t : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** The PAMT entry of the page holding `pa` (which must be in an initialized block). */
+  get(pa: number, tdmr: TdmrRow): PamtEntry {
+    const e = this.entries.get(Math.floor(pa / PAGE));
+    if (e !== undefined) {
+      return e;
+    }
+    const off = pa - tdmr.base;
+    for (const r of tdmr.rsvd) {
+      if (off >= r.offset && off < r.offset + r.size) {
+        return RSVD;
+      }
+    }
+    return NDA;
+  }
+
+  /** Set the entry of the leaf starting at `pa`. */
+  set(pa: number, entry: PamtEntry): void {
+    const p = Math.floor(pa / PAGE);
+    this.entries.set(p, p + pagesPerLevel(entry.level), entry);
+  }
+
+  /** Return the leaf starting at `pa` to PT_NDA (the default written by TDMR.INIT). */
+  free(pa: number, level: number): void {
+    const p = Math.floor(pa / PAGE);
+    this.entries.delete(p, p + pagesPerLevel(level));
+  }
+
+  /** True if every 4 KiB entry in [pa, pa+len) is PT_NDA. */
+  rangeFree(pa: number, len: number, tdmr: TdmrRow): boolean {
+    const p0 = Math.floor(pa / PAGE);
+    const p1 = p0 + Math.ceil(len / PAGE);
+    if (this.entries.entries(p0, p1).length > 0) {
+      return false;
+    }
+    for (const r of tdmr.rsvd) {
+      const s = tdmr.base + r.offset;
+      if (s < pa + len && s + r.size > pa) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The lock of the PAMT entry for the leaf starting at `pa`. */
+  lock(pa: number): TryLock {
+    const p = Math.floor(pa / PAGE);
+    let l = this.locks.get(p);
+    if (l === undefined) {
+      l = new TryLock();
+      this.locks.set(p, l);
+    }
+    return l;
+  }
+
+  /** Forget locks nobody holds (called at the end of every SEAMCALL). */
+  pruneLocks(): void {
+    if (this.locks.size === 0) {
+      return;
+    }
+    for (const [p, l] of this.locks) {
+      if (l.free) {
+        this.locks.delete(p);
+      }
+    }
+  }
+
+  /** Explicit (TD-owned) entries, for machine.state. */
+  ownedPages(): { pa: number; pages: number; pt: string; level: number; owner: number }[] {
+    return this.entries.entries().map((iv) => ({ pa: iv.start * PAGE, pages: iv.end - iv.start, pt: PT_NAME[iv.value.pt] ?? String(iv.value.pt), level: iv.value.level, owner: iv.value.owner }));
+  }
+
+  /** Copy another PAMT's entries (runtime update handoff). */
+  adopt(from: Pamt): void {
+    for (const iv of from.entries.entries()) {
+      this.entries.set(iv.start, iv.end, iv.value);
+    }
+  }
+
+  /** Drop everything (module load). */
+  clear(): void {
+    this.entries.clear();
+    this.locks.clear();
+  }
+}

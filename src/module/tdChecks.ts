@@ -1,0 +1,83 @@
+/**
+ * Checks shared by the TD-lifecycle leaves: the TD "build state" (not fatal, keys configured,
+ * TDCS allocated), op_state membership, GPA validity and the Secure EPT walk.
+ * @see TDX module ABI sections 2.4, 3.18-3.22; intel/tdx-module helpers.c check_td_in_correct_build_state()
+ */
+import type { U64 } from '../base/u64.js';
+import type { LeafCtx } from './leafCtx.js';
+import { PAGE_LEVEL } from './pamt.js';
+import { TDX_SUCCESS, TDX_TD_FATAL, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCS_NOT_ALLOCATED } from './status.js';
+import type { SeptEntry, TdState } from './tdState.js';
+import { SEPT_STATE, TD_LIFECYCLE } from './tdState.js';
+
+/** check_td_in_correct_build_state(): fatal, lifecycle, TDCS. */
+export function checkBuildState(td: TdState): U64 {
+  if (td.fatal) {
+    return TDX_TD_FATAL;
+  }
+  if (td.lifecycle !== TD_LIFECYCLE.TD_KEYS_CONFIGURED) {
+    return TDX_TD_KEYS_NOT_CONFIGURED;
+  }
+  if (!td.tdcsAllocated) {
+    return TDX_TDCS_NOT_ALLOCATED;
+  }
+  return TDX_SUCCESS;
+}
+
+/** The "free" Secure EPT entry value: only SUPPRESS_VE (bit 63) set. */
+export const SEPTE_FREE = 0x8000_0000_0000_0000n;
+
+/** Key of the SEPT entry at `level` covering `gpa`. */
+export function septKey(level: number, gpa: number): string {
+  return `${level}:${Math.floor(gpa / 2 ** (12 + 9 * level))}`;
+}
+
+/** Architectural 64-bit value of a SEPT entry (for RCX on SEPT errors). */
+export function septValue(e: SeptEntry | undefined, level: number): bigint {
+  if (e === undefined) {
+    return SEPTE_FREE;
+  }
+  const ps = e.leaf && level > 0 ? 0x80n : 0n;
+  if (e.state === SEPT_STATE.PENDING) {
+    return SEPTE_FREE | BigInt(e.pa) | (6n << 3n) | ps;
+  }
+  return BigInt(e.pa) | 0x7n | (e.leaf ? (6n << 3n) | ps : 0n);
+}
+
+/** GPA checks: reserved bits 63:52, shared bit, bits beyond GPAW. */
+export function gpaValid(td: TdState, gpa: bigint): boolean {
+  if (gpa >> 52n !== 0n) {
+    return false;
+  }
+  const width = td.gpaw ? 52n : 48n;
+  const sharedBit = width - 1n;
+  return (gpa >> sharedBit) === 0n;
+}
+
+/** Where a SEPT walk to `target` stopped. */
+export interface SeptWalk {
+  /** Level reached: equals `target` when the walk succeeded. */
+  readonly level: number;
+  /** Entry at the reached level (undefined: FREE). */
+  readonly entry: SeptEntry | undefined;
+}
+
+/** Walk the Secure EPT from the root down to `target` for `gpa`. */
+export function septWalk(td: TdState, gpa: number, target: number): SeptWalk {
+  for (let level = td.septRootLevel; level > target; level--) {
+    const e = td.sept.get(septKey(level, gpa));
+    if (e === undefined || e.leaf || e.state !== SEPT_STATE.MAPPED) {
+      return { level, entry: e };
+    }
+  }
+  return { level: target, entry: td.sept.get(septKey(target, gpa)) };
+}
+
+/** Set RCX/RDX to the extended error information of a SEPT error. */
+export function septErrorInfo(ctx: LeafCtx, walk: SeptWalk): void {
+  ctx.regs.rcx = septValue(walk.entry, walk.level) as typeof ctx.regs.rcx;
+  ctx.regs.rdx = (BigInt(walk.level) | (BigInt(walk.entry?.state ?? SEPT_STATE.FREE) << 8n)) as typeof ctx.regs.rdx;
+}
+
+/** Level of a PAMT leaf for a SEPT level (0 = 4K, 1 = 2M, 2 = 1G). */
+export const LEVEL_FOR = [PAGE_LEVEL.PT_4KB, PAGE_LEVEL.PT_2MB, PAGE_LEVEL.PT_1GB] as const;

@@ -1,0 +1,102 @@
+/**
+ * What the reduced TD leaves need of a TD's control structures (TDR, TDCS, TDVPS, Secure EPT).
+ * On hardware these live in the TD-owned pages themselves; the model keeps their decoded
+ * content here, keyed by the TDR's PA, while the pages' memory effects (MOVDIR64B with the
+ * right KeyID, dirty lines in the LP's cache) are applied to the platform.
+ * @see TDX module ABI section 2.4; intel/tdx-module td_control_structures.h
+ */
+import { TryLock } from './TryLock.js';
+
+/** TDR lifecycle states. */
+export const TD_LIFECYCLE = { TD_HKID_ASSIGNED: 0, TD_KEYS_CONFIGURED: 1, TD_BLOCKED: 2, TD_TEARDOWN: 3 } as const;
+export const TD_LIFECYCLE_NAME = ['TD_HKID_ASSIGNED', 'TD_KEYS_CONFIGURED', 'TD_BLOCKED', 'TD_TEARDOWN'] as const;
+
+/** TDCS op_state values. */
+export const OP_STATE = {
+  UNINITIALIZED: 0,
+  INITIALIZED: 1,
+  RUNNABLE: 2,
+  LIVE_EXPORT: 3,
+  PAUSED_EXPORT: 4,
+  POST_EXPORT: 5,
+  MEMORY_IMPORT: 6,
+  STATE_IMPORT: 7,
+  POST_IMPORT: 8,
+  LIVE_IMPORT: 9,
+  FAILED_IMPORT: 10,
+} as const;
+export const OP_STATE_NAME = ['UNINITIALIZED', 'INITIALIZED', 'RUNNABLE', 'LIVE_EXPORT', 'PAUSED_EXPORT', 'POST_EXPORT', 'MEMORY_IMPORT', 'STATE_IMPORT', 'POST_IMPORT', 'LIVE_IMPORT', 'FAILED_IMPORT'] as const;
+
+/** TDCS pages needed before the TDCS exists, and the most a TD may have (6 + 1 per L2 VM). */
+export const MIN_NUM_TDCS_PAGES = 6;
+export const MAX_NUM_TDCS_PAGES = 9;
+
+/** Secure EPT entry states as reported in RDX bits 15:8 of SEPT errors (model encoding). */
+export const SEPT_STATE = { FREE: 0, BLOCKED: 1, PENDING: 2, PENDING_BLOCKED: 3, MAPPED: 4 } as const;
+
+/** A Secure EPT entry (leaf or non-leaf). */
+export interface SeptEntry {
+  readonly state: number;
+  /** Page (or child SEPT page) PA. */
+  readonly pa: number;
+  readonly leaf: boolean;
+}
+
+/** A VCPU (TDVPR page) of a TD. */
+export interface VcpuState {
+  initialized: boolean;
+  /** LP the VCPU is associated with (-1: none; the model never enters TDs). */
+  associatedLp: number;
+}
+
+/** The decoded control structures of one TD. */
+export class TdState {
+  lifecycle: number = TD_LIFECYCLE.TD_HKID_ASSIGNED;
+  fatal = false;
+  /** Packages on which TDH.MNG.KEY.CONFIG succeeded. */
+  pkgConfigBitmap = 0;
+  readonly tdcx: number[] = [];
+  /** 4 KiB pages owned by the TD (TDCX, TDVPR, TD pages, SEPT pages). */
+  chldcnt = 0;
+  opState: number = OP_STATE.UNINITIALIZED;
+  readonly opStateLock = new TryLock();
+  /** From TD_PARAMS at TDH.MNG.INIT. */
+  gpaw = false;
+  /** EPT levels below the root: 3 (4-level) or 4 (5-level). */
+  septRootLevel = 3;
+  maxVcpus = 0;
+  numL2Vms = 0;
+  /** Secure EPT entries by `${level}:${gpa>>12}` (absent = FREE). */
+  readonly sept = new Map<string, SeptEntry>();
+  readonly vcpus = new Map<number, VcpuState>();
+
+  constructor(
+    readonly tdrPa: number,
+    readonly hkid: number,
+  ) {}
+
+  /** Number of TDCX pages added. */
+  get numTdcx(): number {
+    return this.tdcx.length;
+  }
+  /** The TDCS exists once MIN_NUM_TDCS_PAGES TDCX pages were added. */
+  get tdcsAllocated(): boolean {
+    return this.tdcx.length >= MIN_NUM_TDCS_PAGES;
+  }
+
+  /** JSON view for machine.state. */
+  snapshot(): Record<string, unknown> {
+    return {
+      tdr: `0x${this.tdrPa.toString(16)}`,
+      hkid: this.hkid,
+      lifecycle: TD_LIFECYCLE_NAME[this.lifecycle],
+      fatal: this.fatal,
+      pkgConfigBitmap: this.pkgConfigBitmap,
+      numTdcx: this.numTdcx,
+      chldcnt: this.chldcnt,
+      opState: this.tdcsAllocated ? OP_STATE_NAME[this.opState] : null,
+      vcpus: [...this.vcpus.keys()].map((p) => `0x${p.toString(16)}`),
+      septEntries: this.sept.size,
+    };
+  }
+}
