@@ -12,3 +12,5 @@ export { scenarioNames, namedScenario } from '../explore/scenarios/index.js';
 export { presetNames, presetInput } from '../platform/presets.js';
 export { platformJsonSchema } from '../platform/spec.js';
 export type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
+export { buildReport } from './report.js';
+export type { ReportModel } from './report.js';

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { isTdxsimError } from '../api/index.js';
+import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
 import { EXIT_BAD_INPUT, EXIT_MODEL_BUG } from './exitCodes.js';
@@ -32,6 +33,7 @@ export function createCli(): Cli {
     .configureOutput({ outputError: (s, write) => write(s) });
   registerRun(program, ctx);
   registerSchema(program, ctx);
+  registerReport(program, ctx);
   return {
     async run(argv: string[]): Promise<number> {
       try {

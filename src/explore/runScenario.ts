@@ -67,6 +67,8 @@ export interface KernelSession {
   /** Findings of kernel-side checkers (CPU still running, SEAMCALL after flush, WARNs). */
   findings(seed: number, path: string): Finding[];
   stats(): Record<string, number | string>;
+  /** Extra memory-map lanes for reports (memlist, TDMRs, reserved areas, PAMTs, TD pages). */
+  memoryLanes?(): { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[];
   /** The run switched schedulers (exploration restored a snapshot). */
   rescheduled?(sched: Scheduler): void;
 }

@@ -1,0 +1,207 @@
+/**
+ * The report model: everything the HTML report shows, as plain JSON. Built by running a
+ * scenario step by step with the trace recorded, taking cache snapshots after each step.
+ */
+import { LINE_SIZE } from '../base/ids.js';
+import type { TraceEvent } from '../base/trace.js';
+import { hex } from '../base/u64.js';
+import { createKernelSession } from '../explore/kernelSession.js';
+import { ScenarioRun } from '../explore/runScenario.js';
+import type { RunOutcome } from '../explore/runScenario.js';
+import { needsKernel } from '../explore/scenario.js';
+import { leafName } from '../module/leafNumbers.js';
+import { TdxsimError } from './errors.js';
+import { prepareRun } from './run.js';
+import type { RunRequest } from './run.js';
+
+/** A region on the memory map. */
+export interface MapRegion {
+  readonly base: number;
+  readonly end: number;
+  readonly label: string;
+}
+
+/** One lane of the memory map (CMRs, e820, TDMRs...). */
+export interface MapLane {
+  readonly name: string;
+  readonly kind: string;
+  readonly regions: MapRegion[];
+}
+
+/** One mark on a CPU's timeline. */
+export interface TimelineEvent {
+  readonly t: number;
+  /** End time for spans (a run of SEAMCALLs). */
+  readonly end?: number;
+  readonly cpu: number;
+  readonly kind: 'seamcall' | 'seamcall-fail' | 'ipi' | 'nmi' | 'wbinvd' | 'halt' | 'wake' | 'kexec' | 'mark' | 'poison' | 'stale-writeback';
+  readonly label: string;
+}
+
+/** Dirty lines per CPU and KeyID at one moment. */
+export interface CacheMoment {
+  readonly label: string;
+  readonly t: number;
+  readonly cpus: { readonly cpu: number; readonly dirty: { readonly keyId: number; readonly lines: number }[] }[];
+}
+
+/** Everything the report renders. */
+export interface ReportModel {
+  readonly title: string;
+  readonly scenario: string;
+  readonly description: string;
+  readonly seed: number;
+  readonly variant: string | null;
+  readonly platform: { readonly name: string; readonly cpuModel: string; readonly cpus: number; readonly packages: number };
+  readonly kernel: string | null;
+  readonly module: string | null;
+  readonly memory: { readonly lanes: MapLane[]; readonly maxAddr: number };
+  readonly timeline: { readonly cpus: number[]; readonly events: TimelineEvent[]; readonly tEnd: number };
+  readonly caches: CacheMoment[];
+  readonly findings: { readonly class: string; readonly message: string; readonly replay: string }[];
+  readonly dmesg: string[];
+  readonly verdict: string;
+}
+
+/** Fold the trace into timeline marks: runs of the same SEAMCALL leaf on a CPU become one span. */
+function timelineOf(events: readonly TraceEvent[]): TimelineEvent[] {
+  const out: TimelineEvent[] = [];
+  const open = new Map<number, { leaf: number; t: number; end: number; n: number; fails: number }>();
+  const flush = (cpu: number): void => {
+    const o = open.get(cpu);
+    if (o !== undefined) {
+      out.push({ t: o.t, end: o.end, cpu, kind: o.fails > 0 ? 'seamcall-fail' : 'seamcall', label: `${leafName(o.leaf)}${o.n > 1 ? ` ×${o.n}` : ''}${o.fails > 0 ? ` (${o.fails} failed)` : ''}` });
+      open.delete(cpu);
+    }
+  };
+  for (const e of events) {
+    switch (e.kind) {
+      case 'seamcall.exit': {
+        const o = open.get(e.cpu);
+        const failed = (e.status >> 63n) & 1n ? 1 : 0;
+        if (o !== undefined && o.leaf === e.leaf) {
+          o.end = e.t;
+          o.n++;
+          o.fails += failed;
+        } else {
+          flush(e.cpu);
+          open.set(e.cpu, { leaf: e.leaf, t: e.t, end: e.t, n: 1, fails: failed });
+        }
+        break;
+      }
+      case 'seamcall.fault':
+        flush(e.cpu);
+        out.push({ t: e.t, cpu: e.cpu, kind: 'seamcall-fail', label: `${leafName(e.leaf)}: ${e.fault}` });
+        break;
+      case 'ipi.send':
+        flush(e.cpu);
+        out.push({ t: e.t, cpu: e.cpu, kind: e.nmi ? 'nmi' : 'ipi', label: `send ${e.vector} to CPU ${e.to}` });
+        break;
+      case 'ipi.deliver':
+        flush(e.cpu);
+        out.push({ t: e.t, cpu: e.cpu, kind: e.nmi ? 'nmi' : 'ipi', label: `take ${e.vector}` });
+        break;
+      case 'cache.flush':
+        if (e.op === 'wbinvd') {
+          flush(e.cpu);
+          out.push({ t: e.t, cpu: e.cpu, kind: 'wbinvd', label: `WBINVD (${e.dirtyLines} dirty lines)` });
+        }
+        break;
+      case 'cache.writeback':
+        if (e.stale) {
+          out.push({ t: e.t, cpu: e.cpu, kind: 'stale-writeback', label: `stale KeyID ${e.keyId} write-back at ${hex(e.line * LINE_SIZE)} (${e.lines} lines)` });
+        }
+        break;
+      case 'cpu.halt':
+        flush(e.cpu);
+        out.push({ t: e.t, cpu: e.cpu, kind: 'halt', label: 'HLT' });
+        break;
+      case 'cpu.wake':
+        out.push({ t: e.t, cpu: e.cpu, kind: 'wake', label: `woken by ${e.by}` });
+        break;
+      case 'mem.poison':
+        out.push({ t: e.t, cpu: e.cpu, kind: 'poison', label: `poison at ${hex(e.pa)}: ${e.reason}` });
+        break;
+      case 'mark':
+        flush(e.cpu);
+        out.push({ t: e.t, cpu: e.cpu, kind: /kexec|crash|relocate/.test(e.label) ? 'kexec' : 'mark', label: e.detail === undefined ? e.label : `${e.label}: ${e.detail}` });
+        break;
+      default:
+        break;
+    }
+  }
+  for (const cpu of [...open.keys()]) {
+    flush(cpu);
+  }
+  return out.sort((a, b) => a.t - b.t || a.cpu - b.cpu);
+}
+
+function cacheMoment(run: ScenarioRun, label: string): CacheMoment {
+  return {
+    label,
+    t: run.sched.now,
+    cpus: run.platform.cpus
+      .map((c) => ({ cpu: c.id as number, dirty: [...c.cache.dirtyByKey()].map(([keyId, lines]) => ({ keyId, lines })) }))
+      .filter((c) => c.dirty.length > 0),
+  };
+}
+
+function platformLanes(run: ScenarioRun): MapLane[] {
+  const spec = run.platform.spec;
+  const lanes: MapLane[] = [
+    { name: 'e820', kind: 'e820', regions: spec.memory.e820.map((e) => ({ base: e.base, end: e.base + e.size, label: e.type })) },
+    { name: 'NUMA nodes', kind: 'node', regions: spec.memory.nodes.map((n) => ({ base: n.base, end: n.base + n.size, label: `node ${n.node}` })) },
+    { name: 'CMRs', kind: 'cmr', regions: spec.cmrs.filter((c) => c.size > 0).map((c, i) => ({ base: c.base, end: c.base + c.size, label: `CMR ${i}` })) },
+    { name: 'SEAMRR', kind: 'seamrr', regions: spec.seamrr.size > 0 ? [{ base: spec.seamrr.base, end: spec.seamrr.base + spec.seamrr.size, label: 'SEAMRR' }] : [] },
+  ];
+  // TD-owned memory, as the memory controller sees it (integrity owner per line).
+  const owned: MapRegion[] = [];
+  for (const iv of run.platform.memory.lines.entries()) {
+    if (iv.value.td) {
+      owned.push({ base: iv.start * LINE_SIZE, end: iv.end * LINE_SIZE, label: `KeyID ${iv.value.key} (${iv.value.writer})` });
+    }
+  }
+  lanes.push({ name: 'TD-owned lines', kind: 'private', regions: owned.slice(0, 5000) });
+  return lanes;
+}
+
+/** Build the report model for a scenario. */
+export function buildReport(req: RunRequest & { variant?: string }): ReportModel {
+  const p = prepareRun(req);
+  const sc = p.scenario;
+  let variant = sc.variants[0];
+  if (req.variant !== undefined) {
+    variant = sc.variants.find((v) => v.name === req.variant);
+    if (variant === undefined) {
+      throw new TdxsimError('TDXSIM_BAD_ARGS', `--variant "${req.variant}": the scenario has ${sc.variants.length === 0 ? 'no variants' : `variants ${sc.variants.map((v) => v.name).join(', ')}`}`);
+    }
+  }
+  const steps = [...sc.steps, ...(variant?.steps ?? [])];
+  const run = new ScenarioRun(sc, p.spec, { recordTrace: 500_000, ...(p.path !== undefined ? { path: p.path } : {}) }, needsKernel(sc) ? createKernelSession : undefined);
+  const caches: CacheMoment[] = [cacheMoment(run, 'start')];
+  steps.forEach((s, i) => {
+    run.exec(s);
+    caches.push(cacheMoment(run, `after step ${i}: ${s.op}`));
+  });
+  const outcome: RunOutcome = run.outcome(variant?.name ?? sc.name, run.takenPath());
+  const lanes = [...platformLanes(run), ...(run.kernel?.memoryLanes?.() ?? [])];
+  const maxAddr = Math.max(...lanes.flatMap((l) => l.regions.map((r) => r.end)), 1);
+  const events = timelineOf(outcome.trace as TraceEvent[]);
+  const invocation = req.file !== undefined ? `tdxsim run ${req.file}` : `tdxsim run --scenario ${sc.name}`;
+  return {
+    title: `tdxsim report: ${sc.name}${variant !== undefined ? ` / ${variant.name}` : ''}`,
+    scenario: sc.name,
+    description: sc.description,
+    seed: sc.seed,
+    variant: variant?.name ?? null,
+    platform: { name: p.spec.name, cpuModel: p.spec.cpuModel, cpus: run.platform.cpus.length, packages: p.spec.topology.packages },
+    kernel: needsKernel(sc) ? sc.kernel : null,
+    module: needsKernel(sc) ? (sc.module ?? null) : null,
+    memory: { lanes, maxAddr },
+    timeline: { cpus: [...new Set(events.map((e) => e.cpu))].filter((c) => c >= 0).sort((a, b) => a - b), events, tEnd: Math.max(run.sched.now, ...events.map((e) => e.end ?? e.t)) },
+    caches,
+    findings: outcome.findings.map((f) => ({ class: f.class, message: f.message, replay: `${invocation} --seed ${f.seed} --path ${f.path === '' ? '""' : f.path}` })),
+    dmesg: outcome.dmesgFormatted,
+    verdict: outcome.findings.length === 0 ? 'no findings' : `${outcome.findings.length} finding(s)`,
+  };
+}
