@@ -25,6 +25,7 @@ import type { Memblock } from '../kernel/mm/memblock.js';
 import { DEFAULT_KERNEL_PROFILE, kernelProfile } from '../kernel/profiles.js';
 import type { KernelProfile, KernelProfileName } from '../kernel/profiles.js';
 import { tdx_cpu_enable, tdx_enable } from '../kernel/tdx/tdx.js';
+import { moduleFactory as tdxModuleFactory } from './moduleMachine.js';
 
 /** Builds the module for a platform (machine/moduleMachine.ts provides the real one). */
 export type ModuleFactory = (platform: Platform, opts: { profile: string; overrides: Record<string, number> | undefined; seed: number }) => SeamHandler;
@@ -41,8 +42,11 @@ export interface MachineConfig {
   readonly seed?: number;
   readonly tracer?: Tracer;
   readonly faults?: FaultInjector;
-  /** How to build the module; without one the platform has no SEAM handler (VMfailInvalid). */
-  readonly moduleFactory?: ModuleFactory;
+  /**
+   * How to build the module: default the TDX module model (machine/moduleMachine.ts); 'none'
+   * leaves the platform without a SEAM handler (every SEAMCALL is VMfailInvalid).
+   */
+  readonly moduleFactory?: ModuleFactory | 'none';
 }
 
 /** A platform, its module and its current kernel. */
@@ -61,8 +65,9 @@ export class Machine {
     this.platform = new Platform(cfg.spec, popts);
     this.kernelProfile = kernelProfile(cfg.kernel ?? DEFAULT_KERNEL_PROFILE, cfg.kernelOverrides ?? {});
     this.moduleProfile = cfg.module ?? cfg.spec.tdxModule.profile ?? this.kernelProfile.defaultModule;
-    if (cfg.moduleFactory !== undefined) {
-      this.module = cfg.moduleFactory(this.platform, { profile: this.moduleProfile, overrides: cfg.spec.tdxModule.overrides, seed });
+    const factory = cfg.moduleFactory ?? tdxModuleFactory;
+    if (factory !== 'none') {
+      this.module = factory(this.platform, { profile: this.moduleProfile, overrides: cfg.spec.tdxModule.overrides, seed });
       this.platform.seamHandler = this.module;
     }
     this.current = this.newKernel();

@@ -46,8 +46,8 @@ export interface RigOptions {
   readonly kernel?: KernelProfileName;
   readonly kernelOverrides?: Partial<Omit<KernelProfile, 'name'>>;
   readonly edit?: (s: PlatformSpecInput) => void;
-  /** 'stub' (default) or a real module factory. */
-  readonly module?: 'stub' | 'none' | ModuleFactory;
+  /** 'stub' (default), 'real' (the TDX module model), 'none' or a factory. */
+  readonly module?: 'stub' | 'real' | 'none' | ModuleFactory;
   readonly moduleProfile?: string;
   readonly boot?: boolean;
 }
@@ -58,10 +58,12 @@ export function kernelRig(preset: string, o: RigOptions = {}): KernelRig {
   const faults = new CountingFaults();
   let stub: StubModule | undefined;
   const mod = o.module ?? 'stub';
-  const factory: ModuleFactory | undefined =
+  const factory: ModuleFactory | 'none' | undefined =
     mod === 'none'
-      ? undefined
-      : mod === 'stub'
+      ? 'none'
+      : mod === 'real'
+        ? undefined
+        : mod === 'stub'
         ? (platform) => {
             stub = new StubModule((lp) => platform.cpu(lp).packageId, platform.packageCount);
             return stub;

@@ -184,7 +184,8 @@ function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   v.setBigUint64(0, conf?.attributes_fixed1 ?? 0n, true);
   v.setBigUint64(8, conf?.xfam_fixed1 ?? 0x3n, true);
   v.setUint16(16, 1, true);
-  v.setBigUint64(24, 3n << 3n, true);
+  // EPTP_CONTROLS: WB memory type (6), page-walk length 4 (encoded 3).
+  v.setBigUint64(24, 6n | (3n << 3n), true);
   v.setUint16(40, 100, true);
   k.platform.store(cpu, pa, b, 0, 'kvm:td_params');
   const st = yield* tdcall(k, cpu, TDH_MNG_INIT, { rcx: BigInt(td.tdr), rdx: BigInt(pa) }, 'TDH_MNG_INIT');
