@@ -14,3 +14,5 @@ export { platformJsonSchema } from '../platform/spec.js';
 export type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
 export { buildReport } from './report.js';
 export type { ReportModel } from './report.js';
+export { exploreScenario, replayScenario, scenarioTarget, withCpus } from './explore.js';
+export type { ExploreRequest, ExploreResult, ReplayResult } from './explore.js';

@@ -4,12 +4,12 @@
  */
 import { LINE_SIZE } from '../base/ids.js';
 import type { TraceEvent } from '../base/trace.js';
-import { hex } from '../base/u64.js';
 import { createKernelSession } from '../explore/kernelSession.js';
 import { ScenarioRun } from '../explore/runScenario.js';
+import { timelineOf } from '../explore/timeline.js';
+import type { TimelineEvent } from '../explore/timeline.js';
 import type { RunOutcome } from '../explore/runScenario.js';
 import { needsKernel } from '../explore/scenario.js';
-import { leafName } from '../module/leafNumbers.js';
 import { TdxsimError } from './errors.js';
 import { prepareRun } from './run.js';
 import type { RunRequest } from './run.js';
@@ -26,16 +26,6 @@ export interface MapLane {
   readonly name: string;
   readonly kind: string;
   readonly regions: MapRegion[];
-}
-
-/** One mark on a CPU's timeline. */
-export interface TimelineEvent {
-  readonly t: number;
-  /** End time for spans (a run of SEAMCALLs). */
-  readonly end?: number;
-  readonly cpu: number;
-  readonly kind: 'seamcall' | 'seamcall-fail' | 'ipi' | 'nmi' | 'wbinvd' | 'halt' | 'wake' | 'kexec' | 'mark' | 'poison' | 'stale-writeback';
-  readonly label: string;
 }
 
 /** Dirty lines per CPU and KeyID at one moment. */
@@ -61,79 +51,6 @@ export interface ReportModel {
   readonly findings: { readonly class: string; readonly message: string; readonly replay: string }[];
   readonly dmesg: string[];
   readonly verdict: string;
-}
-
-/** Fold the trace into timeline marks: runs of the same SEAMCALL leaf on a CPU become one span. */
-function timelineOf(events: readonly TraceEvent[]): TimelineEvent[] {
-  const out: TimelineEvent[] = [];
-  const open = new Map<number, { leaf: number; t: number; end: number; n: number; fails: number }>();
-  const flush = (cpu: number): void => {
-    const o = open.get(cpu);
-    if (o !== undefined) {
-      out.push({ t: o.t, end: o.end, cpu, kind: o.fails > 0 ? 'seamcall-fail' : 'seamcall', label: `${leafName(o.leaf)}${o.n > 1 ? ` ×${o.n}` : ''}${o.fails > 0 ? ` (${o.fails} failed)` : ''}` });
-      open.delete(cpu);
-    }
-  };
-  for (const e of events) {
-    switch (e.kind) {
-      case 'seamcall.exit': {
-        const o = open.get(e.cpu);
-        const failed = (e.status >> 63n) & 1n ? 1 : 0;
-        if (o !== undefined && o.leaf === e.leaf) {
-          o.end = e.t;
-          o.n++;
-          o.fails += failed;
-        } else {
-          flush(e.cpu);
-          open.set(e.cpu, { leaf: e.leaf, t: e.t, end: e.t, n: 1, fails: failed });
-        }
-        break;
-      }
-      case 'seamcall.fault':
-        flush(e.cpu);
-        out.push({ t: e.t, cpu: e.cpu, kind: 'seamcall-fail', label: `${leafName(e.leaf)}: ${e.fault}` });
-        break;
-      case 'ipi.send':
-        flush(e.cpu);
-        out.push({ t: e.t, cpu: e.cpu, kind: e.nmi ? 'nmi' : 'ipi', label: `send ${e.vector} to CPU ${e.to}` });
-        break;
-      case 'ipi.deliver':
-        flush(e.cpu);
-        out.push({ t: e.t, cpu: e.cpu, kind: e.nmi ? 'nmi' : 'ipi', label: `take ${e.vector}` });
-        break;
-      case 'cache.flush':
-        if (e.op === 'wbinvd') {
-          flush(e.cpu);
-          out.push({ t: e.t, cpu: e.cpu, kind: 'wbinvd', label: `WBINVD (${e.dirtyLines} dirty lines)` });
-        }
-        break;
-      case 'cache.writeback':
-        if (e.stale) {
-          out.push({ t: e.t, cpu: e.cpu, kind: 'stale-writeback', label: `stale KeyID ${e.keyId} write-back at ${hex(e.line * LINE_SIZE)} (${e.lines} lines)` });
-        }
-        break;
-      case 'cpu.halt':
-        flush(e.cpu);
-        out.push({ t: e.t, cpu: e.cpu, kind: 'halt', label: 'HLT' });
-        break;
-      case 'cpu.wake':
-        out.push({ t: e.t, cpu: e.cpu, kind: 'wake', label: `woken by ${e.by}` });
-        break;
-      case 'mem.poison':
-        out.push({ t: e.t, cpu: e.cpu, kind: 'poison', label: `poison at ${hex(e.pa)}: ${e.reason}` });
-        break;
-      case 'mark':
-        flush(e.cpu);
-        out.push({ t: e.t, cpu: e.cpu, kind: /kexec|crash|relocate/.test(e.label) ? 'kexec' : 'mark', label: e.detail === undefined ? e.label : `${e.label}: ${e.detail}` });
-        break;
-      default:
-        break;
-    }
-  }
-  for (const cpu of [...open.keys()]) {
-    flush(cpu);
-  }
-  return out.sort((a, b) => a.t - b.t || a.cpu - b.cpu);
 }
 
 function cacheMoment(run: ScenarioRun, label: string): CacheMoment {

@@ -67,7 +67,7 @@ export class Tracer {
   private count = 0;
 
   /** @param recordLimit events kept in memory for reports (0 = none). */
-  constructor(private readonly recordLimit = 0) {}
+  constructor(public recordLimit = 0) {}
 
   /** Subscribe; returns an unsubscribe function. */
   subscribe(fn: TraceListener): () => void {

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { isTdxsimError } from '../api/index.js';
+import { registerExplore } from './commands/explore.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
@@ -34,6 +35,7 @@ export function createCli(): Cli {
   registerRun(program, ctx);
   registerSchema(program, ctx);
   registerReport(program, ctx);
+  registerExplore(program, ctx);
   return {
     async run(argv: string[]): Promise<number> {
       try {

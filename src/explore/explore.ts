@@ -11,7 +11,7 @@ import { formatPath } from './choices/path.js';
 import { PctChoices } from './choices/PctChoices.js';
 import { RandomChoices } from './choices/RandomChoices.js';
 import { ReplayChoices } from './choices/ReplayChoices.js';
-import { describePlan, NO_FAULTS, swarmPlan } from './faults.js';
+import { describePlan, formatPlan, NO_FAULTS, swarmPlan } from './faults.js';
 import type { FaultPlan } from './faults.js';
 import type { Finding } from './findings.js';
 import type { FindingClass } from './scenario.js';
@@ -33,7 +33,6 @@ export interface ExecutionContext {
   readonly faults: FaultPlan;
   /** Fault opportunities are choices (exhaustive) rather than weighted draws. */
   readonly exhaustiveFaults: boolean;
-  readonly prng: Prng;
   readonly record: boolean;
 }
 
@@ -93,6 +92,10 @@ export interface Counterexample {
   readonly timeline: readonly string[];
   readonly dmesgTail: readonly string[];
   readonly faults: string;
+  /** The plan as a `--faults` argument for replay. */
+  readonly faultsArg: string;
+  /** Faults were two-way choices (exhaustive search): replay must use the same encoding. */
+  readonly exhaustiveFaults: boolean;
 }
 
 /** Result of an exploration. */
@@ -118,8 +121,8 @@ function failing(ex: Execution, failOn: readonly FindingClass[] | undefined): Fi
 }
 
 /** Replay a path; returns the execution. */
-export function replayPath(target: ExploreTarget, path: readonly number[], seed: number, faults: FaultPlan, record: boolean, exhaustiveFaults: boolean): Execution {
-  return target({ choices: new ReplayChoices(path), faults, exhaustiveFaults, prng: new Prng(seed).fork('faults'), record });
+export function replayPath(target: ExploreTarget, path: readonly number[], faults: FaultPlan, record: boolean, exhaustiveFaults: boolean): Execution {
+  return target({ choices: new ReplayChoices(path), faults, exhaustiveFaults, record });
 }
 
 /** Explore. */
@@ -156,7 +159,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
       choices = rnd;
       recorded = rnd;
     }
-    const ctx: ExecutionContext = { choices, faults: plan, exhaustiveFaults: exh !== undefined, prng: runPrng.fork('faults'), record: false };
+    const ctx: ExecutionContext = { choices, faults: plan, exhaustiveFaults: exh !== undefined, record: false };
     let ex: Execution;
     try {
       ex = target(ctx);
@@ -177,14 +180,14 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
     pctSteps = Math.max(pctSteps, ex.steps);
     hashes.add(ex.traceHash);
     if (opts.checkDeterminism === true) {
-      const again = target({ ...ctx, choices: new ReplayChoices(path), prng: runPrng.fork('faults') });
+      const again = target({ ...ctx, choices: new ReplayChoices(path) });
       if (again.traceHash !== ex.traceHash) {
         return done('failed', false, `non-determinism detected at execution ${executions}: trace hash ${ex.traceHash} then ${again.traceHash} (path ${formatPath(path)})`);
       }
     }
     const bad = failing(ex, opts.failOn);
     if (bad !== undefined) {
-      return done('failed', false, undefined, counterexample(target, bad, path, opts, plan, exh !== undefined, runPrng));
+      return done('failed', false, undefined, counterexample(target, bad, path, plan, exh !== undefined));
     }
     if (opts.progress !== undefined && now() - lastProgress.t >= 500) {
       lastProgress.t = now();
@@ -212,11 +215,9 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
   }
 }
 
-function counterexample(target: ExploreTarget, finding: Finding, path: readonly number[], opts: ExploreOptions, plan: FaultPlan, exhaustiveFaults: boolean, runPrng: Prng): Counterexample {
+function counterexample(target: ExploreTarget, finding: Finding, path: readonly number[], plan: FaultPlan, exhaustiveFaults: boolean): Counterexample {
   const cls = finding.class;
-  const seedPrng = runPrng.fork('faults');
-  const run = (p: readonly number[], record: boolean): Execution =>
-    target({ choices: new ReplayChoices(p), faults: plan, exhaustiveFaults, prng: seedPrng.clone(), record });
+  const run = (p: readonly number[], record: boolean): Execution => target({ choices: new ReplayChoices(p), faults: plan, exhaustiveFaults, record });
   const fails = (p: number[]): boolean => {
     try {
       return run(p, false).findings.some((f) => f.class === cls);
@@ -237,5 +238,7 @@ function counterexample(target: ExploreTarget, finding: Finding, path: readonly 
     timeline: final.timeline ?? [],
     dmesgTail: final.dmesgTail ?? [],
     faults: describePlan(plan),
+    faultsArg: formatPlan(plan),
+    exhaustiveFaults,
   };
 }

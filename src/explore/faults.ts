@@ -60,9 +60,46 @@ export function describePlan(plan: FaultPlan): string {
   return `faults: ${[...plan.sites].map(([n, r]) => `${n}(${r.weight.numerator}/${r.weight.denominator}, max ${r.max})`).join(', ')}`;
 }
 
+/** The plan as a `--faults` argument that reproduces it: "site:n/d:max,...", or "none". */
+export function formatPlan(plan: FaultPlan): string {
+  if (plan.sites.size === 0) {
+    return 'none';
+  }
+  return [...plan.sites].map(([n, r]) => `${n}:${r.weight.numerator}/${r.weight.denominator}:${r.max}`).join(',');
+}
+
 /**
- * A FaultInjector driven by a plan. With `exhaustive` every opportunity at an armed site is a
- * two-way choice (fail or not) on the choice source; otherwise it is drawn with the weight.
+ * Parse a `--faults` list: "none", "swarm" is handled by the caller; otherwise comma-separated
+ * `site` or `site:n/d:max`. Returns an error message for unknown sites or bad syntax.
+ */
+export function parsePlan(s: string): FaultPlan | string {
+  if (s === 'none' || s === '') {
+    return NO_FAULTS;
+  }
+  const sites = new Map<string, SiteRule>();
+  for (const part of s.split(',')) {
+    const m = /^([a-z.]+)(?::(\d+)\/(\d+)(?::(\d+))?)?$/.exec(part.trim());
+    if (m === null) {
+      return `"${part}": expected SITE or SITE:n/d:max`;
+    }
+    const name = m[1] as string;
+    if (FAULT_SITES[name] === undefined) {
+      return `unknown fault site "${name}" (known: ${Object.keys(FAULT_SITES).join(', ')})`;
+    }
+    const num = m[2] === undefined ? 1 : Number(m[2]);
+    const den = m[3] === undefined ? 4 : Number(m[3]);
+    if (den < 1 || num > den || den > 1024) {
+      return `"${part}": weight must be n/d with 0 <= n <= d <= 1024`;
+    }
+    sites.set(name, { weight: ratio(num, den), max: m[4] === undefined ? 1 : Math.max(1, Number(m[4])) });
+  }
+  return { sites };
+}
+
+/**
+ * A FaultInjector driven by a plan. Every opportunity at an armed site is a choice on the
+ * run's choice source, so a choice path alone reproduces which faults fired: a two-way choice
+ * in exhaustive search, a `denominator`-way choice (fail below `numerator`) otherwise.
  */
 export class PlanFaults implements FaultInjector {
   private readonly used = new Map<string, number>();
@@ -71,7 +108,6 @@ export class PlanFaults implements FaultInjector {
   constructor(
     private readonly plan: FaultPlan,
     private readonly choices: ChoiceSource,
-    private readonly prng: Prng,
     private readonly exhaustive: boolean,
   ) {}
 
@@ -84,7 +120,7 @@ export class PlanFaults implements FaultInjector {
     if (n >= rule.max) {
       return false;
     }
-    const fail = this.exhaustive ? this.choices.choose(2, `fault:${site}`) === 1 : this.prng.chance(rule.weight);
+    const fail = this.exhaustive ? this.choices.choose(2, `fault:${site}`) === 1 : this.choices.choose(rule.weight.denominator, `fault:${site}`) < rule.weight.numerator;
     if (fail) {
       this.used.set(site, n + 1);
       this.fired.push(`${site}@cpu${cpu}`);

@@ -13,7 +13,7 @@ import { preset } from '../../../src/platform/presets.js';
 function counterTarget(cpus: number, atomic: boolean): ExploreTarget {
   return (ctx: ExecutionContext) => {
     const p = new Platform(preset('small-2s')!);
-    p.faults = new PlanFaults(ctx.faults, ctx.choices, ctx.prng, ctx.exhaustiveFaults);
+    p.faults = new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults);
     const s = new Scheduler(p, ctx.choices, 'free');
     s.preemptOnTick = false;
     const shared = { n: 0 };
@@ -48,7 +48,7 @@ describe('explore', () => {
     expect(cx.finding.message).toBe('lost update: 1 of 2');
     expect(cx.replayed).toBe(true);
     expect(parsePath(cx.path)!.length).toBeLessThanOrEqual(parsePath(cx.originalPath)!.length);
-    const again = replayPath(t, parsePath(cx.path)!, 0, { sites: new Map() }, false, true);
+    const again = replayPath(t, parsePath(cx.path)!, { sites: new Map() }, false, true);
     expect(again.findings.map((f) => f.message)).toEqual(['lost update: 1 of 2']);
   });
 

@@ -1,0 +1,173 @@
+/**
+ * Library entry for exploration: a scenario becomes an ExploreTarget. The deterministic prefix
+ * (everything before the first kexec, crash or concurrent tdx.enable step) runs once under the
+ * timed scheduler and is snapshotted; every execution restores the snapshot and runs the rest
+ * under the free scheduler with the explorer's choice source and fault plan.
+ */
+import { explore, replayPath } from '../explore/explore.js';
+import type { Execution, ExecutionContext, ExploreDetails, ExploreProgress, ExploreTarget, FaultMode, Strategy } from '../explore/explore.js';
+import { formatPlan, parsePlan, PlanFaults } from '../explore/faults.js';
+import type { FaultPlan } from '../explore/faults.js';
+import { createKernelSession } from '../explore/kernelSession.js';
+import { parsePath } from '../explore/choices/path.js';
+import { ScenarioRun } from '../explore/runScenario.js';
+import type { Scenario, ScenarioStep } from '../explore/scenario.js';
+import { needsKernel } from '../explore/scenario.js';
+import { formatTimeline, timelineOf } from '../explore/timeline.js';
+import type { PlatformSpec } from '../platform/spec.js';
+import { TdxsimError } from './errors.js';
+import { prepareRun } from './run.js';
+import type { RunRequest } from './run.js';
+
+/** Steps at which exploration starts (the concurrency of interest begins there). */
+const EXPLORE_FROM = new Set(['kexec', 'crash', 'tdx.enable']);
+
+/** What the caller asks for. */
+export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
+  readonly strategy?: Strategy;
+  readonly budget?: number;
+  readonly timeSec?: number;
+  /** "none", "swarm" or a list "site[,site...]" / "site:n/d:max". */
+  readonly faults?: string;
+  readonly cpus?: number;
+  readonly checkDeterminism?: boolean;
+  readonly symmetry?: boolean;
+  readonly now?: () => number;
+  readonly progress?: (p: ExploreProgress) => void;
+}
+
+/** Result plus what is needed to print it. */
+export interface ExploreResult {
+  readonly details: ExploreDetails;
+  readonly scenario: string;
+  /** One-line replay command for the counterexample, if any. */
+  readonly replay?: string;
+}
+
+/** Resize the platform to `cpus` logical CPUs (keeping packages when they divide evenly). */
+export function withCpus(spec: PlatformSpec, cpus: number): PlatformSpec {
+  if (cpus < 1 || cpus > 4096) {
+    throw new TdxsimError('TDXSIM_BAD_ARGS', `--cpus ${cpus}: expected 1..4096`);
+  }
+  const pk = spec.topology.packages;
+  const topology = cpus % pk === 0 ? { ...spec.topology, coresPerPackage: cpus / pk, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] } : { ...spec.topology, packages: 1, coresPerPackage: cpus, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] };
+  return { ...spec, topology: { ...topology, logicalCpus: cpus } };
+}
+
+interface Split {
+  readonly prefix: ScenarioStep[];
+  readonly rest: ScenarioStep[];
+}
+
+function split(sc: Scenario): Split {
+  const steps = [...sc.steps, ...(sc.variants[0]?.steps ?? [])];
+  const i = steps.findIndex((s) => EXPLORE_FROM.has(s.op));
+  return i < 0 ? { prefix: [], rest: steps } : { prefix: steps.slice(0, i), rest: steps.slice(i) };
+}
+
+/** Build the target for a prepared scenario. */
+export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget {
+  const { prefix, rest } = split(sc);
+  const factory = needsKernel(sc) ? createKernelSession : undefined;
+  const base = new ScenarioRun(sc, spec, { policy: 'timed' }, factory);
+  for (const s of prefix) {
+    base.exec(s);
+  }
+  const snapshot = base.snapshot();
+  return (ctx: ExecutionContext): Execution => {
+    const run = snapshot.snapshot();
+    run.platform.faults = new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults);
+    run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
+    run.reschedule(ctx.choices, 'free');
+    for (const s of rest) {
+      run.exec(s);
+    }
+    const out = run.outcome(sc.name, []);
+    return {
+      findings: out.findings,
+      traceHash: out.traceHash,
+      steps: run.sched.stats.steps,
+      ...(ctx.record ? { timeline: formatTimeline(timelineOf(run.platform.tracer.events())), dmesgTail: out.dmesgFormatted.slice(-25) } : {}),
+    };
+  };
+}
+
+function faultMode(s: string | undefined): FaultMode {
+  if (s === undefined || s === 'none') {
+    return 'none';
+  }
+  if (s === 'swarm') {
+    return 'swarm';
+  }
+  const p = parsePlan(s);
+  if (typeof p === 'string') {
+    throw new TdxsimError('TDXSIM_BAD_FAULTS', `--faults: ${p}`);
+  }
+  return [...p.sites.keys()];
+}
+
+/** Validate and explore. */
+export function exploreScenario(req: ExploreRequest): ExploreResult {
+  const p = prepareRun(req);
+  const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
+  const target = scenarioTarget(p.scenario, spec);
+  const strategy = req.strategy ?? 'random';
+  const details = explore(target, {
+    strategy,
+    seed: p.scenario.seed,
+    ...(req.budget !== undefined ? { budget: req.budget } : {}),
+    ...(req.timeSec !== undefined ? { timeMs: req.timeSec * 1000 } : {}),
+    ...(req.now !== undefined ? { now: req.now } : {}),
+    faults: faultMode(req.faults),
+    checkDeterminism: req.checkDeterminism ?? false,
+    symmetry: req.symmetry ?? true,
+    cpus: spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore,
+    ...(req.progress !== undefined ? { progress: req.progress } : {}),
+  });
+  const cx = details.counterexample;
+  const src = req.file ?? p.scenario.name;
+  const replay =
+    cx === undefined
+      ? undefined
+      : [`tdxsim replay ${src} --seed ${p.scenario.seed} --path ${cx.path === '' ? '""' : cx.path}`, cx.faultsArg !== 'none' ? `--faults ${cx.faultsArg}` : '', cx.exhaustiveFaults && cx.faultsArg !== 'none' ? '--fault-choices binary' : '', req.cpus !== undefined ? `--cpus ${req.cpus}` : '', req.platform !== undefined ? `--platform ${req.platform}` : '', req.kernel !== undefined ? `--kernel ${req.kernel}` : '', req.module !== undefined ? `--module ${req.module}` : '']
+          .filter((x) => x !== '')
+          .join(' ');
+  return { details, scenario: p.scenario.name, ...(replay !== undefined ? { replay } : {}) };
+}
+
+/** What a replay produced. */
+export interface ReplayResult {
+  readonly execution: Execution;
+  readonly scenario: string;
+  readonly path: string;
+  readonly faults: string;
+}
+
+/** Replay one path of a scenario, recording the timeline. */
+export function replayScenario(req: ExploreRequest & { path: string; faultChoices?: 'binary' | 'weighted' }): ReplayResult {
+  const p = prepareRun(req);
+  const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
+  const path = parsePath(req.path);
+  if (path === undefined) {
+    throw new TdxsimError('TDXSIM_BAD_PATH', `--path "${req.path}": expected dot-separated choice indices such as 0.2.1`);
+  }
+  let plan: FaultPlan = { sites: new Map() };
+  if (req.faults !== undefined && req.faults !== 'none') {
+    const parsed = parsePlan(req.faults);
+    if (typeof parsed === 'string') {
+      throw new TdxsimError('TDXSIM_BAD_FAULTS', `--faults: ${parsed}`);
+    }
+    plan = parsed;
+  }
+  const target = scenarioTarget(p.scenario, spec);
+  let execution: Execution;
+  try {
+    execution = replayPath(target, path, plan, true, req.faultChoices === 'binary');
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('replay:')) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `--path ${req.path} does not fit this scenario (${e.message}); was it recorded with other options?`);
+    }
+    throw e;
+  }
+  return { execution, scenario: p.scenario.name, path: req.path, faults: formatPlan(plan) };
+}
