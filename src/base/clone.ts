@@ -55,7 +55,7 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
     return a;
   }
   const proto = Object.getPrototypeOf(v) as object | null;
-  if (proto !== null && GeneratorProto.isPrototypeOf(v)) {
+  if (proto !== null && Object.prototype.isPrototypeOf.call(GeneratorProto, v)) {
     throw new ModelBug('cannot snapshot: a program is still running (generator in the object graph)');
   }
   const o = Object.create(proto) as Record<PropertyKey, unknown>;
