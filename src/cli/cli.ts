@@ -10,6 +10,7 @@ import { registerExplore } from './commands/explore.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
+import { registerServe } from './commands/serve.js';
 import { EXIT_BAD_INPUT, EXIT_MODEL_BUG } from './exitCodes.js';
 
 /** The CLI. */
@@ -36,6 +37,7 @@ export function createCli(): Cli {
   registerSchema(program, ctx);
   registerReport(program, ctx);
   registerExplore(program, ctx);
+  registerServe(program, ctx);
   return {
     async run(argv: string[]): Promise<number> {
       try {

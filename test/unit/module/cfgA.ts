@@ -1,0 +1,89 @@
+/**
+ * The reference TDMR configuration CFG-A of spec 10.2, as the bytes a host writes, and helpers
+ * to build variants ("CFG-A with X").
+ */
+
+/** One TDMR_INFO as numbers/bigints (all 64-bit fields). */
+export interface TdmrInfoInput {
+  base: bigint;
+  size: bigint;
+  pamt1g: [bigint, bigint];
+  pamt2m: [bigint, bigint];
+  pamt4k: [bigint, bigint];
+  rsvd: [bigint, bigint][];
+}
+
+/** CFG-A TDMR_INFO[0] and [1]. */
+export function cfgA(): [TdmrInfoInput, TdmrInfoInput] {
+  return [
+    {
+      base: 0x0n,
+      size: 0x80000000n,
+      pamt1g: [0x7f804000n, 0x1000n],
+      pamt2m: [0x7f800000n, 0x4000n],
+      pamt4k: [0x7f000000n, 0x800000n],
+      rsvd: [
+        [0x0n, 0x100000n],
+        [0x7f000000n, 0x805000n],
+      ],
+    },
+    {
+      base: 0x100000000n,
+      size: 0x100000000n,
+      pamt1g: [0x1f1008000n, 0x1000n],
+      pamt2m: [0x1f1000000n, 0x8000n],
+      pamt4k: [0x1f0000000n, 0x1000000n],
+      rsvd: [[0xf0000000n, 0x1009000n]],
+    },
+  ];
+}
+
+/** Addresses of CFG-A. */
+export const CFG_A = { info0: 0x10000000, info1: 0x10000200, array: 0x10001000 } as const;
+
+/** Encode one TDMR_INFO (512 bytes, 16 reserved slots). */
+export function encodeTdmrInfo(t: TdmrInfoInput): Uint8Array {
+  const b = new Uint8Array(512);
+  const dv = new DataView(b.buffer);
+  const q = (o: number, v: bigint): void => dv.setBigUint64(o, BigInt.asUintN(64, v), true);
+  q(0, t.base);
+  q(8, t.size);
+  q(16, t.pamt1g[0]);
+  q(24, t.pamt1g[1]);
+  q(32, t.pamt2m[0]);
+  q(40, t.pamt2m[1]);
+  q(48, t.pamt4k[0]);
+  q(56, t.pamt4k[1]);
+  t.rsvd.forEach(([o, s], j) => {
+    q(64 + 16 * j, o);
+    q(72 + 16 * j, s);
+  });
+  return b;
+}
+
+/** Encode an array of u64. */
+export function encodeU64s(vals: readonly bigint[]): Uint8Array {
+  const b = new Uint8Array(8 * vals.length);
+  const dv = new DataView(b.buffer);
+  vals.forEach((v, i) => dv.setBigUint64(8 * i, BigInt.asUintN(64, v), true));
+  return b;
+}
+
+/** Hex string of bytes. */
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+/** A valid TD_PARAMS (1024 bytes): 4-level EPT, GPAW 48, 8 VCPUs, TSC 2.5 GHz. */
+export function tdParams(over: Partial<{ attributes: bigint; xfam: bigint; maxVcpus: number; numL2: number; eptp: bigint; flags: bigint; tsc: number }> = {}): Uint8Array {
+  const b = new Uint8Array(1024);
+  const dv = new DataView(b.buffer);
+  dv.setBigUint64(0, over.attributes ?? 0n, true);
+  dv.setBigUint64(8, over.xfam ?? 0x3n, true);
+  dv.setUint16(16, over.maxVcpus ?? 8, true);
+  dv.setUint8(18, over.numL2 ?? 0);
+  dv.setBigUint64(24, over.eptp ?? 0x1en, true);
+  dv.setBigUint64(32, over.flags ?? 0n, true);
+  dv.setUint16(40, over.tsc ?? 100, true);
+  return b;
+}
