@@ -6,7 +6,7 @@
  */
 import { explore, replayPath } from '../explore/explore.js';
 import type { Execution, ExecutionContext, ExploreDetails, ExploreProgress, ExploreTarget, FaultMode, Strategy } from '../explore/explore.js';
-import { formatPlan, parsePlan, PlanFaults } from '../explore/faults.js';
+import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/faults.js';
 import type { FaultPlan } from '../explore/faults.js';
 import { createKernelSession } from '../explore/kernelSession.js';
 import { parsePath } from '../explore/choices/path.js';
@@ -76,7 +76,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget 
   const snapshot = base.snapshot();
   return (ctx: ExecutionContext): Execution => {
     const run = snapshot.snapshot();
-    run.platform.faults = new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults);
+    run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
     run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
     run.reschedule(ctx.choices, 'free');
     for (const s of rest) {

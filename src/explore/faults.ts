@@ -128,3 +128,11 @@ export class PlanFaults implements FaultInjector {
     return fail;
   }
 }
+
+/** Several injectors; the first that fails wins. */
+export class CompositeFaults implements FaultInjector {
+  constructor(private readonly parts: readonly FaultInjector[]) {}
+  shouldFail(site: string, cpu: number): boolean {
+    return this.parts.some((p) => p.shouldFail(site, cpu));
+  }
+}

@@ -9,7 +9,7 @@ import { Prng } from '../base/prng.js';
 import { deepClone } from '../base/clone.js';
 import { Tracer } from '../base/trace.js';
 import { hex } from '../base/u64.js';
-import { Platform } from '../platform/Platform.js';
+import { CountingFaults, Platform } from '../platform/Platform.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { corruptionFindings } from './checkers/corruption.js';
 import type { RelevanceFilter } from './checkers/corruption.js';
@@ -58,6 +58,8 @@ export interface RunResult {
 
 /** What a run needs from the kernel side (implemented in kernelDriver.ts). */
 export interface KernelSession {
+  /** The platform the kernel runs on (the run uses it too). */
+  readonly platform: Platform;
   /** Execute one kernel-level step. */
   step(step: ScenarioStep): void;
   /** dmesg of every kernel so far, [plain, formatted]. */
@@ -73,8 +75,16 @@ export interface KernelSession {
   rescheduled?(sched: Scheduler): void;
 }
 
-/** Builds a kernel session on a platform (set by the machine-aware layer to avoid cycles). */
-export type KernelSessionFactory = (ctx: RunContext) => KernelSession;
+/** What a kernel session is built from. */
+export interface KernelSessionArgs {
+  readonly scenario: Scenario;
+  readonly spec: PlatformSpec;
+  readonly seed: number;
+  readonly tracer: Tracer;
+}
+
+/** Builds a kernel session, which owns the machine and therefore the platform. */
+export type KernelSessionFactory = (args: KernelSessionArgs) => KernelSession;
 
 /** Everything a step executes against. */
 export interface RunContext {
@@ -174,28 +184,37 @@ export class ScenarioRun {
     readonly scenario: Scenario,
     spec: PlatformSpec,
     opts: RunOptions,
-    private readonly kernelFactory: KernelSessionFactory | undefined,
+    kernelFactory: KernelSessionFactory | undefined,
   ) {
     const seed = scenario.seed;
     const prng = new Prng(seed);
     const tracer = new Tracer(opts.recordTrace ?? 0);
-    this.platform = new Platform(spec, { seed, tracer });
+    this.kernel = kernelFactory?.({ scenario, spec, seed, tracer });
+    this.platform = this.kernel?.platform ?? new Platform(spec, { seed, tracer });
+    this.platform.faults = this.armed;
     this.replay = opts.path !== undefined ? new ReplayChoices(opts.path) : undefined;
     this.random = this.replay === undefined ? new RandomChoices(prng.fork('sched')) : undefined;
     this.sched = new Scheduler(this.platform, this.replay ?? (this.random as RandomChoices), opts.policy ?? 'timed');
+    this.sched.preemptOnTick = opts.policy !== 'free';
     this.ctx = { scenario, spec, platform: this.platform, sched: this.sched, seed, prng };
+    this.kernel?.rescheduled?.(this.sched);
   }
+
+  /** Faults armed by `fault` steps. */
+  readonly armed = new CountingFaults();
 
   /** Execute one step. */
   exec(s: ScenarioStep): void {
+    if (s.op === 'fault') {
+      this.armed.arm(s.site, s.count);
+      this.notes.push(`armed ${s.count} fault(s) at ${s.site}`);
+      return;
+    }
     if (platformStep(this.ctx, s, this.notes)) {
       return;
     }
     if (this.kernel === undefined) {
-      if (this.kernelFactory === undefined) {
-        throw new ModelBug(`step "${s.op}" needs a kernel, and none is available`);
-      }
-      this.kernel = this.kernelFactory(this.ctx);
+      throw new ModelBug(`step "${s.op}" needs a kernel, and none is available`);
     }
     this.kernel.step(s);
   }
