@@ -4,10 +4,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 
+import { kernelBenches } from './kernel.js';
 import { platformBenches } from './platform.js';
 import type { Bench } from './types.js';
 
-const ALL: Bench[] = [...platformBenches];
+const ALL: Bench[] = [...platformBenches, ...kernelBenches];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

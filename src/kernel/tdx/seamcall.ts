@@ -14,7 +14,6 @@ import { hex16 } from '../../base/u64.js';
 import type { U64 } from '../../base/u64.js';
 import type { Cpu } from '../../platform/Cpu.js';
 import type { Prog } from '../../platform/Exec.js';
-import { seamRegs } from '../../platform/Seam.js';
 import type { SeamRegs } from '../../platform/Seam.js';
 import { EACCES, EIO, ENODEV, EOPNOTSUPP } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
@@ -38,7 +37,20 @@ export function* seamcall(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs = {}):
   if (k.profile.cacheStateFlag) {
     k.cache_state_incoherent.set(cpu.id, true);
   }
-  const regs = seamRegs({ ...args, rax: fn });
+  // A monomorphic literal: this runs once per 4 MiB of TDMR during init (hot path).
+  const regs: SeamRegs = {
+    rax: fn as U64,
+    rcx: (args.rcx ?? 0n) as U64,
+    rdx: (args.rdx ?? 0n) as U64,
+    r8: (args.r8 ?? 0n) as U64,
+    r9: (args.r9 ?? 0n) as U64,
+    r10: (args.r10 ?? 0n) as U64,
+    r11: (args.r11 ?? 0n) as U64,
+    r12: (args.r12 ?? 0n) as U64,
+    r13: (args.r13 ?? 0n) as U64,
+    r14: (args.r14 ?? 0n) as U64,
+    r15: (args.r15 ?? 0n) as U64,
+  };
   const o = yield* k.platform.seamcall(cpu, regs);
   switch (o.kind) {
     case 'ok':
