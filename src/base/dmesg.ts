@@ -43,6 +43,40 @@ export function formatTimestamp(ns: number): string {
   return `[${String(sec).padStart(5, ' ')}.${String(frac).padStart(6, '0')}]`;
 }
 
+/**
+ * A logger bound to a Dmesg and a prefix. A class rather than closures so that snapshots
+ * (base/clone.ts) copy it along with its Dmesg.
+ */
+export class ScopedLogger implements Logger {
+  constructor(
+    readonly sink: Dmesg,
+    readonly prefix: string,
+  ) {}
+  err(text: string): void {
+    this.sink.log('err', this.prefix + text);
+  }
+  warn(text: string): void {
+    this.sink.log('warn', this.prefix + text);
+  }
+  info(text: string): void {
+    this.sink.log('info', this.prefix + text);
+  }
+  notice(text: string): void {
+    this.sink.log('notice', this.prefix + text);
+  }
+  debug(text: string): void {
+    this.sink.log('debug', this.prefix + text);
+  }
+  scope(more: string): Logger {
+    return new ScopedLogger(this.sink, this.prefix + more);
+  }
+}
+
+/** Where records are mirrored as trace events (so the trace holds the dmesg too). */
+export interface DmesgMirror {
+  emit(ev: { kind: 'dmesg'; t: number; cpu: number; level: string; text: string }): void;
+}
+
 /** A kernel's log buffer. */
 export class Dmesg {
   private readonly ring: DmesgRecord[] = [];
@@ -50,12 +84,15 @@ export class Dmesg {
   private readonly listeners: ((r: DmesgRecord) => void)[] = [];
 
   /**
-   * @param clock source of simulated time and current CPU
+   * @param clock source of simulated time and current CPU (an object, not closures, if the
+   *   owner is ever snapshotted)
    * @param capacity records kept (older ones are dropped, as in the printk ring)
+   * @param mirror optional trace sink for every record
    */
   constructor(
     private readonly clock: LogClock,
     private readonly capacity = 1 << 16,
+    private readonly mirror?: DmesgMirror,
   ) {}
 
   /** Append a record. */
@@ -66,6 +103,7 @@ export class Dmesg {
       this.dropped++;
     }
     this.ring.push(r);
+    this.mirror?.emit({ kind: 'dmesg', t: r.ns, cpu: r.cpu, level, text });
     for (const l of this.listeners) {
       l(r);
     }
@@ -78,15 +116,7 @@ export class Dmesg {
 
   /** A logger whose lines start with `prefix` (e.g. "virt/tdx: "). */
   scope(prefix: string): Logger {
-    const mk = (level: LogLevel) => (text: string) => this.log(level, prefix + text);
-    return {
-      err: mk('err'),
-      warn: mk('warn'),
-      info: mk('info'),
-      notice: mk('notice'),
-      debug: mk('debug'),
-      scope: (more: string) => this.scope(prefix + more),
-    };
+    return new ScopedLogger(this, prefix);
   }
 
   /** All records still in the ring. */
