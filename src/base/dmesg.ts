@@ -20,6 +20,7 @@ export interface DmesgRecord {
 
 /** A pr_* style logger with a fixed prefix. */
 export interface Logger {
+  emerg(text: string): void;
   err(text: string): void;
   warn(text: string): void;
   info(text: string): void;
@@ -52,6 +53,9 @@ export class ScopedLogger implements Logger {
     readonly sink: Dmesg,
     readonly prefix: string,
   ) {}
+  emerg(text: string): void {
+    this.sink.log('emerg', this.prefix + text);
+  }
   err(text: string): void {
     this.sink.log('err', this.prefix + text);
   }
