@@ -389,6 +389,7 @@ export class Scheduler {
 
   private resume(run: CpuRun, frame: Frame): void {
     const cpu = run.cpu;
+    cpu.stepCount++;
     let r = frame.gen.next(this.takeInput(frame));
     // Coarse atomicity in exploration: run through ticks without offering a choice.
     while (!this.preemptOnTick && this.policy === 'free' && r.done !== true && r.value.op === 'tick') {

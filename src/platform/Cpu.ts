@@ -48,6 +48,12 @@ export class Cpu {
   inNmi = false;
   /** Simulated local time (ns). */
   clockNs = 0;
+  /** Steps this CPU has executed (the scheduler counts; checkers compare). */
+  stepCount = 0;
+  /** Time of this CPU's last SEAMCALL entry, or -1. */
+  lastSeamcallNs = -1;
+  /** Time of this CPU's last WBINVD, or -1. */
+  lastWbinvdNs = -1;
   readonly msrs = new Map<number, bigint>();
   readonly pending: PendingInterrupt[] = [];
   /** Interrupt handlers, installed by the running kernel. */

@@ -455,6 +455,7 @@ export class Platform {
         this.writeBack(cpu, r, 'wbinvd');
       }
     }
+    cpu.lastWbinvdNs = this.nowNs;
     this.tracer.emit({ kind: 'cache.flush', t: this.nowNs, cpu: cpu.id, op: 'wbinvd', dirtyLines: dirty });
     return dirty;
   }
@@ -508,6 +509,7 @@ export class Platform {
    */
   *seamcall(cpu: Cpu, regs: SeamRegs): Prog<SeamOutcome> {
     const leaf = Number(regs.rax & 0xffffn);
+    cpu.lastSeamcallNs = this.nowNs;
     const fault = !cpu.vmx ? 'UD' : !this.seamEnabled ? 'GP' : !this.spec.tdxModule.loaded || this.seamHandler === undefined ? 'VMFAILINVALID' : undefined;
     if (fault !== undefined) {
       this.tracer.emit({ kind: 'seamcall.fault', t: this.nowNs, cpu: cpu.id, leaf, fault });
