@@ -115,7 +115,7 @@ export class ModuleState {
     this.lpPkg = new Array<number>(lpCount).fill(-1);
     this.lpBusy = new Array<boolean>(lpCount).fill(false);
     this.lpDead = new Array<boolean>(lpCount).fill(false);
-    this.pamt = new Pamt(() => this.tdmrs);
+    this.pamt = new Pamt(this.tdmrs);
   }
 
   /** Take over the handed-off state of a predecessor module (TDH.SYS.UPDATE). */

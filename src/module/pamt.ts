@@ -44,11 +44,12 @@ export class Pamt {
   /** PAMT entry locks currently held, by the pfn of the leaf's first page. */
   private readonly locks = new Map<number, TryLock>();
 
-  constructor(private readonly tdmrs: () => readonly TdmrRow[]) {}
+  /** @param tdmrs the module's TDMR table (held, not copied: no closures in model state). */
+  constructor(private readonly tdmrs: readonly TdmrRow[]) {}
 
   /** The TDMR covering `pa` whose 1 GiB block holding `pa` is initialized, if any. */
   block(pa: number): TdmrRow | undefined {
-    for (const t of this.tdmrs()) {
+    for (const t of this.tdmrs) {
       if (pa >= t.base && pa < t.base + t.size) {
         const ready = t.nextInit - (t.nextInit % SZ_1G);
         return pa < ready ? t : undefined;
