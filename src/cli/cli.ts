@@ -6,7 +6,10 @@
 import { Command, CommanderError } from 'commander';
 
 import { isTdxsimError } from '../api/index.js';
+import { registerDiagnose } from './commands/diagnose.js';
+import { registerExplain } from './commands/explain.js';
 import { registerExplore } from './commands/explore.js';
+import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
@@ -38,6 +41,9 @@ export function createCli(): Cli {
   registerReport(program, ctx);
   registerExplore(program, ctx);
   registerServe(program, ctx);
+  registerPlan(program, ctx);
+  registerDiagnose(program, ctx);
+  registerExplain(program, ctx);
   return {
     async run(argv: string[]): Promise<number> {
       try {

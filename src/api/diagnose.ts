@@ -1,0 +1,710 @@
+/**
+ * `tdxsim diagnose`: read a real dmesg, find the TDX story in it (BIOS enablement, KeyIDs,
+ * module version, CMRs, metadata reads, SEAMCALL failures, PAMT size, success) whatever the
+ * kernel era, classify what happened, rebuild the machine from the facts the log holds,
+ * reproduce the boot in the simulator, compare the TDX lines line for line, and end with the
+ * cause and the remedy (including the kernel or module profile that would succeed).
+ */
+import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
+import type { KernelProfileName } from '../kernel/profiles.js';
+import { leafName } from '../module/leafNumbers.js';
+import { isModuleProfileName, MODULE_PROFILE_NAMES } from '../module/profiles.js';
+import type { ModuleProfileName } from '../module/profiles.js';
+import { describeStatus } from '../module/status.js';
+import { parsePlatformSpec } from '../platform/spec.js';
+import type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
+import { isTdxsimError, TdxsimError } from './errors.js';
+import { explainStatus } from './explain.js';
+import { decodeText, readInputFile, splitLines } from './parse/input.js';
+import type { TextInput } from './parse/input.js';
+import { kernelishLines, mainBoot, parseDmesg } from './parse/dmesg.js';
+import type { BootFacts, DmesgFacts, TdxLine } from './parse/dmesg.js';
+import { isRebuilt, logCmrs, machineFromDmesg } from './parse/machine.js';
+import type { MemorySource } from './parse/machine.js';
+import { hx } from './parse/num.js';
+import { moduleFromVersion, planProfile, throwProblems } from './plan.js';
+import { run } from './run.js';
+
+/** What `diagnose` is asked. */
+export interface DiagnoseRequest {
+  /** Path of the dmesg file. */
+  readonly file?: string;
+  /** The dmesg text (library use). */
+  readonly text?: string;
+  /** Rebuild and simulate (default true). */
+  readonly reproduce?: boolean;
+}
+
+/** The classes of outcome. */
+export const DIAGNOSIS_CLASSES = [
+  'success',
+  'module-not-loaded',
+  'too-few-keyids',
+  'hibernation',
+  'version-skew',
+  'reserved-areas-exhausted',
+  'tdmrs-exhausted',
+  'pamt-allocation-failure',
+  'key-programming-failure',
+  'cpu-msr-misconfiguration',
+  'cpus-offline',
+  'module-not-in-initial-state',
+  'config-rejected',
+  'kvm-refused',
+  'not-initialized',
+  'no-tdx',
+  'tdx-guest',
+  'unknown-failure',
+] as const;
+/** A diagnosis class. */
+export type DiagnosisClass = (typeof DIAGNOSIS_CLASSES)[number];
+
+const TITLES: Record<DiagnosisClass, string> = {
+  success: 'TDX initialised successfully',
+  'module-not-loaded': 'TDX module not loaded',
+  'too-few-keyids': 'too few TDX KeyIDs',
+  hibernation: 'TDX refused because hibernation is available',
+  'version-skew': 'kernel/module version skew',
+  'reserved-areas-exhausted': 'reserved areas exhausted',
+  'tdmrs-exhausted': 'TDMRs exhausted',
+  'pamt-allocation-failure': 'PAMT allocation failure',
+  'key-programming-failure': 'key programming (TDH.SYS.KEY.CONFIG) failure',
+  'cpu-msr-misconfiguration': 'CPU or MSR misconfiguration',
+  'cpus-offline': 'not every CPU was online for TDX initialisation',
+  'module-not-in-initial-state': 'TDX module not in its initial state (kexec or warm reset)',
+  'config-rejected': 'the module rejected the TDMR configuration',
+  'kvm-refused': 'KVM refused TDX',
+  'not-initialized': 'TDX enabled by the BIOS but never initialised',
+  'no-tdx': 'no TDX lines: TDX not enabled',
+  'tdx-guest': 'this log is from a TDX guest, not a host',
+  'unknown-failure': 'TDX initialisation failed for an unrecognised reason',
+};
+
+/** One line of evidence. */
+export interface Evidence {
+  readonly line: number;
+  readonly text: string;
+}
+
+/** A SEAMCALL failure found in the log, decoded. */
+export interface SeamcallFailure {
+  readonly line: number;
+  readonly leaf: number;
+  readonly leafName: string;
+  readonly status: string;
+  readonly statusName: string;
+  readonly meaning: string;
+  readonly registers?: Record<string, string>;
+}
+
+/** One step of the line-for-line comparison. */
+export interface DiffLine {
+  readonly op: 'same' | 'missing' | 'extra';
+  /** The log's line (missing: the simulator did not print it). */
+  readonly log?: string;
+  readonly logLine?: number;
+  /** The simulator's line (extra: the log does not have it). */
+  readonly sim?: string;
+}
+
+/** The reproduction in the simulator. */
+export interface Reproduction {
+  readonly attempted: boolean;
+  /** 'simulator': the scenario runner (src/api run); 'plan-core': the pure TDMR core only. */
+  readonly method: 'simulator' | 'plan-core' | 'none';
+  readonly why: string;
+  readonly kernel?: KernelProfileName;
+  readonly module?: ModuleProfileName;
+  readonly faults: { readonly site: string; readonly count: number }[];
+  readonly source?: MemorySource;
+  readonly platform?: PlatformSpecInput;
+  /** TDX lines the simulator printed. */
+  readonly dmesg: string[];
+  /** True when every TDX line of the log was reproduced and nothing else (null: not compared). */
+  readonly matches: boolean | null;
+  readonly compared: { readonly log: number; readonly sim: number; readonly same: number };
+  readonly diff: DiffLine[];
+  readonly notes: string[];
+}
+
+/** A kernel/module pair and what it would do on this machine. */
+export interface Alternative {
+  readonly kernel: KernelProfileName;
+  readonly module: ModuleProfileName;
+  readonly outcome: 'ok' | 'fail';
+  readonly failure: string | null;
+  readonly pamtKb: number;
+}
+
+/** What `diagnose` returns. */
+export interface DiagnoseResult {
+  readonly input: string;
+  readonly boot: { readonly firstLine: number; readonly lastLine: number; readonly kernelVersion: string | null; readonly boots: number };
+  readonly era: { readonly prefix: string; readonly pamtUnit: string | null; readonly kernel: KernelProfileName; readonly kernelWhy: string; readonly module: ModuleProfileName; readonly moduleWhy: string };
+  readonly story: {
+    readonly biosEnabled: Evidence | null;
+    readonly keyids: { readonly start: number; readonly end: number; readonly line: number } | null;
+    readonly module: { readonly version: string; readonly line: number } | null;
+    readonly cmrs: { readonly base: string; readonly end: string; readonly line: number }[];
+    readonly metadataReads: SeamcallFailure[];
+    readonly failures: SeamcallFailure[];
+    readonly pamt: { readonly value: number; readonly unit: string; readonly kb: number; readonly line: number } | null;
+    readonly success: Evidence | null;
+    /** Every TDX line, in order. */
+    readonly lines: (Evidence & { readonly kind: string })[];
+  };
+  readonly classification: { readonly class: DiagnosisClass; readonly title: string; readonly evidence: Evidence[]; readonly explanation: string };
+  readonly reproduction: Reproduction;
+  readonly cause: string;
+  readonly remedy: string[];
+  readonly alternatives: Alternative[];
+  readonly assumptions: string[];
+  readonly warnings: string[];
+}
+
+// ---------------------------------------------------------------- input
+
+function readDmesg(req: DiagnoseRequest): { t: TextInput; f: DmesgFacts } {
+  let t: TextInput;
+  if (req.text !== undefined) {
+    t = splitLines(decodeText(Buffer.from(req.text, 'utf8'), '<text>', 'dmesg'), '<text>');
+  } else if (req.file !== undefined && req.file !== '') {
+    t = splitLines(decodeText(readInputFile(req.file, 'dmesg'), req.file, 'dmesg'), req.file);
+  } else {
+    throw new TdxsimError('TDXSIM_BAD_ARGS', 'diagnose: give a dmesg file (dmesg > boot.log, or journalctl -k -b > boot.log)');
+  }
+  const f = parseDmesg(t.lines, t.name, t.endsMidLine);
+  throwProblems(t.name, 'dmesg', f.problems, t.endsMidLine, t.lines.length);
+  if (kernelishLines(f) === 0 && f.boots.every((b) => b.tdx.length === 0)) {
+    const first = t.lines.find((l) => l.trim() !== '')?.slice(0, 80) ?? '';
+    throw new TdxsimError('TDXSIM_NOT_DMESG', `dmesg ${t.name}: does not look like a kernel log (no timestamps, no kernel messages; line 1: "${first}")`);
+  }
+  return { t, f };
+}
+
+// ---------------------------------------------------------------- the story
+
+function seamcallFailures(b: BootFacts): SeamcallFailure[] {
+  const out: SeamcallFailure[] = [];
+  b.tdx.forEach((t, i) => {
+    if (t.kind !== 'seamcall-failed') {
+      return;
+    }
+    const d = describeStatus(t.status);
+    const regs: Record<string, string> = {};
+    for (const n of [b.tdx[i + 1], b.tdx[i + 2]]) {
+      if (n !== undefined && n.kind === 'seamcall-regs') {
+        for (const [k, v] of Object.entries(n.regs)) {
+          regs[k] = `0x${v.toString(16).padStart(16, '0')}`;
+        }
+      }
+    }
+    const e = explainStatus(t.status, t.leafRaw);
+    out.push({
+      line: t.line,
+      leaf: t.leaf,
+      leafName: leafName(t.leaf),
+      status: d.value,
+      statusName: d.display,
+      meaning: e.meaning,
+      ...(Object.keys(regs).length > 0 ? { registers: regs } : {}),
+    });
+  });
+  return out;
+}
+
+function pamtKbOf(value: number, unit: string): number {
+  return unit === 'pages' ? value * 4 : value;
+}
+
+const ev = (t: TdxLine): Evidence => ({ line: t.line, text: t.text });
+
+interface Classified {
+  readonly cls: DiagnosisClass;
+  readonly evidence: Evidence[];
+  readonly explanation: string;
+  /** The SEAMCALL failure that decided it, if any. */
+  readonly seamcall?: TdxLine & { kind: 'seamcall-failed' };
+}
+
+const STATUS_VMFAILINVALID = 0x8000ff00ffff0000n;
+
+/** Classify one boot's TDX lines. @see docs/tools.md "Classification rules" */
+export function classify(b: BootFacts): Classified {
+  const tdx = b.tdx;
+  const find = <K extends TdxLine['kind']>(k: K): (TdxLine & { kind: K }) | undefined => tdx.find((t) => t.kind === k) as (TdxLine & { kind: K }) | undefined;
+  const host = tdx.filter((t) => t.prefix === 'virt/tdx: ' || t.prefix === 'tdx: ' || t.prefix === 'x86/virt/tdx: ');
+  const guest = find('guest');
+  if (guest !== undefined && find('keyid-range') === undefined) {
+    return { cls: 'tdx-guest', evidence: [ev(guest)], explanation: 'the kernel detected that it runs inside a TD: this is a guest log; diagnose the host\'s dmesg instead' };
+  }
+  if (host.length === 0 && tdx.every((t) => t.kind === 'kvm' || t.kind === 'other')) {
+    const kvm = tdx.find((t) => t.kind === 'kvm' && t.what === 'no-keyids');
+    return {
+      cls: 'no-tdx',
+      evidence: kvm !== undefined ? [ev(kvm)] : [],
+      explanation:
+        'the log has no line of the kernel\'s TDX host code: the BIOS did not enable TDX KeyIDs (MSR 0x87 reports none, and Linux then prints nothing), the kernel was built without CONFIG_INTEL_TDX_HOST, or the log does not start at boot',
+    };
+  }
+  const tooFew = find('too-few-keyids');
+  if (tooFew !== undefined) {
+    const r = find('keyid-range');
+    return { cls: 'too-few-keyids', evidence: [...(r !== undefined ? [ev(r)] : []), ev(tooFew)], explanation: 'the BIOS partitioned fewer than 2 KeyIDs for TDX: one is needed as the global KeyID and at least one for a TD' };
+  }
+  const hib = find('hibernation');
+  if (hib !== undefined) {
+    return { cls: 'hibernation', evidence: [ev(hib)], explanation: 'Linux refuses TDX while hibernation is possible: a hibernation image would lose the TDX module state and the private memory\'s integrity' };
+  }
+  const notLoaded = find('module-not-loaded');
+  const vmfail = tdx.find((t) => t.kind === 'seamcall-failed' && t.status === STATUS_VMFAILINVALID);
+  if (notLoaded !== undefined || vmfail !== undefined) {
+    return {
+      cls: 'module-not-loaded',
+      evidence: [notLoaded, vmfail].filter((x): x is TdxLine => x !== undefined).map(ev),
+      explanation: 'the first SEAMCALL (TDH.SYS.INIT) ended in VMfailInvalid: no TDX module is loaded in SEAM range; TDX stays off (-ENODEV)',
+    };
+  }
+  const failures = tdx.filter((t): t is TdxLine & { kind: 'seamcall-failed' } => t.kind === 'seamcall-failed');
+  const initOk = find('init-ok');
+  for (const sc of failures) {
+    const d = describeStatus(sc.status);
+    const name = d.name;
+    const leaf = sc.leaf;
+    const evs = [ev(sc), ...tdx.filter((t) => t.kind === 'init-failed' && t.line > sc.line).slice(0, 1).map(ev)];
+    const status = `${leafName(leaf)} returned ${d.display} (${d.value})`;
+    // A failure after a successful init (a late CPU, a TD operation) does not explain the init.
+    if (initOk !== undefined && sc.line > initOk.line) {
+      continue;
+    }
+    if ((leaf === 34 || leaf === 32) && (name === 'TDX_METADATA_FIELD_ID_INCORRECT' || name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID' || name === 'TDX_SYS_LP_INIT_NOT_DONE')) {
+      const why =
+        name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID'
+          ? 'the kernel reads metadata with TDH.SYS.RD, which this module does not have (a TDX 1.0 module)'
+          : name === 'TDX_SYS_LP_INIT_NOT_DONE'
+            ? 'the kernel reads module information before TDH.SYS.LP.INIT (a host series that skipped SYS.INIT/LP.INIT)'
+            : 'the kernel reads a metadata field this module version does not have (e.g. MAX_VCPUS_PER_TD, read by 6.16+, missing in 1.5.01)';
+      return { cls: 'version-skew', evidence: evs, explanation: `${status}: ${why}`, seamcall: sc };
+    }
+    if (leaf === 33 && name === 'TDX_SYS_INIT_NOT_PENDING') {
+      return { cls: 'module-not-in-initial-state', evidence: evs, explanation: `${status}: the module was already initialised before this kernel ran (kexec from a kernel that used TDX, or a warm reset that kept SEAMRR)`, seamcall: sc };
+    }
+    if ((leaf === 35 && name === 'TDX_SYS_LP_INIT_NOT_PENDING') || (leaf === 45 && name === 'TDX_SYS_CONFIG_NOT_PENDING')) {
+      const kexec = tdx.some((t) => t.kind === 'seamcall-failed' && t.leaf === 33);
+      if (kexec) {
+        continue;
+      }
+      return { cls: 'cpus-offline', evidence: evs, explanation: `${status}: some logical CPUs never ran TDH.SYS.LP.INIT before TDH.SYS.CONFIG (CPUs offline at init: maxcpus=, nosmt, offlined CPUs)`, seamcall: sc };
+    }
+    if (leaf === 36 && name === 'TDX_SYS_NOT_READY') {
+      return { cls: 'cpus-offline', evidence: evs, explanation: `${status}: TDH.SYS.KEY.CONFIG did not run on every package (a package without an online CPU)`, seamcall: sc };
+    }
+    if (leaf === 31) {
+      return { cls: 'key-programming-failure', evidence: evs, explanation: `${status}: programming the global KeyID's key failed on a package`, seamcall: sc };
+    }
+    if ((leaf === 33 || leaf === 35) && (d.cls === 0x09 || name === 'TDX_CMR_LIST_INVALID' || name === 'TDX_NUM_ACTIVATED_HKIDS_NOT_SUPPORTED' || name === 'TDX_INCOMPATIBLE_SEAM_CAPABILITIES' || name === 'TDX_RND_NO_ENTROPY')) {
+      return { cls: 'cpu-msr-misconfiguration', evidence: evs, explanation: `${status}: the module's platform checks rejected a CPUID, MSR, SMRR, KeyID or CMR setting`, seamcall: sc };
+    }
+    if (leaf === 45 || leaf === 36) {
+      return { cls: 'config-rejected', evidence: evs, explanation: `${status}: the module refused the kernel's TDMR configuration`, seamcall: sc };
+    }
+    return { cls: 'unknown-failure', evidence: evs, explanation: status, seamcall: sc };
+  }
+  const rbp = find('rbp-clobber');
+  if (rbp !== undefined) {
+    return { cls: 'version-skew', evidence: [ev(rbp)], explanation: 'the module lacks TDX_FEATURES0.NO_RBP_MOD (it clobbers RBP), which 6.14+ kernels refuse: the module is too old for the kernel' };
+  }
+  const tdmrs = find('tdmrs-exhausted');
+  if (tdmrs !== undefined) {
+    const lim = find('tdmr-limit');
+    return { cls: 'tdmrs-exhausted', evidence: [...(lim !== undefined ? [ev(lim)] : []), ev(tdmrs)], explanation: 'the memory map needs more 1 GiB-aligned TDMRs than the module supports (one TDMR per memory range that does not share a 1 GiB window with the previous one)' };
+  }
+  const rsvd = find('rsvd-exhausted');
+  if (rsvd !== undefined) {
+    return { cls: 'reserved-areas-exhausted', evidence: [ev(rsvd)], explanation: `TDMR [${hx(rsvd.base)}, ${hx(rsvd.end)}) needs more reserved areas (holes between memory ranges plus PAMTs inside it) than the module's limit per TDMR` };
+  }
+  const failed = find('init-failed');
+  if (failed !== undefined) {
+    if (failed.errno === -12) {
+      return { cls: 'pamt-allocation-failure', evidence: [ev(failed)], explanation: 'init_tdx_module() failed with -ENOMEM: a PAMT (about 1/256 of the memory, physically contiguous per TDMR) could not be allocated' };
+    }
+    const detail = failed.errno !== undefined ? ` with ${failed.errno}` : '';
+    return { cls: 'unknown-failure', evidence: [ev(failed)], explanation: `TDX initialisation failed${detail}, and the log shows no SEAMCALL failure or TDMR message that explains it` };
+  }
+  const kvmMax = tdx.find((t) => t.kind === 'kvm' && t.what === 'max-vcpus');
+  if (initOk !== undefined) {
+    if (kvmMax !== undefined) {
+      return { cls: 'kvm-refused', evidence: [ev(initOk), ev(kvmMax)], explanation: 'the module initialised, but KVM disabled TDX: the module\'s MAX_VCPUS_PER_TD is smaller than the number of logical CPUs' };
+    }
+    const pamt = find('pamt-allocated');
+    return { cls: 'success', evidence: [...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: 'the TDX module initialised' };
+  }
+  const kvm = tdx.find((t) => t.kind === 'kvm' && t.what !== 'other' && t.what !== 'no-keyids');
+  if (kvm !== undefined) {
+    return { cls: 'kvm-refused', evidence: [ev(kvm)], explanation: 'KVM refused to bring TDX up' };
+  }
+  const range = find('keyid-range') ?? find('bios-enabled');
+  return {
+    cls: 'not-initialized',
+    evidence: range !== undefined ? [ev(range)] : [],
+    explanation: 'the BIOS enabled TDX, but nothing initialised the module in this log: kvm_intel was not loaded with tdx=1 (or enable_virt_at_load=0), or the log was captured before KVM loaded',
+  };
+}
+
+// ---------------------------------------------------------------- era
+
+function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { kernel: KernelProfileName; why: string } {
+  const v = b.kernelVersion;
+  if (v !== undefined) {
+    for (const n of ['tdx-host-v8', 'tdx-host-rfc', 'cmr-holes'] as const) {
+      if (v.text.includes(n)) {
+        return { kernel: n, why: `"Linux version ${v.text}" (line ${v.line})` };
+      }
+    }
+  }
+  if (prefix === 'tdx: ') {
+    const rfc = pamtUnit === 'pages' || b.tdx.some((t) => /TDX private KeyID range|Failed to initialize TDX module|SEAMRR/.test(t.text));
+    return rfc
+      ? { kernel: 'tdx-host-rfc', why: 'the 2022 RFC strings ("tdx: " prefix, PAMT in pages, "TDX private KeyID range")' }
+      : { kernel: 'tdx-host-v8', why: 'the Dec 2022 series strings ("tdx: " prefix, "KBs allocated for PAMT.")' };
+  }
+  if (v !== undefined && prefix === 'virt/tdx: ') {
+    const num = v.major * 100 + v.minor;
+    if (num >= 616) {
+      return { kernel: 'linux-6.18', why: `Linux ${v.major}.${v.minor} (line ${v.line}) reads td_conf metadata like 6.18${num < 618 ? '; closest profile' : ''}` };
+    }
+    if (num >= 608) {
+      return { kernel: 'linux-6.8', why: `Linux ${v.major}.${v.minor} (line ${v.line})${num >= 614 ? ' (6.14/6.15 also check TDX_FEATURES0; closest profile)' : ''}` };
+    }
+  }
+  const firstRd = b.tdx.find((t) => t.kind === 'seamcall-failed' && t.leaf === 34);
+  if (firstRd !== undefined) {
+    const idx = b.tdx.indexOf(firstRd);
+    const regs = b.tdx[idx + 1];
+    if (regs !== undefined && regs.kind === 'seamcall-regs' && regs.regs['rdx'] === 0x9100000100000008n) {
+      return { kernel: 'linux-6.8', why: 'the first TDH.SYS.RD read MAX_TDMRS (6.8 reads the TDMR fields first)' };
+    }
+  }
+  if (b.tdx.some((t) => t.kind === 'module-version' && /^Module version:/.test(t.text.replace(t.prefix, '')))) {
+    return { kernel: 'linux-6.18', why: 'the "Module version:" line of 2026 kernels (closest profile: linux-6.18)' };
+  }
+  return { kernel: 'linux-6.18', why: 'the "virt/tdx: " strings of 6.8+ kernels; no version line, so the reference profile linux-6.18' };
+}
+
+function guessModule(b: BootFacts, kernel: KernelProfileName, c: Classified): { module: ModuleProfileName; why: string } {
+  const v = b.tdx.find((t) => t.kind === 'module-version');
+  if (v !== undefined && v.kind === 'module-version') {
+    const m = moduleFromVersion(v.major, v.minor, v.update);
+    return { module: m.name, why: `module version line (line ${v.line})${m.exact ? '' : '; closest profile'}` };
+  }
+  const sc = c.seamcall;
+  if (sc !== undefined && sc.leaf === 34) {
+    const name = describeStatus(sc.status).name;
+    if (name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID') {
+      return { module: 'tdx-1.0', why: `TDH.SYS.RD unknown to the module (line ${sc.line}): a 1.0 module` };
+    }
+    if (name === 'TDX_METADATA_FIELD_ID_INCORRECT') {
+      return { module: 'tdx-1.5', why: `a metadata field missing from the module (line ${sc.line}): a 1.5.01-era module` };
+    }
+  }
+  const d = kernelProfile(kernel).defaultModule;
+  return { module: isModuleProfileName(d) ? d : 'tdx-1.5', why: `no version line: the module ${kernel} was paired with in its era` };
+}
+
+// ---------------------------------------------------------------- reproduction
+
+/** TDX lines of a log or a simulated dmesg, as compared (prefix included, no timestamp). */
+function comparable(lines: readonly string[], prefix: string): string[] {
+  return lines.filter((l) => l.startsWith(prefix));
+}
+
+/** Line-for-line diff (longest common subsequence). */
+export function diffLines(log: readonly { text: string; line: number }[], sim: readonly string[]): DiffLine[] {
+  const n = log.length;
+  const m = sim.length;
+  const dp: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      dp[i]![j] = log[i]!.text === sim[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+    }
+  }
+  const out: DiffLine[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && log[i]!.text === sim[j]) {
+      out.push({ op: 'same', log: log[i]!.text, logLine: log[i]!.line, sim: sim[j]! });
+      i++;
+      j++;
+    } else if (j < m && (i >= n || dp[i]![j + 1]! >= dp[i + 1]![j]!)) {
+      out.push({ op: 'extra', sim: sim[j]! });
+      j++;
+    } else {
+      out.push({ op: 'missing', log: log[i]!.text, logLine: log[i]!.line });
+      i++;
+    }
+  }
+  return out;
+}
+
+function faultsFor(c: Classified): { faults: { site: string; count: number }[]; note?: string } {
+  if (c.cls === 'pamt-allocation-failure') {
+    return { faults: [{ site: 'pamt.alloc', count: 1 }], note: 'the PAMT allocation failure was injected (fault site pamt.alloc): the log cannot tell how memory was fragmented' };
+  }
+  if (c.cls === 'key-programming-failure' && c.seamcall !== undefined) {
+    const name = describeStatus(c.seamcall.status).name;
+    if (name === 'TDX_KEY_GENERATION_FAILED') {
+      return { faults: [{ site: 'pconfig.entropy', count: 1 }], note: 'the key-generation failure was injected (fault site pconfig.entropy)' };
+    }
+    if (name === 'TDX_OPERAND_BUSY') {
+      return { faults: [{ site: 'pconfig.busy', count: 1 }], note: 'the key-table busy condition was injected (fault site pconfig.busy)' };
+    }
+    return { faults: [], note: `${name} at TDH.SYS.KEY.CONFIG has no fault site in the module model; the reproduction shows the healthy path` };
+  }
+  if (c.cls === 'cpu-msr-misconfiguration' || c.cls === 'module-not-in-initial-state' || c.cls === 'cpus-offline') {
+    return { faults: [], note: 'the log does not say which CPU, MSR value or earlier kernel caused this; the reproduction shows the machine without that condition' };
+  }
+  return { faults: [] };
+}
+
+function limitOverrides(b: BootFacts): Record<string, number> | undefined {
+  const lim = b.tdx.find((t) => t.kind === 'tdmr-limit');
+  if (lim !== undefined && lim.kind === 'tdmr-limit' && lim.max !== 64) {
+    return { MAX_TDMRS: lim.max };
+  }
+  return undefined;
+}
+
+function simulate(platform: PlatformSpecInput, kernel: KernelProfileName, module: ModuleProfileName, faults: readonly { site: string; count: number }[]): { ok: true; dmesg: string[] } | { ok: false; why: string } {
+  try {
+    const r = run({
+      scenarioObject: {
+        name: 'diagnose-reproduction',
+        platform,
+        kernel,
+        module,
+        seed: 1,
+        steps: [{ op: 'boot' }, ...faults.map((f) => ({ op: 'fault', site: f.site, count: f.count })), { op: 'kvm.load' }],
+      },
+    });
+    return { ok: true, dmesg: r.runs[0]?.dmesg ?? [] };
+  } catch (e) {
+    return { ok: false, why: isTdxsimError(e) ? e.message : `${(e as Error).name}: ${(e as Error).message}` };
+  }
+}
+
+function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, module: ModuleProfileName, prefix: string): { rep: Reproduction; spec?: PlatformSpec; assumptions: string[] } {
+  const none = (why: string, assumptions: string[] = []): { rep: Reproduction; assumptions: string[] } => ({
+    rep: { attempted: false, method: 'none', why, faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
+    assumptions,
+  });
+  if (c.cls === 'tdx-guest') {
+    return none('a guest log: there is no host bring-up to reproduce');
+  }
+  const m = machineFromDmesg(b);
+  if (!isRebuilt(m)) {
+    return none(`not enough facts to rebuild the machine: missing ${m.missing.join('; ')}`, m.assumptions);
+  }
+  if (m.missing.length > 0 && c.cls !== 'no-tdx') {
+    return none(`not enough facts to rebuild the machine: missing ${m.missing.join('; ')}`, m.assumptions);
+  }
+  const platform: PlatformSpecInput = { ...m.platform };
+  const ov = limitOverrides(b);
+  if (ov !== undefined) {
+    platform.tdxModule = { ...(platform.tdxModule ?? {}), overrides: ov };
+    m.assumptions.push(`module limit taken from the log: MAX_TDMRS = ${ov['MAX_TDMRS']}`);
+  }
+  const parsed = parsePlatformSpec(platform);
+  if (!parsed.ok) {
+    return none(`the rebuilt platform is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, m.assumptions);
+  }
+  const { faults, note } = faultsFor(c);
+  const notes: string[] = note !== undefined ? [note] : [];
+  const logLines = b.tdx.filter((t) => t.prefix === prefix).map((t) => ({ text: t.text, line: t.line }));
+  let method: Reproduction['method'] = 'simulator';
+  let simLines: string[];
+  let why: string;
+  const sim = simulate(platform, kernel, module, faults);
+  if (sim.ok) {
+    simLines = comparable(sim.dmesg, prefix);
+    why = `rebuilt from the log and booted in the simulator (scenario: boot${faults.length > 0 ? ', fault' : ''}, kvm.load) with kernel ${kernel} and module ${module}`;
+  } else {
+    method = 'plan-core';
+    const p = planProfile(parsed.spec, kernel, module);
+    simLines = comparable(p.dmesg, prefix);
+    why = `the simulator could not run this machine (${sim.why}); reproduced with the kernel's pure TDMR core (detection, metadata compatibility, TDMRs and PAMT only)`;
+    if (faults.length > 0) {
+      notes.push('faults cannot be injected into the plan core: the failure itself is not reproduced');
+    }
+  }
+  // Lines the simulator never prints are left out of the comparison, and said so.
+  const skipped = logLines.filter((l) => /^(?:virt\/tdx: |tdx: )(?:TDX module: |Module version:|SEAMRR|TDX enabled by BIOS)/.test(l.text));
+  if (skipped.length > 0 && method === 'plan-core') {
+    notes.push(`${skipped.length} module-information line(s) are outside the plan core and not compared`);
+  }
+  const cmpLog = method === 'plan-core' ? logLines.filter((l) => !skipped.includes(l)) : logLines;
+  const diff = diffLines(cmpLog, simLines);
+  const same = diff.filter((d) => d.op === 'same').length;
+  return {
+    rep: {
+      attempted: true,
+      method,
+      why,
+      kernel,
+      module,
+      faults,
+      source: m.source,
+      platform,
+      dmesg: simLines,
+      matches: diff.every((d) => d.op === 'same'),
+      compared: { log: cmpLog.length, sim: simLines.length, same },
+      diff,
+      notes,
+    },
+    spec: parsed.spec,
+    assumptions: m.assumptions,
+  };
+}
+
+// ---------------------------------------------------------------- remedies
+
+function alternatives(spec: PlatformSpec | undefined, kernel: KernelProfileName, module: ModuleProfileName): Alternative[] {
+  if (spec === undefined) {
+    return [];
+  }
+  const out: Alternative[] = [];
+  const pairs: [KernelProfileName, ModuleProfileName][] = [];
+  for (const mo of MODULE_PROFILE_NAMES) {
+    pairs.push([kernel, mo]);
+  }
+  for (const k of KERNEL_PROFILE_NAMES) {
+    if (k !== kernel) {
+      pairs.push([k, module]);
+    }
+  }
+  for (const [k, mo] of pairs) {
+    const p = planProfile(spec, k, mo);
+    out.push({ kernel: k, module: mo, outcome: p.outcome, failure: p.failure?.message ?? null, pamtKb: p.pamtKb });
+  }
+  return out;
+}
+
+function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelProfileName, module: ModuleProfileName): { cause: string; remedy: string[] } {
+  const okModules = alts.filter((a) => a.kernel === kernel && a.outcome === 'ok' && a.module !== module).map((a) => a.module);
+  const okKernels = alts.filter((a) => a.module === module && a.outcome === 'ok' && a.kernel !== kernel).map((a) => a.kernel);
+  const pairHint = (): string[] => [
+    ...(okModules.length > 0 ? [`with kernel ${kernel}, module profile(s) ${okModules.join(', ')} would succeed`] : []),
+    ...(okKernels.length > 0 ? [`with module ${module}, kernel profile(s) ${okKernels.join(', ')} would succeed`] : []),
+  ];
+  const sc = c.seamcall;
+  const scRemedies = sc !== undefined ? explainStatus(sc.status, sc.leafRaw).remedies : [];
+  switch (c.cls) {
+    case 'success':
+      return { cause: 'nothing failed', remedy: ['none needed'] };
+    case 'module-not-loaded':
+      return { cause: 'no TDX module is loaded (SEAMCALL ends in VMfailInvalid)', remedy: ['enable TDX and the SEAM loader in the BIOS, and make sure a TDX module image is installed (BIOS/firmware update, or the OS SEAM loader)'] };
+    case 'too-few-keyids':
+      return { cause: 'the BIOS gave TDX fewer than 2 KeyIDs', remedy: ['raise the number of TDX KeyIDs in the BIOS (TME-MK KeyID split: e.g. 15 MKTME + 48 TDX)'] };
+    case 'hibernation':
+      return { cause: 'hibernation is available, and Linux refuses TDX then', remedy: ['boot with "nohibernate" on the kernel command line (or build without CONFIG_HIBERNATION)'] };
+    case 'version-skew':
+      return { cause: `the kernel and the TDX module do not fit: ${c.explanation}`, remedy: [...pairHint(), ...scRemedies, 'upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'] };
+    case 'tdmrs-exhausted':
+      return { cause: 'the memory map needs more TDMRs than the module allows', remedy: ['reduce the number of separate memory ranges (DIMM population, NUMA/SNC settings, memmap= holes)', 'check `tdxsim plan` of this log for the number of TDMRs needed', ...pairHint()] };
+    case 'reserved-areas-exhausted':
+      return { cause: 'one TDMR has more holes and PAMTs than the module\'s reserved-area limit', remedy: [...pairHint(), 'fewer holes inside one 1 GiB window (firmware-reserved ranges, memmap=), or a kernel that computes holes from CMRs (cmr-holes)', 'run `tdxsim plan` on this log to see the reserved areas per TDMR'] };
+    case 'pamt-allocation-failure':
+      return { cause: 'not enough physically contiguous free memory for a PAMT when TDX initialised', remedy: ['initialise TDX early (load kvm_intel tdx=1 at boot, before memory fragments)', 'reserve less memory (hugepages=, crashkernel=) or add memory on the node'] };
+    case 'key-programming-failure':
+      return { cause: 'TDH.SYS.KEY.CONFIG failed on a package', remedy: [...scRemedies, 'reboot and try again; a repeated failure points at the CPU\'s key generation (BIOS/microcode)'] };
+    case 'cpu-msr-misconfiguration':
+      return { cause: 'the module\'s platform checks rejected the CPU/MSR/BIOS configuration', remedy: [...scRemedies, 'run `tdxsim explain` on the SEAMCALL line for the exact check'] };
+    case 'cpus-offline':
+      return { cause: 'not every BIOS-enabled CPU took part in TDX initialisation', remedy: [...scRemedies, 'boot without maxcpus=/nosmt and keep all CPUs online until kvm_intel has initialised TDX'] };
+    case 'module-not-in-initial-state':
+      return { cause: 'the module had already been initialised by an earlier kernel (kexec) or survived a warm reset', remedy: scRemedies.length > 0 ? scRemedies : ['cold-boot before using TDX'] };
+    case 'config-rejected':
+      return { cause: 'the module rejected the kernel\'s TDMR list', remedy: [...scRemedies, 'compare the kernel\'s TDMRs with `tdxsim plan` on this log'] };
+    case 'kvm-refused':
+      return { cause: c.explanation, remedy: ['see the KVM line; for MAX_VCPUS_PER_TD upgrade the TDX module'] };
+    case 'not-initialized':
+      return { cause: 'TDX was never initialised in this log', remedy: ['load kvm_intel with tdx=1 (and kvm.enable_virt_at_load=1), then look at dmesg again'] };
+    case 'no-tdx':
+      return { cause: 'the kernel saw no TDX KeyIDs', remedy: ['enable TME, TME-MK and TDX in the BIOS (with TDX KeyIDs), and use a kernel with CONFIG_INTEL_TDX_HOST (6.8+); capture the log from boot'] };
+    case 'tdx-guest':
+      return { cause: 'a TDX guest\'s log', remedy: ['run diagnose on the host\'s dmesg'] };
+    case 'unknown-failure':
+      return { cause: c.explanation, remedy: [...scRemedies, 'run `tdxsim explain` on any SEAMCALL line, and compare with `tdxsim plan` on this log'] };
+  }
+}
+
+// ---------------------------------------------------------------- entry
+
+/** Diagnose a dmesg. Throws TdxsimError on bad input. */
+export function diagnose(req: DiagnoseRequest): DiagnoseResult {
+  const { t, f } = readDmesg(req);
+  const b = mainBoot(f);
+  const warnings: string[] = [];
+  if (f.boots.length > 1) {
+    warnings.push(`the log holds ${f.boots.length} boots; the one starting at line ${b.firstLine} (the last with TDX lines) is diagnosed`);
+  }
+  if (f.longLines > 0) {
+    warnings.push(`${f.longLines} line(s) longer than 4096 characters were skipped`);
+  }
+  const hostLines = b.tdx.filter((x) => x.prefix === 'virt/tdx: ' || x.prefix === 'tdx: ' || x.prefix === 'x86/virt/tdx: ');
+  const prefixCount = new Map<string, number>();
+  for (const h of hostLines) {
+    prefixCount.set(h.prefix, (prefixCount.get(h.prefix) ?? 0) + 1);
+  }
+  const prefix = [...prefixCount.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'virt/tdx: ';
+  const pamtLine = b.tdx.find((x) => x.kind === 'pamt-allocated');
+  const pamtUnit = pamtLine !== undefined && pamtLine.kind === 'pamt-allocated' ? pamtLine.unit : null;
+  const c = classify(b);
+  const k = guessKernel(b, prefix, pamtUnit);
+  const mo = guessModule(b, k.kernel, c);
+  const failures = seamcallFailures(b);
+  const keyid = b.tdx.find((x) => x.kind === 'keyid-range');
+  const ver = b.tdx.find((x) => x.kind === 'module-version');
+  const success = b.tdx.find((x) => x.kind === 'init-ok');
+  const bios = b.tdx.find((x) => x.kind === 'keyid-range' || x.kind === 'bios-enabled');
+  const reproduceIt = req.reproduce !== false;
+  const r = reproduceIt
+    ? reproduce(b, c, k.kernel, mo.module, prefix)
+    : {
+        rep: { attempted: false, method: 'none' as const, why: 'not requested', faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
+        assumptions: [] as string[],
+      };
+  const alts = alternatives('spec' in r ? r.spec : undefined, k.kernel, mo.module);
+  const { cause, remedy } = remedyFor(c, alts, k.kernel, mo.module);
+  return {
+    input: t.name,
+    boot: { firstLine: b.firstLine, lastLine: b.lastLine, kernelVersion: b.kernelVersion?.text ?? null, boots: f.boots.length },
+    era: { prefix, pamtUnit, kernel: k.kernel, kernelWhy: k.why, module: mo.module, moduleWhy: mo.why },
+    story: {
+      biosEnabled: bios !== undefined ? ev(bios) : null,
+      keyids: keyid !== undefined && keyid.kind === 'keyid-range' ? { start: keyid.start, end: keyid.end, line: keyid.line } : null,
+      module:
+        ver !== undefined && ver.kind === 'module-version'
+          ? { version: `${ver.major}.${ver.minor}${ver.update !== undefined ? `.${String(ver.update).padStart(2, '0')}` : ''}`, line: ver.line }
+          : null,
+      cmrs: logCmrs(b.cmrs).map((x) => ({ base: hx(x.base), end: hx(x.end), line: x.line })),
+      metadataReads: failures.filter((x) => x.leaf === 34 || x.leaf === 32),
+      failures,
+      pamt: pamtLine !== undefined && pamtLine.kind === 'pamt-allocated' ? { value: pamtLine.value, unit: pamtLine.unit, kb: pamtKbOf(pamtLine.value, pamtLine.unit), line: pamtLine.line } : null,
+      success: success !== undefined ? ev(success) : null,
+      lines: b.tdx.map((x) => ({ line: x.line, text: x.text, kind: x.kind })),
+    },
+    classification: { class: c.cls, title: TITLES[c.cls], evidence: c.evidence, explanation: c.explanation },
+    reproduction: r.rep,
+    cause,
+    remedy,
+    alternatives: alts,
+    assumptions: r.assumptions,
+    warnings,
+  };
+}
+
+/** True for classes that mean TDX came up. */
+export function isSuccessClass(c: DiagnosisClass): boolean {
+  return c === 'success';
+}

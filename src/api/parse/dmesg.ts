@@ -1,0 +1,699 @@
+/**
+ * A tolerant dmesg reader: it strips timestamps and log prefixes of every common form, ignores
+ * any amount of unrelated noise, and extracts two things:
+ *
+ * - the memory facts Linux printed at boot (BIOS-e820 table and its updates, "Early memory node
+ *   ranges", SRAT/NUMA/Initmem node spans, CPU model and topology, kernel version);
+ * - the TDX story: every line of arch/x86/virt/vmx/tdx/tdx.c (prefix `virt/tdx: ` or, in 2022
+ *   drafts, `tdx: `) and the TDX lines of KVM, kexec and the MCE handler, in the strings of
+ *   every kernel era (spec linux-host.md sections 2, 3, 7 and 8).
+ *
+ * The parser never throws: lines that carry a known marker but do not parse (a cut-off e820
+ * line, a SEAMCALL line with a bad number) are returned as problems with their line numbers;
+ * the callers decide whether that is fatal.
+ */
+import { decNum, hexBig, hexNum } from './num.js';
+
+/** A 1-based line number and the message text (timestamp and log prefixes removed). */
+export interface LineRef {
+  readonly line: number;
+  readonly text: string;
+}
+
+/** One e820 entry: [base, end) with its type as printed ("usable", "ACPI NVS", "type 12"...). */
+export interface E820Line {
+  readonly base: number;
+  readonly end: number;
+  readonly type: string;
+  readonly line: number;
+}
+
+/** A memory range with its NUMA node. */
+export interface NodeRangeLine {
+  readonly node: number;
+  readonly base: number;
+  readonly end: number;
+  readonly line: number;
+}
+
+/** A CMR as some kernel printed it. */
+export interface CmrLine {
+  readonly base: number;
+  readonly end: number;
+  /** "bios" (RFC BIOS-CMR), "sanitized" (RFC Kernel-sanitized-CMR) or "plain" (v8 `CMR: [...)`). */
+  readonly variant: 'bios' | 'sanitized' | 'plain';
+  readonly line: number;
+}
+
+/** What a TDX line says. */
+export type TdxEvent =
+  | { readonly kind: 'keyid-range'; readonly start: number; readonly end: number }
+  | { readonly kind: 'bios-enabled' }
+  | { readonly kind: 'seamrr'; readonly ok: boolean }
+  | { readonly kind: 'bios-inconsistent' }
+  | { readonly kind: 'too-few-keyids'; readonly nr?: number }
+  | { readonly kind: 'hibernation' }
+  | { readonly kind: 'notifier-failed'; readonly errno: number }
+  | { readonly kind: 'acpi-s3' }
+  | { readonly kind: 'tdx-disabled' }
+  | { readonly kind: 'module-not-loaded' }
+  | { readonly kind: 'module-version'; readonly major: number; readonly minor: number; readonly update?: number; readonly buildDate?: number; readonly buildNum?: number }
+  | { readonly kind: 'cmr'; readonly base: number; readonly end: number; readonly variant: CmrLine['variant'] }
+  | { readonly kind: 'seamcall-failed'; readonly leaf: number; readonly leafRaw: bigint; readonly status: bigint; readonly cpu?: number }
+  | { readonly kind: 'seamcall-regs'; readonly regs: Readonly<Record<string, bigint>> }
+  | { readonly kind: 'rbp-clobber' }
+  | { readonly kind: 'tdmrs-exhausted' }
+  | { readonly kind: 'tdmr-limit'; readonly used: number; readonly max: number }
+  | { readonly kind: 'rsvd-exhausted'; readonly base: number; readonly end: number }
+  | { readonly kind: 'pamt-node-fallback'; readonly base: number; readonly end: number }
+  | { readonly kind: 'pamt-allocated'; readonly value: number; readonly unit: 'KB' | 'KBs' | 'pages' }
+  | { readonly kind: 'init-ok' }
+  | { readonly kind: 'init-failed'; readonly errno?: number }
+  | { readonly kind: 'dpamt-enabled' }
+  | { readonly kind: 'sys-disable-failed'; readonly status: bigint }
+  | { readonly kind: 'kvm'; readonly what: 'movdir64b' | 'self-snoop' | 'no-keyids' | 'virt-at-load' | 'max-vcpus' | 'offline-package' | 'other' }
+  | { readonly kind: 'kexec-refused' }
+  | { readonly kind: 'mce-private' }
+  | { readonly kind: 'guest' }
+  | { readonly kind: 'other' };
+
+/** A TDX line with its place and the prefix it carried. */
+export type TdxLine = TdxEvent & {
+  readonly line: number;
+  /** The message including its prefix ("virt/tdx: module initialized"). */
+  readonly text: string;
+  /** "virt/tdx: ", "tdx: ", "kvm_intel: ", "kexec: " or "" (MCE). */
+  readonly prefix: string;
+};
+
+/** A line that carries a known marker but does not parse. */
+export interface DmesgProblem {
+  readonly line: number;
+  readonly message: string;
+  readonly text: string;
+}
+
+/** Facts of one boot (a log may hold several, e.g. `journalctl -k` over boots). */
+export interface BootFacts {
+  /** First and last line of this boot in the input. */
+  readonly firstLine: number;
+  lastLine: number;
+  kernelVersion?: { readonly text: string; readonly major: number; readonly minor: number; readonly line: number };
+  commandLine?: LineRef;
+  /** The firmware table (BIOS-e820), or the user-defined table (memmap=) when printed. */
+  readonly e820: E820Line[];
+  readonly userE820: E820Line[];
+  /** "e820: update/remove" lines, applied to the table in order. */
+  readonly e820Updates: { readonly base: number; readonly end: number; readonly from: string; readonly to: string | undefined; readonly line: number }[];
+  /** "Early memory node ranges": memblock.memory exactly as build_tdx_memlist() walks it. */
+  readonly nodeRanges: NodeRangeLine[];
+  /** SRAT memory affinity, NUMA merge results and "Initmem setup node" spans. */
+  readonly srat: NodeRangeLine[];
+  readonly initmem: NodeRangeLine[];
+  cpu?: { readonly name: string; readonly family: number; readonly model: number; readonly stepping: number; readonly line: number };
+  readonly topology: { logicalCpus?: number; possibleCpus?: number; packages?: number; threadsPerCore?: number; coresPerPackage?: number; numaNodes?: number };
+  readonly tdx: TdxLine[];
+  readonly cmrs: CmrLine[];
+  /** Number of lines in this boot that look like kernel log lines. */
+  kernelish: number;
+}
+
+/** Everything parseDmesg() found. */
+export interface DmesgFacts {
+  readonly name: string;
+  readonly totalLines: number;
+  readonly boots: BootFacts[];
+  readonly problems: DmesgProblem[];
+  /** True when the input does not end with a newline (the last line may be cut off). */
+  readonly endsMidLine: boolean;
+  /** Lines longer than MAX_LINE_CHARS, skipped as noise. */
+  readonly longLines: number;
+}
+
+const MAX_LINE = 4096;
+
+// ---------------------------------------------------------------- prefixes
+
+const RE_PRIO = /^<\d{1,3}>/;
+const RE_DMESG_X = /^\s*[a-z]+\s*:\s*[a-z]+\s*:\s*/;
+const RE_SYSLOG = /^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*)\s+\S+\s+kernel:\s?/;
+const RE_TS = /^\[\s*\d+\.\d+\]\s?/;
+const RE_TS_HUMAN = /^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\]\s?/;
+const RE_TS_ISO = /^\[?\d{4}-\d\d-\d\d[T ,]\d\d:\d\d:\d\d[^\s\]]*\]?\s+/;
+const RE_CALLER = /^\[\s*[TC]\d+\]\s?/;
+
+/** Strip syslog priority, journal/syslog header, dmesg -x facility, timestamps and caller ids. */
+export function stripLogPrefix(raw: string): { text: string; stamped: boolean } {
+  let s = raw;
+  let stamped = false;
+  s = s.replace(RE_PRIO, '');
+  const sys = RE_SYSLOG.exec(s);
+  if (sys !== null) {
+    s = s.slice(sys[0].length);
+    stamped = true;
+  }
+  if (/^\s*(kern|user|daemon|syslog)\s*:/.test(s)) {
+    s = s.replace(RE_DMESG_X, '');
+  }
+  for (const re of [RE_TS, RE_TS_HUMAN, RE_TS_ISO]) {
+    const m = re.exec(s);
+    if (m !== null) {
+      s = s.slice(m[0].length);
+      stamped = true;
+      break;
+    }
+  }
+  const c = RE_CALLER.exec(s);
+  if (c !== null) {
+    s = s.slice(c[0].length);
+  }
+  return { text: s.replace(/\s+$/, ''), stamped };
+}
+
+// ---------------------------------------------------------------- memory lines
+
+const H = '(0x[0-9a-fA-F]+)';
+const RE_E820 = new RegExp(`^(BIOS-e820|user|reserve setup_data): \\[mem ${H}-${H}\\] (.+)$`);
+const RE_E820_OLD = /^(BIOS-e820|user): ([0-9a-fA-F]{8,16}) - ([0-9a-fA-F]{8,16}) \((.+)\)$/;
+const RE_E820_UPDATE = new RegExp(`^e820: update \\[mem ${H}-${H}\\] (.+?) ==> (.+)$`);
+const RE_E820_REMOVE = new RegExp(`^e820: remove \\[mem ${H}-${H}\\] (.+)$`);
+const RE_NODE_RANGE = new RegExp(`^\\s*node\\s+(\\d+): \\[mem ${H}-${H}\\]$`);
+const RE_SRAT = new RegExp(`^(?:ACPI: )?SRAT: Node (\\d+) PXM (\\d+) \\[mem ${H}-${H}\\]`);
+const RE_NUMA_MERGE = new RegExp(`^NUMA: Node (\\d+) \\[mem ${H}-${H}\\] \\+ \\[mem ${H}-${H}\\] -> \\[mem ${H}-${H}\\]`);
+const RE_INITMEM = new RegExp(`^Initmem setup node (\\d+) \\[mem ${H}-${H}\\]`);
+const RE_FAKE_NODE = new RegExp(`^Faking a node at \\[mem ${H}-${H}\\]`);
+const RE_CPU0 = /^smpboot: CPU0: (.+?) \(family: (0x[0-9a-f]+), model: (0x[0-9a-f]+), stepping: (0x[0-9a-f]+)\)$/;
+const RE_LINUX = /^Linux version (\d+)\.(\d+)(\S*)/;
+
+function e820TypeName(t: string): string {
+  const s = t.trim();
+  return s;
+}
+
+// ---------------------------------------------------------------- TDX lines
+
+/** Host TDX prefixes, longest first. */
+const TDX_PREFIXES = ['virt/tdx: ', 'x86/virt/tdx: ', 'tdx: '];
+
+const RE_KEYID = /(?:BIOS enabled: private KeyID range|TDX private KeyID range):? \[(\d+), (\d+)\)/;
+const RE_SEAMCALL = /^SEAMCALL \((0x[0-9a-fA-F]+)\) failed: (0x[0-9a-fA-F]+)$/;
+const RE_SEAMCALL_DRAFT = /^SEAMCALL failed: CPU (\d+): leaf (\d+), error (0x[0-9a-fA-F]+)\.?$/;
+const RE_SEAMCALL_NAMED = /SEAMCALL (TDH[._][A-Z0-9._]+) failed: (0x[0-9a-fA-F]+)/;
+const RE_REGS1 = /^RCX (0x[0-9a-fA-F]+) RDX (0x[0-9a-fA-F]+) R08 (0x[0-9a-fA-F]+)$/;
+const RE_REGS2 = /^R09 (0x[0-9a-fA-F]+) R10 (0x[0-9a-fA-F]+) R11 (0x[0-9a-fA-F]+)$/;
+const RE_REGS_DRAFT = /^additional output: rcx (0x[0-9a-fA-F]+), rdx (0x[0-9a-fA-F]+), r8 (0x[0-9a-fA-F]+), r9 (0x[0-9a-fA-F]+), r10 (0x[0-9a-fA-F]+), r11 (0x[0-9a-fA-F]+)\.?$/;
+const RE_VERSION_2026 = /^Module version: (\d+)\.(\d+)\.(\d+)$/;
+const RE_VERSION_LEGACY = /major_version (\d+), minor_version (\d+)(?:, build_date (\d+))?(?:, build_num (\d+))?/;
+const RE_VERSION_GENERIC = /(?:TDX[- ]module|module version)[: ]+(?:version[: ]+)?v?(\d+)\.(\d+)(?:\.(\d+))?/i;
+const RE_CMR_RANGE = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:\s*\[(0x[0-9a-fA-F]+),\s*(0x[0-9a-fA-F]+)\)\.?$/;
+const RE_CMR_BASESIZE = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:?\s*base[:= ]\s*(0x[0-9a-fA-F]+),?\s*size[:= ]\s*(0x[0-9a-fA-F]+)\.?$/;
+const RE_CMR_MEM = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:?\s*\[mem (0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\]\.?$/;
+const RE_LIMIT = /^consumed TDMRs reaching limit: (\d+) used out of (\d+)$/;
+const RE_RSVD = /^initialization failed: TDMR \[(0x[0-9a-fA-F]+), (0x[0-9a-fA-F]+)\): reserved areas exhausted\.?$/;
+const RE_NODE_FALLBACK = /^TDMR \[(0x[0-9a-fA-F]+), (0x[0-9a-fA-F]+)\): unable to find local NUMA node for PAMT allocation/;
+const RE_PAMT = /^(\d+) (KB|KBs|pages) allocated for PAMT\.?$/;
+const RE_INIT_OK = /^(?:TDX module initialized\.|module initialized\.?|TDX-Module initialized\.?)$/;
+const RE_INIT_FAIL = /^(?:module initialization failed|initialization failed|TDX-Module initialization failed) \((-?\d+)\)\.?$/;
+const RE_INIT_FAIL_RFC = /^Failed to initialize TDX module\.?(?: Shut it down\.)?$/;
+const RE_NOTIFIER = /^initialization failed: register_memory_notifier\(\) failed \((-?\d+)\)/;
+const RE_TOO_FEW = /^initialization failed: too few private KeyIDs available(?: \((-?\d+)\))?\.?$/;
+const RE_SYS_DISABLE = /^TDH\.SYS\.DISABLE failed: (0x[0-9a-fA-F]+)$/;
+
+/** Markers: a line that starts like one of these but fails its strict pattern is a problem. */
+const MARKERS: readonly (readonly [RegExp, string])[] = [
+  [/^(?:BIOS enabled: private KeyID range|TDX private KeyID range)/, 'KeyID range line'],
+  [/^SEAMCALL \(/, 'SEAMCALL failure line'],
+  [/^SEAMCALL failed: CPU/, 'SEAMCALL failure line'],
+  [/^RCX 0x/, 'SEAMCALL register line'],
+  [/^R09 0x/, 'SEAMCALL register line'],
+  [/^\d+ (?:KB|KBs|pages) allocated for PAMT/, 'PAMT line'],
+  [/^(?:BIOS-|Kernel-sanitized-)?CMR\b/, 'CMR line'],
+  [/^consumed TDMRs reaching limit/, 'TDMR limit line'],
+  [/^initialization failed: TDMR \[/, 'reserved-area line'],
+  [/^Module version:/, 'module version line'],
+];
+
+function leafNumberOf(name: string): number | undefined {
+  const n = name.replace(/\./g, '_').toUpperCase();
+  const table: Record<string, number> = {
+    TDH_SYS_KEY_CONFIG: 31,
+    TDH_SYS_INFO: 32,
+    TDH_SYS_INIT: 33,
+    TDH_SYS_RD: 34,
+    TDH_SYS_LP_INIT: 35,
+    TDH_SYS_TDMR_INIT: 36,
+    TDH_SYS_CONFIG: 45,
+    TDH_SYS_LP_SHUTDOWN: 44,
+    TDH_MNG_KEY_CONFIG: 8,
+    TDH_MNG_CREATE: 9,
+    TDH_MNG_ADDCX: 1,
+    TDH_MNG_INIT: 21,
+    TDH_VP_CREATE: 10,
+    TDH_VP_INIT: 22,
+    TDH_MEM_PAGE_ADD: 2,
+    TDH_MEM_PAGE_AUG: 6,
+    TDH_MEM_SEPT_ADD: 3,
+    TDH_MNG_VPFLUSHDONE: 19,
+    TDH_MNG_KEY_FREEID: 20,
+    TDH_PHYMEM_CACHE_WB: 40,
+    TDH_PHYMEM_PAGE_RECLAIM: 28,
+    TDH_PHYMEM_PAGE_WBINVD: 41,
+    TDH_PHYMEM_PAGE_RDMD: 24,
+  };
+  return table[n];
+}
+
+type ParseResult = TdxEvent | { kind: 'problem'; message: string } | undefined;
+
+/** Parse the message part of a host TDX line (after its prefix). */
+function parseTdxMessage(m: string): ParseResult {
+  let r: RegExpExecArray | null;
+  if ((r = RE_KEYID.exec(m)) !== null) {
+    const s = decNum(r[1]!);
+    const e = decNum(r[2]!);
+    return s === undefined || e === undefined ? { kind: 'problem', message: 'KeyID range out of range' } : { kind: 'keyid-range', start: s, end: e };
+  }
+  if (/^TDX enabled by BIOS\.?$/.test(m)) {
+    return { kind: 'bios-enabled' };
+  }
+  if ((r = RE_TOO_FEW.exec(m)) !== null) {
+    const nr = r[1] === undefined ? undefined : decNum(r[1]);
+    return nr === undefined ? { kind: 'too-few-keyids' } : { kind: 'too-few-keyids', nr };
+  }
+  if (/^initialization failed: Hibernation support is enabled/.test(m)) {
+    return { kind: 'hibernation' };
+  }
+  if ((r = RE_NOTIFIER.exec(m)) !== null) {
+    return { kind: 'notifier-failed', errno: decNum(r[1]!) ?? 0 };
+  }
+  if (/^Disable ACPI S3\./.test(m)) {
+    return { kind: 'acpi-s3' };
+  }
+  if (/^initialization failed: TDX is disabled\.?$/.test(m)) {
+    return { kind: 'tdx-disabled' };
+  }
+  if (/^(?:TDX )?module (?:is )?not loaded\.?$/i.test(m)) {
+    return { kind: 'module-not-loaded' };
+  }
+  if (/SEAMRR/.test(m) && !/Inconsistent/.test(m)) {
+    return { kind: 'seamrr', ok: /SEAMRR enabled/.test(m) };
+  }
+  if (/^Inconsistent .* by BIOS/.test(m)) {
+    return { kind: 'bios-inconsistent' };
+  }
+  if ((r = RE_SEAMCALL.exec(m)) !== null) {
+    const leafRaw = hexBig(r[1]!);
+    const status = hexBig(r[2]!);
+    if (leafRaw === undefined || status === undefined) {
+      return { kind: 'problem', message: 'SEAMCALL failure line with a value wider than 64 bits' };
+    }
+    return { kind: 'seamcall-failed', leaf: Number(leafRaw & 0xffffn), leafRaw, status };
+  }
+  if ((r = RE_SEAMCALL_DRAFT.exec(m)) !== null) {
+    const cpu = decNum(r[1]!);
+    const leaf = decNum(r[2]!);
+    const status = hexBig(r[3]!);
+    if (cpu === undefined || leaf === undefined || status === undefined) {
+      return { kind: 'problem', message: 'SEAMCALL failure line with an out-of-range value' };
+    }
+    return { kind: 'seamcall-failed', leaf: leaf & 0xffff, leafRaw: BigInt(leaf), status, cpu };
+  }
+  if ((r = RE_REGS1.exec(m)) !== null) {
+    const [rcx, rdx, r8] = [hexBig(r[1]!), hexBig(r[2]!), hexBig(r[3]!)];
+    if (rcx === undefined || rdx === undefined || r8 === undefined) {
+      return { kind: 'problem', message: 'register value wider than 64 bits' };
+    }
+    return { kind: 'seamcall-regs', regs: { rcx, rdx, r8 } };
+  }
+  if ((r = RE_REGS2.exec(m)) !== null) {
+    const [r9, r10, r11] = [hexBig(r[1]!), hexBig(r[2]!), hexBig(r[3]!)];
+    if (r9 === undefined || r10 === undefined || r11 === undefined) {
+      return { kind: 'problem', message: 'register value wider than 64 bits' };
+    }
+    return { kind: 'seamcall-regs', regs: { r9, r10, r11 } };
+  }
+  if ((r = RE_REGS_DRAFT.exec(m)) !== null) {
+    const v = r.slice(1, 7).map((x) => hexBig(x));
+    if (v.some((x) => x === undefined)) {
+      return { kind: 'problem', message: 'register value wider than 64 bits' };
+    }
+    const [rcx, rdx, r8, r9, r10, r11] = v as bigint[];
+    return { kind: 'seamcall-regs', regs: { rcx: rcx!, rdx: rdx!, r8: r8!, r9: r9!, r10: r10!, r11: r11! } };
+  }
+  if (/frame pointer \(RBP\) clobber bug present/.test(m)) {
+    return { kind: 'rbp-clobber' };
+  }
+  if ((r = RE_VERSION_2026.exec(m)) !== null) {
+    return { kind: 'module-version', major: Number(r[1]), minor: Number(r[2]), update: Number(r[3]) };
+  }
+  if ((r = RE_VERSION_LEGACY.exec(m)) !== null) {
+    return {
+      kind: 'module-version',
+      major: Number(r[1]),
+      minor: Number(r[2]),
+      ...(r[3] !== undefined ? { buildDate: Number(r[3]) } : {}),
+      ...(r[4] !== undefined ? { buildNum: Number(r[4]) } : {}),
+    };
+  }
+  if ((r = RE_CMR_RANGE.exec(m) ?? RE_CMR_BASESIZE.exec(m) ?? RE_CMR_MEM.exec(m)) !== null) {
+    const a = hexNum(r[2]!);
+    const b = hexNum(r[3]!);
+    if (a === undefined || b === undefined) {
+      return { kind: 'problem', message: 'CMR address beyond 2^53' };
+    }
+    const variant = r[1] === 'BIOS-' ? 'bios' : r[1] === 'Kernel-sanitized-' ? 'sanitized' : 'plain';
+    const isBaseSize = RE_CMR_BASESIZE.test(m);
+    const isMem = !isBaseSize && RE_CMR_MEM.test(m);
+    const end = isBaseSize ? a + b : isMem ? b + 1 : b;
+    if (end < a) {
+      return { kind: 'problem', message: 'CMR ends before it starts' };
+    }
+    return { kind: 'cmr', base: a, end, variant };
+  }
+  if (/^initialization failed: TDMRs exhausted\.?$/.test(m)) {
+    return { kind: 'tdmrs-exhausted' };
+  }
+  if ((r = RE_LIMIT.exec(m)) !== null) {
+    return { kind: 'tdmr-limit', used: Number(r[1]), max: Number(r[2]) };
+  }
+  if ((r = RE_RSVD.exec(m)) !== null) {
+    const a = hexNum(r[1]!);
+    const b = hexNum(r[2]!);
+    return a === undefined || b === undefined ? { kind: 'problem', message: 'TDMR address beyond 2^53' } : { kind: 'rsvd-exhausted', base: a, end: b };
+  }
+  if ((r = RE_NODE_FALLBACK.exec(m)) !== null) {
+    const a = hexNum(r[1]!);
+    const b = hexNum(r[2]!);
+    return a === undefined || b === undefined ? { kind: 'problem', message: 'TDMR address beyond 2^53' } : { kind: 'pamt-node-fallback', base: a, end: b };
+  }
+  if ((r = RE_PAMT.exec(m)) !== null) {
+    const v = decNum(r[1]!);
+    return v === undefined ? { kind: 'problem', message: 'PAMT size out of range' } : { kind: 'pamt-allocated', value: v, unit: r[2] as 'KB' | 'KBs' | 'pages' };
+  }
+  if (RE_INIT_OK.test(m)) {
+    return { kind: 'init-ok' };
+  }
+  if ((r = RE_INIT_FAIL.exec(m)) !== null) {
+    const e = decNum(r[1]!);
+    return e === undefined ? { kind: 'init-failed' } : { kind: 'init-failed', errno: e };
+  }
+  if (RE_INIT_FAIL_RFC.test(m)) {
+    return { kind: 'init-failed' };
+  }
+  if (/^Enable Dynamic PAMT$/.test(m)) {
+    return { kind: 'dpamt-enabled' };
+  }
+  if ((r = RE_SYS_DISABLE.exec(m)) !== null) {
+    const s = hexBig(r[1]!);
+    return s === undefined ? { kind: 'problem', message: 'status wider than 64 bits' } : { kind: 'sys-disable-failed', status: s };
+  }
+  if (/^Guest detected/.test(m)) {
+    return { kind: 'guest' };
+  }
+  if ((r = RE_VERSION_GENERIC.exec(m)) !== null) {
+    return { kind: 'module-version', major: Number(r[1]), minor: Number(r[2]), ...(r[3] !== undefined ? { update: Number(r[3]) } : {}) };
+  }
+  for (const [re, what] of MARKERS) {
+    if (re.test(m)) {
+      return { kind: 'problem', message: `malformed ${what}` };
+    }
+  }
+  return { kind: 'other' };
+}
+
+/** KVM's TDX lines (pr_fmt "kvm_intel: "), with or without the "tdx: " tag. */
+function parseKvmMessage(m: string): TdxEvent | undefined {
+  if (!/\btdx\b|\bTDX\b|TDH[._]/.test(m)) {
+    return undefined;
+  }
+  const body = m.replace(/^tdx: /, '');
+  if (/MOVDIR64B is required for TDX/.test(body)) {
+    return { kind: 'kvm', what: 'movdir64b' };
+  }
+  if (/Self-snoop is required for TDX/.test(body)) {
+    return { kind: 'kvm', what: 'self-snoop' };
+  }
+  if (/no TDX private KeyIDs available/.test(body)) {
+    return { kind: 'kvm', what: 'no-keyids' };
+  }
+  if (/requires kvm\.enable_virt_at_load=1/.test(body)) {
+    return { kind: 'kvm', what: 'virt-at-load' };
+  }
+  if (/MAX_VCPU_PER_TD \(\d+\) smaller than number of logical CPUs/.test(body)) {
+    return { kind: 'kvm', what: 'max-vcpus' };
+  }
+  if (/TDX requires all packages to have an online CPU/.test(body)) {
+    return { kind: 'kvm', what: 'offline-package' };
+  }
+  const named = RE_SEAMCALL_NAMED.exec(body);
+  if (named !== null) {
+    const leaf = leafNumberOf(named[1]!);
+    const status = hexBig(named[2]!);
+    if (leaf !== undefined && status !== undefined) {
+      return { kind: 'seamcall-failed', leaf, leafRaw: BigInt(leaf), status };
+    }
+  }
+  return { kind: 'kvm', what: 'other' };
+}
+
+function newBoot(firstLine: number): BootFacts {
+  return { firstLine, lastLine: firstLine, e820: [], userE820: [], e820Updates: [], nodeRanges: [], srat: [], initmem: [], topology: {}, tdx: [], cmrs: [], kernelish: 0 };
+}
+
+function isKernelish(text: string, stamped: boolean): boolean {
+  return stamped || /^(?:Linux version|Command line:|BIOS-e820|e820:|ACPI:|PCI|pci |smpboot:|x86\/|virt\/tdx:|tdx:|kvm|Memory:|NUMA|SRAT|DMI:|microcode|Kernel command line)/.test(text);
+}
+
+/**
+ * Parse a dmesg. Never throws; relevant lines that do not parse are listed as problems.
+ * @param lines the input's lines
+ * @param name how the input is named in messages
+ */
+export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLine = false): DmesgFacts {
+  const boots: BootFacts[] = [];
+  const problems: DmesgProblem[] = [];
+  let boot = newBoot(1);
+  boots.push(boot);
+  let inNodeRanges = false;
+  let longLines = 0;
+  const problem = (line: number, message: string, text: string): void => {
+    problems.push({ line, message, text: text.length > 200 ? `${text.slice(0, 200)}...` : text });
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const ln = i + 1;
+    const raw = lines[i] ?? '';
+    if (raw.length > MAX_LINE) {
+      longLines++;
+      continue;
+    }
+    const { text, stamped } = stripLogPrefix(raw);
+    if (text === '') {
+      continue;
+    }
+    let r: RegExpExecArray | null;
+    if ((r = RE_LINUX.exec(text)) !== null) {
+      // A new boot starts here (logs over several boots, or a kexec'd kernel's log appended).
+      if (boot.kernelVersion !== undefined || boot.tdx.length > 0 || boot.e820.length > 0) {
+        boot = newBoot(ln);
+        boots.push(boot);
+        inNodeRanges = false;
+      }
+      boot.kernelVersion = { text: `${r[1]}.${r[2]}${r[3] ?? ''}`, major: Number(r[1]), minor: Number(r[2]), line: ln };
+    }
+    boot.lastLine = ln;
+    if (isKernelish(text, stamped)) {
+      boot.kernelish++;
+    }
+    if (text === 'Early memory node ranges') {
+      inNodeRanges = true;
+      continue;
+    }
+    if (inNodeRanges) {
+      if ((r = RE_NODE_RANGE.exec(text)) !== null) {
+        const a = hexNum(r[2]!);
+        const b = hexNum(r[3]!);
+        const node = decNum(r[1]!);
+        if (a === undefined || b === undefined || node === undefined || b < a) {
+          problem(ln, 'malformed node range line', text);
+        } else {
+          boot.nodeRanges.push({ node, base: a, end: b + 1, line: ln });
+        }
+        continue;
+      }
+      if (/^\s*node\s+\d+:/.test(text)) {
+        problem(ln, 'malformed node range line', text);
+        continue;
+      }
+      inNodeRanges = false;
+    }
+    if ((r = RE_E820.exec(text)) !== null) {
+      const a = hexNum(r[2]!);
+      const b = hexNum(r[3]!);
+      if (a === undefined || b === undefined || b < a) {
+        problem(ln, `malformed ${r[1]} line`, text);
+      } else if (r[1] === 'BIOS-e820') {
+        boot.e820.push({ base: a, end: b + 1, type: e820TypeName(r[4]!), line: ln });
+      } else if (r[1] === 'user') {
+        boot.userE820.push({ base: a, end: b + 1, type: e820TypeName(r[4]!), line: ln });
+      }
+      continue;
+    }
+    if ((r = RE_E820_OLD.exec(text)) !== null) {
+      const a = hexNum(r[2]!);
+      const b = hexNum(r[3]!);
+      if (a === undefined || b === undefined || b < a) {
+        problem(ln, `malformed ${r[1]} line`, text);
+      } else {
+        (r[1] === 'BIOS-e820' ? boot.e820 : boot.userE820).push({ base: a, end: b, type: e820TypeName(r[4]!), line: ln });
+      }
+      continue;
+    }
+    if (/^(?:BIOS-e820|user): /.test(text)) {
+      problem(ln, 'malformed e820 line', text);
+      continue;
+    }
+    if ((r = RE_E820_UPDATE.exec(text)) !== null) {
+      const a = hexNum(r[1]!);
+      const b = hexNum(r[2]!);
+      if (a === undefined || b === undefined || b < a) {
+        problem(ln, 'malformed e820 update line', text);
+      } else {
+        boot.e820Updates.push({ base: a, end: b + 1, from: r[3]!, to: r[4]!, line: ln });
+      }
+      continue;
+    }
+    if ((r = RE_E820_REMOVE.exec(text)) !== null) {
+      const a = hexNum(r[1]!);
+      const b = hexNum(r[2]!);
+      if (a === undefined || b === undefined || b < a) {
+        problem(ln, 'malformed e820 remove line', text);
+      } else {
+        boot.e820Updates.push({ base: a, end: b + 1, from: r[3]!, to: undefined, line: ln });
+      }
+      continue;
+    }
+    if ((r = RE_SRAT.exec(text)) !== null) {
+      const a = hexNum(r[3]!);
+      const b = hexNum(r[4]!);
+      const node = decNum(r[1]!);
+      if (a === undefined || b === undefined || node === undefined || b < a) {
+        problem(ln, 'malformed SRAT line', text);
+      } else {
+        boot.srat.push({ node, base: a, end: b + 1, line: ln });
+      }
+      continue;
+    }
+    if ((r = RE_NUMA_MERGE.exec(text)) !== null) {
+      const a = hexNum(r[6]!);
+      const b = hexNum(r[7]!);
+      const node = decNum(r[1]!);
+      if (a !== undefined && b !== undefined && node !== undefined && b >= a) {
+        boot.srat.push({ node, base: a, end: b + 1, line: ln });
+      }
+      continue;
+    }
+    if ((r = RE_INITMEM.exec(text)) !== null) {
+      const a = hexNum(r[2]!);
+      const b = hexNum(r[3]!);
+      const node = decNum(r[1]!);
+      if (a !== undefined && b !== undefined && node !== undefined && b >= a) {
+        boot.initmem.push({ node, base: a, end: b + 1, line: ln });
+      }
+      continue;
+    }
+    if ((r = RE_FAKE_NODE.exec(text)) !== null) {
+      const a = hexNum(r[1]!);
+      const b = hexNum(r[2]!);
+      if (a !== undefined && b !== undefined && b >= a) {
+        boot.initmem.push({ node: 0, base: a, end: b + 1, line: ln });
+      }
+      continue;
+    }
+    if ((r = RE_CPU0.exec(text)) !== null) {
+      boot.cpu = { name: r[1]!, family: Number(r[2]), model: Number(r[3]), stepping: Number(r[4]), line: ln };
+      continue;
+    }
+    if (text.startsWith('Command line: ') || text.startsWith('Kernel command line: ')) {
+      boot.commandLine = { line: ln, text: text.replace(/^(?:Kernel )?[Cc]ommand line: /, '') };
+      continue;
+    }
+    if ((r = /^smp: Brought up (\d+) nodes?, (\d+) CPUs?$/.exec(text)) !== null) {
+      boot.topology.numaNodes = Number(r[1]);
+      boot.topology.logicalCpus = Number(r[2]);
+      continue;
+    }
+    if ((r = /^smpboot: Allowing (\d+) CPUs, (\d+) hotplug CPUs$/.exec(text)) !== null) {
+      boot.topology.possibleCpus = Number(r[1]);
+      continue;
+    }
+    if ((r = /^CPU topo: Allowing (\d+) present CPUs plus (\d+) hotplug CPUs/.exec(text)) !== null) {
+      boot.topology.possibleCpus = Number(r[1]);
+      continue;
+    }
+    if ((r = /^(?:smpboot: |CPU topo: )Max\.? logical packages:\s+(\d+)$/.exec(text)) !== null) {
+      boot.topology.packages = Number(r[1]);
+      continue;
+    }
+    if ((r = /^CPU topo: Max\. threads per core:\s+(\d+)$/.exec(text)) !== null) {
+      boot.topology.threadsPerCore = Number(r[1]);
+      continue;
+    }
+    if ((r = /^CPU topo: Num\. cores per package:\s+(\d+)$/.exec(text)) !== null) {
+      boot.topology.coresPerPackage = Number(r[1]);
+      continue;
+    }
+    // TDX lines.
+    let prefix: string | undefined;
+    for (const p of TDX_PREFIXES) {
+      if (text.startsWith(p)) {
+        prefix = p;
+        break;
+      }
+    }
+    let ev: ParseResult = undefined;
+    if (prefix !== undefined) {
+      ev = parseTdxMessage(text.slice(prefix.length));
+    } else if (/^kvm_intel: /.test(text)) {
+      prefix = 'kvm_intel: ';
+      ev = parseKvmMessage(text.slice(prefix.length));
+    } else if (/^kexec: Not allowed on platform with tdx_pw_mce bug/.test(text)) {
+      prefix = 'kexec: ';
+      ev = { kind: 'kexec-refused' };
+    } else if (/TDX private memory error\. Possible kernel bug\./.test(text)) {
+      prefix = '';
+      ev = { kind: 'mce-private' };
+    } else if (/^TDX module (?:is )?not loaded\.?$/.test(text)) {
+      prefix = '';
+      ev = { kind: 'module-not-loaded' };
+    }
+    if (ev === undefined || prefix === undefined) {
+      continue;
+    }
+    if (ev.kind === 'problem') {
+      problem(ln, ev.message, text);
+      continue;
+    }
+    const tl = { ...ev, line: ln, text, prefix } as TdxLine;
+    boot.tdx.push(tl);
+    if (ev.kind === 'cmr') {
+      boot.cmrs.push({ base: ev.base, end: ev.end, variant: ev.variant, line: ln });
+    }
+  }
+  return { name, totalLines: lines.length, boots: boots.filter((b, i) => i === 0 || b.kernelish > 0 || b.tdx.length > 0), problems, endsMidLine, longLines };
+}
+
+/** The boot to diagnose: the last one with TDX lines, else the last one. */
+export function mainBoot(f: DmesgFacts): BootFacts {
+  for (let i = f.boots.length - 1; i >= 0; i--) {
+    const b = f.boots[i]!;
+    if (b.tdx.length > 0) {
+      return b;
+    }
+  }
+  return f.boots[f.boots.length - 1]!;
+}
+
+/** Total lines that looked like kernel log lines. */
+export function kernelishLines(f: DmesgFacts): number {
+  return f.boots.reduce((s, b) => s + b.kernelish, 0);
+}

@@ -1,0 +1,100 @@
+/** `tdxsim diagnose`: find, classify and reproduce the TDX story of a real dmesg. */
+import type { Command } from 'commander';
+
+import { diagnose } from '../../api/index.js';
+import type { DiagnoseResult } from '../../api/index.js';
+import type { CommandContext } from '../cli.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+
+interface DiagnoseOpts {
+  reproduce?: boolean;
+  json?: boolean;
+}
+
+/** Render a diagnosis for a terminal. */
+export function formatDiagnosis(d: DiagnoseResult): string {
+  const out: string[] = [];
+  out.push(`diagnose: ${d.input} (boot at lines ${d.boot.firstLine}-${d.boot.lastLine}${d.boot.kernelVersion !== null ? `, Linux ${d.boot.kernelVersion}` : ''})`);
+  for (const w of d.warnings) {
+    out.push(`warning: ${w}`);
+  }
+  out.push(`era: "${d.era.prefix.trim()}" strings${d.era.pamtUnit !== null ? `, PAMT in ${d.era.pamtUnit}` : ''}; kernel profile ${d.era.kernel} (${d.era.kernelWhy}); module ${d.era.module} (${d.era.moduleWhy})`);
+  out.push('');
+  out.push('TDX story:');
+  if (d.story.lines.length === 0) {
+    out.push('  (the log has no TDX lines)');
+  }
+  const width = String(d.boot.lastLine).length;
+  for (const l of d.story.lines) {
+    out.push(`  line ${String(l.line).padStart(width)}  ${l.text}`);
+  }
+  for (const f of d.story.failures) {
+    out.push(`  -> line ${f.line}: ${f.leafName} returned ${f.statusName}: ${f.meaning}`);
+  }
+  out.push('');
+  out.push(`classification: ${d.classification.class}: ${d.classification.title}`);
+  out.push(`  why: ${d.classification.explanation}`);
+  for (const e of d.classification.evidence) {
+    out.push(`  evidence: line ${e.line}: ${e.text}`);
+  }
+  out.push('');
+  const r = d.reproduction;
+  if (!r.attempted) {
+    out.push(`reproduction: not attempted: ${r.why}`);
+  } else {
+    out.push(`reproduction: ${r.method}: ${r.why}`);
+    if (r.source !== undefined) {
+      out.push(`  machine: ${r.source.kind}: ${r.source.detail}`);
+    }
+    for (const n of r.notes) {
+      out.push(`  note: ${n}`);
+    }
+    if (r.matches === true) {
+      out.push(`  result: MATCHES the log line for line (${r.compared.same} TDX line(s))`);
+    } else {
+      out.push(`  result: DIFFERS: ${r.compared.same} of ${r.compared.log} log line(s) reproduced, ${r.compared.sim - r.compared.same} extra simulated line(s)`);
+    }
+    for (const x of r.diff) {
+      if (x.op === 'same') {
+        out.push(`    = ${x.log ?? ''}`);
+      } else if (x.op === 'missing') {
+        out.push(`    - ${x.log ?? ''}   (log line ${x.logLine ?? '?'}, not reproduced)`);
+      } else {
+        out.push(`    + ${x.sim ?? ''}   (simulator only)`);
+      }
+    }
+  }
+  out.push('');
+  out.push(`cause: ${d.cause}`);
+  out.push('remedy:');
+  for (const m of d.remedy) {
+    out.push(`  - ${m}`);
+  }
+  const ok = d.alternatives.filter((a) => a.outcome === 'ok');
+  if (d.alternatives.length > 0 && d.classification.class !== 'success') {
+    out.push(`kernel/module pairs that would initialise TDX on this machine (plan core): ${ok.length === 0 ? 'none' : ok.map((a) => `${a.kernel} + ${a.module}`).join(', ')}`);
+  }
+  if (d.assumptions.length > 0) {
+    out.push('assumptions of the rebuilt machine:');
+    for (const a of d.assumptions) {
+      out.push(`  - ${a}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Register `diagnose`. */
+export function registerDiagnose(program: Command, ctx: CommandContext): void {
+  program
+    .command('diagnose')
+    .description('find the TDX story in a dmesg, classify it, reproduce it in the simulator, and say cause and remedy')
+    .argument('<dmesg-file>', 'a dmesg (with or without timestamps), e.g. from `dmesg` or `journalctl -k -b`')
+    .option('--no-reproduce', 'do not rebuild and simulate the machine')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 TDX initialised, 1 a failure was diagnosed (or no TDX at all), 2 bad input.')
+    .action((file: string, o: DiagnoseOpts) => {
+      const d = diagnose({ file, reproduce: o.reproduce !== false });
+      process.stdout.write(o.json === true ? `${JSON.stringify(d, null, 2)}\n` : formatDiagnosis(d));
+      ctx.exitCode = d.classification.class === 'success' ? EXIT_OK : EXIT_FINDINGS;
+    });
+}
