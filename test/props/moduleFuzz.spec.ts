@@ -165,7 +165,13 @@ function moduleState(m: ModuleMachine, drop: string[]): string {
   return JSON.stringify(s);
 }
 
-function runOne(base: ModuleMachine, lp: number, regs: R, mem: fc.Option<{ which: number; fields: bigint[]; array: fc.Option<bigint[]> }> | null): void {
+interface MemInput {
+  which: number;
+  fields: bigint[];
+  array: bigint[] | null;
+}
+
+function runOne(base: ModuleMachine, lp: number, regs: R, mem: MemInput | null): void {
   const m = deepClone(base);
   if (mem !== null) {
     const b = new Uint8Array(512);
