@@ -6,9 +6,14 @@
 import { ModelBug } from '../base/assert.js';
 import { formatTimestamp } from '../base/dmesg.js';
 import { hex } from '../base/u64.js';
-import { KERNEL_PROFILE_NAMES } from '../kernel/profiles.js';
+import { KERNEL_PROFILE_NAMES, MUTANT_PROFILE_NAMES } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
+import { ENOSYS } from '../kernel/errno.js';
+import { crash_kexec, kernel_kexec, kexec_load } from '../kernel/kexec/kexec_core.js';
+import type { Kernel } from '../kernel/Kernel.js';
 import type { Td } from '../kernel/kvm/td.js';
+import { Memblock } from '../kernel/mm/memblock.js';
+import type { Cpu } from '../platform/Cpu.js';
 import { createMachine } from '../machine/Machine.js';
 import type { Machine } from '../machine/Machine.js';
 import { MODULE_PROFILE_NAMES } from '../module/profiles.js';
@@ -22,12 +27,26 @@ import type { Scheduler } from './Scheduler.js';
 
 /** Kernel profiles a scenario may name. */
 export function kernelProfileNames(): string[] {
-  return [...KERNEL_PROFILE_NAMES];
+  return [...KERNEL_PROFILE_NAMES, ...MUTANT_PROFILE_NAMES];
 }
 
 /** Module profiles a scenario may name. */
 export function moduleProfileNames(): string[] {
   return [...MODULE_PROFILE_NAMES];
+}
+
+/** A CPU busy with interrupts disabled for `ns`: a REBOOT IPI waits until it ends. */
+function* irqsOffSection(c: Cpu, ns: number): Prog {
+  c.irqEnabled = false;
+  yield { op: 'tick', ns, label: 'local:irqs-off section' };
+  c.irqEnabled = true;
+  yield { op: 'yield', label: 'local:irqs-on' };
+}
+
+/** Purgatory and the new kernel's first steps on the kexec-ing CPU, before it resets the APs. */
+function* purgatory(): Prog {
+  yield { op: 'tick', ns: 500_000, label: 'local:purgatory' };
+  yield { op: 'tick', ns: 500_000, label: 'local:early boot' };
 }
 
 /** A scenario's kernel side. */
@@ -37,6 +56,14 @@ export class MachineSession implements KernelSession {
   readonly tds: Td[] = [];
   /** One line per step result that dmesg does not show (return codes). */
   readonly results: string[] = [];
+  /** Kernel-side findings, completed with seed and path at the end. */
+  private readonly pending: Omit<Finding, 'seed' | 'path'>[] = [];
+  /** Times of kexec/crash jumps. */
+  readonly jumps: number[] = [];
+  /** Writer tags of kernels started by kexec or kdump. */
+  readonly newKernelWriters = new Set<string>();
+  /** The crash kernel's region, once one runs. */
+  crashRegionBytes: { base: number; size: number } | undefined;
 
   constructor(args: KernelSessionArgs) {
     const sc = args.scenario;
@@ -103,10 +130,143 @@ export class MachineSession implements KernelSession {
         this.results.push(`mem.online ${hex(s.base)}: ${this.run(0, m.hotAddMemory(s.base, s.size, 0), 'mem.online')}`);
         return;
       case 'kexec':
+        this.kexec(s.lateRebootIpi, s.lateByMs, s.ipiInTime);
+        return;
       case 'crash':
-        throw new ModelBug(`step "${s.op}" is not wired yet`);
+        this.crash(s.cpu);
+        return;
       default:
         throw new ModelBug(`kernel session cannot run step "${s.op}"`);
+    }
+  }
+
+  /** A finding of a kernel-side checker, before seed and path are known. */
+  private note(cls: Finding['class'], message: string, t: number, details: Finding['details']): void {
+    this.pending.push({ class: cls, message, t, details });
+  }
+
+  /**
+   * kexec: load (the architecture may refuse), stop, jump, and start the next kernel on the same
+   * platform and module; it boots, uses its memory as ordinary KeyID-0 memory, and time passes
+   * (every cache is eventually written back).
+   */
+  private kexec(late: readonly number[], lateByMs: number, ipiInTime: boolean): void {
+    const m = this.machine;
+    const old = m.kernel;
+    const ret = kexec_load(old);
+    if (ret === -ENOSYS) {
+      this.results.push(`kexec_load failed: Function not implemented (${old.profile.name} is built without kexec: INTEL_TDX_HOST depends on !KEXEC_CORE)`);
+      return;
+    }
+    if (ret !== 0) {
+      this.results.push('kexec_load failed: Operation not supported');
+      return;
+    }
+    const sched = this.sched as Scheduler;
+    for (const id of late) {
+      const c = this.platform.cpu(id);
+      if (sched.isIdle(c) && c.online) {
+        // Busy with interrupts off: the REBOOT IPI waits until this section ends.
+        sched.spawn(c, irqsOffSection(c, lateByMs * 1_000_000), 'irqs-off');
+      }
+    }
+    const cpu0 = this.platform.cpu(0);
+    const wasOnline = this.platform.cpus.filter((c) => c.online).map((c) => c.id);
+    let jumped = false;
+    sched.spawn(cpu0, kernel_kexec(old, cpu0, { ipiInTime }), 'kernel_kexec', () => {
+      jumped = true;
+    });
+    sched.run(() => jumped);
+    this.afterJump(old, wasOnline, 'kexec');
+    this.startNextKernel(m.newKernel());
+  }
+
+  /** kdump: crash on `cpuId`, NMI shootdown, jump to the crash kernel in its reserved region. */
+  private crash(cpuId: number): void {
+    const m = this.machine;
+    const old = m.kernel;
+    const sched = this.sched as Scheduler;
+    const cpu = this.platform.cpu(cpuId);
+    const wasOnline = this.platform.cpus.filter((c) => c.online).map((c) => c.id);
+    let jumped = false;
+    sched.spawn(cpu, crash_kexec(old, cpu), 'crash_kexec', () => {
+      jumped = true;
+    });
+    sched.run(() => jumped);
+    this.afterJump(old, wasOnline, 'crash', cpuId);
+    const region = this.crashRegion();
+    this.crashRegionBytes = region;
+    this.startNextKernel(m.newKernel({ memblock: new Memblock([{ base: region.base, size: region.size, nid: 0 }]) }));
+  }
+
+  /** The crashkernel= reservation: 256 MiB below the end of the first usable RAM under 4 GiB. */
+  crashRegion(): { base: number; size: number } {
+    const low = this.platform.spec.memory.e820.filter((e) => e.type === 'usable' && e.base < 2 ** 32 && e.base + e.size > 0x1000_0000);
+    const r = low[low.length - 1];
+    const end = r === undefined ? 0x8000_0000 : Math.floor(Math.min(r.base + r.size, 2 ** 32) / 0x100_0000) * 0x100_0000;
+    return { base: end - 0x1000_0000, size: 0x1000_0000 };
+  }
+
+  /** Checks at the jump: every other CPU must be stopped; every SEAMCALL must be followed by a flush. */
+  private afterJump(old: Kernel, wasOnline: readonly number[], how: 'kexec' | 'crash', jumper = 0): void {
+    const p = this.platform;
+    const sched = this.sched as Scheduler;
+    const jumpNs = old.kexec_state.jumpNs ?? p.nowNs;
+    const running: Cpu[] = [];
+    for (const id of wasOnline) {
+      const c = p.cpu(id);
+      if (id === jumper) {
+        continue;
+      }
+      if (!c.halted) {
+        running.push(c);
+      }
+    }
+    // Let the old CPUs go on while the new kernel is in purgatory and early boot.
+    const before = new Map(running.map((c) => [c.id, c.stepCount]));
+    sched.runProgram(p.cpu(jumper), purgatory(), 'purgatory');
+    for (const c of running) {
+      const extra = c.stepCount - (before.get(c.id) ?? 0);
+      const where = sched.frames(c).join(' > ') || 'idle loop';
+      this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
+    }
+    if (how === 'kexec') {
+      for (const id of wasOnline) {
+        const c = p.cpu(id);
+        if (c.lastSeamcallNs >= 0 && c.lastSeamcallNs > c.lastWbinvdNs) {
+          this.note('seamcall-after-flush', `CPU ${c.id}: its last SEAMCALL (t=${(c.lastSeamcallNs / 1e9).toFixed(6)} s) is not followed by a cache flush before the kexec jump${c.lastWbinvdNs >= 0 ? ` (last WBINVD at t=${(c.lastWbinvdNs / 1e9).toFixed(6)} s)` : ' (no WBINVD at all)'}`, jumpNs, { cpu: c.id, lastSeamcallNs: c.lastSeamcallNs, lastWbinvdNs: c.lastWbinvdNs });
+        }
+      }
+    }
+    // The next kernel sends INIT/SIPI to every AP: whatever they ran is gone.
+    for (const c of p.cpus) {
+      sched.resetCpu(c);
+      c.pending.length = 0;
+      c.halted = false;
+      c.inNmi = false;
+      c.inSeam = false;
+      c.irqEnabled = true;
+      c.vmx = false;
+      c.online = !p.spec.topology.offlineAtBoot.includes(c.id);
+    }
+    this.jumps.push(jumpNs);
+  }
+
+  /** Boot the next kernel, let it use its memory through KeyID 0, and let time pass. */
+  private startNextKernel(nk: Kernel): void {
+    const m = this.machine;
+    this.run(0, m.bootKernel(nk), 'boot');
+    const writer = `kernel#${nk.generation}`;
+    this.newKernelWriters.add(writer);
+    const p = this.platform;
+    const cpu0 = p.cpu(0);
+    // The new kernel's allocator hands out its memory, old PAMTs and TD pages included.
+    for (const r of nk.memblock.memory) {
+      p.storeFill(cpu0, r.base, r.size, 0x4b, 0, writer);
+    }
+    // Time passes: every cache is eventually written back.
+    for (const c of p.cpus) {
+      p.evictLines(c, c.cache.lineCount);
     }
   }
 
@@ -134,15 +294,35 @@ export class MachineSession implements KernelSession {
   }
 
   relevance(): RelevanceFilter {
-    return () => true;
+    // Before any kexec every stale write-back is corruption; afterwards only those over memory
+    // a later kernel wrote (or, for kdump, anything inside the crash kernel's region).
+    const writers = this.newKernelWriters;
+    const region = this.crashRegionBytes;
+    if (this.jumps.length === 0) {
+      return () => true;
+    }
+    return (w) => {
+      if (writers.has(w.overwrittenWriter)) {
+        return true;
+      }
+      if (region !== undefined) {
+        const pa = w.lineStart * 64;
+        return pa < region.base + region.size && w.lineEnd * 64 > region.base;
+      }
+      return false;
+    };
   }
 
-  findings(_seed: number, _path: string): Finding[] {
-    return [];
+  findings(seed: number, path: string): Finding[] {
+    return this.pending.map((f) => ({ ...f, seed, path }));
   }
 
   stats(): Record<string, number | string> {
     return { kernels: this.machine.kernels.length, tds: this.tds.length };
+  }
+
+  notes(): string[] {
+    return this.results;
   }
 
   memoryLanes(): { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[] {

@@ -40,6 +40,8 @@ export interface RunOutcome {
   /** dmesg lines as `dmesg` prints them. */
   readonly dmesgFormatted: string[];
   readonly stats: Record<string, number | string>;
+  /** Step results that dmesg does not show. */
+  readonly notes: string[];
   readonly path: string;
   readonly traceHash: string;
   /** Recorded trace events (when asked for). */
@@ -69,6 +71,8 @@ export interface KernelSession {
   /** Findings of kernel-side checkers (CPU still running, SEAMCALL after flush, WARNs). */
   findings(seed: number, path: string): Finding[];
   stats(): Record<string, number | string>;
+  /** Results and notes that dmesg does not show (return codes, refused kexec_load). */
+  notes?(): string[];
   /** Extra memory-map lanes for reports (memlist, TDMRs, reserved areas, PAMTs, TD pages). */
   memoryLanes?(): { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[];
   /** The run switched schedulers (exploration restored a snapshot). */
@@ -259,6 +263,7 @@ export class ScenarioRun {
         ...(this.kernel?.stats() ?? {}),
         ...(this.kernel === undefined ? { notes: this.notes.length } : {}),
       },
+      notes: this.kernel?.notes?.() ?? [],
       path,
       traceHash: tracer.hash,
       trace: tracer.events(),

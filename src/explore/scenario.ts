@@ -38,6 +38,8 @@ const kernelSteps = [
     lateRebootIpi: z.array(cpu).default([]),
     /** Simulated delay before a late CPU takes the REBOOT IPI. */
     lateByMs: z.number().int().nonnegative().default(1500),
+    /** Model knob: every REBOOT IPI is taken within the second, so no NMI fallback. */
+    ipiInTime: z.boolean().default(false),
   }),
   z.strictObject({ op: z.literal('crash'), cpu: cpu.default(0) }),
   z.strictObject({ op: z.literal('fault'), site: z.string().min(1), count: z.number().int().min(1).default(1) }),

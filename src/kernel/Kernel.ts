@@ -10,10 +10,12 @@ import { Dmesg } from '../base/dmesg.js';
 import type { Logger } from '../base/dmesg.js';
 import { PAGE_SIZE } from '../base/ids.js';
 import { hex16 } from '../base/u64.js';
-import type { Cpu } from '../platform/Cpu.js';
+import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import type { Prog } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
 import { EBUSY, EINVAL } from './errno.js';
+import { reboot_interrupt, smp_stop_nmi_callback } from './kexec/smp.js';
+import { KexecState } from './kexec/state.js';
 import type { KernelStatus } from './errno.js';
 import { Kvm } from './kvm/kvm.js';
 import { Memblock } from './mm/memblock.js';
@@ -55,7 +57,19 @@ const RELEASE: Record<string, string> = {
   'tdx-host-v8': '6.1.0-rc8-tdx-host-v8',
   'tdx-host-rfc': '5.17.0-rc5-tdx-host-rfc',
   'cmr-holes': '6.8.0-cmr-holes',
+  'mutant-no-kexec-wbinvd': '6.18.0-mutant-no-kexec-wbinvd',
 };
+
+/** dmesg time: simulated time since this kernel booted (an object, so snapshots copy it). */
+class KernelClock {
+  constructor(private readonly k: Kernel) {}
+  nowNs(): number {
+    return this.k.platform.nowNs - this.k.bootNs;
+  }
+  currentCpu(): number {
+    return this.k.platform.current.id;
+  }
+}
 
 /** One booted (or booting) Linux kernel. */
 export class Kernel {
@@ -79,6 +93,8 @@ export class Kernel {
   /** Registered dynamic CPU hotplug states, in order. */
   readonly cpuhp: CpuhpState[] = [];
   readonly generation: number;
+  /** Reboot/kexec state (stopping_cpu, cpus_stop_mask, ...). */
+  readonly kexec_state = new KexecState();
   /** Platform time at which this kernel started (dmesg time zero). */
   readonly bootNs: number;
   booted = false;
@@ -89,8 +105,7 @@ export class Kernel {
     this.generation = opts.generation ?? 0;
     const p = this.platform;
     this.bootNs = p.nowNs;
-    this.dmesg = new Dmesg({ nowNs: () => p.nowNs - this.bootNs, currentCpu: () => p.current.id });
-    this.dmesg.onRecord((r) => p.tracer.emit({ kind: 'dmesg', t: p.nowNs, cpu: r.cpu, level: r.level, text: r.text }));
+    this.dmesg = new Dmesg(new KernelClock(this), 1 << 16, p.tracer);
     this.klog = this.dmesg.scope('');
     this.log = this.dmesg.scope(this.profile.strings.prefix);
     this.memblock = opts.memblock ?? Memblock.fromE820(p.spec);
@@ -141,8 +156,13 @@ export class Kernel {
     this.booted = true;
   }
 
-  /** Interrupt handlers this kernel owns: CALL_FUNCTION runs the carried work. */
+  /**
+   * Interrupt handlers this kernel owns: CALL_FUNCTION runs the carried work; REBOOT and the
+   * stop NMI run stop_this_cpu() (bound to this kernel, so snapshots copy them correctly).
+   */
   private installHandlers(c: Cpu): void {
+    c.handlers.set('REBOOT', { self: this, fn: reboot_interrupt as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog });
+    c.handlers.set('NMI', { self: this, fn: smp_stop_nmi_callback as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog });
     c.handlers.set('CALL_FUNCTION', (_cpu, irq) => {
       const payload = irq.payload;
       return (function* (): Prog {

@@ -15,6 +15,7 @@ export const EBUSY = 16;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENOSPC = 28;
+export const ENOSYS = 38;
 export const EAGAIN = 11;
 export const EOPNOTSUPP = 95;
 
@@ -31,6 +32,7 @@ const NAMES: Record<number, string> = {
   [ENODEV]: 'ENODEV',
   [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC',
+  [ENOSYS]: 'ENOSYS',
   [EAGAIN]: 'EAGAIN',
   [EOPNOTSUPP]: 'EOPNOTSUPP',
 };

@@ -12,8 +12,13 @@ import { seamcallErrLines } from './tdx/seamcall.js';
 
 /** Names of the kernel profiles. */
 export const KERNEL_PROFILE_NAMES = ['linux-6.18', 'linux-6.8', 'tdx-host-v8', 'tdx-host-rfc', 'cmr-holes'] as const;
+/**
+ * Mutants: profiles that are wrong on purpose, to show that the checkers catch what they should
+ * (not historical kernels; `tdxsim plan --compare` leaves them out).
+ */
+export const MUTANT_PROFILE_NAMES = ['mutant-no-kexec-wbinvd'] as const;
 /** A kernel profile name. */
-export type KernelProfileName = (typeof KERNEL_PROFILE_NAMES)[number];
+export type KernelProfileName = (typeof KERNEL_PROFILE_NAMES)[number] | (typeof MUTANT_PROFILE_NAMES)[number];
 /** The default kernel profile. */
 export const DEFAULT_KERNEL_PROFILE: KernelProfileName = 'linux-6.18';
 
@@ -50,8 +55,10 @@ export type CpuInitStrategy =
 export interface KexecPolicy {
   /** stop_this_cpu() WBINVD: iff the per-CPU flag is set (6.18), iff TDX is BIOS-enabled (2022 drafts), never (6.8: no kexec). */
   readonly stopThisCpuWbinvd: 'flag' | 'platform-tdx' | 'never';
-  /** relocate_kernel WBINVD on the kexec-ing CPU: iff its own flag (6.18), only for SME (drafts). */
-  readonly relocateWbinvd: 'flag' | 'sme-only';
+  /** relocate_kernel WBINVD on the kexec-ing CPU: iff its own flag (6.18), only for SME (drafts), never (mutant). */
+  readonly relocateWbinvd: 'flag' | 'sme-only' | 'never';
+  /** KVM's syscore shutdown flushes each CPU whose flag is set (tdx_cpu_flush_cache_for_kexec, 6.18). */
+  readonly earlyFlush: boolean;
   /** Kconfig allows KEXEC_CORE together with INTEL_TDX_HOST. */
   readonly kexecAllowed: boolean;
   /** machine_kexec_prepare() refuses on X86_BUG_TDX_PW_MCE platforms. */
@@ -166,7 +173,7 @@ const LINUX_6_18: KernelProfile = {
   cacheStateFlag: true,
   uninitializedName: 'UNINITIALIZED',
   kvmChecksMaxVcpus: true,
-  kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', kexecAllowed: true, refuseOnErratum: true },
+  kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, kexecAllowed: true, refuseOnErratum: true },
   strings: MERGED_STRINGS,
 };
 
@@ -179,7 +186,7 @@ const LINUX_6_8: KernelProfile = {
   readTdConf: false,
   cacheStateFlag: false,
   kvmChecksMaxVcpus: false,
-  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', kexecAllowed: false, refuseOnErratum: false },
+  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', earlyFlush: false, kexecAllowed: false, refuseOnErratum: false },
 };
 
 const TDX_HOST_V8: KernelProfile = {
@@ -192,7 +199,7 @@ const TDX_HOST_V8: KernelProfile = {
   universalEinval: true,
   entropyRetry: false,
   uninitializedName: 'UNKNOWN',
-  kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', kexecAllowed: true, refuseOnErratum: false },
+  kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', earlyFlush: false, kexecAllowed: true, refuseOnErratum: false },
   strings: V8_STRINGS,
 };
 
@@ -214,7 +221,16 @@ const CMR_HOLES: KernelProfile = {
   holes: 'cmrs',
 };
 
+/** linux-6.18 with every kexec-time WBINVD removed: the checkers must find the corruption. */
+const MUTANT_NO_KEXEC_WBINVD: KernelProfile = {
+  ...LINUX_6_18,
+  name: 'mutant-no-kexec-wbinvd',
+  description: 'MUTANT: linux-6.18 without any kexec-time WBINVD (no early flush, none in stop_this_cpu or relocate_kernel)',
+  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'never', earlyFlush: false, kexecAllowed: true, refuseOnErratum: false },
+};
+
 const PROFILES: Record<KernelProfileName, KernelProfile> = {
+  'mutant-no-kexec-wbinvd': MUTANT_NO_KEXEC_WBINVD,
   'linux-6.18': LINUX_6_18,
   'linux-6.8': LINUX_6_8,
   'tdx-host-v8': TDX_HOST_V8,
@@ -224,7 +240,7 @@ const PROFILES: Record<KernelProfileName, KernelProfile> = {
 
 /** True if `name` names a kernel profile. */
 export function isKernelProfileName(name: string): name is KernelProfileName {
-  return (KERNEL_PROFILE_NAMES as readonly string[]).includes(name);
+  return (KERNEL_PROFILE_NAMES as readonly string[]).includes(name) || (MUTANT_PROFILE_NAMES as readonly string[]).includes(name);
 }
 
 /**

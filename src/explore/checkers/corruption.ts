@@ -17,16 +17,29 @@ function who(writer: string): string {
   return writer;
 }
 
-/** Turn stale write-backs into findings. */
+/**
+ * Turn stale write-backs into findings, one per (CPU, stale KeyID and writer, overwritten KeyID
+ * and writer): a TD's worth of lines written back over a new kernel is one story, not thousands.
+ */
 export function corruptionFindings(stale: readonly StaleWriteback[], seed: number, path: string, relevant: RelevanceFilter = () => true): Finding[] {
-  const out: Finding[] = [];
+  const groups = new Map<string, { first: StaleWriteback; lines: number; ranges: number }>();
   for (const w of stale) {
     if (!relevant(w)) {
       continue;
     }
+    const key = `${w.cpu}|${w.key}|${w.staleWriter}|${w.overwrittenKey}|${w.overwrittenWriter}|${w.cause}`;
+    const g = groups.get(key);
+    if (g === undefined) {
+      groups.set(key, { first: w, lines: w.lineEnd - w.lineStart, ranges: 1 });
+    } else {
+      g.lines += w.lineEnd - w.lineStart;
+      g.ranges++;
+    }
+  }
+  const out: Finding[] = [];
+  for (const { first: w, lines, ranges } of groups.values()) {
     const pa = w.lineStart * LINE_SIZE;
-    const lines = w.lineEnd - w.lineStart;
-    const span = lines === 1 ? `line ${hex(pa)}` : `${lines} lines from ${hex(pa)}`;
+    const span = lines === 1 ? `line ${hex(pa)}` : ranges === 1 ? `${lines} lines from ${hex(pa)}` : `${lines} lines in ${ranges} ranges, first at ${hex(pa)}`;
     out.push({
       class: 'silent-corruption',
       message: `silent corruption: ${span}: a stale KeyID ${w.key} alias (written by ${who(w.staleWriter)}) was written back from CPU ${w.cpu}'s cache (${w.cause}) over newer data written through KeyID ${w.overwrittenKey} by ${who(w.overwrittenWriter)}`,
@@ -36,6 +49,7 @@ export function corruptionFindings(stale: readonly StaleWriteback[], seed: numbe
       details: {
         pa: hex(pa),
         lines,
+        ranges,
         staleKeyId: w.key,
         staleWriter: w.staleWriter,
         staleVersion: w.staleVer,
@@ -44,6 +58,7 @@ export function corruptionFindings(stale: readonly StaleWriteback[], seed: numbe
         overwrittenKeyId: w.overwrittenKey,
         overwrittenWriter: w.overwrittenWriter,
         overwrittenVersion: w.overwrittenVer,
+        atNs: w.t,
       },
     });
   }

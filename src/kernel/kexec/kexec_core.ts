@@ -1,0 +1,81 @@
+/**
+ * kernel_kexec() and the crash entry: the orchestration that reads like the kernel's own. The
+ * caller (a scenario) starts the next kernel when these return: at that moment the old kernel
+ * is gone from the kexec-ing CPU, and the other CPUs should all be halted.
+ * @see linux kernel/kexec_core.c kernel_kexec(), __crash_kexec();
+ *      arch/x86/kernel/reboot.c native_machine_shutdown()
+ */
+import type { Cpu } from '../../platform/Cpu.js';
+import type { Prog } from '../../platform/Exec.js';
+import { ENOSYS } from '../errno.js';
+import type { KernelStatus } from '../errno.js';
+import type { Kernel } from '../Kernel.js';
+import { on_each_cpu } from '../smp.js';
+import { tdx_cpu_flush_cache_for_kexec } from '../tdx/tdx.js';
+import { native_machine_crash_shutdown } from './crash.js';
+import { machine_kexec, machine_kexec_prepare } from './machine_kexec.js';
+import { native_stop_other_cpus } from './smp.js';
+import type { StopOptions } from './smp.js';
+
+/**
+ * The syscore shutdown step of KVM: disable virtualization on every CPU; on v6.18 that flushes
+ * each CPU's caches if a SEAMCALL may have dirtied them.
+ * @see linux kvm_shutdown() → kvm_disable_virtualization_cpu() → tdx_disable_virtualization_cpu()
+ */
+function* kvm_shutdown(k: Kernel, cpu: Cpu): Prog {
+  if (!k.kvm.loaded) {
+    return;
+  }
+  const disable = function* (c: Cpu): Prog {
+    if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag && k.cache_state_incoherent.get(c.id)) {
+      k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_cpu_flush_cache_for_kexec' });
+    }
+    if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag) {
+      yield* tdx_cpu_flush_cache_for_kexec(k, c);
+    }
+    c.vmx = false;
+  };
+  yield* on_each_cpu(k.platform, cpu, disable);
+}
+
+/** kexec_load(): may be refused by the architecture. */
+export function kexec_load(k: Kernel): KernelStatus {
+  if (!k.profile.kexec.kexecAllowed) {
+    return -ENOSYS;
+  }
+  return machine_kexec_prepare(k);
+}
+
+/**
+ * kexec -e: shut down devices and KVM, stop the other CPUs, jump.
+ * @returns 0 at the moment of the jump
+ * @see linux kernel_kexec()
+ */
+export function* kernel_kexec(k: Kernel, cpu: Cpu, stop: Pick<StopOptions, 'ipiInTime'> = {}): Prog<KernelStatus> {
+  const st = k.kexec_state;
+  st.kexec_in_progress = true;
+  k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'kexec', detail: 'kernel_kexec' });
+  // kernel_restart_prepare("kexec reboot"): reboot notifiers, device_shutdown().
+  yield { op: 'tick', ns: 50_000, label: 'kernel_restart_prepare' };
+  // syscore_shutdown(): KVM disables virtualization on every CPU.
+  yield* kvm_shutdown(k, cpu);
+  k.klog.notice('kexec_core: Starting new kernel');
+  // machine_shutdown() → native_machine_shutdown() → stop_other_cpus().
+  yield* native_stop_other_cpus(k, cpu, { wait: false, ...stop });
+  // lapic_shutdown(), restore_boot_irq_mode(), hpet_disable()...
+  yield { op: 'tick', ns: 20_000, label: 'local:native_machine_shutdown' };
+  yield* machine_kexec(k, cpu);
+  return 0;
+}
+
+/**
+ * A panic with a crash kernel loaded: shoot the other CPUs down, jump to the crash kernel.
+ * @see linux __crash_kexec() → machine_crash_shutdown() → machine_kexec()
+ */
+export function* crash_kexec(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
+  k.klog.emerg('Kernel panic - not syncing: sysrq triggered crash');
+  k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'crash', detail: '__crash_kexec' });
+  yield* native_machine_crash_shutdown(k, cpu);
+  yield* machine_kexec(k, cpu);
+  return 0;
+}

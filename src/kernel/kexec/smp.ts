@@ -1,0 +1,99 @@
+/**
+ * Stopping the other CPUs before a reboot or kexec: the REBOOT vector first, with up to a
+ * second for everyone to stop, then NMIs for the stragglers with up to 10 ms more. The
+ * second wait only watches cpus_stop_mask, which a CPU leaves *before* it halts; a CPU that
+ * takes the REBOOT IPI late and is then hit by the NMI runs stop_this_cpu() a second time
+ * while the stopping CPU already moves on. That is the race of linux-host.md 6.5.
+ * @see linux arch/x86/kernel/smp.c native_stop_other_cpus(), smp_stop_nmi_callback(),
+ *      sysvec_reboot()
+ */
+import type { Cpu, PendingInterrupt } from '../../platform/Cpu.js';
+import type { Prog } from '../../platform/Exec.js';
+import { waitUntil } from '../../platform/Exec.js';
+import type { Kernel } from '../Kernel.js';
+import { crash_nmi_callback } from './crash.js';
+import { stop_this_cpu } from './process.js';
+
+/** USEC_PER_SEC: the REBOOT IPI wait. */
+export const STOP_REBOOT_WAIT_NS = 1_000_000_000;
+/** 10 ms: the NMI wait (forever when `wait`). */
+export const STOP_NMI_WAIT_NS = 10_000_000;
+
+/** Options of one stop. */
+export interface StopOptions {
+  /** stop_other_cpus() was asked to wait for ever (smp_send_stop from reboot uses 0). */
+  readonly wait: boolean;
+  /** Model knob: the REBOOT IPI is always taken within the second (no NMI fallback). */
+  readonly ipiInTime?: boolean;
+}
+
+/**
+ * cpu_emergency_disable_virtualization(): leave VMX operation without asking anyone. No cache
+ * flush here; that is what the per-CPU flag and stop_this_cpu() are for.
+ */
+function emergency_disable_virtualization(cpu: Cpu): void {
+  cpu.vmx = false;
+}
+
+/** REBOOT_VECTOR handler. @see linux sysvec_reboot() */
+export function* reboot_interrupt(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): Prog {
+  yield { op: 'yield', label: 'local:reboot_interrupt' };
+  emergency_disable_virtualization(cpu);
+  yield* stop_this_cpu(k, cpu);
+}
+
+/** NMI handler registered by native_stop_other_cpus(). @see linux smp_stop_nmi_callback() */
+export function* smp_stop_nmi_callback(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): Prog {
+  const st = k.kexec_state;
+  if (st.crashing) {
+    return yield* crash_nmi_callback(k, cpu);
+  }
+  if (!st.nmiHandlerRegistered || cpu.id === st.stopping_cpu) {
+    return; // NMI_HANDLED / not ours
+  }
+  yield { op: 'yield', label: 'local:smp_stop_nmi_callback' };
+  emergency_disable_virtualization(cpu);
+  yield* stop_this_cpu(k, cpu);
+}
+
+/**
+ * Stop every other online CPU. Only the first caller proceeds.
+ * @see linux native_stop_other_cpus()
+ */
+export function* native_stop_other_cpus(k: Kernel, cpu: Cpu, opts: StopOptions): Prog {
+  const st = k.kexec_state;
+  const p = k.platform;
+  // atomic_try_cmpxchg(&stopping_cpu, -1, this_cpu): a second caller just returns.
+  yield { op: 'yield', label: 'stopping_cpu' };
+  if (st.stopping_cpu !== -1) {
+    return;
+  }
+  st.stopping_cpu = cpu.id;
+  for (const c of p.cpus) {
+    if (c !== cpu && c.online) {
+      st.cpus_stop_mask.add(c.id);
+    }
+  }
+  if (st.cpus_stop_mask.size > 0) {
+    // apic_send_IPI_allbutself(REBOOT_VECTOR)
+    for (const id of [...st.cpus_stop_mask]) {
+      p.sendIpi(cpu, p.cpu(id), 'REBOOT');
+    }
+    yield { op: 'yield', label: 'cpus_stop_mask' };
+    yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.ipiInTime === true ? Infinity : STOP_REBOOT_WAIT_NS, 'cpus_stop_mask');
+  }
+  if (st.cpus_stop_mask.size > 0) {
+    k.klog.emerg('Shutting down cpus with NMI');
+    st.nmiHandlerRegistered = true;
+    yield { op: 'tick', ns: 2_000_000, label: 'cpus_stop_mask' };
+    // for_each_cpu(cpu, &cpus_stop_mask): the mask is read again here.
+    for (const id of [...st.cpus_stop_mask]) {
+      p.sendIpi(cpu, p.cpu(id), 'NMI');
+      yield { op: 'yield', label: 'cpus_stop_mask' };
+    }
+    yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.wait ? Infinity : STOP_NMI_WAIT_NS, 'cpus_stop_mask');
+  }
+  // local_irq_save(); disable_local_APIC(); mcheck_cpu_clear(); local_irq_restore()
+  yield { op: 'tick', ns: 2_000, label: 'local:disable_local_APIC' };
+  st.cpus_stop_mask.clear();
+}
