@@ -420,7 +420,8 @@ function* tdx_read_module_info(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   }
   t.tdx_sysinfo = r.info;
   const leg = r.info.legacy;
-  if (leg !== undefined && k.profile.cpuInit === 'in-init') {
+  // The RFC printed the module's identity; v8 printed only the CMRs.
+  if (leg !== undefined && k.profile.detection === 'seamrr') {
     k.log.info(
       `TDX module: attributes 0x${leg.attributes.toString(16)}, vendor_id 0x${leg.vendor_id.toString(16)}, major_version ${leg.major_version}, minor_version ${leg.minor_version}, build_date ${leg.build_date}, build_num ${leg.build_num}`,
     );
