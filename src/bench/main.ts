@@ -5,10 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 
 import { kernelBenches } from './kernel.js';
+import { moduleBenches } from './module.js';
 import { platformBenches } from './platform.js';
 import type { Bench } from './types.js';
 
-const ALL: Bench[] = [...platformBenches, ...kernelBenches];
+const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

@@ -59,8 +59,12 @@ export class TdxModule implements SeamHandler {
     }
   }
 
-  /** Decode RAX into (leaf, version), or a pre-check status. Section 1.2 steps 1-5. */
-  private precheck(rax: U64): { leaf: number; version: number; status: U64 | undefined } {
+  /** Leaf and version decoded by the last `precheck` (fields, not an object: no allocation per call). */
+  private pcLeaf = 0;
+  private pcVersion = 0;
+
+  /** Decode RAX into (leaf, version); returns a pre-check status or undefined. Section 1.2 steps 1-5. */
+  private precheck(rax: U64): U64 | undefined {
     const p = this.profile;
     const m = this.state;
     let leaf: number;
@@ -69,40 +73,42 @@ export class TdxModule implements SeamHandler {
       leaf = Number(rax & 0xffffn);
       version = Number((rax >> 16n) & 0xffn);
       if (rax >> 24n !== 0n) {
-        return { leaf, version, status: TDX_OPERAND_INVALID }; // 1: reserved bits
+        return TDX_OPERAND_INVALID; // 1: reserved bits
       }
       if (version > 0 && !p.versionedLeaves.has(leaf)) {
-        return { leaf, version, status: TDX_OPERAND_INVALID }; // 2: unversioned leaf
+        return TDX_OPERAND_INVALID; // 2: unversioned leaf
       }
     } else {
       leaf = rax > 0xffffn ? -1 : Number(rax); // [1.0]: RAX compared as a whole
     }
+    this.pcLeaf = leaf;
+    this.pcVersion = version;
     if (m.sysState === SYS_STATE.SYS_SHUTDOWN && leaf !== LEAF.TDH_SYS_LP_SHUTDOWN) {
-      return { leaf, version, status: TDX_SYS_SHUTDOWN }; // 3
+      return TDX_SYS_SHUTDOWN; // 3
     }
     if (m.sysState !== SYS_STATE.SYS_READY && !p.notReadyAllowed.has(leaf)) {
-      return { leaf, version, status: TDX_SYS_NOT_READY }; // 4 (unknown leaves too)
+      return TDX_SYS_NOT_READY; // 4 (unknown leaves too)
     }
     if (!p.knownLeaves.has(leaf) || version > (p.versionedLeaves.get(leaf) ?? 0)) {
-      return { leaf, version, status: TDX_OPERAND_INVALID }; // 5
+      return TDX_OPERAND_INVALID; // 5
     }
-    return { leaf, version, status: undefined };
+    return undefined;
   }
 
   /** Handle one SEAMCALL on `env.lp` (SeamHandler). */
   *seamcall(regs: SeamRegs, env: SeamEnv): Prog<SeamRegs> {
-    const pc = this.precheck(regs.rax);
-    if (pc.status !== undefined) {
-      regs.rax = pc.status; // the pre-checks modify no register but RAX
+    const status = this.precheck(regs.rax);
+    if (status !== undefined) {
+      regs.rax = status; // the pre-checks modify no register but RAX
       return regs;
     }
-    const handler = LEAF_TABLE.get(pc.leaf);
+    const handler = LEAF_TABLE.get(this.pcLeaf);
     if (handler === undefined) {
       regs.rax = TDX_OPERAND_INVALID; // known to the module, not implemented by the model
       return regs;
     }
     const m = this.state;
-    const ctx = new LeafCtx(m, this.meta, this.profile, this.opts.costs, env, regs, env.lp, pc.version, this.tickStep);
+    const ctx = new LeafCtx(m, this.meta, this.profile, this.opts.costs, env, regs, env.lp, this.pcVersion, this.tickStep);
     m.lpBusy[env.lp] = true;
     try {
       regs.rax = yield* handler(ctx);

@@ -44,10 +44,11 @@ export function* tdhSysTdmrInit(ctx: LeafCtx): Prog<U64> {
   const { m, regs: r } = ctx;
   const rcx = r.rcx;
   r.rdx = 0n as U64;
-  if (rcx % 0x4000_0000n !== 0n || rcx >= MAX_PA || rcx >> BigInt(m.hkidShift) !== 0n) {
+  // 1 GiB aligned, below 2^52, no HKID bits (below 2^52 the value is exact as a number).
+  const base = rcx < MAX_PA ? Number(rcx) : -1;
+  if (base < 0 || base % SZ_1G !== 0 || base >= 2 ** m.hkidShift) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
   }
-  const base = Number(rcx);
   let t: TdmrRow | undefined;
   for (const row of m.tdmrs) {
     if (row.base === base) {
