@@ -413,11 +413,6 @@ function guessModule(b: BootFacts, kernel: KernelProfileName, c: Classified): { 
 
 // ---------------------------------------------------------------- reproduction
 
-/** TDX lines of a log or a simulated dmesg, as compared (prefix included, no timestamp). */
-function comparable(lines: readonly string[], prefix: string): string[] {
-  return lines.filter((l) => l.startsWith(prefix));
-}
-
 /** Line-for-line diff (longest common subsequence). */
 export function diffLines(log: readonly { text: string; line: number }[], sim: readonly string[]): DiffLine[] {
   const n = log.length;
@@ -447,22 +442,48 @@ export function diffLines(log: readonly { text: string; line: number }[], sim: r
   return out;
 }
 
-function faultsFor(c: Classified): { faults: { site: string; count: number }[]; note?: string } {
+/** How the reproduction recreates the condition the log shows (faults, platform edits, extra steps). */
+interface ReproPlan {
+  readonly faults: { site: string; count: number }[];
+  readonly platformEdit?: Partial<PlatformSpecInput>;
+  /** Boot a first kernel that initialises TDX, then kexec into the diagnosed one. */
+  readonly kexecFirst?: boolean;
+  readonly note?: string;
+}
+
+function reproPlanFor(c: Classified, platform: PlatformSpecInput): ReproPlan {
+  const name = c.seamcall !== undefined ? describeStatus(c.seamcall.status).name : undefined;
   if (c.cls === 'pamt-allocation-failure') {
     return { faults: [{ site: 'pamt.alloc', count: 1 }], note: 'the PAMT allocation failure was injected (fault site pamt.alloc): the log cannot tell how memory was fragmented' };
   }
-  if (c.cls === 'key-programming-failure' && c.seamcall !== undefined) {
-    const name = describeStatus(c.seamcall.status).name;
+  if (c.cls === 'key-programming-failure') {
     if (name === 'TDX_KEY_GENERATION_FAILED') {
       return { faults: [{ site: 'pconfig.entropy', count: 1 }], note: 'the key-generation failure was injected (fault site pconfig.entropy)' };
     }
     if (name === 'TDX_OPERAND_BUSY') {
       return { faults: [{ site: 'pconfig.busy', count: 1 }], note: 'the key-table busy condition was injected (fault site pconfig.busy)' };
     }
-    return { faults: [], note: `${name} at TDH.SYS.KEY.CONFIG has no fault site in the module model; the reproduction shows the healthy path` };
+    return { faults: [], note: `${name ?? 'this status'} at TDH.SYS.KEY.CONFIG has no fault site in the module model; the reproduction shows the healthy path` };
   }
-  if (c.cls === 'cpu-msr-misconfiguration' || c.cls === 'module-not-in-initial-state' || c.cls === 'cpus-offline') {
-    return { faults: [], note: 'the log does not say which CPU, MSR value or earlier kernel caused this; the reproduction shows the machine without that condition' };
+  if (c.cls === 'cpu-msr-misconfiguration' && name === 'TDX_INCONSISTENT_MSR' && c.seamcall !== undefined) {
+    const msr = Number(c.seamcall.status & 0xffffffffn);
+    return {
+      faults: [],
+      platformEdit: { msrOverrides: [{ cpu: 1, msr, value: '0x1000' }] },
+      note: `MSR ${hx(msr)} given a different value on CPU 1 (the log does not say which CPU differed)`,
+    };
+  }
+  if (c.cls === 'module-not-in-initial-state') {
+    const erratum = platform.cpuModel === 'sapphire-rapids' || platform.cpuModel === 'emerald-rapids';
+    return {
+      faults: [],
+      kexecFirst: true,
+      ...(erratum ? { platformEdit: { cpuModel: 'granite-rapids' as const } } : {}),
+      note: `modelled as a kexec from a kernel that initialised TDX${erratum ? ' (on a CPU without the partial-write erratum, since 6.18 refuses kexec on SPR/EMR)' : ''}; only the last kernel's lines are compared`,
+    };
+  }
+  if (c.cls === 'cpu-msr-misconfiguration' || c.cls === 'cpus-offline') {
+    return { faults: [], note: 'the log does not say which CPU, MSR value or setting caused this; the reproduction shows the machine without that condition' };
   }
   return { faults: [] };
 }
@@ -475,23 +496,27 @@ function limitOverrides(b: BootFacts): Record<string, number> | undefined {
   return undefined;
 }
 
-function simulate(platform: PlatformSpecInput, kernel: KernelProfileName, module: ModuleProfileName, faults: readonly { site: string; count: number }[]): { ok: true; dmesg: string[] } | { ok: false; why: string } {
+function simulate(platform: PlatformSpecInput, kernel: KernelProfileName, module: ModuleProfileName, rp: ReproPlan): { ok: true; dmesg: string[] } | { ok: false; why: string } {
+  const faults = rp.faults.map((f) => ({ op: 'fault', site: f.site, count: f.count }));
+  const steps = rp.kexecFirst === true ? [{ op: 'boot' }, { op: 'kvm.load' }, { op: 'kexec' }, ...faults, { op: 'kvm.load' }] : [{ op: 'boot' }, ...faults, { op: 'kvm.load' }];
   try {
-    const r = run({
-      scenarioObject: {
-        name: 'diagnose-reproduction',
-        platform,
-        kernel,
-        module,
-        seed: 1,
-        steps: [{ op: 'boot' }, ...faults.map((f) => ({ op: 'fault', site: f.site, count: f.count })), { op: 'kvm.load' }],
-      },
+    const r = run({ scenarioObject: { name: 'diagnose-reproduction', platform, kernel, module, seed: 1, steps } });
+    const all = r.runs[0]?.dmesg ?? [];
+    // Only the last kernel's lines (a kexec reproduction boots two).
+    let start = 0;
+    all.forEach((l, i) => {
+      if (l.startsWith('Linux version ')) {
+        start = i;
+      }
     });
-    return { ok: true, dmesg: r.runs[0]?.dmesg ?? [] };
+    return { ok: true, dmesg: all.slice(start) };
   } catch (e) {
     return { ok: false, why: isTdxsimError(e) ? e.message : `${(e as Error).name}: ${(e as Error).message}` };
   }
 }
+
+/** Kinds of TDX line that describe the installed module build, not the bring-up: not compared. */
+const UNCOMPARED_KINDS = new Set(['module-version']);
 
 function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, module: ModuleProfileName, prefix: string): { rep: Reproduction; spec?: PlatformSpec; assumptions: string[] } {
   const none = (why: string, assumptions: string[] = []): { rep: Reproduction; assumptions: string[] } => ({
@@ -508,43 +533,55 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
   if (m.missing.length > 0 && c.cls !== 'no-tdx') {
     return none(`not enough facts to rebuild the machine: missing ${m.missing.join('; ')}`, m.assumptions);
   }
-  const platform: PlatformSpecInput = { ...m.platform };
+  const base: PlatformSpecInput = { ...m.platform };
   const ov = limitOverrides(b);
   if (ov !== undefined) {
-    platform.tdxModule = { ...(platform.tdxModule ?? {}), overrides: ov };
+    base.tdxModule = { ...(base.tdxModule ?? {}), overrides: ov };
     m.assumptions.push(`module limit taken from the log: MAX_TDMRS = ${ov['MAX_TDMRS']}`);
   }
-  const parsed = parsePlatformSpec(platform);
+  const parsed = parsePlatformSpec(base);
   if (!parsed.ok) {
     return none(`the rebuilt platform is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, m.assumptions);
   }
-  const { faults, note } = faultsFor(c);
-  const notes: string[] = note !== undefined ? [note] : [];
-  const logLines = b.tdx.filter((t) => t.prefix === prefix).map((t) => ({ text: t.text, line: t.line }));
+  const rp = reproPlanFor(c, base);
+  const platform: PlatformSpecInput = { ...base, ...(rp.platformEdit ?? {}) };
+  const notes: string[] = rp.note !== undefined ? [rp.note] : [];
+  const logTdx = b.tdx.filter((t) => t.prefix === prefix);
+  const skippedLog = logTdx.filter((t) => UNCOMPARED_KINDS.has(t.kind));
+  const logLines = logTdx.filter((t) => !UNCOMPARED_KINDS.has(t.kind)).map((t) => ({ text: t.text, line: t.line }));
   let method: Reproduction['method'] = 'simulator';
-  let simLines: string[];
+  let simAll: string[];
   let why: string;
-  const sim = simulate(platform, kernel, module, faults);
+  const sim = simulate(platform, kernel, module, rp);
+  const what = rp.kexecFirst === true ? 'boot, kvm.load, kexec, kvm.load' : `boot${rp.faults.length > 0 ? ', fault' : ''}, kvm.load`;
   if (sim.ok) {
-    simLines = comparable(sim.dmesg, prefix);
-    why = `rebuilt from the log and booted in the simulator (scenario: boot${faults.length > 0 ? ', fault' : ''}, kvm.load) with kernel ${kernel} and module ${module}`;
+    simAll = sim.dmesg.filter((l) => l.startsWith(prefix));
+    why = `rebuilt from the log and booted in the simulator (scenario: ${what}) with kernel ${kernel} and module ${module}`;
   } else {
     method = 'plan-core';
-    const p = planProfile(parsed.spec, kernel, module);
-    simLines = comparable(p.dmesg, prefix);
+    simAll = planProfile(parsed.spec, kernel, module).dmesg.filter((l) => l.startsWith(prefix));
     why = `the simulator could not run this machine (${sim.why}); reproduced with the kernel's pure TDMR core (detection, metadata compatibility, TDMRs and PAMT only)`;
-    if (faults.length > 0) {
-      notes.push('faults cannot be injected into the plan core: the failure itself is not reproduced');
+    if (rp.faults.length > 0 || rp.kexecFirst === true) {
+      notes.push('the plan core cannot inject faults or kexec: the failure itself is not reproduced');
     }
   }
-  // Lines the simulator never prints are left out of the comparison, and said so.
-  const skipped = logLines.filter((l) => /^(?:virt\/tdx: |tdx: )(?:TDX module: |Module version:|SEAMRR|TDX enabled by BIOS)/.test(l.text));
-  if (skipped.length > 0 && method === 'plan-core') {
-    notes.push(`${skipped.length} module-information line(s) are outside the plan core and not compared`);
+  // Classify the simulated lines with the same parser, to leave out the same kinds.
+  const simFacts = parseDmesg(simAll, 'simulator');
+  const simKinds = simFacts.boots.flatMap((x) => x.tdx);
+  const simLines = simAll.filter((l) => !simKinds.some((t) => t.text === l && UNCOMPARED_KINDS.has(t.kind)));
+  if (skippedLog.length > 0 || simLines.length < simAll.length) {
+    notes.push(`module build information lines (version, build date and number) describe the installed module, not the bring-up: ${skippedLog.length} in the log, ${simAll.length - simLines.length} simulated, not compared`);
   }
-  const cmpLog = method === 'plan-core' ? logLines.filter((l) => !skipped.includes(l)) : logLines;
-  const diff = diffLines(cmpLog, simLines);
+  const diff = diffLines(logLines, simLines);
   const same = diff.filter((d) => d.op === 'same').length;
+  const simFailed = simKinds.some((t) => t.kind === 'init-failed');
+  if (c.cls === 'success' && simFailed) {
+    notes.push(
+      kernel === 'tdx-host-v8'
+        ? 'the model\'s tdx-host-v8 profile issues no TDH.SYS.INIT/LP.INIT (the Dec 2022 series assumed the module would drop them), so its TDH.SYS.INFO fails where this machine succeeded: a limit of the model, not of the machine'
+        : 'the simulator fails where the machine succeeded: a limit of the model or of the facts rebuilt from the log'
+    );
+  }
   return {
     rep: {
       attempted: true,
@@ -552,12 +589,12 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
       why,
       kernel,
       module,
-      faults,
+      faults: rp.faults,
       source: m.source,
       platform,
-      dmesg: simLines,
+      dmesg: simAll,
       matches: diff.every((d) => d.op === 'same'),
-      compared: { log: cmpLog.length, sim: simLines.length, same },
+      compared: { log: logLines.length, sim: simLines.length, same },
       diff,
       notes,
     },
