@@ -10,7 +10,7 @@ import type { TdmrRow } from './globalState.js';
 import type { LeafCtx } from './leafCtx.js';
 import type { LockMode } from './TryLock.js';
 import type { PamtEntry } from './pamt.js';
-import { pagesPerLevel } from './pamt.js';
+import { pagesPerLevel, PT } from './pamt.js';
 import { TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_PAGE_METADATA_INCORRECT, TDX_SUCCESS, withOperand } from './status.js';
 import type { TdState } from './tdState.js';
 import type { ModuleState } from './globalState.js';
@@ -84,7 +84,9 @@ export function privatePage(ctx: LeafCtx, v: bigint, operand: number, expectedPt
     return out;
   }
   out.entry = entry;
-  if (entry.level !== level || entry.pt !== expectedPt) {
+  // A free (PT_NDA) range is walked at 4 KiB granularity; for a 2 MiB target the caller checks
+  // that all 512 entries are free (pamt_is_2mb_range_free()).
+  if ((expectedPt !== PT.NDA && entry.level !== level) || entry.pt !== expectedPt) {
     out.status = withOperand(TDX_PAGE_METADATA_INCORRECT, operand);
   }
   return out;

@@ -349,7 +349,13 @@ export function statusByName(name: string): StatusInfo | undefined {
 
 /** The table row whose value equals `status` with bits 31:0 cleared (or the exact value). */
 export function statusInfo(status: bigint): StatusInfo | undefined {
-  return BY_VALUE.get(status) ?? BY_VALUE.get(status & TDX_SEAMCALL_STATUS_MASK);
+  const exact = BY_VALUE.get(status);
+  if (exact !== undefined) {
+    return exact;
+  }
+  const masked = BY_VALUE.get(status & TDX_SEAMCALL_STATUS_MASK);
+  // Only statuses that carry details in bits 31:0 match with non-zero low bits.
+  return masked !== undefined && masked.detail !== 'none' ? masked : undefined;
 }
 
 /** Name of a status, e.g. "TDX_OPERAND_INVALID", or "UNKNOWN_STATUS". */
@@ -401,7 +407,7 @@ function describeDetail(info: StatusInfo, low: number): { display: string; detai
     case 'pkg':
       return { display: `${n}|${low}`, details: { pkg: low } };
     case 'none':
-      return { display: low === 0 ? n : `${n}+${hex(low)}`, details: low === 0 ? {} : { low: hex(low) } };
+      return { display: n, details: {} };
   }
 }
 
@@ -412,7 +418,7 @@ function describeDetail(info: StatusInfo, low: number): { display: string; detai
 export function describeStatus(status: bigint): StatusDescription {
   const value = hex16(status);
   const exact = BY_VALUE.get(status);
-  const info = exact ?? BY_VALUE.get(status & TDX_SEAMCALL_STATUS_MASK);
+  const info = statusInfo(status);
   if (info === undefined) {
     const sev = severityOf(status);
     return { value, name: 'UNKNOWN_STATUS', display: 'UNKNOWN_STATUS', cls: Number((status >> 40n) & 0xffn), severity: sev, recoverable: sev === 'recoverable', details: {}, known: false };
