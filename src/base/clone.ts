@@ -60,12 +60,26 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
   }
   const o = Object.create(proto) as Record<PropertyKey, unknown>;
   memo.set(v, o);
-  for (const key of Reflect.ownKeys(v)) {
-    const d = Object.getOwnPropertyDescriptor(v, key) as PropertyDescriptor;
-    if ('value' in d) {
-      d.value = cloneValue(d.value, memo);
+  const src = v as Record<PropertyKey, unknown>;
+  const keys = Object.keys(src);
+  // Fast path: plain data properties assigned in order keep the copy in V8's fast mode.
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    o[key] = cloneValue(src[key], memo);
+  }
+  // Rare: symbol keys and non-enumerable properties keep their descriptors.
+  const all = Reflect.ownKeys(src);
+  if (all.length !== keys.length) {
+    for (const key of all) {
+      if (typeof key === 'string' && Object.prototype.propertyIsEnumerable.call(src, key)) {
+        continue;
+      }
+      const d = Object.getOwnPropertyDescriptor(src, key) as PropertyDescriptor;
+      if ('value' in d) {
+        d.value = cloneValue(d.value, memo);
+      }
+      Object.defineProperty(o, key, d);
     }
-    Object.defineProperty(o, key, d);
   }
   return o;
 }

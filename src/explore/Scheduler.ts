@@ -207,6 +207,7 @@ export class Scheduler {
   private collect(): void {
     this.actCount = 0;
     const free = this.policy === 'free';
+    let timeouts = 0;
     for (const run of this.runs) {
       if (run.dead !== undefined) {
         continue;
@@ -242,8 +243,40 @@ export class Scheduler {
       }
       if (b.deadline !== Infinity && (free || !(irqTime <= b.deadline))) {
         this.push(run, ActKind.Timeout, b.deadline, undefined);
+        timeouts++;
       }
     }
+    if (free && timeouts > 0) {
+      this.dropEarlyTimeouts();
+    }
+  }
+
+  /**
+   * Free policy: a timeout may fire only once no other CPU has something to do before the
+   * deadline (time still bounds waits; only the order of what happens in time is free). This is
+   * what keeps an NMI sent 1 µs ago from being "never delivered".
+   */
+  private dropEarlyTimeouts(): void {
+    let w = 0;
+    for (let i = 0; i < this.actCount; i++) {
+      const a = this.actions[i] as Action;
+      let keep = true;
+      if (a.kind === ActKind.Timeout) {
+        for (let j = 0; j < this.actCount; j++) {
+          const o = this.actions[j] as Action;
+          if (o.run !== a.run && o.kind !== ActKind.Timeout && o.time < a.time) {
+            keep = false;
+            break;
+          }
+        }
+      }
+      if (keep) {
+        this.actions[i] = this.actions[w] as Action;
+        this.actions[w] = a;
+        w++;
+      }
+    }
+    this.actCount = w;
   }
 
   private pick(): Action {

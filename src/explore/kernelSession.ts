@@ -35,14 +35,6 @@ export function moduleProfileNames(): string[] {
   return [...MODULE_PROFILE_NAMES];
 }
 
-/** A CPU busy with interrupts disabled for `ns`: a REBOOT IPI waits until it ends. */
-function* irqsOffSection(c: Cpu, ns: number): Prog {
-  c.irqEnabled = false;
-  yield { op: 'tick', ns, label: 'local:irqs-off section' };
-  c.irqEnabled = true;
-  yield { op: 'yield', label: 'local:irqs-on' };
-}
-
 /** Purgatory and the new kernel's first steps on the kexec-ing CPU, before it resets the APs. */
 function* purgatory(): Prog {
   yield { op: 'tick', ns: 500_000, label: 'local:purgatory' };
@@ -164,11 +156,8 @@ export class MachineSession implements KernelSession {
     }
     const sched = this.sched as Scheduler;
     for (const id of late) {
-      const c = this.platform.cpu(id);
-      if (sched.isIdle(c) && c.online) {
-        // Busy with interrupts off: the REBOOT IPI waits until this section ends.
-        sched.spawn(c, irqsOffSection(c, lateByMs * 1_000_000), 'irqs-off');
-      }
+      // This CPU takes the REBOOT IPI late (a long interrupts-off section, a slow wake-up).
+      this.platform.cpu(id).lateVector.set('REBOOT', lateByMs * 1_000_000);
     }
     const cpu0 = this.platform.cpu(0);
     const wasOnline = this.platform.cpus.filter((c) => c.online).map((c) => c.id);
@@ -248,6 +237,7 @@ export class MachineSession implements KernelSession {
       c.irqEnabled = true;
       c.vmx = false;
       c.online = !p.spec.topology.offlineAtBoot.includes(c.id);
+      c.lateVector.clear();
     }
     this.jumps.push(jumpNs);
   }

@@ -56,6 +56,11 @@ export class Cpu {
   lastWbinvdNs = -1;
   readonly msrs = new Map<number, bigint>();
   readonly pending: PendingInterrupt[] = [];
+  /**
+   * Extra delivery delay per vector for this CPU (a CPU stuck with interrupts off, a slow
+   * wake-up): how scenarios make a REBOOT IPI arrive late.
+   */
+  readonly lateVector = new Map<Vector, number>();
   /** Interrupt handlers, installed by the running kernel. */
   readonly handlers = new Map<Vector, InterruptHandler>();
 

@@ -105,7 +105,7 @@ export class Platform {
   seamHandler: SeamHandler | undefined;
   /** PA bit where the KeyID field starts (MAX_PA 52 minus KeyID bits). */
   readonly keyIdShift: number;
-  private verNext = 1;
+  private verNext = 0;
   private readonly rdrand: Prng;
 
   constructor(
@@ -215,9 +215,21 @@ export class Platform {
   get nowNs(): number {
     return this.current.clockNs;
   }
-  /** A fresh content version (global write order). */
+  /**
+   * The version of a cached store: strictly newer than every write before it. What a dirty
+   * cache line holds must compare older than anything written to memory after it.
+   */
   nextVersion(): number {
-    return this.verNext++;
+    return ++this.verNext;
+  }
+
+  /**
+   * The version of a write that goes straight to memory (MOVDIR64B, poison): newer than every
+   * cached store so far, but not a new epoch, so that back-to-back direct writes (TDMR.INIT's
+   * PAMT slices, a TD's pages) share a version and their ranges coalesce.
+   */
+  directVersion(): number {
+    return this.verNext + 1;
   }
 
   // ---------------------------------------------------------------- memory and caches
@@ -399,7 +411,7 @@ export class Platform {
     if (l0 === l1) {
       return;
     }
-    const ver = this.nextVersion();
+    const ver = this.directVersion();
     this.invalidateOthers(undefined, key, l0, l1, false);
     const td = this.isPrivateKey(key);
     if (typeof content === 'number') {
@@ -425,7 +437,7 @@ export class Platform {
     for (let l = l0; l < l1; l++) {
       const st = this.memory.lineState(l);
       if (st.td && this.hasPartialWriteErratum) {
-        this.memory.write(l, l + 1, { ...st, poison: true, ver: this.nextVersion(), writer });
+        this.memory.write(l, l + 1, { ...st, poison: true, ver: this.directVersion(), writer });
         this.tracer.emit({ kind: 'mem.poison', t: this.nowNs, cpu: cpu.id, pa: l * LINE_SIZE, keyId: key, reason: 'partial write to TD-owned line (erratum)' });
       }
     }
@@ -495,7 +507,7 @@ export class Platform {
   /** Send an IPI (or NMI) from `from` to `to`; it arrives after the platform latency. */
   sendIpi(from: Cpu, to: Cpu, vector: Vector, payload?: () => Prog): void {
     const nmi = vector === 'NMI';
-    const latency = nmi ? this.spec.costs.nmiLatencyNs : this.spec.costs.ipiLatencyNs;
+    const latency = (nmi ? this.spec.costs.nmiLatencyNs : this.spec.costs.ipiLatencyNs) + (to.lateVector.get(vector) ?? 0);
     const irq: PendingInterrupt = payload === undefined ? { vector, arrivalNs: from.clockNs + latency, from: from.id } : { vector, arrivalNs: from.clockNs + latency, from: from.id, payload };
     to.pending.push(irq);
     this.tracer.emit({ kind: 'ipi.send', t: from.clockNs, cpu: from.id, to: to.id, vector, nmi });
