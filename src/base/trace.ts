@@ -47,12 +47,30 @@ export type TraceKind = TraceEvent['kind'];
 /** Receives trace events. */
 export type TraceListener = (ev: TraceEvent) => void;
 
-function stringifyEvent(ev: TraceEvent): string {
-  let s = '';
-  for (const [k, v] of Object.entries(ev)) {
-    s += `${k}=${typeof v === 'bigint' ? v.toString(16) : String(v)};`;
+function mixNumber(h: number, n: number): number {
+  let x = h ^ (n >>> 0);
+  x = Math.imul(x, 0x01000193);
+  x ^= Math.floor(n / 4294967296) >>> 0;
+  return Math.imul(x, 0x01000193) >>> 0;
+}
+
+/** Fold one event's fields into a 32-bit hash (numbers directly, strings and bigints by value). */
+function hashEvent(ev: TraceEvent, seed: number): number {
+  let h = seed;
+  const o = ev as unknown as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === 'number') {
+      h = mixNumber(h, v);
+    } else if (typeof v === 'string') {
+      h = fnv1a32(v, h);
+    } else if (typeof v === 'bigint') {
+      h = mixNumber(mixNumber(h, Number(v & 0xffffffffn)), Number((v >> 32n) & 0xffffffffn));
+    } else if (typeof v === 'boolean') {
+      h = mixNumber(h, v ? 1 : 2);
+    }
   }
-  return s;
+  return h;
 }
 
 /**
@@ -83,9 +101,8 @@ export class Tracer {
   /** Emit one event. */
   emit(ev: TraceEvent): void {
     this.count++;
-    const s = stringifyEvent(ev);
-    this.hashLo = fnv1a32(s, this.hashLo);
-    this.hashHi = fnv1a32(s, this.hashHi ^ this.count);
+    this.hashLo = hashEvent(ev, this.hashLo);
+    this.hashHi = mixNumber(this.hashHi ^ this.count, this.hashLo);
     if (this.recordLimit > 0) {
       if (this.recorded.length >= this.recordLimit) {
         this.recorded.shift();

@@ -250,9 +250,11 @@ export class MachineSession implements KernelSession {
     this.newKernelWriters.add(writer);
     const p = this.platform;
     const cpu0 = p.cpu(0);
-    // The new kernel's allocator hands out its memory, old PAMTs and TD pages included.
+    // The new kernel's allocator hands out its memory, old PAMTs and TD pages included, and
+    // the kernel writes it through KeyID 0. Modelled as one direct write per region, so that the
+    // order in which this CPU's own lines get evicted cannot hide a stale alias by luck.
     for (const r of nk.memblock.memory) {
-      p.storeFill(cpu0, r.base, r.size, 0x4b, 0, writer);
+      p.movdir64b(cpu0, r.base, r.size, 0, 0x4b, writer);
     }
     // Time passes: every cache is eventually written back.
     for (const c of p.cpus) {
