@@ -133,6 +133,12 @@ export class ModuleState {
     this.pamt.adopt(from.pamt);
   }
 
+  /** The package of `lp`: what LP.INIT latched, else what MCHECK says. */
+  pkgOf(lp: number): number {
+    const p = this.lpPkg[lp] ?? -1;
+    return p >= 0 ? p : (this.sysinfo.lpPackage[lp] ?? 0);
+  }
+
   /** True if `hkid` is a TDX private HKID. */
   isPrivateHkid(hkid: number): boolean {
     return hkid >= this.privateHkidMin && hkid <= this.privateHkidMax;

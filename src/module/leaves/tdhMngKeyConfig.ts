@@ -26,7 +26,7 @@ export function* tdhMngKeyConfig(ctx: LeafCtx): Prog<U64> {
   if (td.lifecycle !== TD_LIFECYCLE.TD_HKID_ASSIGNED) {
     return TDX_LIFECYCLE_STATE_INCORRECT;
   }
-  const bit = 1 << (m.lpPkg[ctx.lp] ?? 0);
+  const bit = 1 << (m.pkgOf(ctx.lp));
   if ((td.pkgConfigBitmap & bit) !== 0) {
     return TDX_KEY_CONFIGURED;
   }

@@ -27,7 +27,7 @@ export function* tdhPhymemCacheWb(ctx: LeafCtx): Prog<U64> {
   if (r.rcx > 1n) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
   }
-  const pkg = m.lpPkg[ctx.lp] ?? 0;
+  const pkg = m.pkgOf(ctx.lp);
   const wbt = m.wbt[pkg];
   if (wbt === undefined || !ctx.hold(wbt.mutex, 'exclusive')) {
     return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.WBCACHE);

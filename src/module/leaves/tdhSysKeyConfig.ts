@@ -37,7 +37,7 @@ export function* tdhSysKeyConfig(ctx: LeafCtx): Prog<U64> {
   if (m.sysState !== SYS_STATE.SYSCONFIG_DONE) {
     return TDX_SYS_KEY_CONFIG_NOT_PENDING;
   }
-  const bit = 1 << (m.lpPkg[ctx.lp] ?? 0);
+  const bit = 1 << (m.pkgOf(ctx.lp));
   if ((m.pkgConfigBitmap & bit) !== 0) {
     return TDX_KEY_CONFIGURED;
   }
