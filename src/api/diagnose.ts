@@ -131,9 +131,12 @@ export interface Reproduction {
 export interface Alternative {
   readonly kernel: KernelProfileName;
   readonly module: ModuleProfileName;
+  /** What the plan core says (detection, metadata compatibility, TDMRs, PAMT). */
   readonly outcome: 'ok' | 'fail';
   readonly failure: string | null;
   readonly pamtKb: number;
+  /** What a full simulated bring-up says, for the pairs the remedy suggests (null: not simulated). */
+  readonly simulated: 'ok' | 'fail' | null;
 }
 
 /** What `diagnose` returns. */
@@ -605,11 +608,13 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
 
 // ---------------------------------------------------------------- remedies
 
-function alternatives(spec: PlatformSpec | undefined, kernel: KernelProfileName, module: ModuleProfileName): Alternative[] {
+/** Most full simulations run to confirm suggested pairs. */
+const MAX_CONFIRMATIONS = 4;
+
+function alternatives(spec: PlatformSpec | undefined, platform: PlatformSpecInput | undefined, kernel: KernelProfileName, module: ModuleProfileName, confirm: boolean): Alternative[] {
   if (spec === undefined) {
     return [];
   }
-  const out: Alternative[] = [];
   const pairs: [KernelProfileName, ModuleProfileName][] = [];
   for (const mo of MODULE_PROFILE_NAMES) {
     pairs.push([kernel, mo]);
@@ -619,16 +624,24 @@ function alternatives(spec: PlatformSpec | undefined, kernel: KernelProfileName,
       pairs.push([k, module]);
     }
   }
-  for (const [k, mo] of pairs) {
+  let budget = confirm && platform !== undefined ? MAX_CONFIRMATIONS : 0;
+  return pairs.map(([k, mo]) => {
     const p = planProfile(spec, k, mo);
-    out.push({ kernel: k, module: mo, outcome: p.outcome, failure: p.failure?.message ?? null, pamtKb: p.pamtKb });
-  }
-  return out;
+    let simulated: Alternative['simulated'] = null;
+    const suggested = p.outcome === 'ok' && !(k === kernel && mo === module);
+    if (suggested && budget > 0 && platform !== undefined) {
+      budget--;
+      const r = simulate(platform, k, mo, { faults: [] });
+      simulated = r.ok && r.dmesg.some((l) => /(?:^|: )(?:module initialized\.?|TDX module initialized\.|TDX-Module initialized)$/.test(l)) ? 'ok' : 'fail';
+    }
+    return { kernel: k, module: mo, outcome: p.outcome, failure: p.failure?.message ?? null, pamtKb: p.pamtKb, simulated };
+  });
 }
 
 function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelProfileName, module: ModuleProfileName): { cause: string; remedy: string[] } {
-  const okModules = alts.filter((a) => a.kernel === kernel && a.outcome === 'ok' && a.module !== module).map((a) => a.module);
-  const okKernels = alts.filter((a) => a.module === module && a.outcome === 'ok' && a.kernel !== kernel).map((a) => a.kernel);
+  const works = (a: Alternative): boolean => a.outcome === 'ok' && a.simulated !== 'fail';
+  const okModules = alts.filter((a) => a.kernel === kernel && works(a) && a.module !== module).map((a) => a.module);
+  const okKernels = alts.filter((a) => a.module === module && works(a) && a.kernel !== kernel).map((a) => a.kernel);
   const pairHint = (): string[] => [
     ...(okModules.length > 0 ? [`with kernel ${kernel}, module profile(s) ${okModules.join(', ')} would succeed`] : []),
     ...(okKernels.length > 0 ? [`with module ${module}, kernel profile(s) ${okKernels.join(', ')} would succeed`] : []),
@@ -645,7 +658,10 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
     case 'hibernation':
       return { cause: 'hibernation is available, and Linux refuses TDX then', remedy: ['boot with "nohibernate" on the kernel command line (or build without CONFIG_HIBERNATION)'] };
     case 'version-skew':
-      return { cause: `the kernel and the TDX module do not fit: ${c.explanation}`, remedy: [...pairHint(), ...scRemedies, 'upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'] };
+      return {
+        cause: `the kernel and the TDX module do not fit: ${c.explanation}`,
+        remedy: [...pairHint(), ...(scRemedies.length > 0 ? scRemedies : ['upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'])],
+      };
     case 'tdmrs-exhausted':
       return { cause: 'the memory map needs more TDMRs than the module allows', remedy: ['reduce the number of separate memory ranges (DIMM population, NUMA/SNC settings, memmap= holes)', 'check `tdxsim plan` of this log for the number of TDMRs needed', ...pairHint()] };
     case 'reserved-areas-exhausted':
@@ -711,7 +727,8 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
         rep: { attempted: false, method: 'none' as const, why: 'not requested', faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
         assumptions: [] as string[],
       };
-  const alts = alternatives('spec' in r ? r.spec : undefined, k.kernel, mo.module);
+  const needAlternatives = c.cls !== 'success' && c.cls !== 'tdx-guest';
+  const alts = needAlternatives ? alternatives('spec' in r ? r.spec : undefined, r.rep.platform, k.kernel, mo.module, reproduceIt) : [];
   const { cause, remedy } = remedyFor(c, alts, k.kernel, mo.module);
   return {
     input: t.name,

@@ -43,6 +43,7 @@ import type { BootFacts, DmesgFacts } from './parse/dmesg.js';
 import { decodeText, readInputFile, splitLines } from './parse/input.js';
 import type { TextInput } from './parse/input.js';
 import { isIomemLine, parseIomem } from './parse/iomem.js';
+import { parseJsonWithPlace } from './parse/json.js';
 import { isRebuilt, machineFromDmesg, machineFromIomem } from './parse/machine.js';
 import type { MemorySource } from './parse/machine.js';
 import { humanBytes, hx } from './parse/num.js';
@@ -179,18 +180,6 @@ function specOrThrow(obj: unknown, label: string, code: string): PlatformSpec {
   return r.spec;
 }
 
-function jsonPosition(text: string, err: Error): string {
-  const m = /position (\d+)/.exec(err.message);
-  if (m === null) {
-    return err.message;
-  }
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const col = pos - before.lastIndexOf('\n');
-  return `line ${line}, column ${col}: ${err.message.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '')}`;
-}
-
 /** The module profile a log's version line names. */
 export function moduleFromVersion(major: number, minor: number, update: number | undefined): { name: ModuleProfileName; exact: boolean } {
   if (major === 1 && minor === 0) {
@@ -235,13 +224,11 @@ export function throwProblems(name: string, what: string, problems: readonly { l
 export function resolveText(t: TextInput): ResolvedInput {
   const first = t.text.trimStart()[0];
   if (first === '{') {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(t.text) as unknown;
-    } catch (e) {
-      throw new TdxsimError('TDXSIM_BAD_JSON', `platform file ${t.name}: invalid JSON at ${jsonPosition(t.text, e as Error)}`);
+    const j = parseJsonWithPlace(t.text);
+    if (!j.ok) {
+      throw new TdxsimError('TDXSIM_BAD_JSON', `platform file ${t.name}: invalid JSON at ${j.place}: ${j.message}`);
     }
-    const spec = specOrThrow(obj, t.name, 'TDXSIM_BAD_PLATFORM');
+    const spec = specOrThrow(j.value, t.name, 'TDXSIM_BAD_PLATFORM');
     return fromSpec(spec, { name: t.name, kind: 'platform' });
   }
   const nonEmpty = t.lines.filter((l) => l.trim() !== '');

@@ -270,13 +270,32 @@ function pickFromIomem(f: IomemFacts, assumptions: string[]): MemoryPick | undef
   };
 }
 
-/** Place SEAMRR and SMRR where they overlap no RAM and no CMR: above everything. */
-function firmwareRanges(top: number): { base: number; seamrr: PlatformSpecInput['seamrr']; smrr: PlatformSpecInput['smrr'] } {
-  const base = Math.ceil(top / GiB) * GiB;
+/**
+ * Place SEAMRR (32 MiB) and SMRR (8 MiB) where they overlap no RAM and no CMR, each aligned to
+ * its size: in a hole below 4 GiB (SMRR is a 32-bit range; firmware puts both in the MMIO hole),
+ * from the top down. Without such a hole SEAMRR goes above all memory and SMRR is left invalid.
+ */
+function firmwareRanges(used: readonly Range[], top: number): { seamrr: PlatformSpecInput['seamrr']; smrr: PlatformSpecInput['smrr']; where: string } {
+  const taken = mergeRanges(used);
+  const free = (base: number, size: number): boolean => taken.every((r) => base + size <= r.base || base >= r.end);
+  const find = (size: number, below: number, not?: Range): number | undefined => {
+    for (let b = Math.floor((below - size) / size) * size; b >= 0x100000; b -= size) {
+      if (free(b, size) && (not === undefined || b + size <= not.base || b >= not.end)) {
+        return b;
+      }
+    }
+    return undefined;
+  };
+  const FOUR_G = 4 * GiB;
+  const seamrrSize = 0x2000000;
+  const smrrSize = 0x800000;
+  const sb = find(seamrrSize, FOUR_G);
+  const seamrrBase = sb ?? Math.ceil(top / GiB) * GiB;
+  const smb = find(smrrSize, FOUR_G, { base: seamrrBase, end: seamrrBase + seamrrSize });
   return {
-    base,
-    seamrr: { base, size: 0x2000000, enabled: true, locked: true },
-    smrr: { base: base + 0x2000000, size: 0x800000, valid: true, locked: true },
+    seamrr: { base: seamrrBase, size: seamrrSize, enabled: true, locked: true },
+    smrr: smb !== undefined ? { base: smb, size: smrrSize, valid: true, locked: true } : { base: 0, size: 0, valid: false, locked: false },
+    where: `SEAMRR at ${hx(seamrrBase)}${sb === undefined ? ' (above all memory: no hole below 4 GiB)' : ''}, SMRR ${smb !== undefined ? `at ${hx(smb)}` : 'left invalid (no hole below 4 GiB)'}`,
   };
 }
 
@@ -306,8 +325,8 @@ function finish(pick: MemoryPick, cmrsIn: readonly Range[] | undefined, b: BootF
     assumptions.push('more than 32 CMR ranges: merged across the smallest gaps to fit MAX_CMRS');
   }
   const top = Math.max(...pick.e820.map((e) => e.base + e.size), ...cmrs.map((c) => c.end), 4 * GiB);
-  const fw = firmwareRanges(top);
-  assumptions.push(`SEAMRR and SMRR placed above all memory (${hx(fw.base)}): the log does not show them`);
+  const fw = firmwareRanges([...ramRanges, ...cmrs], top);
+  assumptions.push(`${fw.where}: the log does not show them`);
 
   // KeyIDs.
   let keyids: PlatformSpecInput['keyids'];

@@ -70,9 +70,14 @@ export function formatDiagnosis(d: DiagnoseResult): string {
   for (const m of d.remedy) {
     out.push(`  - ${m}`);
   }
-  const ok = d.alternatives.filter((a) => a.outcome === 'ok');
-  if (d.alternatives.length > 0 && d.classification.class !== 'success') {
-    out.push(`kernel/module pairs that would initialise TDX on this machine (plan core): ${ok.length === 0 ? 'none' : ok.map((a) => `${a.kernel} + ${a.module}`).join(', ')}`);
+  const ok = d.alternatives.filter((a) => a.outcome === 'ok' && a.simulated !== 'fail');
+  if (d.alternatives.length > 0) {
+    const tag = (a: (typeof ok)[number]): string => `${a.kernel} + ${a.module}${a.simulated === 'ok' ? ' (simulated)' : ''}`;
+    out.push(`kernel/module pairs that would initialise TDX on this machine: ${ok.length === 0 ? 'none' : ok.map(tag).join(', ')}`);
+    const refuted = d.alternatives.filter((a) => a.outcome === 'ok' && a.simulated === 'fail');
+    if (refuted.length > 0) {
+      out.push(`  (the plan core accepts ${refuted.map((a) => `${a.kernel} + ${a.module}`).join(', ')}, but the simulated bring-up fails)`);
+    }
   }
   if (d.assumptions.length > 0) {
     out.push('assumptions of the rebuilt machine:');
