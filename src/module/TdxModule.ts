@@ -69,7 +69,9 @@ export class TdxModule implements SeamHandler {
     const m = this.state;
     let leaf: number;
     let version = 0;
-    if (p.versionField) {
+    if (rax <= 0xffffn) {
+      leaf = Number(rax); // the common case: version 0, no reserved bits
+    } else if (p.versionField) {
       leaf = Number(rax & 0xffffn);
       version = Number((rax >> 16n) & 0xffn);
       if (rax >> 24n !== 0n) {
@@ -79,7 +81,7 @@ export class TdxModule implements SeamHandler {
         return TDX_OPERAND_INVALID; // 2: unversioned leaf
       }
     } else {
-      leaf = rax > 0xffffn ? -1 : Number(rax); // [1.0]: RAX compared as a whole
+      leaf = -1; // [1.0]: RAX compared as a whole, so any bit above 15 makes it unknown
     }
     this.pcLeaf = leaf;
     this.pcVersion = version;

@@ -5,6 +5,7 @@
  * by a kexec of the host kernel; only a new module load (a new ModuleState) resets it.
  * @see TDX module ABI sections 2, 7; intel/tdx-module tdx_global_data.h
  */
+import type { U64 } from '../base/u64.js';
 import { TryLock } from './TryLock.js';
 import { Pamt } from './pamt.js';
 import type { TdState } from './tdState.js';
@@ -55,6 +56,9 @@ export interface TdmrRow {
   readonly entrySizes: readonly [number, number, number];
   /** Next address to initialize (TDMR.INIT progress). */
   nextInit: number;
+  /** Last RDX TDMR.INIT returned (next-to-initialize rounded down to 1 GiB), as number and bigint. */
+  rdxNum: number;
+  rdx: U64;
   readonly mutex: TryLock;
 }
 
@@ -79,6 +83,8 @@ export class ModuleState {
   keyIdBits = 0;
   /** First bit of the HKID field in a PA (52 - MK_TME_KEYID_BITS). */
   hkidShift = 52;
+  /** 2^hkidShift: addresses at or above it have HKID bits (or bits above MAX_PA) set. */
+  hkidUnit = 2 ** 52;
   privateHkidMin = 0;
   privateHkidMax = -1;
   seamrrBase = 0;

@@ -31,6 +31,9 @@ export type LeafHandler = (ctx: LeafCtx) => Prog<U64>;
 
 /** Per-SEAMCALL context. */
 export class LeafCtx {
+  // The first lock held lives in fields (most leaves take one or two); more go to `held`.
+  private lock0: TryLock | undefined;
+  private mode0: LockMode = 'shared';
   private held: (TryLock | LockMode)[] | undefined;
 
   constructor(
@@ -51,20 +54,28 @@ export class LeafCtx {
     if (!lock.tryAcquire(mode, this.lp)) {
       return false;
     }
-    (this.held ??= []).push(lock, mode);
+    if (this.lock0 === undefined) {
+      this.lock0 = lock;
+      this.mode0 = mode;
+    } else {
+      (this.held ??= []).push(lock, mode);
+    }
     return true;
   }
 
-  /** Release one lock early (e.g. SYS.SHUTDOWN's revert path keeps ordering explicit). */
+  /** Release every lock taken through `hold()`, most recent first. */
   releaseAll(): void {
     const h = this.held;
-    if (h === undefined) {
-      return;
+    if (h !== undefined) {
+      for (let i = h.length - 2; i >= 0; i -= 2) {
+        (h[i] as TryLock).release(h[i + 1] as LockMode);
+      }
+      this.held = undefined;
     }
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      (h[i] as TryLock).release(h[i + 1] as LockMode);
+    if (this.lock0 !== undefined) {
+      this.lock0.release(this.mode0);
+      this.lock0 = undefined;
     }
-    this.held = undefined;
   }
 
   /** Where metadata values come from. */

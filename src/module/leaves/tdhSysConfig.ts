@@ -28,6 +28,8 @@ function toRow(t: TdmrInfo, entrySizes: readonly [number, number, number]): Tdmr
     rsvd: nonNullRsvd(t).map((x) => ({ offset: Number(x.base), size: Number(x.size) })),
     entrySizes,
     nextInit: Number(t.base),
+    rdxNum: -1,
+    rdx: 0n as U64,
     mutex: new TryLock(),
   };
 }

@@ -45,6 +45,7 @@ export function* tdhSysInit(ctx: LeafCtx): Prog<U64> {
   m.sysAttributes = attributes;
   m.keyIdBits = p.keyIdBits;
   m.hkidShift = 52 - p.keyIdBits;
+  m.hkidUnit = 2 ** m.hkidShift;
   m.privateHkidMin = p.mktmeKeys + 1;
   m.privateHkidMax = p.mktmeKeys + p.tdxKeys;
   m.seamrrBase = p.seamrrBase;

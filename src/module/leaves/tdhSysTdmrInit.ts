@@ -30,7 +30,10 @@ function movdirLines(env: SeamEnv, start: number, len: number, hkid: number): vo
 
 /** Write the PAMT entries covering [off, off + 4 MiB) of `t` (module-internal MOVDIR64B). */
 export function writePamtSlice(env: SeamEnv, t: TdmrRow, off: number, hkid: number): void {
-  const [e4, e2, e1] = t.entrySizes;
+  const e = t.entrySizes;
+  const e4 = e[0];
+  const e2 = e[1];
+  const e1 = e[2];
   movdirLines(env, t.pamt4k.base + (off / 4096) * e4, TDMR_4K_PAMT_INIT_COUNT * e4, hkid);
   if (off % SZ_1G === 0) {
     const block = off / SZ_1G;
@@ -46,7 +49,7 @@ export function* tdhSysTdmrInit(ctx: LeafCtx): Prog<U64> {
   r.rdx = 0n as U64;
   // 1 GiB aligned, below 2^52, no HKID bits (below 2^52 the value is exact as a number).
   const base = rcx < MAX_PA ? Number(rcx) : -1;
-  if (base < 0 || base % SZ_1G !== 0 || base >= 2 ** m.hkidShift) {
+  if (base < 0 || base % SZ_1G !== 0 || base >= m.hkidUnit) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
   }
   let t: TdmrRow | undefined;
@@ -69,7 +72,13 @@ export function* tdhSysTdmrInit(ctx: LeafCtx): Prog<U64> {
   yield ctx.tickStep;
   writePamtSlice(ctx.env, t, t.nextInit - t.base, m.hkid);
   t.nextInit += TDMR_INIT_CHUNK;
-  r.rdx = BigInt(t.nextInit - (t.nextInit % SZ_1G)) as U64;
+  const done = t.nextInit - (t.nextInit % SZ_1G);
+  if (done !== t.rdxNum) {
+    // RDX changes once per 1 GiB (every 256 calls): convert to a bigint only then.
+    t.rdxNum = done;
+    t.rdx = BigInt(done) as U64;
+  }
+  r.rdx = t.rdx;
   return TDX_SUCCESS;
 }
 
