@@ -14,7 +14,7 @@ const LAYERS = {
   machine: ['explore', 'api', 'cli', 'server', 'web', 'bench'],
   explore: ['api', 'cli', 'server', 'web', 'bench'],
   api: ['cli', 'server', 'web', 'bench'],
-  cli: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'server', 'bench'],
+  cli: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'bench'],
   server: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'cli', 'web', 'bench'],
   web: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'cli', 'server', 'bench'],
   bench: ['cli', 'server', 'web'],

@@ -157,12 +157,14 @@ export function prepareRun(req: RunRequest): PreparedRun {
 
 /** Run a prepared scenario. */
 export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace'> = {}): RunResult {
+  const sched = p.scenario.schedule;
+  const path = p.path ?? (sched.policy === 'free' && sched.path !== '' ? parsePath(sched.path) : undefined);
   return runScenario(
     p.scenario,
     p.spec,
     {
-      policy: req.free === true ? 'free' : 'timed',
-      ...(p.path !== undefined ? { path: p.path } : {}),
+      policy: req.free === true || sched.policy === 'free' ? 'free' : 'timed',
+      ...(path !== undefined ? { path } : {}),
       ...(req.recordTrace !== undefined ? { recordTrace: req.recordTrace } : {}),
     },
     needsKernel(p.scenario) ? createKernelSession : undefined,

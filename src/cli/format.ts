@@ -14,12 +14,18 @@ export function formatRunResult(r: RunResult, invocation: string): string {
       out.push(`== ${r.scenario} / ${run.name}`);
     }
     out.push(...run.dmesgFormatted);
+    for (const n of run.notes) {
+      out.push(`-- note: ${n}`);
+    }
     if (run.findings.length === 0) {
       out.push('-- no findings');
     }
     for (const f of run.findings) {
       out.push(`-- FINDING [${f.class}] ${f.message}`);
       out.push(`   replay: ${invocation} --seed ${f.seed} --path ${q(f.path)}`);
+    }
+    if (run.findings.some((f) => f.class === 'cpu-still-running') && run.timeline.length > 0) {
+      out.push('-- timeline (end of the old kernel):', ...run.timeline.map((l) => `   ${l}`));
     }
     out.push('');
   }
@@ -39,6 +45,7 @@ export function runResultJson(r: RunResult): unknown {
     dmesg: one?.dmesg ?? r.runs.flatMap((x) => x.dmesg),
     findings: r.findings,
     stats: one?.stats ?? Object.fromEntries(r.runs.map((x) => [x.name, x.stats])),
-    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, findings: x.findings, stats: x.stats })),
+    notes: one?.notes ?? r.runs.flatMap((x) => x.notes),
+    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats })),
   };
 }

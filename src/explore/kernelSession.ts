@@ -8,7 +8,7 @@ import { formatTimestamp } from '../base/dmesg.js';
 import { hex } from '../base/u64.js';
 import { KERNEL_PROFILE_NAMES, MUTANT_PROFILE_NAMES } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
-import { ENOSYS } from '../kernel/errno.js';
+import { EINVAL, ENOSYS } from '../kernel/errno.js';
 import { crash_kexec, kernel_kexec, kexec_load } from '../kernel/kexec/kexec_core.js';
 import type { Kernel } from '../kernel/Kernel.js';
 import type { Td } from '../kernel/kvm/td.js';
@@ -19,6 +19,7 @@ import type { Machine } from '../machine/Machine.js';
 import { MODULE_PROFILE_NAMES } from '../module/profiles.js';
 import type { Prog } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
+import type { PlatformSpec } from '../platform/spec.js';
 import type { RelevanceFilter } from './checkers/corruption.js';
 import type { Finding } from './findings.js';
 import type { KernelSession, KernelSessionArgs } from './runScenario.js';
@@ -41,6 +42,14 @@ function* purgatory(): Prog {
   yield { op: 'tick', ns: 500_000, label: 'local:early boot' };
 }
 
+/** crashkernel=256M: the top 256 MiB (16 MiB aligned) of the last usable RAM below 4 GiB. */
+export function crashRegionOf(spec: PlatformSpec): { base: number; size: number } {
+  const low = spec.memory.e820.filter((e) => e.type === 'usable' && e.base < 2 ** 32 && e.base + e.size > 0x1000_0000);
+  const r = low[low.length - 1];
+  const end = r === undefined ? 0x8000_0000 : Math.floor(Math.min(r.base + r.size, 2 ** 32) / 0x100_0000) * 0x100_0000;
+  return { base: end - 0x1000_0000, size: 0x1000_0000 };
+}
+
 /** A scenario's kernel side. */
 export class MachineSession implements KernelSession {
   readonly machine: Machine;
@@ -48,6 +57,8 @@ export class MachineSession implements KernelSession {
   readonly tds: Td[] = [];
   /** One line per step result that dmesg does not show (return codes). */
   readonly results: string[] = [];
+  /** The crashkernel= reservation of the first kernel. */
+  readonly crashkernel: { base: number; size: number };
   /** Kernel-side findings, completed with seed and path at the end. */
   private readonly pending: Omit<Finding, 'seed' | 'path'>[] = [];
   /** Times of kexec/crash jumps. */
@@ -59,8 +70,10 @@ export class MachineSession implements KernelSession {
 
   constructor(args: KernelSessionArgs) {
     const sc = args.scenario;
+    this.crashkernel = crashRegionOf(args.spec);
     this.machine = createMachine({
       spec: args.spec,
+      crashkernel: this.crashkernel,
       kernel: sc.kernel as KernelProfileName,
       ...(sc.module !== undefined ? { module: sc.module } : {}),
       seed: args.seed,
@@ -183,18 +196,11 @@ export class MachineSession implements KernelSession {
     });
     sched.run(() => jumped);
     this.afterJump(old, wasOnline, 'crash', cpuId);
-    const region = this.crashRegion();
+    const region = this.crashkernel;
     this.crashRegionBytes = region;
     this.startNextKernel(m.newKernel({ memblock: new Memblock([{ base: region.base, size: region.size, nid: 0 }]) }));
   }
 
-  /** The crashkernel= reservation: 256 MiB below the end of the first usable RAM under 4 GiB. */
-  crashRegion(): { base: number; size: number } {
-    const low = this.platform.spec.memory.e820.filter((e) => e.type === 'usable' && e.base < 2 ** 32 && e.base + e.size > 0x1000_0000);
-    const r = low[low.length - 1];
-    const end = r === undefined ? 0x8000_0000 : Math.floor(Math.min(r.base + r.size, 2 ** 32) / 0x100_0000) * 0x100_0000;
-    return { base: end - 0x1000_0000, size: 0x1000_0000 };
-  }
 
   /** Checks at the jump: every other CPU must be stopped; every SEAMCALL must be followed by a flush. */
   private afterJump(old: Kernel, wasOnline: readonly number[], how: 'kexec' | 'crash', jumper = 0): void {
@@ -218,6 +224,12 @@ export class MachineSession implements KernelSession {
       const extra = c.stepCount - (before.get(c.id) ?? 0);
       const where = sched.frames(c).join(' > ') || 'idle loop';
       this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
+    }
+    const fl = old.kexec_state.flushes;
+    this.results.push(`${how}: cache flushes before the jump: ${fl.length === 0 ? 'none' : fl.map((f) => `CPU ${f.cpu} ${f.site} at ${(f.t / 1e9).toFixed(6)} s`).join('; ')}`);
+    const twice = [...old.kexec_state.stopRuns].filter(([, n]) => n > 1);
+    if (twice.length > 0) {
+      this.results.push(`${how}: stop_this_cpu() ran more than once on ${twice.map(([c, n]) => `CPU ${c} (${n} times)`).join(', ')}`);
     }
     if (how === 'kexec') {
       for (const id of wasOnline) {
@@ -262,15 +274,45 @@ export class MachineSession implements KernelSession {
     }
   }
 
-  /** tdx_enable() from several CPUs at once: the callers serialize on the module mutex. */
+  /**
+   * tdx_enable() from several CPUs at once, after VMXON and tdx_cpu_enable() on every online
+   * CPU (the caller contract). The callers serialize on the module mutex: the module is
+   * initialized at most once, and every caller sees 0, the first caller's error, or -EINVAL.
+   */
   private tdxEnableConcurrent(cpus: readonly number[]): void {
     const s = this.sched as Scheduler;
+    const m = this.machine;
+    for (const c of this.platform.cpus.filter((x) => x.online)) {
+      c.vmx = true;
+      this.run(c.id, m.tdxCpuEnable(c.id), 'tdx_cpu_enable');
+    }
     const rets = new Map<number, number>();
     for (const c of cpus) {
-      s.spawn(this.platform.cpu(c), this.machine.tdxEnable(c), `tdx_enable@${c}`, (v) => rets.set(c, v as number));
+      s.spawn(this.platform.cpu(c), m.tdxEnable(c), `tdx_enable@${c}`, (v) => rets.set(c, v as number));
     }
     s.run(() => rets.size === cpus.length);
     this.results.push(`tdx.enable: ${cpus.map((c) => `cpu${c}=${rets.get(c) ?? 'unfinished'}`).join(' ')}`);
+    const k = m.kernel;
+    const inits = k.tdx.counters.init_tdx_module;
+    const values = [...rets.values()];
+    const status = k.tdx.tdx_module_status;
+    const t = this.platform.nowNs;
+    if (inits > 1) {
+      this.note('invariant', `init_tdx_module() ran ${inits} times for ${cpus.length} concurrent tdx_enable() callers (at most once allowed)`, t, { inits });
+    }
+    const first = values.find((v) => v !== 0 && v !== -EINVAL);
+    for (const [cpu, v] of rets) {
+      const ok = v === 0 || v === -EINVAL || v === first;
+      if (!ok) {
+        this.note('invariant', `tdx_enable() on CPU ${cpu} returned ${v}: callers must see 0, -EINVAL or the first caller's error`, t, { cpu, ret: v });
+      }
+      if (v === 0 && status !== 'INITIALIZED') {
+        this.note('invariant', `tdx_enable() on CPU ${cpu} returned 0 but the module state is ${status} (half-built)`, t, { cpu, status });
+      }
+    }
+    if (rets.size !== cpus.length) {
+      this.note('liveness', `${cpus.length - rets.size} tdx_enable() caller(s) never returned`, t, {});
+    }
   }
 
   dmesg(): [string[], string[]] {
@@ -315,6 +357,10 @@ export class MachineSession implements KernelSession {
 
   notes(): string[] {
     return this.results;
+  }
+
+  lastJumpNs(): number | undefined {
+    return this.jumps[this.jumps.length - 1];
   }
 
   memoryLanes(): { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[] {

@@ -16,6 +16,7 @@ import type { RelevanceFilter } from './checkers/corruption.js';
 import { RandomChoices } from './choices/RandomChoices.js';
 import { ReplayChoices } from './choices/ReplayChoices.js';
 import { formatPath } from './choices/path.js';
+import { formatTimeline, timelineOf } from './timeline.js';
 import type { Finding } from './findings.js';
 import type { Scenario, ScenarioStep } from './scenario.js';
 import { Scheduler } from './Scheduler.js';
@@ -42,6 +43,8 @@ export interface RunOutcome {
   readonly stats: Record<string, number | string>;
   /** Step results that dmesg does not show. */
   readonly notes: string[];
+  /** Text timeline of the last events (per CPU), for reports of races. */
+  readonly timeline: string[];
   readonly path: string;
   readonly traceHash: string;
   /** Recorded trace events (when asked for). */
@@ -71,6 +74,8 @@ export interface KernelSession {
   /** Findings of kernel-side checkers (CPU still running, SEAMCALL after flush, WARNs). */
   findings(seed: number, path: string): Finding[];
   stats(): Record<string, number | string>;
+  /** Time of the last kexec/crash jump, if any. */
+  lastJumpNs?(): number | undefined;
   /** Results and notes that dmesg does not show (return codes, refused kexec_load). */
   notes?(): string[];
   /** Extra memory-map lanes for reports (memlist, TDMRs, reserved areas, PAMTs, TD pages). */
@@ -192,7 +197,7 @@ export class ScenarioRun {
   ) {
     const seed = scenario.seed;
     const prng = new Prng(seed);
-    const tracer = new Tracer(opts.recordTrace ?? 0);
+    const tracer = new Tracer(opts.recordTrace ?? 5000);
     this.kernel = kernelFactory?.({ scenario, spec, seed, tracer });
     this.platform = this.kernel?.platform ?? new Platform(spec, { seed, tracer });
     this.platform.faults = this.armed;
@@ -264,6 +269,7 @@ export class ScenarioRun {
         ...(this.kernel === undefined ? { notes: this.notes.length } : {}),
       },
       notes: this.kernel?.notes?.() ?? [],
+      timeline: formatTimeline(timelineOf(tracer.events().filter((e) => e.t <= (this.kernel?.lastJumpNs?.() ?? Infinity))), 6, 40),
       path,
       traceHash: tracer.hash,
       trace: tracer.events(),

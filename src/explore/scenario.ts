@@ -49,7 +49,7 @@ export const stepSchema = z.discriminatedUnion('op', [...platformSteps, ...kerne
 /** One scenario step. */
 export type ScenarioStep = z.output<typeof stepSchema>;
 
-const findingClass = z.enum(['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'warning', 'model-bug', 'liveness']);
+const findingClass = z.enum(['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness']);
 
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1).default('scenario'),
@@ -62,6 +62,11 @@ export const scenarioSchema = z.strictObject({
   steps: z.array(stepSchema).default([]),
   /** Alternative continuations: each runs `steps` then its own steps on a fresh machine. */
   variants: z.array(z.strictObject({ name: z.string().min(1), steps: z.array(stepSchema) })).default([]),
+  /**
+   * How the run is scheduled: `timed` (simulated time decides, the default) or `free` with a
+   * chosen choice path (a schedule found by `tdxsim explore`, replayed).
+   */
+  schedule: z.strictObject({ policy: z.enum(['timed', 'free']).default('timed'), path: z.string().regex(/^(\d+(\.\d+)*)?$/, 'expected a dot-separated choice path').default('') }).prefault({}),
   /** Expected finding classes; the verdict is "pass" when exactly these appear. */
   expect: z.strictObject({ findings: z.array(findingClass).default([]) }).prefault({}),
 });

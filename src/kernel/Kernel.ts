@@ -50,6 +50,8 @@ export interface KernelOptions {
 
 /** Kernel image placement: [16 MiB, 16 MiB + 64 MiB). */
 const KERNEL_IMAGE = { start_pfn: 0x1000, end_pfn: 0x5000 };
+/** What the page allocator never hands out: the first MiB and the kernel image. */
+export const DEFAULT_RESERVED_PFNS: readonly { start_pfn: number; end_pfn: number }[] = [{ start_pfn: 0, end_pfn: 0x100 }, KERNEL_IMAGE];
 
 const RELEASE: Record<string, string> = {
   'linux-6.18': '6.18.0',
@@ -109,7 +111,7 @@ export class Kernel {
     this.klog = this.dmesg.scope('');
     this.log = this.dmesg.scope(this.profile.strings.prefix);
     this.memblock = opts.memblock ?? Memblock.fromE820(p.spec);
-    this.pageAlloc = new PageAllocator(this.memblock, opts.reserved ?? [{ start_pfn: 0, end_pfn: 0x100 }, KERNEL_IMAGE]);
+    this.pageAlloc = new PageAllocator(this.memblock, opts.reserved ?? DEFAULT_RESERVED_PFNS);
     // SME parts start incoherent and stay so (the C-bit aliases are always possible).
     this.cache_state_incoherent = new PerCpu(p.cpus.length, () => p.isAmd);
     this.tdx = new TdxHost(p.cpus.length);

@@ -10,6 +10,7 @@
  * The old Kernel object is simply dropped; the module keeps its state, as in SEAMRR.
  */
 import { assert } from '../base/assert.js';
+import { PAGE_SIZE } from '../base/ids.js';
 import type { Tracer } from '../base/trace.js';
 import type { Prog } from '../platform/Exec.js';
 import { Platform } from '../platform/Platform.js';
@@ -17,7 +18,7 @@ import type { FaultInjector } from '../platform/Platform.js';
 import type { SeamHandler } from '../platform/Seam.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import type { KernelStatus } from '../kernel/errno.js';
-import { Kernel } from '../kernel/Kernel.js';
+import { DEFAULT_RESERVED_PFNS, Kernel } from '../kernel/Kernel.js';
 import { kvm_intel_init } from '../kernel/kvm/kvm.js';
 import { kvm_create_td, kvm_destroy_td } from '../kernel/kvm/td.js';
 import type { Td, TdOptions } from '../kernel/kvm/td.js';
@@ -47,6 +48,8 @@ export interface MachineConfig {
    * leaves the platform without a SEAM handler (every SEAMCALL is VMfailInvalid).
    */
   readonly moduleFactory?: ModuleFactory | 'none';
+  /** crashkernel= reservation of the first kernel (never handed out, so never TDX memory). */
+  readonly crashkernel?: { readonly base: number; readonly size: number };
 }
 
 /** A platform, its module and its current kernel. */
@@ -70,7 +73,8 @@ export class Machine {
       this.module = factory(this.platform, { profile: this.moduleProfile, overrides: cfg.spec.tdxModule.overrides, seed });
       this.platform.seamHandler = this.module;
     }
-    this.current = this.newKernel();
+    const ck = cfg.crashkernel;
+    this.current = this.newKernel(ck === undefined ? {} : { reserved: [...DEFAULT_RESERVED_PFNS, { start_pfn: ck.base / PAGE_SIZE, end_pfn: (ck.base + ck.size) / PAGE_SIZE }] });
   }
 
   /** The kernel running now. */
@@ -82,12 +86,13 @@ export class Machine {
    * A new, not yet booted kernel on this machine. The kexec seam: the next kernel shares the
    * platform and module; a crash kernel passes its own (restricted) memblock.
    */
-  newKernel(opts: { memblock?: Memblock; profile?: KernelProfile } = {}): Kernel {
+  newKernel(opts: { memblock?: Memblock; profile?: KernelProfile; reserved?: readonly { start_pfn: number; end_pfn: number }[] } = {}): Kernel {
     const k = new Kernel({
       platform: this.platform,
       profile: opts.profile ?? this.kernelProfile,
       generation: this.kernels.length,
       ...(opts.memblock === undefined ? {} : { memblock: opts.memblock }),
+      ...(opts.reserved === undefined ? {} : { reserved: opts.reserved }),
     });
     return k;
   }

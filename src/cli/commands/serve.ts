@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 
 import { TdxsimError } from '../../api/errors.js';
 // The serve command is the server's one entry point; it adapts CLI flags to server options.
-// eslint-disable-next-line no-restricted-imports
 import { DEFAULT_LIMITS, serveStdio, serveTcp } from '../../server/index.js';
 
 interface ServeFlags {

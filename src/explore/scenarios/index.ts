@@ -3,6 +3,7 @@
  * input, validated like a user's file.
  */
 import type { ScenarioInput } from '../scenario.js';
+import { KERNEL_SCENARIOS } from './kernel.js';
 
 const LINE = '0x10000000';
 
@@ -27,9 +28,7 @@ const cacheAlias: ScenarioInput = {
 
 const SCENARIOS: Record<string, ScenarioInput> = {
   'cache-alias': cacheAlias,
-  // The kernel-level default (boot, KVM brings TDX up, a TD runs, kexec) replaces this once the
-  // kernel model is wired into the runner.
-  default: { ...cacheAlias, name: 'default' },
+  ...KERNEL_SCENARIOS,
 };
 
 /** Names of the embedded scenarios. */

@@ -1,0 +1,143 @@
+/**
+ * Named kernel-level scenarios: bring-up, kexec and kdump in every profile, the stop race, and
+ * the exploration targets of `tdxsim explore`.
+ */
+import { presetInput } from '../../platform/presets.js';
+import type { PlatformSpecInput } from '../../platform/spec.js';
+import type { ScenarioInput, ScenarioStep } from '../scenario.js';
+
+type StepIn = ScenarioInput['steps'] extends (infer T)[] | undefined ? T : never;
+
+/** small-2s with `cpus` logical CPUs (one package per CPU up to two, then cores). */
+function smallWith(cpus: number): PlatformSpecInput {
+  const p = presetInput('small-2s') as PlatformSpecInput;
+  const packages = cpus <= 2 ? cpus : 2;
+  return { ...p, name: `small-${cpus}c`, topology: { packages, coresPerPackage: Math.ceil(cpus / packages), threadsPerCore: 1, logicalCpus: packages * Math.ceil(cpus / packages) } };
+}
+
+const BRING_UP: StepIn[] = [{ op: 'boot' }, { op: 'kvm.load' }];
+const TD_ON_CPU1: StepIn = { op: 'td.create', count: 1, memMiB: 4, cpu: 1 };
+
+/** Scenarios by name. */
+export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
+  default: {
+    name: 'default',
+    description: 'A 2-socket host boots, KVM brings TDX up, a TD writes its private memory, the host kexecs into a new kernel, which tries TDX again.',
+    platform: 'small-2s',
+    kernel: 'linux-6.18',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'kexec' }, { op: 'kvm.load' }],
+  },
+  'bringup': {
+    name: 'bringup',
+    description: 'Boot, KVM brings TDX up, a TD is created and writes its memory.',
+    platform: 'small-2s',
+    steps: [...BRING_UP, TD_ON_CPU1],
+  },
+  'kexec-linux-6.18': {
+    name: 'kexec-linux-6.18',
+    description: 'linux-6.18: a TD ran, then kexec. KVM flushes every CPU whose cache_state_incoherent flag is set; no finding.',
+    platform: 'small-2s',
+    kernel: 'linux-6.18',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'kexec' }],
+  },
+  'kexec-mutant': {
+    name: 'kexec-mutant',
+    description: 'The same steps with a mutant kernel that has no kexec-time WBINVD at all: the TD\'s dirty private lines are written back over the new kernel.',
+    platform: 'small-2s',
+    kernel: 'mutant-no-kexec-wbinvd',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'kexec' }],
+    expect: { findings: ['silent-corruption', 'seamcall-after-flush'] },
+  },
+  'kexec-v8-tdx-unused': {
+    name: 'kexec-v8-tdx-unused',
+    description: 'tdx-host-v8: TDX enabled by the BIOS but never initialized; stop_this_cpu() still does WBINVD because the platform has TDX.',
+    platform: 'small-2s',
+    kernel: 'tdx-host-v8',
+    steps: [{ op: 'boot' }, { op: 'kexec' }],
+  },
+  'kexec-rfc-tdx-unused': {
+    name: 'kexec-rfc-tdx-unused',
+    description: 'tdx-host-rfc: SEAMRR enabled, TDX never initialized; stop_this_cpu() flushes anyway (platform_has_tdx()).',
+    platform: 'small-2s',
+    kernel: 'tdx-host-rfc',
+    steps: [{ op: 'boot' }, { op: 'kexec' }],
+  },
+  'kexec-rfc-td': {
+    name: 'kexec-rfc-td',
+    description:
+      'tdx-host-rfc: TDX initialized and a TD ran on CPU 1. The remote CPUs flush in stop_this_cpu() (the TD\'s lines are safe), but the kexec-ing CPU, which issued the SEAMCALLs, is never flushed: relocate_kernel only flushes for SME. A dirty TDR line it holds is written back over the new kernel. (v11 of the series added a WBINVD on the rebooting CPU in native_machine_shutdown() for this.)',
+    platform: 'small-2s',
+    kernel: 'tdx-host-rfc',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'kexec' }],
+    expect: { findings: ['silent-corruption', 'seamcall-after-flush'] },
+  },
+  'kexec-second-kernel-tdx': {
+    name: 'kexec-second-kernel-tdx',
+    description: 'The old kernel initialized TDX; the kexec\'d kernel tries again and TDH.SYS.INIT fails: the module is not in its initial state.',
+    platform: 'small-2s',
+    steps: [...BRING_UP, { op: 'kexec' }, { op: 'kvm.load' }],
+  },
+  'kexec-erratum': {
+    name: 'kexec-erratum',
+    description: 'linux-6.18 on Sapphire Rapids (partial-write erratum): kexec_load is refused.',
+    platform: 'ref',
+    steps: [...BRING_UP, { op: 'kexec' }],
+  },
+  'kexec-linux-6.8': {
+    name: 'kexec-linux-6.8',
+    description: 'linux-6.8: INTEL_TDX_HOST depends on !KEXEC_CORE, so kexec is not built in.',
+    platform: 'small-2s',
+    kernel: 'linux-6.8',
+    steps: [...BRING_UP, { op: 'kexec' }],
+  },
+  kdump: {
+    name: 'kdump',
+    description: 'A TD ran, then the host panics: NMI shootdown (no remote WBINVD) and the crash kernel in its reserved region, which is never corrupted.',
+    platform: 'small-2s',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'crash' }],
+  },
+  'kexec-stop-race': {
+    name: 'kexec-stop-race',
+    description: 'The stop race under a chosen schedule: CPU 1 takes the REBOOT IPI just after the 1 s timeout, stops, is woken by the NMI and runs stop_this_cpu() again while CPU 0 jumps.',
+    platform: smallWith(2),
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'kexec', lateRebootIpi: [1], lateByMs: 1001 }],
+    schedule: { policy: 'free', path: '1.1.0.0.2.0.1.1' },
+    expect: { findings: ['cpu-still-running'] },
+  },
+  'kexec-amd-sme': {
+    name: 'kexec-amd-sme',
+    description: 'AMD SME: a line written through the C-bit alias sits dirty in CPU 1\'s cache; every CPU is marked incoherent at bring-up, so stop_this_cpu() flushes it.',
+    platform: 'amd-sme-2s',
+    steps: [{ op: 'boot' }, { op: 'store', cpu: 1, pa: '0x17f000000', keyId: 1, fill: 0x5a, len: 4096 }, { op: 'kexec' }],
+  },
+  'kexec-amd-sme-mutant': {
+    name: 'kexec-amd-sme-mutant',
+    description: 'The same on a mutant kernel without kexec WBINVD: the C-bit alias is written back over the new kernel.',
+    platform: 'amd-sme-2s',
+    kernel: 'mutant-no-kexec-wbinvd',
+    steps: [{ op: 'boot' }, { op: 'store', cpu: 1, pa: '0x17f000000', keyId: 1, fill: 0x5a, len: 4096 }, { op: 'kexec' }],
+    expect: { findings: ['silent-corruption'] },
+  },
+  // Exploration targets (tdxsim explore NAME ...).
+  'kexec-race-2cpu': {
+    name: 'kexec-race-2cpu',
+    description: 'Exploration: 2 CPUs, the REBOOT IPI reaches CPU 1 just after the 1 s timeout.',
+    platform: smallWith(2),
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'kexec', lateRebootIpi: [1], lateByMs: 1001 }],
+  },
+  'kexec-intime': {
+    name: 'kexec-intime',
+    description: 'Exploration: the REBOOT IPI always arrives within the second, so the NMI fallback never runs.',
+    platform: 'small-2s',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'kexec', ipiInTime: true }],
+  },
+  'tdx-enable-concurrent': {
+    name: 'tdx-enable-concurrent',
+    description: 'Exploration: tdx_enable() from three CPUs at once (after VMXON and tdx_cpu_enable everywhere).',
+    platform: smallWith(3),
+    steps: [{ op: 'boot' }, { op: 'tdx.enable', cpus: [0, 1, 2] }],
+  },
+};
+
+/** For type checks of hand-written steps. */
+export type { ScenarioStep };
