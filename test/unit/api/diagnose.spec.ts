@@ -1,0 +1,225 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { classify, diagnose, diffLines } from '../../../src/api/diagnose.js';
+import type { DiagnoseResult } from '../../../src/api/diagnose.js';
+import { isTdxsimError } from '../../../src/api/errors.js';
+import { mainBoot, parseDmesg, stripLogPrefix } from '../../../src/api/parse/dmesg.js';
+
+const FIX = 'test/fixtures/dmesg';
+
+function tmp(name: string, content: string | Buffer): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tdxsim-diag-'));
+  const f = join(dir, name);
+  writeFileSync(f, content);
+  return f;
+}
+
+function codeOf(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    if (isTdxsimError(e)) {
+      return { code: e.code, message: e.message };
+    }
+    throw e;
+  }
+  throw new Error('expected a TdxsimError');
+}
+
+const cache = new Map<string, DiagnoseResult>();
+function diag(name: string): DiagnoseResult {
+  let d = cache.get(name);
+  if (d === undefined) {
+    d = diagnose({ file: `${FIX}/${name}` });
+    cache.set(name, d);
+  }
+  return d;
+}
+
+describe('diagnose: every fixture is classified and reproduced line for line', () => {
+  const cases: [string, string, string, string][] = [
+    ['linux-6.8-success.dmesg', 'success', 'linux-6.8', 'tdx-1.5'],
+    ['linux-6.18-success.journal', 'success', 'linux-6.18', 'tdx-1.5-late'],
+    ['spr-rsvd-exhausted.dmesg', 'reserved-areas-exhausted', 'linux-6.8', 'tdx-1.5'],
+    ['module-not-loaded.dmesg', 'module-not-loaded', 'linux-6.18', 'tdx-1.5-late'],
+    ['hibernation.dmesg', 'hibernation', 'linux-6.18', 'tdx-1.5-late'],
+    ['version-skew-6.8-tdx1.0.dmesg', 'version-skew', 'linux-6.8', 'tdx-1.0'],
+    ['version-skew-6.18-tdx1.5.dmesg', 'version-skew', 'linux-6.18', 'tdx-1.5'],
+    ['too-few-keyids.dmesg', 'too-few-keyids', 'linux-6.18', 'tdx-1.5-late'],
+    ['key-config-failure.dmesg', 'key-programming-failure', 'linux-6.18', 'tdx-1.5-late'],
+    ['pamt-alloc-failure.dmesg', 'pamt-allocation-failure', 'linux-6.18', 'tdx-1.5-late'],
+    ['msr-misconfiguration.dmesg', 'cpu-msr-misconfiguration', 'linux-6.18', 'tdx-1.5-late'],
+    ['kexec-not-initial-state.dmesg', 'module-not-in-initial-state', 'linux-6.18', 'tdx-1.5-late'],
+    ['no-tdx.dmesg', 'no-tdx', 'linux-6.8', 'tdx-1.5'],
+  ];
+  for (const [file, cls, kernel, module] of cases) {
+    it(`${file}: ${cls}`, () => {
+      const d = diag(file);
+      expect(d.classification.class).toBe(cls);
+      expect(d.era.kernel).toBe(kernel);
+      expect(d.era.module).toBe(module);
+      expect(d.reproduction.method).toBe('simulator');
+      expect(d.reproduction.matches).toBe(true);
+      expect(d.reproduction.diff.every((x) => x.op === 'same')).toBe(true);
+      expect(d.reproduction.compared.same).toBe(d.story.lines.filter((l) => l.text.startsWith(d.era.prefix)).length);
+      expect(d.remedy.length).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('diagnose: the story', () => {
+  it('a 6.8 success: KeyIDs, PAMT, success, facts with their lines', () => {
+    const d = diag('linux-6.8-success.dmesg');
+    expect(d.story.keyids).toEqual({ start: 16, end: 64, line: 44 });
+    expect(d.story.pamt).toEqual({ value: 262668, unit: 'KB', kb: 262668, line: 61 });
+    expect(d.story.success).toEqual({ line: 62, text: 'virt/tdx: module initialized' });
+    expect(d.boot.kernelVersion).toBe('6.8.0-45-generic');
+    expect(d.era.prefix).toBe('virt/tdx: ');
+    expect(d.reproduction.source?.kind).toBe('node-ranges');
+    expect(d.alternatives).toEqual([]);
+  });
+
+  it('the v8 era: "tdx: " prefix, CMR lines, KBs', () => {
+    const d = diag('tdx-host-v8-success.dmesg');
+    expect(d.classification.class).toBe('success');
+    expect(d.era).toMatchObject({ prefix: 'tdx: ', pamtUnit: 'KBs', kernel: 'tdx-host-v8' });
+    expect(d.story.cmrs).toEqual([
+      { base: '0x0', end: '0x80000000', line: 53 },
+      { base: '0x100000000', end: '0x1080000000', line: 54 },
+    ]);
+    expect(d.story.pamt?.kb).toBe(262668);
+    // The model's v8 profile skips SYS.INIT/LP.INIT, so the simulated boot fails: reported, not hidden.
+    expect(d.reproduction.matches).toBe(false);
+    expect(d.reproduction.notes.join(' ')).toContain('limit of the model');
+  });
+
+  it('the 2022 RFC: pages, SEAMRR, module version line, BIOS and sanitized CMRs', () => {
+    const d = diag('tdx-host-rfc-success.dmesg');
+    expect(d.era).toMatchObject({ prefix: 'tdx: ', pamtUnit: 'pages', kernel: 'tdx-host-rfc', module: 'tdx-1.0' });
+    expect(d.story.pamt).toMatchObject({ value: 65667, unit: 'pages', kb: 262668 });
+    expect(d.story.module?.version).toBe('1.0');
+    expect(d.story.keyids).toMatchObject({ start: 16, end: 64 });
+    expect(d.story.cmrs.map((c) => c.base)).toEqual(['0x0', '0x100000000']);
+    const same = d.reproduction.diff.filter((x) => x.op === 'same').map((x) => x.log);
+    expect(same).toContain('tdx: 65667 pages allocated for PAMT.');
+    expect(same).toContain('tdx: TDX module initialized.');
+  });
+
+  it('version skew: the failing metadata read, its registers, and the pairs that would work', () => {
+    const d = diag('version-skew-6.8-tdx1.0.dmesg');
+    expect(d.story.metadataReads).toHaveLength(1);
+    expect(d.story.metadataReads[0]).toMatchObject({ leaf: 34, leafName: 'TDH.SYS.RD', status: '0xc000050500000000', statusName: 'TDX_SYS_NOT_READY' });
+    expect(d.story.metadataReads[0]!.registers).toMatchObject({ rdx: '0x9100000100000008' });
+    expect(d.cause).toContain('TDH.SYS.RD');
+    expect(d.remedy.join('\n')).toContain('module profile(s) tdx-1.5, tdx-1.5-late would succeed');
+    const ok = d.alternatives.filter((a) => a.simulated === 'ok').map((a) => `${a.kernel}+${a.module}`);
+    expect(ok).toContain('linux-6.8+tdx-1.5');
+    const skew2 = diag('version-skew-6.18-tdx1.5.dmesg');
+    expect(skew2.remedy.join('\n')).toContain('tdx-1.5-late');
+    expect(skew2.classification.explanation).toContain('MAX_VCPUS_PER_TD');
+  });
+
+  it('remedies name the fix: nohibernate, BIOS KeyIDs, SEAM loader, cold boot', () => {
+    expect(diag('hibernation.dmesg').remedy.join(' ')).toContain('nohibernate');
+    expect(diag('too-few-keyids.dmesg').remedy.join(' ')).toContain('TDX KeyIDs in the BIOS');
+    expect(diag('module-not-loaded.dmesg').remedy.join(' ')).toContain('SEAM loader');
+    expect(diag('kexec-not-initial-state.dmesg').remedy.join(' ')).toMatch(/cold-boot|TDH\.SYS\.DISABLE/);
+    expect(diag('spr-rsvd-exhausted.dmesg').classification.evidence[0]!.text).toContain('reserved areas exhausted');
+    expect(diag('no-tdx.dmesg').classification.explanation).toContain('no line');
+  });
+
+  it('reproduction can be skipped', () => {
+    const d = diagnose({ file: `${FIX}/hibernation.dmesg`, reproduce: false });
+    expect(d.reproduction.attempted).toBe(false);
+    expect(d.classification.class).toBe('hibernation');
+  });
+
+  it('a log of several boots diagnoses the last one with TDX lines', () => {
+    const a = readFileSync(`${FIX}/version-skew-6.8-tdx1.0.dmesg`, 'utf8');
+    const b = readFileSync(`${FIX}/no-tdx.dmesg`, 'utf8');
+    const c = readFileSync(`${FIX}/linux-6.8-success.dmesg`, 'utf8');
+    const d = diagnose({ text: a + b + c, reproduce: false });
+    expect(d.boot.boots).toBe(3);
+    expect(d.classification.class).toBe('success');
+    expect(d.warnings.join(' ')).toContain('3 boots');
+  });
+
+  it('noise does not matter: thousands of unrelated lines around the story', () => {
+    const lines = readFileSync(`${FIX}/key-config-failure.dmesg`, 'utf8').split('\n');
+    const noisy: string[] = [];
+    for (const l of lines) {
+      noisy.push(l);
+      for (let i = 0; i < 200; i++) {
+        noisy.push(`[   12.${String(i).padStart(6, '0')}] usb 1-${i % 9}: new high-speed USB device number ${i} using xhci_hcd tdx tdx: not really`);
+      }
+    }
+    const d = diagnose({ text: noisy.join('\n'), reproduce: false });
+    expect(d.classification.class).toBe('key-programming-failure');
+  });
+});
+
+describe('diagnose: classification rules on synthetic logs', () => {
+  const cls = (lines: string[]): string => classify(mainBoot(parseDmesg(lines))).cls;
+  it('covers the remaining classes', () => {
+    expect(cls(['virt/tdx: BIOS enabled: private KeyID range [16, 64)', 'virt/tdx: initialization failed: TDMRs exhausted.', 'virt/tdx: module initialization failed (-28)'])).toBe('tdmrs-exhausted');
+    expect(cls(['virt/tdx: BIOS enabled: private KeyID range [16, 64)', 'virt/tdx: SEAMCALL (0x000000000000002d) failed: 0xc000050c00000000', 'virt/tdx: module initialization failed (-5)'])).toBe('cpus-offline');
+    expect(cls(['virt/tdx: SEAMCALL (0x000000000000002d) failed: 0xc0000a1200000201', 'virt/tdx: module initialization failed (-5)'])).toBe('config-rejected');
+    expect(cls(['virt/tdx: frame pointer (RBP) clobber bug present, upgrade TDX module', 'virt/tdx: module initialization failed (-22)'])).toBe('version-skew');
+    expect(cls(['virt/tdx: BIOS enabled: private KeyID range [16, 64)'])).toBe('not-initialized');
+    expect(cls(['tdx: Guest detected'])).toBe('tdx-guest');
+    expect(cls(['virt/tdx: module initialization failed (-5)'])).toBe('unknown-failure');
+    expect(cls(['virt/tdx: 1034220 KB allocated for PAMT', 'virt/tdx: TDX-Module initialized'])).toBe('success');
+    expect(cls(['virt/tdx: module initialized', 'kvm_intel: Disable TDX: MAX_VCPU_PER_TD (576) smaller than number of logical CPUs (960).'])).toBe('kvm-refused');
+    expect(cls(['virt/tdx: SEAMCALL (0x0000000000000021) failed: 0xc000091400000000'])).toBe('cpu-msr-misconfiguration');
+    expect(cls(['virt/tdx: SEAMCALL (0x0000000000000021) failed: 0x8000ff00ffff0000'])).toBe('module-not-loaded');
+    // A failure after a successful init (a late CPU) does not decide the init.
+    expect(cls(['virt/tdx: module initialized', 'virt/tdx: SEAMCALL (0x0000000000000023) failed: 0xc000050b00000000'])).toBe('success');
+  });
+
+  it('strips every timestamp and prefix form', () => {
+    expect(stripLogPrefix('[    8.431219] virt/tdx: module initialized').text).toBe('virt/tdx: module initialized');
+    expect(stripLogPrefix('<6>[    8.431219] virt/tdx: x').text).toBe('virt/tdx: x');
+    expect(stripLogPrefix('Mar 04 10:12:03 host kernel: virt/tdx: x').text).toBe('virt/tdx: x');
+    expect(stripLogPrefix('2025-03-04T10:12:03.123456+00:00 host kernel: virt/tdx: x').text).toBe('virt/tdx: x');
+    expect(stripLogPrefix('[Tue Mar  4 10:12:03 2025] virt/tdx: x').text).toBe('virt/tdx: x');
+    expect(stripLogPrefix('kern  :info  : [    1.000000] virt/tdx: x').text).toBe('virt/tdx: x');
+    expect(stripLogPrefix('[    1.000000] [    T1] virt/tdx: x').text).toBe('virt/tdx: x');
+  });
+
+  it('diffs line for line', () => {
+    const d = diffLines(
+      [
+        { text: 'a', line: 1 },
+        { text: 'b', line: 2 },
+        { text: 'c', line: 3 },
+      ],
+      ['a', 'x', 'c'],
+    );
+    expect(d.map((x) => x.op)).toEqual(['same', 'extra', 'missing', 'same']);
+  });
+});
+
+describe('diagnose: bad input', () => {
+  it('garbage, binary, empty, truncated, not a log', () => {
+    expect(codeOf(() => diagnose({ text: 'just some words\nand more words\n' })).code).toBe('TDXSIM_NOT_DMESG');
+    expect(codeOf(() => diagnose({ file: tmp('b.bin', Buffer.from([1, 2, 0, 3])) })).code).toBe('TDXSIM_BINARY_INPUT');
+    expect(codeOf(() => diagnose({ file: tmp('e.txt', '') })).code).toBe('TDXSIM_EMPTY_INPUT');
+    expect(codeOf(() => diagnose({ file: '/nonexistent' })).code).toBe('TDXSIM_FILE');
+    expect(codeOf(() => diagnose({})).code).toBe('TDXSIM_BAD_ARGS');
+    const text = readFileSync(`${FIX}/version-skew-6.8-tdx1.0.dmesg`, 'utf8');
+    const cut = text.slice(0, text.indexOf('SEAMCALL (0x00000000000000') + 26);
+    const t = codeOf(() => diagnose({ file: tmp('cut.dmesg', cut) }));
+    expect(t.code).toBe('TDXSIM_TRUNCATED_INPUT');
+    expect(t.message).toContain('line 56:');
+  });
+
+  it('a log without TDX lines says so (and is not an error)', () => {
+    const d = diag('no-tdx.dmesg');
+    expect(d.story.lines).toEqual([]);
+    expect(d.classification.title).toContain('no TDX lines');
+  });
+});
