@@ -11,7 +11,7 @@ import type { FaultPlan } from '../explore/faults.js';
 import { createKernelSession } from '../explore/kernelSession.js';
 import { parsePath } from '../explore/choices/path.js';
 import { ScenarioRun } from '../explore/runScenario.js';
-import type { Scenario, ScenarioStep } from '../explore/scenario.js';
+import type { FindingClass, Scenario, ScenarioStep } from '../explore/scenario.js';
 import { needsKernel } from '../explore/scenario.js';
 import { formatTimeline, timelineOf } from '../explore/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
@@ -32,6 +32,8 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly cpus?: number;
   readonly checkDeterminism?: boolean;
   readonly symmetry?: boolean;
+  /** Only these finding classes stop the search (default: any). */
+  readonly failOn?: readonly FindingClass[];
   readonly now?: () => number;
   readonly progress?: (p: ExploreProgress) => void;
 }
@@ -121,6 +123,7 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     faults: faultMode(req.faults),
     checkDeterminism: req.checkDeterminism ?? false,
     symmetry: req.symmetry ?? true,
+    ...(req.failOn !== undefined ? { failOn: req.failOn } : {}),
     cpus: spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore,
     ...(req.progress !== undefined ? { progress: req.progress } : {}),
   });

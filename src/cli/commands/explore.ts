@@ -7,7 +7,20 @@ import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { parseUint } from '../options.js';
 
+const CLASSES = ['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness'] as const;
+
+function parseClasses(s: string): (typeof CLASSES)[number][] {
+  const out = s.split(',').map((x) => x.trim());
+  for (const c of out) {
+    if (!(CLASSES as readonly string[]).includes(c)) {
+      throw new TdxsimError('TDXSIM_BAD_ARGS', `--fail-on "${c}": expected one of ${CLASSES.join(', ')}`);
+    }
+  }
+  return out as (typeof CLASSES)[number][];
+}
+
 interface ExploreOpts {
+  failOn?: string;
   strategy?: string;
   budget?: number;
   time?: number;
@@ -80,6 +93,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--faults <f>', 'none | swarm | SITE[,SITE...] (SITE or SITE:n/d:max)', 'none')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--check-determinism', 'run every execution twice and compare trace hashes')
+    .option('--fail-on <classes>', 'only these finding classes stop the search (comma-separated)')
     .option('--no-symmetry', 'disable symmetry reduction')
     .option('--platform <preset|file.json>', 'platform preset or file')
     .option('--kernel <profile>', 'kernel profile')
@@ -98,6 +112,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         ...(o.budget !== undefined ? { budget: o.budget } : {}),
         ...(o.time !== undefined ? { timeSec: o.time } : {}),
         checkDeterminism: o.checkDeterminism === true,
+        ...(o.failOn !== undefined ? { failOn: parseClasses(o.failOn) } : {}),
         symmetry: o.symmetry !== false,
         now: () => Number(process.hrtime.bigint() / 1_000_000n),
         ...(tty

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+
+import { run } from '../../src/api/index.js';
+import type { RunResult } from '../../src/api/index.js';
+
+function one(name: string, extra: Record<string, unknown> = {}): RunResult {
+  return run({ scenario: name, ...extra });
+}
+
+describe('kexec and kdump scenarios (issue 5)', () => {
+  it('default: boot, TDX up, a TD, kexec, and the next kernel fails TDH.SYS.INIT exactly as Linux prints it', () => {
+    const r = one('default');
+    expect(r.verdict).toBe('pass');
+    const d = r.runs[0]!.dmesg;
+    expect(d).toContain('virt/tdx: module initialized');
+    expect(d).toContain('kexec_core: Starting new kernel');
+    expect(d.filter((l) => l === 'virt/tdx: BIOS enabled: private KeyID range [16, 64)')).toHaveLength(2);
+    expect(d[d.length - 1]).toBe('virt/tdx: SEAMCALL (0x0000000000000021) failed: 0xc000050000000000');
+    expect(r.runs[0]!.notes).toContain('kvm.load: -5');
+  });
+
+  it('linux-6.18 with a TD: KVM flushes the CPUs that issued SEAMCALLs early; no finding', () => {
+    const r = one('kexec-linux-6.18');
+    expect(r.findings).toEqual([]);
+    const flushes = r.runs[0]!.notes.find((n) => n.startsWith('kexec: cache flushes'));
+    // Every CPU issued TDH.SYS.LP.INIT, so every CPU is flushed by KVM's syscore shutdown.
+    expect(flushes).toMatch(/^kexec: cache flushes before the jump: (CPU \d tdx_cpu_flush_cache_for_kexec at [\d.]+ s(; )?){4}$/);
+  });
+
+  it('the mutant without any kexec WBINVD: silent corruption of the new kernel, naming line, KeyIDs, CPU', () => {
+    const r = one('kexec-mutant');
+    expect(r.verdict).toBe('pass');
+    const c = r.findings.filter((f) => f.class === 'silent-corruption');
+    expect(c.length).toBeGreaterThan(0);
+    const td = c.find((f) => f.details['staleWriter'] === 'td1');
+    expect(td?.details).toMatchObject({ staleKeyId: 17, fromCpu: 1, overwrittenKeyId: 0, overwrittenWriter: 'kernel#1', cause: 'evict' });
+    expect(td?.message).toMatch(/^silent corruption: \d+ lines (in \d+ ranges, first at|from) 0x[0-9a-f]+: a stale KeyID 17 alias \(written by td1\) was written back from CPU 1's cache \(evict\) over newer data written through KeyID 0 by kernel#1$/);
+  });
+
+  it('tdx-host-v8 and tdx-host-rfc flush in stop_this_cpu even when TDX was never initialized', () => {
+    for (const name of ['kexec-v8-tdx-unused', 'kexec-rfc-tdx-unused']) {
+      const r = one(name);
+      expect(r.findings, name).toEqual([]);
+      expect(r.runs[0]!.notes[0], name).toMatch(/^kexec: cache flushes before the jump: CPU \d stop_this_cpu at [\d.]+ s; CPU \d stop_this_cpu at [\d.]+ s; CPU \d stop_this_cpu at [\d.]+ s$/);
+      expect(r.runs[0]!.dmesg.some((l) => l.includes('module initialized')), name).toBe(false);
+    }
+  });
+
+  it('kdump after a TD ran: the crash kernel region is not corrupted', () => {
+    const r = one('kdump');
+    expect(r.findings).toEqual([]);
+    expect(r.runs[0]!.dmesg).toContain('Kernel panic - not syncing: sysrq triggered crash');
+    // Only the crashing CPU flushes (relocate_kernel, its own flag); the others were shot down.
+    expect(r.runs[0]!.notes.find((n) => n.startsWith('crash:'))).toMatch(/^crash: cache flushes before the jump: CPU 0 relocate_kernel at [\d.]+ s$/);
+  });
+
+  it('linux-6.18 refuses kexec_load on an erratum platform; linux-6.8 has no kexec at all', () => {
+    const e = one('kexec-erratum');
+    expect(e.runs[0]!.dmesg).toContain('kexec: Not allowed on platform with tdx_pw_mce bug');
+    expect(e.runs[0]!.notes).toContain('kexec_load failed: Operation not supported');
+    expect(e.runs[0]!.dmesg).not.toContain('kexec_core: Starting new kernel');
+    const k = one('kexec-linux-6.8');
+    expect(k.runs[0]!.notes).toContain('kexec_load failed: Function not implemented (linux-6.8 is built without kexec: INTEL_TDX_HOST depends on !KEXEC_CORE)');
+  });
+
+  it('the stop race under a chosen schedule: CPU 1 still running after the new kernel started, with the timeline', () => {
+    const r = one('kexec-stop-race');
+    expect(r.verdict).toBe('pass');
+    const f = r.findings[0]!;
+    expect(f.class).toBe('cpu-still-running');
+    expect(f.message).toMatch(/^CPU 1 still running after the new kernel started: at the kexec jump \(t=1\.\d{6} s\) it was in REBOOT > NMI/);
+    const tl = r.runs[0]!.timeline.join('\n');
+    expect(tl).toMatch(/take REBOOT[\s\S]*stop_this_cpu: run 1[\s\S]*HLT[\s\S]*send NMI to CPU 1[\s\S]*woken by NMI[\s\S]*kexec jump/);
+    expect(r.runs[0]!.dmesg).toContain('Shutting down cpus with NMI');
+  });
+
+  it('AMD SME: the C-bit alias is flushed by stop_this_cpu; the mutant corrupts', () => {
+    expect(one('kexec-amd-sme').findings).toEqual([]);
+    const m = one('kexec-amd-sme-mutant');
+    expect(m.findings.map((f) => [f.class, f.details['staleKeyId'], f.details['fromCpu']])).toEqual([['silent-corruption', 1, 1]]);
+  });
+
+  it('the 2022 RFC leaves the kexec-ing CPU unflushed: its dirty TDR line hits the new kernel', () => {
+    const r = one('kexec-rfc-td');
+    expect(r.verdict).toBe('pass');
+    expect(r.findings.find((f) => f.class === 'silent-corruption')?.details).toMatchObject({ fromCpu: 0, overwrittenWriter: 'kernel#1' });
+  });
+});
