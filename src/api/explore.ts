@@ -71,7 +71,7 @@ function split(sc: Scenario): Split {
 export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget {
   const { prefix, rest } = split(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
-  const base = new ScenarioRun(sc, spec, { policy: 'timed' }, factory);
+  const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: 0 }, factory);
   for (const s of prefix) {
     base.exec(s);
   }

@@ -4,12 +4,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 
+import { exploreBenches } from './explore.js';
 import { kernelBenches } from './kernel.js';
 import { moduleBenches } from './module.js';
 import { platformBenches } from './platform.js';
 import type { Bench } from './types.js';
 
-const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches];
+const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...exploreBenches];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
