@@ -79,6 +79,8 @@ export interface SchedStats {
 export class Scheduler {
   private readonly runs: CpuRun[];
   private readonly actions: Action[] = [];
+  /** CPUs with frames or pending interrupts: the only ones collect() looks at. */
+  private readonly busy = new Set<CpuRun>();
   private actCount = 0;
   /** Time of the last executed action. */
   now = 0;
@@ -116,6 +118,7 @@ export class Scheduler {
     assert(run.stack.length === 0, `spawn: CPU ${cpu.id} is busy`);
     run.dead = undefined;
     cpu.halted = false;
+    this.busy.add(run);
     run.stack.push({ gen: prog, kind: 'task', nmi: false, savedIrqEnabled: cpu.irqEnabled, label, blocked: undefined, input: undefined, onDone, pauseLabel: '' });
   }
 
@@ -208,11 +211,25 @@ export class Scheduler {
     this.actCount = 0;
     const free = this.policy === 'free';
     let timeouts = 0;
-    for (const run of this.runs) {
+    const targets = this.platform.irqTargets;
+    if (targets.size > 0) {
+      for (const c of targets) {
+        const r = this.runs[c.id];
+        if (r !== undefined) {
+          this.busy.add(r);
+        }
+      }
+      targets.clear();
+    }
+    for (const run of this.busy) {
+      const cpu = run.cpu;
+      if (run.stack.length === 0 && cpu.pending.length === 0) {
+        this.busy.delete(run);
+        continue;
+      }
       if (run.dead !== undefined) {
         continue;
       }
-      const cpu = run.cpu;
       const irq = cpu.pending.length > 0 ? this.takeable(cpu) : undefined;
       const irqTime = irq === undefined ? Infinity : Math.max(cpu.clockNs, irq.arrivalNs);
       const top = run.stack[run.stack.length - 1];

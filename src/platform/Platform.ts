@@ -106,6 +106,10 @@ export class Platform {
   /** PA bit where the KeyID field starts (MAX_PA 52 minus KeyID bits). */
   readonly keyIdShift: number;
   private verNext = 0;
+  /** CPUs whose caches may hold lines (a superset; pruned lazily). Keeps bulk ops O(busy CPUs). */
+  private readonly cachedCpus = new Set<Cpu>();
+  /** CPUs that received an interrupt since the scheduler last looked. */
+  readonly irqTargets = new Set<Cpu>();
   private readonly rdrand: Prng;
 
   constructor(
@@ -290,8 +294,12 @@ export class Platform {
 
   /** Drop (line, key) copies from every cache but `except` (a newer write supersedes them). */
   private invalidateOthers(except: Cpu | undefined, key: number, l0: number, l1: number, writeBackDirty: boolean): void {
-    for (const c of this.cpus) {
-      if (c === except || c.cache.empty) {
+    for (const c of this.cachedCpus) {
+      if (c.cache.empty) {
+        this.cachedCpus.delete(c);
+        continue;
+      }
+      if (c === except) {
         continue;
       }
       const removed = c.cache.remove(key, l0, l1);
@@ -305,7 +313,7 @@ export class Platform {
 
   /** The bytes a read through `key` sees for one line, or 'poison'. */
   private visibleLine(key: number, line: number): Uint8Array | 'poison' {
-    for (const c of this.cpus) {
+    for (const c of this.cachedCpus) {
       if (c.cache.empty) {
         continue;
       }
@@ -377,6 +385,7 @@ export class Platform {
     }
     this.invalidateOthers(cpu, key, l0, l1, false);
     cpu.cache.insert(key, l0, l1, ver, true, writer, -1, lines);
+    this.cachedCpus.add(cpu);
     this.evict(cpu);
     this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len: data.length, keyId: key, op: 'store' });
   }
@@ -396,6 +405,7 @@ export class Platform {
       this.writeBack(cpu, { key, start: l0, end: split, seg: { ver, dirty: true, writer, fill, seq: 0 } }, 'bulk');
     }
     cpu.cache.insert(key, split, l1, ver, true, writer, fill);
+    this.cachedCpus.add(cpu);
     this.evict(cpu);
     this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len, keyId: key, op: 'store-fill' });
   }
@@ -510,6 +520,7 @@ export class Platform {
     const latency = (nmi ? this.spec.costs.nmiLatencyNs : this.spec.costs.ipiLatencyNs) + (to.lateVector.get(vector) ?? 0);
     const irq: PendingInterrupt = payload === undefined ? { vector, arrivalNs: from.clockNs + latency, from: from.id } : { vector, arrivalNs: from.clockNs + latency, from: from.id, payload };
     to.pending.push(irq);
+    this.irqTargets.add(to);
     this.tracer.emit({ kind: 'ipi.send', t: from.clockNs, cpu: from.id, to: to.id, vector, nmi });
   }
 
