@@ -8,9 +8,10 @@ import { exploreBenches } from './explore.js';
 import { kernelBenches } from './kernel.js';
 import { moduleBenches } from './module.js';
 import { platformBenches } from './platform.js';
+import { toolBenches } from './tools.js';
 import type { Bench } from './types.js';
 
-const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...exploreBenches];
+const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...exploreBenches, ...toolBenches];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

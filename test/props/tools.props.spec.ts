@@ -13,7 +13,9 @@ import { parseDmesg } from '../../src/api/parse/dmesg.js';
 import { parseIomem } from '../../src/api/parse/iomem.js';
 import { jsonErrorOffset } from '../../src/api/parse/json.js';
 import { parseLeafArg, parseStatusArg } from '../../src/api/parse/status.js';
-import { plan, planSpec } from '../../src/api/plan.js';
+import { PlanAllocator, plan, planSpec } from '../../src/api/plan.js';
+import { Memblock } from '../../src/kernel/mm/memblock.js';
+import { PageAllocator } from '../../src/kernel/mm/page_alloc.js';
 import { parsePlatformSpec } from '../../src/platform/spec.js';
 import type { PlatformSpec, PlatformSpecInput } from '../../src/platform/spec.js';
 
@@ -132,6 +134,36 @@ describe(`plan properties (seed ${SEED})`, () => {
         expect(a.pamtKb).toBe(b.pamtKb);
       }),
       { seed: SEED, numRuns: 60 },
+    );
+  });
+});
+
+describe(`plan's allocator mirrors the kernel model's page allocator (seed ${SEED})`, () => {
+  it('same addresses for random maps, reservations and alloc/free sequences', () => {
+    const ops = fc.array(fc.oneof(fc.record({ op: fc.constant('alloc' as const), pages: fc.integer({ min: 1, max: 300_000 }), nid: fc.integer({ min: 0, max: 4 }) }), fc.record({ op: fc.constant('free' as const), which: fc.nat() })), { maxLength: 40 });
+    fc.assert(
+      fc.property(ramMap, ops, fc.boolean(), (ram, seq, reserve) => {
+        const mb = new Memblock(ram.map((r) => ({ base: r.base, size: r.end - r.base, nid: r.node })));
+        const reserved = reserve ? [{ start_pfn: 0, end_pfn: 0x100 }, { start_pfn: 0x1000, end_pfn: 0x5000 }] : [];
+        const kernel = new PageAllocator(mb, reserved);
+        const mine = new PlanAllocator(mb.pfnRanges(), reserved);
+        const live: { pa: number; pages: number }[] = [];
+        for (const o of seq) {
+          if (o.op === 'alloc') {
+            const a = kernel.alloc_contig_pages(o.pages, o.nid);
+            const b = mine.alloc_contig_pages(o.pages, o.nid);
+            expect(b).toBe(a);
+            if (a !== undefined) {
+              live.push({ pa: a, pages: o.pages });
+            }
+          } else if (live.length > 0) {
+            const [x] = live.splice(o.which % live.length, 1);
+            kernel.free_contig_range(x!.pa, x!.pages);
+            mine.free_contig_range(x!.pa, x!.pages);
+          }
+        }
+      }),
+      { seed: SEED, numRuns: 300 },
     );
   });
 });

@@ -192,9 +192,20 @@ function pickFromDmesg(b: BootFacts, assumptions: string[]): MemoryPick | undefi
   if (b.nodeRanges.length > 0) {
     const rs = normalize(b.nodeRanges);
     const total = rs.reduce((s, r) => s + r.end - r.base, 0);
+    // Node spans: one per run of consecutive ranges on the same node, holes included (holes are
+    // not memory, so which node they belong to does not matter), to keep the node list short.
+    const nodes: { node: number; base: number; size: number }[] = [];
+    for (const r of rs) {
+      const last = nodes[nodes.length - 1];
+      if (last !== undefined && last.node === r.node) {
+        last.size = r.end - last.base;
+      } else {
+        nodes.push({ node: r.node, base: r.base, size: r.end - r.base });
+      }
+    }
     return {
       e820: rs.map((r) => ({ base: r.base, size: r.end - r.base, type: 'usable' as const })),
-      nodes: rs.map((r) => ({ node: r.node, base: r.base, size: r.end - r.base })),
+      nodes,
       source: { kind: 'node-ranges', detail: `${b.nodeRanges.length} "Early memory node ranges" lines (${lineSpan(b.nodeRanges)}): memblock as Linux walks it, ${humanBytes(total)} on ${new Set(rs.map((r) => r.node)).size} node(s)` },
     };
   }
@@ -312,16 +323,20 @@ function finish(pick: MemoryPick, cmrsIn: readonly Range[] | undefined, b: BootF
   if (cmrs.length > 32) {
     // MAX_CMRS is 32: merge across the smallest gaps until the list fits.
     cmrs = mergeRanges(cmrs);
-    while (cmrs.length > 32) {
-      let best = 1;
-      for (let i = 2; i < cmrs.length; i++) {
-        if (cmrs[i]!.base - cmrs[i - 1]!.end < cmrs[best]!.base - cmrs[best - 1]!.end) {
-          best = i;
-        }
+    // Close the (n - 32) smallest gaps (the lower one first on ties), in one pass.
+    const gaps = cmrs.slice(1).map((c, i) => ({ i: i + 1, gap: c.base - cmrs[i]!.end }));
+    gaps.sort((a, b) => a.gap - b.gap || a.i - b.i);
+    const close = new Set(gaps.slice(0, cmrs.length - 32).map((g) => g.i));
+    const merged: Range[] = [];
+    cmrs.forEach((c, i) => {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && close.has(i)) {
+        last.end = c.end;
+      } else {
+        merged.push({ base: c.base, end: c.end });
       }
-      cmrs[best - 1]!.end = cmrs[best]!.end;
-      cmrs.splice(best, 1);
-    }
+    });
+    cmrs = merged;
     assumptions.push('more than 32 CMR ranges: merged across the smallest gaps to fit MAX_CMRS');
   }
   const top = Math.max(...pick.e820.map((e) => e.base + e.size), ...cmrs.map((c) => c.end), 4 * GiB);
