@@ -89,16 +89,19 @@ export class IntervalMap<V> {
   }
 
   private checkRange(start: number, end: number): void {
-    assert(
-      Number.isSafeInteger(start) && Number.isSafeInteger(end) && start <= end,
-      `IntervalMap: bad range [${start}, ${end})`,
-    );
+    // `!(a <= b)` also rejects NaN; fractional bounds are caught by the callers' own checks.
+    if (!(start <= end)) {
+      assert(false, `IntervalMap: bad range [${start}, ${end})`);
+    }
   }
 
   /** Assign `value` to [start, end), replacing whatever was there. */
   set(start: number, end: number, value: V): void {
     this.checkRange(start, end);
     if (start === end) {
+      return;
+    }
+    if (this.extend(start, end, value)) {
       return;
     }
     this.split(start);
@@ -119,6 +122,28 @@ export class IntervalMap<V> {
       this.tree.delete(end);
     }
     this.tree.set(s, { end: e, value });
+  }
+
+  /**
+   * Fast path for sequential writes (PAMT initialization, bulk stores): [start, end) is
+   * unmapped and the interval ending at `start` holds an equal value, so it just grows.
+   */
+  private extend(start: number, end: number, value: V): boolean {
+    const left = this.tree.getPairOrNextLower(start);
+    if (left === undefined || left[1].end !== start || !this.eq(left[1].value, value)) {
+      return false;
+    }
+    const next = this.tree.getPairOrNextHigher(start);
+    if (next !== undefined && next[0] < end) {
+      return false;
+    }
+    let newEnd = end;
+    if (next !== undefined && next[0] === end && this.eq(next[1].value, value)) {
+      newEnd = next[1].end;
+      this.tree.delete(end);
+    }
+    this.tree.set(left[0], { end: newEnd, value: left[1].value });
+    return true;
   }
 
   /** Remove any mapping in [start, end). */

@@ -177,6 +177,23 @@ export class Scheduler {
       }
       const act = this.pick();
       this.execute(act);
+      // Fast path: while this CPU is the only one with anything to do, keep stepping it without
+      // re-collecting (no choice exists, so the trace and the path are the same).
+      if (act.kind === ActKind.Step && this.busy.size === 1 && this.policy === 'timed') {
+        const run = act.run;
+        const cpu = run.cpu;
+        while (i + 1 < maxSteps && this.platform.irqTargets.size === 0 && cpu.pending.length === 0 && run.dead === undefined) {
+          const top = run.stack[run.stack.length - 1];
+          if (top === undefined || top.blocked !== undefined || stop()) {
+            break;
+          }
+          i++;
+          this.stats.steps++;
+          this.stats.fastSteps++;
+          this.platform.tracer.mix(cpu.id);
+          this.resume(run, top);
+        }
+      }
     }
     return 'budget';
   }
