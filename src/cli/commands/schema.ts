@@ -1,7 +1,7 @@
-/** `tdxsim schema` prints the platform JSON Schema; `tdxsim presets` lists presets. */
+/** `tdxsim schema` prints the platform JSON Schema; `presets` and `scenarios` list what is embedded. */
 import type { Command } from 'commander';
 
-import { platformJsonSchema, presetInput, presetNames, TdxsimError } from '../../api/index.js';
+import { namedScenario, platformJsonSchema, presetInput, presetNames, scenarioNames, TdxsimError } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 
 /** Register `schema` and `presets`. */
@@ -11,6 +11,15 @@ export function registerSchema(program: Command, _ctx: CommandContext): void {
     .description('print the JSON Schema of platform description files')
     .action(() => {
       process.stdout.write(`${JSON.stringify(platformJsonSchema(), null, 2)}\n`);
+    });
+  program
+    .command('scenarios')
+    .description('list the embedded scenarios with their descriptions')
+    .action(() => {
+      for (const n of scenarioNames()) {
+        const sc = namedScenario(n);
+        process.stdout.write(`${n.padEnd(26)} ${sc?.description ?? ''}\n`);
+      }
     });
   program
     .command('presets')
