@@ -638,7 +638,7 @@ function alternatives(spec: PlatformSpec | undefined, platform: PlatformSpecInpu
   });
 }
 
-function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelProfileName, module: ModuleProfileName): { cause: string; remedy: string[] } {
+function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelProfileName, module: ModuleProfileName, limits: readonly string[]): { cause: string; remedy: string[] } {
   const works = (a: Alternative): boolean => a.outcome === 'ok' && a.simulated !== 'fail';
   const okModules = alts.filter((a) => a.kernel === kernel && works(a) && a.module !== module).map((a) => a.module);
   const okKernels = alts.filter((a) => a.module === module && works(a) && a.kernel !== kernel).map((a) => a.kernel);
@@ -663,9 +663,9 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
         remedy: [...pairHint(), ...(scRemedies.length > 0 ? scRemedies : ['upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'])],
       };
     case 'tdmrs-exhausted':
-      return { cause: 'the memory map needs more TDMRs than the module allows', remedy: ['reduce the number of separate memory ranges (DIMM population, NUMA/SNC settings, memmap= holes)', 'check `tdxsim plan` of this log for the number of TDMRs needed', ...pairHint()] };
+      return { cause: 'the memory map needs more TDMRs than the module allows', remedy: [...limits, 'reduce the number of separate memory ranges (DIMM population, NUMA/SNC settings, memmap= holes)', 'run `tdxsim plan` on this log to see every TDMR', ...pairHint()] };
     case 'reserved-areas-exhausted':
-      return { cause: 'one TDMR has more holes and PAMTs than the module\'s reserved-area limit', remedy: [...pairHint(), 'fewer holes inside one 1 GiB window (firmware-reserved ranges, memmap=), or a kernel that computes holes from CMRs (cmr-holes)', 'run `tdxsim plan` on this log to see the reserved areas per TDMR'] };
+      return { cause: 'one TDMR has more holes and PAMTs than the module\'s reserved-area limit', remedy: [...limits, ...pairHint(), 'every firmware-reserved range or memmap= hole inside a TDMR costs one reserved area: fewer of them per 1 GiB window helps', 'run `tdxsim plan` on this log to see the reserved areas per TDMR'] };
     case 'pamt-allocation-failure':
       return { cause: 'not enough physically contiguous free memory for a PAMT when TDX initialised', remedy: ['initialise TDX early (load kvm_intel tdx=1 at boot, before memory fragments)', 'reserve less memory (hugepages=, crashkernel=) or add memory on the node'] };
     case 'key-programming-failure':
@@ -729,7 +729,9 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
       };
   const needAlternatives = c.cls !== 'success' && c.cls !== 'tdx-guest';
   const alts = needAlternatives ? alternatives('spec' in r ? r.spec : undefined, r.rep.platform, k.kernel, mo.module, reproduceIt) : [];
-  const { cause, remedy } = remedyFor(c, alts, k.kernel, mo.module);
+  const spec = 'spec' in r ? r.spec : undefined;
+  const limits = spec !== undefined && (c.cls === 'tdmrs-exhausted' || c.cls === 'reserved-areas-exhausted') ? planProfile(spec, k.kernel, mo.module).headroom.notes : [];
+  const { cause, remedy } = remedyFor(c, alts, k.kernel, mo.module, limits);
   return {
     input: t.name,
     boot: { firstLine: b.firstLine, lastLine: b.lastLine, kernelVersion: b.kernelVersion?.text ?? null, boots: f.boots.length },

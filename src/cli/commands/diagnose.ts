@@ -44,7 +44,7 @@ export function formatDiagnosis(d: DiagnoseResult): string {
   } else {
     out.push(`reproduction: ${r.method}: ${r.why}`);
     if (r.source !== undefined) {
-      out.push(`  machine: ${r.source.kind}: ${r.source.detail}`);
+      out.push(`  machine: ${r.source.kind}: ${r.source.detail} (--json: reproduction.platform is the rebuilt platform file)`);
     }
     for (const n of r.notes) {
       out.push(`  note: ${n}`);

@@ -55,6 +55,7 @@ describe('diagnose: every fixture is classified and reproduced line for line', (
     ['msr-misconfiguration.dmesg', 'cpu-msr-misconfiguration', 'linux-6.18', 'tdx-1.5-late'],
     ['kexec-not-initial-state.dmesg', 'module-not-in-initial-state', 'linux-6.18', 'tdx-1.5-late'],
     ['no-tdx.dmesg', 'no-tdx', 'linux-6.8', 'tdx-1.5'],
+    ['tdmrs-exhausted.dmesg', 'tdmrs-exhausted', 'linux-6.8', 'tdx-1.5'],
   ];
   for (const [file, cls, kernel, module] of cases) {
     it(`${file}: ${cls}`, () => {
@@ -130,6 +131,8 @@ describe('diagnose: the story', () => {
     expect(diag('kexec-not-initial-state.dmesg').remedy.join(' ')).toMatch(/cold-boot|TDH\.SYS\.DISABLE/);
     expect(diag('spr-rsvd-exhausted.dmesg').classification.evidence[0]!.text).toContain('reserved areas exhausted');
     expect(diag('no-tdx.dmesg').classification.explanation).toContain('no line');
+    expect(diag('tdmrs-exhausted.dmesg').remedy[0]).toBe('65 TDMRs needed, the module allows 64: merge memory ranges (fewer, larger DIMM/NUMA regions) or use fewer 1 GiB windows');
+    expect(diag('spr-rsvd-exhausted.dmesg').remedy[0]).toContain('21 reserved areas needed in one TDMR, the module allows 16');
   });
 
   it('reproduction can be skipped', () => {
