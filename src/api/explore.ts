@@ -4,6 +4,8 @@
  * timed scheduler and is snapshotted; every execution restores the snapshot and runs the rest
  * under the free scheduler with the explorer's choice source and fault plan.
  */
+import { ModelBug } from '../base/assert.js';
+import { SleepBlocked } from '../explore/choices/ExhaustiveChoices.js';
 import { explore, replayPath } from '../explore/explore.js';
 import type { Execution, ExecutionContext, ExploreDetails, ExploreProgress, ExploreTarget, FaultMode, Strategy } from '../explore/explore.js';
 import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/faults.js';
@@ -81,8 +83,17 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget 
     run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
     run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
     run.reschedule(ctx.choices, 'free');
-    for (const s of rest) {
-      run.exec(s);
+    try {
+      for (const s of rest) {
+        run.exec(s);
+      }
+    } catch (e) {
+      if (e instanceof SleepBlocked || !(e instanceof ModelBug)) {
+        throw e;
+      }
+      // A broken model invariant under this schedule is a finding (class model-bug), shrunk
+      // and replayed like any other.
+      return { findings: [{ class: 'model-bug', message: `model bug: ${e.message}`, t: run.sched.now, seed: sc.seed, path: '', details: {} }], traceHash: run.platform.tracer.hash, steps: run.sched.stats.steps };
     }
     const out = run.outcome(sc.name, []);
     return {

@@ -408,6 +408,17 @@ export class Scheduler {
     }
   }
 
+  /** Exploration fault sites that act at a CPU's step: early eviction, a stray NMI. */
+  private injectAt(cpu: Cpu): void {
+    const f = this.platform.faults;
+    if (f.shouldFail('cache.evict', cpu.id)) {
+      this.platform.evictLines(cpu, Math.max(1, cpu.cache.lineCount >> 1));
+    }
+    if (f.shouldFail('nmi', cpu.id)) {
+      this.platform.sendIpi(cpu, cpu, 'NMI');
+    }
+  }
+
   private takeInput(frame: Frame): unknown {
     const v = frame.input;
     frame.input = undefined;
@@ -457,6 +468,9 @@ export class Scheduler {
   private resume(run: CpuRun, frame: Frame): void {
     const cpu = run.cpu;
     cpu.stepCount++;
+    if (this.policy === 'free') {
+      this.injectAt(cpu);
+    }
     let r = frame.gen.next(this.takeInput(frame));
     // Coarse atomicity in exploration: run through ticks without offering a choice.
     while (!this.preemptOnTick && this.policy === 'free' && r.done !== true && r.value.op === 'tick') {

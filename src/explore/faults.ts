@@ -11,13 +11,14 @@ import type { FaultInjector } from '../platform/Platform.js';
 
 /** Fault sites known to the model, with what they do. */
 export const FAULT_SITES: Readonly<Record<string, string>> = {
-  'rdrand': 'RDRAND/RDSEED fails in the module (TDX_RND_NO_ENTROPY)',
-  'pconfig.entropy': 'entropy failure while programming a key (TDH.SYS.KEY.CONFIG / TDH.MNG.KEY.CONFIG)',
-  'pamt.alloc': 'the kernel cannot allocate a PAMT',
-  'cpu.offline': 'a CPU goes offline at a chosen point',
-  'nmi': 'where an NMI arrives',
-  'cache.evict': 'early cache write-back (eviction)',
-  'seamcall.status': 'a SEAMCALL returns a chosen error status',
+  'rdrand': 'RDRAND/RDSEED fails in the module (TDX_RND_NO_ENTROPY at SYS.INIT, LP.INIT, MNG.CREATE, MNG.ADDCX)',
+  'pconfig.entropy': 'entropy failure while programming a key (TDX_KEY_GENERATION_FAILED at SYS.KEY.CONFIG / MNG.KEY.CONFIG)',
+  'pconfig.busy': 'the key table is busy while programming a key (TDX_OPERAND_BUSY|KET)',
+  'pamt.alloc': 'the kernel cannot allocate a PAMT (alloc_contig_pages fails)',
+  'cpu.offline': 'a CPU goes offline (cpu_down) between two scenario steps',
+  'nmi': 'an NMI arrives at a CPU at a chosen point (a spurious, e.g. perf, NMI)',
+  'cache.evict': 'early cache write-back: a CPU evicts its LRU lines at a chosen point',
+  'seamcall.status': 'a SEAMCALL returns a chosen error status without reaching the module',
 };
 
 /** How one site behaves in a run. */
@@ -111,6 +112,11 @@ export class PlanFaults implements FaultInjector {
     private readonly exhaustive: boolean,
   ) {}
 
+  /** A follow-up choice for a site that fired (e.g. which status a SEAMCALL returns). */
+  choose(n: number, label: string): number {
+    return this.choices.choose(n, label);
+  }
+
   shouldFail(site: string, cpu: number): boolean {
     const rule = this.plan.sites.get(site);
     if (rule === undefined) {
@@ -134,5 +140,13 @@ export class CompositeFaults implements FaultInjector {
   constructor(private readonly parts: readonly FaultInjector[]) {}
   shouldFail(site: string, cpu: number): boolean {
     return this.parts.some((p) => p.shouldFail(site, cpu));
+  }
+  choose(n: number, label: string): number {
+    for (const p of this.parts) {
+      if (p.choose !== undefined) {
+        return p.choose(n, label);
+      }
+    }
+    return 0;
   }
 }

@@ -99,6 +99,7 @@ export class MachineSession implements KernelSession {
 
   step(s: ScenarioStep): void {
     const m = this.machine;
+    this.maybeOffline();
     switch (s.op) {
       case 'boot':
         this.run(0, m.bootKernel(), 'boot');
@@ -142,6 +143,19 @@ export class MachineSession implements KernelSession {
         return;
       default:
         throw new ModelBug(`kernel session cannot run step "${s.op}"`);
+    }
+  }
+
+  /** Fault site "cpu.offline": before a step, one CPU (not the boot CPU) may go offline. */
+  private maybeOffline(): void {
+    if (this.sched === undefined || !this.machine.kernel.booted) {
+      return;
+    }
+    for (const c of this.platform.cpus) {
+      if (c.id !== 0 && c.online && this.platform.faults.shouldFail('cpu.offline', c.id)) {
+        this.results.push(`fault: cpu.offline ${c.id}: ${this.run(0, this.machine.cpuOffline(c.id), 'cpu.offline')}`);
+        return;
+      }
     }
   }
 
@@ -284,13 +298,19 @@ export class MachineSession implements KernelSession {
     const m = this.machine;
     for (const c of this.platform.cpus.filter((x) => x.online)) {
       c.vmx = true;
-      this.run(c.id, m.tdxCpuEnable(c.id), 'tdx_cpu_enable');
+      if (s.isIdle(c)) {
+        this.run(c.id, m.tdxCpuEnable(c.id), 'tdx_cpu_enable');
+      }
     }
     const rets = new Map<number, number>();
-    for (const c of cpus) {
+    const callers = cpus.filter((c) => this.platform.cpu(c).online && s.isIdle(this.platform.cpu(c)));
+    if (callers.length < cpus.length) {
+      this.results.push(`tdx.enable: CPU ${cpus.filter((c) => !callers.includes(c)).join(', ')} offline or busy, not calling`);
+    }
+    for (const c of callers) {
       s.spawn(this.platform.cpu(c), m.tdxEnable(c), `tdx_enable@${c}`, (v) => rets.set(c, v as number));
     }
-    s.run(() => rets.size === cpus.length);
+    s.run(() => rets.size === callers.length);
     this.results.push(`tdx.enable: ${cpus.map((c) => `cpu${c}=${rets.get(c) ?? 'unfinished'}`).join(' ')}`);
     const k = m.kernel;
     const inits = k.tdx.counters.init_tdx_module;
@@ -310,8 +330,8 @@ export class MachineSession implements KernelSession {
         this.note('invariant', `tdx_enable() on CPU ${cpu} returned 0 but the module state is ${status} (half-built)`, t, { cpu, status });
       }
     }
-    if (rets.size !== cpus.length) {
-      this.note('liveness', `${cpus.length - rets.size} tdx_enable() caller(s) never returned`, t, {});
+    if (rets.size !== callers.length) {
+      this.note('liveness', `${callers.length - rets.size} tdx_enable() caller(s) never returned`, t, {});
     }
   }
 

@@ -59,7 +59,17 @@ export interface StaleWriteback {
 /** Decides whether a named fault site fails now. */
 export interface FaultInjector {
   shouldFail(site: string, cpu: number): boolean;
+  /** A follow-up choice after a site fired (which status, which line...). Default: option 0. */
+  choose?(n: number, label: string): number;
 }
+
+/** Statuses the `seamcall.status` fault site can make a SEAMCALL return. */
+export const INJECTED_SEAMCALL_STATUSES: readonly bigint[] = [
+  0x8000020200000000n, // TDX_SYS_BUSY
+  0x8000020300000000n, // TDX_RND_NO_ENTROPY
+  0x8000020000000000n, // TDX_OPERAND_BUSY
+  0xc000010000000000n, // TDX_OPERAND_INVALID
+];
 
 /** Injects a fixed number of failures per site (the server's fault.inject). */
 export class CountingFaults implements FaultInjector {
@@ -540,6 +550,14 @@ export class Platform {
       return { kind: fault };
     }
     const handler = this.seamHandler as SeamHandler;
+    if (this.faults.shouldFail('seamcall.status', cpu.id)) {
+      // An injected status: the call never reaches the module (fault site "seamcall.status").
+      const k = this.faults.choose?.(INJECTED_SEAMCALL_STATUSES.length, 'seamcall.status') ?? 0;
+      const status = INJECTED_SEAMCALL_STATUSES[k] ?? 0n;
+      this.tracer.emit({ kind: 'seamcall.exit', t: this.nowNs, cpu: cpu.id, leaf, status });
+      yield { op: 'tick', ns: this.spec.costs.seamcallNs, label: 'seamcall' };
+      return { kind: 'ok', regs: { ...regs, rax: status as SeamRegs['rax'] } };
+    }
     this.tracer.emit({ kind: 'seamcall.enter', t: this.nowNs, cpu: cpu.id, leaf, rax: regs.rax });
     cpu.inSeam = true;
     yield { op: 'tick', ns: this.spec.costs.seamcallNs, label: 'seamcall' };
