@@ -31,6 +31,8 @@ export interface DiagnoseRequest {
   readonly file?: string;
   /** The dmesg text (library use). */
   readonly text?: string;
+  /** How `text` is named in messages (default "<text>"). */
+  readonly name?: string;
   /** Rebuild and simulate (default true). */
   readonly reproduce?: boolean;
 }
@@ -170,7 +172,8 @@ export interface DiagnoseResult {
 function readDmesg(req: DiagnoseRequest): { t: TextInput; f: DmesgFacts } {
   let t: TextInput;
   if (req.text !== undefined) {
-    t = splitLines(decodeText(Buffer.from(req.text, 'utf8'), '<text>', 'dmesg'), '<text>');
+    const name = req.name ?? '<text>';
+    t = splitLines(decodeText(Buffer.from(req.text, 'utf8'), name, 'dmesg'), name);
   } else if (req.file !== undefined && req.file !== '') {
     t = splitLines(decodeText(readInputFile(req.file, 'dmesg'), req.file, 'dmesg'), req.file);
   } else {

@@ -58,6 +58,8 @@ export interface PlanRequest {
   readonly input?: string;
   /** Text given directly (library use): a dmesg, /proc/iomem or platform JSON. */
   readonly text?: string;
+  /** How `text` is named in messages (default "<text>"). */
+  readonly name?: string;
   /** A platform description object (library use). */
   readonly platform?: unknown;
   readonly kernel?: string;
@@ -279,12 +281,13 @@ function fromSpec(spec: PlatformSpec, input: PlanResult['input']): ResolvedInput
 }
 
 /** Resolve a plan request's input into a platform. */
-export function resolvePlanInput(req: Pick<PlanRequest, 'input' | 'text' | 'platform'>): ResolvedInput {
+export function resolvePlanInput(req: Pick<PlanRequest, 'input' | 'text' | 'platform' | 'name'>): ResolvedInput {
   if (req.platform !== undefined) {
     return fromSpec(specOrThrow(req.platform, 'platform', 'TDXSIM_BAD_PLATFORM'), { name: 'platform', kind: 'object' });
   }
   if (req.text !== undefined) {
-    return resolveText(splitLines(decodeText(Buffer.from(req.text, 'utf8'), '<text>', 'input'), '<text>'));
+    const name = req.name ?? '<text>';
+    return resolveText(splitLines(decodeText(Buffer.from(req.text, 'utf8'), name, 'input'), name));
   }
   const input = req.input;
   if (input === undefined || input === '') {
@@ -648,16 +651,27 @@ export function planProfile(spec: PlatformSpec, kernel: KernelProfileName, modul
     }
   };
 
-  // Boot-time detection (tdx_init): the KeyID line, too few KeyIDs, hibernation, ACPI S3.
+  // Boot-time detection (tdx_init): the KeyID line, too few KeyIDs, hibernation, ACPI S3. The
+  // 2022 RFC probed SEAMRR first and had no hibernation check.
   const kid = spec.keyids;
   let detected = false;
-  if (kid.tdx === 0) {
+  const rfc = k.detection === 'seamrr';
+  if (rfc && !(spec.seamrr.enabled && spec.seamrr.locked)) {
+    dmesg.push(`${s.prefix}SEAMRR is not enabled by BIOS`);
+    fail('no-tdx-keyids', -19, 'SEAMRR is not enabled by the BIOS: TDX stays off');
+  } else if (kid.tdx === 0) {
     fail('no-tdx-keyids', -19, 'the BIOS enabled no TDX KeyIDs: Linux prints no TDX line at all and TDX stays off');
   } else {
+    if (rfc) {
+      dmesg.push(`${s.prefix}SEAMRR enabled.`);
+    }
     dmesg.push(s.prefix + s.keyidRange(kid.mktme + 1, kid.mktme + 1 + kid.tdx));
     if (kid.tdx < 2) {
       dmesg.push(s.prefix + s.tooFewKeyids(kid.tdx));
       fail('too-few-keyids', -19, `only ${kid.tdx} TDX KeyID: one is the global KeyID, so no TD could run (enable more TDX KeyIDs in the BIOS)`);
+    } else if (rfc) {
+      dmesg.push(`${s.prefix}TDX enabled by BIOS.`);
+      detected = true;
     } else if (spec.firmware.hibernation) {
       dmesg.push(s.prefix + s.hibernation);
       fail('hibernation', -19, 'hibernation is available: boot with nohibernate (or disable hibernation) to use TDX');

@@ -216,3 +216,17 @@ describe('tdxsim --help lists the tools', () => {
     }
   });
 });
+
+describe('stdin', () => {
+  it('plan - and diagnose - read stdin', () => {
+    const p = tdxsim(['plan', '-'], readFileSync(`${FIX}/iomem/m64.iomem`, 'utf8'));
+    expect(p.status).toBe(0);
+    expect(p.stdout).toContain('plan: <stdin> (iomem)');
+    const d = tdxsim(['diagnose', '-', '--no-reproduce'], readFileSync(`${FIX}/dmesg/hibernation.dmesg`, 'utf8'));
+    expect(d.status).toBe(1);
+    expect(d.stdout).toContain('classification: hibernation');
+    const e = tdxsim(['diagnose', '-'], '');
+    expect(e.status).toBe(2);
+    expect(e.stderr).toContain('dmesg <stdin> is empty');
+  });
+});

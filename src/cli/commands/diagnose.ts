@@ -5,6 +5,7 @@ import { diagnose } from '../../api/index.js';
 import type { DiagnoseResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+import { readStdin } from './plan.js';
 
 interface DiagnoseOpts {
   reproduce?: boolean;
@@ -93,12 +94,12 @@ export function registerDiagnose(program: Command, ctx: CommandContext): void {
   program
     .command('diagnose')
     .description('find the TDX story in a dmesg, classify it, reproduce it in the simulator, and say cause and remedy')
-    .argument('<dmesg-file>', 'a dmesg (with or without timestamps), e.g. from `dmesg` or `journalctl -k -b`')
+    .argument('<dmesg-file>', 'a dmesg (with or without timestamps), e.g. from `dmesg` or `journalctl -k -b`; - for stdin')
     .option('--no-reproduce', 'do not rebuild and simulate the machine')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExit codes: 0 TDX initialised, 1 a failure was diagnosed (or no TDX at all), 2 bad input.')
     .action((file: string, o: DiagnoseOpts) => {
-      const d = diagnose({ file, reproduce: o.reproduce !== false });
+      const d = diagnose({ ...(file === '-' ? { text: readStdin(), name: '<stdin>' } : { file }), reproduce: o.reproduce !== false });
       process.stdout.write(o.json === true ? `${JSON.stringify(d, null, 2)}\n` : formatDiagnosis(d));
       ctx.exitCode = d.classification.class === 'success' ? EXIT_OK : EXIT_FINDINGS;
     });

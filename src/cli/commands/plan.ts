@@ -1,11 +1,47 @@
 /** `tdxsim plan`: the TDMRs, PAMTs and dmesg Linux would produce for a machine. */
+import { readSync } from 'node:fs';
+
 import type { Command } from 'commander';
 
-import { plan, planJson } from '../../api/index.js';
+import { TdxsimError, plan, planJson } from '../../api/index.js';
 import type { PlanResult, ProfilePlan } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { parseUint } from '../options.js';
+
+/** Most bytes read from stdin (the file inputs' limit). */
+const MAX_STDIN_BYTES = 64 * 2 ** 20;
+
+/** Read all of stdin (for `-` as the input), refusing more than the inputs' size limit. */
+export function readStdin(): string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(1 << 16);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        continue;
+      }
+      if (code === 'EOF') {
+        break;
+      }
+      throw new TdxsimError('TDXSIM_FILE', `cannot read stdin: ${code ?? String(e)}`);
+    }
+    if (n === 0) {
+      break;
+    }
+    total += n;
+    if (total > MAX_STDIN_BYTES) {
+      throw new TdxsimError('TDXSIM_INPUT_TOO_LARGE', `stdin is too large (more than ${MAX_STDIN_BYTES} bytes)`);
+    }
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 interface PlanOpts {
   kernel?: string;
@@ -99,7 +135,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
   program
     .command('plan')
     .description('plan the TDMRs, reserved areas and PAMTs Linux would build, with its dmesg, headroom and a Dynamic PAMT estimate')
-    .argument('<input>', 'a dmesg file, /proc/iomem, a platform JSON file, or a preset name')
+    .argument('<input>', 'a dmesg file, /proc/iomem, a platform JSON file, a preset name, or - for stdin')
     .option('--kernel <profile>', 'kernel profile (default linux-6.18)')
     .option('--module <profile>', 'TDX module profile (default: the input\'s, else the kernel\'s era)')
     .option('--max-tdmrs <n>', 'override the module\'s MAX_TDMRS', parseUint('--max-tdmrs'))
@@ -109,7 +145,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .addHelpText('after', '\nExit codes: 0 plan succeeds, 1 Linux would fail (TDMRs/reserved areas exhausted, version skew...), 2 bad input.')
     .action((input: string, o: PlanOpts) => {
       const p = plan({
-        input,
+        ...(input === '-' ? { text: readStdin(), name: '<stdin>' } : { input }),
         ...(o.kernel !== undefined ? { kernel: o.kernel } : {}),
         ...(o.module !== undefined ? { module: o.module } : {}),
         ...(o.maxTdmrs !== undefined ? { maxTdmrs: o.maxTdmrs } : {}),
