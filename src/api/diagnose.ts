@@ -627,7 +627,13 @@ function alternatives(spec: PlatformSpec | undefined, platform: PlatformSpecInpu
       pairs.push([k, module]);
     }
   }
-  let budget = confirm && platform !== undefined ? MAX_CONFIRMATIONS : 0;
+  // Full bring-ups of very large machines take seconds each: confirm only on machines of
+  // ordinary size (a deterministic rule, so the output does not depend on the host's speed).
+  const t = spec.topology;
+  const cpus = t.packages * t.coresPerPackage * t.threadsPerCore;
+  const ram = spec.memory.e820.filter((e) => e.type === 'usable').reduce((a, e) => a + e.size, 0);
+  const small = cpus <= 256 && ram <= 2 ** 41;
+  let budget = confirm && small && platform !== undefined ? MAX_CONFIRMATIONS : 0;
   return pairs.map(([k, mo]) => {
     const p = planProfile(spec, k, mo);
     let simulated: Alternative['simulated'] = null;
