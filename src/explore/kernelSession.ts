@@ -408,7 +408,13 @@ export class MachineSession implements KernelSession {
     lanes.push({
       name: 'TD pages',
       kind: 'td',
-      regions: this.tds.flatMap((td) => [td.tdr, ...td.tdcs, ...td.tdvpr, ...td.pages.map((p) => p.pa)].map((pa) => ({ base: pa, end: pa + 4096, label: `TD ${td.id} (HKID ${td.hkid})` }))).slice(0, 20_000),
+      regions: this.tds
+        .flatMap((td) => {
+          const label = `TD ${td.id} (HKID ${td.hkid})`;
+          const control = [td.tdr, ...td.tdcs, ...td.tdvpr, ...td.sept].map((pa) => ({ base: pa, end: pa + 4096, label }));
+          return [...control, ...td.ranges.map((r) => ({ base: r.pa, end: r.pa + r.size, label }))];
+        })
+        .slice(0, 20_000),
     });
     return lanes;
   }

@@ -27,11 +27,6 @@ export function checkBuildState(td: TdState): U64 {
 /** The "free" Secure EPT entry value: only SUPPRESS_VE (bit 63) set. */
 export const SEPTE_FREE = 0x8000_0000_0000_0000n;
 
-/** Key of the SEPT entry at `level` covering `gpa`. */
-export function septKey(level: number, gpa: number): string {
-  return `${level}:${Math.floor(gpa / 2 ** (12 + 9 * level))}`;
-}
-
 /** Architectural 64-bit value of a SEPT entry (for RCX on SEPT errors). */
 export function septValue(e: SeptEntry | undefined, level: number): bigint {
   if (e === undefined) {
@@ -65,12 +60,12 @@ export interface SeptWalk {
 /** Walk the Secure EPT from the root down to `target` for `gpa`. */
 export function septWalk(td: TdState, gpa: number, target: number): SeptWalk {
   for (let level = td.septRootLevel; level > target; level--) {
-    const e = td.sept.get(septKey(level, gpa));
+    const e = td.sept.get(level, gpa);
     if (e === undefined || e.leaf || e.state !== SEPT_STATE.MAPPED) {
       return { level, entry: e };
     }
   }
-  return { level: target, entry: td.sept.get(septKey(target, gpa)) };
+  return { level: target, entry: td.sept.get(target, gpa) };
 }
 
 /** Set RCX/RDX to the extended error information of a SEPT error. */

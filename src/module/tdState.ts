@@ -5,7 +5,10 @@
  * right KeyID, dirty lines in the LP's cache) are applied to the platform.
  * @see TDX module ABI section 2.4; intel/tdx-module td_control_structures.h
  */
+import { SecureEpt } from './SecureEpt.js';
 import { TryLock } from './TryLock.js';
+
+export type { SeptEntry } from './SecureEpt.js';
 
 /** TDR lifecycle states. */
 export const TD_LIFECYCLE = { TD_HKID_ASSIGNED: 0, TD_KEYS_CONFIGURED: 1, TD_BLOCKED: 2, TD_TEARDOWN: 3 } as const;
@@ -34,14 +37,6 @@ export const MAX_NUM_TDCS_PAGES = 9;
 /** Secure EPT entry states as reported in RDX bits 15:8 of SEPT errors (model encoding). */
 export const SEPT_STATE = { FREE: 0, BLOCKED: 1, PENDING: 2, PENDING_BLOCKED: 3, MAPPED: 4 } as const;
 
-/** A Secure EPT entry (leaf or non-leaf). */
-export interface SeptEntry {
-  readonly state: number;
-  /** Page (or child SEPT page) PA. */
-  readonly pa: number;
-  readonly leaf: boolean;
-}
-
 /** A VCPU (TDVPR page) of a TD. */
 export interface VcpuState {
   initialized: boolean;
@@ -66,8 +61,8 @@ export class TdState {
   septRootLevel = 3;
   maxVcpus = 0;
   numL2Vms = 0;
-  /** Secure EPT entries by `${level}:${gpa>>12}` (absent = FREE). */
-  readonly sept = new Map<string, SeptEntry>();
+  /** Secure EPT entries (absent = FREE), as ranges of contiguous mappings. */
+  readonly sept = new SecureEpt();
   readonly vcpus = new Map<number, VcpuState>();
 
   constructor(

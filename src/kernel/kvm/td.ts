@@ -5,9 +5,15 @@
  * PAGE.ADD, PAGE.AUG). The TD then writes its memory through its KeyID on the CPU that runs it,
  * which leaves dirty private cache lines behind — what kexec must flush.
  *
+ * Private memory is kept as a few contiguous ranges, not as pages: each range is one
+ * allocation from the page allocator (2 MiB aligned where the GPA is, smaller chunks when memory
+ * is fragmented), mapped with 2 MiB PAGE.AUGs wherever GPA and PA are both 2 MiB aligned, and
+ * touched by the TD with one bulk store. A TD of 8 GiB is then a handful of ranges and ~4k
+ * SEAMCALLs, not two million of each (the scale rule of docs/architecture.md section 4).
+ *
  * Teardown releases the HKID (VPFLUSHDONE, PHYMEM.CACHE.WB per package, KEY.FREEID) and then
- * reclaims every page (PHYMEM.PAGE.RECLAIM; the TDR also gets PHYMEM.PAGE.WBINVD under the
- * global KeyID).
+ * reclaims every leaf (PHYMEM.PAGE.RECLAIM reclaims a 2 MiB page whole; the TDR also gets
+ * PHYMEM.PAGE.WBINVD under the global KeyID).
  * @see linux arch/x86/kvm/vmx/tdx.c __tdx_td_init(), tdx_td_init(), tdx_mmu_release_hkid(),
  *      tdx_reclaim_page(), tdx_sept_link_private_spt(), tdx_mem_page_aug()
  */
@@ -41,6 +47,13 @@ import type { SeamArgs } from '../tdx/seamcall.js';
 import { tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
 import { KVM_PREFIX } from './kvm.js';
 
+/** A contiguous piece of a TD's private memory: `size` bytes at `gpa` backed by `pa`. */
+export interface TdMemRange {
+  readonly gpa: number;
+  readonly pa: number;
+  readonly size: number;
+}
+
 /** A TD's pages and state as KVM tracks them. */
 export interface Td {
   readonly id: number;
@@ -49,8 +62,8 @@ export interface Td {
   readonly tdcs: number[];
   readonly tdvpr: number[];
   readonly sept: number[];
-  /** Private pages: guest physical address → host physical address. */
-  readonly pages: { gpa: number; pa: number }[];
+  /** Private memory in GPA order, as ranges contiguous in both GPA and PA. */
+  readonly ranges: TdMemRange[];
   /** The CPU the TD's VCPU last ran on. */
   runCpu: number;
   state: 'created' | 'runnable' | 'torn-down' | 'failed';
@@ -67,6 +80,8 @@ export interface TdOptions {
 }
 
 const MIN_TDCS_PAGES = 6;
+const SZ_2M = 0x20_0000;
+const PAGES_2M = SZ_2M / PAGE_SIZE;
 const TD_PARAMS_SIZE = 1024;
 /** GPA where the TD's private memory starts. */
 const TD_GPA_BASE = 0x100000;
@@ -118,7 +133,7 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     k.kvm.nr_configured_hkid--;
     return { ret: -ENOMEM, td: undefined };
   }
-  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], sept: [], pages: [], runCpu: opts.runCpu ?? cpu.id, state: 'created' };
+  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], sept: [], ranges: [], runCpu: opts.runCpu ?? cpu.id, state: 'created' };
   k.kvm.tds.push(td);
   const ret = yield* td_build(k, cpu, td, opts);
   if (ret !== 0) {
@@ -193,40 +208,98 @@ function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   return st === 0n ? 0 : -EIO;
 }
 
-/** SEPT pages for the GPA range, then PAGE.ADD of the first page and PAGE.AUG of the rest. */
-function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<KernelStatus> {
-  const tables = new Set<string>();
-  for (let i = 0; i < nrPages; i++) {
-    const gpa = TD_GPA_BASE + i * PAGE_SIZE;
-    // 4-level EPT: link the PDPT, PD and PT pages above this GPA (SEPT levels 3, 2, 1).
-    for (const level of [3, 2, 1]) {
-      const span = 2 ** (12 + 9 * level);
-      const key = `${level}:${Math.floor(gpa / span)}`;
-      if (tables.has(key)) {
-        continue;
-      }
-      tables.add(key);
-      const sp = allocPage(k, cpu);
-      if (sp === undefined) {
+/**
+ * Allocate `nrPages` of private memory for GPAs from TD_GPA_BASE, as few contiguous ranges as
+ * the allocator allows: up to the first 2 MiB GPA boundary any pages, then whole 2 MiB pages
+ * from 2 MiB-aligned host memory (so that they can be mapped as 2 MiB leaves), then the rest.
+ * A request that does not fit is halved until it does; an aligned one that does not fit even
+ * as one 2 MiB page falls back to unaligned 4 KiB-mapped chunks.
+ */
+function td_alloc_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): KernelStatus {
+  let gpa = TD_GPA_BASE;
+  let left = nrPages;
+  while (left > 0) {
+    const toBoundary = (SZ_2M - (gpa % SZ_2M)) / PAGE_SIZE;
+    let align = toBoundary === PAGES_2M && left >= PAGES_2M ? PAGES_2M : 1;
+    let want = align === PAGES_2M ? left - (left % PAGES_2M) : Math.min(left, toBoundary);
+    let pa = k.pageAlloc.alloc_contig_pages(want, cpu.node, align);
+    while (pa === undefined) {
+      if (align === PAGES_2M && want === PAGES_2M) {
+        align = 1;
+        want = PAGES_2M / 2;
+      } else if (want === 1) {
         return -ENOMEM;
+      } else {
+        want = align === PAGES_2M ? Math.max(PAGES_2M, Math.floor(want / 2 / PAGES_2M) * PAGES_2M) : Math.ceil(want / 2);
       }
-      td.sept.push(sp);
-      const gpaAligned = gpa - (gpa % span);
-      if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD')) !== 0n) {
+      pa = k.pageAlloc.alloc_contig_pages(want, cpu.node, align);
+    }
+    td.ranges.push({ gpa, pa, size: want * PAGE_SIZE });
+    gpa += want * PAGE_SIZE;
+    left -= want;
+  }
+  return 0;
+}
+
+/** Size of the Secure EPT leaf at offset `off` of `r`: 2 MiB where GPA and PA allow it, else 4 KiB. */
+function td_leaf_size(r: TdMemRange, off: number): number {
+  return (r.gpa + off) % SZ_2M === 0 && (r.pa + off) % SZ_2M === 0 && r.size - off >= SZ_2M ? SZ_2M : PAGE_SIZE;
+}
+
+/**
+ * Allocate the private memory, then map it leaf by leaf: the SEPT pages above each leaf (PDPT
+ * and PD for a 2 MiB leaf, the PT as well for a 4 KiB one), then PAGE.ADD for the first page
+ * (the initial image) and PAGE.AUG for the rest (RCX level 1 for a 2 MiB leaf).
+ * @see linux tdx_sept_link_private_spt(), tdx_mem_page_aug(), tdx_mem_page_add()
+ */
+function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<KernelStatus> {
+  const ret = td_alloc_memory(k, cpu, td, nrPages);
+  if (ret !== 0) {
+    return ret;
+  }
+  const tables = new Set<number>();
+  let first = true;
+  for (const r of td.ranges) {
+    for (let off = 0, size = 0; off < r.size; off += size) {
+      size = td_leaf_size(r, off);
+      const gpa = r.gpa + off;
+      const pa = r.pa + off;
+      const leafLevel = size === SZ_2M ? 1 : 0;
+      // 4-level EPT: link the PDPT, PD (and PT) pages above this leaf (SEPT levels 3, 2, 1).
+      for (let level = 3; level > leafLevel; level--) {
+        const span = 2 ** (12 + 9 * level);
+        const key = level * 2 ** 40 + Math.floor(gpa / span);
+        if (tables.has(key)) {
+          continue;
+        }
+        tables.add(key);
+        const sp = allocPage(k, cpu);
+        if (sp === undefined) {
+          return -ENOMEM;
+        }
+        td.sept.push(sp);
+        const gpaAligned = gpa - (gpa % span);
+        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD')) !== 0n) {
+          return -EIO;
+        }
+      }
+      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG');
+      first = false;
+      if (st !== 0n) {
         return -EIO;
       }
     }
-    const pa = allocPage(k, cpu);
-    if (pa === undefined) {
-      return -ENOMEM;
-    }
-    td.pages.push({ gpa, pa });
-    const st = i === 0 ? yield* td_page_add(k, cpu, td, gpa, pa) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG');
-    if (st !== 0n) {
-      return -EIO;
-    }
   }
   return 0;
+}
+
+/** Bytes of private memory a TD has. */
+export function td_private_bytes(td: Td): number {
+  let n = 0;
+  for (const r of td.ranges) {
+    n += r.size;
+  }
+  return n;
 }
 
 /** TDH.MEM.PAGE.ADD from a shared source page holding the initial image. */
@@ -243,18 +316,19 @@ function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number): Pro
 
 /**
  * The TD runs on its CPU and writes every private page through its KeyID (the guest accepting
- * and using its memory): dirty TD-owned lines now sit in that CPU's cache.
+ * and using its memory): one bulk store per range; dirty TD-owned lines now sit in that CPU's
+ * cache (as many as fit), the rest has reached memory.
  */
 export function* td_touch_memory(k: Kernel, td: Td, fill: number): Prog {
   const cpu = k.platform.cpu(td.runCpu);
-  for (const p of td.pages) {
-    k.platform.storeFill(cpu, p.pa, PAGE_SIZE, fill, td.hkid, `td${td.id}`);
+  for (const r of td.ranges) {
+    k.platform.storeFill(cpu, r.pa, r.size, fill, td.hkid, `td${td.id}`);
   }
   // Entering the TD is a SEAMCALL too: the CPU's caches are now possibly incoherent.
   if (k.profile.cacheStateFlag) {
     k.cache_state_incoherent.set(cpu.id, true);
   }
-  yield { op: 'tick', ns: td.pages.length * k.platform.spec.costs.stepNs, label: 'td_run' };
+  yield { op: 'tick', ns: (td_private_bytes(td) / PAGE_SIZE) * k.platform.spec.costs.stepNs, label: 'td_run' };
 }
 
 /**
@@ -277,7 +351,13 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
   }
   tdx_guest_keyid_free(k, td.hkid);
   k.kvm.nr_configured_hkid--;
-  for (const pa of [...td.pages.map((p) => p.pa), ...td.sept, ...td.tdvpr, ...td.tdcs]) {
+  for (const range of td.ranges) {
+    const r = yield* tdx_reclaim_range(k, cpu, range);
+    if (r !== 0) {
+      return r;
+    }
+  }
+  for (const pa of [...td.sept, ...td.tdvpr, ...td.tdcs]) {
     const r = yield* tdx_reclaim_page(k, cpu, pa);
     if (r !== 0) {
       return r;
@@ -312,6 +392,25 @@ function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
     k.scope(KVM_PREFIX).err(`TDH_PHYMEM_CACHE_WB failed: ${hex16(r.ret)}`);
     return r.ret;
   }
+}
+
+/**
+ * Reclaim a private-memory range leaf by leaf (a 2 MiB leaf in one RECLAIM), then reset it on
+ * erratum parts and free it in one piece. A range with a leaf the module refuses is leaked, as
+ * Linux leaks a page it cannot reclaim.
+ * @see linux tdx_reclaim_page(), tdx_sept_drop_private_spte()
+ */
+function* tdx_reclaim_range(k: Kernel, cpu: Cpu, r: TdMemRange): Prog<KernelStatus> {
+  for (let off = 0, size = 0; off < r.size; off += size) {
+    size = td_leaf_size(r, off);
+    const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(r.pa + off) }, 'TDH_PHYMEM_PAGE_RECLAIM');
+    if (st !== 0n) {
+      return -EIO;
+    }
+  }
+  yield* tdx_quirk_reset_paddr(k, cpu, r.pa, r.size);
+  k.pageAlloc.free_contig_range(r.pa, r.size / PAGE_SIZE);
+  return 0;
 }
 
 /** Reclaim one page from the module, reset it on erratum parts, free it. @see linux tdx_reclaim_page() */

@@ -41,11 +41,14 @@ export class PageAllocator {
   }
 
   /**
-   * Allocate `nrPages` contiguous pages, preferring node `nid`.
+   * Allocate `nrPages` contiguous pages, preferring node `nid`, starting at a multiple of
+   * `alignPages` (a power of two; the buddy allocator's order alignment, e.g. 512 for the
+   * 2 MiB pages a TD maps as huge pages).
    * @returns the physical address, or undefined when no node has such a range
    */
-  alloc_contig_pages(nrPages: number, nid: number): number | undefined {
+  alloc_contig_pages(nrPages: number, nid: number, alignPages = 1): number | undefined {
     assert(Number.isSafeInteger(nrPages) && nrPages > 0, `alloc_contig_pages: bad size ${nrPages}`);
+    assert(Number.isSafeInteger(alignPages) && alignPages > 0, `alloc_contig_pages: bad alignment ${alignPages}`);
     const order = [nid, ...this.nodes.filter((n) => n !== nid)];
     for (const n of order) {
       const ivs = this.free.entries();
@@ -54,8 +57,11 @@ export class PageAllocator {
         if (iv === undefined || iv.value !== n || iv.end - iv.start < nrPages) {
           continue;
         }
-        const start = iv.end - nrPages;
-        this.free.delete(start, iv.end);
+        const start = Math.floor((iv.end - nrPages) / alignPages) * alignPages;
+        if (start < iv.start) {
+          continue;
+        }
+        this.free.delete(start, start + nrPages);
         this.allocatedPages += nrPages;
         return start * PAGE_SIZE;
       }

@@ -10,7 +10,7 @@ import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
-import { checkBuildState, gpaValid, septErrorInfo, septKey, septWalk } from '../tdChecks.js';
+import { checkBuildState, gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
 import { OP_STATE, SEPT_STATE } from '../tdState.js';
 
 /** TDH.MEM.PAGE.ADD. */
@@ -59,7 +59,7 @@ export function* tdhMemPageAdd(ctx: LeafCtx): Prog<U64> {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.R9);
   }
   ctx.env.movdir64b(page.pa, 4096, td.hkid, bytes.bytes, 'tdx-module');
-  td.sept.set(septKey(0, gpa), { state: SEPT_STATE.MAPPED, pa: page.pa, leaf: true });
+  td.sept.set(0, gpa, { state: SEPT_STATE.MAPPED, pa: page.pa, leaf: true });
   td.chldcnt++;
   ctx.m.pamt.set(page.pa, { pt: PT.REG, level: 0, owner: td.tdrPa });
   return TDX_SUCCESS;

@@ -20,7 +20,7 @@ import {
   TDX_SUCCESS,
   withOperand,
 } from '../status.js';
-import { checkBuildState, gpaValid, septErrorInfo, septKey, septWalk } from '../tdChecks.js';
+import { checkBuildState, gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
 import { OP_STATE, SEPT_STATE } from '../tdState.js';
 
 /** op_states in which PAGE.AUG (and SEPT.ADD) may run. */
@@ -70,7 +70,7 @@ export function* tdhMemPageAug(ctx: LeafCtx): Prog<U64> {
     return withOperand(TDX_PAGE_METADATA_INCORRECT, OPERAND_ID.R8);
   }
   yield YIELD;
-  td.sept.set(septKey(level, Number(gpa)), { state: SEPT_STATE.PENDING, pa: page.pa, leaf: true });
+  td.sept.set(level, Number(gpa), { state: SEPT_STATE.PENDING, pa: page.pa, leaf: true });
   td.chldcnt += pagesPerLevel(level);
   ctx.m.pamt.set(page.pa, { pt: PT.REG, level, owner: td.tdrPa });
   return TDX_SUCCESS;

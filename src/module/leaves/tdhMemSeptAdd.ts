@@ -11,7 +11,7 @@ import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
-import { checkBuildState, gpaValid, septErrorInfo, septKey, septWalk } from '../tdChecks.js';
+import { checkBuildState, gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
 import { SEPT_STATE } from '../tdState.js';
 import { tdcxPattern } from './tdhMngAddcx.js';
 import { AUG_OP_STATES } from './tdhMemPageAug.js';
@@ -54,7 +54,7 @@ export function* tdhMemSeptAdd(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   ctx.env.movdir64b(page.pa, 4096, td.hkid, tdcxPattern(3), 'tdx-module');
-  td.sept.set(septKey(level, Number(gpa)), { state: SEPT_STATE.MAPPED, pa: page.pa, leaf: false });
+  td.sept.set(level, Number(gpa), { state: SEPT_STATE.MAPPED, pa: page.pa, leaf: false });
   td.chldcnt++;
   ctx.m.pamt.set(page.pa, { pt: PT.EPT, level: 0, owner: td.tdrPa });
   return TDX_SUCCESS;

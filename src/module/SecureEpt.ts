@@ -1,0 +1,83 @@
+/**
+ * The decoded Secure EPT of one TD: per level, an interval map over the GPA's index at that
+ * level (gpa / 4 KiB, / 2 MiB, / 1 GiB, ...). An entry stores its page's PA relative to the GPA
+ * it maps (`pa − index × span`), so a run of mappings whose host pages are contiguous — a TD's
+ * memory AUGed from one allocation — is a single interval, whatever its size. The module's view
+ * of a TD then costs as much as the number of contiguous ranges, not the number of pages.
+ * @see TDX module ABI section 2.4 (Secure EPT); docs/architecture.md section 4 (scale rule)
+ */
+import { IntervalMap } from '../base/IntervalMap.js';
+
+/** A Secure EPT entry (leaf or non-leaf). */
+export interface SeptEntry {
+  readonly state: number;
+  /** Page (or child SEPT page) PA. */
+  readonly pa: number;
+  readonly leaf: boolean;
+}
+
+/** What the interval map holds: the entry with its PA made relative to the mapped GPA. */
+interface SeptSlot {
+  readonly state: number;
+  readonly leaf: boolean;
+  /** pa − index × span: equal across a run of contiguous mappings. */
+  readonly delta: number;
+}
+
+const sameSlot = (a: SeptSlot, b: SeptSlot): boolean => a.state === b.state && a.leaf === b.leaf && a.delta === b.delta;
+
+/** Bytes mapped by one entry at `level` (0 = 4 KiB). */
+export function septSpan(level: number): number {
+  return 2 ** (12 + 9 * level);
+}
+
+/** Secure EPT entries of a TD, by level; absent entries are FREE. */
+export class SecureEpt {
+  private readonly levels: IntervalMap<SeptSlot>[] = [];
+
+  /** The entry at `level` covering `gpa`, if any. */
+  get(level: number, gpa: number): SeptEntry | undefined {
+    const m = this.levels[level];
+    if (m === undefined) {
+      return undefined;
+    }
+    const span = septSpan(level);
+    const index = Math.floor(gpa / span);
+    const s = m.get(index);
+    return s === undefined ? undefined : { state: s.state, pa: index * span + s.delta, leaf: s.leaf };
+  }
+
+  /** Set the entry at `level` covering `gpa`. */
+  set(level: number, gpa: number, e: SeptEntry): void {
+    let m = this.levels[level];
+    if (m === undefined) {
+      m = new IntervalMap<SeptSlot>(sameSlot);
+      this.levels[level] = m;
+    }
+    const span = septSpan(level);
+    const index = Math.floor(gpa / span);
+    m.set(index, index + 1, { state: e.state, leaf: e.leaf, delta: e.pa - index * span });
+  }
+
+  /** Number of entries (not intervals). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.levels) {
+      if (m !== undefined) {
+        n += m.covered();
+      }
+    }
+    return n;
+  }
+
+  /** Number of stored intervals (what the model actually holds). */
+  get intervals(): number {
+    let n = 0;
+    for (const m of this.levels) {
+      if (m !== undefined) {
+        n += m.size;
+      }
+    }
+    return n;
+  }
+}

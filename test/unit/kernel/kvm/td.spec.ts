@@ -1,0 +1,124 @@
+/**
+ * KVM's TDs at scale: private memory as contiguous ranges mapped with 2 MiB PAGE.AUGs, one bulk
+ * store per range, reclaim by range; the module's view (Secure EPT, PAMT) stays as small as the
+ * number of ranges. Real module, small-2s.
+ */
+import { describe, expect, it } from 'vitest';
+
+import type { Td } from '../../../../src/kernel/kvm/td.js';
+import type { TdxModule } from '../../../../src/module/TdxModule.js';
+import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
+import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
+
+const M2 = 0x20_0000;
+const PAGE = 4096;
+
+function rig(): KernelRig {
+  const r = kernelRig('small-2s', { module: 'real' });
+  expect(r.run(r.m.loadKvm())).toBe(0);
+  return r;
+}
+
+function module(r: KernelRig): TdxModule {
+  return r.m.platform.seamHandler as TdxModule;
+}
+
+/** Secure EPT leaves the kernel's mapping implies: 2 MiB where GPA and PA are aligned, else 4 KiB. */
+function leaves(td: Td): { small: number; huge: number } {
+  let small = 0;
+  let huge = 0;
+  for (const x of td.ranges) {
+    for (let off = 0; off < x.size; ) {
+      if ((x.gpa + off) % M2 === 0 && (x.pa + off) % M2 === 0 && x.size - off >= M2) {
+        huge++;
+        off += M2;
+      } else {
+        small++;
+        off += PAGE;
+      }
+    }
+  }
+  return { small, huge };
+}
+
+function checkRanges(td: Td, pages: number): void {
+  let gpa = 0x100000;
+  let total = 0;
+  for (const x of td.ranges) {
+    expect(x.gpa).toBe(gpa);
+    gpa += x.size;
+    total += x.size;
+  }
+  expect(total).toBe(pages * PAGE);
+}
+
+describe('TD private memory as ranges', () => {
+  it('1 MiB + 1 GiB + 100 pages: three ranges, 2 MiB leaves in the middle, state proportional to ranges', () => {
+    const r = rig();
+    const before = r.m.kernel.pageAlloc.allocated;
+    const pages = 256 + 256 * 1024 + 100;
+    const { ret, td } = r.run(r.m.createTd({ pages, runCpu: 1 }));
+    expect(ret).toBe(0);
+    checkRanges(td!, pages);
+    expect(td!.ranges).toHaveLength(3);
+    // Head [1 MiB, 2 MiB) and the 100-page tail in 4 KiB leaves, [2 MiB, 1 GiB + 2 MiB) in 2 MiB leaves.
+    expect(leaves(td!)).toEqual({ small: 256 + 100, huge: 512 });
+    // PDPT, a PD for GPAs below 1 GiB and one above, and a PT each for the head and the tail.
+    expect(td!.sept).toHaveLength(5);
+    const st = module(r).state.tds.get(td!.tdr)!;
+    expect(st.sept.size).toBe(256 + 100 + 512 + 5);
+    // Contiguous host pages coalesce: a handful of intervals, not hundreds of entries.
+    expect(st.sept.intervals).toBeLessThanOrEqual(12);
+    expect(st.chldcnt).toBe(pages + 5 + 6 + 1);
+    expect(module(r).state.pamt.entries.size).toBeLessThanOrEqual(20);
+    // The TD wrote its memory through its KeyID (one bulk store per range).
+    for (const x of td!.ranges) {
+      expect(r.m.platform.lineAt(x.pa)).toMatchObject({ key: td!.hkid, td: true, writer: `td${td!.id}` });
+    }
+    expect(r.run(r.m.destroyTd(td!))).toBe(0);
+    expect(r.m.kernel.pageAlloc.allocated).toBe(before);
+    expect(module(r).state.tds.has(td!.tdr)).toBe(false);
+    expect(module(r).state.pamt.entries.size).toBe(0);
+  });
+
+  it('fragmented memory: smaller chunks, unaligned ones mapped with 4 KiB leaves', () => {
+    const r = rig();
+    const alloc = r.m.kernel.pageAlloc;
+    // Take every free page, then give back a few islands that are not 2 MiB aligned.
+    const taken: { pa: number; n: number }[] = [];
+    for (let n = 2 ** 20; n >= 1; ) {
+      const pa = alloc.alloc_contig_pages(n, 0);
+      if (pa === undefined) {
+        n = Math.floor(n / 2);
+      } else {
+        taken.push({ pa, n });
+      }
+    }
+    const big = taken.find((t) => t.n >= 4096)!;
+    const base = big.pa - (big.pa % M2) + M2;
+    alloc.free_contig_range(base + M2 / 2, 3 * 512); // 6 MiB starting 1 MiB into a 2 MiB page
+    alloc.free_contig_range(base + 8 * M2, 2 * 512); // 4 MiB, aligned
+    alloc.free_contig_range(base + 12 * M2, 64); // control pages
+    const before = alloc.allocated;
+    const pages = 2048 + 300;
+    const { ret, td } = r.run(r.m.createTd({ pages, runCpu: 1 }));
+    expect(ret).toBe(0);
+    checkRanges(td!, pages);
+    expect(td!.ranges.length).toBeGreaterThan(3);
+    expect(leaves(td!).huge).toBeGreaterThan(0);
+    expect(r.run(r.m.destroyTd(td!))).toBe(0);
+    expect(alloc.allocated).toBe(before);
+  });
+
+  it('too little memory: -ENOMEM', () => {
+    const r = rig();
+    const alloc = r.m.kernel.pageAlloc;
+    for (let n = 2 ** 20; n >= 1; ) {
+      if (alloc.alloc_contig_pages(n, 0) === undefined) {
+        n = Math.floor(n / 2);
+      }
+    }
+    const { ret } = r.run(r.m.createTd({ pages: 16, runCpu: 1 }));
+    expect(ret).toBe(-12);
+  });
+});
