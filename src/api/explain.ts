@@ -34,7 +34,8 @@ export interface ExplainResult {
   readonly fatal: boolean;
   readonly bits: { readonly error: boolean; readonly nonRecoverable: boolean; readonly fatal: boolean; readonly hostRecoverabilityHint: boolean; readonly reserved: string; readonly detailsL1: string; readonly detailsL2: string };
   readonly operand: { readonly raw: string; readonly text: string; readonly fields: Record<string, number | string> } | null;
-  readonly leaf: { readonly number: number; readonly version: number; readonly name: string; readonly does: string } | null;
+  /** The leaf: given, taken from the line, or inferred when only one leaf returns this status. */
+  readonly leaf: { readonly number: number; readonly version: number; readonly name: string; readonly does: string; readonly inferred: boolean } | null;
   readonly meaning: string;
   readonly checking: string | null;
   readonly causes: string[];
@@ -340,6 +341,36 @@ const LEAVES: Readonly<Record<number, LeafKnowledge>> = {
   },
 };
 
+/** Statuses that only one leaf returns: the leaf can be inferred when none is given. */
+const ONLY_LEAF: Readonly<Record<string, number>> = {
+  TDX_SYS_CONFIG_NOT_PENDING: 45,
+  TDX_INVALID_TDMR: 45,
+  TDX_NON_ORDERED_TDMR: 45,
+  TDX_TDMR_OUTSIDE_CMRS: 45,
+  TDX_INVALID_PAMT: 45,
+  TDX_PAMT_OUTSIDE_CMRS: 45,
+  TDX_PAMT_OVERLAP: 45,
+  TDX_INVALID_RESERVED_IN_TDMR: 45,
+  TDX_NON_ORDERED_RESERVED_IN_TDMR: 45,
+  TDX_SYS_INIT_NOT_PENDING: 33,
+  TDX_CMR_LIST_INVALID: 33,
+  TDX_NUM_ACTIVATED_HKIDS_NOT_SUPPORTED: 33,
+  TDX_SMRR_NOT_SUPPORTED: 33,
+  TDX_SMRR_LOCK_NOT_SUPPORTED: 33,
+  TDX_SMRR_NOT_LOCKED: 33,
+  TDX_INVALID_SMRR_CONFIGURATION: 33,
+  TDX_SMRR_OVERLAPS_CMR: 33,
+  TDX_SYS_INCOMPATIBLE_SIGSTRUCT: 33,
+  TDX_SYS_LP_INIT_NOT_PENDING: 35,
+  TDX_SYS_LP_INIT_DONE: 35,
+  TDX_INCONSISTENT_CPUID_FIELD: 35,
+  TDX_INVALID_PKG_ID: 35,
+  TDX_SYS_KEY_CONFIG_NOT_PENDING: 31,
+  TDX_TDMR_ALREADY_INITIALIZED: 36,
+  TDX_SYS_STATE_INCORRECT: 53,
+  TDX_SYS_INVALID_HANDOFF: 53,
+};
+
 /** Generic knowledge per status name: meaning, usual causes, remedies. */
 interface StatusKnowledge {
   readonly meaning: string;
@@ -621,14 +652,17 @@ export function explainStatus(v: bigint, leafRaw?: bigint, input = `0x${v.toStri
   const info = statusInfo(v);
   const low = Number(v & 0xffffffffn);
   const exact = info !== undefined && info.value === v;
+  const inferredLeaf = leafRaw === undefined && d.known ? ONLY_LEAF[d.name] : undefined;
+  const raw = leafRaw ?? (inferredLeaf !== undefined ? BigInt(inferredLeaf) : undefined);
   const leaf =
-    leafRaw === undefined
+    raw === undefined
       ? null
       : (() => {
-          const number = Number(leafRaw & 0xffffn);
-          const version = Number((leafRaw >> 16n) & 0xffn);
+          const number = Number(raw & 0xffffn);
+          const version = Number((raw >> 16n) & 0xffn);
           const k = LEAVES[number];
-          return { number, version, name: leafName(number), does: k?.does ?? (leafRaw >> 63n === 1n ? 'a P-SEAMLDR call (2022 RFC)' : 'a leaf this tool has no notes on') };
+          const does = k !== undefined ? k.does.replace(/^TDH\.[A-Z.]+: /, '') : raw >> 63n === 1n ? 'a P-SEAMLDR call (2022 RFC)' : 'a leaf this tool has no notes on';
+          return { number, version, name: leafName(number), does, inferred: inferredLeaf !== undefined };
         })();
   let operand: ExplainResult['operand'] = null;
   if (d.known && !exact && low !== 0) {

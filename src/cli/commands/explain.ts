@@ -41,7 +41,7 @@ export function formatExplain(r: ExplainResult): string {
     out.push(`  operand:    ${r.operand.raw}: ${r.operand.text}`);
   }
   if (r.leaf !== null) {
-    out.push(`  leaf:       ${r.leaf.number} ${r.leaf.name}${r.leaf.version > 0 ? ` (version ${r.leaf.version})` : ''}: ${r.leaf.does}`);
+    out.push(`  leaf:       ${r.leaf.number} ${r.leaf.name}${r.leaf.version > 0 ? ` (version ${r.leaf.version})` : ''}${r.leaf.inferred ? ' (inferred: the only leaf that returns this status)' : ''}: ${r.leaf.does}`);
   }
   out.push(`  meaning:    ${r.meaning}`);
   if (r.checking !== null) {

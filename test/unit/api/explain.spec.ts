@@ -107,6 +107,15 @@ describe('explain: the leaf, from --leaf or the line', () => {
     expect(explain({ status: '0x00000a0300000000', leaf: 'tdh_sys_tdmr_init' }).severity).toBe('warning');
   });
 
+  it('infers the leaf when only one leaf returns the status', () => {
+    const r = explain({ status: '0xc0000a1200000201' });
+    expect(r.leaf).toMatchObject({ number: 45, name: 'TDH.SYS.CONFIG', inferred: true });
+    expect(r.checking).toContain('PAMT of TDMR i');
+    expect(explain({ status: '0xc000050000000000' }).leaf).toMatchObject({ number: 33, inferred: true });
+    expect(explain({ status: '0xc000010000000001' }).leaf).toBeNull();
+    expect(explain({ status: '0xc000050000000000', leaf: '33' }).leaf?.inferred).toBe(false);
+  });
+
   it('SYS.INIT platform check failures say what was checked', () => {
     const r = explain({ status: '0xc0000a2200000000', leaf: '33' });
     expect(r.name).toBe('TDX_CMR_LIST_INVALID');
