@@ -44,7 +44,7 @@ import {
 } from '../tdx/defs.js';
 import { seamcall } from '../tdx/seamcall.js';
 import type { SeamArgs } from '../tdx/seamcall.js';
-import { tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
+import { tdx_clflush_page, tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
 import { KVM_PREFIX } from './kvm.js';
 
 /** A contiguous piece of a TD's private memory: `size` bytes at `gpa` backed by `pa`. */
@@ -147,6 +147,7 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
 
 /** The leaf sequence of TD creation. */
 function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelStatus> {
+  tdx_clflush_page(k, cpu, td.tdr);
   if ((yield* tdcall(k, cpu, TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE')) !== 0n) {
     return -EIO;
   }
@@ -163,6 +164,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
       return -ENOMEM;
     }
     td.tdcs.push(pa);
+    tdx_clflush_page(k, cpu, pa);
     if ((yield* tdcall(k, cpu, TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX')) !== 0n) {
       return -EIO;
     }
@@ -176,6 +178,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
     return -ENOMEM;
   }
   td.tdvpr.push(tdvpr);
+  tdx_clflush_page(k, cpu, tdvpr);
   if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE')) !== 0n) {
     return -EIO;
   }
@@ -260,6 +263,9 @@ function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<Kern
   const tables = new Set<number>();
   let first = true;
   for (const r of td.ranges) {
+    // Linux flushes each page (or huge page) as it hands it over; nothing writes the range
+    // through KeyID 0 in between, so one range flush up front is the same.
+    tdx_clflush_page(k, cpu, r.pa, r.size);
     for (let off = 0, size = 0; off < r.size; off += size) {
       size = td_leaf_size(r, off);
       const gpa = r.gpa + off;
@@ -278,6 +284,7 @@ function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<Kern
           return -ENOMEM;
         }
         td.sept.push(sp);
+        tdx_clflush_page(k, cpu, sp);
         const gpaAligned = gpa - (gpa % span);
         if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD')) !== 0n) {
           return -EIO;

@@ -634,6 +634,18 @@ export function* tdmrs_quirk_reset_pamt_all(k: Kernel, cpu: Cpu, list: TdmrInfoL
   }
 }
 
+/**
+ * Before a page becomes TD-owned (TDR, TDCS/TDCX, TDVPR, SEPT, PAGE.ADD/AUG targets), flush it
+ * from every cache through KeyID 0: a dirty KeyID-0 line the kernel left there (a freed
+ * TD_PARAMS buffer, an earlier use of the page) would otherwise be written back later, over the
+ * memory the module and the TD now write through the TD's KeyID. `size` covers a range of
+ * pages at once (a 2 MiB leaf, or a TD's contiguous memory range before it is mapped).
+ * @see linux tdx_clflush_page() (the tdh_*() wrappers call it for every page they hand over)
+ */
+export function tdx_clflush_page(k: Kernel, cpu: Cpu, pa: number, size: number = PAGE_SIZE): void {
+  k.platform.clflush(cpu, pa, size, 0);
+}
+
 /** MOVDIR64B of zeroes over [base, base+size) on erratum parts. @see linux tdx_quirk_reset_paddr() */
 export function* tdx_quirk_reset_paddr(k: Kernel, cpu: Cpu, base: number, size: number): Prog {
   if (!k.tdx.bugPwMce) {

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { run } from '../../../../src/api/index.js';
+import { KERNEL_SCENARIOS } from '../../../../src/explore/scenarios/kernel.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { TdxModule } from '../../../../src/module/TdxModule.js';
 import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
@@ -120,5 +122,35 @@ describe('TD private memory as ranges', () => {
     }
     const { ret } = r.run(r.m.createTd({ pages: 16, runCpu: 1 }));
     expect(ret).toBe(-12);
+  });
+});
+
+describe('flush before handing pages to the module (tdx_clflush_page)', () => {
+  it('TD creation and teardown leave no stale KeyID-0 line: every cache written back, no stale write-back', () => {
+    const r = rig();
+    // A freed TD_PARAMS buffer and TD image page, and ordinary kernel writes, are reused for
+    // TD pages: their dirty KeyID-0 lines must be flushed before the module takes the pages.
+    const { ret, td } = r.run(r.m.createTd({ pages: 1024, runCpu: 1 }));
+    expect(ret).toBe(0);
+    const p = r.m.platform;
+    for (const c of p.cpus) {
+      p.wbinvdNow(c);
+    }
+    expect(p.staleWritebacks).toEqual([]);
+    expect(r.run(r.m.destroyTd(td!))).toBe(0);
+    const { ret: again } = r.run(r.m.createTd({ pages: 600, runCpu: 2 }));
+    expect(again).toBe(0);
+    for (const c of p.cpus) {
+      p.wbinvdNow(c);
+    }
+    expect(p.staleWritebacks).toEqual([]);
+  });
+
+  it('the bringup scenario, then every cache written back: no silent corruption', () => {
+    const sc = KERNEL_SCENARIOS['bringup']!;
+    const steps = [...(sc.steps ?? []), ...[0, 1, 2, 3].map((cpu) => ({ op: 'wbinvd', cpu }))];
+    const res = run({ scenarioObject: { ...sc, name: 'bringup-flushed', steps } });
+    expect(res.runs[0]!.notes).toContain('td.create: 0');
+    expect(res.findings).toEqual([]);
   });
 });
