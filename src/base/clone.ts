@@ -21,6 +21,10 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
   if (v === null || typeof v !== 'object') {
     return v;
   }
+  // Frozen objects are immutable configuration (specs, profiles, metadata tables): share them.
+  if (Object.isFrozen(v)) {
+    return v;
+  }
   const hit = memo.get(v);
   if (hit !== undefined) {
     return hit;
@@ -82,4 +86,19 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
     }
   }
   return o;
+}
+
+/** Freeze `v` and everything reachable from it (plain data only); snapshots then share it. */
+export function deepFreeze<T>(v: T): T {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) {
+    return v;
+  }
+  if (v instanceof Map || v instanceof Set || ArrayBuffer.isView(v)) {
+    return v; // Maps, Sets and typed arrays cannot be made immutable by freezing.
+  }
+  Object.freeze(v);
+  for (const k of Object.keys(v as object)) {
+    deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
 }

@@ -6,7 +6,7 @@
 import { ModelBug } from '../base/assert.js';
 import type { ChoiceSource } from '../base/choice.js';
 import { Prng } from '../base/prng.js';
-import { deepClone } from '../base/clone.js';
+import { deepClone, deepFreeze } from '../base/clone.js';
 import { Tracer } from '../base/trace.js';
 import { hex } from '../base/u64.js';
 import { CountingFaults, Platform } from '../platform/Platform.js';
@@ -196,6 +196,7 @@ export class ScenarioRun {
     kernelFactory: KernelSessionFactory | undefined,
   ) {
     const seed = scenario.seed;
+    deepFreeze(scenario);
     const prng = new Prng(seed);
     const tracer = new Tracer(opts.recordTrace ?? 5000);
     this.kernel = kernelFactory?.({ scenario, spec, seed, tracer });

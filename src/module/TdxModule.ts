@@ -5,6 +5,7 @@
  * reuses the same instance across a host kexec.
  * @see TDX module ABI sections 1, 2, 7; intel/tdx-module tdx_vmm_dispatcher.c
  */
+import { deepFreeze } from '../base/clone.js';
 import type { U64 } from '../base/u64.js';
 import type { Prog, Step } from '../platform/Exec.js';
 import type { SeamEnv, SeamHandler, SeamRegs } from '../platform/Seam.js';
@@ -42,7 +43,8 @@ export class TdxModule implements SeamHandler {
 
   constructor(private readonly opts: TdxModuleOptions) {
     this.profile = moduleProfile(opts.profile ?? DEFAULT_MODULE_PROFILE);
-    this.meta = new MetadataTable(this.profile, opts.overrides ?? {});
+    // Immutable after construction: snapshots share it instead of copying it.
+    this.meta = deepFreeze(new MetadataTable(this.profile, opts.overrides ?? {}));
     this.state = new ModuleState(opts.sysinfo, opts.lpCount);
     this.tickStep = tdmrInitStep(opts.costs.tdmrInitCallNs);
   }

@@ -7,6 +7,7 @@
  * effects land in.
  */
 import { assert } from '../base/assert.js';
+import { deepFreeze } from '../base/clone.js';
 import { cpuId, LINE_SIZE, MAX_PA_BITS, nodeId, packageId } from '../base/ids.js';
 import type { CpuId } from '../base/ids.js';
 import { Prng } from '../base/prng.js';
@@ -126,6 +127,7 @@ export class Platform {
     readonly spec: PlatformSpec,
     opts: PlatformOptions = {},
   ) {
+    deepFreeze(spec);
     this.prng = new Prng(opts.seed ?? 0);
     this.rdrand = this.prng.fork('rdrand');
     this.tracer = opts.tracer ?? new Tracer();
