@@ -50,8 +50,19 @@ export type TraceListener = (ev: TraceEvent) => void;
 function mixNumber(h: number, n: number): number {
   let x = h ^ (n >>> 0);
   x = Math.imul(x, 0x01000193);
-  x ^= Math.floor(n / 4294967296) >>> 0;
+  if (n >= 4294967296 || n < 0) {
+    // The high word (zero, and skipped, for the common 0 <= n < 2^32).
+    x ^= Math.floor(n / 4294967296) >>> 0;
+  }
   return Math.imul(x, 0x01000193) >>> 0;
+}
+
+function mixBigint(h: number, v: bigint): number {
+  if (v >= 0n && v < 0x1_0000_0000n) {
+    // Same result without the bigint arithmetic (leaf numbers, TDX_SUCCESS): high word 0.
+    return mixNumber(mixNumber(h, Number(v)), 0);
+  }
+  return mixNumber(mixNumber(h, Number(v & 0xffffffffn)), Number((v >> 32n) & 0xffffffffn));
 }
 
 /** Fold one event's fields into a 32-bit hash (numbers directly, strings and bigints by value). */
@@ -65,7 +76,7 @@ function hashEvent(ev: TraceEvent, seed: number): number {
     } else if (typeof v === 'string') {
       h = fnv1a32(v, h);
     } else if (typeof v === 'bigint') {
-      h = mixNumber(mixNumber(h, Number(v & 0xffffffffn)), Number((v >> 32n) & 0xffffffffn));
+      h = mixBigint(h, v);
     } else if (typeof v === 'boolean') {
       h = mixNumber(h, v ? 1 : 2);
     }
@@ -112,6 +123,48 @@ export class Tracer {
     for (const l of this.listeners) {
       l(ev);
     }
+  }
+
+  /** True when events are recorded or listened to (otherwise only their hash matters). */
+  get observed(): boolean {
+    return this.recordLimit > 0 || this.listeners.length > 0;
+  }
+
+  /** Fold an event's hash (computed by the caller, as hashEvent would) into the running hash. */
+  private folded(hashLo: number): void {
+    this.count++;
+    this.hashLo = hashLo;
+    this.hashHi = mixNumber(this.hashHi ^ this.count, hashLo);
+  }
+
+  /**
+   * `emit({ kind: 'seamcall.enter', t, cpu, leaf, rax })`, building the event only when someone
+   * records or listens: the hot path of every SEAMCALL. Same hash either way.
+   */
+  seamcallEnter(t: number, cpu: number, leaf: number, rax: bigint): void {
+    if (this.observed) {
+      this.emit({ kind: 'seamcall.enter', t, cpu, leaf, rax });
+      return;
+    }
+    this.folded(mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.enter', this.hashLo), t), cpu), leaf), rax));
+  }
+
+  /** `emit({ kind: 'seamcall.exit', t, cpu, leaf, status })`, lazily (see seamcallEnter). */
+  seamcallExit(t: number, cpu: number, leaf: number, status: bigint): void {
+    if (this.observed) {
+      this.emit({ kind: 'seamcall.exit', t, cpu, leaf, status });
+      return;
+    }
+    this.folded(mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.exit', this.hashLo), t), cpu), leaf), status));
+  }
+
+  /** `emit({ kind: 'mem.write', t, cpu, pa, len, keyId, op })`, lazily (see seamcallEnter). */
+  memWrite(t: number, cpu: number, pa: number, len: number, keyId: number, op: string): void {
+    if (this.observed) {
+      this.emit({ kind: 'mem.write', t, cpu, pa, len, keyId, op });
+      return;
+    }
+    this.folded(fnv1a32(op, mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(fnv1a32('mem.write', this.hashLo), t), cpu), pa), len), keyId)));
   }
 
   /** Fold a raw number into the hash without emitting an event (fast path). */

@@ -74,12 +74,11 @@ export function readyTiBMachine(): ModuleMachine {
 /** A SEAM environment that records MOVDIR64B range operations instead of applying them. */
 function countingEnv(base: SeamEnv): { env: SeamEnv; ops: { n: number; bytes: number } } {
   const ops = { n: 0, bytes: 0 };
-  const env: SeamEnv = {
-    ...base,
-    movdir64b: (_pa, len) => {
-      ops.n++;
-      ops.bytes += len;
-    },
+  // The platform's env is a class instance: inherit its methods, override MOVDIR64B.
+  const env = Object.create(base) as SeamEnv;
+  env.movdir64b = (_pa, len) => {
+    ops.n++;
+    ops.bytes += len;
   };
   return { env, ops };
 }

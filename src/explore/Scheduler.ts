@@ -18,6 +18,7 @@ import type { ChoiceSource, SchedAction } from '../base/choice.js';
 import { fnv1a32 } from '../base/prng.js';
 import { callHandler } from '../platform/Cpu.js';
 import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
+import { stepCalls } from '../platform/Exec.js';
 import type { Prog, Step } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
 
@@ -29,7 +30,8 @@ type Blocked =
   | { readonly kind: 'halt' };
 
 interface Frame {
-  readonly gen: Prog<unknown>;
+  /** The frame's call stack (outermost first): its program and the subroutines it `call()`ed. */
+  readonly gens: Prog<unknown>[];
   readonly kind: 'task' | 'irq';
   readonly nmi: boolean;
   readonly savedIrqEnabled: boolean;
@@ -119,7 +121,7 @@ export class Scheduler {
     run.dead = undefined;
     cpu.halted = false;
     this.busy.add(run);
-    run.stack.push({ gen: prog, kind: 'task', nmi: false, savedIrqEnabled: cpu.irqEnabled, label, blocked: undefined, input: undefined, onDone, pauseLabel: '' });
+    run.stack.push({ gens: [prog], kind: 'task', nmi: false, savedIrqEnabled: cpu.irqEnabled, label, blocked: undefined, input: undefined, onDone, pauseLabel: '' });
   }
 
   /** True if the CPU has nothing to run (idle loop). */
@@ -445,7 +447,7 @@ export class Scheduler {
       return; // spurious: nobody listens on this vector
     }
     run.stack.push({
-      gen,
+      gens: [gen],
       kind: 'irq',
       nmi,
       savedIrqEnabled: cpu.irqEnabled,
@@ -471,11 +473,11 @@ export class Scheduler {
     if (this.policy === 'free') {
       this.injectAt(cpu);
     }
-    let r = frame.gen.next(this.takeInput(frame));
+    let r = stepCalls(frame.gens, this.takeInput(frame));
     // Coarse atomicity in exploration: run through ticks without offering a choice.
     while (!this.preemptOnTick && this.policy === 'free' && r.done !== true && r.value.op === 'tick') {
       cpu.clockNs += r.value.ns;
-      r = frame.gen.next(undefined);
+      r = stepCalls(frame.gens, undefined);
     }
     if (r.done === true) {
       run.stack.pop();

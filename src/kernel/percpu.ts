@@ -3,7 +3,7 @@
  * that a kexec'd kernel starts from fresh values.
  * @see linux include/linux/percpu-defs.h
  */
-import { assert } from '../base/assert.js';
+import { ModelBug } from '../base/assert.js';
 
 /** A per-CPU variable of type T. */
 export class PerCpu<T> {
@@ -19,14 +19,21 @@ export class PerCpu<T> {
 
   /** per_cpu(var, cpu). */
   get(cpu: number): T {
-    assert(cpu >= 0 && cpu < this.slots.length, `per-cpu: no CPU ${cpu}`);
+    this.check(cpu);
     return this.slots[cpu] as T;
   }
 
   /** per_cpu(var, cpu) = v. */
   set(cpu: number, v: T): void {
-    assert(cpu >= 0 && cpu < this.slots.length, `per-cpu: no CPU ${cpu}`);
+    this.check(cpu);
     this.slots[cpu] = v;
+  }
+
+  /** Not assert(): that would build its message on every access (every SEAMCALL sets a flag). */
+  private check(cpu: number): void {
+    if (!(cpu >= 0 && cpu < this.slots.length)) {
+      throw new ModelBug(`per-cpu: no CPU ${cpu}`);
+    }
   }
 
   /** Snapshot of every slot (for reports and checkers). */

@@ -104,6 +104,8 @@ export class ModuleState {
   /** LPs whose SEAMCALL entry is dead (1.0 LP.SHUTDOWN). */
   readonly lpDead: boolean[];
   readonly tdmrs: TdmrRow[] = [];
+  /** Index in `tdmrs` of the row the last TDH.SYS.TDMR.INIT found (a lookup hint, no state). */
+  tdmrInitHint = 0;
   readonly kotState = new Uint8Array(MAX_HKIDS);
   readonly kotWbinvd = new Uint32Array(MAX_HKIDS);
   readonly wbt: WbtEntry[] = Array.from({ length: MAX_PKGS }, () => ({ intrPoint: -1, snapshot: [], mutex: new TryLock() }));

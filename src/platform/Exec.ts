@@ -24,7 +24,19 @@ export type Step =
   /** HLT: sleep until an interrupt (or NMI) arrives; resumes after its handler returns. */
   | { readonly op: 'halt' }
   /** This CPU stops executing for good (e.g. jumped into a dead loop with interrupts off). */
-  | { readonly op: 'dead'; readonly label: string };
+  | { readonly op: 'dead'; readonly label: string }
+  /**
+   * Call a subroutine (use `call()`, not this step directly). Not a scheduling point: the
+   * runner starts `prog` at once, in the same step, and when it returns (or throws) resumes
+   * the caller with its value (or exception), again in the same step. It means what `yield*`
+   * means; the difference is cost: the callee's steps go straight to the runner instead of
+   * resuming every caller frame on the way down and back up. Worth it where a callee takes
+   * many steps under a deep stack (the SEAMCALL instruction, TDMR initialization).
+   */
+  | { readonly op: 'call'; readonly prog: Prog<unknown> };
+
+/** The steps a runner acts on (calls are followed by `stepCalls`). */
+export type PlainStep = Exclude<Step, { readonly op: 'call' }>;
 
 /** A program or subroutine running on a simulated CPU. */
 export type Prog<T = void> = Generator<Step, T, unknown>;
@@ -33,6 +45,61 @@ export type Prog<T = void> = Generator<Step, T, unknown>;
 // eslint-disable-next-line require-yield
 export function* done<T>(v: T): Prog<T> {
   return v;
+}
+
+/**
+ * `yield* call(sub)` is `yield* sub` run by the scheduler as a separate generator frame: same
+ * steps, same result, same exceptions, but each of `sub`'s steps costs O(1) instead of
+ * O(depth of the caller's stack). @see the 'call' Step
+ */
+export function* call<T>(prog: Prog<T>): Prog<T> {
+  return (yield { op: 'call', prog }) as T;
+}
+
+/**
+ * Resume the innermost generator of a call stack with `input` and follow calls and returns
+ * until it yields a real step (returned, with `stack` holding the generators below the one
+ * that yielded it as callers) or the outermost generator returns (`done`). `gens` is the call
+ * stack, outermost first; it is edited in place. An exception thrown by a callee is thrown
+ * into its caller, as `yield*` would.
+ */
+export function stepCalls(gens: Prog<unknown>[], input: unknown): IteratorResult<PlainStep, unknown> {
+  let gen = gens[gens.length - 1] as Prog<unknown>;
+  let r: IteratorResult<Step, unknown>;
+  let thrown = false;
+  let error: unknown;
+  let value: unknown = input;
+  for (;;) {
+    try {
+      r = thrown ? gen.throw(error) : gen.next(value);
+      thrown = false;
+    } catch (e) {
+      if (gens.length === 1) {
+        throw e;
+      }
+      gens.pop();
+      gen = gens[gens.length - 1] as Prog<unknown>;
+      thrown = true;
+      error = e;
+      continue;
+    }
+    if (r.done === true) {
+      if (gens.length === 1) {
+        return r;
+      }
+      gens.pop();
+      gen = gens[gens.length - 1] as Prog<unknown>;
+      value = r.value;
+      continue;
+    }
+    const step = r.value;
+    if (step.op !== 'call') {
+      return r as IteratorResult<PlainStep, unknown>; // narrowed by the check above
+    }
+    gen = step.prog;
+    gens.push(gen);
+    value = undefined;
+  }
 }
 
 /** One tick of simulated time. */
@@ -57,10 +124,11 @@ export function* waitUntil(until: () => boolean, timeoutNs: number, label: strin
 export function runToCompletion<T>(prog: Prog<T>, maxSteps = 1e9): { value: T; ns: number } {
   let ns = 0;
   let input: unknown = undefined;
+  const gens: Prog<unknown>[] = [prog];
   for (let i = 0; i < maxSteps; i++) {
-    const r = prog.next(input);
+    const r = stepCalls(gens, input);
     if (r.done === true) {
-      return { value: r.value, ns };
+      return { value: r.value as T, ns };
     }
     const s = r.value;
     input = undefined;

@@ -6,7 +6,7 @@
  * Memory operations take the CPU that executes them, because that is whose cache the
  * effects land in.
  */
-import { assert } from '../base/assert.js';
+import { ModelBug } from '../base/assert.js';
 import { deepFreeze } from '../base/clone.js';
 import { cpuId, LINE_SIZE, MAX_PA_BITS, nodeId, packageId } from '../base/ids.js';
 import type { CpuId } from '../base/ids.js';
@@ -16,7 +16,7 @@ import { Cache } from './Cache.js';
 import type { CacheRange } from './Cache.js';
 import { Cpu } from './Cpu.js';
 import type { PendingInterrupt, Vector } from './Cpu.js';
-import type { Prog } from './Exec.js';
+import type { Prog, Step } from './Exec.js';
 import {
   MSR_IA32_ARCH_CAPABILITIES,
   MSR_IA32_MKTME_KEYID_PARTITIONING,
@@ -122,6 +122,10 @@ export class Platform {
   /** CPUs that received an interrupt since the scheduler last looked. */
   readonly irqTargets = new Set<Cpu>();
   private readonly rdrand: Prng;
+  /** The step of entering SEAM (one object: the spec is frozen). */
+  private readonly seamcallTick: Step;
+  /** SEAM environments, per LP (see seamEnv). */
+  private readonly seamEnvs: (SeamEnv | undefined)[] = [];
 
   constructor(
     readonly spec: PlatformSpec,
@@ -130,6 +134,7 @@ export class Platform {
     deepFreeze(spec);
     this.prng = new Prng(opts.seed ?? 0);
     this.rdrand = this.prng.fork('rdrand');
+    this.seamcallTick = { op: 'tick', ns: spec.costs.seamcallNs, label: 'seamcall' };
     this.tracer = opts.tracer ?? new Tracer();
     this.faults = opts.faults ?? new CountingFaults();
     this.keyIdShift = MAX_PA_BITS - spec.keyids.bits;
@@ -211,7 +216,10 @@ export class Platform {
   /** The CPU with id `id`. */
   cpu(id: number): Cpu {
     const c = this.cpus[id];
-    assert(c !== undefined, `no CPU ${id}`);
+    if (c === undefined) {
+      // Not assert(): its message would be built on every call of this hot path.
+      throw new ModelBug(`no CPU ${id}`);
+    }
     return c;
   }
   /** Place a KeyID in a physical address's KeyID bits. */
@@ -251,7 +259,9 @@ export class Platform {
   // ---------------------------------------------------------------- memory and caches
 
   private lineRange(pa: number, len: number): [number, number] {
-    assert(Number.isSafeInteger(pa) && Number.isSafeInteger(len) && pa >= 0 && len >= 0, `bad range ${pa}+${len}`);
+    if (!(Number.isSafeInteger(pa) && Number.isSafeInteger(len) && pa >= 0 && len >= 0)) {
+      throw new ModelBug(`bad range ${pa}+${len}`); // not assert(): hot path, lazy message
+    }
     return [Math.floor(pa / LINE_SIZE), Math.ceil((pa + len) / LINE_SIZE)];
   }
 
@@ -399,7 +409,7 @@ export class Platform {
     cpu.cache.insert(key, l0, l1, ver, true, writer, -1, lines);
     this.cachedCpus.add(cpu);
     this.evict(cpu);
-    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len: data.length, keyId: key, op: 'store' });
+    this.tracer.memWrite(this.nowNs, cpu.id, pa, data.length, key, 'store');
   }
 
   /**
@@ -419,7 +429,7 @@ export class Platform {
     cpu.cache.insert(key, split, l1, ver, true, writer, fill);
     this.cachedCpus.add(cpu);
     this.evict(cpu);
-    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len, keyId: key, op: 'store-fill' });
+    this.tracer.memWrite(this.nowNs, cpu.id, pa, len, key, 'store-fill');
   }
 
   /**
@@ -428,7 +438,9 @@ export class Platform {
    * other KeyIDs stay in caches.
    */
   movdir64b(cpu: Cpu, pa: number, len: number, key: number, content: number | Uint8Array, writer: string): void {
-    assert(pa % LINE_SIZE === 0 && len % LINE_SIZE === 0, `MOVDIR64B range not line aligned: ${pa}+${len}`);
+    if (pa % LINE_SIZE !== 0 || len % LINE_SIZE !== 0) {
+      throw new ModelBug(`MOVDIR64B range not line aligned: ${pa}+${len}`); // lazy message (hot path)
+    }
     const [l0, l1] = this.lineRange(pa, len);
     if (l0 === l1) {
       return;
@@ -446,7 +458,7 @@ export class Platform {
       }
       this.memory.write(l0, l1, { ver, key, td, poison: false, writer, fill: -1 }, data);
     }
-    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len, keyId: key, op: 'movdir64b' });
+    this.tracer.memWrite(this.nowNs, cpu.id, pa, len, key, 'movdir64b');
   }
 
   /**
@@ -477,7 +489,7 @@ export class Platform {
   clflush(cpu: Cpu, pa: number, len: number, key: number): void {
     const [l0, l1] = this.lineRange(pa, len);
     this.invalidateOthers(undefined, key, l0, l1, true);
-    this.tracer.emit({ kind: 'mem.write', t: this.nowNs, cpu: cpu.id, pa, len, keyId: key, op: 'clflush' });
+    this.tracer.memWrite(this.nowNs, cpu.id, pa, len, key, 'clflush');
   }
 
   /** WBINVD on `cpu`: write back every dirty line, invalidate all. @returns dirty lines. */
@@ -556,41 +568,86 @@ export class Platform {
       // An injected status: the call never reaches the module (fault site "seamcall.status").
       const k = this.faults.choose?.(INJECTED_SEAMCALL_STATUSES.length, 'seamcall.status') ?? 0;
       const status = INJECTED_SEAMCALL_STATUSES[k] ?? 0n;
-      this.tracer.emit({ kind: 'seamcall.exit', t: this.nowNs, cpu: cpu.id, leaf, status });
+      this.tracer.seamcallExit(this.nowNs, cpu.id, leaf, status);
       yield { op: 'tick', ns: this.spec.costs.seamcallNs, label: 'seamcall' };
       return { kind: 'ok', regs: { ...regs, rax: status as SeamRegs['rax'] } };
     }
-    this.tracer.emit({ kind: 'seamcall.enter', t: this.nowNs, cpu: cpu.id, leaf, rax: regs.rax });
+    this.tracer.seamcallEnter(this.nowNs, cpu.id, leaf, regs.rax);
     cpu.inSeam = true;
-    yield { op: 'tick', ns: this.spec.costs.seamcallNs, label: 'seamcall' };
+    yield this.seamcallTick;
     const out = yield* handler.seamcall({ ...regs }, this.seamEnv(cpu));
     cpu.inSeam = false;
-    this.tracer.emit({ kind: 'seamcall.exit', t: this.nowNs, cpu: cpu.id, leaf, status: out.rax });
+    this.tracer.seamcallExit(this.nowNs, cpu.id, leaf, out.rax);
     return { kind: 'ok', regs: out };
   }
 
-  /** SEAM's view of the machine from LP `cpu`. */
+  /** SEAM's view of the machine from LP `cpu` (one object per LP, made on first use). */
   seamEnv(cpu: Cpu): SeamEnv {
-    return {
-      lp: cpu.id as CpuId,
-      rdmsr: (msr) => cpu.msrs.get(msr),
-      read: (pa, len, key) => this.load(cpu, pa, len, key),
-      write: (pa, data, key, writer) => this.store(cpu, pa, data, key, writer),
-      fill: (pa, len, fillByte, key, writer) => this.storeFill(cpu, pa, len, fillByte ?? TD_FILL_DEFAULT, key, writer),
-      movdir64b: (pa, len, key, content, writer) => this.movdir64b(cpu, pa, len, key, content, writer),
-      clflush: (pa, len, key) => this.clflush(cpu, pa, len, key),
-      wbnoinvdSubBlock: (index, count) => {
-        // Sub-block k of n covers the package's CPUs with (position % n) === k.
-        const pkgCpus = this.cpus.filter((c) => c.packageId === cpu.packageId);
-        pkgCpus.forEach((c, i) => {
-          if (i % count === index) {
-            this.wbnoinvdNow(c);
-          }
-        });
-      },
-      interruptPending: () => cpu.pending.some((p) => p.vector !== 'NMI' && p.arrivalNs <= cpu.clockNs),
-      injectFault: (site) => this.faults.shouldFail(site, cpu.id),
-      random64: () => (BigInt(this.rdrand.next32()) << 32n) | BigInt(this.rdrand.next32()),
-    };
+    let env = this.seamEnvs[cpu.id];
+    if (env === undefined) {
+      env = new LpSeamEnv(this, cpu);
+      this.seamEnvs[cpu.id] = env;
+    }
+    return env;
+  }
+
+  /** RDRAND/RDSEED as SEAM sees it (the platform's seeded stream). */
+  seamRandom64(): bigint {
+    return (BigInt(this.rdrand.next32()) << 32n) | BigInt(this.rdrand.next32());
+  }
+}
+
+/**
+ * SEAM's view of the machine from one LP. A class holding the platform and the CPU rather than
+ * closures over them, so that snapshots (base/clone.ts) copy it along with the platform and one
+ * instance per LP can be kept instead of a dozen closures per SEAMCALL.
+ */
+class LpSeamEnv implements SeamEnv {
+  readonly lp: CpuId;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly cpu: Cpu,
+  ) {
+    this.lp = cpu.id;
+  }
+
+  rdmsr(msr: number): bigint | undefined {
+    return this.cpu.msrs.get(msr);
+  }
+  read(pa: number, len: number, key: number): SeamRead {
+    return this.platform.load(this.cpu, pa, len, key);
+  }
+  write(pa: number, data: Uint8Array, key: number, writer: string): void {
+    this.platform.store(this.cpu, pa, data, key, writer);
+  }
+  fill(pa: number, len: number, fillByte: number, key: number, writer: string): void {
+    this.platform.storeFill(this.cpu, pa, len, fillByte ?? TD_FILL_DEFAULT, key, writer);
+  }
+  movdir64b(pa: number, len: number, key: number, content: number | Uint8Array, writer: string): void {
+    this.platform.movdir64b(this.cpu, pa, len, key, content, writer);
+  }
+  clflush(pa: number, len: number, key: number): void {
+    this.platform.clflush(this.cpu, pa, len, key);
+  }
+  wbnoinvdSubBlock(index: number, count: number): void {
+    // Sub-block k of n covers the package's CPUs with (position % n) === k.
+    const p = this.platform;
+    const pkgCpus = p.cpus.filter((c) => c.packageId === this.cpu.packageId);
+    pkgCpus.forEach((c, i) => {
+      if (i % count === index) {
+        p.wbnoinvdNow(c);
+      }
+    });
+  }
+  interruptPending(): boolean {
+    const cpu = this.cpu;
+    return cpu.pending.some((p) => p.vector !== 'NMI' && p.arrivalNs <= cpu.clockNs);
+  }
+  injectFault(site: string): boolean {
+    return this.platform.faults.shouldFail(site, this.cpu.id);
+  }
+  random64(): bigint {
+    return this.platform.seamRandom64();
   }
 }

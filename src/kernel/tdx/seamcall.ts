@@ -13,6 +13,7 @@
 import { hex16 } from '../../base/u64.js';
 import type { U64 } from '../../base/u64.js';
 import type { Cpu } from '../../platform/Cpu.js';
+import { call } from '../../platform/Exec.js';
 import type { Prog } from '../../platform/Exec.js';
 import type { SeamRegs } from '../../platform/Seam.js';
 import { EACCES, EIO, ENODEV, EOPNOTSUPP } from '../errno.js';
@@ -51,7 +52,9 @@ export function* seamcall(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs = {}):
     r14: (args.r14 ?? 0n) as U64,
     r15: (args.r15 ?? 0n) as U64,
   };
-  const o = yield* k.platform.seamcall(cpu, regs);
+  // The instruction runs as its own frame (call()): its steps do not resume the whole
+  // kernel stack above (14 generators deep during TDH.SYS.TDMR.INIT).
+  const o = yield* call(k.platform.seamcall(cpu, regs));
   switch (o.kind) {
     case 'ok':
       return { ret: o.regs.rax, out: o.regs };

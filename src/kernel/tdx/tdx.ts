@@ -9,6 +9,7 @@
  */
 import { PAGE_SIZE } from '../../base/ids.js';
 import type { Cpu } from '../../platform/Cpu.js';
+import { call } from '../../platform/Exec.js';
 import type { Prog } from '../../platform/Exec.js';
 import { MSR_IA32_MKTME_KEYID_PARTITIONING } from '../../platform/Msr.js';
 import { EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSPC } from '../errno.js';
@@ -31,6 +32,7 @@ import {
 import { get_tdx_sys_info, TDX_FEATURES0_NO_RBP_MOD, tdx_get_sysinfo_legacy } from './globalMetadata.js';
 import type { TdxSysInfo } from './globalMetadata.js';
 import { sc_retry_prerr } from './seamcall.js';
+import type { SeamArgs } from './seamcall.js';
 import type { SeamrrRecord } from './seamrr.js';
 import {
   build_tdx_memlist,
@@ -375,7 +377,9 @@ function* init_tdx_module_memory(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   }
   ret = yield* config_global_keyid(k, cpu);
   if (ret === 0) {
-    ret = yield* init_tdmrs(k, cpu, list);
+    // A TiB of TDMRs is a quarter million SEAMCALLs: run the loop as its own frame (call()) so
+    // that its steps do not resume every caller up to loadKvm().
+    ret = yield* call(init_tdmrs(k, cpu, list));
   }
   if (ret !== 0) {
     yield* unwind(k, cpu, 'err_reset_pamts');
@@ -593,8 +597,11 @@ export function* config_global_keyid(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
 export function* init_tdmr(k: Kernel, cpu: Cpu, base: number, size: number): Prog<KernelStatus> {
   let next: bigint;
   const end = BigInt(base + size);
+  // Leaf and arguments are the same for every call (seamcall() only reads them): built once.
+  const fn = BigInt(TDH_SYS_TDMR_INIT);
+  const args: SeamArgs = { rcx: BigInt(base) };
   do {
-    const { err, r } = yield* sc_retry_prerr(k, cpu, BigInt(TDH_SYS_TDMR_INIT), { rcx: BigInt(base) }, 'seamcall_prerr_ret');
+    const { err, r } = yield* sc_retry_prerr(k, cpu, fn, args, 'seamcall_prerr_ret');
     if (err !== 0) {
       return err;
     }

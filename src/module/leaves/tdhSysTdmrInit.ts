@@ -52,11 +52,17 @@ export function* tdhSysTdmrInit(ctx: LeafCtx): Prog<U64> {
   if (base < 0 || base % SZ_1G !== 0 || base >= m.hkidUnit) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
   }
-  let t: TdmrRow | undefined;
-  for (const row of m.tdmrs) {
-    if (row.base === base) {
-      t = row;
-      break;
+  // Calls come in long runs on one TDMR: try the row the last call used before searching.
+  let t: TdmrRow | undefined = m.tdmrs[m.tdmrInitHint];
+  if (t?.base !== base) {
+    t = undefined;
+    for (let i = 0; i < m.tdmrs.length; i++) {
+      const row = m.tdmrs[i] as TdmrRow;
+      if (row.base === base) {
+        t = row;
+        m.tdmrInitHint = i;
+        break;
+      }
     }
   }
   if (t === undefined) {
