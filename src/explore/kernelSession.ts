@@ -384,7 +384,10 @@ export class MachineSession implements KernelSession {
   }
 
   memoryLanes(): { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[] {
-    const k = this.machine.kernel;
+    // The TDX layout the module uses was built by the last kernel that initialized it (after a
+    // kexec the running kernel has none).
+    const ks = this.machine.kernels;
+    const k = [...ks].reverse().find((x) => x.tdx.tdx_tdmr_list !== undefined) ?? this.machine.kernel;
     const tdx = k.tdx;
     const lanes: { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[] = [];
     lanes.push({ name: 'TDX memlist', kind: 'memlist', regions: tdx.tdx_memlist.map((m) => ({ base: m.start_pfn * 4096, end: m.end_pfn * 4096, label: `node ${m.nid}` })) });

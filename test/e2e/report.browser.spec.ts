@@ -59,4 +59,23 @@ describe('tdxsim report', () => {
       await browser.close();
     }
   });
+
+  it.skipIf(CHROMIUM === undefined)('shows the TDX layout and the kexec findings of a kernel scenario', async () => {
+    const out = tempFile('kexec.html', '');
+    expect(tdxsim(['report', 'kexec-mutant', '-o', out]).status).toBe(0);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    try {
+      const page = await (await browser.newContext({ offline: true })).newPage();
+      await page.goto(pathToFileURL(out).href);
+      expect(await page.locator('#memory-map rect[data-lane="tdmr"]').count()).toBe(3);
+      expect(await page.locator('#memory-map rect[data-lane="pamt"]').count()).toBe(9);
+      expect(await page.locator('#memory-map rect[data-lane="cmr"]').count()).toBe(2);
+      expect(await page.locator('#timeline rect[data-kind="kexec"]').count()).toBeGreaterThanOrEqual(2);
+      const findings = await page.locator('#findings .finding').allInnerTexts();
+      expect(findings.some((f) => f.includes('[silent-corruption]') && f.includes('KeyID 17 alias (written by td1)'))).toBe(true);
+      expect(await page.locator('#dmesg').innerText()).toContain('kexec_core: Starting new kernel');
+    } finally {
+      await browser.close();
+    }
+  });
 });
