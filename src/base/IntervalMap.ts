@@ -10,6 +10,7 @@
 import * as BTreeModule from 'sorted-btree';
 
 import { assert } from './assert.js';
+import { CLONE } from './clone.js';
 
 /** The part of sorted-btree's BTree<number, Node<V>> we use. */
 interface Tree<V> {
@@ -18,6 +19,7 @@ interface Tree<V> {
   set(key: number, value: Node<V>): boolean;
   delete(key: number): boolean;
   clear(): void;
+  clone(): Tree<V>;
   minKey(): number | undefined;
   entries(lowestKey?: number): IterableIterator<[number, Node<V>]>;
   nextLowerPair(key: number | undefined): [number, Node<V>] | undefined;
@@ -243,6 +245,17 @@ export class IntervalMap<V> {
     }
     const n = this.tree.get(k) as Node<V>;
     return { start: k, end: n.end, value: n.value };
+  }
+
+  /**
+   * Snapshot hook (base/clone.ts): an O(1) copy-on-write clone of the tree. Nodes and values are
+   * never mutated in place (every change stores a new node), so sharing them is safe.
+   */
+  [CLONE](): IntervalMap<V> {
+    const m = Object.create(IntervalMap.prototype) as IntervalMap<V>;
+    (m as unknown as { tree: Tree<V>; eq: (a: V, b: V) => boolean }).tree = this.tree.clone();
+    (m as unknown as { eq: (a: V, b: V) => boolean }).eq = this.eq;
+    return m;
   }
 
   /** A deep-enough copy (values are shared). */

@@ -10,6 +10,17 @@
  */
 import { ModelBug } from './assert.js';
 
+/**
+ * Objects that know how to copy themselves cheaply (e.g. a copy-on-write B+ tree) implement a
+ * method under this symbol; deepClone calls it instead of walking them.
+ */
+export const CLONE = Symbol('tdxsim.clone');
+
+/** An object with its own snapshot method. */
+export interface SelfCloning {
+  [CLONE](memo: Map<unknown, unknown>): unknown;
+}
+
 const GeneratorProto = Object.getPrototypeOf(Object.getPrototypeOf((function* () {})())) as object;
 
 /** Deep-copy `root`. `memo` maps originals to copies (pass one to share it across roots). */
@@ -28,6 +39,12 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
   const hit = memo.get(v);
   if (hit !== undefined) {
     return hit;
+  }
+  const self = (v as Partial<SelfCloning>)[CLONE];
+  if (self !== undefined) {
+    const c = self.call(v, memo);
+    memo.set(v, c);
+    return c;
   }
   if (v instanceof Map) {
     const m = new Map();
