@@ -32,14 +32,36 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
   if (v === null || typeof v !== 'object') {
     return v;
   }
-  // Frozen objects are immutable configuration (specs, profiles, metadata tables): share them.
-  if (Object.isFrozen(v)) {
-    return v;
-  }
   const hit = memo.get(v);
   if (hit !== undefined) {
     return hit;
   }
+  // Frozen objects are immutable configuration (specs, profiles, metadata tables): share them.
+  if (Object.isFrozen(v)) {
+    return v;
+  }
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (proto === Array.prototype) {
+    const a = v as unknown[];
+    const c: unknown[] = new Array(a.length);
+    memo.set(v, c);
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      c[i] = x === null || typeof x !== 'object' ? x : cloneValue(x, memo);
+    }
+    return c;
+  }
+  if (proto !== Object.prototype) {
+    const special = cloneSpecial(v, proto, memo);
+    if (special !== undefined) {
+      return special;
+    }
+  }
+  return cloneObject(v, proto, memo);
+}
+
+/** Maps, Sets, typed arrays, self-cloning objects; undefined for ordinary class instances. */
+function cloneSpecial(v: object, proto: object | null, memo: Map<unknown, unknown>): unknown {
   const self = (v as Partial<SelfCloning>)[CLONE];
   if (self !== undefined) {
     const c = self.call(v, memo);
@@ -67,18 +89,14 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
     memo.set(v, c);
     return c;
   }
-  if (Array.isArray(v)) {
-    const a: unknown[] = new Array(v.length);
-    memo.set(v, a);
-    for (let i = 0; i < v.length; i++) {
-      a[i] = cloneValue(v[i], memo);
-    }
-    return a;
-  }
-  const proto = Object.getPrototypeOf(v) as object | null;
   if (proto !== null && Object.prototype.isPrototypeOf.call(GeneratorProto, v)) {
     throw new ModelBug('cannot snapshot: a program is still running (generator in the object graph)');
   }
+  return undefined;
+}
+
+/** A plain object or class instance: same prototype, properties copied in order. */
+function cloneObject(v: object, proto: object | null, memo: Map<unknown, unknown>): unknown {
   const o = Object.create(proto) as Record<PropertyKey, unknown>;
   memo.set(v, o);
   const src = v as Record<PropertyKey, unknown>;
@@ -86,22 +104,11 @@ function cloneValue(v: unknown, memo: Map<unknown, unknown>): unknown {
   // Fast path: plain data properties assigned in order keep the copy in V8's fast mode.
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
-    o[key] = cloneValue(src[key], memo);
+    const x = src[key];
+    o[key] = x === null || typeof x !== 'object' ? x : cloneValue(x, memo);
   }
-  // Rare: symbol keys and non-enumerable properties keep their descriptors.
-  const all = Reflect.ownKeys(src);
-  if (all.length !== keys.length) {
-    for (const key of all) {
-      if (typeof key === 'string' && Object.prototype.propertyIsEnumerable.call(src, key)) {
-        continue;
-      }
-      const d = Object.getOwnPropertyDescriptor(src, key) as PropertyDescriptor;
-      if ('value' in d) {
-        d.value = cloneValue(d.value, memo);
-      }
-      Object.defineProperty(o, key, d);
-    }
-  }
+  // Model state uses ordinary enumerable properties only (no symbol keys, no ES #private
+  // fields, no accessors on instances), so Object.keys sees all of it.
   return o;
 }
 
