@@ -14,7 +14,7 @@ function rate(cpus: number, target: number | undefined): Bench {
     name: `explore.kexec-${cpus}cpu-rate`,
     target: target === undefined ? 'report executions/s and states/s' : `>= ${target} executions/s`,
     run() {
-      const budget = 400;
+      const budget = 2000;
       const r = exploreScenario({ scenario: 'kexec-intime', strategy: 'random', budget, cpus, seed: 3, now });
       const s = r.details.elapsedMs / 1000;
       const execPerSec = r.details.executions / s;
