@@ -139,6 +139,11 @@ export class Kernel {
     for (const e of this.platform.spec.memory.e820) {
       this.klog.info(`BIOS-e820: [mem ${hex16(BigInt(e.base))}-${hex16(BigInt(e.base + e.size - 1))}] ${e.type}`);
     }
+    // free_area_init(): the node ranges memblock ended up with (tdxsim plan/diagnose read these).
+    this.klog.info('Early memory node ranges');
+    for (const r of this.memblock.memory) {
+      this.klog.info(`  node ${String(r.nid).padStart(3)}: [mem ${hex16(BigInt(r.base))}-${hex16(BigInt(r.base + r.size - 1))}]`);
+    }
     yield { op: 'tick', ns: 1_000_000, label: 'setup_arch' };
     if (this.profile.detection === 'msr') {
       tdx_init(this, cpu);
