@@ -57,6 +57,8 @@ export class MachineSession implements KernelSession {
   readonly tds: Td[] = [];
   /** One line per step result that dmesg does not show (return codes). */
   readonly results: string[] = [];
+  /** Skip booting the next kernel (exploration, when the jump is the last step). */
+  liteNextKernel = false;
   /** The crashkernel= reservation of the first kernel. */
   readonly crashkernel: { base: number; size: number };
   /** Kernel-side findings, completed with seed and path at the end. */
@@ -87,6 +89,10 @@ export class MachineSession implements KernelSession {
 
   rescheduled(sched: Scheduler): void {
     this.sched = sched;
+  }
+
+  setLiteNextKernel(on: boolean): void {
+    this.liteNextKernel = on;
   }
 
   private run<T>(cpu: number, prog: Prog<T>, label: string): T {
@@ -194,7 +200,7 @@ export class MachineSession implements KernelSession {
     });
     sched.run(() => jumped);
     this.afterJump(old, wasOnline, 'kexec');
-    this.startNextKernel(m.newKernel());
+    this.startNextKernel(() => m.newKernel(), Memblock.fromE820(this.platform.spec).memory);
   }
 
   /** kdump: crash on `cpuId`, NMI shootdown, jump to the crash kernel in its reserved region. */
@@ -212,7 +218,8 @@ export class MachineSession implements KernelSession {
     this.afterJump(old, wasOnline, 'crash', cpuId);
     const region = this.crashkernel;
     this.crashRegionBytes = region;
-    this.startNextKernel(m.newKernel({ memblock: new Memblock([{ base: region.base, size: region.size, nid: 0 }]) }));
+    const mb = new Memblock([{ base: region.base, size: region.size, nid: 0 }]);
+    this.startNextKernel(() => m.newKernel({ memblock: mb }), mb.memory);
   }
 
 
@@ -269,17 +276,22 @@ export class MachineSession implements KernelSession {
   }
 
   /** Boot the next kernel, let it use its memory through KeyID 0, and let time pass. */
-  private startNextKernel(nk: Kernel): void {
+  private startNextKernel(make: () => Kernel, memory: readonly { base: number; size: number }[]): void {
     const m = this.machine;
-    this.run(0, m.bootKernel(nk), 'boot');
-    const writer = `kernel#${nk.generation}`;
+    const generation = m.kernels.length;
+    if (!this.liteNextKernel) {
+      // Exploration of a final kexec skips the boot itself (nothing runs on that kernel); the
+      // memory it uses and the write-backs that follow are the same, so are the findings.
+      this.run(0, m.bootKernel(make()), 'boot');
+    }
+    const writer = `kernel#${generation}`;
     this.newKernelWriters.add(writer);
     const p = this.platform;
     const cpu0 = p.cpu(0);
     // The new kernel's allocator hands out its memory, old PAMTs and TD pages included, and
     // the kernel writes it through KeyID 0. Modelled as one direct write per region, so that the
     // order in which this CPU's own lines get evicted cannot hide a stale alias by luck.
-    for (const r of nk.memblock.memory) {
+    for (const r of memory) {
       p.movdir64b(cpu0, r.base, r.size, 0, 0x4b, writer);
     }
     // Time passes: every cache is eventually written back.

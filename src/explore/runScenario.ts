@@ -80,6 +80,8 @@ export interface KernelSession {
   notes?(): string[];
   /** Extra memory-map lanes for reports (memlist, TDMRs, reserved areas, PAMTs, TD pages). */
   memoryLanes?(): { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[];
+  /** Exploration: the jump is the last step, so the next kernel need not actually boot. */
+  setLiteNextKernel?(on: boolean): void;
   /** The run switched schedulers (exploration restored a snapshot). */
   rescheduled?(sched: Scheduler): void;
 }
@@ -244,6 +246,14 @@ export class ScenarioRun {
     this.random = undefined;
     this.replay = undefined;
     this.kernel?.rescheduled?.(this.sched);
+  }
+
+  /** Only the checkers' findings (what exploration needs from every execution). */
+  findings(name: string, path: string): Finding[] {
+    const scenario = this.scenario;
+    const relevance = this.kernel?.relevance() ?? (() => true);
+    const out = [...corruptionFindings(this.platform.staleWritebacks, scenario.seed, path, relevance), ...(this.kernel?.findings(scenario.seed, path) ?? [])];
+    return name === scenario.name ? out : out.map((f) => ({ ...f, variant: name }));
   }
 
   /** Check and summarize. */
