@@ -5,8 +5,9 @@
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
-import { privatePage, tdrOperand } from '../hpaChecks.js';
+import { privatePage } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
+import { memLeafPrologue } from '../memLeaf.js';
 import { YIELD } from '../leafCtx.js';
 import { pagesPerLevel, PT } from '../pamt.js';
 import {
@@ -20,7 +21,7 @@ import {
   TDX_SUCCESS,
   withOperand,
 } from '../status.js';
-import { checkBuildState, gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
+import { gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
 import { OP_STATE, SEPT_STATE } from '../tdState.js';
 
 /** op_states in which PAGE.AUG (and SEPT.ADD) may run. */
@@ -28,19 +29,12 @@ export const AUG_OP_STATES: ReadonlySet<number> = new Set([OP_STATE.INITIALIZED,
 
 /** TDH.MEM.PAGE.AUG. */
 export function* tdhMemPageAug(ctx: LeafCtx): Prog<U64> {
+  const start = memLeafPrologue(ctx, 'shared');
+  if (start.status !== undefined) {
+    return start.status;
+  }
+  const { gpaLevel, td } = start;
   const r = ctx.regs;
-  const gpaLevel = r.rcx;
-  const tdrIn = r.rdx;
-  r.rcx = r.rdx = 0n as U64;
-  const t = tdrOperand(ctx, tdrIn, OPERAND_ID.RDX, 'shared');
-  if (t.td === undefined) {
-    return t.status;
-  }
-  const td = t.td;
-  const b = checkBuildState(td);
-  if (b !== TDX_SUCCESS) {
-    return b;
-  }
   if (!ctx.hold(td.opStateLock, 'shared')) {
     return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.OP_STATE);
   }

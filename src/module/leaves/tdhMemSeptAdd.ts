@@ -6,31 +6,25 @@
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
-import { privatePage, tdrOperand } from '../hpaChecks.js';
+import { privatePage } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
+import { memLeafPrologue } from '../memLeaf.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
-import { checkBuildState, gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
+import { gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
 import { SEPT_STATE } from '../tdState.js';
 import { tdcxPattern } from './tdhMngAddcx.js';
 import { AUG_OP_STATES } from './tdhMemPageAug.js';
 
 /** TDH.MEM.SEPT.ADD. */
 export function* tdhMemSeptAdd(ctx: LeafCtx): Prog<U64> {
+  const start = memLeafPrologue(ctx, 'exclusive');
+  if (start.status !== undefined) {
+    return start.status;
+  }
+  const { gpaLevel, td } = start;
   const r = ctx.regs;
-  const gpaLevel = r.rcx;
-  const tdrIn = r.rdx;
-  r.rcx = r.rdx = 0n as U64;
-  const t = tdrOperand(ctx, tdrIn, OPERAND_ID.RDX, 'exclusive');
-  if (t.td === undefined) {
-    return t.status;
-  }
-  const td = t.td;
-  const b = checkBuildState(td);
-  if (b !== TDX_SUCCESS) {
-    return b;
-  }
   if (!AUG_OP_STATES.has(td.opState)) {
     return TDX_OP_STATE_INCORRECT;
   }
