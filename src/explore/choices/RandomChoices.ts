@@ -1,16 +1,13 @@
 /**
  * Seeded random choices, recording the path taken so that the run can be replayed.
  */
-import type { ChoiceSource, SchedAction } from '../../base/choice.js';
+import type { ChoiceSource } from '../../base/choice.js';
 import type { Prng } from '../../base/prng.js';
 
 /** Random choice source that records its path. */
 export class RandomChoices implements ChoiceSource {
   readonly path: number[] = [];
   constructor(private readonly prng: Prng) {}
-  chooseAction(actions: readonly SchedAction[]): number {
-    return this.choose(actions.length);
-  }
   choose(n: number): number {
     if (n <= 1) {
       return 0;
