@@ -101,7 +101,8 @@ export class Dmesg {
 
   /** Append a record. */
   log(level: LogLevel, text: string): void {
-    const r: DmesgRecord = { ns: this.clock.nowNs(), cpu: this.clock.currentCpu(), level, text };
+    // Records never change once logged: frozen, snapshots share them.
+    const r: DmesgRecord = Object.freeze({ ns: this.clock.nowNs(), cpu: this.clock.currentCpu(), level, text });
     if (this.ring.length >= this.capacity) {
       this.ring.shift();
       this.dropped++;
