@@ -7,6 +7,7 @@
 import type { Cpu } from '../../platform/Cpu.js';
 import { MSR_IA32_MKTME_KEYID_PARTITIONING, MSR_IA32_MTRRCAP, MSR_IA32_SEAMRR_PHYS_BASE, MSR_IA32_SEAMRR_PHYS_MASK } from '../../platform/Msr.js';
 import type { Kernel } from '../Kernel.js';
+import { enable_tdx_host, record_keyid_partitioning } from './tdx.js';
 
 const MTRR_CAP_SEAMRR = 1n << 15n;
 const SEAMRR_PHYS_BASE_CONFIGURED = 1n << 3n;
@@ -60,27 +61,14 @@ export function tdx_detect_cpu_seamrr(k: Kernel, cpu: Cpu, isBsp: boolean): void
     return;
   }
   k.log.info('SEAMRR enabled.');
-  const nr_mktme = Number(keyids & 0xffffffffn);
-  const nr_tdx = Number(keyids >> 32n);
-  if (nr_tdx === 0) {
-    return;
-  }
-  const start = nr_mktme + 1;
-  k.log.info(k.profile.strings.keyidRange(start, start + nr_tdx));
-  if (nr_tdx < 2) {
-    k.log.err(k.profile.strings.tooFewKeyids(nr_tdx));
+  const split = record_keyid_partitioning(k, keyids);
+  if (split === undefined) {
     return;
   }
   k.log.info('TDX enabled by BIOS.');
   rec.ok = true;
   t.memNotifierRegistered = true;
-  t.tdx_keyid_start = start;
-  t.nr_tdx_keyids = nr_tdx;
-  t.tdx_global_keyid = start;
-  t.tdx_guest_keyid_start = start + 1;
-  t.tdx_nr_guest_keyids = nr_tdx - 1;
-  t.hostPlatform = true;
-  t.bugPwMce = k.platform.hasPartialWriteErratum;
+  enable_tdx_host(k, split);
 }
 
 function disable(k: Kernel, r: SeamrrRecord): void {

@@ -102,15 +102,8 @@ export function tdx_init(k: Kernel, cpu: Cpu): void {
   if (msr === undefined) {
     return;
   }
-  const nr_mktme = Number(msr & 0xffffffffn);
-  const nr_tdx = Number(msr >> 32n);
-  if (nr_tdx === 0) {
-    return;
-  }
-  const start = nr_mktme + 1;
-  k.log.info(k.profile.strings.keyidRange(start, start + nr_tdx));
-  if (nr_tdx < 2) {
-    k.log.err(k.profile.strings.tooFewKeyids(nr_tdx));
+  const keyids = record_keyid_partitioning(k, msr);
+  if (keyids === undefined) {
     return;
   }
   if (k.platform.spec.firmware.hibernation) {
@@ -123,11 +116,42 @@ export function tdx_init(k: Kernel, cpu: Cpu): void {
     k.log.info(s3);
     t.acpiS3Disabled = true;
   }
-  t.tdx_keyid_start = start;
-  t.nr_tdx_keyids = nr_tdx;
-  t.tdx_global_keyid = start;
-  t.tdx_guest_keyid_start = start + 1;
-  t.tdx_nr_guest_keyids = nr_tdx - 1;
+  enable_tdx_host(k, keyids);
+}
+
+/**
+ * Decode IA32_MKTME_KEYID_PARTITIONING, print the private KeyID range, and refuse fewer than
+ * two TDX KeyIDs (one global, at least one for guests).
+ * @returns the first TDX KeyID and their number, or undefined when TDX cannot be used
+ * @see linux record_keyid_partitioning(), tdx_init()
+ */
+export function record_keyid_partitioning(k: Kernel, msr: bigint): { start: number; nr_tdx: number } | undefined {
+  const nr_mktme = Number(msr & 0xffffffffn);
+  const nr_tdx = Number(msr >> 32n);
+  if (nr_tdx === 0) {
+    return undefined;
+  }
+  const start = nr_mktme + 1;
+  k.log.info(k.profile.strings.keyidRange(start, start + nr_tdx));
+  if (nr_tdx < 2) {
+    k.log.err(k.profile.strings.tooFewKeyids(nr_tdx));
+    return undefined;
+  }
+  return { start, nr_tdx };
+}
+
+/**
+ * Record the KeyID split (first TDX KeyID global, the rest for guests) and mark the platform a
+ * TDX host, with the partial-write erratum bug where the CPU model has it.
+ * @see linux tdx_init(), check_tdx_erratum()
+ */
+export function enable_tdx_host(k: Kernel, keyids: { start: number; nr_tdx: number }): void {
+  const t = k.tdx;
+  t.tdx_keyid_start = keyids.start;
+  t.nr_tdx_keyids = keyids.nr_tdx;
+  t.tdx_global_keyid = keyids.start;
+  t.tdx_guest_keyid_start = keyids.start + 1;
+  t.tdx_nr_guest_keyids = keyids.nr_tdx - 1;
   t.hostPlatform = true;
   t.bugPwMce = k.platform.hasPartialWriteErratum;
 }
