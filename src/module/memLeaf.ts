@@ -8,8 +8,8 @@ import type { U64 } from '../base/u64.js';
 import type { LockMode } from './TryLock.js';
 import { tdrOperand } from './hpaChecks.js';
 import type { LeafCtx } from './leafCtx.js';
-import { OPERAND_ID, TDX_SUCCESS } from './status.js';
-import { checkBuildState } from './tdChecks.js';
+import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_WALK_FAILED, TDX_SUCCESS, withOperand } from './status.js';
+import { checkBuildState, septErrorInfo, septWalk } from './tdChecks.js';
 import type { TdState } from './tdState.js';
 
 /** Inputs of a TD memory leaf once its prologue passed, or the status to return. */
@@ -30,4 +30,22 @@ export function memLeafPrologue(ctx: LeafCtx, mode: LockMode): MemLeafStart {
     return { status: b };
   }
   return { gpaLevel, td: t.td };
+}
+
+/**
+ * The Secure EPT walk for a new mapping: it must reach `level` (the parent SEPT pages exist) and
+ * find a free entry there. On failure RCX/RDX report the entry and level where it stopped.
+ * @returns TDX_SUCCESS, TDX_EPT_WALK_FAILED|RCX or TDX_EPT_ENTRY_STATE_INCORRECT|RCX
+ */
+export function septFreeEntry(ctx: LeafCtx, td: TdState, gpa: number, level: number): U64 {
+  const walk = septWalk(td, gpa, level);
+  if (walk.level !== level) {
+    septErrorInfo(ctx, walk);
+    return withOperand(TDX_EPT_WALK_FAILED, OPERAND_ID.RCX);
+  }
+  if (walk.entry !== undefined) {
+    septErrorInfo(ctx, walk);
+    return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
+  }
+  return TDX_SUCCESS;
 }

@@ -7,11 +7,11 @@ import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
 import { privatePage, sharedHpa } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
-import { memLeafPrologue } from '../memLeaf.js';
+import { memLeafPrologue, septFreeEntry } from '../memLeaf.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
-import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
-import { gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
+import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
+import { gpaValid } from '../tdChecks.js';
 import { OP_STATE, SEPT_STATE } from '../tdState.js';
 
 /** TDH.MEM.PAGE.ADD. */
@@ -30,14 +30,9 @@ export function* tdhMemPageAdd(ctx: LeafCtx): Prog<U64> {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
   }
   const gpa = Number(gpaLevel);
-  const walk = septWalk(td, gpa, 0);
-  if (walk.level !== 0) {
-    septErrorInfo(ctx, walk);
-    return withOperand(TDX_EPT_WALK_FAILED, OPERAND_ID.RCX);
-  }
-  if (walk.entry !== undefined) {
-    septErrorInfo(ctx, walk);
-    return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
+  const sept = septFreeEntry(ctx, td, gpa, 0);
+  if (sept !== TDX_SUCCESS) {
+    return sept;
   }
   const src = sharedHpa(ctx.m, r.r9, 4096, 4096);
   if (src === undefined) {

@@ -8,11 +8,11 @@ import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
 import { privatePage } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
-import { memLeafPrologue } from '../memLeaf.js';
+import { memLeafPrologue, septFreeEntry } from '../memLeaf.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
-import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
-import { gpaValid, septErrorInfo, septWalk } from '../tdChecks.js';
+import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
+import { gpaValid } from '../tdChecks.js';
 import { SEPT_STATE } from '../tdState.js';
 import { tdcxPattern } from './tdhMngAddcx.js';
 import { AUG_OP_STATES } from './tdhMemPageAug.js';
@@ -33,14 +33,9 @@ export function* tdhMemSeptAdd(ctx: LeafCtx): Prog<U64> {
   if (level < 1 || level > td.septRootLevel || gpa % (1n << BigInt(12 + 9 * level)) !== 0n || !gpaValid(td, gpa)) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
   }
-  const walk = septWalk(td, Number(gpa), level);
-  if (walk.level !== level) {
-    septErrorInfo(ctx, walk);
-    return withOperand(TDX_EPT_WALK_FAILED, OPERAND_ID.RCX);
-  }
-  if (walk.entry !== undefined) {
-    septErrorInfo(ctx, walk);
-    return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
+  const sept = septFreeEntry(ctx, td, Number(gpa), level);
+  if (sept !== TDX_SUCCESS) {
+    return sept;
   }
   const page = privatePage(ctx, r.r8, OPERAND_ID.R8, PT.NDA, 0, 'exclusive');
   if (page.status !== TDX_SUCCESS) {
