@@ -21,7 +21,7 @@ export function tdxsim(args: string[], input?: string): CliResult {
 }
 
 /** Write a temporary file and return its path. */
-export function tempFile(name: string, content: string): string {
+export function tempFile(name: string, content: string | Uint8Array): string {
   const dir = mkdtempSync(join(tmpdir(), 'tdxsim-'));
   const p = join(dir, name);
   writeFileSync(p, content);

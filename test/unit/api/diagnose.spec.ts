@@ -1,34 +1,18 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
+import { tempFile } from '../../__test-helpers__/cli.js';
+import { codeOf } from '../../__test-helpers__/errors.js';
+
 import { classify, diagnose, diffLines } from '../../../src/api/diagnose.js';
 import type { DiagnoseResult } from '../../../src/api/diagnose.js';
-import { isTdxsimError } from '../../../src/api/errors.js';
 import { mainBoot, parseDmesg, stripLogPrefix } from '../../../src/api/parse/dmesg.js';
 
 const FIX = 'test/fixtures/dmesg';
 
-function tmp(name: string, content: string | Buffer): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tdxsim-diag-'));
-  const f = join(dir, name);
-  writeFileSync(f, content);
-  return f;
-}
+const tmp = tempFile;
 
-function codeOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    if (isTdxsimError(e)) {
-      return { code: e.code, message: e.message };
-    }
-    throw e;
-  }
-  throw new Error('expected a TdxsimError');
-}
 
 const cache = new Map<string, DiagnoseResult>();
 function diag(name: string): DiagnoseResult {

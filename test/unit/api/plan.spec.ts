@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, truncateSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { isTdxsimError } from '../../../src/api/errors.js';
+import { tempFile } from '../../__test-helpers__/cli.js';
+import { codeOf } from '../../__test-helpers__/errors.js';
+
 import { metadataPreflight, plan, planJson, planSpec } from '../../../src/api/plan.js';
 import type { PlanResult } from '../../../src/api/plan.js';
 import { run } from '../../../src/api/run.js';
@@ -24,24 +24,8 @@ const FIX = 'test/fixtures';
 const M64 = `${FIX}/dmesg/linux-6.8-success.dmesg`;
 const GiB = 2 ** 30;
 
-function tmp(name: string, content: string | Buffer): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tdxsim-plan-'));
-  const f = join(dir, name);
-  writeFileSync(f, content);
-  return f;
-}
+const tmp = tempFile;
 
-function codeOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    if (isTdxsimError(e)) {
-      return { code: e.code, message: e.message };
-    }
-    throw e;
-  }
-  throw new Error('expected a TdxsimError');
-}
 
 function layout(p: PlanResult): [string, string][] {
   return p.tdmrs.map((t) => [t.base, t.size]);
