@@ -80,9 +80,9 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget 
   // When the explored part ends with the jump, the next kernel's boot adds nothing to check.
   const last = rest[rest.length - 1];
   base.kernel?.setLiteNextKernel?.(last !== undefined && (last.op === 'kexec' || last.op === 'crash') && rest.filter((x) => x.op === 'kexec' || x.op === 'crash').length === 1);
-  const snapshot = base.snapshot();
+  const snapshot = base.template();
   return (ctx: ExecutionContext): Execution => {
-    const run = snapshot.snapshot();
+    const run = snapshot.instantiate();
     run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
     run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
     run.reschedule(ctx.choices, 'free');

@@ -4,6 +4,7 @@
  * session holds no closures over its state, so snapshots (base/clone.ts) can copy it.
  */
 import { ModelBug } from '../base/assert.js';
+import { deepFreeze } from '../base/clone.js';
 import { formatTimestamp } from '../base/dmesg.js';
 import { hex } from '../base/u64.js';
 import { KERNEL_PROFILE_NAMES, MUTANT_PROFILE_NAMES } from '../kernel/profiles.js';
@@ -69,10 +70,13 @@ export class MachineSession implements KernelSession {
   readonly newKernelWriters = new Set<string>();
   /** The crash kernel's region, once one runs. */
   crashRegionBytes: { base: number; size: number } | undefined;
+  /** Memory a kexec'd kernel gets (the firmware map does not change); frozen, so snapshots share it. */
+  private readonly kexecMemory: readonly { base: number; size: number }[];
 
   constructor(args: KernelSessionArgs) {
     const sc = args.scenario;
     this.crashkernel = crashRegionOf(args.spec);
+    this.kexecMemory = deepFreeze(Memblock.fromE820(args.spec).memory.map((r) => ({ base: r.base, size: r.size })));
     this.machine = createMachine({
       spec: args.spec,
       crashkernel: this.crashkernel,
@@ -200,7 +204,7 @@ export class MachineSession implements KernelSession {
     });
     sched.run(() => jumped);
     this.afterJump(old, wasOnline, 'kexec');
-    this.startNextKernel(() => m.newKernel(), Memblock.fromE820(this.platform.spec).memory);
+    this.startNextKernel(() => m.newKernel(), this.kexecMemory);
   }
 
   /** kdump: crash on `cpuId`, NMI shootdown, jump to the crash kernel in its reserved region. */

@@ -6,7 +6,7 @@
 import { ModelBug } from '../base/assert.js';
 import type { ChoiceSource } from '../base/choice.js';
 import { Prng } from '../base/prng.js';
-import { deepClone, deepFreeze } from '../base/clone.js';
+import { deepClone, deepFreeze, Template } from '../base/clone.js';
 import { Tracer } from '../base/trace.js';
 import { hex } from '../base/u64.js';
 import { CountingFaults, Platform } from '../platform/Platform.js';
@@ -234,6 +234,11 @@ export class ScenarioRun {
   /** A deep copy, taken between steps (no program running). */
   snapshot(): ScenarioRun {
     return deepClone(this);
+  }
+
+  /** A compiled snapshot, for restoring the same state many times (exploration). */
+  template(): Template<ScenarioRun> {
+    return new Template<ScenarioRun>(this);
   }
 
   /** Switch to another scheduler policy and choice source (after restoring a snapshot). */

@@ -5,6 +5,7 @@
  * by a kexec of the host kernel; only a new module load (a new ModuleState) resets it.
  * @see TDX module ABI sections 2, 7; intel/tdx-module tdx_global_data.h
  */
+import { CowTable } from '../base/cow.js';
 import type { U64 } from '../base/u64.js';
 import { TryLock } from './TryLock.js';
 import { Pamt } from './pamt.js';
@@ -90,7 +91,8 @@ export class ModuleState {
   seamrrBase = 0;
   seamrrSize = 0;
   wbinvdSubBlocks = 1;
-  readonly msrSnapshot = new Map<number, bigint>();
+  /** MSR values latched at TDH.SYS.INIT (replaced as a whole, never updated in place). */
+  msrSnapshot: ReadonlyMap<number, bigint> = new Map<number, bigint>();
   // Progress of initialization.
   numInitLps = 0;
   numInitPkgs = 0;
@@ -106,8 +108,10 @@ export class ModuleState {
   readonly tdmrs: TdmrRow[] = [];
   /** Index in `tdmrs` of the row the last TDH.SYS.TDMR.INIT found (a lookup hint, no state). */
   tdmrInitHint = 0;
-  readonly kotState = new Uint8Array(MAX_HKIDS);
-  readonly kotWbinvd = new Uint32Array(MAX_HKIDS);
+  /** KOT: per HKID, its HKID_STATE (copy-on-write, so snapshots share it). */
+  readonly kotState = new CowTable(MAX_HKIDS);
+  /** KOT: per HKID, the packages that still owe a cache write-back. */
+  readonly kotWbinvd = new CowTable(MAX_HKIDS);
   readonly wbt: WbtEntry[] = Array.from({ length: MAX_PKGS }, () => ({ intrPoint: -1, snapshot: [], mutex: new TryLock() }));
   handoff: { valid: boolean; hv: number } = { valid: false, hv: 0 };
   /** Handoff data a predecessor module left (installed by the SEAMLDR step), for SYS.UPDATE. */
@@ -130,8 +134,8 @@ export class ModuleState {
   adopt(from: ModuleState): void {
     this.tdmrs.length = 0;
     this.tdmrs.push(...from.tdmrs.map((t) => ({ ...t, mutex: new TryLock() })));
-    this.kotState.set(from.kotState);
-    this.kotWbinvd.set(from.kotWbinvd);
+    this.kotState.copyFrom(from.kotState);
+    this.kotWbinvd.copyFrom(from.kotWbinvd);
     this.hkid = from.hkid;
     this.pkgConfigBitmap = from.pkgConfigBitmap;
     this.numInitPkgs = from.numInitPkgs;
@@ -156,9 +160,9 @@ export class ModuleState {
   snapshot(): Record<string, unknown> {
     const kot: Record<string, { state: string; wbinvdBitmap: number }> = {};
     for (let h = 0; h < MAX_HKIDS; h++) {
-      const st = this.kotState[h] ?? 0;
-      if (st !== HKID_STATE.HKID_FREE || this.kotWbinvd[h] !== 0) {
-        kot[String(h)] = { state: HKID_STATE_NAME[st] ?? String(st), wbinvdBitmap: this.kotWbinvd[h] ?? 0 };
+      const st = this.kotState.get(h);
+      if (st !== HKID_STATE.HKID_FREE || this.kotWbinvd.get(h) !== 0) {
+        kot[String(h)] = { state: HKID_STATE_NAME[st] ?? String(st), wbinvdBitmap: this.kotWbinvd.get(h) };
       }
     }
     const hx = (n: number): string => `0x${n.toString(16)}`;

@@ -4,6 +4,7 @@
  * where the spec says they do.
  * @see TDX module ABI sections 0, 1.2, 3.3, 3.9, 5.6, 11
  */
+import { deepFreeze, shareInSnapshots } from '../base/clone.js';
 import { LEAF } from './leafNumbers.js';
 
 /** Names of the module profiles. */
@@ -113,11 +114,16 @@ const TDX_10: ModuleProfile = {
   tdxFeatures0: 0n,
 };
 
-const PROFILES: Record<ModuleProfileName, ModuleProfile> = {
-  'tdx-1.0': TDX_10,
-  'tdx-1.5': TDX_15,
-  'tdx-1.5-late': TDX_15_LATE,
-};
+/** Frozen (their leaf tables marked read-only), so snapshots share them. */
+const PROFILES: Record<ModuleProfileName, ModuleProfile> = deepFreeze({
+  'tdx-1.0': readOnlyTables(TDX_10),
+  'tdx-1.5': readOnlyTables(TDX_15),
+  'tdx-1.5-late': readOnlyTables(TDX_15_LATE),
+});
+
+function readOnlyTables(p: ModuleProfile): ModuleProfile {
+  return { ...p, versionedLeaves: shareInSnapshots(new Map(p.versionedLeaves)), notReadyAllowed: shareInSnapshots(new Set(p.notReadyAllowed)), knownLeaves: shareInSnapshots(new Set(p.knownLeaves)) };
+}
 
 /** True if `name` is a module profile name. */
 export function isModuleProfileName(name: string): name is ModuleProfileName {

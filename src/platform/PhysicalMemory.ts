@@ -5,6 +5,7 @@
  * ranges. Explicit bytes (structures a host or the module writes) live in a sparse page store.
  * @see docs/architecture.md section 4; TDX module ABI section 8.2 (integrity).
  */
+import { CowPages } from '../base/cow.js';
 import { IntervalMap } from '../base/IntervalMap.js';
 import { LINE_SIZE, PAGE_SIZE } from '../base/ids.js';
 
@@ -45,8 +46,8 @@ const LINES_PER_PAGE = PAGE_SIZE / LINE_SIZE;
 export class PhysicalMemory {
   /** Line index → state; unmapped lines are POWER_ON_LINE. */
   readonly lines = new IntervalMap<LineState>(sameLine);
-  /** Page index → 4 KiB of explicit bytes (plaintext as written). */
-  private readonly pages = new Map<number, Uint8Array>();
+  /** Page index → 4 KiB of explicit bytes (plaintext as written); shared with snapshots until written. */
+  private readonly pages = new CowPages(PAGE_SIZE);
 
   /** State of one line. */
   lineState(line: number): LineState {
@@ -98,12 +99,7 @@ export class PhysicalMemory {
   /** Store 64 explicit bytes for a line (state must say fill = -1). */
   putLineBytes(line: number, bytes: Uint8Array): void {
     const page = Math.floor(line / LINES_PER_PAGE);
-    let buf = this.pages.get(page);
-    if (buf === undefined) {
-      buf = new Uint8Array(PAGE_SIZE);
-      this.pages.set(page, buf);
-    }
-    buf.set(bytes.subarray(0, LINE_SIZE), (line % LINES_PER_PAGE) * LINE_SIZE);
+    this.pages.writable(page).set(bytes.subarray(0, LINE_SIZE), (line % LINES_PER_PAGE) * LINE_SIZE);
   }
 
   /** The 64 bytes stored for a line, as written (plaintext of its key). */

@@ -30,14 +30,14 @@ export function* tdhMngCreate(ctx: LeafCtx): Prog<U64> {
     return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.KOT);
   }
   yield YIELD;
-  if (m.kotState[hkid] !== HKID_STATE.HKID_FREE) {
+  if (m.kotState.get(hkid) !== HKID_STATE.HKID_FREE) {
     return TDX_HKID_NOT_FREE;
   }
   ctx.env.movdir64b(tdr.pa, 4096, m.hkid, 0, 'tdx-module');
   if (ctx.env.injectFault(FAULT_RDRAND)) {
     return TDX_RND_NO_ENTROPY;
   }
-  m.kotState[hkid] = HKID_STATE.HKID_ASSIGNED;
+  m.kotState.set(hkid, HKID_STATE.HKID_ASSIGNED);
   m.tds.set(tdr.pa, new TdState(tdr.pa, hkid));
   m.pamt.set(tdr.pa, { pt: PT.TDR, level: 0, owner: 0 });
   return TDX_SUCCESS;

@@ -26,11 +26,11 @@ export function* tdhMngKeyFreeid(ctx: LeafCtx): Prog<U64> {
   if (!ctx.hold(m.kotLock, 'exclusive')) {
     return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.KOT);
   }
-  if (m.kotWbinvd[td.hkid] !== 0) {
+  if (m.kotWbinvd.get(td.hkid) !== 0) {
     return TDX_WBCACHE_NOT_COMPLETE;
   }
   yield YIELD;
-  m.kotState[td.hkid] = HKID_STATE.HKID_FREE;
+  m.kotState.set(td.hkid, HKID_STATE.HKID_FREE);
   td.lifecycle = TD_LIFECYCLE.TD_TEARDOWN;
   return TDX_SUCCESS;
 }

@@ -30,8 +30,8 @@ export function* tdhMngVpflushdone(ctx: LeafCtx): Prog<U64> {
     return TDX_FLUSHVP_NOT_DONE;
   }
   yield YIELD;
-  m.kotWbinvd[td.hkid] = m.pkgConfigBitmap;
-  m.kotState[td.hkid] = HKID_STATE.HKID_FLUSHED;
+  m.kotWbinvd.set(td.hkid, m.pkgConfigBitmap);
+  m.kotState.set(td.hkid, HKID_STATE.HKID_FLUSHED);
   td.lifecycle = TD_LIFECYCLE.TD_BLOCKED;
   ctx.env.write(td.tdrPa, new Uint8Array(64), m.hkid, 'tdx-module');
   return TDX_SUCCESS;

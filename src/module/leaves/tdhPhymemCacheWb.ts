@@ -41,7 +41,7 @@ export function* tdhPhymemCacheWb(ctx: LeafCtx): Prog<U64> {
     wbt.intrPoint = -1;
     wbt.snapshot = [];
     for (let h = 0; h < MAX_HKIDS; h++) {
-      if (m.kotState[h] === HKID_STATE.HKID_FLUSHED) {
+      if (m.kotState.get(h) === HKID_STATE.HKID_FLUSHED) {
         wbt.snapshot.push(h);
       }
     }
@@ -65,7 +65,7 @@ export function* tdhPhymemCacheWb(ctx: LeafCtx): Prog<U64> {
     }
   }
   for (const h of wbt.snapshot) {
-    m.kotWbinvd[h] = (m.kotWbinvd[h] ?? 0) & ~(1 << pkg);
+    m.kotWbinvd.set(h, m.kotWbinvd.get(h) & ~(1 << pkg));
   }
   wbt.intrPoint = -1;
   return TDX_SUCCESS;

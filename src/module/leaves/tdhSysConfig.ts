@@ -57,7 +57,7 @@ export function* tdhSysConfig(ctx: LeafCtx): Prog<U64> {
     return invalid(OPERAND_ID.R8); // C7
   }
   // Side effect kept even if a later check fails: the HKID is reserved (and leaked on retry).
-  m.kotState[hkid] = HKID_STATE.HKID_RESERVED;
+  m.kotState.set(hkid, HKID_STATE.HKID_RESERVED);
   m.hkid = hkid;
   const n = Number(r.rdx);
   const list = env.read(arr.pa, 8 * n, arr.hkid);

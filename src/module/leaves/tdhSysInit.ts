@@ -2,6 +2,7 @@
  * TDH.SYS.INIT (leaf 33): global module initialization, once, from any LP.
  * @see TDX module ABI section 3.1, 6.0
  */
+import { shareInSnapshots } from '../../base/clone.js';
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
 import { FAULT_RDRAND } from '../faultSites.js';
@@ -51,13 +52,15 @@ export function* tdhSysInit(ctx: LeafCtx): Prog<U64> {
   m.seamrrBase = p.seamrrBase;
   m.seamrrSize = p.seamrrSize;
   m.wbinvdSubBlocks = p.wbinvdSubBlocks;
-  m.msrSnapshot.clear();
+  const latched = new Map<number, bigint>();
   for (const msr of LATCHED_MSRS) {
     const v = ctx.env.rdmsr(msr);
     if (v !== undefined) {
-      m.msrSnapshot.set(msr, v);
+      latched.set(msr, v);
     }
   }
+  // Replaced, never updated in place: snapshots share it.
+  m.msrSnapshot = shareInSnapshots(latched);
   m.sysState = SYS_STATE.SYSINIT_DONE;
   return TDX_SUCCESS;
 }
