@@ -32,6 +32,15 @@ const determinismBans = [
   { selector: "MemberExpression[object.name='crypto'][property.name='getRandomValues']", message: 'Model code uses the seeded Prng.' },
 ];
 
+// V8 gives every generator closure its own initial map, which holds the closure (and through
+// its scope a whole explored machine) until a full GC: exploration then spends its time copying
+// dead machines. Model programs are module-level generators or class methods, applied to
+// their arguments (pass `(c) => fn(k, c)`, not `function* (c) { ... }`).
+const generatorClosureBans = [
+  { selector: ':function FunctionExpression[generator=true]', message: 'No generator function created inside a function: use a module-level generator and an arrow that calls it.' },
+  { selector: ':function FunctionDeclaration[generator=true]', message: 'No generator function declared inside a function: declare it at module level.' },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'examples/**', 'bench-results/**', 'coverage/**'] },
   js.configs.recommended,
@@ -64,7 +73,7 @@ export default tseslint.config(
   ...MODEL_LAYERS.map((layer) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: {
-      'no-restricted-syntax': ['error', ...determinismBans],
+      'no-restricted-syntax': ['error', ...determinismBans, ...generatorClosureBans],
       // No module-level mutable state in the model: everything hangs off an instance.
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval'],
     },

@@ -96,3 +96,55 @@ export class CowPages {
     return c;
   }
 }
+
+/** A Map whose snapshot shares the entries until either side changes them. */
+export class CowMap<K, V> {
+  private map = new Map<K, V>();
+  private shared = false;
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(k: K): V | undefined {
+    return this.map.get(k);
+  }
+
+  has(k: K): boolean {
+    return this.map.has(k);
+  }
+
+  set(k: K, v: V): this {
+    this.own().set(k, v);
+    return this;
+  }
+
+  delete(k: K): boolean {
+    return this.map.has(k) && this.own().delete(k);
+  }
+
+  entries(): IterableIterator<[K, V]> {
+    return this.map.entries();
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.map.entries();
+  }
+
+  private own(): Map<K, V> {
+    if (this.shared) {
+      this.map = new Map(this.map);
+      this.shared = false;
+    }
+    return this.map;
+  }
+
+  [CLONE](): CowMap<K, V> {
+    this.shared = true;
+    const c = Object.create(CowMap.prototype) as CowMap<K, V>;
+    const w = c as unknown as { map: Map<K, V>; shared: boolean };
+    w.map = this.map;
+    w.shared = true;
+    return c;
+  }
+}

@@ -9,6 +9,8 @@ import { Prng } from '../base/prng.js';
 import { deepClone, deepFreeze, Template } from '../base/clone.js';
 import { Tracer } from '../base/trace.js';
 import { hex } from '../base/u64.js';
+import type { Cpu } from '../platform/Cpu.js';
+import type { Prog } from '../platform/Exec.js';
 import { CountingFaults, Platform } from '../platform/Platform.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { corruptionFindings } from './checkers/corruption.js';
@@ -116,6 +118,16 @@ function hexToBytes(h: string): Uint8Array {
   return out;
 }
 
+/** A `store` step as a one-step program (a module-level generator: see kernel/smp.ts). */
+function* storeStep(p: Platform, c: Cpu, s: Extract<ScenarioStep, { op: 'store' }>, writer: string): Prog {
+  if (s.data !== undefined) {
+    p.store(c, s.pa, hexToBytes(s.data), s.keyId, writer);
+  } else {
+    p.storeFill(c, s.pa, s.len ?? 64, s.fill ?? 0, s.keyId, writer);
+  }
+  yield { op: 'tick', ns: p.spec.costs.stepNs };
+}
+
 /** Execute a bare-platform step. @returns false if the step is not a platform step. */
 function platformStep(ctx: RunContext, s: ScenarioStep, notes: string[]): boolean {
   const p = ctx.platform;
@@ -129,14 +141,7 @@ function platformStep(ctx: RunContext, s: ScenarioStep, notes: string[]): boolea
   switch (s.op) {
     case 'store': {
       const c = cpuOf(s.cpu);
-      ctx.sched.runProgram(c, (function* () {
-        if (s.data !== undefined) {
-          p.store(c, s.pa, hexToBytes(s.data), s.keyId, writer(s.cpu));
-        } else {
-          p.storeFill(c, s.pa, s.len ?? 64, s.fill ?? 0, s.keyId, writer(s.cpu));
-        }
-        yield { op: 'tick', ns: p.spec.costs.stepNs };
-      })());
+      ctx.sched.runProgram(c, storeStep(p, c, s, writer(s.cpu)));
       notes.push(`CPU ${s.cpu}: store ${hex(s.pa)} through KeyID ${s.keyId}`);
       return true;
     }

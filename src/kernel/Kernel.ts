@@ -170,14 +170,7 @@ export class Kernel {
   private installHandlers(c: Cpu): void {
     c.handlers.set('REBOOT', { self: this, fn: reboot_interrupt as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog });
     c.handlers.set('NMI', { self: this, fn: smp_stop_nmi_callback as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog });
-    c.handlers.set('CALL_FUNCTION', (_cpu, irq) => {
-      const payload = irq.payload;
-      return (function* (): Prog {
-        if (payload !== undefined) {
-          yield* payload();
-        }
-      })();
-    });
+    c.handlers.set('CALL_FUNCTION', (_cpu, irq) => runIpiPayload(irq.payload));
   }
 
   /** Register a dynamic hotplug state and run its online callback on every online CPU. */
@@ -291,5 +284,12 @@ export class Kernel {
     yield { op: 'tick', ns: this.platform.spec.costs.stepNs, label: 'online_pages' };
     this.mem_hotplug_lock.unlock(from);
     return ret;
+  }
+}
+
+/** The CALL_FUNCTION handler's body: run the work the IPI carries, if any. */
+function* runIpiPayload(payload: (() => Prog) | undefined): Prog {
+  if (payload !== undefined) {
+    yield* payload();
   }
 }

@@ -52,34 +52,48 @@ export function* smp_call_on_cpu<T>(platform: Platform, from: Cpu, target: Cpu, 
   if (target === from) {
     return yield* fn(from);
   }
-  let done = false;
-  let result: T | undefined;
-  platform.sendIpi(from, target, 'CALL_FUNCTION', function* () {
-    result = yield* fn(target);
-    done = true;
-  });
-  yield* waitUntil(() => done, Infinity, `smp_call_on_cpu(${target.id})`);
-  return result as T;
+  const box: CallBox<T> = { done: false, result: undefined };
+  platform.sendIpi(from, target, 'CALL_FUNCTION', () => callAndStore(fn, target, box));
+  yield* waitUntil(() => box.done, Infinity, `smp_call_on_cpu(${target.id})`);
+  return box.result as T;
+}
+
+/** Where a cross-CPU call leaves its result. */
+interface CallBox<T> {
+  done: boolean;
+  result: T | undefined;
+}
+
+/*
+ * The work an IPI carries is a module-level generator applied to its arguments, never a
+ * generator function created per call: V8 gives every generator closure its own initial map,
+ * which keeps the closure (and with it a whole explored machine) alive until a full GC.
+ */
+function* callAndStore<T>(fn: (cpu: Cpu) => Prog<T>, target: Cpu, box: CallBox<T>): Prog {
+  box.result = yield* fn(target);
+  box.done = true;
+}
+
+function* callAndCount(fn: (cpu: Cpu) => Prog<unknown>, target: Cpu, counter: { pending: number }): Prog {
+  yield* fn(target);
+  counter.pending--;
 }
 
 /**
  * Run `fn` on every online CPU (the caller included) and wait for all of them.
  * @see linux on_each_cpu()
  */
-export function* on_each_cpu(platform: Platform, from: Cpu, fn: (cpu: Cpu) => Prog): Prog {
-  let pending = 0;
+export function* on_each_cpu(platform: Platform, from: Cpu, fn: (cpu: Cpu) => Prog<unknown>): Prog {
+  const counter = { pending: 0 };
   for (const c of platform.cpus) {
     if (c === from || !c.online) {
       continue;
     }
-    pending++;
-    platform.sendIpi(from, c, 'CALL_FUNCTION', function* () {
-      yield* fn(c);
-      pending--;
-    });
+    counter.pending++;
+    platform.sendIpi(from, c, 'CALL_FUNCTION', () => callAndCount(fn, c, counter));
   }
   yield* fn(from);
-  yield* waitUntil(() => pending === 0, Infinity, 'on_each_cpu');
+  yield* waitUntil(() => counter.pending === 0, Infinity, 'on_each_cpu');
 }
 
 /**
@@ -87,7 +101,5 @@ export function* on_each_cpu(platform: Platform, from: Cpu, fn: (cpu: Cpu) => Pr
  * @see linux wbinvd_on_all_cpus()
  */
 export function* wbinvd_on_all_cpus(platform: Platform, from: Cpu): Prog {
-  yield* on_each_cpu(platform, from, function* (c) {
-    yield* platform.wbinvd(c);
-  });
+  yield* on_each_cpu(platform, from, (c) => platform.wbinvd(c));
 }

@@ -42,6 +42,8 @@ export class TdxModule implements SeamHandler {
   private readonly tickStep: Step;
 
   constructor(private readonly opts: TdxModuleOptions) {
+    // Configuration only (sysinfo, costs, overrides): frozen, so snapshots share it.
+    deepFreeze(opts);
     this.profile = moduleProfile(opts.profile ?? DEFAULT_MODULE_PROFILE);
     // Immutable after construction: snapshots share it instead of copying it.
     this.meta = deepFreeze(new MetadataTable(this.profile, opts.overrides ?? {}));

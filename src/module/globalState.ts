@@ -112,7 +112,8 @@ export class ModuleState {
   readonly kotState = new CowTable(MAX_HKIDS);
   /** KOT: per HKID, the packages that still owe a cache write-back. */
   readonly kotWbinvd = new CowTable(MAX_HKIDS);
-  readonly wbt: WbtEntry[] = Array.from({ length: MAX_PKGS }, () => ({ intrPoint: -1, snapshot: [], mutex: new TryLock() }));
+  /** One write-back tracker per package of the platform (at most MAX_PKGS). */
+  readonly wbt: WbtEntry[];
   handoff: { valid: boolean; hv: number } = { valid: false, hv: 0 };
   /** Handoff data a predecessor module left (installed by the SEAMLDR step), for SYS.UPDATE. */
   inheritedHandoff: { hv: number; from: ModuleState } | undefined;
@@ -123,6 +124,7 @@ export class ModuleState {
     readonly sysinfo: SysInfoTable,
     lpCount: number,
   ) {
+    this.wbt = Array.from({ length: Math.min(MAX_PKGS, Math.max(1, sysinfo.totNumSockets)) }, () => ({ intrPoint: -1, snapshot: [], mutex: new TryLock() }));
     this.lpIsInit = new Array<boolean>(lpCount).fill(false);
     this.lpPkg = new Array<number>(lpCount).fill(-1);
     this.lpBusy = new Array<boolean>(lpCount).fill(false);

@@ -2,6 +2,7 @@
  * A logical processor: its place in the topology, its mode bits, its MSRs, its cache and its
  * pending interrupts. Behaviour lives in Platform; this is the state.
  */
+import { CowMap } from '../base/cow.js';
 import type { CpuId, NodeId, PackageId } from '../base/ids.js';
 import type { Cache } from './Cache.js';
 import type { Prog } from './Exec.js';
@@ -54,7 +55,8 @@ export class Cpu {
   lastSeamcallNs = -1;
   /** Time of this CPU's last WBINVD, or -1. */
   lastWbinvdNs = -1;
-  readonly msrs = new Map<number, bigint>();
+  /** MSR values (copy-on-write: snapshots share them until a WRMSR). */
+  readonly msrs = new CowMap<number, bigint>();
   readonly pending: PendingInterrupt[] = [];
   /**
    * Extra delivery delay per vector for this CPU (a CPU stuck with interrupts off, a slow

@@ -26,16 +26,18 @@ function* kvm_shutdown(k: Kernel, cpu: Cpu): Prog {
   if (!k.kvm.loaded) {
     return;
   }
-  const disable = function* (c: Cpu): Prog {
-    if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag && k.cache_state_incoherent.get(c.id)) {
-      k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_cpu_flush_cache_for_kexec' });
-    }
-    if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag) {
-      yield* tdx_cpu_flush_cache_for_kexec(k, c);
-    }
-    c.vmx = false;
-  };
-  yield* on_each_cpu(k.platform, cpu, disable);
+  yield* on_each_cpu(k.platform, cpu, (c) => kvm_disable_virtualization_cpu(k, c));
+}
+
+/** One CPU's part of kvm_shutdown(). @see linux kvm_disable_virtualization_cpu() */
+function* kvm_disable_virtualization_cpu(k: Kernel, c: Cpu): Prog {
+  if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag && k.cache_state_incoherent.get(c.id)) {
+    k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_cpu_flush_cache_for_kexec' });
+  }
+  if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag) {
+    yield* tdx_cpu_flush_cache_for_kexec(k, c);
+  }
+  c.vmx = false;
 }
 
 /** kexec_load(): may be refused by the architecture. */

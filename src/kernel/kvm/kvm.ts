@@ -106,9 +106,7 @@ export function* kvm_enable_virtualization(k: Kernel, cpu: Cpu): Prog {
     return;
   }
   yield* k.cpu_hotplug_lock.lock(cpu);
-  yield* on_each_cpu(k.platform, cpu, function* (c) {
-    yield* kvmOnlineState.online(k, c);
-  });
+  yield* on_each_cpu(k.platform, cpu, (c) => kvmOnlineState.online(k, c));
   k.cpuhp.push(kvmOnlineState);
   k.cpu_hotplug_lock.unlock(cpu);
 }

@@ -7,6 +7,7 @@
  * CPU; the version differences come from `k.profile`.
  * @see linux arch/x86/virt/vmx/tdx/tdx.c (v6.18; older eras through profiles.ts)
  */
+import { deepFreeze } from '../../base/clone.js';
 import { PAGE_SIZE } from '../../base/ids.js';
 import type { Cpu } from '../../platform/Cpu.js';
 import { call } from '../../platform/Exec.js';
@@ -293,9 +294,11 @@ function* __tdx_enable(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
  * @see linux (RFC, Feb 2022) shutdown_tdx_module()
  */
 function* tdx_module_shutdown_all(k: Kernel, cpu: Cpu): Prog {
-  yield* on_each_cpu(k.platform, cpu, function* (c) {
-    yield* sc_retry_prerr(k, c, BigInt(TDH_SYS_LP_SHUTDOWN), {}, 'seamcall_prerr');
-  });
+  yield* on_each_cpu(k.platform, cpu, (c) => lp_shutdown(k, c));
+}
+
+function* lp_shutdown(k: Kernel, c: Cpu): Prog {
+  yield* sc_retry_prerr(k, c, BigInt(TDH_SYS_LP_SHUTDOWN), {}, 'seamcall_prerr');
 }
 
 /**
@@ -427,16 +430,23 @@ function* tdx_module_init_cpus(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   if (g.err !== 0) {
     return g.err;
   }
-  let ret = 0;
-  yield* on_each_cpu(k.platform, cpu, function* (c) {
-    const r = yield* sc_retry_prerr(k, c, BigInt(TDH_SYS_LP_INIT), {}, 'seamcall_prerr');
-    if (r.err !== 0) {
-      ret = -EFAULT;
-    } else {
-      k.tdx.tdx_lp_initialized.set(c.id, true);
-    }
-  });
-  return ret;
+  const result = { ret: 0 };
+  yield* on_each_cpu(k.platform, cpu, (c) => lp_init_on(k, c, result));
+  return result.ret;
+}
+
+function* lp_init_on(k: Kernel, c: Cpu, result: { ret: KernelStatus }): Prog {
+  const r = yield* sc_retry_prerr(k, c, BigInt(TDH_SYS_LP_INIT), {}, 'seamcall_prerr');
+  if (r.err !== 0) {
+    result.ret = -EFAULT;
+  } else {
+    k.tdx.tdx_lp_initialized.set(c.id, true);
+  }
+}
+
+function* key_config_on(k: Kernel, on: Cpu): Prog<KernelStatus> {
+  const r = yield* sc_retry_prerr(k, on, BigInt(TDH_SYS_KEY_CONFIG), {}, 'seamcall_prerr');
+  return r.err;
 }
 
 /** Metadata via TDH.SYS.RD (v6.8+) or TDH.SYS.INFO (drafts), with the era's prints. */
@@ -446,7 +456,8 @@ function* tdx_read_module_info(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   if (r.ret !== 0 || r.info === undefined) {
     return r.ret === 0 ? -EIO : r.ret;
   }
-  t.tdx_sysinfo = r.info;
+  // Read once and never changed: frozen, so snapshots share it.
+  t.tdx_sysinfo = deepFreeze(r.info);
   const leg = r.info.legacy;
   // The RFC printed the module's identity; v8 printed only the CMRs.
   if (leg !== undefined && k.profile.detection === 'seamrr') {
@@ -602,10 +613,7 @@ export function* config_global_keyid(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
       continue;
     }
     packages.add(c.packageId);
-    ret = yield* smp_call_on_cpu(k.platform, cpu, c, function* (on) {
-      const r = yield* sc_retry_prerr(k, on, BigInt(TDH_SYS_KEY_CONFIG), {}, 'seamcall_prerr');
-      return r.err;
-    });
+    ret = yield* smp_call_on_cpu(k.platform, cpu, c, (on) => key_config_on(k, on));
     if (ret !== 0) {
       break;
     }

@@ -3,6 +3,7 @@
  * TDMR_INFO and the PA array are read from host memory through the KeyIDs in the addresses.
  * @see TDX module ABI sections 3.6, 5.1, 5.4, 6
  */
+import { deepFreeze } from '../../base/clone.js';
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
 import type { TdmrRow } from '../globalState.js';
@@ -22,10 +23,11 @@ function toRow(t: TdmrInfo, entrySizes: readonly [number, number, number]): Tdmr
   return {
     base: Number(t.base),
     size: Number(t.size),
-    pamt4k: r(t.pamt[0]),
-    pamt2m: r(t.pamt[1]),
-    pamt1g: r(t.pamt[2]),
-    rsvd: nonNullRsvd(t).map((x) => ({ offset: Number(x.base), size: Number(x.size) })),
+    // The layout is fixed at CONFIG: frozen, so snapshots share it.
+    pamt4k: deepFreeze(r(t.pamt[0])),
+    pamt2m: deepFreeze(r(t.pamt[1])),
+    pamt1g: deepFreeze(r(t.pamt[2])),
+    rsvd: deepFreeze(nonNullRsvd(t).map((x) => ({ offset: Number(x.base), size: Number(x.size) }))),
     entrySizes,
     nextInit: Number(t.base),
     rdxNum: -1,
@@ -85,7 +87,8 @@ export function* tdhSysConfig(ctx: LeafCtx): Prog<U64> {
     }
   }
   m.tdmrs.length = 0;
-  m.tdmrs.push(...infos.map((t) => toRow(t, entrySizes)));
+  const sizes = deepFreeze(entrySizes);
+  m.tdmrs.push(...infos.map((t) => toRow(t, sizes)));
   m.pkgConfigBitmap = 0;
   m.numInitPkgs = 0;
   m.sysState = SYS_STATE.SYSCONFIG_DONE;
