@@ -90,7 +90,9 @@ function hashEvent(ev: TraceEvent, seed: number): number {
  */
 export class Tracer {
   private readonly listeners: TraceListener[] = [];
-  private readonly recorded: TraceEvent[] = [];
+  /** The last `recordLimit` events: a ring once full, `recordHead` being the oldest. */
+  private recorded: TraceEvent[] = [];
+  private recordHead = 0;
   private hashLo = 0x811c9dc5;
   private hashHi = 0x01000193;
   private count = 0;
@@ -111,14 +113,21 @@ export class Tracer {
 
   /** Emit one event. */
   emit(ev: TraceEvent): void {
-    this.count++;
-    this.hashLo = hashEvent(ev, this.hashLo);
-    this.hashHi = mixNumber(this.hashHi ^ this.count, this.hashLo);
+    this.deliver(ev, hashEvent(ev, this.hashLo));
+  }
+
+  /** Fold an event whose hash the caller computed (as hashEvent would), record it, notify. */
+  private deliver(ev: TraceEvent, hashLo: number): void {
+    this.folded(hashLo);
     if (this.recordLimit > 0) {
-      if (this.recorded.length >= this.recordLimit) {
-        this.recorded.shift();
+      if (this.recorded.length < this.recordLimit) {
+        this.unwrap();
+        this.recorded.push(ev);
+      } else {
+        // Full: overwrite the oldest (no shifting of thousands of entries per event).
+        this.recorded[this.recordHead] = ev;
+        this.recordHead = (this.recordHead + 1) % this.recorded.length;
       }
-      this.recorded.push(ev);
     }
     for (const l of this.listeners) {
       l(ev);
@@ -142,29 +151,32 @@ export class Tracer {
    * records or listens: the hot path of every SEAMCALL. Same hash either way.
    */
   seamcallEnter(t: number, cpu: number, leaf: number, rax: bigint): void {
+    const h = mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.enter', this.hashLo), t), cpu), leaf), rax);
     if (this.observed) {
-      this.emit({ kind: 'seamcall.enter', t, cpu, leaf, rax });
+      this.deliver({ kind: 'seamcall.enter', t, cpu, leaf, rax }, h);
       return;
     }
-    this.folded(mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.enter', this.hashLo), t), cpu), leaf), rax));
+    this.folded(h);
   }
 
   /** `emit({ kind: 'seamcall.exit', t, cpu, leaf, status })`, lazily (see seamcallEnter). */
   seamcallExit(t: number, cpu: number, leaf: number, status: bigint): void {
+    const h = mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.exit', this.hashLo), t), cpu), leaf), status);
     if (this.observed) {
-      this.emit({ kind: 'seamcall.exit', t, cpu, leaf, status });
+      this.deliver({ kind: 'seamcall.exit', t, cpu, leaf, status }, h);
       return;
     }
-    this.folded(mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.exit', this.hashLo), t), cpu), leaf), status));
+    this.folded(h);
   }
 
   /** `emit({ kind: 'mem.write', t, cpu, pa, len, keyId, op })`, lazily (see seamcallEnter). */
   memWrite(t: number, cpu: number, pa: number, len: number, keyId: number, op: string): void {
+    const h = fnv1a32(op, mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(fnv1a32('mem.write', this.hashLo), t), cpu), pa), len), keyId));
     if (this.observed) {
-      this.emit({ kind: 'mem.write', t, cpu, pa, len, keyId, op });
+      this.deliver({ kind: 'mem.write', t, cpu, pa, len, keyId, op }, h);
       return;
     }
-    this.folded(fnv1a32(op, mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(fnv1a32('mem.write', this.hashLo), t), cpu), pa), len), keyId)));
+    this.folded(h);
   }
 
   /** Fold a raw number into the hash without emitting an event (fast path). */
@@ -184,6 +196,15 @@ export class Tracer {
 
   /** Recorded events (bounded). */
   events(): readonly TraceEvent[] {
+    this.unwrap();
     return this.recorded;
+  }
+
+  /** Put the ring back in order, oldest first. */
+  private unwrap(): void {
+    if (this.recordHead !== 0) {
+      this.recorded = [...this.recorded.slice(this.recordHead), ...this.recorded.slice(0, this.recordHead)];
+      this.recordHead = 0;
+    }
   }
 }

@@ -9,17 +9,28 @@ import { gc, rssMb, timeMs } from './types.js';
 
 const now = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 
+/**
+ * Executions per second of random exploration of the kexec scenario on `cpus` CPUs: first a
+ * cold run of 2,000 executions (JIT warm-up included), then a sustained run of 10,000 with
+ * another seed, as a longer exploration runs. The target applies to the sustained rate.
+ */
 function rate(cpus: number, target: number | undefined): Bench {
   return {
     name: `explore.kexec-${cpus}cpu-rate`,
-    target: target === undefined ? 'report executions/s and states/s' : `>= ${target} executions/s`,
+    target: target === undefined ? 'report executions/s and states/s' : `>= ${target} executions/s sustained`,
     run() {
-      const budget = 2000;
-      const r = exploreScenario({ scenario: 'kexec-intime', strategy: 'random', budget, cpus, seed: 3, now });
+      const cold = exploreScenario({ scenario: 'kexec-intime', strategy: 'random', budget: 2000, cpus, seed: 3, now });
+      const r = exploreScenario({ scenario: 'kexec-intime', strategy: 'random', budget: 10_000, cpus, seed: 4, now });
       const s = r.details.elapsedMs / 1000;
       const execPerSec = r.details.executions / s;
       return {
-        metrics: { executions: r.details.executions, seconds: s, executionsPerSec: Math.round(execPerSec), statesPerSec: Math.round(r.details.states / s) },
+        metrics: {
+          coldExecutionsPerSec: Math.round(cold.details.executions / (cold.details.elapsedMs / 1000)),
+          executions: r.details.executions,
+          seconds: s,
+          executionsPerSec: Math.round(execPerSec),
+          statesPerSec: Math.round(r.details.states / s),
+        },
         pass: target === undefined || execPerSec >= target,
       };
     },

@@ -41,3 +41,22 @@ describe('Tracer lazy emitters', () => {
     expect(seen.map((e) => e.kind)).toEqual(['seamcall.enter', 'mem.write', 'seamcall.exit', 'mem.write', 'seamcall.enter']);
   });
 });
+
+describe('Tracer recording', () => {
+  it('keeps the last recordLimit events in order', () => {
+    const t = new Tracer(3);
+    const mark = (i: number): TraceEvent => ({ kind: 'mark', t: i, cpu: 0, label: `m${i}` });
+    for (let i = 0; i < 5; i++) {
+      t.emit(mark(i));
+    }
+    expect(t.events().map((e) => e.t)).toEqual([2, 3, 4]);
+    t.emit(mark(5));
+    t.emit(mark(6));
+    expect(t.events().map((e) => e.t)).toEqual([4, 5, 6]);
+    t.emit(mark(7));
+    t.recordLimit = 5;
+    t.emit(mark(8));
+    expect(t.events().map((e) => e.t)).toEqual([5, 6, 7, 8]);
+    expect(t.eventCount).toBe(9);
+  });
+});
