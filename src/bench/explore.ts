@@ -20,7 +20,7 @@ function rate(cpus: number, target: number | undefined): Bench {
     target: target === undefined ? 'report executions/s and states/s' : `>= ${target} executions/s sustained`,
     run() {
       const cold = exploreScenario({ scenario: 'kexec-intime', strategy: 'random', budget: 2000, cpus, seed: 3, now });
-      const r = exploreScenario({ scenario: 'kexec-intime', strategy: 'random', budget: 1_000_000, timeSec: 3, cpus, seed: 4, now });
+      const r = exploreScenario({ scenario: 'kexec-intime', strategy: 'random', timeSec: 3, cpus, seed: 4, now });
       const s = r.details.elapsedMs / 1000;
       const execPerSec = r.details.executions / s;
       return {

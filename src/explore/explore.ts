@@ -130,7 +130,9 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
   const now = opts.now ?? (() => 0);
   const t0 = now();
   const root = new Prng(opts.seed);
-  const budget = opts.budget ?? (opts.strategy === 'exhaustive' ? Infinity : 1000);
+  // Without a budget: exhaustive search runs to completion, a timed search until its time is
+  // up, and random/PCT stop after 1,000 executions.
+  const budget = opts.budget ?? (opts.strategy === 'exhaustive' || opts.timeMs !== undefined ? Infinity : 1000);
   const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true }) : undefined;
   const hashes = new Set<string>();
   let executions = 0;

@@ -81,4 +81,16 @@ describe('explore', () => {
     const r = explore(bad, { strategy: 'random', seed: 3, budget: 5, checkDeterminism: true });
     expect(r.nondeterminism).toBe('non-determinism detected at execution 1: trace hash 0 then 1 (path )');
   });
+
+  it('a time limit without a budget runs until the time is up; without either, random stops at 1,000', () => {
+    const quiet: ExploreTarget = () => ({ findings: [], traceHash: 'h', steps: 1 });
+    // A fake clock that advances 1 ms each time the explorer reads it.
+    let ms = 0;
+    const r = explore(quiet, { strategy: 'random', seed: 1, timeMs: 2500, now: () => ms++ });
+    expect(r.outcome).toBe('interrupted');
+    expect(r.executions).toBeGreaterThan(1000);
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(2500);
+    expect(explore(quiet, { strategy: 'random', seed: 1 }).executions).toBe(1000);
+    expect(explore(quiet, { strategy: 'random', seed: 1, budget: 7, timeMs: 2500, now: () => 0 }).executions).toBe(7);
+  });
 });
