@@ -32,9 +32,9 @@ const determinismBans = [
   { selector: "MemberExpression[object.name='crypto'][property.name='getRandomValues']", message: 'Model code uses the seeded Prng.' },
 ];
 
-// V8 gives every generator closure its own initial map, which holds the closure (and through
-// its scope a whole explored machine) until a full GC: exploration then spends its time copying
-// dead machines. Model programs are module-level generators or class methods, applied to
+// Measured on Node 20: a generator closure created per call keeps what it captures (a whole
+// explored machine) alive until a full GC, likely through its own initial map in the old
+// generation; exploration then spends its time copying dead machines. Model programs are module-level generators or class methods, applied to
 // their arguments (pass `(c) => fn(k, c)`, not `function* (c) { ... }`).
 const generatorClosureBans = [
   { selector: ':function FunctionExpression[generator=true]', message: 'No generator function created inside a function: use a module-level generator and an arrow that calls it.' },
