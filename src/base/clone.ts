@@ -178,7 +178,6 @@ interface Recipe {
  *
  * Exploration instantiates the same snapshot thousands of times; compared with `deepClone` this
  * drops the identity map, the prototype and frozenness tests and the key enumeration per object.
- * @see CPython copy.deepcopy memo; Erlang/BEAM literal areas (build once, copy cheaply)
  */
 export class Template<T> {
   private readonly recipes: Recipe[] = [];

@@ -74,6 +74,7 @@ function* callAndStore<T>(fn: (cpu: Cpu) => Prog<T>, target: Cpu, box: CallBox<T
   box.done = true;
 }
 
+/** on_each_cpu()'s work on one remote CPU: run it, then count it done. */
 function* callAndCount(fn: (cpu: Cpu) => Prog<unknown>, target: Cpu, counter: { pending: number }): Prog {
   yield* fn(target);
   counter.pending--;

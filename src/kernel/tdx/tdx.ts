@@ -297,6 +297,7 @@ function* tdx_module_shutdown_all(k: Kernel, cpu: Cpu): Prog {
   yield* on_each_cpu(k.platform, cpu, (c) => lp_shutdown(k, c));
 }
 
+/** One CPU's part of tdx_module_shutdown_all(): TDH.SYS.LP.SHUTDOWN. */
 function* lp_shutdown(k: Kernel, c: Cpu): Prog {
   yield* sc_retry_prerr(k, c, BigInt(TDH_SYS_LP_SHUTDOWN), {}, 'seamcall_prerr');
 }
@@ -435,6 +436,7 @@ function* tdx_module_init_cpus(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   return result.ret;
 }
 
+/** One CPU's part of tdx_module_init_cpus(): TDH.SYS.LP.INIT; a failure makes the whole call -EFAULT. */
 function* lp_init_on(k: Kernel, c: Cpu, result: { ret: KernelStatus }): Prog {
   const r = yield* sc_retry_prerr(k, c, BigInt(TDH_SYS_LP_INIT), {}, 'seamcall_prerr');
   if (r.err !== 0) {
@@ -444,6 +446,7 @@ function* lp_init_on(k: Kernel, c: Cpu, result: { ret: KernelStatus }): Prog {
   }
 }
 
+/** One package's part of config_global_keyid(): TDH.SYS.KEY.CONFIG on a CPU of it. */
 function* key_config_on(k: Kernel, on: Cpu): Prog<KernelStatus> {
   const r = yield* sc_retry_prerr(k, on, BigInt(TDH_SYS_KEY_CONFIG), {}, 'seamcall_prerr');
   return r.err;
