@@ -44,6 +44,31 @@ export function jsonErrorOffset(text: string): { offset: number; expected: strin
     i++;
     return undefined;
   };
+  /** An object or array from its opening bracket: items separated by ",", then `close`. */
+  const items = (close: '}' | ']', item: () => Err | undefined): Err | undefined => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return undefined;
+    }
+    for (;;) {
+      const e = item();
+      if (e !== undefined) {
+        return e;
+      }
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === close) {
+        i++;
+        return undefined;
+      }
+      return fail(`"," or "${close}"`);
+    }
+  };
   const value = (depth: number): Err | undefined => {
     if (depth > 512) {
       return fail('less nesting');
@@ -54,13 +79,7 @@ export function jsonErrorOffset(text: string): { offset: number; expected: strin
     }
     const c = text[i]!;
     if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return undefined;
-      }
-      for (;;) {
+      return items('}', () => {
         ws();
         const e = str();
         if (e !== undefined) {
@@ -71,45 +90,11 @@ export function jsonErrorOffset(text: string): { offset: number; expected: strin
           return fail('":"');
         }
         i++;
-        const v = value(depth + 1);
-        if (v !== undefined) {
-          return v;
-        }
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return undefined;
-        }
-        return fail('"," or "}"');
-      }
+        return value(depth + 1);
+      });
     }
     if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return undefined;
-      }
-      for (;;) {
-        const v = value(depth + 1);
-        if (v !== undefined) {
-          return v;
-        }
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return undefined;
-        }
-        return fail('"," or "]"');
-      }
+      return items(']', () => value(depth + 1));
     }
     if (c === '"') {
       return str();
