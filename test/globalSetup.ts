@@ -12,4 +12,6 @@ export default function setup(): void {
   if (r.status !== 0) {
     console.warn(`globalSetup: tsc reported errors (dist/ built anyway):\n${(r.stdout ?? '').split('\n').slice(0, 10).join('\n')}`);
   }
+  // As `npm run build` does: the CLI entry must be executable for `npx tdxsim`.
+  spawnSync(process.execPath, [`${root}scripts/postbuild.mjs`], { cwd: root, stdio: 'inherit' });
 }

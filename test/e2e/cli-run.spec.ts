@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
@@ -91,5 +95,16 @@ describe('tdxsim run: bad input', () => {
     const r = tdxsim(['run', '--seed', '-3']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--seed "-3": expected a non-negative integer');
+  });
+});
+
+describe('the README set-up', () => {
+  it('`npx tdxsim` runs the built CLI (its entry is executable)', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    expect(statSync(`${root}dist/cli/main.js`).mode & 0o111).not.toBe(0);
+    const r = spawnSync('npx', ['--no-install', 'tdxsim', '--version'], { cwd: root, encoding: 'utf8' });
+    expect(r.stderr.replace(/^npm warn .*\n/gm, '')).toBe('');
+    expect(r.stdout).toBe('0.1.0\n');
+    expect(r.status).toBe(0);
   });
 });
