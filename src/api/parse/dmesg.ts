@@ -12,6 +12,7 @@
  * line, a SEAMCALL line with a bad number) are returned as problems with their line numbers;
  * the callers decide whether that is fatal.
  */
+import { LEAF } from '../../module/leafNumbers.js';
 import { decNum, hexBig, hexNum } from './num.js';
 
 /** A 1-based line number and the message text (timestamp and log prefixes removed). */
@@ -233,34 +234,10 @@ const MARKERS: readonly (readonly [RegExp, string])[] = [
   [/^Module version:/, 'module version line'],
 ];
 
+/** The leaf number of a SEAMCALL name as KVM prints it ("TDH.MNG.CREATE"). */
 function leafNumberOf(name: string): number | undefined {
   const n = name.replace(/\./g, '_').toUpperCase();
-  const table: Record<string, number> = {
-    TDH_SYS_KEY_CONFIG: 31,
-    TDH_SYS_INFO: 32,
-    TDH_SYS_INIT: 33,
-    TDH_SYS_RD: 34,
-    TDH_SYS_LP_INIT: 35,
-    TDH_SYS_TDMR_INIT: 36,
-    TDH_SYS_CONFIG: 45,
-    TDH_SYS_LP_SHUTDOWN: 44,
-    TDH_MNG_KEY_CONFIG: 8,
-    TDH_MNG_CREATE: 9,
-    TDH_MNG_ADDCX: 1,
-    TDH_MNG_INIT: 21,
-    TDH_VP_CREATE: 10,
-    TDH_VP_INIT: 22,
-    TDH_MEM_PAGE_ADD: 2,
-    TDH_MEM_PAGE_AUG: 6,
-    TDH_MEM_SEPT_ADD: 3,
-    TDH_MNG_VPFLUSHDONE: 19,
-    TDH_MNG_KEY_FREEID: 20,
-    TDH_PHYMEM_CACHE_WB: 40,
-    TDH_PHYMEM_PAGE_RECLAIM: 28,
-    TDH_PHYMEM_PAGE_WBINVD: 41,
-    TDH_PHYMEM_PAGE_RDMD: 24,
-  };
-  return table[n];
+  return Object.hasOwn(LEAF, n) ? LEAF[n as keyof typeof LEAF] : undefined;
 }
 
 type ParseResult = TdxEvent | { kind: 'problem'; message: string } | undefined;
