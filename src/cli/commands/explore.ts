@@ -5,7 +5,7 @@ import { exploreScenario, namedScenario, replayScenario, TdxsimError } from '../
 import type { ExploreResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
-import { parseUint } from '../options.js';
+import { machineOptions, parseUint } from '../options.js';
 
 const CLASSES = ['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness'] as const;
 
@@ -82,22 +82,20 @@ export function formatExplore(r: ExploreResult): string {
 
 /** Register `explore` and `replay`. */
 export function registerExplore(program: Command, ctx: CommandContext): void {
-  program
-    .command('explore')
-    .description('search interleavings (and faults) of a scenario for findings; shrink and print a replayable counterexample')
-    .argument('<scenario>', 'embedded scenario name or scenario .json file')
+  machineOptions(
+    program
+      .command('explore')
+      .description('search interleavings (and faults) of a scenario for findings; shrink and print a replayable counterexample')
+      .argument('<scenario>', 'embedded scenario name or scenario .json file'),
+  )
     .option('--strategy <s>', 'exhaustive | random | pct', 'random')
     .option('--budget <n>', 'maximum executions', parseUint('--budget'))
     .option('--time <s>', 'wall-clock budget in seconds', parseUint('--time'))
-    .option('--seed <n>', 'seed', parseUint('--seed'))
     .option('--faults <f>', 'none | swarm | SITE[,SITE...] (SITE or SITE:n/d:max)', 'none')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--check-determinism', 'run every execution twice and compare trace hashes')
     .option('--fail-on <classes>', 'only these finding classes stop the search (comma-separated)')
     .option('--no-symmetry', 'disable symmetry reduction')
-    .option('--platform <preset|file.json>', 'platform preset or file')
-    .option('--kernel <profile>', 'kernel profile')
-    .option('--module <profile>', 'module profile')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input.')
     .action((scenario: string, o: ExploreOpts) => {
@@ -130,18 +128,16 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
       ctx.exitCode = r.details.counterexample !== undefined || r.details.nondeterminism !== undefined ? EXIT_FINDINGS : EXIT_OK;
     });
 
-  program
-    .command('replay')
-    .description('replay one choice path of a scenario and print its findings, timeline and dmesg')
-    .argument('<scenario>', 'embedded scenario name or scenario .json file')
-    .requiredOption('--path <p>', 'choice path (dot-separated)')
-    .option('--seed <n>', 'seed', parseUint('--seed'))
+  machineOptions(
+    program
+      .command('replay')
+      .description('replay one choice path of a scenario and print its findings, timeline and dmesg')
+      .argument('<scenario>', 'embedded scenario name or scenario .json file')
+      .requiredOption('--path <p>', 'choice path (dot-separated)'),
+  )
     .option('--faults <f>', 'fault plan of the run (as printed by explore)', 'none')
     .option('--fault-choices <mode>', 'binary (exhaustive search) or weighted', 'weighted')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
-    .option('--platform <preset|file.json>', 'platform preset or file')
-    .option('--kernel <profile>', 'kernel profile')
-    .option('--module <profile>', 'module profile')
     .option('--json', 'print JSON')
     .action((scenario: string, o: ExploreOpts & { path: string; faultChoices?: string }) => {
       if (o.faultChoices !== 'binary' && o.faultChoices !== 'weighted') {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { buildReport, namedScenario, TdxsimError } from '../../api/index.js';
 import { renderReport } from '../../web/render.js';
 import type { CommandContext } from '../cli.js';
-import { parseUint } from '../options.js';
+import { machineOptions } from '../options.js';
 
 interface ReportOpts {
   output?: string;
@@ -19,17 +19,14 @@ interface ReportOpts {
 
 /** Register `report`. */
 export function registerReport(program: Command, _ctx: CommandContext): void {
-  program
-    .command('report')
-    .description('run a scenario and write a self-contained HTML report (memory map, timeline, caches, findings)')
-    .argument('<scenario>', 'embedded scenario name or scenario .json file')
-    .requiredOption('-o, --output <file>', 'HTML file to write')
-    .option('--variant <name>', 'which variant to show (default: the first)')
-    .option('--platform <preset|file.json>', 'platform preset or description file')
-    .option('--kernel <profile>', 'kernel profile')
-    .option('--module <profile>', 'TDX module profile')
-    .option('--seed <n>', 'seed', parseUint('--seed'))
-    .action((scenario: string, o: ReportOpts) => {
+  machineOptions(
+    program
+      .command('report')
+      .description('run a scenario and write a self-contained HTML report (memory map, timeline, caches, findings)')
+      .argument('<scenario>', 'embedded scenario name or scenario .json file')
+      .requiredOption('-o, --output <file>', 'HTML file to write')
+      .option('--variant <name>', 'which variant to show (default: the first)'),
+  ).action((scenario: string, o: ReportOpts) => {
       const isFile = scenario.endsWith('.json') || namedScenario(scenario) === undefined;
       if (isFile && !scenario.endsWith('.json')) {
         throw new TdxsimError('TDXSIM_UNKNOWN_SCENARIO', `"${scenario}" is neither an embedded scenario nor a .json file`);

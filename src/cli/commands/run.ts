@@ -5,7 +5,7 @@ import { run } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { formatRunResult, runResultJson } from '../format.js';
-import { parseUint } from '../options.js';
+import { machineOptions } from '../options.js';
 
 interface RunOpts {
   scenario?: string;
@@ -19,15 +19,13 @@ interface RunOpts {
 
 /** Register `run`. */
 export function registerRun(program: Command, ctx: CommandContext): void {
-  program
-    .command('run')
-    .description('run a scenario (default: the embedded one) and print its dmesg and findings')
-    .argument('[scenario.json]', 'scenario file')
-    .option('--scenario <name>', 'embedded scenario to run')
-    .option('--platform <preset|file.json>', 'platform preset or description file')
-    .option('--kernel <profile>', 'kernel profile (linux-6.18, linux-6.8, tdx-host-v8, tdx-host-rfc, cmr-holes)')
-    .option('--module <profile>', 'TDX module profile (tdx-1.0, tdx-1.5, tdx-1.5-late)')
-    .option('--seed <n>', 'seed for every random decision', parseUint('--seed'))
+  machineOptions(
+    program
+      .command('run')
+      .description('run a scenario (default: the embedded one) and print its dmesg and findings')
+      .argument('[scenario.json]', 'scenario file')
+      .option('--scenario <name>', 'embedded scenario to run'),
+  )
     .option('--path <p>', 'replay this choice path (dot-separated)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExit codes: 0 verdict pass, 1 findings (verdict fail), 2 bad input.')
