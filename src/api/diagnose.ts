@@ -8,7 +8,7 @@
 import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
 import { leafName } from '../module/leafNumbers.js';
-import { isModuleProfileName, MODULE_PROFILE_NAMES } from '../module/profiles.js';
+import { DEFAULT_MODULE_PROFILE, describeReleases, isModuleProfileName, MODULE_PROFILE_NAMES } from '../module/profiles.js';
 import type { ModuleProfileName } from '../module/profiles.js';
 import { describeStatus } from '../module/status.js';
 import { parsePlatformSpec } from '../platform/spec.js';
@@ -400,21 +400,21 @@ function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { k
 function guessModule(b: BootFacts, kernel: KernelProfileName, c: Classified): { module: ModuleProfileName; why: string } {
   const v = b.tdx.find((t) => t.kind === 'module-version');
   if (v !== undefined && v.kind === 'module-version') {
-    const m = moduleFromVersion(v.major, v.minor, v.update);
-    return { module: m.name, why: `module version line (line ${v.line})${m.exact ? '' : '; closest profile'}` };
+    const m = moduleFromVersion(v);
+    return { module: m.name, why: `module version line (line ${v.line}): ${m.why}` };
   }
   const sc = c.seamcall;
   if (sc !== undefined && sc.leaf === 34) {
     const name = describeStatus(sc.status).name;
     if (name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID') {
-      return { module: 'tdx-1.0', why: `TDH.SYS.RD unknown to the module (line ${sc.line}): a 1.0 module` };
+      return { module: '1.0', why: `TDH.SYS.RD unknown to the module (line ${sc.line}): a 1.0 module` };
     }
     if (name === 'TDX_METADATA_FIELD_ID_INCORRECT') {
-      return { module: 'tdx-1.5', why: `a metadata field missing from the module (line ${sc.line}): a 1.5.01-era module` };
+      return { module: '1.5.01', why: `a metadata field missing from the module (line ${sc.line}): 1.5.01 (the only release without MAX_VCPUS_PER_TD)` };
     }
   }
   const d = kernelProfile(kernel).defaultModule;
-  return { module: isModuleProfileName(d) ? d : 'tdx-1.5', why: `no version line: the module ${kernel} was paired with in its era` };
+  return { module: isModuleProfileName(d) ? d : DEFAULT_MODULE_PROFILE, why: `no version line: the module ${kernel} was paired with in its era` };
 }
 
 // ---------------------------------------------------------------- reproduction
@@ -652,7 +652,7 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
   const okModules = alts.filter((a) => a.kernel === kernel && works(a) && a.module !== module).map((a) => a.module);
   const okKernels = alts.filter((a) => a.module === module && works(a) && a.kernel !== kernel).map((a) => a.kernel);
   const pairHint = (): string[] => [
-    ...(okModules.length > 0 ? [`with kernel ${kernel}, module profile(s) ${okModules.join(', ')} would succeed`] : []),
+    ...(okModules.length > 0 ? [`with kernel ${kernel}, TDX module ${describeReleases(okModules)} would succeed`] : []),
     ...(okKernels.length > 0 ? [`with module ${module}, kernel profile(s) ${okKernels.join(', ')} would succeed`] : []),
   ];
   const sc = c.seamcall;

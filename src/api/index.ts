@@ -22,3 +22,4 @@ export { explain, explainStatus } from './explain.js';
 export type { ExplainRequest, ExplainResult } from './explain.js';
 export { diagnose, DIAGNOSIS_CLASSES } from './diagnose.js';
 export type { DiagnoseRequest, DiagnoseResult, DiagnosisClass } from './diagnose.js';
+export { checkKernelName, checkModuleName, closestName } from './profileNames.js';

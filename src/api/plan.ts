@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 
 import { Memblock } from '../kernel/mm/memblock.js';
-import { DEFAULT_KERNEL_PROFILE, KERNEL_PROFILE_NAMES, isKernelProfileName, kernelProfile } from '../kernel/profiles.js';
+import { DEFAULT_KERNEL_PROFILE, KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
 import type { KernelProfile, KernelProfileName } from '../kernel/profiles.js';
 import { errname } from '../kernel/errno.js';
 import { seamcallErrLines } from '../kernel/tdx/seamcall.js';
@@ -28,8 +28,9 @@ import {
 } from '../kernel/tdx/tdmr.js';
 import type { PhysRange, TdmrInfo, TdmrInfoList, TdxSysInfoTdmr } from '../kernel/tdx/tdmr.js';
 import { LEAF } from '../module/leafNumbers.js';
-import { MODULE_PROFILE_NAMES, isModuleProfileName, moduleProfile } from '../module/profiles.js';
-import type { ModuleProfile, ModuleProfileName } from '../module/profiles.js';
+import { DEFAULT_MODULE_PROFILE, isModuleProfileName, moduleProfile, releasesFor } from '../module/profiles.js';
+import type { ModuleProfile, ModuleProfileName, VersionEvidence } from '../module/profiles.js';
+import { checkKernelName, checkModuleName } from './profileNames.js';
 import { TDX_METADATA_FIELD_ID_INCORRECT, TDX_OPERAND_INVALID, TDX_SYS_NOT_READY } from '../module/status.js';
 import type { U64 } from '../base/u64.js';
 import { seamRegs } from '../platform/Seam.js';
@@ -181,18 +182,14 @@ function specOrThrow(obj: unknown, label: string, code: string): PlatformSpec {
   return r.spec;
 }
 
-/** The module profile a log's version line names. */
-export function moduleFromVersion(major: number, minor: number, update: number | undefined): { name: ModuleProfileName; exact: boolean } {
-  if (major === 1 && minor === 0) {
-    return { name: 'tdx-1.0', exact: true };
-  }
-  if (major === 1 && minor === 5) {
-    if (update === undefined) {
-      return { name: 'tdx-1.5', exact: false };
-    }
-    return { name: update >= 6 ? 'tdx-1.5-late' : 'tdx-1.5', exact: update === 1 || update === 6 };
-  }
-  return { name: major > 1 || (major === 1 && minor > 5) ? 'tdx-1.5-late' : 'tdx-1.0', exact: false };
+/**
+ * The module release a log's version line names: exact, or the candidates the line cannot tell
+ * apart (modelled by the newest of them), with the reason.
+ * @see module/profiles.ts releasesFor()
+ */
+export function moduleFromVersion(v: VersionEvidence): { name: ModuleProfileName; exact: boolean; why: string; candidates: readonly ModuleProfileName[] } {
+  const m = releasesFor(v);
+  return { name: m.modelled ?? DEFAULT_MODULE_PROFILE, exact: m.exact, why: m.why, candidates: m.candidates };
 }
 
 function moduleFromBoot(b: BootFacts, assumptions: string[]): ModuleProfileName | undefined {
@@ -200,11 +197,8 @@ function moduleFromBoot(b: BootFacts, assumptions: string[]): ModuleProfileName 
   if (v === undefined || v.kind !== 'module-version') {
     return undefined;
   }
-  const m = moduleFromVersion(v.major, v.minor, v.update);
-  const shown = `${v.major}.${v.minor}${v.update !== undefined ? `.${String(v.update).padStart(2, '0')}` : ''}`;
-  if (!m.exact) {
-    assumptions.push(`module version ${shown} (line ${v.line}) modelled by the closest profile, ${m.name}`);
-  }
+  const m = moduleFromVersion(v);
+  assumptions.push(`module from the version line (line ${v.line}): ${m.why}`);
   return m.name;
 }
 
@@ -307,21 +301,11 @@ export function resolvePlanInput(req: Pick<PlanRequest, 'input' | 'text' | 'plat
 // ---------------------------------------------------------------- profiles and limits
 
 function checkKernel(name: string | undefined): KernelProfileName {
-  const k = name ?? DEFAULT_KERNEL_PROFILE;
-  if (!isKernelProfileName(k)) {
-    throw new TdxsimError('TDXSIM_UNKNOWN_PROFILE', `--kernel: unknown kernel profile "${k}" (known: ${KERNEL_PROFILE_NAMES.join(', ')})`);
-  }
-  return k;
+  return checkKernelName(name ?? DEFAULT_KERNEL_PROFILE).name;
 }
 
 function checkModule(name: string | undefined): ModuleProfileName | undefined {
-  if (name === undefined) {
-    return undefined;
-  }
-  if (!isModuleProfileName(name)) {
-    throw new TdxsimError('TDXSIM_UNKNOWN_PROFILE', `--module: unknown module profile "${name}" (known: ${MODULE_PROFILE_NAMES.join(', ')})`);
-  }
-  return name;
+  return name === undefined ? undefined : checkModuleName(name).name;
 }
 
 function checkLimit(v: number | undefined, what: string, max: number): number | undefined {
@@ -338,7 +322,7 @@ function checkLimit(v: number | undefined, what: string, max: number): number | 
 export function moduleLimits(spec: PlatformSpec, mod: ModuleProfile, maxTdmrs?: number, maxReserved?: number): TdxSysInfoTdmr {
   const ov = spec.tdxModule.overrides ?? {};
   const e4 = ov['PAMT_4K_ENTRY_SIZE'] ?? 16;
-  const single = mod.name === 'tdx-1.0';
+  const single = mod.name === '1.0';
   return {
     max_tdmrs: maxTdmrs ?? ov['MAX_TDMRS'] ?? 64,
     max_reserved_per_tdmr: maxReserved ?? ov['MAX_RESERVED_PER_TDMR'] ?? 16,
@@ -766,7 +750,7 @@ export function planProfile(spec: PlatformSpec, kernel: KernelProfileName, modul
 /** The module a kernel is planned with: the option, else the input's, else the kernel's default. */
 function moduleFor(kernel: KernelProfileName, opt: ModuleProfileName | undefined, fromInput: ModuleProfileName | undefined): ModuleProfileName {
   const d = kernelProfile(kernel).defaultModule;
-  return opt ?? fromInput ?? (isModuleProfileName(d) ? d : 'tdx-1.5');
+  return opt ?? fromInput ?? (isModuleProfileName(d) ? d : DEFAULT_MODULE_PROFILE);
 }
 
 /**

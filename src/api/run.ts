@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 
-import { createKernelSession, kernelProfileNames, moduleProfileNames } from '../explore/kernelSession.js';
+import { createKernelSession, kernelProfileNames } from '../explore/kernelSession.js';
 import { parsePath } from '../explore/choices/path.js';
 import { runScenario } from '../explore/runScenario.js';
 import type { RunResult } from '../explore/runScenario.js';
@@ -17,6 +17,7 @@ import { preset, presetNames } from '../platform/presets.js';
 import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
+import { checkKernelName, checkModuleName } from './profileNames.js';
 
 /** What the caller asks for; every field optional. */
 export interface RunRequest {
@@ -130,10 +131,10 @@ export function prepareRun(req: RunRequest): PreparedRun {
   const sc = r.scenario;
   if (needsKernel(sc)) {
     if (!kernelProfileNames().includes(sc.kernel)) {
-      throw new TdxsimError('TDXSIM_UNKNOWN_PROFILE', `${label}: kernel: unknown kernel profile "${sc.kernel}" (known: ${kernelProfileNames().join(', ')})`);
+      sc.kernel = checkKernelName(sc.kernel, `${label}: kernel`).name;
     }
-    if (sc.module !== undefined && !moduleProfileNames().includes(sc.module)) {
-      throw new TdxsimError('TDXSIM_UNKNOWN_PROFILE', `${label}: module: unknown module profile "${sc.module}" (known: ${moduleProfileNames().join(', ')})`);
+    if (sc.module !== undefined) {
+      sc.module = checkModuleName(sc.module, `${label}: module`).name;
     }
   }
   const spec = resolvePlatform(sc.platform, `${label}: platform`);

@@ -21,10 +21,11 @@ import { createModuleMachine } from '../machine/moduleMachine.js';
 import type { ModuleMachine } from '../machine/moduleMachine.js';
 import { FAULT_SITES } from '../module/faultSites.js';
 import { MetadataTable } from '../module/metadata.js';
-import { isModuleProfileName, MODULE_PROFILE_NAMES } from '../module/profiles.js';
+import { MODULE_PROFILE_NAMES } from '../module/profiles.js';
 import { describeStatus, statusName, TDX_SEAMCALL_GP, TDX_SEAMCALL_UD, TDX_SEAMCALL_VMFAILINVALID } from '../module/status.js';
 import type { StatusDescription } from '../module/status.js';
 import { TdxsimError } from './errors.js';
+import { checkModuleName } from './profileNames.js';
 
 export { describeStatus, FAULT_SITES, MODULE_PROFILE_NAMES, presetNames, presetInput };
 export type { StatusDescription };
@@ -73,7 +74,7 @@ export class ArmedFaults implements FaultInjector {
 export interface SeamMachineParams {
   /** A preset name or a platform description object. */
   readonly platform: unknown;
-  /** Module profile (default: the platform's tdxModule.profile, else tdx-1.5). */
+  /** Module profile (default: the platform's tdxModule.profile, else 1.5.01). */
   readonly module?: string;
   readonly seed?: number;
   /** Put every online LP in VMX operation (default true): SEAMCALL needs it. */
@@ -132,15 +133,13 @@ export class SeamMachine {
 
   constructor(readonly spec: PlatformSpec, params: SeamMachineParams) {
     const profile = params.module ?? spec.tdxModule.profile;
-    if (profile !== undefined && !isModuleProfileName(profile)) {
-      throw new TdxsimError('TDXSIM_UNKNOWN_PROFILE', `unknown module profile "${profile}" (known: ${MODULE_PROFILE_NAMES.join(', ')})`);
-    }
+    const release = profile === undefined ? undefined : checkModuleName(profile, 'module').name;
     const bad = MetadataTable.checkOverrides(spec.tdxModule.overrides ?? {});
     if (bad.length > 0) {
       throw new TdxsimError('TDXSIM_BAD_PLATFORM', bad.map((b) => `platform: tdxModule.overrides: ${b}`).join('\n'));
     }
     this.machine = createModuleMachine(spec, {
-      ...(profile === undefined ? {} : { module: profile }),
+      ...(release === undefined ? {} : { module: release }),
       seed: params.seed ?? 0,
       faults: this.faults,
       ...(params.mcheck?.cmrs === undefined ? {} : { sysinfo: { cmrs: params.mcheck.cmrs.map((c) => ({ base: c.base, size: c.size })) } }),

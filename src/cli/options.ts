@@ -1,7 +1,7 @@
 /** Option parsers shared by commands; they throw TdxsimError with the option's name. */
 import type { Command } from 'commander';
 
-import { TdxsimError } from '../api/index.js';
+import { checkKernelName, checkModuleName, TdxsimError } from '../api/index.js';
 
 /** Parse a non-negative integer option. */
 export function parseUint(name: string): (v: string) => number {
@@ -24,7 +24,49 @@ export function parseUint(name: string): (v: string) => number {
 export function machineOptions(cmd: Command): Command {
   return cmd
     .option('--platform <preset|file.json>', 'platform preset or description file')
-    .option('--kernel <profile>', 'kernel profile (linux-6.18, linux-6.8, tdx-host-v8, tdx-host-rfc, cmr-holes)')
-    .option('--module <profile>', 'TDX module profile (tdx-1.0, tdx-1.5, tdx-1.5-late)')
+    .option('--kernel <kernel>', 'kernel (tdxsim kernels lists them)', kernelArg('--kernel'))
+    .option('--module <release>', 'TDX module release (tdxsim modules lists them)', moduleArg('--module'))
     .option('--seed <n>', 'seed for every random decision', parseUint('--seed'));
+}
+
+/** Print an alias's notice on stderr (stdout stays the command's output). */
+function notice(n: string | undefined): void {
+  if (n !== undefined) {
+    process.stderr.write(`tdxsim: notice: ${n}\n`);
+  }
+}
+
+/** Parse a kernel name or old alias (the alias's notice goes to stderr). */
+export function kernelArg(option: string): (v: string) => string {
+  return (v: string) => {
+    const r = checkKernelName(v.trim(), option);
+    notice(r.notice);
+    return r.name;
+  };
+}
+
+/** Parse a module release or old alias (the alias's notice goes to stderr). */
+export function moduleArg(option: string): (v: string) => string {
+  return (v: string) => {
+    const r = checkModuleName(v.trim(), option);
+    notice(r.notice);
+    return r.name;
+  };
+}
+
+/** Parse a comma-separated list with `one` (duplicates dropped, order kept). */
+export function listArg(option: string, one: (option: string) => (v: string) => string): (v: string, prev?: string[]) => string[] {
+  return (v: string, prev: string[] = []) => {
+    const out = [...prev];
+    for (const part of v.split(',')) {
+      if (part.trim() === '') {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', `${option} "${v}": empty name in the list`);
+      }
+      const n = one(option)(part);
+      if (!out.includes(n)) {
+        out.push(n);
+      }
+    }
+    return out;
+  };
 }

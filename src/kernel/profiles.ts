@@ -159,7 +159,7 @@ const RFC_STRINGS: KernelStrings = {
 const LINUX_6_18: KernelProfile = {
   name: 'linux-6.18',
   description: 'Linux v6.18 (Sept 2025 kexec series merged): per-CPU cache_state_incoherent, TDH.SYS.RD with features/td_ctrl/td_conf',
-  defaultModule: 'tdx-1.5-late',
+  defaultModule: '1.5.06',
   detection: 'msr',
   cpuInit: 'tdx_cpu_enable',
   metadata: 'sys-rd',
@@ -181,7 +181,7 @@ const LINUX_6_8: KernelProfile = {
   ...LINUX_6_18,
   name: 'linux-6.8',
   description: 'Linux v6.8 (host series v15 merged): TDH.SYS.RD of the five TDMR fields, INTEL_TDX_HOST depends on !KEXEC_CORE',
-  defaultModule: 'tdx-1.5',
+  defaultModule: '1.5.01',
   readFeatures: false,
   readTdConf: false,
   cacheStateFlag: false,
@@ -193,7 +193,7 @@ const TDX_HOST_V8: KernelProfile = {
   ...LINUX_6_8,
   name: 'tdx-host-v8',
   description: 'TDX host kernel support v8 (Dec 2022): UNKNOWN/INITIALIZED/ERROR, TDH.SYS.INFO, no SYS.INIT/LP.INIT',
-  defaultModule: 'tdx-1.0',
+  defaultModule: '1.0',
   cpuInit: 'none',
   metadata: 'sys-info',
   universalEinval: true,
@@ -237,6 +237,21 @@ const PROFILES: Record<KernelProfileName, KernelProfile> = {
   'tdx-host-rfc': TDX_HOST_RFC,
   'cmr-holes': CMR_HOLES,
 };
+
+/** Old kernel profile names and what they now stand for. */
+export const KERNEL_PROFILE_ALIASES: Readonly<Record<string, { readonly to: KernelProfileName; readonly notice: string }>> = {};
+
+/**
+ * A kernel name or an old alias, resolved: the profile, and for an alias the one-line notice of
+ * what it now means. Undefined for an unknown name.
+ */
+export function resolveKernelProfile(name: string): { name: KernelProfileName; notice?: string } | undefined {
+  if (isKernelProfileName(name)) {
+    return { name };
+  }
+  const a = Object.hasOwn(KERNEL_PROFILE_ALIASES, name) ? KERNEL_PROFILE_ALIASES[name] : undefined;
+  return a === undefined ? undefined : { name: a.to, notice: a.notice };
+}
 
 /** True if `name` names a kernel profile. */
 export function isKernelProfileName(name: string): name is KernelProfileName {

@@ -12,7 +12,7 @@ import type { FaultInjector } from '../platform/Platform.js';
 import type { SeamOutcome, SeamRegs } from '../platform/Seam.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import type { SysInfoTable } from '../module/globalState.js';
-import { isModuleProfileName } from '../module/profiles.js';
+import { resolveModuleProfile } from '../module/profiles.js';
 import type { ModuleProfileName } from '../module/profiles.js';
 import { TdxModule } from '../module/TdxModule.js';
 
@@ -35,7 +35,7 @@ export function sysInfoFor(platform: Platform, override: Partial<SysInfoTable> =
 /** Build the module for `platform`; throws Error on an unknown profile name. */
 export function createTdxModule(platform: Platform, opts: { profile?: string; overrides?: Record<string, number> | undefined; sysinfo?: Partial<SysInfoTable> } = {}): TdxModule {
   const profile = opts.profile ?? platform.spec.tdxModule.profile;
-  if (profile !== undefined && !isModuleProfileName(profile)) {
+  if (profile !== undefined && resolveModuleProfile(profile) === undefined) {
     throw new Error(`unknown module profile "${profile}"`);
   }
   const c = platform.spec.costs;

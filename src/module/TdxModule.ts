@@ -18,12 +18,13 @@ import { LEAF_TABLE } from './leafTable.js';
 import { tdmrInitStep } from './leaves/tdhSysTdmrInit.js';
 import { MetadataTable } from './metadata.js';
 import type { ModuleProfile, ModuleProfileName } from './profiles.js';
-import { DEFAULT_MODULE_PROFILE, moduleProfile } from './profiles.js';
+import { DEFAULT_MODULE_PROFILE, moduleProfile, releaseString } from './profiles.js';
 import { TDX_OPERAND_INVALID, TDX_SYS_NOT_READY, TDX_SYS_SHUTDOWN } from './status.js';
 
 /** How to build a module instance. */
 export interface TdxModuleOptions {
-  readonly profile?: ModuleProfileName;
+  /** A release name or an old alias. */
+  readonly profile?: ModuleProfileName | string;
   /** Global metadata overrides by field name (spec.tdxModule.overrides). */
   readonly overrides?: Readonly<Record<string, number | bigint>>;
   /** What MCHECK recorded about the platform. */
@@ -123,11 +124,15 @@ export class TdxModule implements SeamHandler {
       m.lpBusy[env.lp] = false;
       m.pamt.pruneLocks();
     }
+    if (m.disabled) {
+      // TDH.SYS.DISABLE: the module starts over as if freshly loaded (SYSINIT_PENDING).
+      this.state = new ModuleState(this.opts.sysinfo, this.opts.lpCount);
+    }
     return regs;
   }
 
   /** JSON view of the module state (machine.state). */
   snapshot(): Record<string, unknown> {
-    return { profile: this.profile.name, version: `${this.profile.major}.${this.profile.minor}.${String(this.profile.update).padStart(2, '0')}`, ...this.state.snapshot() };
+    return { profile: this.profile.name, version: releaseString(this.profile), ...this.state.snapshot() };
   }
 }

@@ -115,6 +115,8 @@ export class ModuleState {
   /** One write-back tracker per package of the platform (at most MAX_PKGS). */
   readonly wbt: WbtEntry[];
   handoff: { valid: boolean; hv: number } = { valid: false, hv: 0 };
+  /** TDH.SYS.DISABLE succeeded: the dispatcher replaces this state with a fresh one. */
+  disabled = false;
   /** Handoff data a predecessor module left (installed by the SEAMLDR step), for SYS.UPDATE. */
   inheritedHandoff: { hv: number; from: ModuleState } | undefined;
   readonly pamt: Pamt;

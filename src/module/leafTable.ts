@@ -21,6 +21,7 @@ import { tdhPhymemPageRdmd } from './leaves/tdhPhymemPageRdmd.js';
 import { tdhPhymemPageReclaim } from './leaves/tdhPhymemPageReclaim.js';
 import { tdhPhymemPageWbinvd } from './leaves/tdhPhymemPageWbinvd.js';
 import { tdhSysConfig } from './leaves/tdhSysConfig.js';
+import { tdhSysDisable } from './leaves/tdhSysDisable.js';
 import { tdhSysInfo } from './leaves/tdhSysInfo.js';
 import { tdhSysInit } from './leaves/tdhSysInit.js';
 import { tdhSysKeyConfig } from './leaves/tdhSysKeyConfig.js';
@@ -63,4 +64,5 @@ export const LEAF_TABLE: ReadonlyMap<number, LeafHandler> = new Map<number, Leaf
   [LEAF.TDH_SYS_CONFIG, tdhSysConfig],
   [LEAF.TDH_SYS_SHUTDOWN, tdhSysShutdown],
   [LEAF.TDH_SYS_UPDATE, tdhSysUpdate],
+  [LEAF.TDH_SYS_DISABLE, tdhSysDisable],
 ]);

@@ -81,11 +81,11 @@ const CATALOG: readonly MetadataField[] = [
   f('NUM_PKGS', 0x0000000200000000n, 32, 1, (s) => BigInt(s.numPkgs)),
   f('PKG_FMS', 0x0000000200000001n, 32, 8, (s, k) => (k < s.numPkgs ? BigInt(s.pkgFms) : 0n)),
   f('VENDOR_ID', 0x0800000200000000n, 32, 1, c(0x8086)),
-  f('BUILD_DATE', 0x8800000200000001n, 32, 1, (s) => BigInt(s.profile.buildDate)),
-  f('BUILD_NUM', 0x8800000100000002n, 16, 1, (s) => BigInt(s.profile.buildNum)),
+  f('BUILD_DATE', 0x8800000200000001n, 32, 1, (s) => BigInt(s.profile.buildDate?.value ?? 0)),
+  f('BUILD_NUM', 0x8800000100000002n, 16, 1, (s) => BigInt(s.profile.buildNum?.value ?? 0)),
   f('MINOR_VERSION', 0x0800000100000003n, 16, 1, (s) => BigInt(s.profile.minor)),
   f('MAJOR_VERSION', 0x0800000100000004n, 16, 1, (s) => BigInt(s.profile.major)),
-  f('UPDATE_VERSION', 0x0800000100000005n, 16, 1, (s) => BigInt(s.profile.update)),
+  f('UPDATE_VERSION', 0x0800000100000005n, 16, 1, (s) => BigInt(s.profile.update ?? 0)),
   f('INTERNAL_VERSION', 0x0800000100000006n, 16, 1, c(0)),
   f('MODULE_HV', 0x8900000100000000n, 16, 1, c(0)),
   f('MIN_UPDATE_HV', 0x8900000100000001n, 16, 1, c(0)),
@@ -105,6 +105,9 @@ const CATALOG: readonly MetadataField[] = [
   f('PAMT_4K_ENTRY_SIZE', 0x9100000100000010n, 16, 1, c(16)),
   f('PAMT_2M_ENTRY_SIZE', 0x9100000100000011n, 16, 1, c(16)),
   f('PAMT_1G_ENTRY_SIZE', 0x9100000100000012n, 16, 1, c(16)),
+  // 1.5.28+ and 2.0.08+ (Dynamic PAMT). Value from 1.5.34's metadata_sys.c, assumed the same in
+  // the other releases that list the field. @see intel/tdx-module 9fd3c8b1 metadata_sys.c
+  f('PAMT_PAGE_BITMAP_ENTRY_BITS', 0x9100000000000013n, 8, 1, c(1)),
   f('TDR_BASE_SIZE', 0x9800000100000000n, 16, 1, c(4096)),
   f('TDCS_BASE_SIZE', 0x9800000100000100n, 16, 1, c(0x6000)),
   f('TDCS_SIZE_PER_L2_VM', 0x9800000100000101n, 16, 1, c(0x1000)),
@@ -130,8 +133,11 @@ const CATALOG: readonly MetadataField[] = [
   f('DISALLOWED_FMS', 0x9900000300000850n, 64, 64, c(0)),
 ];
 
-/** Fields that exist only where a profile lists them in `extraFields`. */
-const OPTIONAL_FIELDS = new Set(['MAX_VCPUS_PER_TD']);
+/**
+ * Fields that exist only where a profile lists them in `extraFields` (the fields later releases
+ * added whose values a source gives; see ModuleProfile.extraFields).
+ */
+const OPTIONAL_FIELDS = new Set(['MAX_VCPUS_PER_TD', 'PAMT_PAGE_BITMAP_ENTRY_BITS']);
 
 /** Names of every field the model knows (valid keys for `tdxModule.overrides`). */
 export const METADATA_FIELD_NAMES: readonly string[] = CATALOG.map((x) => x.name);

@@ -1,27 +1,108 @@
 /**
- * Module profiles: the differences between TDX module versions, as data. `tdx-1.5` (1.5.01, the
- * only version with source available) is the default; `tdx-1.0` and `tdx-1.5-late` differ only
- * where the spec says they do.
- * @see TDX module ABI sections 0, 1.2, 3.3, 3.9, 5.6, 11
+ * Module profiles: the TDX module releases people run, named by Intel release (`1.0`,
+ * `1.5.01` … `1.5.16`, `2.0.02` … `2.0.08`), as data with the source of every fact. A profile is
+ * what distinguishes one release's behaviour from another's: the leaves and leaf versions it
+ * accepts, the global metadata fields it implements, TDX_FEATURES0, its version and build.
+ *
+ * Facts not established from a source stay `undefined` (build numbers and dates of most
+ * releases): the simulated module then reports 0 in those fields, and every tool that shows the
+ * value says it is unknown. Behaviour is modelled from the one 1.5 source tree with tags for each
+ * release (1.5.01) and the diffs read at the 1.5.05, 1.5.06 and 2.0.08 commits; the other
+ * releases share the behaviour of their tree apart from the data below.
+ *
+ * The names used before releases were catalogued (`tdx-1.0`, `tdx-1.5`, `tdx-1.5-late`) stay as
+ * aliases; `resolveModuleProfile()` says what each now means.
+ * @see intel/tdx-module-binaries mapping_file.json (release list, tdx_feature0, minimum version
+ *      for a TD-preserving update, minimum SEAMLDR)
+ * @see intel/tdx-module BUILD.md at the 1.5.05 (e98d9639), 1.5.06 (1e636985) and 2.0.08
+ *      (1666adc4) commits (build numbers and dates)
+ * @see intel/tdx-module src/vmm_dispatcher/tdx_vmm_dispatcher.c (leaf versions),
+ *      include/auto_gen/global_sys_fields_lookup.c (metadata fields) at those commits
  */
 import { deepFreeze, shareInSnapshots } from '../base/clone.js';
 import { LEAF } from './leafNumbers.js';
 
-/** Names of the module profiles. */
-export const MODULE_PROFILE_NAMES = ['tdx-1.0', 'tdx-1.5', 'tdx-1.5-late'] as const;
-/** A module profile name. */
-export type ModuleProfileName = (typeof MODULE_PROFILE_NAMES)[number];
-/** The profile used when neither the platform nor the caller names one. */
-export const DEFAULT_MODULE_PROFILE: ModuleProfileName = 'tdx-1.5';
+/** Intel module releases in the catalogue, oldest first. */
+export const MODULE_PROFILE_NAMES = [
+  '1.0',
+  '1.5.01',
+  '1.5.05',
+  '1.5.06',
+  '1.5.08',
+  '1.5.09',
+  '1.5.13',
+  '1.5.16',
+  '1.5.28',
+  '1.5.34',
+  '2.0.02',
+  '2.0.04',
+  '2.0.05',
+  '2.0.08',
+  '2.0.16',
+  '2.0.18',
+] as const;
+/** A release in the catalogue. */
+export type ModuleRelease = (typeof MODULE_PROFILE_NAMES)[number];
+/**
+ * A module profile name: a release, or a release with TDH.SYS.DISABLE enumerated
+ * (`2.0.08+sys-disable`, see SYS_DISABLE_SUFFIX).
+ */
+export type ModuleProfileName = ModuleRelease | `${ModuleRelease}${typeof SYS_DISABLE_SUFFIX}`;
+/**
+ * Suffix of the variants that enumerate TDX_FEATURES0.SYS_DISABLE (bit 53) and implement
+ * TDH.SYS.DISABLE. No release whose TDX_FEATURES0 is published sets the bit (the 1.5.34 source
+ * defines it but has no leaf 69); the variants let a user run the Linux 7.2 kexec path against
+ * the module the patches were written for, and say so wherever they are named.
+ */
+export const SYS_DISABLE_SUFFIX = '+sys-disable';
+/**
+ * The release used when neither the platform, the kernel nor the caller names one: 1.5.01, the
+ * release whose source the module model follows line by line.
+ */
+export const DEFAULT_MODULE_PROFILE: ModuleProfileName = '1.5.01';
 
-/** What distinguishes one module version from another. */
+/** Old profile names and the releases they now stand for. */
+export const MODULE_PROFILE_ALIASES: Readonly<Record<string, { readonly to: ModuleProfileName; readonly notice: string }>> = {
+  'tdx-1.0': { to: '1.0', notice: 'module profile "tdx-1.0" is now called "1.0" (a TDX 1.0 module)' },
+  'tdx-1.5': { to: '1.5.01', notice: 'module profile "tdx-1.5" now means TDX module 1.5.01 (build 595; production releases from 1.5.05 on differ)' },
+  'tdx-1.5-late': { to: '1.5.06', notice: 'module profile "tdx-1.5-late" now means TDX module 1.5.06 (build 744, 20240407)' },
+};
+
+/** TDX_FEATURES0 bits the host kernels and KVM test. @see intel/tdx-module 1.5.34 (9fd3c8b1) include/tdx_api_defs.h tdx_features_enum0_t */
+export const TDX_FEATURES0_BITS = {
+  /** no_rbp_mod: the module does not clobber RBP (6.14+ refuse a module without it). */
+  NO_RBP_MOD: 18,
+  /** topology_enum (KVM 6.16+ refuses TDX without it). */
+  TOPOLOGY_ENUM: 20,
+  /** dynamic_pamt: TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59). */
+  DYNAMIC_PAMT: 36,
+  /** sys_disable: TDH.SYS.DISABLE (leaf 69). */
+  SYS_DISABLE: 53,
+} as const;
+
+/** A fact and where it comes from (shown in docs and `tdxsim compat --json`). */
+export interface Cited<T> {
+  readonly value: T;
+  readonly source: string;
+}
+
+/** What distinguishes one module release from another. */
 export interface ModuleProfile {
   readonly name: ModuleProfileName;
+  /** The release this profile is (the name without a variant suffix). */
+  readonly release: ModuleRelease;
   readonly major: number;
   readonly minor: number;
-  readonly update: number;
-  readonly buildDate: number;
-  readonly buildNum: number;
+  /** Update version (the third part of the release name); undefined for `1.0` (no single release). */
+  readonly update: number | undefined;
+  /** BUILD_DATE (decimal YYYYMMDD, as `date +%Y%m%d` writes it) where a source gives it. */
+  readonly buildDate: Cited<number> | undefined;
+  /** BUILD_NUM where a source gives it. */
+  readonly buildNum: Cited<number> | undefined;
+  /** Minimum module version a TD-preserving update to this release starts from. */
+  readonly minUpdateFrom: Cited<string> | undefined;
+  /** Minimum SEAMLDR versions that can load it (empty: unknown). */
+  readonly minSeamldr: readonly string[];
   /** RAX bits 23:16 are a leaf version (1.5+); in 1.0 RAX is compared as a whole. */
   readonly versionField: boolean;
   /** Leaves that accept a version > 0, with the highest version each accepts. */
@@ -34,12 +115,38 @@ export interface ModuleProfile {
   readonly lpShutdownShutsDown: boolean;
   /** TDSYSINFO_STRUCT byte 18 (SYS_RD). */
   readonly sysInfoSysRd: number;
-  /** Names of the global metadata fields this version has (TDH.SYS.RD), in table order. */
+  /**
+   * Global metadata fields beyond the 1.5.01 table that this release has, in table order. Only
+   * MAX_VCPUS_PER_TD, PAMT_PAGE_BITMAP_ENTRY_BITS and MAX_EVENT_FILTERS have known values and are
+   * answered by TDH.SYS.RD; the others are listed for the record (see docs/module.md).
+   */
   readonly extraFields: readonly string[];
+  /** Source of `extraFields` (or the statement that the table was not read). */
+  readonly fieldsSource: string;
+  /** TDX_FEATURES0 as the simulated module reports it. */
   readonly tdxFeatures0: bigint;
-  /** MAX_VCPUS_PER_TD default (profiles that have the field). */
+  /** Source of `tdxFeatures0`, or the assumption the model makes where no source gives it. */
+  readonly tdxFeatures0Source: string;
+  /** False when no source gives this release's TDX_FEATURES0 (the model assumes a value). */
+  readonly tdxFeatures0Known: boolean;
+  /** MAX_VCPUS_PER_TD (releases that have the field). */
   readonly maxVcpusPerTd: number;
+  /** The release's source has the Dynamic PAMT leaves (TDH.PHYMEM.PAMT.ADD/REMOVE). */
+  readonly dynamicPamtLeaves: boolean | undefined;
+  /** TDH.SYS.DISABLE is implemented (the `+sys-disable` variants only). */
+  readonly sysDisable: boolean;
+  /**
+   * Behaviour that differs from the previous release, one line each (docs, compat). TDX_FEATURES0
+   * differences are computed from the values (`features0Diff`).
+   */
+  readonly differences: readonly string[];
 }
+
+const MAPPING = 'intel/tdx-module-binaries mapping_file.json';
+/** Build numbers read from Intel's published binaries (not stated by Intel). */
+const FROM_BINARY = (r: string): string =>
+  `read from Intel's published binary separate_files/1.5/${r}/tdx_module.bin (TDH.SYS.INFO constants; the method reproduces BUILD.md where it exists; the sigstruct date agrees)`;
+const buildMd = (commit: string, r: string): string => `intel/tdx-module BUILD.md at ${commit} (${r})`;
 
 const M15_KNOWN = [
   ...Array.from({ length: 46 }, (_, i) => i),
@@ -49,6 +156,7 @@ const M15_KNOWN = [
   LEAF.TDH_SYS_UPDATE,
   ...Array.from({ length: 33 }, (_, i) => 64 + i),
 ];
+/** Leaves with a version 1 in 1.5.01. @see intel/tdx-module 1.5.01 (72d8cff) tdx_vmm_dispatcher.c */
 const M15_VERSIONED: [number, number][] = [
   [LEAF.TDH_MEM_PAGE_PROMOTE, 1],
   [LEAF.TDH_MEM_SEPT_ADD, 1],
@@ -56,6 +164,8 @@ const M15_VERSIONED: [number, number][] = [
   [LEAF.TDH_MNG_RD, 1],
   [LEAF.TDH_VP_RD, 1],
 ];
+/** 1.5.05 adds TDH.VP.INIT version 1 (x2APIC ID in R8). @see intel/tdx-module e98d9639 tdx_vmm_dispatcher.c */
+const M1505_VERSIONED: [number, number][] = [...M15_VERSIONED, [LEAF.TDH_VP_INIT, 1]];
 const M15_NOT_READY = [
   LEAF.TDH_SYS_INFO,
   LEAF.TDH_SYS_RD,
@@ -68,13 +178,17 @@ const M15_NOT_READY = [
   LEAF.TDH_SYS_UPDATE,
 ];
 
-const TDX_15: ModuleProfile = {
-  name: 'tdx-1.5',
+/** 1.5.01: the release whose source the module model follows. */
+const R_1_5_01: ModuleProfile = {
+  name: '1.5.01',
+  release: '1.5.01',
   major: 1,
   minor: 5,
   update: 1,
-  buildDate: 0x20230323,
-  buildNum: 0x2a0,
+  buildDate: { value: 20231008, source: buildMd('a31dfd40', '1.5.01') },
+  buildNum: { value: 595, source: buildMd('a31dfd40', '1.5.01') },
+  minUpdateFrom: { value: '1.5.01', source: MAPPING },
+  minSeamldr: ['1.5.00'],
   versionField: true,
   versionedLeaves: new Map(M15_VERSIONED),
   notReadyAllowed: new Set(M15_NOT_READY),
@@ -82,28 +196,184 @@ const TDX_15: ModuleProfile = {
   lpShutdownShutsDown: false,
   sysInfoSysRd: 1,
   extraFields: [],
-  tdxFeatures0: 0xf0ebfn,
+  fieldsSource: 'intel/tdx-module 72d8cff include/auto_gen/global_sys_fields_lookup.c (65 entries)',
+  tdxFeatures0: 0xf0fbfn,
+  tdxFeatures0Source: MAPPING,
+  tdxFeatures0Known: true,
   maxVcpusPerTd: 0,
+  dynamicPamtLeaves: false,
+  sysDisable: false,
+  differences: ['no MAX_VCPUS_PER_TD global metadata field (Linux 6.16 and later read it at init and fail)', 'TDH.VP.INIT accepts version 0 only'],
 };
 
-const TDX_15_LATE: ModuleProfile = {
-  ...TDX_15,
-  name: 'tdx-1.5-late',
-  update: 6,
-  buildDate: 0x20240925,
-  buildNum: 0x300,
-  versionedLeaves: new Map([...M15_VERSIONED, [LEAF.TDH_VP_INIT, 1]]),
+/** A 1.5 release from 1.5.05 on: MAX_VCPUS_PER_TD (576) and TDH.VP.INIT v1. */
+function r15(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
+  const name = `1.5.${String(update).padStart(2, '0')}` as ModuleRelease;
+  return {
+    ...R_1_5_01,
+    name,
+    release: name,
+    update,
+    buildDate: undefined,
+    buildNum: undefined,
+    minSeamldr: ['1.5.00', '2.0.00'],
+    versionedLeaves: new Map(M1505_VERSIONED),
+    extraFields: ['MAX_VCPUS_PER_TD', 'MIN_VIRT_MAXPA'],
+    fieldsSource: 'not read for this release (no stored source); assumed as 1.5.06 (intel/tdx-module 1e636985, 67 entries)',
+    maxVcpusPerTd: 576,
+    differences: [],
+    ...extra,
+  };
+}
+
+/** A 2.0 release: the 1.5.05+ interface plus the 2.0 tree's additions. */
+function r20(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
+  const name = `2.0.${String(update).padStart(2, '0')}` as ModuleRelease;
+  return {
+    ...r15(update, {}),
+    name,
+    release: name,
+    major: 2,
+    minor: 0,
+    minSeamldr: ['2.0.00'],
+    fieldsSource: 'not read for this release (no stored source); assumed as 1.5.06 (intel/tdx-module 1e636985, 67 entries)',
+    differences: [],
+    ...extra,
+  };
+}
+
+const R_1_5_05 = r15(5, {
+  buildNum: { value: 698, source: buildMd('e98d9639', '1.5.05') },
+  buildDate: { value: 20240129, source: buildMd('e98d9639', '1.5.05') },
   extraFields: ['MAX_VCPUS_PER_TD'],
-  maxVcpusPerTd: 576,
-};
+  fieldsSource: 'intel/tdx-module e98d9639 include/auto_gen/global_sys_fields_lookup.c (66 entries: + MAX_VCPUS_PER_TD)',
+  // The mapping file says 0x61F0FBF; the module source and the binary agree on 0x1F0FBF.
+  tdxFeatures0: 0x1f0fbfn,
+  tdxFeatures0Source:
+    'intel/tdx-module e98d9639 metadata_sys.c (topology_enum added) and the released binary (or rax,0x1F0EBF, bit 8 set at run time); mapping_file.json says 0x61F0FBF, whose bits 25 and 26 this release does not define',
+  differences: ['MAX_VCPUS_PER_TD global metadata field (576)', 'TDH.VP.INIT version 1', 'TDX_FEATURES0.TOPOLOGY_ENUM (bit 20), which KVM 6.16 and later require'],
+});
+const R_1_5_06 = r15(6, {
+  buildNum: { value: 744, source: buildMd('1e636985', '1.5.06') },
+  buildDate: { value: 20240407, source: buildMd('1e636985', '1.5.06') },
+  fieldsSource: 'intel/tdx-module 1e636985 include/auto_gen/global_sys_fields_lookup.h (67 entries: + MIN_VIRT_MAXPA)',
+  tdxFeatures0: 0x2e1f0fbfn,
+  tdxFeatures0Source: `${MAPPING} (the 1e636985 source agrees)`,
+  differences: ['MIN_VIRT_MAXPA global metadata field'],
+});
+const R_1_5_08 = r15(8, { buildNum: { value: 784, source: FROM_BINARY('1.5.08') }, buildDate: { value: 20240725, source: FROM_BINARY('1.5.08') }, tdxFeatures0: 0x22e1f0fbfn, tdxFeatures0Source: MAPPING });
+const R_1_5_09 = r15(9, { buildNum: { value: 813, source: FROM_BINARY('1.5.09') }, buildDate: { value: 20240912, source: FROM_BINARY('1.5.09') }, tdxFeatures0: 0x26f1f0fbfn, tdxFeatures0Source: MAPPING });
+const R_1_5_13 = r15(13, { buildNum: { value: 864, source: FROM_BINARY('1.5.13') }, buildDate: { value: 20250207, source: FROM_BINARY('1.5.13') }, tdxFeatures0: 0x226f1f0fbfn, tdxFeatures0Source: MAPPING });
+const R_1_5_16 = r15(16, { buildNum: { value: 869, source: FROM_BINARY('1.5.16') }, buildDate: { value: 20250219, source: FROM_BINARY('1.5.16') }, tdxFeatures0: 0x226f3f0fbfn, tdxFeatures0Source: MAPPING });
+const UNKNOWN_FEATURES = (like: string): string => `unknown (not in ${MAPPING}, computed at run time in the source); the model assumes ${like}'s value`;
+const R_1_5_28 = r15(28, {
+  buildNum: { value: 989, source: buildMd('30d22188', '1.5.28') },
+  buildDate: { value: 20251126, source: buildMd('30d22188', '1.5.28') },
+  minUpdateFrom: undefined,
+  minSeamldr: [],
+  extraFields: ['PAMT_PAGE_BITMAP_ENTRY_BITS', 'MIN_DYNAMIC_PAMT_NUM_HKID_BITS', 'MAX_VCPUS_PER_TD', 'MIN_VIRT_MAXPA', 'MAX_EVENT_FILTERS'],
+  fieldsSource: 'intel/tdx-module 30d22188 include/auto_gen_1_5/global_sys_fields_lookup.h (70 entries)',
+  tdxFeatures0: R_1_5_16.tdxFeatures0,
+  tdxFeatures0Source: UNKNOWN_FEATURES('1.5.16'),
+  tdxFeatures0Known: false,
+  dynamicPamtLeaves: undefined,
+  differences: ['Dynamic PAMT metadata fields (PAMT_PAGE_BITMAP_ENTRY_BITS, MIN_DYNAMIC_PAMT_NUM_HKID_BITS); built with DYNAMIC_PAMT_SUPPORT', 'MAX_EVENT_FILTERS global metadata field'],
+});
+const R_1_5_34 = r15(34, {
+  buildNum: { value: 1024, source: buildMd('9fd3c8b1', '1.5.34') },
+  buildDate: { value: 20260330, source: buildMd('9fd3c8b1', '1.5.34') },
+  minUpdateFrom: undefined,
+  minSeamldr: [],
+  extraFields: [...R_1_5_28.extraFields, 'NUM_MEM_SCAN_CONTROL_PAGES', 'MAX_MEM_SCAN_RANGES', 'NUM_MEM_SCAN_CONTEXTS'],
+  fieldsSource: 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/global_sys_fields_lookup.c (73 entries)',
+  tdxFeatures0: R_1_5_16.tdxFeatures0,
+  tdxFeatures0Source: UNKNOWN_FEATURES('1.5.16'),
+  tdxFeatures0Known: false,
+  dynamicPamtLeaves: true,
+  differences: [
+    'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59) in the dispatcher',
+    'version > 0 also for TDH.SYS.INIT, TDH.SYS.CONFIG, TDH.SYS.UPDATE and four export/import leaves (not modelled)',
+    'defines TDX_FEATURES0.SYS_DISABLE (bit 53), but has no TDH.SYS.DISABLE leaf',
+  ],
+});
+const R_2_0_02 = r20(2, {
+  buildNum: { value: 786, source: buildMd('be443240', '2.0.02') },
+  buildDate: { value: 20240814, source: buildMd('be443240', '2.0.02') },
+  minUpdateFrom: { value: '2.0.02', source: MAPPING },
+  tdxFeatures0: 0x22e1f0fbfn,
+  tdxFeatures0Source: MAPPING,
+  dynamicPamtLeaves: false,
+  differences: ['the first 2.0 release (TDX Connect interfaces are pre-production)'],
+});
+const R_2_0_04 = r20(4, {
+  buildNum: { value: 859, source: buildMd('92f6945d', '2.0.04') },
+  buildDate: { value: 20250109, source: buildMd('92f6945d', '2.0.04') },
+  minUpdateFrom: { value: '2.0.04', source: MAPPING },
+  tdxFeatures0: 0x12af1f0fbfn,
+  tdxFeatures0Source: MAPPING,
+  dynamicPamtLeaves: undefined,
+  differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36)'],
+});
+const R_2_0_05 = r20(5, {
+  buildNum: { value: 863, source: FROM_BINARY('2.0.05').replace('/1.5/', '/2.0/') },
+  buildDate: { value: 20250123, source: FROM_BINARY('2.0.05').replace('/1.5/', '/2.0/') },
+  minUpdateFrom: { value: '2.0.04', source: MAPPING },
+  tdxFeatures0: 0x226f3f0fbfn,
+  tdxFeatures0Source: `${MAPPING} (identical to 1.5.16's and without bits 31 and 36, which 2.0.04 and 2.0.08 have; not verifiable from the binary)`,
+  dynamicPamtLeaves: undefined,
+});
+const R_2_0_08 = r20(8, {
+  buildNum: { value: 882, source: buildMd('1666adc4', '2.0.08') },
+  buildDate: { value: 20250325, source: buildMd('1666adc4', '2.0.08') },
+  minUpdateFrom: { value: '2.0.04', source: MAPPING },
+  extraFields: ['PAMT_PAGE_BITMAP_ENTRY_BITS', 'MIN_DYNAMIC_PAMT_NUM_HKID_BITS', 'MAX_VCPUS_PER_TD', 'MIN_VIRT_MAXPA', 'MAX_EVENT_FILTERS', 'GUEST_GPA_ATTR_MASK', 'TDX_CONNECT_FEATURES'],
+  fieldsSource: 'intel/tdx-module 1666adc4 include/auto_gen_2_0/global_sys_fields_lookup.h (72 entries)',
+  tdxFeatures0: 0x32a71f0fbfn,
+  tdxFeatures0Source: MAPPING,
+  dynamicPamtLeaves: true,
+  differences: ['TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59)', 'version > 0 also for TDH.SYS.INIT and TDH.MEM.SHARED.SEPT.WR (not modelled)'],
+});
+const R_2_0_16 = r20(16, {
+  buildNum: { value: 994, source: buildMd('6e66b9d2', '2.0.16') },
+  buildDate: { value: 20251204, source: buildMd('6e66b9d2', '2.0.16') },
+  minUpdateFrom: undefined,
+  minSeamldr: [],
+  extraFields: R_2_0_08.extraFields,
+  fieldsSource: 'not read for this release; assumed as 2.0.08',
+  tdxFeatures0: R_2_0_08.tdxFeatures0,
+  tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
+  tdxFeatures0Known: false,
+  dynamicPamtLeaves: undefined,
+});
+const R_2_0_18 = r20(18, {
+  buildNum: { value: 1013, source: buildMd('e69a4391', '2.0.18') },
+  buildDate: { value: 20260211, source: buildMd('e69a4391', '2.0.18') },
+  minUpdateFrom: undefined,
+  minSeamldr: [],
+  extraFields: [...R_2_0_08.extraFields, 'NUM_MEM_SCAN_CONTROL_PAGES', 'MAX_MEM_SCAN_RANGES', 'NUM_MEM_SCAN_CONTEXTS'],
+  fieldsSource: 'intel/tdx-module e69a4391 (75 field-id defines: 2.0.08 plus three MEM_SCAN fields)',
+  tdxFeatures0: R_2_0_08.tdxFeatures0,
+  tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
+  tdxFeatures0Known: false,
+  dynamicPamtLeaves: undefined,
+});
 
-const TDX_10: ModuleProfile = {
-  ...TDX_15,
-  name: 'tdx-1.0',
+/**
+ * A TDX 1.0 module: TDH.SYS.INFO only, no RAX version field, LP.SHUTDOWN shuts the module down.
+ * Which 1.0.x a log shows is never printed, and no source gives a 1.0 build number (real logs show
+ * build 457 of 20230206, unattributed), so build number and date are unknown here.
+ * @see intel/tdx-module 82d9eb6b (a 1.0-line tree): no TDH_SYS_RD in the dispatcher
+ */
+const R_1_0: ModuleProfile = {
+  ...R_1_5_01,
+  name: '1.0',
+  release: '1.0',
   minor: 0,
-  update: 3,
-  buildDate: 0x20220214,
-  buildNum: 0x1b0,
+  update: undefined,
+  buildDate: undefined,
+  buildNum: undefined,
+  minUpdateFrom: undefined,
+  minSeamldr: [],
   versionField: false,
   versionedLeaves: new Map(),
   notReadyAllowed: new Set([LEAF.TDH_SYS_INFO, LEAF.TDH_SYS_INIT, LEAF.TDH_SYS_LP_INIT, LEAF.TDH_SYS_CONFIG, LEAF.TDH_SYS_KEY_CONFIG, LEAF.TDH_SYS_LP_SHUTDOWN]),
@@ -111,26 +381,205 @@ const TDX_10: ModuleProfile = {
   knownLeaves: new Set(Array.from({ length: 46 }, (_, i) => i).filter((l) => l !== LEAF.TDH_SYS_RD && l !== LEAF.TDH_SYS_RDALL)),
   lpShutdownShutsDown: true,
   sysInfoSysRd: 0,
+  fieldsSource: 'none: TDX 1.0 has no TDH.SYS.RD (intel/tdx-module 82d9eb6b dispatcher)',
   tdxFeatures0: 0n,
+  tdxFeatures0Source: 'none: TDX 1.0 has no TDH.SYS.RD',
+  differences: ['no TDH.SYS.RD/RDALL: kernels from 6.8 on fail at their first metadata read', 'TDH.SYS.LP.SHUTDOWN shuts the module down'],
 };
 
+const RELEASES: readonly ModuleProfile[] = [R_1_0, R_1_5_01, R_1_5_05, R_1_5_06, R_1_5_08, R_1_5_09, R_1_5_13, R_1_5_16, R_1_5_28, R_1_5_34, R_2_0_02, R_2_0_04, R_2_0_05, R_2_0_08, R_2_0_16, R_2_0_18];
+
+/**
+ * `release+sys-disable`: the release with TDX_FEATURES0.SYS_DISABLE set and TDH.SYS.DISABLE
+ * implemented (allowed in every module state, like the other TDH.SYS leaves of a shutdown path).
+ */
+function withSysDisable(p: ModuleProfile): ModuleProfile {
+  return {
+    ...p,
+    name: `${p.release}${SYS_DISABLE_SUFFIX}` as ModuleProfileName,
+    tdxFeatures0: p.tdxFeatures0 | (1n << BigInt(TDX_FEATURES0_BITS.SYS_DISABLE)),
+    tdxFeatures0Source: `${p.tdxFeatures0Source}, plus SYS_DISABLE (bit 53) for this variant`,
+    knownLeaves: new Set([...p.knownLeaves, LEAF.TDH_SYS_DISABLE]),
+    notReadyAllowed: new Set([...p.notReadyAllowed, LEAF.TDH_SYS_DISABLE]),
+    sysDisable: true,
+    differences: [...p.differences, `variant: TDH.SYS.DISABLE (leaf 69) as the Linux 7.2 patches describe it; no published ${p.release} enumerates it`],
+  };
+}
+
 /** Frozen (their leaf tables marked read-only), so snapshots share them. */
-const PROFILES: Record<ModuleProfileName, ModuleProfile> = deepFreeze({
-  'tdx-1.0': readOnlyTables(TDX_10),
-  'tdx-1.5': readOnlyTables(TDX_15),
-  'tdx-1.5-late': readOnlyTables(TDX_15_LATE),
-});
+const PROFILES: ReadonlyMap<string, ModuleProfile> = new Map(
+  RELEASES.filter((p) => p.versionField).flatMap((p) => [p, withSysDisable(p)]).concat([R_1_0]).map((p) => [p.name, deepFreeze(readOnlyTables(p))] as const),
+);
 
 function readOnlyTables(p: ModuleProfile): ModuleProfile {
   return { ...p, versionedLeaves: shareInSnapshots(new Map(p.versionedLeaves)), notReadyAllowed: shareInSnapshots(new Set(p.notReadyAllowed)), knownLeaves: shareInSnapshots(new Set(p.knownLeaves)) };
 }
 
-/** True if `name` is a module profile name. */
+/** True if `name` is a module profile name (a release or a `+sys-disable` variant); aliases are not. */
 export function isModuleProfileName(name: string): name is ModuleProfileName {
-  return (MODULE_PROFILE_NAMES as readonly string[]).includes(name);
+  return PROFILES.has(name);
 }
 
-/** The profile called `name`. */
-export function moduleProfile(name: ModuleProfileName): ModuleProfile {
-  return PROFILES[name];
+/**
+ * A release name or an old alias, resolved: the release, and for an alias the one-line notice
+ * of what it now means. Undefined for an unknown name.
+ */
+export function resolveModuleProfile(name: string): { name: ModuleProfileName; notice?: string } | undefined {
+  if (isModuleProfileName(name)) {
+    return { name };
+  }
+  const a = Object.hasOwn(MODULE_PROFILE_ALIASES, name) ? MODULE_PROFILE_ALIASES[name] : undefined;
+  return a === undefined ? undefined : { name: a.to, notice: a.notice };
+}
+
+/** The profile called `name` (a release or an alias). */
+export function moduleProfile(name: ModuleProfileName | string): ModuleProfile {
+  const r = resolveModuleProfile(name);
+  if (r === undefined) {
+    throw new Error(`unknown module profile "${name}"`);
+  }
+  return PROFILES.get(r.name) as ModuleProfile;
+}
+
+/** The release as the module prints it: `1.5.06`, or `1.0` for the 1.0 profile. */
+export function releaseString(p: ModuleProfile): string {
+  return p.update === undefined ? `${p.major}.${p.minor}` : `${p.major}.${p.minor}.${String(p.update).padStart(2, '0')}`;
+}
+
+/** True if release `a` is older than release `b` (by major, minor, update). */
+export function releaseBefore(a: ModuleProfile, b: ModuleProfile): boolean {
+  if (a.major !== b.major) {
+    return a.major < b.major;
+  }
+  if (a.minor !== b.minor) {
+    return a.minor < b.minor;
+  }
+  return (a.update ?? -1) < (b.update ?? -1);
+}
+
+/** TDX_FEATURES0 bits set in `b` and not in `a`, and the reverse. */
+export function features0Diff(a: ModuleProfile, b: ModuleProfile): { added: number[]; dropped: number[] } {
+  const bits = (v: bigint): number[] => Array.from({ length: 64 }, (_, i) => i).filter((i) => ((v >> BigInt(i)) & 1n) === 1n);
+  return { added: bits(b.tdxFeatures0 & ~a.tdxFeatures0), dropped: bits(a.tdxFeatures0 & ~b.tdxFeatures0) };
+}
+
+/** True if the release enumerates TDX_FEATURES0 bit `bit`. */
+export function hasFeature(p: ModuleProfile, bit: number): boolean {
+  return ((p.tdxFeatures0 >> BigInt(bit)) & 1n) === 1n;
+}
+
+/** What a module version line tells about the release (any field may be missing). */
+export interface VersionEvidence {
+  readonly major: number;
+  readonly minor: number;
+  readonly update?: number | undefined;
+  readonly buildNum?: number | undefined;
+  readonly buildDate?: number | undefined;
+}
+
+/** The releases a version line can stand for, and why. */
+export interface ReleaseMatch {
+  /** Catalogue releases consistent with the line, oldest first (empty: none in the catalogue). */
+  readonly candidates: readonly ModuleProfileName[];
+  /** The line names exactly one release. */
+  readonly exact: boolean;
+  /** The release the simulator runs for it (the newest candidate, or the nearest older known release). */
+  readonly modelled: ModuleProfileName | undefined;
+  /** One sentence: how the candidates were found. */
+  readonly why: string;
+}
+
+/**
+ * Resolve a module version line's numbers to catalogue releases. An update version names one
+ * release. Without it, the build number (or date) is placed among the releases whose build is
+ * known: builds grow with releases of one major.minor line (698 for 1.5.05 and 744 for 1.5.06),
+ * so a build between two known ones can only be a release between them. Any line that matches no
+ * catalogue release says so and is modelled by the nearest older release of its line.
+ */
+export function releasesFor(v: VersionEvidence): ReleaseMatch {
+  const line = RELEASES.filter((p) => p.major === v.major && p.minor === v.minor);
+  const names = (ps: readonly ModuleProfile[]): ModuleProfileName[] => ps.map((p) => p.name);
+  const shown = `${v.major}.${v.minor}${v.update !== undefined ? `.${String(v.update).padStart(2, '0')}` : ''}`;
+  if (line.length === 0) {
+    const older = RELEASES.filter((p) => p.major < v.major || (p.major === v.major && p.minor < v.minor));
+    const near = older[older.length - 1];
+    return { candidates: [], exact: false, modelled: near?.name, why: `module ${shown} is not in the catalogue${near !== undefined ? `; modelled by the nearest older release, ${near.name}` : ''}` };
+  }
+  if (v.update !== undefined && !(v.major === 1 && v.minor === 0)) {
+    const hit = line.find((p) => p.update === v.update);
+    if (hit !== undefined) {
+      return { candidates: [hit.name], exact: true, modelled: hit.name, why: `the line names release ${hit.name}` };
+    }
+    const older = line.filter((p) => (p.update ?? 0) < (v.update ?? 0));
+    const near = older[older.length - 1] ?? line[0];
+    return { candidates: [], exact: false, modelled: near?.name, why: `release ${shown} is not in the catalogue; modelled by the nearest older release, ${near?.name ?? 'none'}` };
+  }
+  if (line.length === 1) {
+    const only = line[0] as ModuleProfile;
+    return { candidates: [only.name], exact: true, modelled: only.name, why: `the only ${v.major}.${v.minor} profile` };
+  }
+  for (const [key, what] of [['buildNum', 'build'], ['buildDate', 'build date']] as const) {
+    const given = v[key];
+    if (given === undefined) {
+      continue;
+    }
+    const same = line.find((p) => p[key]?.value === given);
+    if (same !== undefined) {
+      return { candidates: [same.name], exact: true, modelled: same.name, why: `${what} ${given} is release ${same.name} (${same[key]?.source ?? ''})` };
+    }
+    let lo = -1;
+    let hi = line.length;
+    line.forEach((p, i) => {
+      const b = p[key]?.value;
+      if (b !== undefined && b < given) {
+        lo = i;
+      }
+      if (b !== undefined && b > given && hi === line.length) {
+        hi = i;
+      }
+    });
+    const window = line.slice(lo + 1, hi).filter((p) => p[key] === undefined);
+    const below = lo >= 0 ? `after ${(line[lo] as ModuleProfile).name} (${what} ${(line[lo] as ModuleProfile)[key]?.value})` : '';
+    const above = hi < line.length ? `before ${(line[hi] as ModuleProfile).name} (${what} ${(line[hi] as ModuleProfile)[key]?.value})` : '';
+    const bounds = [below, above].filter((s) => s !== '').join(' and ');
+    if (window.length === 0) {
+      const near = line[Math.max(0, lo)] as ModuleProfile;
+      return { candidates: [], exact: false, modelled: near.name, why: `${what} ${given} falls ${bounds}, where the catalogue has no release (a pre-release or unlisted build); modelled by ${near.name}` };
+    }
+    const newest = window[window.length - 1] as ModuleProfile;
+    return {
+      candidates: names(window),
+      exact: window.length === 1,
+      modelled: newest.name,
+      why: `${what} ${given} falls ${bounds}: ${window.length === 1 ? `release ${newest.name}` : `one of ${names(window).join(', ')} (the line cannot tell them apart; modelled by the newest, ${newest.name})`}`,
+    };
+  }
+  const newest = line[line.length - 1] as ModuleProfile;
+  return { candidates: names(line), exact: false, modelled: newest.name, why: `a ${v.major}.${v.minor} module without update or build: one of ${names(line).join(', ')} (modelled by the newest, ${newest.name})` };
+}
+
+/**
+ * A set of releases in words, in catalogue order: runs of consecutive releases collapse
+ * ("1.5.05 or later" when the run reaches the newest release, "1.5.05 to 1.5.16" otherwise).
+ */
+export function describeReleases(names: readonly string[]): string {
+  const set = new Set(names);
+  const runs: string[] = [];
+  let start = -1;
+  MODULE_PROFILE_NAMES.forEach((n, i) => {
+    const inSet = set.has(n);
+    if (inSet && start < 0) {
+      start = i;
+    }
+    const last = i === MODULE_PROFILE_NAMES.length - 1;
+    if (start >= 0 && (!inSet || last)) {
+      const end = inSet ? i : i - 1;
+      const a = MODULE_PROFILE_NAMES[start] as string;
+      const b = MODULE_PROFILE_NAMES[end] as string;
+      runs.push(start === end ? a : end === MODULE_PROFILE_NAMES.length - 1 ? `${a} or later` : `${a} to ${b}`);
+      start = -1;
+    }
+  });
+  const other = names.filter((n) => !isModuleProfileName(n));
+  return [...runs, ...other].join(', ');
 }

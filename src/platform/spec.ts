@@ -62,7 +62,7 @@ const costsSchema = z.strictObject({
 
 const moduleSchema = z.strictObject({
   loaded: z.boolean().default(true),
-  /** Module profile: tdx-1.0, tdx-1.5, tdx-1.5-late. Absent: the kernel profile's default. */
+  /** Module release (1.0, 1.5.01 … 2.0.08; the old names tdx-1.0, tdx-1.5, tdx-1.5-late are aliases). Absent: the kernel profile's default. */
   profile: z.string().optional(),
   /** Overrides of global metadata values, by field name (e.g. MAX_TDMRS). */
   overrides: z.record(z.string(), uint).optional(),

@@ -72,7 +72,7 @@ describe('tdxsim run: bad input', () => {
     const f = tempFile('s.json', JSON.stringify({ kernel: 'linux-2.6', steps: [{ op: 'boot' }] }));
     const r = tdxsim(['run', f]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^tdxsim: .*s\.json: kernel: unknown kernel profile "linux-2\.6" \(known: linux-6\.18, /);
+    expect(r.stderr).toMatch(/^tdxsim: .*s\.json: kernel: unknown kernel "linux-2\.6" \(known: linux-6\.18, .*\); did you mean "linux-6\.\d+"\?\n$/);
   });
   it('malformed JSON and missing files', () => {
     const f = tempFile('s.json', '{"steps": [');

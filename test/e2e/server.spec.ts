@@ -36,8 +36,8 @@ describe('tdxsim serve --stdio: protocol', () => {
   });
   it('machine limits, unknown machines, bad params', async () => {
     const a = await c.call('machine.create', { platform: 'ref' });
-    const b = await c.call('machine.create', { platform: 'small-2s', module: 'tdx-1.5-late' });
-    expect([a['machine'], b['machine'], b['module']]).toEqual(['m1', 'm2', 'tdx-1.5-late']);
+    const b = await c.call('machine.create', { platform: 'small-2s', module: '1.5.06' });
+    expect([a['machine'], b['machine'], b['module']]).toEqual(['m1', 'm2', '1.5.06']);
     expect((await c.request('machine.create', { platform: 'ref' })).error?.code).toBe('TDXSIM_TOO_MANY_MACHINES');
     await c.call('machine.destroy', { machine: 'm2' });
     expect((await c.request('machine.state', { machine: 'm2' })).error?.code).toBe('TDXSIM_UNKNOWN_MACHINE');

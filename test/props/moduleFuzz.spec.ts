@@ -49,7 +49,7 @@ function fixture(name: string, prev: string | undefined, step: (m: ModuleMachine
     return m;
   };
 }
-function fresh(profile: ModuleProfileName = 'tdx-1.5'): ModuleMachine {
+function fresh(profile: ModuleProfileName = '1.5.01'): ModuleMachine {
   const m = createModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: profile });
   for (const c of m.platform.cpus) {
     c.vmx = true;
@@ -203,7 +203,7 @@ function runOne(base: ModuleMachine, lp: number, regs: R, mem: MemInput | null):
 }
 
 describe(`module fuzz (seed ${SEED}, ${RUNS} runs per state)`, () => {
-  const states: [string, ModuleProfileName][] = [...Object.keys(FIXTURES).map((s): [string, ModuleProfileName] => [s, 'tdx-1.5']), ['S0', 'tdx-1.0'], ['S2', 'tdx-1.0'], ['S2', 'tdx-1.5-late']];
+  const states: [string, ModuleProfileName][] = [...Object.keys(FIXTURES).map((s): [string, ModuleProfileName] => [s, '1.5.01']), ['S0', '1.0'], ['S2', '1.0'], ['S2', '1.5.06']];
   for (const [name, profile] of states) {
     it(`random registers and TDMR_INFO in ${name} (${profile}), seed ${SEED}`, () => {
       const base = (FIXTURES[name] as (p?: ModuleProfileName) => ModuleMachine)(profile);

@@ -72,7 +72,7 @@ describe(`plan properties (seed ${SEED})`, () => {
   it('the PAMT total equals the closed form 1026·N + ceil(N/256) per N-GiB TDMR; TDMRs aligned, disjoint, covering', () => {
     fc.assert(
       fc.property(ramMap, (ram) => {
-        const p = planSpec(specOf(ram), 'linux-6.18', 'tdx-1.5-late', 1 << 12, 1 << 12);
+        const p = planSpec(specOf(ram), 'linux-6.18', '1.5.06', 1 << 12, 1 << 12);
         expect(p.outcome).toBe('ok');
         let closed = 0;
         let prevEnd = 0;
@@ -109,7 +109,7 @@ describe(`plan properties (seed ${SEED})`, () => {
   it('with the module limits, a plan fails only the way Linux does, with its message', () => {
     fc.assert(
       fc.property(ramMap, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 }), (ram, maxTdmrs, maxReserved) => {
-        const p = planSpec(specOf(ram), 'linux-6.8', 'tdx-1.5', maxTdmrs, maxReserved);
+        const p = planSpec(specOf(ram), 'linux-6.8', '1.5.01', maxTdmrs, maxReserved);
         if (p.outcome === 'ok') {
           expect(p.headroom.tdmrs.used).toBeLessThanOrEqual(maxTdmrs);
           expect(p.headroom.reservedAreas.used).toBeLessThanOrEqual(maxReserved);

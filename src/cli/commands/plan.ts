@@ -7,7 +7,7 @@ import { TdxsimError, plan, planJson } from '../../api/index.js';
 import type { PlanResult, ProfilePlan } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
-import { parseUint } from '../options.js';
+import { kernelArg, moduleArg, parseUint } from '../options.js';
 
 /** Most bytes read from stdin (the file inputs' limit). */
 const MAX_STDIN_BYTES = 64 * 2 ** 20;
@@ -136,8 +136,8 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .command('plan')
     .description('plan the TDMRs, reserved areas and PAMTs Linux would build, with its dmesg, headroom and a Dynamic PAMT estimate')
     .argument('<input>', 'a dmesg file, /proc/iomem, a platform JSON file, a preset name, or - for stdin')
-    .option('--kernel <profile>', 'kernel profile (default linux-6.18)')
-    .option('--module <profile>', 'TDX module profile (default: the input\'s, else the kernel\'s era)')
+    .option('--kernel <kernel>', 'kernel (default linux-6.18)', kernelArg('--kernel'))
+    .option('--module <release>', 'TDX module release (default: the input\'s, else the kernel\'s era)', moduleArg('--module'))
     .option('--max-tdmrs <n>', 'override the module\'s MAX_TDMRS', parseUint('--max-tdmrs'))
     .option('--max-reserved <n>', 'override the module\'s MAX_RESERVED_PER_TDMR', parseUint('--max-reserved'))
     .option('--compare', 'plan with every kernel profile side by side')

@@ -24,8 +24,9 @@ export function buildTdSysInfo(ctx: LeafCtx): Uint8Array {
   const big = (n: string): bigint => ctx.meta.valueByName(ctx.metaSource(), n) ?? 0n;
   dv.setUint32(0, 0, true);
   dv.setUint32(4, mv('VENDOR_ID'), true);
-  dv.setUint32(8, ctx.profile.buildDate, true);
-  dv.setUint16(12, ctx.profile.buildNum, true);
+  // Releases whose build date and number no source gives report 0 (see module/profiles.ts).
+  dv.setUint32(8, mv('BUILD_DATE'), true);
+  dv.setUint16(12, mv('BUILD_NUM'), true);
   dv.setUint16(14, mv('MINOR_VERSION'), true);
   dv.setUint16(16, mv('MAJOR_VERSION'), true);
   dv.setUint8(18, ctx.profile.sysInfoSysRd);

@@ -1,7 +1,7 @@
 /**
  * TDH.VP.INIT (leaf 22), reduced: mark a VCPU initialized. Version 1 (R8 = x2APIC ID) is what
  * current Linux issues; only modules newer than 1.5.01 accept it (the dispatcher rejects the
- * version on tdx-1.5 with TDX_OPERAND_INVALID|RAX).
+ * version on 1.5.01 with TDX_OPERAND_INVALID|RAX).
  * @see TDX module ABI sections 1.2 step 2, 11
  */
 import type { U64 } from '../../base/u64.js';

@@ -26,20 +26,20 @@ function diag(name: string): DiagnoseResult {
 
 describe('diagnose: every fixture is classified and reproduced line for line', () => {
   const cases: [string, string, string, string][] = [
-    ['linux-6.8-success.dmesg', 'success', 'linux-6.8', 'tdx-1.5'],
-    ['linux-6.18-success.journal', 'success', 'linux-6.18', 'tdx-1.5-late'],
-    ['spr-rsvd-exhausted.dmesg', 'reserved-areas-exhausted', 'linux-6.8', 'tdx-1.5'],
-    ['module-not-loaded.dmesg', 'module-not-loaded', 'linux-6.18', 'tdx-1.5-late'],
-    ['hibernation.dmesg', 'hibernation', 'linux-6.18', 'tdx-1.5-late'],
-    ['version-skew-6.8-tdx1.0.dmesg', 'version-skew', 'linux-6.8', 'tdx-1.0'],
-    ['version-skew-6.18-tdx1.5.dmesg', 'version-skew', 'linux-6.18', 'tdx-1.5'],
-    ['too-few-keyids.dmesg', 'too-few-keyids', 'linux-6.18', 'tdx-1.5-late'],
-    ['key-config-failure.dmesg', 'key-programming-failure', 'linux-6.18', 'tdx-1.5-late'],
-    ['pamt-alloc-failure.dmesg', 'pamt-allocation-failure', 'linux-6.18', 'tdx-1.5-late'],
-    ['msr-misconfiguration.dmesg', 'cpu-msr-misconfiguration', 'linux-6.18', 'tdx-1.5-late'],
-    ['kexec-not-initial-state.dmesg', 'module-not-in-initial-state', 'linux-6.18', 'tdx-1.5-late'],
-    ['no-tdx.dmesg', 'no-tdx', 'linux-6.8', 'tdx-1.5'],
-    ['tdmrs-exhausted.dmesg', 'tdmrs-exhausted', 'linux-6.8', 'tdx-1.5'],
+    ['linux-6.8-success.dmesg', 'success', 'linux-6.8', '1.5.01'],
+    ['linux-6.18-success.journal', 'success', 'linux-6.18', '1.5.06'],
+    ['spr-rsvd-exhausted.dmesg', 'reserved-areas-exhausted', 'linux-6.8', '1.5.01'],
+    ['module-not-loaded.dmesg', 'module-not-loaded', 'linux-6.18', '1.5.06'],
+    ['hibernation.dmesg', 'hibernation', 'linux-6.18', '1.5.06'],
+    ['version-skew-6.8-tdx1.0.dmesg', 'version-skew', 'linux-6.8', '1.0'],
+    ['version-skew-6.18-tdx1.5.dmesg', 'version-skew', 'linux-6.18', '1.5.01'],
+    ['too-few-keyids.dmesg', 'too-few-keyids', 'linux-6.18', '1.5.06'],
+    ['key-config-failure.dmesg', 'key-programming-failure', 'linux-6.18', '1.5.06'],
+    ['pamt-alloc-failure.dmesg', 'pamt-allocation-failure', 'linux-6.18', '1.5.06'],
+    ['msr-misconfiguration.dmesg', 'cpu-msr-misconfiguration', 'linux-6.18', '1.5.06'],
+    ['kexec-not-initial-state.dmesg', 'module-not-in-initial-state', 'linux-6.18', '1.5.06'],
+    ['no-tdx.dmesg', 'no-tdx', 'linux-6.8', '1.5.01'],
+    ['tdmrs-exhausted.dmesg', 'tdmrs-exhausted', 'linux-6.8', '1.5.01'],
   ];
   for (const [file, cls, kernel, module] of cases) {
     it(`${file}: ${cls}`, () => {
@@ -84,7 +84,7 @@ describe('diagnose: the story', () => {
 
   it('the 2022 RFC: pages, SEAMRR, module version line, BIOS and sanitized CMRs', () => {
     const d = diag('tdx-host-rfc-success.dmesg');
-    expect(d.era).toMatchObject({ prefix: 'tdx: ', pamtUnit: 'pages', kernel: 'tdx-host-rfc', module: 'tdx-1.0' });
+    expect(d.era).toMatchObject({ prefix: 'tdx: ', pamtUnit: 'pages', kernel: 'tdx-host-rfc', module: '1.0' });
     expect(d.story.pamt).toMatchObject({ value: 65667, unit: 'pages', kb: 262668 });
     expect(d.story.module?.version).toBe('1.0');
     expect(d.story.keyids).toMatchObject({ start: 16, end: 64 });
@@ -100,11 +100,11 @@ describe('diagnose: the story', () => {
     expect(d.story.metadataReads[0]).toMatchObject({ leaf: 34, leafName: 'TDH.SYS.RD', status: '0xc000050500000000', statusName: 'TDX_SYS_NOT_READY' });
     expect(d.story.metadataReads[0]!.registers).toMatchObject({ rdx: '0x9100000100000008' });
     expect(d.cause).toContain('TDH.SYS.RD');
-    expect(d.remedy.join('\n')).toContain('module profile(s) tdx-1.5, tdx-1.5-late would succeed');
+    expect(d.remedy.join('\n')).toContain('with kernel linux-6.8, TDX module 1.5.01 or later would succeed');
     const ok = d.alternatives.filter((a) => a.simulated === 'ok').map((a) => `${a.kernel}+${a.module}`);
-    expect(ok).toContain('linux-6.8+tdx-1.5');
+    expect(ok).toContain('linux-6.8+1.5.01');
     const skew2 = diag('version-skew-6.18-tdx1.5.dmesg');
-    expect(skew2.remedy.join('\n')).toContain('tdx-1.5-late');
+    expect(skew2.remedy.join('\n')).toContain('1.5.06');
     expect(skew2.classification.explanation).toContain('MAX_VCPUS_PER_TD');
   });
 

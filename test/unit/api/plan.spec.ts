@@ -152,7 +152,7 @@ describe('plan: limits, headroom and failures', () => {
   });
 
   it('version skew before any TDMR: linux-6.8 with a 1.0 module, linux-6.18 with 1.5.01', () => {
-    const a = plan({ input: M64, kernel: 'linux-6.8', module: 'tdx-1.0' });
+    const a = plan({ input: M64, kernel: 'linux-6.8', module: '1.0' });
     expect(a.outcome).toBe('fail');
     expect(a.failure?.reason).toBe('version-skew');
     expect(a.dmesg.slice(2)).toEqual([
@@ -162,11 +162,11 @@ describe('plan: limits, headroom and failures', () => {
       'virt/tdx: module initialization failed (-5)',
     ]);
     expect(a.tdmrs).toHaveLength(3);
-    const b = plan({ input: M64, kernel: 'linux-6.18', module: 'tdx-1.5' });
+    const b = plan({ input: M64, kernel: 'linux-6.18', module: '1.5.01' });
     expect(b.dmesg[2]).toBe('virt/tdx: SEAMCALL (0x0000000000000022) failed: 0xc0000c0000000000');
     expect(b.dmesg[3]).toBe('virt/tdx: RCX 0x0000000000000000 RDX 0xffffffffffffffff R08 0x0000000000000000');
-    expect(metadataPreflight(kernelProfile('linux-6.18'), moduleProfile('tdx-1.5-late'))).toBeUndefined();
-    expect(metadataPreflight(kernelProfile('tdx-host-v8'), moduleProfile('tdx-1.0'))).toBeUndefined();
+    expect(metadataPreflight(kernelProfile('linux-6.18'), moduleProfile('1.5.06'))).toBeUndefined();
+    expect(metadataPreflight(kernelProfile('tdx-host-v8'), moduleProfile('1.0'))).toBeUndefined();
   });
 
   it('boot-time refusals: too few KeyIDs, hibernation, no module', () => {
@@ -229,10 +229,10 @@ describe('plan agrees with the simulated kernel', () => {
   ];
   for (const [name, spec] of specs) {
     for (const [kernel, module] of [
-      ['linux-6.18', 'tdx-1.5-late'],
-      ['linux-6.8', 'tdx-1.5'],
-      ['cmr-holes', 'tdx-1.5'],
-      ['tdx-host-rfc', 'tdx-1.0'],
+      ['linux-6.18', '1.5.06'],
+      ['linux-6.8', '1.5.01'],
+      ['cmr-holes', '1.5.01'],
+      ['tdx-host-rfc', '1.0'],
     ] as const) {
       it(`${name}, ${kernel} + ${module}: same TDMRs, reserved areas, PAMT addresses and TDX lines`, () => {
         const p = planSpec(spec, kernel, module);
@@ -249,9 +249,9 @@ describe('plan agrees with the simulated kernel', () => {
   it('the version-skew lines equal the simulated ones', () => {
     const spec = preset('small-2s')!;
     for (const [kernel, module] of [
-      ['linux-6.8', 'tdx-1.0'],
-      ['linux-6.18', 'tdx-1.5'],
-      ['linux-6.18', 'tdx-1.0'],
+      ['linux-6.8', '1.0'],
+      ['linux-6.18', '1.5.01'],
+      ['linux-6.18', '1.0'],
     ] as const) {
       const r = run({ scenarioObject: { platform: 'small-2s', kernel, module, steps: [{ op: 'boot' }, { op: 'kvm.load' }] } });
       const lines = r.runs[0]!.dmesg.filter((l) => l.startsWith('virt/tdx: '));
@@ -263,7 +263,7 @@ describe('plan agrees with the simulated kernel', () => {
 describe('plan: bad input', () => {
   it('unknown profiles and bad limits', () => {
     expect(codeOf(() => plan({ input: M64, kernel: 'linux-9.9' })).code).toBe('TDXSIM_UNKNOWN_PROFILE');
-    expect(codeOf(() => plan({ input: M64, module: 'tdx-3' })).message).toContain('tdx-1.5-late');
+    expect(codeOf(() => plan({ input: M64, module: 'tdx-3' })).message).toContain('1.5.06');
     expect(codeOf(() => plan({ input: M64, maxTdmrs: 0 })).code).toBe('TDXSIM_BAD_ARGS');
     expect(codeOf(() => plan({})).code).toBe('TDXSIM_BAD_ARGS');
   });

@@ -19,8 +19,8 @@ const CASES: GoldenCase[] = [
   // Failure paths.
   { name: 'no-module', preset: 'small-2s', kernel: 'linux-6.18', edit: (s) => void (s.tdxModule = { loaded: false }) },
   { name: 'no-module', preset: 'small-2s', kernel: 'tdx-host-rfc', edit: (s) => void (s.tdxModule = { loaded: false }) },
-  { name: 'version-skew-tdx-1.0', preset: 'small-2s', kernel: 'linux-6.8', module: 'tdx-1.0' },
-  { name: 'module-tdx-1.5', preset: 'small-2s', kernel: 'linux-6.18', module: 'tdx-1.5' },
+  { name: 'version-skew-tdx-1.0', preset: 'small-2s', kernel: 'linux-6.8', module: '1.0' },
+  { name: 'module-tdx-1.5', preset: 'small-2s', kernel: 'linux-6.18', module: '1.5.01' },
   { name: 'tdmrs-exhausted', preset: 'small-2s', kernel: 'linux-6.18', overrides: { MAX_TDMRS: 2 } },
   { name: 'tdmrs-reaching-limit', preset: 'small-2s', kernel: 'linux-6.18', overrides: { MAX_TDMRS: 6 } },
   { name: 'rsvd-areas-exhausted', preset: 'small-2s', kernel: 'linux-6.18', overrides: { MAX_RESERVED_PER_TDMR: 1 } },

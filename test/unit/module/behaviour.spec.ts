@@ -18,7 +18,7 @@ import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 type R = Partial<Record<keyof SeamRegs, bigint>>;
 const TDR = 0x40000000n;
 
-function mk(profile: ModuleProfileName = 'tdx-1.5', faults = new CountingFaults()): ModuleMachine & { faults: CountingFaults } {
+function mk(profile: ModuleProfileName = '1.5.01', faults = new CountingFaults()): ModuleMachine & { faults: CountingFaults } {
   const m = createModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: profile, faults });
   for (const c of m.platform.cpus) {
     c.vmx = true;
@@ -73,22 +73,22 @@ function tdBuild(m: ModuleMachine): void {
 }
 
 describe('profiles', () => {
-  it('tdx-1.0: no TDH.SYS.RD (NOT_READY before ready, OPERAND_INVALID|RAX after), SYS.INFO says SYS_RD=0, no leaf versions', () => {
-    const m = mk('tdx-1.0');
+  it('1.0: no TDH.SYS.RD (NOT_READY before ready, OPERAND_INVALID|RAX after), SYS.INFO says SYS_RD=0, no leaf versions', () => {
+    const m = mk('1.0');
     boot(m, 2);
     expect(call(m, 0, { rax: 34n, rdx: 0x9100000100000008n }).rax).toBe(0xc000050500000000n);
     ok(m, 0, { rax: 32n, rcx: 0x10002000n, rdx: 1024n, r8: 0x10003000n, r9: 32n });
     const s = m.platform.load(m.platform.cpu(cpuId(0)), 0x10002000, 32, 0);
     expect(s.ok && [s.bytes[14], s.bytes[16], s.bytes[18]]).toEqual([0, 1, 0]);
-    const m2 = mk('tdx-1.0');
+    const m2 = mk('1.0');
     boot(m2, 5);
     expect(call(m2, 0, { rax: 34n, rdx: 0x9100000100000008n }).rax).toBe(0xc000010000000000n);
     expect(call(m2, 0, { rax: 3n | (1n << 16n) }).rax).toBe(0xc000010000000000n);
   });
-  it('tdx-1.5-late: VP.INIT version 1 reaches the leaf (tdx-1.5 rejects it in the dispatcher)', () => {
+  it('1.5.06: VP.INIT version 1 reaches the leaf (1.5.01 rejects it in the dispatcher)', () => {
     for (const [p, expected] of [
-      ['tdx-1.5', 0xc000010000000000n],
-      ['tdx-1.5-late', 0n],
+      ['1.5.01', 0xc000010000000000n],
+      ['1.5.06', 0n],
     ] as const) {
       const m = mk(p);
       boot(m, 5);

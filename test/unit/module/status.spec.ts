@@ -38,7 +38,7 @@ describe('status table', () => {
 
 describe('metadata', () => {
   it('follows the M15 table order and next-field rule', () => {
-    const t = new MetadataTable(moduleProfile('tdx-1.5'));
+    const t = new MetadataTable(moduleProfile('1.5.01'));
     const next = (id: bigint): bigint => {
       const f = t.lookup(id);
       if (f.kind !== 'ok') {
@@ -58,8 +58,8 @@ describe('metadata', () => {
     expect(t.lookup(0x910c000100000008n).kind).toBe('ok');
   });
   it('late profile and overrides add MAX_VCPUS_PER_TD; overrides are checked', () => {
-    expect(new MetadataTable(moduleProfile('tdx-1.5-late')).lookup(0x9900000100000008n).kind).toBe('ok');
-    const o = new MetadataTable(moduleProfile('tdx-1.5'), { MAX_VCPUS_PER_TD: 128, MAX_TDMRS: 32 });
+    expect(new MetadataTable(moduleProfile('1.5.06')).lookup(0x9900000100000008n).kind).toBe('ok');
+    const o = new MetadataTable(moduleProfile('1.5.01'), { MAX_VCPUS_PER_TD: 128, MAX_TDMRS: 32 });
     expect(o.lookup(0x9900000100000008n).kind).toBe('ok');
     expect(MetadataTable.checkOverrides({ NOPE: 1, 'CMR_BASE[40]': 0, 'CMR_BASE[3]': 0 }).length).toBe(2);
   });

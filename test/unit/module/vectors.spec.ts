@@ -250,7 +250,7 @@ describe('spec 10.3: TDH.SYS.INFO / SYS.RD (vectors 13-32)', () => {
       const b = await rd(h, 0x0800000100000003n);
       expect([a.status, a.r8, b.status, b.r8]).toEqual([0n, 1n, 0n, 5n]);
     }));
-  it('#32 S2 SYS.RD(MAX_VCPUS_PER_TD) → FIELD_ID_INCORRECT on tdx-1.5; SUCCESS on tdx-1.5-late', async () => {
+  it('#32 S2 SYS.RD(MAX_VCPUS_PER_TD) → FIELD_ID_INCORRECT on 1.5.01; SUCCESS on 1.5.06', async () => {
     await withHost(async (h) => {
       await h.boot('S2');
       expect(st(await rd(h, 0x9900000100000008n))).toBe('0xc0000c0000000000');
@@ -261,7 +261,7 @@ describe('spec 10.3: TDH.SYS.INFO / SYS.RD (vectors 13-32)', () => {
         const r = await rd(h, 0x9900000100000008n);
         expect([r.status, r.r8]).toEqual([0n, 576n]);
       },
-      { module: 'tdx-1.5-late' },
+      { module: '1.5.06' },
     );
   });
 });
@@ -600,7 +600,7 @@ describe('spec 10.3: TD lifecycle (vectors 86-128)', () => {
 });
 
 describe('spec 10.3: dispatcher, shutdown, update, kexec, 1.0 (vectors 130-146)', () => {
-  it('#130 RAX reserved bit 56 → OPERAND_INVALID|RAX; #131 VP.INIT v1 on tdx-1.5 → OPERAND_INVALID|RAX', () =>
+  it('#130 RAX reserved bit 56 → OPERAND_INVALID|RAX; #131 VP.INIT v1 on 1.5.01 → OPERAND_INVALID|RAX', () =>
     withHost(async (h) => {
       await h.boot('S5');
       expect(st(await h.call(0, { rax: 0x0100000000000021n }))).toBe('0xc000010000000000');
@@ -658,6 +658,6 @@ describe('spec 10.3: dispatcher, shutdown, update, kexec, 1.0 (vectors 130-146)'
         expect(await sysState(h)).toBe('SYS_SHUTDOWN');
         expect(st(await h.call(1, { rax: L.SYS_INIT }))).toBe('0xc000050600000000');
       },
-      { module: 'tdx-1.0' },
+      { module: '1.0' },
     ));
 });
