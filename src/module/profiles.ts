@@ -94,6 +94,9 @@ const TDX_15_LATE: ModuleProfile = {
   buildNum: 0x300,
   versionedLeaves: new Map([...M15_VERSIONED, [LEAF.TDH_VP_INIT, 1]]),
   extraFields: ['MAX_VCPUS_PER_TD'],
+  // 1.5.06's TDX_FEATURES0 (intel/tdx-module-binaries mapping_file.json): has TOPOLOGY_ENUM
+  // (bit 20), which KVM's __tdx_bringup() requires.
+  tdxFeatures0: 0x2e1f0fbfn,
   maxVcpusPerTd: 576,
 };
 
