@@ -92,8 +92,25 @@ export interface KernelProfile {
   readonly cacheStateFlag: boolean;
   /** Name of the initial module state in messages and snapshots. */
   readonly uninitializedName: 'UNINITIALIZED' | 'UNKNOWN';
-  /** KVM checks MAX_VCPUS_PER_TD against the CPU count (6.16+). */
+  /**
+   * KVM's __tdx_bringup() checks what the module offers after tdx_get_sysinfo(): supported
+   * attributes/XFAM, TOPOLOGY_ENUM, MAX_VCPUS_PER_TD against the CPU count (6.16+).
+   */
   readonly kvmChecksMaxVcpus: boolean;
+  /**
+   * Those checks' silent failures return -EINVAL (`r = -EINVAL` before tdx_get_sysinfo(), the
+   * Sept 2025 fix, in v6.18: kvm-x86-vmx-6.18, commit 510c47f165f0), or 0 as in v6.16/v6.17,
+   * where kvm_intel then loads with enable_tdx still set.
+   * @see linux arch/x86/kvm/vmx/tdx.c __tdx_bringup() ("KVM: TDX: Fix uninitialized error code for __tdx_bringup()")
+   */
+  readonly kvmSysinfoErrEinval: boolean;
+  /**
+   * Where init_tdx_module() reads the module's TDMR limits: first, before get_online_mems()
+   * (since the 2024 global-metadata rework, and in the 2022 drafts), or after build_tdx_memlist() under get_online_mems(), a
+   * failure unwinding through err_free_tdxmem (v6.8).
+   * @see linux arch/x86/virt/vmx/tdx/tdx.c init_tdx_module() v6.8: get_tdx_tdmr_sysinfo()
+   */
+  readonly sysinfoInMems: boolean;
   readonly kexec: KexecPolicy;
   readonly strings: KernelStrings;
 }
@@ -173,6 +190,8 @@ const LINUX_6_18: KernelProfile = {
   cacheStateFlag: true,
   uninitializedName: 'UNINITIALIZED',
   kvmChecksMaxVcpus: true,
+  kvmSysinfoErrEinval: true,
+  sysinfoInMems: false,
   kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, kexecAllowed: true, refuseOnErratum: true },
   strings: MERGED_STRINGS,
 };
@@ -186,6 +205,7 @@ const LINUX_6_8: KernelProfile = {
   readTdConf: false,
   cacheStateFlag: false,
   kvmChecksMaxVcpus: false,
+  sysinfoInMems: true,
   kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', earlyFlush: false, kexecAllowed: false, refuseOnErratum: false },
 };
 
@@ -198,6 +218,7 @@ const TDX_HOST_V8: KernelProfile = {
   metadata: 'sys-info',
   universalEinval: true,
   entropyRetry: false,
+  sysinfoInMems: false,
   uninitializedName: 'UNKNOWN',
   kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', earlyFlush: false, kexecAllowed: true, refuseOnErratum: false },
   strings: V8_STRINGS,

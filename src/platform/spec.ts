@@ -110,6 +110,7 @@ export const platformSchema = z.strictObject({
   firmware: z
     .strictObject({
       hibernation: z.boolean().default(false),
+      /** The firmware offers ACPI S3. Linux's TDX `Disable ACPI S3` line ignores it (compile-time). */
       acpiS3: z.boolean().default(true),
     })
     .prefault({}),

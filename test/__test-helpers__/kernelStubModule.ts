@@ -19,7 +19,7 @@ export function defaultFields(overrides: Record<string, bigint> = {}): Map<bigin
     [0x0800000100000003n, 5n],
     [0x0800000100000004n, 1n],
     [0x0800000100000005n, 6n],
-    [0x0a00000300000008n, 0xf0ebfn],
+    [0x0a00000300000008n, 0x2e1f0fbfn],
     [0x9100000100000008n, 64n],
     [0x9100000100000009n, 16n],
     [0x9100000100000010n, 16n],

@@ -2,7 +2,8 @@
  * Parsing what an operator pastes into `tdxsim explain`: a 64-bit status in hex (with or
  * without 0x, underscores allowed), a status name, or a whole dmesg line that carries one:
  * `SEAMCALL (0x..) failed: 0x..` (6.8+), `SEAMCALL failed: CPU n: leaf n, error 0x...` (2022
- * drafts), KVM's `SEAMCALL TDH_MNG_CREATE failed: 0x..`, `TDH.SYS.DISABLE failed: 0x..`.
+ * drafts), KVM's `SEAMCALL TDH_MNG_CREATE failed: 0x..[, rcx 0x..]` (and tdxsim's older
+ * `kvm_intel: TDH_MNG_CREATE failed: 0x%016llx`), `TDH.SYS.DISABLE failed: 0x..`.
  * A leaf given as a number (hex or decimal, version bits allowed) or a name is parsed too.
  */
 import { LEAF } from '../../module/leafNumbers.js';
@@ -16,7 +17,7 @@ export type StatusArg =
 
 const RE_LINE = /SEAMCALL \((0x[0-9a-fA-F]{1,16})\) failed: (0x[0-9a-fA-F]{1,16})\b/;
 const RE_DRAFT = /SEAMCALL failed: CPU \d+: leaf (\d{1,10}), error (0x[0-9a-fA-F]{1,16})\b/;
-const RE_NAMED = /SEAMCALL (TDH[._][A-Z0-9._]+) failed: (0x[0-9a-fA-F]{1,16})\b/;
+const RE_NAMED = /(?:^|SEAMCALL |kvm_intel: )(TDH[._][A-Z0-9._]+) failed: (0x[0-9a-fA-F]{1,16})\b/;
 const RE_DISABLE = /TDH\.SYS\.DISABLE failed: (0x[0-9a-fA-F]{1,16})\b/;
 
 /** Leaf number of a leaf name (TDH.SYS.RD, TDH_SYS_RD, tdh.sys.rd), or undefined. */

@@ -18,23 +18,32 @@ import { native_stop_other_cpus } from './smp.js';
 import type { StopOptions } from './smp.js';
 
 /**
- * The syscore shutdown step of KVM: disable virtualization on every CPU; on v6.18 that flushes
- * each CPU's caches if a SEAMCALL may have dirtied them.
- * @see linux kvm_shutdown() → kvm_disable_virtualization_cpu() → tdx_disable_virtualization_cpu()
+ * The syscore shutdown step of KVM, registered while KVM has virtualization enabled (kvm_intel
+ * loaded): announce it, then disable virtualization on every CPU; on v6.18 with TDX enabled
+ * that flushes each CPU's caches if a SEAMCALL may have dirtied them.
+ * @see linux virt/kvm/kvm_main.c kvm_shutdown(): pr_info("kvm: exiting hardware virtualization\n")
+ *      → kvm_disable_virtualization_cpu() → vt_disable_virtualization_cpu() v6.18
  */
 function* kvm_shutdown(k: Kernel, cpu: Cpu): Prog {
   if (!k.kvm.loaded) {
     return;
   }
+  k.klog.info('kvm: exiting hardware virtualization');
   yield* on_each_cpu(k.platform, cpu, (c) => kvm_disable_virtualization_cpu(k, c));
 }
 
-/** One CPU's part of kvm_shutdown(). @see linux kvm_disable_virtualization_cpu() */
+/**
+ * One CPU's part of kvm_shutdown(). The TDX flush is behind `if (enable_tdx)`: after a failed
+ * bring-up (e.g. -ENODEV, no module) KVM does not flush here.
+ * @see linux kvm_disable_virtualization_cpu(), vt_disable_virtualization_cpu(),
+ *      tdx_disable_virtualization_cpu() v6.18
+ */
 function* kvm_disable_virtualization_cpu(k: Kernel, c: Cpu): Prog {
-  if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag && k.cache_state_incoherent.get(c.id)) {
+  const flush = k.kvm.enable_tdx && k.profile.kexec.earlyFlush && k.profile.cacheStateFlag;
+  if (flush && k.cache_state_incoherent.get(c.id)) {
     k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_cpu_flush_cache_for_kexec' });
   }
-  if (k.profile.kexec.earlyFlush && k.profile.cacheStateFlag) {
+  if (flush) {
     yield* tdx_cpu_flush_cache_for_kexec(k, c);
   }
   c.vmx = false;
@@ -71,10 +80,15 @@ export function* kernel_kexec(k: Kernel, cpu: Cpu, stop: Pick<StopOptions, 'ipiI
 }
 
 /**
- * A panic with a crash kernel loaded: shoot the other CPUs down, jump to the crash kernel.
- * @see linux __crash_kexec() → machine_crash_shutdown() → machine_kexec()
+ * A sysrq-c panic with a crash kernel loaded: shoot the other CPUs down, jump to the crash kernel.
+ * @see linux drivers/tty/sysrq.c __handle_sysrq() pr_info("%s\n", op_p->action_msg) with pr_fmt
+ *      "sysrq: ", sysrq_handle_crash() panic("sysrq triggered crash\n");
+ *      kernel/kexec_core.c __crash_kexec() → machine_crash_shutdown() → machine_kexec()
  */
 export function* crash_kexec(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
+  // echo c > /proc/sysrq-trigger: __handle_sysrq() announces the key's action_msg, then
+  // sysrq_handle_crash() panics.
+  k.klog.info('sysrq: Trigger a crash');
   k.klog.emerg('Kernel panic - not syncing: sysrq triggered crash');
   k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'crash', detail: '__crash_kexec' });
   yield* native_machine_crash_shutdown(k, cpu);

@@ -12,6 +12,7 @@ import { EBUSY, EINVAL, ENODEV } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { CpuhpState, Kernel } from '../Kernel.js';
 import { on_each_cpu } from '../smp.js';
+import type { TdxSysInfoTdConf } from '../tdx/globalMetadata.js';
 import { tdx_cpu_enable, tdx_cpu_flush_cache_for_kexec, tdx_enable, tdx_get_sysinfo } from '../tdx/tdx.js';
 import type { Td } from './td.js';
 
@@ -19,7 +20,10 @@ import type { Td } from './td.js';
 export class Kvm {
   /** kvm_intel is loaded (module init returned 0). */
   loaded = false;
-  /** The kvm_intel.tdx parameter after bring-up (false: TDX disabled, KVM still works). */
+  /**
+   * The kvm_intel.tdx parameter: set by `tdx=1` at load, cleared by tdx_bringup() when TDX
+   * cannot be used (so it is still set while __tdx_bringup() unwinds a failure).
+   */
   enable_tdx = false;
   /** Result of the last bring-up (0, or the errno that made kvm_intel fail / TDX off). */
   bringupRet: KernelStatus = 0;
@@ -33,9 +37,11 @@ export class Kvm {
 export const KVM_PREFIX = 'kvm_intel: ';
 
 /**
- * VMXON on a CPU, and its inverse. Disabling virtualization on a TDX host first flushes the
- * caches a SEAMCALL may have dirtied (v6.18).
- * @see linux vmx_enable_virtualization_cpu(), tdx_disable_virtualization_cpu()
+ * VMXON on a CPU, and its inverse. Disabling virtualization first flushes the caches a SEAMCALL
+ * may have dirtied (v6.18), but only while enable_tdx is set: vt_disable_virtualization_cpu()
+ * calls tdx_disable_virtualization_cpu() under `if (enable_tdx)`.
+ * @see linux vmx_enable_virtualization_cpu(), vt_disable_virtualization_cpu(),
+ *      tdx_disable_virtualization_cpu()
  */
 export const kvmOnlineState: CpuhpState = {
   name: 'kvm/cpu:online',
@@ -45,7 +51,7 @@ export const kvmOnlineState: CpuhpState = {
     return 0;
   },
   *offline(k, cpu) {
-    if (k.profile.cacheStateFlag) {
+    if (k.kvm.enable_tdx && k.profile.cacheStateFlag) {
       yield* tdx_cpu_flush_cache_for_kexec(k, cpu);
     }
     cpu.vmx = false;
@@ -90,10 +96,15 @@ export const tdxOnlineState: CpuhpState = {
  */
 export function* kvm_intel_init(k: Kernel, cpu: Cpu, opts: { tdx: boolean } = { tdx: true }): Prog<KernelStatus> {
   const kvm = k.kvm;
-  yield* kvm_enable_virtualization(k, cpu);
+  kvm.enable_tdx = opts.tdx;
   let r: KernelStatus = 0;
   if (opts.tdx) {
+    // vt_init(): tdx_bringup() runs before kvm_init(), with its own VMXON.
     r = yield* tdx_bringup(k, cpu);
+  }
+  if (r === 0) {
+    // kvm_init() with enable_virt_at_load: VMXON everywhere (again, after a TDX failure).
+    yield* kvm_enable_virtualization(k, cpu);
   }
   kvm.bringupRet = r;
   kvm.loaded = r === 0;
@@ -108,6 +119,21 @@ export function* kvm_enable_virtualization(k: Kernel, cpu: Cpu): Prog {
   yield* k.cpu_hotplug_lock.lock(cpu);
   yield* on_each_cpu(k.platform, cpu, (c) => kvmOnlineState.online(k, c));
   k.cpuhp.push(kvmOnlineState);
+  k.cpu_hotplug_lock.unlock(cpu);
+}
+
+/**
+ * The last user gone: remove KVM's hotplug state, whose teardown runs on every online CPU (the
+ * TDX cache flush while enable_tdx is set, then VMXOFF).
+ * @see linux kvm_disable_virtualization() → cpuhp_remove_state(CPUHP_AP_KVM_ONLINE)
+ */
+export function* kvm_disable_virtualization(k: Kernel, cpu: Cpu): Prog {
+  if (!k.cpuhp.some((s) => s.name === kvmOnlineState.name)) {
+    return;
+  }
+  yield* k.cpu_hotplug_lock.lock(cpu);
+  yield* on_each_cpu(k.platform, cpu, (c) => kvmOnlineState.offline(k, c));
+  k.cpuhp_remove_state_nocalls(kvmOnlineState.name);
   k.cpu_hotplug_lock.unlock(cpu);
 }
 
@@ -130,12 +156,15 @@ function* tdx_bringup(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
 }
 
 /**
- * Under the CPU hotplug lock: install the TDX hotplug state (which runs tdx_cpu_enable() on
- * every online CPU), then tdx_enable(); on failure remove the state again. Older profiles had
- * no tdx_cpu_enable(): KVM called tdx_enable() (v8) or tdx_detect()+tdx_init() (RFC) alone.
- * @see linux __tdx_bringup()
+ * VMXON everywhere, then under the CPU hotplug lock install the TDX hotplug state (which runs
+ * tdx_cpu_enable() on every online CPU) and tdx_enable(); then KVM's own checks of what the
+ * module offers. Every failure unwinds like Linux's labels: `get_sysinfo_err` removes the TDX
+ * hotplug state, `tdx_bringup_err` disables virtualization again. Older profiles had no
+ * tdx_cpu_enable(): KVM called tdx_enable() (v8) or tdx_detect()+tdx_init() (RFC) alone.
+ * @see linux __tdx_bringup(), __do_tdx_bringup(), __tdx_cleanup()
  */
 function* __tdx_bringup(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
+  yield* kvm_enable_virtualization(k, cpu);
   yield* k.cpu_hotplug_lock.lock(cpu);
   let r: KernelStatus = 0;
   if (k.profile.cpuInit === 'tdx_cpu_enable') {
@@ -149,28 +178,95 @@ function* __tdx_bringup(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   }
   k.cpu_hotplug_lock.unlock(cpu);
   if (r !== 0) {
+    // tdx_bringup_err:
+    yield* kvm_disable_virtualization(k, cpu);
     return r;
   }
-  return yield* tdx_check_sysinfo(k, cpu);
+  const check = yield* tdx_check_sysinfo(k, cpu);
+  if (check.failed) {
+    // get_sysinfo_err: __tdx_cleanup(); tdx_bringup_err: kvm_disable_virtualization();
+    yield* k.cpu_hotplug_lock.lock(cpu);
+    k.cpuhp_remove_state_nocalls(tdxOnlineState.name);
+    k.cpu_hotplug_lock.unlock(cpu);
+    yield* kvm_disable_virtualization(k, cpu);
+  }
+  return check.r;
 }
 
 /**
- * KVM's own checks of what the module offers (6.16+): enough VCPUs per TD for every CPU.
+ * What KVM supports in TD ATTRIBUTES: only SEPT_VE_DISABLE (bit 28).
+ * @see linux arch/x86/kvm/vmx/tdx.c KVM_SUPPORTED_TD_ATTRS (v6.16–v6.18)
+ */
+export const KVM_SUPPORTED_TD_ATTRS = 1n << 28n;
+/**
+ * kvm_caps.supported_xcr0 | supported_xss on the modelled hosts (SPR/EMR): x87, SSE, AVX,
+ * the AVX-512 states, PKRU and AMX (XTILECFG/XTILEDATA). XSS states are left out.
+ * @see linux arch/x86/kvm/x86.c KVM_SUPPORTED_XCR0, tdx_get_supported_xfam()
+ */
+export const KVM_SUPPORTED_XFAM = 0x602e7n;
+/**
+ * TDX_FEATURES0 bit 20: the module virtualises topology enumeration (KVM requires it).
+ * @see linux arch/x86/kvm/vmx/tdx_arch.h MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM (v6.16–v6.18)
+ */
+export const MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM = 1n << 20n;
+
+/**
+ * The TD attributes KVM can offer: 0 (unusable) if the module forces on a bit KVM does not
+ * support, else KVM's bits the module allows.
+ * @see linux tdx_get_supported_attrs()
+ */
+export function tdx_get_supported_attrs(td_conf: TdxSysInfoTdConf): bigint {
+  const val = KVM_SUPPORTED_TD_ATTRS;
+  if ((val & td_conf.attributes_fixed1) !== td_conf.attributes_fixed1) {
+    return 0n;
+  }
+  return val & td_conf.attributes_fixed0;
+}
+
+/**
+ * The XFAM KVM can offer: 0 if the module forces on a state the host does not support, else
+ * the host's states the module allows.
+ * @see linux tdx_get_supported_xfam()
+ */
+export function tdx_get_supported_xfam(td_conf: TdxSysInfoTdConf): bigint {
+  const val = KVM_SUPPORTED_XFAM;
+  if ((val & td_conf.xfam_fixed1) !== td_conf.xfam_fixed1) {
+    return 0n;
+  }
+  return val & td_conf.xfam_fixed0;
+}
+
+/**
+ * KVM's checks of what the module offers (6.16+), silent except the MAX_VCPUS one: supported
+ * attributes and XFAM, TOPOLOGY_ENUM, enough VCPUs per TD for every CPU, the misc cgroup
+ * capacity (which cannot fail for MISC_CG_RES_TDX). `failed` means `goto get_sysinfo_err`;
+ * `r` is what __tdx_bringup() then returns: -EINVAL, or 0 for the attribute/XFAM/topology
+ * checks on kernels before the Sept 2025 fix (KVM then loads with enable_tdx set).
  * @see linux __tdx_bringup() after tdx_get_sysinfo()
  */
-function* tdx_check_sysinfo(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
+function* tdx_check_sysinfo(k: Kernel, cpu: Cpu): Prog<{ failed: boolean; r: KernelStatus }> {
   if (!k.profile.kvmChecksMaxVcpus) {
-    return 0;
+    return { failed: false, r: 0 };
   }
+  const fail = (r: KernelStatus): { failed: boolean; r: KernelStatus } => ({ failed: true, r });
+  // r = -EINVAL before tdx_get_sysinfo() since the fix; r still holds 0 before it.
+  const r: KernelStatus = k.profile.kvmSysinfoErrEinval ? -EINVAL : 0;
   const info = yield* tdx_get_sysinfo(k, cpu);
-  if (info === undefined) {
-    return -EINVAL;
+  if (info?.td_conf === undefined || info.features === undefined) {
+    return fail(-EINVAL);
   }
-  const max = info.td_conf?.max_vcpus_per_td ?? 0;
+  const td_conf = info.td_conf;
+  if (tdx_get_supported_attrs(td_conf) === 0n || tdx_get_supported_xfam(td_conf) === 0n) {
+    return fail(r);
+  }
+  if ((info.features.tdx_features0 & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) === 0n) {
+    return fail(r);
+  }
+  const max = td_conf.max_vcpus_per_td;
   const nr = k.platform.cpus.length;
   if (max < nr) {
     k.scope(KVM_PREFIX).err(`Disable TDX: MAX_VCPU_PER_TD (${max}) smaller than number of logical CPUs (${nr}).`);
-    return -EINVAL;
+    return fail(-EINVAL);
   }
-  return 0;
+  return { failed: false, r: 0 };
 }

@@ -18,7 +18,7 @@
  *      tdx_reclaim_page(), tdx_sept_link_private_spt(), tdx_mem_page_aug()
  */
 import { PAGE_SIZE } from '../../base/ids.js';
-import { hex16 } from '../../base/u64.js';
+import { hex } from '../../base/u64.js';
 import type { Cpu } from '../../platform/Cpu.js';
 import type { Prog } from '../../platform/Exec.js';
 import { EINVAL, EIO, ENOMEM } from '../errno.js';
@@ -41,6 +41,8 @@ import {
   TDH_VP_CREATE,
   TDX_INTERRUPTED_RESUMABLE,
   TDX_NO_HKID_READY_TO_WBCACHE,
+  TDX_OPERAND_INVALID,
+  TDX_SEAMCALL_STATUS_MASK,
 } from '../tdx/defs.js';
 import { seamcall } from '../tdx/seamcall.js';
 import type { SeamArgs } from '../tdx/seamcall.js';
@@ -86,11 +88,37 @@ const TD_PARAMS_SIZE = 1024;
 /** GPA where the TD's private memory starts. */
 const TD_GPA_BASE = 0x100000;
 
-/** Status of a TD SEAMCALL, and a line in the log when it fails (KVM's pr_tdx_error). */
-function* tdcall(k: Kernel, cpu: Cpu, leaf: number, args: SeamArgs, what: string): Prog<bigint> {
+/**
+ * How KVM reports a failed TD SEAMCALL: `pr_tdx_error` (status only), `_1`/`_2`/`_3` (status
+ * plus the first one, two or three output registers), or `none` where KVM prints nothing.
+ */
+export type PrTdxError = 'pr_tdx_error' | 'pr_tdx_error_1' | 'pr_tdx_error_2' | 'pr_tdx_error_3' | 'none';
+
+/**
+ * KVM's line for a failed TD SEAMCALL (after the `kvm_intel: ` prefix): `SEAMCALL %s failed:
+ * 0x%llx`, the leaf named as in the source (`#__fn`, e.g. TDH_MNG_CREATE), the status unpadded;
+ * the `_N` variants append `, rcx 0x%llx[, rdx 0x%llx[, r8 0x%llx]]`.
+ * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error(), __pr_tdx_error_N(), pr_tdx_error_1/2/3() (v6.16–v6.18)
+ */
+export function pr_tdx_error_line(fn: string, err: bigint, variant: Exclude<PrTdxError, 'none'>, out: { rcx: bigint; rdx: bigint; r8: bigint }): string {
+  const regs: [string, bigint][] = [
+    ['rcx', out.rcx],
+    ['rdx', out.rdx],
+    ['r8', out.r8],
+  ];
+  const n = variant === 'pr_tdx_error' ? 0 : Number(variant.slice(-1));
+  const tail = regs
+    .slice(0, n)
+    .map(([name, v]) => `, ${name} ${hex(v)}`)
+    .join('');
+  return `SEAMCALL ${fn} failed: ${hex(err)}${tail}`;
+}
+
+/** Status of a TD SEAMCALL, and KVM's pr_err_ratelimited() line when it fails. */
+function* tdcall(k: Kernel, cpu: Cpu, leaf: number, args: SeamArgs, what: string, pr: PrTdxError = 'pr_tdx_error'): Prog<bigint> {
   const r = yield* seamcall(k, cpu, BigInt(leaf), args);
-  if (r.ret !== 0n) {
-    k.scope(KVM_PREFIX).err(`${what} failed: ${hex16(r.ret)}`);
+  if (r.ret !== 0n && pr !== 'none') {
+    k.scope(KVM_PREFIX).err(pr_tdx_error_line(what, r.ret, pr, r.out));
   }
   return r.ret;
 }
@@ -206,7 +234,12 @@ function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   v.setBigUint64(24, 6n | (3n << 3n), true);
   v.setUint16(40, 100, true);
   k.platform.store(cpu, pa, b, 0, 'kvm:td_params');
-  const st = yield* tdcall(k, cpu, TDH_MNG_INIT, { rcx: BigInt(td.tdr), rdx: BigInt(pa) }, 'TDH_MNG_INIT');
+  // A TDX_OPERAND_INVALID class status goes back to userspace unprinted (the operands are its).
+  const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_INIT), { rcx: BigInt(td.tdr), rdx: BigInt(pa) });
+  const st = r.ret;
+  if (st !== 0n && (st & TDX_SEAMCALL_STATUS_MASK) !== TDX_OPERAND_INVALID) {
+    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_MNG_INIT', st, 'pr_tdx_error_1', r.out));
+  }
   k.pageAlloc.free_contig_range(pa, 1);
   return st === 0n ? 0 : -EIO;
 }
@@ -286,11 +319,11 @@ function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<Kern
         td.sept.push(sp);
         tdx_clflush_page(k, cpu, sp);
         const gpaAligned = gpa - (gpa % span);
-        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD')) !== 0n) {
+        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD', 'pr_tdx_error_2')) !== 0n) {
           return -EIO;
         }
       }
-      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG');
+      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2');
       first = false;
       if (st !== 0n) {
         return -EIO;
@@ -316,7 +349,7 @@ function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number): Pro
     return -1n;
   }
   k.platform.storeFill(cpu, src, PAGE_SIZE, 0x5a, 0, 'kvm:td_image');
-  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD');
+  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', 'none');
   k.pageAlloc.free_contig_range(src, 1);
   return st;
 }
@@ -396,7 +429,7 @@ function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
     if (r.ret === TDX_NO_HKID_READY_TO_WBCACHE || r.ret === 0n) {
       return 0n;
     }
-    k.scope(KVM_PREFIX).err(`TDH_PHYMEM_CACHE_WB failed: ${hex16(r.ret)}`);
+    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_PHYMEM_CACHE_WB', r.ret, 'pr_tdx_error', r.out));
     return r.ret;
   }
 }
@@ -410,7 +443,7 @@ function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
 function* tdx_reclaim_range(k: Kernel, cpu: Cpu, r: TdMemRange): Prog<KernelStatus> {
   for (let off = 0, size = 0; off < r.size; off += size) {
     size = td_leaf_size(r, off);
-    const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(r.pa + off) }, 'TDH_PHYMEM_PAGE_RECLAIM');
+    const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(r.pa + off) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
     if (st !== 0n) {
       return -EIO;
     }
@@ -422,7 +455,7 @@ function* tdx_reclaim_range(k: Kernel, cpu: Cpu, r: TdMemRange): Prog<KernelStat
 
 /** Reclaim one page from the module, reset it on erratum parts, free it. @see linux tdx_reclaim_page() */
 function* tdx_reclaim_page(k: Kernel, cpu: Cpu, pa: number): Prog<KernelStatus> {
-  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM');
+  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
   if (st !== 0n) {
     return -EIO;
   }

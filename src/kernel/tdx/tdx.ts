@@ -112,8 +112,12 @@ export function tdx_init(k: Kernel, cpu: Cpu): void {
     return;
   }
   t.memNotifierRegistered = true;
+  // Under #if defined(CONFIG_ACPI) && defined(CONFIG_SUSPEND): a build-time condition, so
+  // printed (and S3 switched off) whatever the firmware supports; `firmware.acpiS3` plays no
+  // part. The 2022 drafts had no such step.
+  // @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_init(): acpi_suspend_lowlevel = NULL v6.18
   const s3 = k.profile.strings.acpiS3;
-  if (s3 !== undefined && k.platform.spec.firmware.acpiS3) {
+  if (s3 !== undefined) {
     k.log.info(s3);
     t.acpiS3Disabled = true;
   }
@@ -365,13 +369,16 @@ export function* init_tdx_module(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
       return r0;
     }
   }
-  let ret = yield* tdx_read_module_info(k, cpu);
-  if (ret !== 0) {
-    return ret;
-  }
-  ret = check_features(k);
-  if (ret !== 0) {
-    return ret;
+  let ret: KernelStatus;
+  if (!k.profile.sysinfoInMems) {
+    ret = yield* tdx_read_module_info(k, cpu);
+    if (ret !== 0) {
+      return ret;
+    }
+    ret = check_features(k);
+    if (ret !== 0) {
+      return ret;
+    }
   }
   // get_online_mems(): memory hotplug waits until the memory list is final.
   yield* k.mem_hotplug_lock.lock(cpu);
@@ -380,12 +387,27 @@ export function* init_tdx_module(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   return ret;
 }
 
-/** The part of init_tdx_module() between get_online_mems() and put_online_mems(). */
+/**
+ * The part of init_tdx_module() between get_online_mems() and put_online_mems(). v6.8 read
+ * the TDMR limits here, after build_tdx_memlist() (get_tdx_tdmr_sysinfo(), failing to
+ * err_free_tdxmem); later kernels read them before taking the lock.
+ */
 function* init_tdx_module_memory(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   const t = k.tdx;
-  const sysinfo = t.tdx_sysinfo as TdxSysInfo;
   t.tdx_memlist = build_tdx_memlist(k.memblock.pfnRanges());
-  let ret = alloc_tdmr_list(k, sysinfo);
+  let ret: KernelStatus;
+  if (k.profile.sysinfoInMems) {
+    ret = yield* tdx_read_module_info(k, cpu);
+    if (ret === 0) {
+      ret = check_features(k);
+    }
+    if (ret !== 0) {
+      yield* unwind(k, cpu, 'err_free_tdxmem');
+      return ret;
+    }
+  }
+  const sysinfo = t.tdx_sysinfo as TdxSysInfo;
+  ret = alloc_tdmr_list(k, sysinfo);
   if (ret !== 0) {
     yield* unwind(k, cpu, 'err_free_tdxmem');
     return ret;

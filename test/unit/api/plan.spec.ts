@@ -178,6 +178,9 @@ describe('plan: limits, headroom and failures', () => {
     expect(hib.dmesg[1]).toBe('virt/tdx: initialization failed: Hibernation support is enabled');
     const nomod = planSpec({ ...base, tdxModule: { loaded: false } });
     expect(nomod.dmesg.at(-1)).toBe('virt/tdx: module not loaded');
+    // The ACPI S3 line is compile-time (CONFIG_ACPI && CONFIG_SUSPEND): firmware S3 or not.
+    const noS3 = planSpec({ ...base, firmware: { hibernation: false, acpiS3: false } });
+    expect(noS3.dmesg.slice(0, 2)).toEqual(['virt/tdx: BIOS enabled: private KeyID range [16, 64)', 'virt/tdx: Disable ACPI S3. Turn off TDX in the BIOS to use ACPI S3.']);
     const none = planSpec({ ...base, keyids: { bits: 6, mktme: 63, tdx: 0 } });
     expect(none.dmesg).toEqual([]);
     expect(none.failure?.reason).toBe('no-tdx-keyids');

@@ -6,8 +6,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { run } from '../../../../src/api/index.js';
+import { mainBoot, parseDmesg } from '../../../../src/api/parse/dmesg.js';
+import { parseStatusArg } from '../../../../src/api/parse/status.js';
 import { KERNEL_SCENARIOS } from '../../../../src/explore/scenarios/kernel.js';
+import { EIO } from '../../../../src/kernel/errno.js';
+import { kvm_create_td, pr_tdx_error_line } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
+import { TDH_MNG_CREATE } from '../../../../src/kernel/tdx/defs.js';
 import type { TdxModule } from '../../../../src/module/TdxModule.js';
 import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
 import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
@@ -152,5 +157,29 @@ describe('flush before handing pages to the module (tdx_clflush_page)', () => {
     const res = run({ scenarioObject: { ...sc, name: 'bringup-flushed', steps } });
     expect(res.runs[0]!.notes).toContain('td.create: 0');
     expect(res.findings).toEqual([]);
+  });
+});
+
+describe("KVM's pr_tdx_error lines (audit 2026-12 row 6)", () => {
+  it('formats as arch/x86/kvm/vmx/tdx.c: "SEAMCALL %s failed: 0x%llx" plus rcx/rdx/r8 for _1/_2/_3', () => {
+    const out = { rcx: 0x1000n, rdx: 0x2n, r8: 0xabcn };
+    expect(pr_tdx_error_line('TDH_MNG_CREATE', 0xc000082000000000n, 'pr_tdx_error', out)).toBe('SEAMCALL TDH_MNG_CREATE failed: 0xc000082000000000');
+    expect(pr_tdx_error_line('TDH_MNG_INIT', 0x8000020300000000n, 'pr_tdx_error_1', out)).toBe('SEAMCALL TDH_MNG_INIT failed: 0x8000020300000000, rcx 0x1000');
+    expect(pr_tdx_error_line('TDH_MEM_SEPT_ADD', 0xc0000b0000000000n, 'pr_tdx_error_2', out)).toBe('SEAMCALL TDH_MEM_SEPT_ADD failed: 0xc0000b0000000000, rcx 0x1000, rdx 0x2');
+    expect(pr_tdx_error_line('TDH_PHYMEM_PAGE_RECLAIM', 0x1n, 'pr_tdx_error_3', out)).toBe('SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0x1, rcx 0x1000, rdx 0x2, r8 0xabc');
+  });
+  it('a failing TDH.MNG.CREATE prints the kvm_intel line once, and the parsers read it (and the old form)', () => {
+    const r = kernelRig('small-2s');
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    r.stub!.fail(TDH_MNG_CREATE, 0xc000082000000000n);
+    const { ret } = r.run(kvm_create_td(r.m.kernel, r.m.platform.cpu(0), { pages: 4 }));
+    expect(ret).toBe(-EIO);
+    const line = 'kvm_intel: SEAMCALL TDH_MNG_CREATE failed: 0xc000082000000000';
+    expect(r.lines().filter((l) => l.startsWith('kvm_intel: '))).toEqual([line]);
+    for (const l of [line, 'kvm_intel: TDH_MNG_CREATE failed: 0xc000082000000000', 'kvm_intel: SEAMCALL TDH_MEM_SEPT_ADD failed: 0xc000082000000000, rcx 0x1000, rdx 0x2']) {
+      const leaf = l.includes('SEPT') ? 3 : 9;
+      expect(mainBoot(parseDmesg([l])).tdx[0], l).toMatchObject({ kind: 'seamcall-failed', leaf, status: 0xc000082000000000n });
+      expect(parseStatusArg(l), l).toMatchObject({ ok: true, status: 0xc000082000000000n, leafRaw: BigInt(leaf), from: 'line' });
+    }
   });
 });

@@ -388,3 +388,133 @@ describe('2022 RFC detection (tdx-host-rfc)', () => {
     ]);
   });
 });
+
+describe("KVM's checks after tdx_get_sysinfo() and their unwind (audit 2026-12 row 5)", () => {
+  const FEATURES0 = 0x0a00000300000008n;
+  const ATTRIBUTES_FIXED1 = 0x1900000300000001n;
+  const XFAM_FIXED1 = 0x1900000300000003n;
+  /** State after a failed bring-up: both cpuhp states gone, VMX off, TDX off, module left initialized. */
+  function unwound(r: KernelRig): void {
+    expect(r.m.kernel.cpuhp.map((s) => s.name)).toEqual([]);
+    expect(r.m.platform.cpus.map((c) => c.vmx)).toEqual([false, false, false, false]);
+    expect(r.m.kernel.kvm.enable_tdx).toBe(false);
+    expect(r.m.kernel.kvm.loaded).toBe(false);
+    expect(r.m.kernel.tdx.tdx_module_status).toBe('INITIALIZED');
+  }
+  it('features0 without TOPOLOGY_ENUM (bit 20): silent -EINVAL on linux-6.18, unwound', () => {
+    const r = kernelRig('small-2s');
+    r.stub!.fields.set(FEATURES0, 0xf0fbfn);
+    expect(r.run(r.m.loadKvm())).toBe(-EINVAL);
+    expect(tdxLines(r.lines()).pop()).toBe('virt/tdx: module initialized');
+    unwound(r);
+  });
+  it('a module forcing an attribute KVM does not support, or an XFAM state the host lacks: same', () => {
+    for (const [field, value] of [
+      [ATTRIBUTES_FIXED1, 1n],
+      [XFAM_FIXED1, 0x3n | (1n << 19n)],
+    ] as const) {
+      const r = kernelRig('small-2s');
+      r.stub!.fields.set(field, value);
+      expect(r.run(r.m.loadKvm())).toBe(-EINVAL);
+      expect(tdxLines(r.lines()).pop()).toBe('virt/tdx: module initialized');
+      unwound(r);
+    }
+  });
+  it('MAX_VCPU_PER_TD too small: the one printed check, unwound the same way', () => {
+    const r = kernelRig('small-2s');
+    r.stub!.fields.set(0x9900000100000008n, 2n);
+    expect(r.run(r.m.loadKvm())).toBe(-EINVAL);
+    unwound(r);
+  });
+  it('before the Sept 2025 fix the silent checks returned 0: kvm_intel loads with enable_tdx set', () => {
+    const r = kernelRig('small-2s', { kernelOverrides: { kvmSysinfoErrEinval: false } });
+    r.stub!.fields.set(FEATURES0, 0xf0fbfn);
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    expect(r.m.kernel.kvm.enable_tdx).toBe(true);
+    expect(r.m.kernel.kvm.loaded).toBe(true);
+    // get_sysinfo_err removed the TDX hotplug state; kvm_init() turned VMX back on.
+    expect(r.m.kernel.cpuhp.map((s) => s.name)).toEqual(['kvm/cpu:online']);
+    expect(r.m.platform.cpus.map((c) => c.vmx)).toEqual([true, true, true, true]);
+  });
+  it('the real default module of linux-6.18 (1.5.06, features0 0x2e1f0fbf) passes every check', () => {
+    const r = kernelRig('small-2s', { module: 'real' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    expect(r.m.kernel.kvm.enable_tdx).toBe(true);
+    expect(r.m.kernel.cpuhp.map((s) => s.name)).toEqual(['kvm/cpu:online', 'kvm/cpu/tdx:online']);
+  });
+  it('a tdx_enable() failure unwinds through tdx_bringup_err: VMX off everywhere, flags flushed (row 4)', () => {
+    const r = kernelRig('small-2s');
+    r.stub!.fail(CONFIG, 0xc0000a0200000000n);
+    expect(r.run(r.m.loadKvm())).toBe(-EIO);
+    expect(r.m.kernel.cpuhp.map((s) => s.name)).toEqual([]);
+    expect(r.m.platform.cpus.map((c) => c.vmx)).toEqual([false, false, false, false]);
+    // enable_tdx was still set while kvm_disable_virtualization() ran: every CPU flushed.
+    expect(r.m.platform.cpus.map((c) => r.m.kernel.cache_state_incoherent.get(c.id))).toEqual([false, false, false, false]);
+  });
+  it('CPU offline flushes only while TDX is enabled (row 4)', () => {
+    const on = kernelRig('small-2s');
+    expect(on.run(on.m.loadKvm())).toBe(0);
+    expect(on.m.kernel.cache_state_incoherent.get(3)).toBe(true);
+    expect(on.run(on.m.cpuOffline(3))).toBe(0);
+    expect(on.m.kernel.cache_state_incoherent.get(3)).toBe(false);
+    const off = kernelRig('small-2s');
+    expect(off.run(off.m.loadKvm({ tdx: false }))).toBe(0);
+    off.m.kernel.cache_state_incoherent.set(3, true);
+    expect(off.run(off.m.cpuOffline(3))).toBe(0);
+    expect(off.m.kernel.cache_state_incoherent.get(3)).toBe(true);
+  });
+});
+
+describe('v6.8 init_tdx_module() order (audit 2026-12 row 18)', () => {
+  const SYS_RD = 34;
+  /** mem_hotplug_lock's holder at every TDH.SYS.RD. */
+  function holdersAtSysRd(r: KernelRig): (number | undefined)[] {
+    const seen: (number | undefined)[] = [];
+    const stub = r.stub!;
+    const orig = stub.seamcall.bind(stub);
+    stub.seamcall = function* (regs, env) {
+      if (Number(regs.rax & 0xffffn) === SYS_RD) {
+        seen.push(r.m.kernel.mem_hotplug_lock.holder);
+      }
+      return yield* orig(regs, env);
+    };
+    return seen;
+  }
+  it('6.8 reads the TDMR metadata under get_online_mems(), 6.18 before it', () => {
+    const old = kernelRig('small-2s', { kernel: 'linux-6.8' });
+    const oldSeen = holdersAtSysRd(old);
+    cpuEnableAll(old);
+    expect(old.run(old.m.tdxEnable())).toBe(0);
+    expect(oldSeen).toEqual([0, 0, 0, 0, 0]);
+    const cur = kernelRig('small-2s');
+    const curSeen = holdersAtSysRd(cur);
+    cpuEnableAll(cur);
+    expect(cur.run(cur.m.tdxEnable())).toBe(0);
+    expect(curSeen.length).toBeGreaterThan(5);
+    expect(new Set(curSeen)).toEqual(new Set([undefined]));
+  });
+  it('6.8: a failed read unwinds through err_free_tdxmem with the same dmesg', () => {
+    const r = kernelRig('small-2s', { kernel: 'linux-6.8' });
+    cpuEnableAll(r);
+    r.stub!.fail(SYS_RD, 0xc0000c0000000000n);
+    expect(r.run(r.m.tdxEnable())).toBe(-EIO);
+    expect(tdx(r)).toEqual([
+      'virt/tdx: SEAMCALL (0x0000000000000022) failed: 0xc0000c0000000000',
+      'virt/tdx: RCX 0x0000000000000000 RDX 0x9100000100000008 R08 0x0000000000000000',
+      'virt/tdx: R09 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000',
+      'virt/tdx: module initialization failed (-5)',
+    ]);
+    expect(r.m.kernel.tdx.tdx_memlist).toEqual([]);
+    expect(r.m.kernel.mem_hotplug_lock.holder).toBeUndefined();
+  });
+});
+
+describe('ACPI S3 (audit 2026-12 row 22)', () => {
+  it('the line is compile-time: printed and S3 switched off even when the firmware has no S3', () => {
+    const r = kernelRig('small-2s', { edit: (s) => void (s.firmware = { acpiS3: false }) });
+    expect(tdxLines(r.lines())).toEqual(['virt/tdx: BIOS enabled: private KeyID range [16, 64)', 'virt/tdx: Disable ACPI S3. Turn off TDX in the BIOS to use ACPI S3.']);
+    expect(r.m.kernel.tdx.acpiS3Disabled).toBe(true);
+    const v8 = kernelRig('small-2s', { kernel: 'tdx-host-v8' });
+    expect(v8.m.kernel.tdx.acpiS3Disabled).toBe(false);
+  });
+});
