@@ -20,6 +20,11 @@ export interface ModuleProfile {
   readonly major: number;
   readonly minor: number;
   readonly update: number;
+  /**
+   * Build date as the decimal number YYYYMMDD (the module's TDX_MODULE_BUILD_DATE is
+   * `date +%Y%m%d`; real logs print `build_date 20240129`).
+   * @see intel/tdx-module (tdx_1.5) Makefile TDX_MODULE_BUILD_DATE; canonical/tdx issue #135
+   */
   readonly buildDate: number;
   readonly buildNum: number;
   /** RAX bits 23:16 are a leaf version (1.5+); in 1.0 RAX is compared as a whole. */
@@ -73,7 +78,7 @@ const TDX_15: ModuleProfile = {
   major: 1,
   minor: 5,
   update: 1,
-  buildDate: 0x20230323,
+  buildDate: 20230323,
   buildNum: 0x2a0,
   versionField: true,
   versionedLeaves: new Map(M15_VERSIONED),
@@ -90,7 +95,7 @@ const TDX_15_LATE: ModuleProfile = {
   ...TDX_15,
   name: 'tdx-1.5-late',
   update: 6,
-  buildDate: 0x20240925,
+  buildDate: 20240925,
   buildNum: 0x300,
   versionedLeaves: new Map([...M15_VERSIONED, [LEAF.TDH_VP_INIT, 1]]),
   extraFields: ['MAX_VCPUS_PER_TD'],
@@ -102,7 +107,7 @@ const TDX_10: ModuleProfile = {
   name: 'tdx-1.0',
   minor: 0,
   update: 3,
-  buildDate: 0x20220214,
+  buildDate: 20220214,
   buildNum: 0x1b0,
   versionField: false,
   versionedLeaves: new Map(),
