@@ -116,3 +116,20 @@ describe('tdx-host-rfc (2022)', () => {
     expect(v8.run(v8.m.kernel.add_memory(v8.m.kernel.bootCpu, 0x200000000, 0x8000000, 1))).toBe(0);
   });
 });
+
+describe('kexec stop wait (audit row 2)', () => {
+  it('kernel_kexec waits for ever after the NMIs (stop_other_cpus() is smp_ops.stop_other_cpus(1)): a CPU that takes the NMI 50 ms late is halted before the jump', async () => {
+    const { kernel_kexec } = await import('../../../src/kernel/kexec/kexec_core.js');
+    const { STOP_REBOOT_WAIT_NS } = await import('../../../src/kernel/kexec/smp.js');
+    const r = kernelRig('small-2s', { kernel: 'linux-6.18' });
+    const k = r.m.kernel;
+    const late = r.m.platform.cpu(1);
+    late.lateVector.set('REBOOT', 2_000_000_000);
+    late.lateVector.set('NMI', 50_000_000);
+    const t0 = r.m.platform.nowNs;
+    expect(r.run(kernel_kexec(k, k.bootCpu))).toBe(0);
+    expect(late.halted).toBe(true);
+    expect(k.kexec_state.jumpNs! - t0).toBeGreaterThan(STOP_REBOOT_WAIT_NS + 50_000_000);
+    expect(k.dmesg.lines()).toContain('Shutting down cpus with NMI');
+  });
+});
