@@ -646,17 +646,17 @@ export function planProfile(spec: PlatformSpec, kernel: KernelProfileName, modul
   } else if (kid.tdx === 0) {
     fail('no-tdx-keyids', -19, 'the BIOS enabled no TDX KeyIDs: Linux prints no TDX line at all and TDX stays off');
   } else {
-    if (rfc) {
-      dmesg.push(`${s.prefix}SEAMRR enabled.`);
+    // The RFC printed nothing when detection succeeded.
+    const range = s.keyidRange(kid.mktme + 1, kid.mktme + 1 + kid.tdx);
+    if (range !== undefined) {
+      dmesg.push(s.prefix + range);
     }
-    dmesg.push(s.prefix + s.keyidRange(kid.mktme + 1, kid.mktme + 1 + kid.tdx));
     if (kid.tdx < 2) {
       dmesg.push(s.prefix + s.tooFewKeyids(kid.tdx));
       fail('too-few-keyids', -19, `only ${kid.tdx} TDX KeyID: one is the global KeyID, so no TD could run (enable more TDX KeyIDs in the BIOS)`);
     } else if (rfc) {
-      dmesg.push(`${s.prefix}TDX enabled by BIOS.`);
       detected = true;
-    } else if (spec.firmware.hibernation) {
+    } else if (spec.firmware.hibernation && k.hibernationCheck) {
       dmesg.push(s.prefix + s.hibernation);
       fail('hibernation', -19, 'hibernation is available: boot with nohibernate (or disable hibernation) to use TDX');
     } else {

@@ -270,6 +270,13 @@ export class Kernel {
     if (base % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0 || size === 0) {
       return -EINVAL;
     }
+    if (this.profile.memHotplug === 'reject-add' && this.tdx.hostPlatform) {
+      // arch_memory_add_precheck(): any hot-add is refused on a TDX platform. The line is as
+      // the series' documentation shows it (with the `tdx: ` prefix).
+      // @see linux (v5, 22 Jun 2022) 05/22 arch_memory_add_precheck(), 22/22 Documentation/x86/tdx.rst
+      this.log.err(`Unable to add memory [0x${base.toString(16)}, 0x${(base + size).toString(16)}) on TDX enabled platform.`);
+      return -EINVAL;
+    }
     yield* this.mem_hotplug_lock.lock(from);
     const start_pfn = base / PAGE_SIZE;
     const nr_pages = size / PAGE_SIZE;

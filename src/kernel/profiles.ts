@@ -8,7 +8,7 @@
 import type { Cpu } from '../platform/Cpu.js';
 import type { Kernel } from './Kernel.js';
 import type { PrErr, SeamResult } from './tdx/seamcall.js';
-import { seamcallErrLines } from './tdx/seamcall.js';
+import { pr_err_once, seamcallErrLines } from './tdx/seamcall.js';
 
 /** Names of the kernel profiles. */
 export const KERNEL_PROFILE_NAMES = ['linux-6.18', 'linux-6.8', 'tdx-host-v8', 'tdx-host-rfc', 'cmr-holes'] as const;
@@ -26,7 +26,8 @@ export const DEFAULT_KERNEL_PROFILE: KernelProfileName = 'linux-6.18';
 export interface KernelStrings {
   /** pr_fmt of tdx.c: `virt/tdx: ` (2023+) or `tdx: ` (2022 drafts). */
   readonly prefix: string;
-  keyidRange(start: number, end: number): string;
+  /** The boot line with the private KeyID range (none in the RFC: detection printed nothing on success). */
+  keyidRange(start: number, end: number): string | undefined;
   tooFewKeyids(nr: number): string;
   readonly hibernation: string;
   readonly acpiS3: string | undefined;
@@ -36,6 +37,21 @@ export interface KernelStrings {
   initFailed(ret: number): string;
   /** Extra line after initFailed (the RFC's "Shut it down."), if any. */
   readonly shutdownSuffix: boolean;
+  /**
+   * printk level of the too-few-KeyIDs line: pr_err (2023+), pr_info (v8, RFC).
+   * @see linux (TDX host v8, 9 Dec 2022) 02/16 tdx_init()
+   */
+  readonly tooFewKeyidsLevel: 'err' | 'info';
+  /**
+   * printk level of initFailed: pr_err (v8+), pr_info (RFC's `Shut it down.`).
+   * @see linux (RFC-era tdx.c) init_tdx_module() failure, v5 22/22 documentation
+   */
+  readonly initFailedLevel: 'err' | 'info';
+  /**
+   * The module identity line printed after TDH.SYS.INFO, before the CMR lines (drafts only).
+   * @see linux (TDX host v8, 9 Dec 2022) 06/16 tdx_get_sysinfo()
+   */
+  moduleInfo?(leg: { attributes: number; vendor_id: number; major_version: number; minor_version: number; build_date: number; build_num: number }): string;
   /** Print a SEAMCALL failure the way this era does. */
   seamcallErr(k: Kernel, cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): void;
 }
@@ -59,6 +75,16 @@ export interface KexecPolicy {
   readonly relocateWbinvd: 'flag' | 'sme-only' | 'never';
   /** KVM's syscore shutdown flushes each CPU whose flag is set (tdx_cpu_flush_cache_for_kexec, 6.18). */
   readonly earlyFlush: boolean;
+  /**
+   * How native_stop_other_cpus() decides that the other CPUs have stopped.
+   * - `online-count` (before 6.5): `while (num_online_cpus() > 1 && timeout--)`, NMIs to all
+   *   but self; stop_this_cpu() does set_cpu_online(false) *before* its WBINVD, so the
+   *   stopping CPU may go on (and jump) while a remote WBINVD still runs.
+   * - `stop-mask` (6.5+, commit 1f5e7eb7868e "x86/smp: Make stop_other_cpus() more robust"):
+   *   wait for cpus_stop_mask, which a CPU leaves only *after* its WBINVD.
+   * @see linux arch/x86/kernel/smp.c native_stop_other_cpus(), process.c stop_this_cpu()
+   */
+  readonly stopProtocol: 'online-count' | 'stop-mask';
   /** Kconfig allows KEXEC_CORE together with INTEL_TDX_HOST. */
   readonly kexecAllowed: boolean;
   /** machine_kexec_prepare() refuses on X86_BUG_TDX_PW_MCE platforms. */
@@ -111,6 +137,34 @@ export interface KernelProfile {
    * @see linux arch/x86/virt/vmx/tdx/tdx.c init_tdx_module() v6.8: get_tdx_tdmr_sysinfo()
    */
   readonly sysinfoInMems: boolean;
+  /**
+   * How SEAMCALL statuses become errnos and prints:
+   * - `merged` (v9+): sc_retry_prerr(), -ENODEV/-EOPNOTSUPP/-EACCES silently, -EIO with a print;
+   * - `v8`: seamcall() prints every outcome with pr_err_once: `TDX module is not loaded.`
+   *   (-ENODEV), `[firmware bug]: TDX is not enabled by BIOS.` (#GP, -ENODEV), `CPU is not in
+   *   VMX operation.` (#UD, -EINVAL), `SEAMCALL failed: leaf %llu, error 0x%llx.` (-EIO);
+   * - `rfc`: VMfailInvalid is -ENODEV, a status with bit 63 prints `SEAMCALL leaf %llu failed:
+   *   0x%llx` and is -EFAULT, any other status (bit 63 clear) is success.
+   * @see linux (TDX host v8, 9 Dec 2022) 05/16 seamcall(); (RFC-era tdx.c) seamcall()
+   */
+  readonly seamcallErrors: 'merged' | 'v8' | 'rfc';
+  /**
+   * tdx_init() refuses TDX when hibernation is possible (2023 series on; not in v8 or the RFC).
+   * @see linux tdx_init() (v6.8+); (TDX host v8, 9 Dec 2022) 02/16 tdx_init() has no such check
+   */
+  readonly hibernationCheck: boolean;
+  /**
+   * X86_BUG_TDX_PW_MCE and the PAMT reset with MOVDIR64B on the error path (2023 series on;
+   * the 2022 drafts have neither).
+   * @see linux check_tdx_erratum(), tdmrs_quirk_reset_pamt_all() (v6.8+)
+   */
+  readonly pwMceQuirk: boolean;
+  /**
+   * Memory hot-add: the memory notifier vetoes onlining non-TDX memory after init (v8+), or
+   * arch_memory_add_precheck() refuses every hot-add on a TDX platform (2022 RFC–v5).
+   * @see linux (v5, 22 Jun 2022) 05/22 arch_memory_add_precheck(); tdx_memory_notifier()
+   */
+  readonly memHotplug: 'notifier' | 'reject-add';
   readonly kexec: KexecPolicy;
   readonly strings: KernelStrings;
 }
@@ -121,14 +175,25 @@ function mergedSeamcallErr(k: Kernel, _cpu: Cpu, fn: bigint, r: SeamResult, prer
   }
 }
 
-/** The 2022 drafts' once-only failure print (CPU, leaf in decimal, error). */
-function draftSeamcallErr(k: Kernel, cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): void {
-  k.log.err(`SEAMCALL failed: CPU ${cpu.id}: leaf ${fn.toString()}, error 0x${r.ret.toString(16)}.`);
+/**
+ * v8's failure print for an error status: pr_err_once, leaf in decimal, no CPU number.
+ * @see linux (TDX host v8, 9 Dec 2022) 05/16 seamcall()
+ */
+function v8SeamcallErr(k: Kernel, _cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): void {
+  pr_err_once(k, 'seamcall:failed', `SEAMCALL failed: leaf ${fn.toString()}, error 0x${r.ret.toString(16)}.`);
   if (prerr === 'seamcall_prerr_ret') {
     const o = r.out;
     const h = (v: bigint): string => `0x${v.toString(16)}`;
-    k.log.err(`additional output: rcx ${h(o.rcx)}, rdx ${h(o.rdx)}, r8 ${h(o.r8)}, r9 ${h(o.r9)}, r10 ${h(o.r10)}, r11 ${h(o.r11)}.`);
+    pr_err_once(k, 'seamcall:additional', `additional output: rcx ${h(o.rcx)}, rdx ${h(o.rdx)}, r8 ${h(o.r8)}, r9 ${h(o.r9)}, r10 ${h(o.r10)}, r11 ${h(o.r11)}.`);
   }
+}
+
+/**
+ * The RFC's failure print for a status with bit 63 set (pr_err, every time).
+ * @see linux (RFC-era tdx.c) seamcall(): `pr_err("SEAMCALL leaf %llu failed: 0x%llx\n", fn, ret)`
+ */
+function rfcSeamcallErr(k: Kernel, _cpu: Cpu, fn: bigint, r: SeamResult): void {
+  k.log.err(`SEAMCALL leaf ${fn.toString()} failed: 0x${r.ret.toString(16)}`);
 }
 
 const MERGED_STRINGS: KernelStrings = {
@@ -142,6 +207,8 @@ const MERGED_STRINGS: KernelStrings = {
   initialized: 'module initialized',
   initFailed: (ret) => `module initialization failed (${ret})`,
   shutdownSuffix: false,
+  tooFewKeyidsLevel: 'err',
+  initFailedLevel: 'err',
   seamcallErr: mergedSeamcallErr,
 };
 
@@ -156,12 +223,19 @@ const V8_STRINGS: KernelStrings = {
   initialized: 'TDX module initialized.',
   initFailed: (ret) => `initialization failed (${ret})`,
   shutdownSuffix: false,
-  seamcallErr: draftSeamcallErr,
+  tooFewKeyidsLevel: 'info',
+  initFailedLevel: 'err',
+  /** Typo ("atributes") and the missing newline as posted. @see linux (TDX host v8, 9 Dec 2022) 06/16 tdx_get_sysinfo() */
+  moduleInfo: (l) =>
+    `TDX module: atributes 0x${l.attributes.toString(16)}, vendor_id 0x${l.vendor_id.toString(16)}, major_version ${l.major_version}, minor_version ${l.minor_version}, build_date ${l.build_date}, build_num ${l.build_num}`,
+  seamcallErr: v8SeamcallErr,
 };
 
 const RFC_STRINGS: KernelStrings = {
   prefix: 'tdx: ',
-  keyidRange: (s, e) => `TDX private KeyID range: [${s}, ${e}).`,
+  // RFC detect_tdx_keyids_bsp() prints nothing on success (the v5 documentation's
+  // `TDX private KeyID range: [16, 64).` was never in the RFC's code).
+  keyidRange: () => undefined,
   tooFewKeyids: (nr) => `initialization failed: too few private KeyIDs available (${nr}).`,
   hibernation: 'initialization failed: Hibernation support is enabled',
   acpiS3: undefined,
@@ -170,7 +244,12 @@ const RFC_STRINGS: KernelStrings = {
   initialized: 'TDX module initialized.',
   initFailed: () => 'Failed to initialize TDX module. Shut it down.',
   shutdownSuffix: true,
-  seamcallErr: draftSeamcallErr,
+  tooFewKeyidsLevel: 'info',
+  initFailedLevel: 'info',
+  /** @see linux (RFC-era tdx.c, v5 22/22 documentation) tdx_get_sysinfo() */
+  moduleInfo: (l) =>
+    `TDX module: attributes 0x${l.attributes.toString(16)}, vendor_id 0x${l.vendor_id.toString(16)}, major_version ${l.major_version}, minor_version ${l.minor_version}, build_date ${l.build_date}, build_num ${l.build_num}`,
+  seamcallErr: rfcSeamcallErr,
 };
 
 const LINUX_6_18: KernelProfile = {
@@ -192,7 +271,11 @@ const LINUX_6_18: KernelProfile = {
   kvmChecksMaxVcpus: true,
   kvmSysinfoErrEinval: true,
   sysinfoInMems: false,
-  kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, kexecAllowed: true, refuseOnErratum: true },
+  seamcallErrors: 'merged',
+  hibernationCheck: true,
+  pwMceQuirk: true,
+  memHotplug: 'notifier',
+  kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: true },
   strings: MERGED_STRINGS,
 };
 
@@ -206,7 +289,8 @@ const LINUX_6_8: KernelProfile = {
   cacheStateFlag: false,
   kvmChecksMaxVcpus: false,
   sysinfoInMems: true,
-  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', earlyFlush: false, kexecAllowed: false, refuseOnErratum: false },
+  // 6.8 > 6.5: the cpus_stop_mask protocol (moot while kexec is not built in).
+  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', earlyFlush: false, stopProtocol: 'stop-mask', kexecAllowed: false, refuseOnErratum: false },
 };
 
 const TDX_HOST_V8: KernelProfile = {
@@ -220,7 +304,11 @@ const TDX_HOST_V8: KernelProfile = {
   entropyRetry: false,
   sysinfoInMems: false,
   uninitializedName: 'UNKNOWN',
-  kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', earlyFlush: false, kexecAllowed: true, refuseOnErratum: false },
+  seamcallErrors: 'v8',
+  hibernationCheck: false,
+  pwMceQuirk: false,
+  // Based on 6.1-rc: the pre-6.5 num_online_cpus() stop protocol.
+  kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', earlyFlush: false, stopProtocol: 'online-count', kexecAllowed: true, refuseOnErratum: false },
   strings: V8_STRINGS,
 };
 
@@ -232,6 +320,8 @@ const TDX_HOST_RFC: KernelProfile = {
   cpuInit: 'in-init',
   failure: 'lp-shutdown',
   universalEinval: false,
+  seamcallErrors: 'rfc',
+  memHotplug: 'reject-add',
   strings: RFC_STRINGS,
 };
 
@@ -247,7 +337,7 @@ const MUTANT_NO_KEXEC_WBINVD: KernelProfile = {
   ...LINUX_6_18,
   name: 'mutant-no-kexec-wbinvd',
   description: 'MUTANT: linux-6.18 without any kexec-time WBINVD (no early flush, none in stop_this_cpu or relocate_kernel)',
-  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'never', earlyFlush: false, kexecAllowed: true, refuseOnErratum: false },
+  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'never', earlyFlush: false, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: false },
 };
 
 const PROFILES: Record<KernelProfileName, KernelProfile> = {

@@ -524,6 +524,59 @@ export class Platform {
     return dirty;
   }
 
+  /**
+   * WBINVD as an instruction that takes its time: the dirty lines are written back in
+   * `cache.wbinvdSubBlocks` parts, each with its share of the cost and a preemption point
+   * (`label`) after it. Another CPU may run (and, in kexec, jump) between the parts; lines
+   * not yet written back stay dirty in this cache. The lines go out in address order per
+   * KeyID; the whole cache is invalid at the end.
+   * @see Intel SDM WBINVD ("may take a long time"); MSR_IA32_WBINVDP (the sub-blocks)
+   */
+  *wbinvdBlocks(cpu: Cpu, label: string): Prog<number> {
+    const n = this.spec.cache.wbinvdSubBlocks;
+    const dirtyRanges = cpu.cache.dirtyRanges();
+    const total = dirtyRanges.reduce((acc, r) => acc + (r.end - r.start), 0);
+    const c = this.spec.costs;
+    let done = 0;
+    let idx = 0;
+    let off = 0;
+    for (let b = 0; b < n; b++) {
+      const quota = Math.ceil(((b + 1) * total) / n) - done;
+      let left = quota;
+      while (left > 0 && idx < dirtyRanges.length) {
+        const r = dirtyRanges[idx] as CacheRange;
+        const start = r.start + off;
+        const end = Math.min(r.end, start + left);
+        for (const piece of cpu.cache.remove(r.key, start, end)) {
+          if (piece.seg.dirty) {
+            this.writeBack(cpu, piece, 'wbinvd');
+          }
+        }
+        left -= end - start;
+        if (end === r.end) {
+          idx++;
+          off = 0;
+        } else {
+          off = end - r.start;
+        }
+      }
+      done += quota;
+      yield { op: 'tick', ns: Math.floor(c.wbinvdBaseNs / n) + quota * c.wbinvdPerDirtyLineNs, label };
+      if (b < n - 1) {
+        yield { op: 'yield', label };
+      }
+    }
+    // The clean lines are invalidated too (nothing to write back).
+    for (const r of cpu.cache.removeAll()) {
+      if (r.seg.dirty) {
+        this.writeBack(cpu, r, 'wbinvd');
+      }
+    }
+    cpu.lastWbinvdNs = this.nowNs;
+    this.tracer.emit({ kind: 'cache.flush', t: this.nowNs, cpu: cpu.id, op: 'wbinvd', dirtyLines: total });
+    return total;
+  }
+
   /** Evict up to `lines` LRU lines from `cpu`'s cache (early write-back fault). */
   evictLines(cpu: Cpu, lines: number): void {
     for (const r of cpu.cache.evictOverflow(cpu.cache.capacityLines - Math.max(0, cpu.cache.lineCount - lines))) {

@@ -198,7 +198,10 @@ const TDX_PREFIXES = ['virt/tdx: ', 'x86/virt/tdx: ', 'tdx: '];
 
 const RE_KEYID = /(?:BIOS enabled: private KeyID range|TDX private KeyID range):? \[(\d+), (\d+)\)/;
 const RE_SEAMCALL = /^SEAMCALL \((0x[0-9a-fA-F]+)\) failed: (0x[0-9a-fA-F]+)$/;
-const RE_SEAMCALL_DRAFT = /^SEAMCALL failed: CPU (\d+): leaf (\d+), error (0x[0-9a-fA-F]+)\.?$/;
+/** Later drafts (`CPU %d: `) and v8 05/16 (no CPU): `SEAMCALL failed: leaf %llu, error 0x%llx.` */
+const RE_SEAMCALL_DRAFT = /^SEAMCALL failed: (?:CPU (\d+): )?leaf (\d+), error (0x[0-9a-fA-F]+)\.?$/;
+/** The RFC's seamcall(): `SEAMCALL leaf %llu failed: 0x%llx`. */
+const RE_SEAMCALL_RFC = /^SEAMCALL leaf (\d+) failed: (0x[0-9a-fA-F]+)$/;
 const RE_SEAMCALL_NAMED = /(?:^|SEAMCALL )(TDH[._][A-Z0-9._]+) failed: (0x[0-9a-fA-F]+)/;
 const RE_REGS1 = /^RCX (0x[0-9a-fA-F]+) RDX (0x[0-9a-fA-F]+) R08 (0x[0-9a-fA-F]+)$/;
 const RE_REGS2 = /^R09 (0x[0-9a-fA-F]+) R10 (0x[0-9a-fA-F]+) R11 (0x[0-9a-fA-F]+)$/;
@@ -224,7 +227,8 @@ const RE_SYS_DISABLE = /^TDH\.SYS\.DISABLE failed: (0x[0-9a-fA-F]+)$/;
 const MARKERS: readonly (readonly [RegExp, string])[] = [
   [/^(?:BIOS enabled: private KeyID range|TDX private KeyID range)/, 'KeyID range line'],
   [/^SEAMCALL \(/, 'SEAMCALL failure line'],
-  [/^SEAMCALL failed: CPU/, 'SEAMCALL failure line'],
+  [/^SEAMCALL failed: /, 'SEAMCALL failure line'],
+  [/^SEAMCALL leaf /, 'SEAMCALL failure line'],
   [/^RCX 0x/, 'SEAMCALL register line'],
   [/^R09 0x/, 'SEAMCALL register line'],
   [/^\d+ (?:KB|KBs|pages) allocated for PAMT/, 'PAMT line'],
@@ -287,13 +291,21 @@ function parseTdxMessage(m: string): ParseResult {
     return { kind: 'seamcall-failed', leaf: Number(leafRaw & 0xffffn), leafRaw, status };
   }
   if ((r = RE_SEAMCALL_DRAFT.exec(m)) !== null) {
-    const cpu = decNum(r[1]!);
+    const cpu = r[1] === undefined ? undefined : decNum(r[1]);
     const leaf = decNum(r[2]!);
     const status = hexBig(r[3]!);
-    if (cpu === undefined || leaf === undefined || status === undefined) {
+    if ((r[1] !== undefined && cpu === undefined) || leaf === undefined || status === undefined) {
       return { kind: 'problem', message: 'SEAMCALL failure line with an out-of-range value' };
     }
-    return { kind: 'seamcall-failed', leaf: leaf & 0xffff, leafRaw: BigInt(leaf), status, cpu };
+    return cpu === undefined ? { kind: 'seamcall-failed', leaf: leaf & 0xffff, leafRaw: BigInt(leaf), status } : { kind: 'seamcall-failed', leaf: leaf & 0xffff, leafRaw: BigInt(leaf), status, cpu };
+  }
+  if ((r = RE_SEAMCALL_RFC.exec(m)) !== null) {
+    const leaf = decNum(r[1]!);
+    const status = hexBig(r[2]!);
+    if (leaf === undefined || status === undefined) {
+      return { kind: 'problem', message: 'SEAMCALL failure line with an out-of-range value' };
+    }
+    return { kind: 'seamcall-failed', leaf: leaf & 0xffff, leafRaw: BigInt(leaf), status };
   }
   if ((r = RE_REGS1.exec(m)) !== null) {
     const [rcx, rdx, r8] = [hexBig(r[1]!), hexBig(r[2]!), hexBig(r[3]!)];

@@ -355,6 +355,10 @@ function finish(pick: MemoryPick, cmrsIn: readonly Range[] | undefined, b: BootF
   } else if (tooFew !== undefined && tooFew.kind === 'too-few-keyids' && tooFew.nr !== undefined) {
     keyids = { bits: 6, mktme: 15, tdx: Math.max(0, tooFew.nr) };
     assumptions.push('KeyID split assumed: 15 MKTME KeyIDs (the log shows only the TDX count)');
+  } else if (b !== undefined && b.tdx.some((t) => t.kind === 'pamt-allocated' && t.unit === 'pages')) {
+    // The 2022 RFC printed no KeyID line when detection succeeded.
+    keyids = { bits: 6, mktme: 15, tdx: 48 };
+    assumptions.push('KeyIDs assumed: 15 MKTME + 48 TDX (private range [16, 64)); the 2022 RFC prints no KeyID line');
   } else if (b !== undefined && b.tdx.length === 0) {
     keyids = { bits: 6, mktme: 63, tdx: 0 };
     assumptions.push('no TDX lines: no TDX KeyIDs assumed (TDX not enabled by the BIOS)');

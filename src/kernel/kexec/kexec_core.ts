@@ -71,8 +71,10 @@ export function* kernel_kexec(k: Kernel, cpu: Cpu, stop: Pick<StopOptions, 'ipiI
   // syscore_shutdown(): KVM disables virtualization on every CPU.
   yield* kvm_shutdown(k, cpu);
   k.klog.notice('kexec_core: Starting new kernel');
-  // machine_shutdown() → native_machine_shutdown() → stop_other_cpus().
-  yield* native_stop_other_cpus(k, cpu, { wait: false, ...stop });
+  // machine_shutdown() → native_machine_shutdown() → stop_other_cpus(), which is
+  // smp_ops.stop_other_cpus(1): wait for ever after the NMIs.
+  // @see linux arch/x86/include/asm/smp.h stop_other_cpus()
+  yield* native_stop_other_cpus(k, cpu, { wait: true, ...stop });
   // lapic_shutdown(), restore_boot_irq_mode(), hpet_disable()...
   yield { op: 'tick', ns: 20_000, label: 'local:native_machine_shutdown' };
   yield* machine_kexec(k, cpu);

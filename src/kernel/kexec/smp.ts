@@ -21,7 +21,12 @@ export const STOP_NMI_WAIT_NS = 10_000_000;
 
 /** Options of one stop. */
 export interface StopOptions {
-  /** stop_other_cpus() was asked to wait for ever (smp_send_stop from reboot uses 0). */
+  /**
+   * Wait for ever after the NMIs: `while (... && (wait || timeout--))`. kexec and reboot come
+   * through stop_other_cpus(), which is smp_ops.stop_other_cpus(1); only smp_send_stop()
+   * (panic without a crash kernel) passes 0.
+   * @see linux arch/x86/include/asm/smp.h stop_other_cpus(), smp_send_stop()
+   */
   readonly wait: boolean;
   /** Model knob: the REBOOT IPI is always taken within the second (no NMI fallback). */
   readonly ipiInTime?: boolean;
@@ -40,6 +45,14 @@ export function* reboot_interrupt(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): 
   yield { op: 'yield', label: 'local:reboot_interrupt' };
   emergency_disable_virtualization(cpu);
   yield* stop_this_cpu(k, cpu);
+}
+
+/**
+ * num_online_cpus() > 1, seen from the stopping CPU: the pre-6.5 stop condition.
+ * @see linux (v6.1) native_stop_other_cpus()
+ */
+function others_online(k: Kernel, cpu: Cpu): boolean {
+  return k.platform.cpus.some((c) => c !== cpu && c.online);
 }
 
 /** NMI handler registered by native_stop_other_cpus(). @see linux smp_stop_nmi_callback() */
@@ -62,13 +75,62 @@ export function* smp_stop_nmi_callback(k: Kernel, cpu: Cpu, _irq: PendingInterru
  */
 export function* native_stop_other_cpus(k: Kernel, cpu: Cpu, opts: StopOptions): Prog {
   const st = k.kexec_state;
-  const p = k.platform;
   // atomic_try_cmpxchg(&stopping_cpu, -1, this_cpu): a second caller just returns.
   yield { op: 'yield', label: 'stopping_cpu' };
   if (st.stopping_cpu !== -1) {
     return;
   }
   st.stopping_cpu = cpu.id;
+  if (k.profile.kexec.stopProtocol === 'online-count') {
+    yield* stop_other_cpus_online_count(k, cpu, opts);
+  } else {
+    yield* stop_other_cpus_stop_mask(k, cpu, opts);
+  }
+  // local_irq_save(); disable_local_APIC(); mcheck_cpu_clear(); local_irq_restore()
+  yield { op: 'tick', ns: 2_000, label: 'local:disable_local_APIC' };
+  st.cpus_stop_mask.clear();
+}
+
+/**
+ * Before 6.5: wait while num_online_cpus() > 1. stop_this_cpu() marks its CPU offline before
+ * its WBINVD, so the wait may end while remote WBINVDs still run (the hole that commit
+ * 1f5e7eb7868e "x86/smp: Make stop_other_cpus() more robust" closed in 6.5). The NMIs go to
+ * every other CPU (apic_send_IPI_allbutself), stopped ones included.
+ * @see linux (v6.1) arch/x86/kernel/smp.c native_stop_other_cpus()
+ */
+function* stop_other_cpus_online_count(k: Kernel, cpu: Cpu, opts: StopOptions): Prog {
+  const st = k.kexec_state;
+  const p = k.platform;
+  const others = p.cpus.filter((c) => c !== cpu && c.online);
+  if (others_online(k, cpu)) {
+    // apic_send_IPI_allbutself(REBOOT_VECTOR)
+    for (const c of others) {
+      p.sendIpi(cpu, c, 'REBOOT');
+    }
+    yield { op: 'yield', label: 'num_online_cpus' };
+    yield* waitUntil(() => !others_online(k, cpu), opts.ipiInTime === true ? Infinity : STOP_REBOOT_WAIT_NS, 'num_online_cpus');
+  }
+  if (others_online(k, cpu)) {
+    // register_stop_handler(); pr_emerg(); apic_send_IPI_allbutself(NMI_VECTOR)
+    st.nmiHandlerRegistered = true;
+    k.klog.emerg('Shutting down cpus with NMI');
+    for (const c of others) {
+      p.sendIpi(cpu, c, 'NMI');
+    }
+    yield { op: 'yield', label: 'num_online_cpus' };
+    // An NMI is always taken eventually here, so `wait` ends once every CPU went offline.
+    yield* waitUntil(() => !others_online(k, cpu), opts.wait ? Infinity : STOP_NMI_WAIT_NS, 'num_online_cpus');
+  }
+}
+
+/**
+ * 6.5+: wait for cpus_stop_mask, which a CPU leaves after its WBINVD; NMIs only to the CPUs
+ * still in the mask.
+ * @see linux native_stop_other_cpus()
+ */
+function* stop_other_cpus_stop_mask(k: Kernel, cpu: Cpu, opts: StopOptions): Prog {
+  const st = k.kexec_state;
+  const p = k.platform;
   for (const c of p.cpus) {
     if (c !== cpu && c.online) {
       st.cpus_stop_mask.add(c.id);
@@ -91,9 +153,7 @@ export function* native_stop_other_cpus(k: Kernel, cpu: Cpu, opts: StopOptions):
       p.sendIpi(cpu, p.cpu(id), 'NMI');
       yield { op: 'yield', label: 'cpus_stop_mask' };
     }
+    // An NMI is always taken eventually in the model, so `wait` ends once every CPU answered.
     yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.wait ? Infinity : STOP_NMI_WAIT_NS, 'cpus_stop_mask');
   }
-  // local_irq_save(); disable_local_APIC(); mcheck_cpu_clear(); local_irq_restore()
-  yield { op: 'tick', ns: 2_000, label: 'local:disable_local_APIC' };
-  st.cpus_stop_mask.clear();
 }

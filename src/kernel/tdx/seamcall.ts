@@ -16,7 +16,7 @@ import type { Cpu } from '../../platform/Cpu.js';
 import { call } from '../../platform/Exec.js';
 import type { Prog } from '../../platform/Exec.js';
 import type { SeamRegs } from '../../platform/Seam.js';
-import { EACCES, EIO, ENODEV, EOPNOTSUPP } from '../errno.js';
+import { EACCES, EFAULT, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { Kernel } from '../Kernel.js';
 import { RDRAND_RETRY_LOOPS, TDX_RND_NO_ENTROPY, TDX_SEAMCALL_GP, TDX_SEAMCALL_UD, TDX_SEAMCALL_VMFAILINVALID } from './defs.js';
@@ -91,11 +91,82 @@ export type PrErr = 'seamcall_prerr' | 'seamcall_prerr_ret';
  */
 export function* sc_retry_prerr(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs, prerr: PrErr): Prog<{ err: KernelStatus; r: SeamResult }> {
   const r = yield* sc_retry(k, cpu, fn, args);
-  const err = seamcall_errno(r.ret);
-  if (err === -EIO) {
-    k.profile.strings.seamcallErr(k, cpu, fn, r, prerr);
+  switch (k.profile.seamcallErrors) {
+    case 'merged': {
+      const err = seamcall_errno(r.ret);
+      if (err === -EIO) {
+        k.profile.strings.seamcallErr(k, cpu, fn, r, prerr);
+      }
+      return { err, r };
+    }
+    case 'v8':
+      return { err: seamcall_v8(k, cpu, fn, r, prerr), r };
+    case 'rfc':
+      return { err: seamcall_rfc(k, cpu, fn, r, prerr), r };
   }
-  return { err, r };
+}
+
+/**
+ * pr_err_once()/pr_info_once(): print `text` the first time the call site `site` is reached
+ * in this boot (a static bool per call site in Linux; per Kernel here, so a kexec'd kernel
+ * prints again).
+ * @see linux include/linux/printk.h printk_once()
+ */
+export function pr_err_once(k: Kernel, site: string, text: string): void {
+  pr_once(k, site, 'err', text);
+}
+
+/** pr_info_once()/pr_err_once() at `level`. @see pr_err_once */
+export function pr_once(k: Kernel, site: string, level: 'err' | 'info', text: string): void {
+  const done = k.tdx.printedOnce;
+  if (done.has(site)) {
+    return;
+  }
+  done.add(site);
+  if (level === 'err') {
+    k.log.err(text);
+  } else {
+    k.log.info(text);
+  }
+}
+
+/**
+ * v8's status → errno mapping, with a pr_err_once for every failure.
+ * @see linux (TDX host v8, 9 Dec 2022) 05/16 seamcall()
+ */
+function seamcall_v8(k: Kernel, cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): KernelStatus {
+  switch (r.ret) {
+    case 0n:
+      return 0;
+    case TDX_SEAMCALL_GP:
+      pr_err_once(k, 'seamcall:gp', '[firmware bug]: TDX is not enabled by BIOS.');
+      return -ENODEV;
+    case TDX_SEAMCALL_VMFAILINVALID:
+      pr_err_once(k, 'seamcall:vmfailinvalid', 'TDX module is not loaded.');
+      return -ENODEV;
+    case TDX_SEAMCALL_UD:
+      pr_err_once(k, 'seamcall:ud', 'CPU is not in VMX operation.');
+      return -EINVAL;
+    default:
+      k.profile.strings.seamcallErr(k, cpu, fn, r, prerr);
+      return -EIO;
+  }
+}
+
+/**
+ * The RFC's mapping: VMfailInvalid is -ENODEV (silently, the caller prints), an error status
+ * (bit 63 set) is printed and -EFAULT, anything else (warnings without bit 63) is success.
+ * @see linux (RFC-era tdx.c) seamcall(), SEAMCALL_LEAF_ERROR()
+ */
+function seamcall_rfc(k: Kernel, cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): KernelStatus {
+  if (r.ret === TDX_SEAMCALL_VMFAILINVALID) {
+    return -ENODEV;
+  }
+  if ((r.ret & (1n << 63n)) !== 0n) {
+    k.profile.strings.seamcallErr(k, cpu, fn, r, prerr);
+    return -EFAULT;
+  }
+  return 0;
 }
 
 /**

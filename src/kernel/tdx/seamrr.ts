@@ -52,22 +52,21 @@ export function tdx_detect_cpu_seamrr(k: Kernel, cpu: Cpu, isBsp: boolean): void
   if ((cap & MTRR_CAP_SEAMRR) === 0n) {
     return;
   }
+  // pr_info, and nothing at all on success. @see linux (RFC-era tdx.c) detect_seam_bsp()
   if ((base & SEAMRR_PHYS_BASE_CONFIGURED) === 0n) {
-    k.log.err('SEAMRR base is not configured by BIOS');
+    k.log.info('SEAMRR base is not configured by BIOS');
     return;
   }
   if ((mask & SEAMRR_PHYS_MASK_ENABLED) === 0n || (mask & SEAMRR_PHYS_MASK_LOCKED) === 0n) {
-    k.log.err('SEAMRR is not enabled by BIOS');
+    k.log.info('SEAMRR is not enabled by BIOS');
     return;
   }
-  k.log.info('SEAMRR enabled.');
   const split = record_keyid_partitioning(k, keyids);
   if (split === undefined) {
     return;
   }
-  k.log.info('TDX enabled by BIOS.');
   rec.ok = true;
-  t.memNotifierRegistered = true;
+  t.memNotifierRegistered = k.profile.memHotplug === 'notifier';
   enable_tdx_host(k, split);
 }
 

@@ -32,7 +32,7 @@ import {
 } from './defs.js';
 import { get_tdx_sys_info, TDX_FEATURES0_NO_RBP_MOD, tdx_get_sysinfo_legacy } from './globalMetadata.js';
 import type { TdxSysInfo } from './globalMetadata.js';
-import { sc_retry_prerr } from './seamcall.js';
+import { pr_err_once, pr_once, sc_retry_prerr } from './seamcall.js';
 import type { SeamArgs } from './seamcall.js';
 import type { SeamrrRecord } from './seamrr.js';
 import {
@@ -48,8 +48,8 @@ import {
 } from './tdmr.js';
 import type { PamtAlloc, PamtFree, TdmrInfoList, TdxMemblock } from './tdmr.js';
 
-/** enum tdx_module_status_t (plus the RFC's SHUTDOWN). */
-export type TdxModuleStatus = 'UNINITIALIZED' | 'INITIALIZED' | 'ERROR' | 'SHUTDOWN';
+/** enum tdx_module_status_t (plus the RFC's SHUTDOWN and NONE, "module not loaded"). */
+export type TdxModuleStatus = 'UNINITIALIZED' | 'INITIALIZED' | 'ERROR' | 'SHUTDOWN' | 'NONE';
 
 /** Everything tdx.c keeps in file-level statics, for one boot. */
 export class TdxHost {
@@ -81,6 +81,8 @@ export class TdxHost {
   tdmrBufferPages = 0;
   /** Guest KeyIDs in use (the IDA). */
   readonly guestKeyIds = new Set<number>();
+  /** Call sites of pr_*_once() that already printed in this boot. */
+  readonly printedOnce = new Set<string>();
   /** Calls made, for tests that count SEAMCALL-free paths. */
   readonly counters = { tdx_enable: 0, init_tdx_module: 0, wbinvd_on_all_cpus: 0, pamt_reset_lines: 0 };
 
@@ -107,11 +109,12 @@ export function tdx_init(k: Kernel, cpu: Cpu): void {
   if (keyids === undefined) {
     return;
   }
-  if (k.platform.spec.firmware.hibernation) {
+  // The hibernation refusal came with the 2023 series (v8's tdx_init() has none).
+  if (k.profile.hibernationCheck && k.platform.spec.firmware.hibernation) {
     k.log.err(k.profile.strings.hibernation);
     return;
   }
-  t.memNotifierRegistered = true;
+  t.memNotifierRegistered = k.profile.memHotplug === 'notifier';
   // Under #if defined(CONFIG_ACPI) && defined(CONFIG_SUSPEND): a build-time condition, so
   // printed (and S3 switched off) whatever the firmware supports; `firmware.acpiS3` plays no
   // part. The 2022 drafts had no such step.
@@ -137,9 +140,17 @@ export function record_keyid_partitioning(k: Kernel, msr: bigint): { start: numb
     return undefined;
   }
   const start = nr_mktme + 1;
-  k.log.info(k.profile.strings.keyidRange(start, start + nr_tdx));
+  const s = k.profile.strings;
+  const range = s.keyidRange(start, start + nr_tdx);
+  if (range !== undefined) {
+    k.log.info(range);
+  }
   if (nr_tdx < 2) {
-    k.log.err(k.profile.strings.tooFewKeyids(nr_tdx));
+    if (s.tooFewKeyidsLevel === 'info') {
+      k.log.info(s.tooFewKeyids(nr_tdx));
+    } else {
+      k.log.err(s.tooFewKeyids(nr_tdx));
+    }
     return undefined;
   }
   return { start, nr_tdx };
@@ -158,7 +169,8 @@ export function enable_tdx_host(k: Kernel, keyids: { start: number; nr_tdx: numb
   t.tdx_guest_keyid_start = keyids.start + 1;
   t.tdx_nr_guest_keyids = keyids.nr_tdx - 1;
   t.hostPlatform = true;
-  t.bugPwMce = k.platform.hasPartialWriteErratum;
+  // X86_BUG_TDX_PW_MCE exists from the 2023 series on; the 2022 drafts never set it.
+  t.bugPwMce = k.profile.pwMceQuirk && k.platform.hasPartialWriteErratum;
 }
 
 /** Number of guest KeyIDs. @see linux tdx_get_nr_guest_keyids() */
@@ -202,7 +214,8 @@ export function* try_init_module_global(k: Kernel, cpu: Cpu): Prog<KernelStatus>
   }
   t.sysinit_done = true;
   const { err } = yield* sc_retry_prerr(k, cpu, BigInt(TDH_SYS_INIT), { rcx: 0n }, 'seamcall_prerr');
-  if (err === -ENODEV) {
+  // v8's seamcall() printed it already (pr_err_once).
+  if (err === -ENODEV && k.profile.seamcallErrors === 'merged') {
     k.log.err(k.profile.strings.moduleNotLoaded);
   }
   t.sysinit_ret = err;
@@ -248,7 +261,7 @@ export function* tdx_enable(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   t.counters.tdx_enable++;
   if (!t.hostPlatform) {
     if (k.profile.universalEinval) {
-      k.log.err('initialization failed: TDX is disabled.');
+      pr_err_once(k, 'tdx_enable:disabled', 'initialization failed: TDX is disabled.');
       return -EINVAL;
     }
     return -ENODEV;
@@ -265,6 +278,10 @@ export function* tdx_enable(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
     case 'SHUTDOWN':
       ret = -EFAULT;
       break;
+    case 'NONE':
+      // RFC: the module was found not loaded.
+      ret = -ENODEV;
+      break;
     default:
       ret = -EINVAL;
       break;
@@ -278,8 +295,19 @@ function* __tdx_enable(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   const t = k.tdx;
   const s = k.profile.strings;
   const ret = yield* init_tdx_module(k, cpu);
+  if (ret === -ENODEV && k.profile.failure === 'lp-shutdown') {
+    // RFC: no module, TDX_MODULE_NONE, nothing to shut down (tdx_module_init_cpus() printed).
+    t.tdx_module_status = 'NONE';
+    return ret;
+  }
   if (ret !== 0) {
-    k.log.err(s.initFailed(ret));
+    if (k.profile.seamcallErrors === 'v8') {
+      pr_err_once(k, '__tdx_enable:failed', s.initFailed(ret));
+    } else if (s.initFailedLevel === 'info') {
+      k.log.info(s.initFailed(ret));
+    } else {
+      k.log.err(s.initFailed(ret));
+    }
     if (k.profile.failure === 'lp-shutdown') {
       yield* tdx_module_shutdown_all(k, cpu);
       t.tdx_module_status = 'SHUTDOWN';
@@ -288,7 +316,11 @@ function* __tdx_enable(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
     }
     return k.profile.universalEinval ? -EINVAL : ret;
   }
-  k.log.info(s.initialized);
+  if (k.profile.seamcallErrors === 'v8') {
+    pr_once(k, '__tdx_enable:initialized', 'info', s.initialized);
+  } else {
+    k.log.info(s.initialized);
+  }
   t.tdx_module_status = 'INITIALIZED';
   return 0;
 }
@@ -447,7 +479,11 @@ function* init_tdx_module_memory(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
  */
 function* tdx_module_init_cpus(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   const g = yield* sc_retry_prerr(k, cpu, BigInt(TDH_SYS_INIT), { rcx: 0n }, 'seamcall_prerr');
-  if (g.err === -ENODEV) {
+  // The RFC learnt this from SEAMLDR.INFO in tdx_detect() (P-SEAMLDR not modelled): pr_info.
+  // v8's seamcall() printed it already.
+  if (g.err === -ENODEV && k.profile.seamcallErrors === 'rfc') {
+    k.log.info(k.profile.strings.moduleNotLoaded);
+  } else if (g.err === -ENODEV && k.profile.seamcallErrors === 'merged') {
     k.log.err(k.profile.strings.moduleNotLoaded);
   }
   if (g.err !== 0) {
@@ -484,11 +520,10 @@ function* tdx_read_module_info(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   // Read once and never changed: frozen, so snapshots share it.
   t.tdx_sysinfo = deepFreeze(r.info);
   const leg = r.info.legacy;
-  // The RFC printed the module's identity; v8 printed only the CMRs.
-  if (leg !== undefined && k.profile.detection === 'seamrr') {
-    k.log.info(
-      `TDX module: attributes 0x${leg.attributes.toString(16)}, vendor_id 0x${leg.vendor_id.toString(16)}, major_version ${leg.major_version}, minor_version ${leg.minor_version}, build_date ${leg.build_date}, build_num ${leg.build_num}`,
-    );
+  // The drafts print the module's identity (v8 spells it "atributes"), then the CMRs.
+  const info = k.profile.strings.moduleInfo;
+  if (leg !== undefined && info !== undefined) {
+    k.log.info(info(leg));
   }
   if (leg !== undefined) {
     for (const c of r.info.cmrs ?? []) {

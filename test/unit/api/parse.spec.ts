@@ -64,6 +64,10 @@ describe('dmesg parser: the TDX strings of every era', () => {
     const d = tdx(['tdx: SEAMCALL failed: CPU 7: leaf 33, error 0xc000050000000000.', 'tdx: additional output: rcx 0x1, rdx 0x2, r8 0x3, r9 0x4, r10 0x5, r11 0x6.']);
     expect(d[0]).toMatchObject({ kind: 'seamcall-failed', leaf: 33, cpu: 7 });
     expect(d[1]).toMatchObject({ kind: 'seamcall-regs', regs: { r11: 6n } });
+    // v8 05/16 (no CPU) and the RFC's seamcall().
+    const v8 = tdx(['tdx: SEAMCALL failed: leaf 32, error 0xc000050200000000.', 'tdx: SEAMCALL leaf 35 failed: 0x8000020300000000']);
+    expect(v8[0]).toMatchObject({ kind: 'seamcall-failed', leaf: 32, leafRaw: 32n, status: 0xc000050200000000n });
+    expect(v8[1]).toMatchObject({ kind: 'seamcall-failed', leaf: 35, leafRaw: 35n, status: 0x8000020300000000n });
   });
 
   it('memory lines: e820 (both formats), updates, node ranges, SRAT, topology, CPU', () => {
