@@ -362,7 +362,7 @@ export function classify(b: BootFacts): Classified {
 function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { kernel: KernelProfileName; why: string } {
   const v = b.kernelVersion;
   if (v !== undefined) {
-    for (const n of ['tdx-host-v8', 'tdx-host-rfc', 'cmr-holes'] as const) {
+    for (const n of ['tdx-host-v8', 'tdx-host-rfc'] as const) {
       if (v.text.includes(n)) {
         return { kernel: n, why: `"Linux version ${v.text}" (line ${v.line})` };
       }
@@ -376,23 +376,39 @@ function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { k
   }
   if (v !== undefined && prefix === 'virt/tdx: ') {
     const num = v.major * 100 + v.minor;
+    const at = `Linux ${v.major}.${v.minor} (line ${v.line})`;
+    if (num >= 702) {
+      return { kernel: 'linux-7.2', why: `${at}${num > 702 ? ': the newest kernel profile, linux-7.2' : ''}` };
+    }
+    if (num >= 701) {
+      return { kernel: 'linux-7.1', why: at };
+    }
+    if (num >= 618) {
+      return { kernel: 'linux-6.18', why: `${at}${num > 618 ? ' (6.19/7.0 changed nothing known to the TDX host code; closest profile linux-6.18)' : ''}` };
+    }
     if (num >= 616) {
-      return { kernel: 'linux-6.18', why: `Linux ${v.major}.${v.minor} (line ${v.line}) reads td_conf metadata like 6.18${num < 618 ? '; closest profile' : ''}` };
+      return { kernel: 'linux-6.16', why: `${at}${num > 616 ? '; closest profile linux-6.16' : ''}` };
     }
     if (num >= 608) {
-      return { kernel: 'linux-6.8', why: `Linux ${v.major}.${v.minor} (line ${v.line})${num >= 614 ? ' (6.14/6.15 also check TDX_FEATURES0; closest profile)' : ''}` };
+      return {
+        kernel: 'ubuntu-6.8-intel',
+        why: `${at}${v.text.includes('intel') ? ', Canonical\'s linux-intel' : ': mainline kernels before 6.16 have no KVM TDX, so a log that initializes the module comes from a distribution kernel; closest profile ubuntu-6.8-intel'}`,
+      };
     }
+  }
+  if (b.tdx.some((t) => /TDX-Module initiali[sz]ation failed|TDX-Module initiali[sz]ed|TDX not supported by the host platform/.test(t.text))) {
+    return { kernel: 'linux-7.1', why: 'the "TDX-Module initialized" strings of 7.1+ kernels' };
   }
   const firstRd = b.tdx.find((t) => t.kind === 'seamcall-failed' && t.leaf === 34);
   if (firstRd !== undefined) {
     const idx = b.tdx.indexOf(firstRd);
     const regs = b.tdx[idx + 1];
     if (regs !== undefined && regs.kind === 'seamcall-regs' && regs.regs['rdx'] === 0x9100000100000008n) {
-      return { kernel: 'linux-6.8', why: 'the first TDH.SYS.RD read MAX_TDMRS (6.8 reads the TDMR fields first)' };
+      return { kernel: 'ubuntu-6.8-intel', why: 'the first TDH.SYS.RD read MAX_TDMRS (6.8-based kernels read the TDMR fields first)' };
     }
   }
   if (b.tdx.some((t) => t.kind === 'module-version' && /^Module version:/.test(t.text.replace(t.prefix, '')))) {
-    return { kernel: 'linux-6.18', why: 'the "Module version:" line of 2026 kernels (closest profile: linux-6.18)' };
+    return { kernel: 'linux-7.1', why: 'the "Module version:" line of 7.1+ kernels' };
   }
   return { kernel: 'linux-6.18', why: 'the "virt/tdx: " strings of 6.8+ kernels; no version line, so the reference profile linux-6.18' };
 }
@@ -574,9 +590,17 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
   // Classify the simulated lines with the same parser, to leave out the same kinds.
   const simFacts = parseDmesg(simAll, 'simulator');
   const simKinds = simFacts.boots.flatMap((x) => x.tdx);
-  const simLines = simAll.filter((l) => !simKinds.some((t) => t.text === l && UNCOMPARED_KINDS.has(t.kind)));
-  if (skippedLog.length > 0 || simLines.length < simAll.length) {
-    notes.push(`module build information lines (version, build date and number) describe the installed module, not the bring-up: ${skippedLog.length} in the log, ${simAll.length - simLines.length} simulated, not compared`);
+  const simCompared = simAll.filter((l) => !simKinds.some((t) => t.text === l && UNCOMPARED_KINDS.has(t.kind)));
+  if (skippedLog.length > 0 || simCompared.length < simAll.length) {
+    notes.push(`module build information lines (version, build date and number) describe the installed module, not the bring-up: ${skippedLog.length} in the log, ${simAll.length - simCompared.length} simulated, not compared`);
+  }
+  // CMR lines are informational: a kernel build that does not print them (Ubuntu 6.8.0-1001,
+  // mainline) fails nothing. When the log has none, the simulated ones are not compared.
+  const logHasCmrs = logTdx.some((t) => t.kind === 'cmr');
+  const simCmrs = logHasCmrs ? [] : simCompared.filter((l) => simKinds.some((t) => t.text === l && t.kind === 'cmr'));
+  const simLines = simCmrs.length === 0 ? simCompared : simCompared.filter((l) => !simCmrs.includes(l));
+  if (simCmrs.length > 0) {
+    notes.push(`the model's ${kernel} prints ${simCmrs.length} CMR line(s) that the log does not have (builds of that era differ in what they print): informational, not compared`);
   }
   const diff = diffLines(logLines, simLines);
   const same = diff.filter((d) => d.op === 'same').length;

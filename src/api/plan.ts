@@ -102,6 +102,8 @@ export type PlanFailureReason =
   | 'hibernation'
   | 'module-not-loaded'
   | 'no-tdx-keyids'
+  | 'no-host-support'
+  | 'not-initialized'
   | 'other';
 
 /** Headroom against the module's limits. */
@@ -335,6 +337,7 @@ export function moduleLimits(spec: PlatformSpec, mod: ModuleProfile, maxTdmrs?: 
 /** TDX_FEATURES0.NO_RBP_MOD, which 6.14+ kernels require. */
 const NO_RBP_MOD = 1n << 18n;
 const MD_TDX_FEATURES0 = 0x0a00000300000008n;
+const MD_MINOR_VERSION = 0x0800000100000003n;
 const MD_MAX_TDMRS = 0x9100000100000008n;
 
 /** A kernel/module pair that fails before the TDMRs are built. */
@@ -371,9 +374,11 @@ export function metadataPreflight(k: KernelProfile, m: ModuleProfile): Preflight
     };
   };
   if (!m.knownLeaves.has(LEAF.TDH_SYS_RD)) {
-    const first = k.readFeatures ? MD_TDX_FEATURES0 : MD_MAX_TDMRS;
+    const first = k.printVersion ? MD_MINOR_VERSION : k.readFeatures ? MD_TDX_FEATURES0 : MD_MAX_TDMRS;
     const status = m.notReadyAllowed.has(LEAF.TDH_SYS_RD) ? TDX_OPERAND_INVALID : TDX_SYS_NOT_READY;
-    return err(status, first, `${k.name} reads metadata with TDH.SYS.RD, which module ${m.name} does not have (version skew)`);
+    const f = err(status, first, `${k.name} reads metadata with TDH.SYS.RD, which module ${m.name} does not have (version skew)`);
+    // 7.1+ print the version right after the version group, even when its read failed.
+    return k.printVersion ? { ...f, lines: [...f.lines.slice(0, -1), 'Module version: 0.0.00', ...f.lines.slice(-1)] } : f;
   }
   if (k.readTdConf && !m.extraFields.includes('MAX_VCPUS_PER_TD')) {
     return err(TDX_METADATA_FIELD_ID_INCORRECT, (1n << 64n) - 1n, `${k.name} reads MAX_VCPUS_PER_TD (0x9900000100000008), which module ${m.name} does not have (version skew)`);
@@ -640,7 +645,9 @@ export function planProfile(spec: PlatformSpec, kernel: KernelProfileName, modul
   const kid = spec.keyids;
   let detected = false;
   const rfc = k.detection === 'seamrr';
-  if (rfc && !(spec.seamrr.enabled && spec.seamrr.locked)) {
+  if (!k.hostSupport) {
+    fail('no-host-support', -19, `${k.name} has no TDX host support (it arrived in Linux 6.8, KVM TDX in 6.16): nothing initializes the module`);
+  } else if (rfc && !(spec.seamrr.enabled && spec.seamrr.locked)) {
     dmesg.push(`${s.prefix}SEAMRR is not enabled by BIOS`);
     fail('no-tdx-keyids', -19, 'SEAMRR is not enabled by the BIOS: TDX stays off');
   } else if (kid.tdx === 0) {
@@ -667,12 +674,35 @@ export function planProfile(spec: PlatformSpec, kernel: KernelProfileName, modul
       detected = true;
     }
   }
+  // 7.1+: tdx_enable() at boot says so when detection left the platform without TDX.
+  if (!detected && k.hostSupport && k.initAt === 'boot' && s.notSupported !== undefined) {
+    dmesg.push(s.prefix + s.notSupported);
+  }
+  if (detected && k.initAt === 'none') {
+    fail('not-initialized', 0, `${k.name} has no KVM TDX (merged in Linux 6.16): nothing in the kernel initializes the module`);
+    detected = false;
+  }
   if (detected && !spec.tdxModule.loaded) {
     dmesg.push(s.prefix + s.moduleNotLoaded);
     fail('module-not-loaded', -19, 'no TDX module is loaded: enable TDX / the SEAM loader in the BIOS and install a TDX module');
     detected = false;
   }
   let preflight: PreflightFailure | undefined;
+  if (detected && k.moduleInfoViaSysInfo) {
+    // TDH.SYS.INFO's identity and CMR lines (Ubuntu's 6.8 kernels), before the TDH.SYS.RD reads.
+    const ov = spec.tdxModule.overrides ?? {};
+    const line = s.moduleInfo?.({ attributes: 0, vendor_id: 0x8086, major_version: m.major, minor_version: m.minor, build_date: ov['BUILD_DATE'] ?? m.buildDate?.value ?? 0, build_num: ov['BUILD_NUM'] ?? m.buildNum?.value ?? 0 });
+    if (line !== undefined) {
+      dmesg.push(s.prefix + line);
+    }
+    for (const c of spec.cmrs.filter((x) => x.size > 0)) {
+      dmesg.push(`${s.prefix}CMR: [0x${c.base.toString(16)}, 0x${(c.base + c.size).toString(16)})`);
+    }
+  }
+  if (detected && k.printVersion && m.knownLeaves.has(LEAF.TDH_SYS_RD)) {
+    const ov = spec.tdxModule.overrides ?? {};
+    dmesg.push(`${s.prefix}Module version: ${ov['MAJOR_VERSION'] ?? m.major}.${ov['MINOR_VERSION'] ?? m.minor}.${String(ov['UPDATE_VERSION'] ?? m.update ?? 0).padStart(2, '0')}`);
+  }
   if (detected) {
     preflight = metadataPreflight(k, m);
     if (preflight !== undefined) {

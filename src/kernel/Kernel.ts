@@ -24,7 +24,7 @@ import { PerCpu } from './percpu.js';
 import type { KernelProfile } from './profiles.js';
 import { Mutex, smp_call_on_cpu } from './smp.js';
 import { tdx_detect_cpu_seamrr } from './tdx/seamrr.js';
-import { notifier_to_errno, TdxHost, tdx_init, tdx_memory_notifier } from './tdx/tdx.js';
+import { notifier_to_errno, TdxHost, tdx_enable_at_boot, tdx_init, tdx_memory_notifier } from './tdx/tdx.js';
 
 /** A CPU hotplug state's callbacks (cpuhp_setup_state). */
 export interface CpuhpState {
@@ -52,15 +52,6 @@ export interface KernelOptions {
 const KERNEL_IMAGE = { start_pfn: 0x1000, end_pfn: 0x5000 };
 /** What the page allocator never hands out: the first MiB and the kernel image. */
 export const DEFAULT_RESERVED_PFNS: readonly { start_pfn: number; end_pfn: number }[] = [{ start_pfn: 0, end_pfn: 0x100 }, KERNEL_IMAGE];
-
-const RELEASE: Record<string, string> = {
-  'linux-6.18': '6.18.0',
-  'linux-6.8': '6.8.0',
-  'tdx-host-v8': '6.1.0-rc8-tdx-host-v8',
-  'tdx-host-rfc': '5.17.0-rc5-tdx-host-rfc',
-  'cmr-holes': '6.8.0-cmr-holes',
-  'mutant-no-kexec-wbinvd': '6.18.0-mutant-no-kexec-wbinvd',
-};
 
 /** dmesg time: simulated time since this kernel booted (an object, so snapshots copy it). */
 class KernelClock {
@@ -135,7 +126,7 @@ export class Kernel {
    */
   *boot(cpu: Cpu): Prog {
     assert(!this.booted, 'kernel booted twice');
-    this.klog.notice(`Linux version ${RELEASE[this.profile.name] ?? this.profile.name} (tdxsim) #${this.generation + 1} SMP`);
+    this.klog.notice(`Linux version ${this.profile.linuxVersion} (tdxsim) #${this.generation + 1} SMP`);
     for (const e of this.platform.spec.memory.e820) {
       this.klog.info(`BIOS-e820: [mem ${hex16(BigInt(e.base))}-${hex16(BigInt(e.base + e.size - 1))}] ${e.type}`);
     }
@@ -145,14 +136,16 @@ export class Kernel {
       this.klog.info(`  node ${String(r.nid).padStart(3)}: [mem ${hex16(BigInt(r.base))}-${hex16(BigInt(r.base + r.size - 1))}]`);
     }
     yield { op: 'tick', ns: 1_000_000, label: 'setup_arch' };
-    if (this.profile.detection === 'msr') {
+    if (!this.profile.hostSupport) {
+      // No TDX host code in this kernel: nothing is detected.
+    } else if (this.profile.detection === 'msr') {
       tdx_init(this, cpu);
     } else {
       tdx_detect_cpu_seamrr(this, cpu, true);
     }
     for (const c of this.platform.cpus) {
       this.installHandlers(c);
-      if (c !== cpu && c.online && this.profile.detection === 'seamrr') {
+      if (c !== cpu && c.online && this.profile.hostSupport && this.profile.detection === 'seamrr') {
         tdx_detect_cpu_seamrr(this, c, false);
       }
     }
@@ -160,6 +153,10 @@ export class Kernel {
     const nodes = new Set(this.memblock.memory.map((r) => r.nid)).size;
     yield { op: 'tick', ns: 10_000 * online, label: 'smp_init' };
     this.klog.info(`smp: Brought up ${nodes} node${nodes === 1 ? '' : 's'}, ${online} CPU${online === 1 ? '' : 's'}`);
+    if (this.profile.initAt === 'boot') {
+      // subsys_initcall(tdx_enable) (7.1+): the module is initialized during boot.
+      this.tdx.bootInitRet = yield* tdx_enable_at_boot(this, cpu);
+    }
     this.booted = true;
   }
 

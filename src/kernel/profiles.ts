@@ -1,8 +1,11 @@
 /**
- * Kernel profiles: the historical versions of Linux's TDX host support, as data plus a few
- * small strategy functions at the points where they differ (log strings, where module limits
- * come from, how holes are computed, what a failure does, when kexec flushes caches). The
- * kernel code in tdx/ is written once and consults the profile at those points.
+ * Kernel profiles: the kernels people run, named after the release that first carries each
+ * change to the TDX host code (mainline `linux-6.6` … `linux-7.2`, Canonical's
+ * `ubuntu-6.8-intel`) and the 2022 drafts, as data plus a few small strategy functions at the
+ * points where they differ (log strings, where module limits come from, how holes are computed,
+ * what a failure does, who initializes the module and when, how kexec flushes caches and
+ * disables the module). The kernel code in tdx/ is written once and consults the profile at
+ * those points. Each profile's `source` names what it follows; docs/kernel.md has the table.
  * @see shared spec linux-host.md section 8 (the table of differences)
  */
 import type { Cpu } from '../platform/Cpu.js';
@@ -11,7 +14,7 @@ import type { PrErr, SeamResult } from './tdx/seamcall.js';
 import { pr_err_once, seamcallErrLines } from './tdx/seamcall.js';
 
 /** Names of the kernel profiles. */
-export const KERNEL_PROFILE_NAMES = ['linux-6.18', 'linux-6.8', 'tdx-host-v8', 'tdx-host-rfc', 'cmr-holes'] as const;
+export const KERNEL_PROFILE_NAMES = ['linux-6.18', 'linux-6.6', 'ubuntu-6.8-intel', 'linux-6.16', 'linux-7.1', 'linux-7.2', 'tdx-host-v8', 'tdx-host-rfc'] as const;
 /**
  * Mutants: profiles that are wrong on purpose, to show that the checkers catch what they should
  * (not historical kernels; `tdxsim plan --compare` leaves them out).
@@ -52,6 +55,17 @@ export interface KernelStrings {
    * @see linux (TDX host v8, 9 Dec 2022) 06/16 tdx_get_sysinfo()
    */
   moduleInfo?(leg: { attributes: number; vendor_id: number; major_version: number; minor_version: number; build_date: number; build_num: number }): string;
+  /**
+   * tdx_enable() at boot on a machine without the TDX host platform (7.1+, pr_err).
+   * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable() (165e77353831, v7.1)
+   */
+  readonly notSupported?: string;
+  /**
+   * KVM's line after a failed tdx_enable() (the out-of-tree KVM TDX that Ubuntu's 6.8 kernel
+   * carries; pr_info, prefix `kvm_intel: `).
+   * @see canonical/tdx #83, #331 (6.8.0-1001-intel, 6.8.0-1015-intel); kvm-tdx tdx_module_setup()
+   */
+  readonly kvmInitFailed?: string;
   /** Print a SEAMCALL failure the way this era does. */
   seamcallErr(k: Kernel, cpu: Cpu, fn: bigint, r: SeamResult, prerr: PrErr): void;
 }
@@ -85,6 +99,19 @@ export interface KexecPolicy {
    * @see linux arch/x86/kernel/smp.c native_stop_other_cpus(), process.c stop_this_cpu()
    */
   readonly stopProtocol: 'online-count' | 'stop-mask';
+  /**
+   * Who flushes the caches at kexec before the CPUs stop: KVM's disable-virtualization path
+   * (6.18–7.1, while enable_tdx) or the arch `tdx_shutdown` syscore callback, registered after
+   * a successful module init (7.2: "Pull kexec cache flush logic into arch/x86").
+   */
+  readonly earlyFlushBy: 'kvm' | 'tdx_shutdown';
+  /**
+   * The old kernel runs TDH.SYS.DISABLE in tdx_shutdown (kexec, reboot) and in
+   * native_machine_crash_shutdown() (kdump), without checking TDX_FEATURES0.SYS_DISABLE: an
+   * older module answers TDX_OPERAND_INVALID and one line is printed (7.2).
+   * @see linux 5b25f249be32 "x86/tdx: Disable the TDX module during kexec and kdump" (v7.2)
+   */
+  readonly sysDisable: boolean;
   /** Kconfig allows KEXEC_CORE together with INTEL_TDX_HOST. */
   readonly kexecAllowed: boolean;
   /** machine_kexec_prepare() refuses on X86_BUG_TDX_PW_MCE platforms. */
@@ -95,6 +122,29 @@ export interface KexecPolicy {
 export interface KernelProfile {
   readonly name: KernelProfileName;
   readonly description: string;
+  /** What the profile follows (release, commits, logs). */
+  readonly source: string;
+  /** The `Linux version` string this kernel prints. */
+  readonly linuxVersion: string;
+  /**
+   * The kernel has TDX host code (arch/x86/virt/vmx/tdx/tdx.c: first in v6.8; the 2022
+   * drafts). Without it nothing is detected and nothing issues a SEAMCALL.
+   */
+  readonly hostSupport: boolean;
+  /**
+   * Who initializes the module: KVM when kvm_intel loads with tdx=1 (v6.16–v7.0, the drafts,
+   * Ubuntu's out-of-tree KVM), or the arch code at boot (`subsys_initcall(tdx_enable)`, v7.1+,
+   * whatever kvm_intel does). `none`: nothing in the kernel calls tdx_enable() (mainline before
+   * v6.16 has no KVM TDX).
+   * @see linux 165e77353831 "KVM: x86/tdx: Do VMXON and TDX-Module initialization during subsys init" (v7.1)
+   */
+  readonly initAt: 'kvm' | 'boot' | 'none';
+  /**
+   * Module identity and CMRs from TDH.SYS.INFO before the TDH.SYS.RD reads (`TDX module:
+   * attributes …` and `CMR: […)` lines, as Ubuntu's 6.8 kernels from 6.8.0-1004 print).
+   * @see canonical/tdx #135, #285, #331, #385
+   */
+  readonly moduleInfoViaSysInfo: boolean;
   /** Module profile used when the platform and caller name none. */
   readonly defaultModule: string;
   /** Boot detection: MSR 0x87 only (v7+), or SEAMRR probing on every CPU (RFC). */
@@ -252,9 +302,23 @@ const RFC_STRINGS: KernelStrings = {
   seamcallErr: rfcSeamcallErr,
 };
 
+/** The 2026 strings: `TDX-Module initialized` and its failure line replace `module initialized`. */
+const V7_1_STRINGS: KernelStrings = {
+  ...MERGED_STRINGS,
+  /** @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable() (165e77353831, v7.1); intel/lkvs #575 */
+  initialized: 'TDX-Module initialized',
+  initFailed: (ret) => `TDX-Module initialization failed (${ret})`,
+  notSupported: 'TDX not supported by the host platform',
+};
+
 const LINUX_6_18: KernelProfile = {
   name: 'linux-6.18',
-  description: 'Linux v6.18 (Sept 2025 kexec series merged): per-CPU cache_state_incoherent, TDH.SYS.RD with features/td_ctrl/td_conf',
+  description: 'Linux 6.18: KVM brings TDX up (kvm_intel tdx=1); TDH.SYS.RD of features, TDMR, td_ctrl and td_conf; kexec allowed, with per-CPU cache_state_incoherent flushes; kexec refused on partial-write-erratum CPUs',
+  source: 'torvalds/linux arch/x86/virt/vmx/tdx/tdx.c and arch/x86/kvm/vmx/tdx.c; merge 50ac57c3b156 "x86_tdx_for_6.18-rc1" (the kexec series)',
+  linuxVersion: '6.18.0',
+  hostSupport: true,
+  initAt: 'kvm',
+  moduleInfoViaSysInfo: false,
   defaultModule: '1.5.06',
   detection: 'msr',
   cpuInit: 'tdx_cpu_enable',
@@ -275,31 +339,128 @@ const LINUX_6_18: KernelProfile = {
   hibernationCheck: true,
   pwMceQuirk: true,
   memHotplug: 'notifier',
-  kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: true },
+  kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, earlyFlushBy: 'kvm', sysDisable: false, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: true },
   strings: MERGED_STRINGS,
 };
 
-const LINUX_6_8: KernelProfile = {
+/** No kexec: INTEL_TDX_HOST depends on !KEXEC_CORE (v6.8 to v6.17). */
+const NO_KEXEC: KexecPolicy = { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', earlyFlush: false, earlyFlushBy: 'kvm', sysDisable: false, stopProtocol: 'stop-mask', kexecAllowed: false, refuseOnErratum: false };
+
+/**
+ * Linux 6.16 (and 6.17): KVM TDX merged; the core reads the td_ctrl/td_conf groups for KVM; no
+ * kexec yet; KVM's silent sysinfo checks return 0 (fixed in 6.18).
+ */
+const LINUX_6_16: KernelProfile = {
   ...LINUX_6_18,
-  name: 'linux-6.8',
-  description: 'Linux v6.8 (host series v15 merged): TDH.SYS.RD of the five TDMR fields, INTEL_TDX_HOST depends on !KEXEC_CORE',
-  defaultModule: '1.5.01',
+  name: 'linux-6.16',
+  description: 'Linux 6.16: KVM TDX merged (kvm_intel tdx=1 initializes the module); reads MAX_VCPUS_PER_TD; INTEL_TDX_HOST still depends on !KEXEC_CORE',
+  source: 'torvalds/linux merge 43db11110730 "First batch of KVM changes for Linux 6.16" (KVM TDX; "x86/virt/tdx: Read essential global metadata for KVM"); 6.14 merge 113691ce9f32 (auto-generated metadata reads, NO_RBP_MOD)',
+  linuxVersion: '6.16.0',
+  cacheStateFlag: false,
+  kvmSysinfoErrEinval: false,
+  kexec: NO_KEXEC,
+};
+
+/**
+ * Linux 6.6 (an LTS kernel): no TDX host code at all (arch/x86/virt/vmx/tdx/tdx.c arrived in
+ * 6.8; 6.7 only reworked the SEAMCALL wrappers). Nothing is detected and no SEAMCALL is issued.
+ * @see "[GIT PULL] x86/tdx for 6.8" (create mode arch/x86/virt/vmx/tdx/tdx.c); "x86/tdx for 6.7"
+ */
+const LINUX_6_6: KernelProfile = {
+  ...LINUX_6_16,
+  name: 'linux-6.6',
+  description: 'Linux 6.6: no TDX host support (the host code arrived in 6.8, KVM TDX in 6.16): the module is never touched',
+  source: '"[GIT PULL] x86/tdx for 6.8" (merge b4442cadca2f creates arch/x86/virt/vmx/tdx/tdx.c); the 6.7 pull only reworked the SEAMCALL wrappers',
+  linuxVersion: '6.6.0',
+  hostSupport: false,
+  initAt: 'none',
   readFeatures: false,
   readTdConf: false,
+  kvmChecksMaxVcpus: false,
+  kexec: { ...NO_KEXEC, kexecAllowed: true },
+};
+
+/**
+ * Canonical's linux-intel 6.8 (Ubuntu 24.04), as its logs show it from 6.8.0-1004 on: the
+ * mainline 6.8 host core plus the out-of-tree KVM TDX (which initializes the module and says
+ * `Failed to initialize TDX module.` on failure), TDH.SYS.INFO's module identity and CMR lines
+ * before the TDH.SYS.RD reads of the five TDMR fields, and reserved-area holes from the CMRs
+ * (the reserved-areas failure of 6.8.0-1004 is gone in -1006 on the same host). Whether it
+ * allows kexec with TDX is unknown; mainline 6.8 does not (INTEL_TDX_HOST depends on
+ * !KEXEC_CORE), and the model follows mainline.
+ * @see canonical/tdx #83 (-1001), #135 (-1004, -1006), #285, #331 (-1015), #385 (-1028), #415
+ */
+const UBUNTU_6_8_INTEL: KernelProfile = {
+  ...LINUX_6_18,
+  name: 'ubuntu-6.8-intel',
+  description: 'Ubuntu 24.04 linux-intel 6.8 (6.8.0-1004 and later): out-of-tree KVM TDX, module identity and CMR lines from TDH.SYS.INFO, TDMR fields from TDH.SYS.RD, reserved areas from the CMRs; no kexec',
+  source: 'real logs: canonical/tdx #83, #135, #285, #331, #385 (the Ubuntu source itself was not read); mainline 6.8 tdx.c for the rest',
+  linuxVersion: '6.8.0-1028-intel',
+  moduleInfoViaSysInfo: true,
+  defaultModule: '1.5.05',
+  readFeatures: false,
+  readTdConf: false,
+  holes: 'cmrs',
   cacheStateFlag: false,
   kvmChecksMaxVcpus: false,
   sysinfoInMems: true,
-  // 6.8 > 6.5: the cpus_stop_mask protocol (moot while kexec is not built in).
-  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'sme-only', earlyFlush: false, stopProtocol: 'stop-mask', kexecAllowed: false, refuseOnErratum: false },
+  kexec: NO_KEXEC,
+  strings: {
+    ...MERGED_STRINGS,
+    /** Kai Huang's v13 08/22 format (spelled right from v12), which Ubuntu's logs show. @see canonical/tdx #135 */
+    moduleInfo: (l) =>
+      `TDX module: attributes 0x${l.attributes.toString(16)}, vendor_id 0x${l.vendor_id.toString(16)}, major_version ${l.major_version}, minor_version ${l.minor_version}, build_date ${l.build_date}, build_num ${l.build_num}`,
+    kvmInitFailed: 'Failed to initialize TDX module.',
+  },
+};
+
+/**
+ * Linux 7.1: the module is initialized at boot by the arch code (`subsys_initcall(tdx_enable)`,
+ * VMXON included), whatever kvm_intel does; the version print after the version group is read;
+ * `TDX-Module initialized`. KVM only consumes tdx_get_sysinfo(). kexec as in 6.18 (still refused
+ * on erratum CPUs); a kexec'd 7.1 kernel still finds the module initialized.
+ * @see linux b5425f5406ee "x86/virt/tdx: Print TDX module version during init" (merge 883af1f8e878, x86_tdx_for_7.1-rc1)
+ * @see linux 165e77353831 "KVM: x86/tdx: Do VMXON and TDX-Module initialization during subsys init" (v7.1)
+ */
+const LINUX_7_1: KernelProfile = {
+  ...LINUX_6_18,
+  name: 'linux-7.1',
+  description: 'Linux 7.1: TDX initialized at boot (subsys_initcall), "Module version: 1.5.16", "TDX-Module initialized"; kexec as in 6.18',
+  source: 'torvalds/linux b5425f5406ee + 311214bf1df4 (version print, x86_tdx_for_7.1-rc1); 165e77353831 (boot-time VMXON and init); intel/lkvs #575',
+  linuxVersion: '7.1.0',
+  initAt: 'boot',
+  defaultModule: '1.5.16',
+  printVersion: true,
+  strings: V7_1_STRINGS,
+};
+
+/**
+ * Linux 7.2: "Fuller TDX kexec support": tdx_shutdown runs TDH.SYS.DISABLE, then flushes and
+ * leaves VMX on every CPU; the crash path runs TDH.SYS.DISABLE on the crashing CPU; kexec is no
+ * longer refused on erratum CPUs; the next kernel initializes the module from scratch (with a
+ * module that implements TDH.SYS.DISABLE).
+ * @see linux merge b0820861748f "x86_tdx_for_7.2-rc1": 597bdf6e068e, b7d2173946ef, 5b25f249be32
+ */
+const LINUX_7_2: KernelProfile = {
+  ...LINUX_7_1,
+  name: 'linux-7.2',
+  description: 'Linux 7.2: kexec and kdump run TDH.SYS.DISABLE, so the next kernel can initialize TDX again; kexec allowed on erratum CPUs',
+  source: 'torvalds/linux merge b0820861748f (x86_tdx_for_7.2-rc1): "Fuller TDX kexec support" v3 (b7d2173946ef, 5b25f249be32, 597bdf6e068e)',
+  linuxVersion: '7.2.0',
+  kexec: { ...LINUX_7_1.kexec, earlyFlushBy: 'tdx_shutdown', sysDisable: true, refuseOnErratum: false },
 };
 
 const TDX_HOST_V8: KernelProfile = {
-  ...LINUX_6_8,
+  ...UBUNTU_6_8_INTEL,
   name: 'tdx-host-v8',
   description: 'TDX host kernel support v8 (Dec 2022): UNKNOWN/INITIALIZED/ERROR, TDH.SYS.INFO, no SYS.INIT/LP.INIT',
+  source: '"TDX host kernel support" v8 patch mails (9 Dec 2022): 00/16, 02/16, 04/16, 05/16, 06/16, 15/16',
+  linuxVersion: '6.1.0-rc8-tdx-host-v8',
+  moduleInfoViaSysInfo: false,
   defaultModule: '1.0',
   cpuInit: 'none',
   metadata: 'sys-info',
+  holes: 'memlist',
   universalEinval: true,
   entropyRetry: false,
   sysinfoInMems: false,
@@ -308,7 +469,7 @@ const TDX_HOST_V8: KernelProfile = {
   hibernationCheck: false,
   pwMceQuirk: false,
   // Based on 6.1-rc: the pre-6.5 num_online_cpus() stop protocol.
-  kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', earlyFlush: false, stopProtocol: 'online-count', kexecAllowed: true, refuseOnErratum: false },
+  kexec: { stopThisCpuWbinvd: 'platform-tdx', relocateWbinvd: 'sme-only', earlyFlush: false, earlyFlushBy: 'kvm', sysDisable: false, stopProtocol: 'online-count', kexecAllowed: true, refuseOnErratum: false },
   strings: V8_STRINGS,
 };
 
@@ -316,6 +477,8 @@ const TDX_HOST_RFC: KernelProfile = {
   ...TDX_HOST_V8,
   name: 'tdx-host-rfc',
   description: 'TDX host kernel support RFC (Feb 2022): SEAMRR probing, tdx_detect()/tdx_init(), LP.SHUTDOWN on failure',
+  source: 'RFC-era tdx.c with tdx_detect()/SEAMRR probing; v3 19/21 (6 Apr 2022), v5 06/22 and 22/22 (22 Jun 2022), a v6 tdx.c',
+  linuxVersion: '5.17.0-rc5-tdx-host-rfc',
   detection: 'seamrr',
   cpuInit: 'in-init',
   failure: 'lp-shutdown',
@@ -325,32 +488,39 @@ const TDX_HOST_RFC: KernelProfile = {
   strings: RFC_STRINGS,
 };
 
-const CMR_HOLES: KernelProfile = {
-  ...LINUX_6_8,
-  name: 'cmr-holes',
-  description: 'A distribution variant of v6.8 that computes reserved-area holes from the CMRs instead of memblock',
-  holes: 'cmrs',
-};
-
 /** linux-6.18 with every kexec-time WBINVD removed: the checkers must find the corruption. */
 const MUTANT_NO_KEXEC_WBINVD: KernelProfile = {
   ...LINUX_6_18,
   name: 'mutant-no-kexec-wbinvd',
   description: 'MUTANT: linux-6.18 without any kexec-time WBINVD (no early flush, none in stop_this_cpu or relocate_kernel)',
-  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'never', earlyFlush: false, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: false },
+  source: 'none: wrong on purpose',
+  linuxVersion: '6.18.0-mutant-no-kexec-wbinvd',
+  kexec: { stopThisCpuWbinvd: 'never', relocateWbinvd: 'never', earlyFlush: false, earlyFlushBy: 'kvm', sysDisable: false, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: false },
 };
 
 const PROFILES: Record<KernelProfileName, KernelProfile> = {
   'mutant-no-kexec-wbinvd': MUTANT_NO_KEXEC_WBINVD,
   'linux-6.18': LINUX_6_18,
-  'linux-6.8': LINUX_6_8,
+  'linux-6.6': LINUX_6_6,
+  'ubuntu-6.8-intel': UBUNTU_6_8_INTEL,
+  'linux-6.16': LINUX_6_16,
+  'linux-7.1': LINUX_7_1,
+  'linux-7.2': LINUX_7_2,
   'tdx-host-v8': TDX_HOST_V8,
   'tdx-host-rfc': TDX_HOST_RFC,
-  'cmr-holes': CMR_HOLES,
 };
 
 /** Old kernel profile names and what they now stand for. */
-export const KERNEL_PROFILE_ALIASES: Readonly<Record<string, { readonly to: KernelProfileName; readonly notice: string }>> = {};
+export const KERNEL_PROFILE_ALIASES: Readonly<Record<string, { readonly to: KernelProfileName; readonly notice: string }>> = {
+  'linux-6.8': {
+    to: 'ubuntu-6.8-intel',
+    notice: 'kernel profile "linux-6.8" now means ubuntu-6.8-intel (mainline 6.8 has no KVM TDX, so nothing initializes the module; the KVM bring-up this profile modelled is Canonical\'s linux-intel 6.8)',
+  },
+  'cmr-holes': {
+    to: 'ubuntu-6.8-intel',
+    notice: 'kernel profile "cmr-holes" now means ubuntu-6.8-intel (the CMR-holes patch is a property of the kernels that carry it)',
+  },
+};
 
 /**
  * A kernel name or an old alias, resolved: the profile, and for an alias the one-line notice of
@@ -373,7 +543,11 @@ export function isKernelProfileName(name: string): name is KernelProfileName {
  * The profile called `name`, optionally with fields overridden (e.g. a v8 kernel with the
  * v7-style per-CPU init, to see the era's success strings).
  */
-export function kernelProfile(name: KernelProfileName, overrides: Partial<Omit<KernelProfile, 'name'>> = {}): KernelProfile {
-  return { ...PROFILES[name], ...overrides };
+export function kernelProfile(name: KernelProfileName | string, overrides: Partial<Omit<KernelProfile, 'name'>> = {}): KernelProfile {
+  const r = resolveKernelProfile(name);
+  if (r === undefined) {
+    throw new Error(`unknown kernel profile "${name}"`);
+  }
+  return { ...PROFILES[r.name], ...overrides };
 }
 

@@ -148,13 +148,21 @@ const FROM_BINARY = (r: string): string =>
   `read from Intel's published binary separate_files/1.5/${r}/tdx_module.bin (TDH.SYS.INFO constants; the method reproduces BUILD.md where it exists; the sigstruct date agrees)`;
 const buildMd = (commit: string, r: string): string => `intel/tdx-module BUILD.md at ${commit} (${r})`;
 
+/**
+ * Leaf numbers of the 1.5 tree's seamcall_leaf_opcode_t: 0-45, SERVTD.BIND/PREBIND, SYS.SHUTDOWN,
+ * SYS.UPDATE, the export leaves 64-75 without 69 (unassigned: "= 68," then "= 70,"), the import
+ * leaves 80-87 and MIG.STREAM.CREATE (96).
+ * @see intel/tdx-module 1.5.05 (e98d9639) and 1.5.34 (9fd3c8b1) include/tdx_api_defs.h
+ */
 const M15_KNOWN = [
   ...Array.from({ length: 46 }, (_, i) => i),
   LEAF.TDH_SERVTD_BIND,
   LEAF.TDH_SERVTD_PREBIND,
   LEAF.TDH_SYS_SHUTDOWN,
   LEAF.TDH_SYS_UPDATE,
-  ...Array.from({ length: 33 }, (_, i) => 64 + i),
+  ...Array.from({ length: 12 }, (_, i) => 64 + i).filter((l) => l !== LEAF.TDH_SYS_DISABLE),
+  ...Array.from({ length: 8 }, (_, i) => 80 + i),
+  96,
 ];
 /** Leaves with a version 1 in 1.5.01. @see intel/tdx-module 1.5.01 (72d8cff) tdx_vmm_dispatcher.c */
 const M15_VERSIONED: [number, number][] = [

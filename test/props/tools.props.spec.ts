@@ -109,7 +109,7 @@ describe(`plan properties (seed ${SEED})`, () => {
   it('with the module limits, a plan fails only the way Linux does, with its message', () => {
     fc.assert(
       fc.property(ramMap, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 }), (ram, maxTdmrs, maxReserved) => {
-        const p = planSpec(specOf(ram), 'linux-6.8', '1.5.01', maxTdmrs, maxReserved);
+        const p = planSpec(specOf(ram), 'ubuntu-6.8-intel', '1.5.01', maxTdmrs, maxReserved);
         if (p.outcome === 'ok') {
           expect(p.headroom.tdmrs.used).toBeLessThanOrEqual(maxTdmrs);
           expect(p.headroom.reservedAreas.used).toBeLessThanOrEqual(maxReserved);

@@ -87,7 +87,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
     name: 'kexec-linux-6.8',
     description: 'linux-6.8: INTEL_TDX_HOST depends on !KEXEC_CORE, so kexec is not built in.',
     platform: 'small-2s',
-    kernel: 'linux-6.8',
+    kernel: 'ubuntu-6.8-intel',
     steps: [...BRING_UP, { op: 'kexec' }],
   },
   kdump: {

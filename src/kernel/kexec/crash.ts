@@ -9,6 +9,7 @@ import type { Cpu } from '../../platform/Cpu.js';
 import type { Prog } from '../../platform/Exec.js';
 import { waitUntil } from '../../platform/Exec.js';
 import type { Kernel } from '../Kernel.js';
+import { tdx_sys_disable } from '../tdx/tdx.js';
 
 /** nmi_shootdown_cpus() waits up to a second for the acknowledgements. */
 export const CRASH_NMI_WAIT_NS = 1_000_000_000;
@@ -50,6 +51,12 @@ export function* native_machine_crash_shutdown(k: Kernel, cpu: Cpu): Prog {
   }
   yield { op: 'yield', label: 'waiting_for_crash_ipi' };
   yield* waitUntil(() => others.every((c) => st.crashAcked.has(c.id)), CRASH_NMI_WAIT_NS, 'waiting_for_crash_ipi');
+  // 7.2: disable the module from the crashing CPU, whether or not TDX was initialized (a CPU
+  // not in VMX operation faults, which is not printed).
+  // @see linux arch/x86/kernel/crash.c native_machine_crash_shutdown() (5b25f249be32, v7.2)
+  if (k.profile.kexec.sysDisable) {
+    yield* tdx_sys_disable(k, cpu);
+  }
   // x86_virt_emergency_disable_virtualization_cpu() on the crashing CPU.
   cpu.vmx = false;
   yield { op: 'tick', ns: 2_000, label: 'local:lapic_shutdown' };

@@ -11,7 +11,7 @@ import { ENOSYS } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { Kernel } from '../Kernel.js';
 import { on_each_cpu } from '../smp.js';
-import { tdx_cpu_flush_cache_for_kexec } from '../tdx/tdx.js';
+import { tdx_cpu_flush_cache_for_kexec, tdx_shutdown } from '../tdx/tdx.js';
 import { native_machine_crash_shutdown } from './crash.js';
 import { machine_kexec, machine_kexec_prepare } from './machine_kexec.js';
 import { native_stop_other_cpus } from './smp.js';
@@ -39,14 +39,18 @@ function* kvm_shutdown(k: Kernel, cpu: Cpu): Prog {
  *      tdx_disable_virtualization_cpu() v6.18
  */
 function* kvm_disable_virtualization_cpu(k: Kernel, c: Cpu): Prog {
-  const flush = k.kvm.enable_tdx && k.profile.kexec.earlyFlush && k.profile.cacheStateFlag;
+  const flush = k.kvm.enable_tdx && k.profile.kexec.earlyFlush && k.profile.kexec.earlyFlushBy === 'kvm' && k.profile.cacheStateFlag;
   if (flush && k.cache_state_incoherent.get(c.id)) {
     k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_cpu_flush_cache_for_kexec' });
   }
   if (flush) {
     yield* tdx_cpu_flush_cache_for_kexec(k, c);
   }
-  c.vmx = false;
+  // 7.1+: VMX is reference-counted (x86_virt_put_ref()); the TDX code holds its own reference
+  // until tdx_shutdown, so KVM's put leaves the CPU in VMX operation.
+  if (!k.tdx.syscoreRegistered) {
+    c.vmx = false;
+  }
 }
 
 /** kexec_load(): may be refused by the architecture. */
@@ -68,8 +72,12 @@ export function* kernel_kexec(k: Kernel, cpu: Cpu, stop: Pick<StopOptions, 'ipiI
   k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'kexec', detail: 'kernel_kexec' });
   // kernel_restart_prepare("kexec reboot"): reboot notifiers, device_shutdown().
   yield { op: 'tick', ns: 50_000, label: 'kernel_restart_prepare' };
-  // syscore_shutdown(): KVM disables virtualization on every CPU.
+  // syscore_shutdown(), callbacks in reverse order of registration: KVM's (registered at
+  // module load) disables virtualization on every CPU, then TDX's (registered at boot, 7.1+).
   yield* kvm_shutdown(k, cpu);
+  if (k.tdx.syscoreRegistered && k.profile.kexec.earlyFlushBy === 'tdx_shutdown') {
+    yield* tdx_shutdown(k, cpu);
+  }
   k.klog.notice('kexec_core: Starting new kernel');
   // machine_shutdown() → native_machine_shutdown() → stop_other_cpus(), which is
   // smp_ops.stop_other_cpus(1): wait for ever after the NMIs.

@@ -54,7 +54,10 @@ export const kvmOnlineState: CpuhpState = {
     if (k.kvm.enable_tdx && k.profile.cacheStateFlag) {
       yield* tdx_cpu_flush_cache_for_kexec(k, cpu);
     }
-    cpu.vmx = false;
+    // 7.1+: the TDX code holds its own VMX reference (x86_virt_get_ref()).
+    if (!k.tdx.syscoreRegistered) {
+      cpu.vmx = false;
+    }
     return 0;
   },
 };
@@ -96,9 +99,13 @@ export const tdxOnlineState: CpuhpState = {
  */
 export function* kvm_intel_init(k: Kernel, cpu: Cpu, opts: { tdx: boolean } = { tdx: true }): Prog<KernelStatus> {
   const kvm = k.kvm;
-  kvm.enable_tdx = opts.tdx;
+  kvm.enable_tdx = opts.tdx && k.profile.initAt !== 'none';
   let r: KernelStatus = 0;
-  if (opts.tdx) {
+  if (opts.tdx && k.profile.initAt === 'none') {
+    // No KVM TDX in this kernel (mainline before 6.16): the parameter is unknown.
+    // @see linux kernel/params.c parse_args(): pr_warn("%s: unknown parameter '%s' ignored\n")
+    k.klog.warn("kvm_intel: unknown parameter 'tdx' ignored");
+  } else if (opts.tdx) {
     // vt_init(): tdx_bringup() runs before kvm_init(), with its own VMXON.
     r = yield* tdx_bringup(k, cpu);
   }
@@ -140,16 +147,49 @@ export function* kvm_disable_virtualization(k: Kernel, cpu: Cpu): Prog {
 /** @see linux tdx_bringup() */
 function* tdx_bringup(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   const log = k.scope(KVM_PREFIX);
+  if (k.profile.initAt === 'boot') {
+    return yield* tdx_bringup_after_boot_init(k, cpu);
+  }
   if (!k.tdx.hostPlatform) {
     log.err('tdx: no TDX private KeyIDs available');
     k.kvm.enable_tdx = false;
     return 0;
   }
   const r = yield* __tdx_bringup(k, cpu);
+  if (r !== 0 && k.profile.strings.kvmInitFailed !== undefined) {
+    log.info(k.profile.strings.kvmInitFailed);
+  }
   if (r !== 0) {
     k.kvm.enable_tdx = false;
     // No module: TDX off, KVM loads normally.
     return r === -ENODEV ? 0 : r;
+  }
+  k.kvm.enable_tdx = true;
+  return 0;
+}
+
+/**
+ * KVM on 7.1+: the module was initialized (or not) at boot; KVM only takes what
+ * tdx_get_sysinfo() offers and runs its own checks. No module (NULL sysinfo) quietly disables
+ * TDX: "Don't treat loading kvm-intel.ko with tdx=1 as fatal if the system doesn't have a
+ * TDX-Module available".
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_hardware_setup() (165e77353831, f630de1f8d70, v7.1)
+ */
+function* tdx_bringup_after_boot_init(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
+  if (!k.tdx.hostPlatform) {
+    k.scope(KVM_PREFIX).err('TDX not supported by the host platform');
+    k.kvm.enable_tdx = false;
+    return 0;
+  }
+  const info = yield* tdx_get_sysinfo(k, cpu);
+  if (info === undefined) {
+    k.kvm.enable_tdx = false;
+    return 0;
+  }
+  const check = yield* tdx_check_sysinfo(k, cpu);
+  if (check.failed) {
+    k.kvm.enable_tdx = false;
+    return check.r;
   }
   k.kvm.enable_tdx = true;
   return 0;

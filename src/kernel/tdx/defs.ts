@@ -96,3 +96,10 @@ export const TDX_PAMT_FALLBACK_NID = 0;
 // ---------------------------------------------------------------- memory notifier
 export const NOTIFY_OK = 0x0001;
 export const NOTIFY_BAD = 0x8002;
+
+/**
+ * TDH.SYS.DISABLE and the statuses tdx_sys_disable() retries on.
+ * @see linux arch/x86/virt/vmx/tdx/tdx.h, asm/shared/tdx_errno.h (b7d2173946ef, v7.2)
+ */
+export const TDH_SYS_DISABLE = 69;
+export const TDX_SYS_BUSY = 0x8000_0202_0000_0000n;

@@ -146,7 +146,7 @@ export function* get_tdx_sys_info(k: Kernel, cpu: Cpu): Prog<{ ret: KernelStatus
       return { ret, info: undefined };
     }
   }
-  if (p.holes === 'cmrs') {
+  if (p.holes === 'cmrs' && !p.moduleInfoViaSysInfo) {
     const ret = yield* get_tdx_sys_info_cmr(k, cpu, info);
     if (ret !== 0) {
       return { ret, info: undefined };

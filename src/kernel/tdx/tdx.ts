@@ -8,6 +8,7 @@
  * @see linux arch/x86/virt/vmx/tdx/tdx.c (v6.18; older eras through profiles.ts)
  */
 import { deepFreeze } from '../../base/clone.js';
+import { hex16 } from '../../base/u64.js';
 import { PAGE_SIZE } from '../../base/ids.js';
 import type { Cpu } from '../../platform/Cpu.js';
 import { call } from '../../platform/Exec.js';
@@ -15,7 +16,7 @@ import type { Prog } from '../../platform/Exec.js';
 import { MSR_IA32_MKTME_KEYID_PARTITIONING } from '../../platform/Msr.js';
 import { EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSPC } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
-import type { Kernel } from '../Kernel.js';
+import type { CpuhpState, Kernel } from '../Kernel.js';
 import { FAULT_PAMT_ALLOC } from '../mm/page_alloc.js';
 import { PerCpu } from '../percpu.js';
 import { Mutex, on_each_cpu, smp_call_on_cpu, wbinvd_on_all_cpus } from '../smp.js';
@@ -23,17 +24,21 @@ import {
   NOTIFY_BAD,
   NOTIFY_OK,
   TDH_SYS_CONFIG,
+  TDH_SYS_DISABLE,
   TDH_SYS_INIT,
   TDH_SYS_KEY_CONFIG,
   TDH_SYS_LP_INIT,
   TDH_SYS_LP_SHUTDOWN,
   TDH_SYS_TDMR_INIT,
   TDMR_INFO_PA_ARRAY_ALIGNMENT,
+  TDX_INTERRUPTED_RESUMABLE,
+  TDX_SW_ERROR,
+  TDX_SYS_BUSY,
 } from './defs.js';
 import { get_tdx_sys_info, TDX_FEATURES0_NO_RBP_MOD, tdx_get_sysinfo_legacy } from './globalMetadata.js';
 import type { TdxSysInfo } from './globalMetadata.js';
-import { pr_err_once, pr_once, sc_retry_prerr } from './seamcall.js';
-import type { SeamArgs } from './seamcall.js';
+import { pr_err_once, pr_once, sc_retry, sc_retry_prerr } from './seamcall.js';
+import type { SeamArgs, SeamResult } from './seamcall.js';
 import type { SeamrrRecord } from './seamrr.js';
 import {
   build_tdx_memlist,
@@ -65,6 +70,10 @@ export class TdxHost {
   /** ACPI S3 was switched off at boot (acpi_suspend_lowlevel = NULL). */
   acpiS3Disabled = false;
   memNotifierRegistered = false;
+  /** tdx_syscore registered (7.1+: after a successful boot-time init). */
+  syscoreRegistered = false;
+  /** Result of the boot-time init (7.1+), undefined where KVM initializes the module. */
+  bootInitRet: KernelStatus | undefined;
   /** RFC detection: what the boot CPU found in SEAMRR and MSR 0x87. */
   seamrrBsp: SeamrrRecord | undefined;
   tdx_module_status: TdxModuleStatus = 'UNINITIALIZED';
@@ -513,24 +522,46 @@ function* key_config_on(k: Kernel, on: Cpu): Prog<KernelStatus> {
 /** Metadata via TDH.SYS.RD (v6.8+) or TDH.SYS.INFO (drafts), with the era's prints. */
 function* tdx_read_module_info(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   const t = k.tdx;
+  // Ubuntu's 6.8 kernels: TDH.SYS.INFO first (identity and CMR lines), then TDH.SYS.RD.
+  let legacy: TdxSysInfo | undefined;
+  if (k.profile.moduleInfoViaSysInfo) {
+    const l = yield* tdx_get_sysinfo_legacy(k, cpu);
+    if (l.ret !== 0 || l.info === undefined) {
+      return l.ret === 0 ? -EIO : l.ret;
+    }
+    legacy = l.info;
+    print_module_info(k, legacy);
+  }
   const r = k.profile.metadata === 'sys-rd' ? yield* get_tdx_sys_info(k, cpu) : yield* tdx_get_sysinfo_legacy(k, cpu);
   if (r.ret !== 0 || r.info === undefined) {
     return r.ret === 0 ? -EIO : r.ret;
   }
+  if (legacy === undefined) {
+    print_module_info(k, r.info);
+  }
+  const info = legacy === undefined ? r.info : { ...r.info, legacy: legacy.legacy, ...(legacy.cmrs !== undefined ? { cmrs: legacy.cmrs } : {}) };
   // Read once and never changed: frozen, so snapshots share it.
-  t.tdx_sysinfo = deepFreeze(r.info);
-  const leg = r.info.legacy;
-  // The drafts print the module's identity (v8 spells it "atributes"), then the CMRs.
-  const info = k.profile.strings.moduleInfo;
-  if (leg !== undefined && info !== undefined) {
-    k.log.info(info(leg));
-  }
-  if (leg !== undefined) {
-    for (const c of r.info.cmrs ?? []) {
-      k.log.info(`CMR: [0x${c.start.toString(16)}, 0x${c.end.toString(16)})`);
-    }
-  }
+  t.tdx_sysinfo = deepFreeze(info);
   return 0;
+}
+
+/**
+ * After TDH.SYS.INFO: the module's identity line (v8 spells it "atributes"), then one line per
+ * CMR, up to the first empty one.
+ * @see linux (TDX host v8) 06/16 tdx_get_sysinfo(), print_cmrs(); (v13) 08/22, as Ubuntu's 6.8 prints them
+ */
+function print_module_info(k: Kernel, info: TdxSysInfo): void {
+  const leg = info.legacy;
+  if (leg === undefined) {
+    return;
+  }
+  const line = k.profile.strings.moduleInfo;
+  if (line !== undefined) {
+    k.log.info(line(leg));
+  }
+  for (const c of info.cmrs ?? []) {
+    k.log.info(`CMR: [0x${c.start.toString(16)}, 0x${c.end.toString(16)})`);
+  }
 }
 
 /**
@@ -789,6 +820,107 @@ export function notifier_to_errno(ret: number): KernelStatus {
   return r > NOTIFY_OK ? NOTIFY_OK - r : 0;
 }
 
+
+// ------------------------------------------------------------------ boot-time init (v7.1)
+
+/**
+ * The arch's TDX hotplug state (7.1+): VMXON on the CPU (x86_virt_get_ref()), then
+ * tdx_cpu_enable() with IRQs off; going offline, VMXOFF (the TD-package refusal stays in KVM's
+ * state in this model).
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_online_cpu(), tdx_offline_cpu() (165e77353831, v7.1)
+ */
+export const tdxArchOnlineState: CpuhpState = {
+  name: 'virt/tdx:online',
+  *online(k, cpu) {
+    cpu.vmx = true;
+    yield { op: 'tick', ns: 1_000, label: 'vmxon' };
+    const saved = cpu.irqEnabled;
+    cpu.irqEnabled = false;
+    const r = yield* tdx_cpu_enable(k, cpu);
+    cpu.irqEnabled = saved;
+    return r;
+  },
+  // eslint-disable-next-line require-yield
+  *offline(_k, cpu) {
+    cpu.vmx = false;
+    return 0;
+  },
+};
+
+/**
+ * `subsys_initcall(tdx_enable)` (7.1+): at boot, whatever kvm_intel will do, bring every online
+ * CPU into VMX operation and TDX (the hotplug state), then initialize the module; on failure
+ * remove the state again (VMXOFF everywhere). On success the syscore callbacks are registered
+ * (tdx_shutdown at kexec and reboot).
+ * @returns 0, -ENODEV without the TDX host platform, or the init error
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable() (165e77353831, v7.1)
+ */
+export function* tdx_enable_at_boot(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
+  const s = k.profile.strings;
+  if (!k.tdx.hostPlatform) {
+    if (s.notSupported !== undefined) {
+      k.log.err(s.notSupported);
+    }
+    return -ENODEV;
+  }
+  yield* k.cpu_hotplug_lock.lock(cpu);
+  const r = yield* k.cpuhp_setup_state_cpuslocked(cpu, tdxArchOnlineState);
+  k.cpu_hotplug_lock.unlock(cpu);
+  if (r !== 0) {
+    // cpuhp_setup_state() failed and rolled back: nothing printed beyond the SEAMCALL lines.
+    return r;
+  }
+  const ret = yield* tdx_enable(k, cpu);
+  if (ret !== 0) {
+    yield* k.cpu_hotplug_lock.lock(cpu);
+    yield* on_each_cpu(k.platform, cpu, (c) => tdxArchOnlineState.offline(k, c));
+    k.cpuhp_remove_state_nocalls(tdxArchOnlineState.name);
+    k.cpu_hotplug_lock.unlock(cpu);
+    return ret;
+  }
+  k.tdx.syscoreRegistered = true;
+  return 0;
+}
+
+// ------------------------------------------------------------------ kexec and kdump (v7.2)
+
+/**
+ * TDH.SYS.DISABLE, retried while it reports TDX_INTERRUPTED_RESUMABLE or TDX_SYS_BUSY; a module
+ * error is printed, a SEAMCALL that faulted (#GP/#UD, no TDX) is not. No feature bit is checked:
+ * a module without the leaf answers TDX_OPERAND_INVALID, which is printed, and kexec goes on.
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_sys_disable() (b7d2173946ef, v7.2)
+ */
+export function* tdx_sys_disable(k: Kernel, cpu: Cpu): Prog {
+  const fn = BigInt(TDH_SYS_DISABLE);
+  let r: SeamResult;
+  do {
+    r = yield* sc_retry(k, cpu, fn, {});
+  } while (r.ret === TDX_INTERRUPTED_RESUMABLE || r.ret === TDX_SYS_BUSY);
+  if (r.ret !== 0n && (r.ret & TDX_SW_ERROR) !== TDX_SW_ERROR) {
+    k.log.err(`TDH.SYS.DISABLE failed: ${hex16(r.ret)}`);
+  }
+}
+
+/**
+ * The syscore `.shutdown` of TDX (kexec, reboot; registered after a successful init): disable
+ * the module, then on every CPU write back the caches a SEAMCALL may have dirtied and leave VMX.
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_shutdown(), tdx_shutdown_cpu() (5b25f249be32, 597bdf6e068e, v7.2)
+ */
+export function* tdx_shutdown(k: Kernel, cpu: Cpu): Prog {
+  if (k.profile.kexec.sysDisable) {
+    yield* tdx_sys_disable(k, cpu);
+  }
+  yield* on_each_cpu(k.platform, cpu, (c) => tdx_shutdown_cpu(k, c));
+}
+
+/** One CPU's part of tdx_shutdown(). */
+function* tdx_shutdown_cpu(k: Kernel, c: Cpu): Prog {
+  if (k.cache_state_incoherent.get(c.id)) {
+    k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_shutdown_cpu' });
+  }
+  yield* tdx_cpu_flush_cache_for_kexec(k, c);
+  c.vmx = false;
+}
 
 // ------------------------------------------------------------------ kexec support (v6.18)
 

@@ -26,20 +26,20 @@ function diag(name: string): DiagnoseResult {
 
 describe('diagnose: every fixture is classified and reproduced line for line', () => {
   const cases: [string, string, string, string][] = [
-    ['linux-6.8-success.dmesg', 'success', 'linux-6.8', '1.5.01'],
+    ['linux-6.8-success.dmesg', 'success', 'ubuntu-6.8-intel', '1.5.01'],
     ['linux-6.18-success.journal', 'success', 'linux-6.18', '1.5.06'],
-    ['spr-rsvd-exhausted.dmesg', 'reserved-areas-exhausted', 'linux-6.8', '1.5.01'],
+    ['spr-rsvd-exhausted.dmesg', 'reserved-areas-exhausted', 'ubuntu-6.8-intel', '1.5.01'],
     ['module-not-loaded.dmesg', 'module-not-loaded', 'linux-6.18', '1.5.06'],
     ['hibernation.dmesg', 'hibernation', 'linux-6.18', '1.5.06'],
-    ['version-skew-6.8-tdx1.0.dmesg', 'version-skew', 'linux-6.8', '1.0'],
+    ['version-skew-6.8-tdx1.0.dmesg', 'version-skew', 'ubuntu-6.8-intel', '1.0'],
     ['version-skew-6.18-tdx1.5.dmesg', 'version-skew', 'linux-6.18', '1.5.01'],
     ['too-few-keyids.dmesg', 'too-few-keyids', 'linux-6.18', '1.5.06'],
     ['key-config-failure.dmesg', 'key-programming-failure', 'linux-6.18', '1.5.06'],
     ['pamt-alloc-failure.dmesg', 'pamt-allocation-failure', 'linux-6.18', '1.5.06'],
     ['msr-misconfiguration.dmesg', 'cpu-msr-misconfiguration', 'linux-6.18', '1.5.06'],
     ['kexec-not-initial-state.dmesg', 'module-not-in-initial-state', 'linux-6.18', '1.5.06'],
-    ['no-tdx.dmesg', 'no-tdx', 'linux-6.8', '1.5.01'],
-    ['tdmrs-exhausted.dmesg', 'tdmrs-exhausted', 'linux-6.8', '1.5.01'],
+    ['no-tdx.dmesg', 'no-tdx', 'ubuntu-6.8-intel', '1.5.01'],
+    ['tdmrs-exhausted.dmesg', 'tdmrs-exhausted', 'ubuntu-6.8-intel', '1.5.01'],
   ];
   for (const [file, cls, kernel, module] of cases) {
     it(`${file}: ${cls}`, () => {

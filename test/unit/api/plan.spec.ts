@@ -33,7 +33,8 @@ function layout(p: PlanResult): [string, string][] {
 
 describe('plan: the 64 GiB, 3-TDMR machine of the spec (65667 pages = 262668 KB)', () => {
   it('plans the TDMRs and the PAMT exactly from a 6.8 dmesg', () => {
-    const p = plan({ input: M64, kernel: 'linux-6.8' });
+    // Mainline's holes from the memory list (linux-6.16; ubuntu-6.8-intel takes them from CMRs).
+    const p = plan({ input: M64, kernel: 'linux-6.16' });
     expect(p.outcome).toBe('ok');
     expect(p.source.kind).toBe('node-ranges');
     expect(p.source.detail).toContain('lines 38-41');
@@ -61,10 +62,13 @@ describe('plan: the 64 GiB, 3-TDMR machine of the spec (65667 pages = 262668 KB)
     const c = plan({ input: M64, compare: true }).compare!;
     const line = (k: string): string => c.find((x) => x.kernel === k)!.pamtLine;
     expect(line('linux-6.18')).toBe('virt/tdx: 262668 KB allocated for PAMT');
-    expect(line('linux-6.8')).toBe('virt/tdx: 262668 KB allocated for PAMT');
+    expect(line('ubuntu-6.8-intel')).toBe('virt/tdx: 262668 KB allocated for PAMT');
     expect(line('tdx-host-v8')).toBe('tdx: 262668 KBs allocated for PAMT.');
     expect(line('tdx-host-rfc')).toBe('tdx: 65667 pages allocated for PAMT.');
-    expect(c.map((x) => x.kernel)).toEqual(['linux-6.18', 'linux-6.8', 'tdx-host-v8', 'tdx-host-rfc', 'cmr-holes']);
+    expect(c.map((x) => x.kernel)).toEqual(['linux-6.18', 'linux-6.6', 'ubuntu-6.8-intel', 'linux-6.16', 'linux-7.1', 'linux-7.2', 'tdx-host-v8', 'tdx-host-rfc']);
+    expect(line('linux-7.1')).toBe('virt/tdx: 262668 KB allocated for PAMT');
+    expect(c.find((x) => x.kernel === 'linux-7.1')!.dmesg.slice(-3)).toEqual(['virt/tdx: Module version: 1.5.16', 'virt/tdx: 262668 KB allocated for PAMT', 'virt/tdx: TDX-Module initialized']);
+    expect(c.find((x) => x.kernel === 'linux-6.6')!.failure?.reason).toBe('no-host-support');
     const rfc = c.find((x) => x.kernel === 'tdx-host-rfc')!;
     expect(rfc.dmesg).toEqual(['tdx: 65667 pages allocated for PAMT.', 'tdx: TDX module initialized.']);
   });
@@ -143,19 +147,20 @@ describe('plan: limits, headroom and failures', () => {
   });
 
   it('reserved areas exhausted on the SPR log, and the number needed', () => {
-    const p = plan({ input: `${FIX}/dmesg/spr-rsvd-exhausted.dmesg`, kernel: 'linux-6.8' });
+    const p = plan({ input: `${FIX}/dmesg/spr-rsvd-exhausted.dmesg`, kernel: 'linux-6.16' });
     expect(p.outcome).toBe('fail');
     expect(p.failure?.reason).toBe('reserved-areas-exhausted');
     expect(p.dmesg.slice(-2)).toEqual(['virt/tdx: initialization failed: TDMR [0x0, 0x40000000): reserved areas exhausted.', 'virt/tdx: module initialization failed (-28)']);
     expect(p.headroom.reservedAreas.needed).toBe(21);
-    expect(plan({ input: `${FIX}/dmesg/spr-rsvd-exhausted.dmesg`, kernel: 'linux-6.8', maxReserved: 22 }).outcome).toBe('ok');
+    expect(plan({ input: `${FIX}/dmesg/spr-rsvd-exhausted.dmesg`, kernel: 'linux-6.16', maxReserved: 22 }).outcome).toBe('ok');
   });
 
   it('version skew before any TDMR: linux-6.8 with a 1.0 module, linux-6.18 with 1.5.01', () => {
-    const a = plan({ input: M64, kernel: 'linux-6.8', module: '1.0' });
+    const a = plan({ input: M64, kernel: 'ubuntu-6.8-intel', module: '1.0' });
     expect(a.outcome).toBe('fail');
     expect(a.failure?.reason).toBe('version-skew');
-    expect(a.dmesg.slice(2)).toEqual([
+    expect(a.dmesg.slice(2, 3)).toEqual(['virt/tdx: TDX module: attributes 0x0, vendor_id 0x8086, major_version 1, minor_version 0, build_date 0, build_num 0']);
+    expect(a.dmesg.slice(-4)).toEqual([
       'virt/tdx: SEAMCALL (0x0000000000000022) failed: 0xc000050500000000',
       'virt/tdx: RCX 0x0000000000000000 RDX 0x9100000100000008 R08 0x0000000000000000',
       'virt/tdx: R09 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000',
@@ -233,8 +238,7 @@ describe('plan agrees with the simulated kernel', () => {
   for (const [name, spec] of specs) {
     for (const [kernel, module] of [
       ['linux-6.18', '1.5.06'],
-      ['linux-6.8', '1.5.01'],
-      ['cmr-holes', '1.5.01'],
+      ['ubuntu-6.8-intel', '1.5.01'],
       ['tdx-host-rfc', '1.0'],
     ] as const) {
       it(`${name}, ${kernel} + ${module}: same TDMRs, reserved areas, PAMT addresses and TDX lines`, () => {
@@ -252,7 +256,7 @@ describe('plan agrees with the simulated kernel', () => {
   it('the version-skew lines equal the simulated ones', () => {
     const spec = preset('small-2s')!;
     for (const [kernel, module] of [
-      ['linux-6.8', '1.0'],
+      ['ubuntu-6.8-intel', '1.0'],
       ['linux-6.18', '1.5.01'],
       ['linux-6.18', '1.0'],
     ] as const) {

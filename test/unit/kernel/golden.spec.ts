@@ -10,16 +10,16 @@ import type { GoldenCase } from '../../__test-helpers__/kernelGolden.js';
 
 const CASES: GoldenCase[] = [
   // Every profile with its default module on the small host and on the REF platform.
-  ...(['linux-6.18', 'linux-6.8', 'tdx-host-v8', 'tdx-host-rfc', 'cmr-holes'] as const).flatMap((kernel) => [
+  ...(['linux-6.18', 'ubuntu-6.8-intel', 'tdx-host-v8', 'tdx-host-rfc', 'linux-6.6', 'linux-6.16', 'linux-7.1', 'linux-7.2'] as const).flatMap((kernel) => [
     { name: 'small-2s', preset: 'small-2s', kernel, td: true },
     { name: 'ref', preset: 'ref', kernel, td: true },
   ]),
   { name: 'spr-2s-256g', preset: 'spr-2s-256g', kernel: 'linux-6.18', td: true },
-  { name: 'spr-2s-256g', preset: 'spr-2s-256g', kernel: 'linux-6.8' },
+  { name: 'spr-2s-256g', preset: 'spr-2s-256g', kernel: 'ubuntu-6.8-intel' },
   // Failure paths.
   { name: 'no-module', preset: 'small-2s', kernel: 'linux-6.18', edit: (s) => void (s.tdxModule = { loaded: false }) },
   { name: 'no-module', preset: 'small-2s', kernel: 'tdx-host-rfc', edit: (s) => void (s.tdxModule = { loaded: false }) },
-  { name: 'version-skew-tdx-1.0', preset: 'small-2s', kernel: 'linux-6.8', module: '1.0' },
+  { name: 'version-skew-tdx-1.0', preset: 'small-2s', kernel: 'ubuntu-6.8-intel', module: '1.0' },
   { name: 'module-tdx-1.5', preset: 'small-2s', kernel: 'linux-6.18', module: '1.5.01' },
   { name: 'tdmrs-exhausted', preset: 'small-2s', kernel: 'linux-6.18', overrides: { MAX_TDMRS: 2 } },
   { name: 'tdmrs-reaching-limit', preset: 'small-2s', kernel: 'linux-6.18', overrides: { MAX_TDMRS: 6 } },
@@ -34,6 +34,14 @@ const CASES: GoldenCase[] = [
   { name: 'cpu-offline-at-init', preset: 'small-2s', kernel: 'tdx-host-rfc', edit: (s) => void (s.topology.offlineAtBoot = [3]) },
   { name: 'too-few-keyids', preset: 'small-2s', kernel: 'linux-6.18', edit: (s) => void (s.keyids = { bits: 6, mktme: 15, tdx: 1 }) },
   { name: 'hibernation', preset: 'small-2s', kernel: 'linux-6.18', edit: (s) => void (s.firmware = { hibernation: true }) },
+  // The catalogue's kernels on their failure paths.
+  { name: 'no-module', preset: 'small-2s', kernel: 'linux-7.1', edit: (s) => void (s.tdxModule = { loaded: false }) },
+  { name: 'no-module', preset: 'small-2s', kernel: 'ubuntu-6.8-intel', edit: (s) => void (s.tdxModule = { loaded: false }) },
+  { name: 'version-skew-1.5.01', preset: 'small-2s', kernel: 'linux-7.1', module: '1.5.01' },
+  { name: 'version-skew-1.5.01', preset: 'small-2s', kernel: 'linux-6.16', module: '1.5.01' },
+  { name: 'version-skew-1.0', preset: 'small-2s', kernel: 'linux-7.1', module: '1.0' },
+  { name: 'too-few-keyids', preset: 'small-2s', kernel: 'linux-7.1', edit: (s) => void (s.keyids = { bits: 6, mktme: 15, tdx: 1 }) },
+  { name: 'module-1.5.01', preset: 'small-2s', kernel: 'ubuntu-6.8-intel', module: '1.5.01' },
   { name: 'v7-style-cpu-init', preset: 'small-2s', kernel: 'tdx-host-v8', kernelOverrides: { cpuInit: 'in-init' }, td: true },
 ];
 

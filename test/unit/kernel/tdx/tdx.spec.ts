@@ -484,7 +484,7 @@ describe('v6.8 init_tdx_module() order (audit 2026-12 row 18)', () => {
     return seen;
   }
   it('6.8 reads the TDMR metadata under get_online_mems(), 6.18 before it', () => {
-    const old = kernelRig('small-2s', { kernel: 'linux-6.8' });
+    const old = kernelRig('small-2s', { kernel: 'ubuntu-6.8-intel' });
     const oldSeen = holdersAtSysRd(old);
     cpuEnableAll(old);
     expect(old.run(old.m.tdxEnable())).toBe(0);
@@ -497,7 +497,7 @@ describe('v6.8 init_tdx_module() order (audit 2026-12 row 18)', () => {
     expect(new Set(curSeen)).toEqual(new Set([undefined]));
   });
   it('6.8: a failed read unwinds through err_free_tdxmem with the same dmesg', () => {
-    const r = kernelRig('small-2s', { kernel: 'linux-6.8' });
+    const r = kernelRig('small-2s', { kernel: 'ubuntu-6.8-intel' });
     cpuEnableAll(r);
     r.stub!.fail(SYS_RD, 0xc0000c0000000000n);
     expect(r.run(r.m.tdxEnable())).toBe(-EIO);
