@@ -241,7 +241,7 @@ function verdictOf(o: Observation): CompatVerdict {
 
 /** "use 1.5.05 or later", from the releases that initialised with this kernel. */
 function advice(kernel: string, okModules: readonly string[]): string {
-  return okModules.length > 0 ? `with ${kernel} use TDX module ${describeReleases(okModules)}` : `no module release in this matrix initializes with ${kernel}`;
+  return okModules.length > 0 ? `with ${kernel} use TDX module ${describeReleases(okModules)}` : `no module release in this matrix brings TDX up with ${kernel}`;
 }
 
 /** The operator's sentence for a cell that is not `ok`. */
