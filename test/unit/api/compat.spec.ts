@@ -10,7 +10,7 @@ import { compat } from '../../../src/api/compat.js';
 import type { CompatCell, CompatResult } from '../../../src/api/compat.js';
 import { isTdxsimError } from '../../../src/api/errors.js';
 import { KERNEL_PROFILE_NAMES } from '../../../src/kernel/profiles.js';
-import { MODULE_PROFILE_NAMES } from '../../../src/module/profiles.js';
+import { describeReleases, MODULE_PROFILE_NAMES } from '../../../src/module/profiles.js';
 import { presetInput } from '../../../src/platform/presets.js';
 
 function cell(r: CompatResult, kernel: string, module: string): CompatCell {
@@ -138,5 +138,12 @@ describe('compat: choices and checks', () => {
     expect(err(() => compat({ kernels: ['linux-6.19'] }))).toMatch(/unknown kernel "linux-6\.19" .*did you mean "linux-6\.18"\?$/);
     expect(err(() => compat({ modules: ['1.5.6'] }))).toMatch(/did you mean "1\.5\.06"\?$/);
     expect(err(() => compat({ platform: 'nope' }))).toMatch(/unknown platform preset "nope"/);
+  });
+});
+
+describe('describeReleases, as compat uses it', () => {
+  it('collapses catalogue runs and keeps +sys-disable variants after them', () => {
+    expect(describeReleases(['1.5.05', '1.5.06', '1.5.08', '2.0.08+sys-disable'])).toBe('1.5.05 to 1.5.08, 2.0.08+sys-disable');
+    expect(describeReleases(MODULE_PROFILE_NAMES.slice(2))).toBe('1.5.05 or later');
   });
 });
