@@ -96,7 +96,7 @@ export interface CompatResult {
   /** Rows in kernel order, each in module order. */
   readonly cells: readonly CompatCell[];
   readonly reasons: readonly CompatReason[];
-  /** One note per module whose TDX_FEATURES0 is assumed. */
+  /** One note per assumed TDX_FEATURES0 value, and one for the platform's metadata overrides. */
   readonly footnotes: readonly string[];
 }
 
@@ -147,7 +147,9 @@ export function compat(req: CompatRequest = {}): CompatResult {
       featuresAssumed: !moduleProfile(o.module).tdxFeatures0Known,
     };
   });
-  return { platform: label, kernels, modules, cells, reasons: groupReasons(cells), footnotes: footnotes(modules) };
+  const overrides = Object.entries(spec.tdxModule.overrides ?? {}).map(([f, v]) => `${f}=0x${v.toString(16)}`);
+  const overrideNote = overrides.length > 0 ? [`the platform overrides module metadata in every column: ${overrides.join(', ')}`] : [];
+  return { platform: label, kernels, modules, cells, reasons: groupReasons(cells), footnotes: [...footnotes(modules), ...overrideNote] };
 }
 
 function unique<T>(xs: readonly T[]): T[] {

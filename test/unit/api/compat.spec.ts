@@ -116,6 +116,22 @@ describe('compat: choices and checks', () => {
     expect(cell(r, 'linux-6.8', '1.5.01').verdict).toBe('ok');
   });
 
+  it('a module without NO_RBP_MOD fails linux-6.18\'s check_features(), not linux-6.8', () => {
+    const p = presetInput('small-2s');
+    if (p === undefined) {
+      throw new Error('no preset');
+    }
+    const r = compat({ kernels: ['linux-6.18', 'linux-6.8'], modules: ['1.5.06'], platform: { ...p, tdxModule: { ...p.tdxModule, overrides: { TDX_FEATURES0: 0x100000 } } } });
+    expect(cell(r, 'linux-6.18', '1.5.06')).toMatchObject({
+      verdict: 'fail',
+      failingSeamcall: null,
+      firstFailingLine: 'virt/tdx: frame pointer (RBP) clobber bug present, upgrade TDX module',
+      reason: 'linux-6.18 refuses TDX module 1.5.06: its TDX_FEATURES0 lacks NO_RBP_MOD (bit 18) ("frame pointer (RBP) clobber bug present"); no module release in this matrix brings TDX up with linux-6.18',
+    });
+    expect(cell(r, 'linux-6.8', '1.5.06').verdict).toBe('ok');
+    expect(r.footnotes).toEqual(['the platform overrides module metadata in every column: TDX_FEATURES0=0x100000']);
+  });
+
   it('a platform without TDX gives "-" cells with an honest reason', () => {
     const r = compat({ kernels: ['linux-6.18'], modules: ['1.5.06'], platform: 'amd-sme-2s' });
     expect(cell(r, 'linux-6.18', '1.5.06')).toMatchObject({
