@@ -23,3 +23,6 @@ export type { ExplainRequest, ExplainResult } from './explain.js';
 export { diagnose, DIAGNOSIS_CLASSES } from './diagnose.js';
 export type { DiagnoseRequest, DiagnoseResult, DiagnosisClass } from './diagnose.js';
 export { checkKernelName, checkModuleName, closestName } from './profileNames.js';
+export { compat } from './compat.js';
+export type { CompatCell, CompatReason, CompatRequest, CompatResult, CompatVerdict, FailingSeamcall } from './compat.js';
+export { describeReleases } from '../module/profiles.js';

@@ -146,7 +146,7 @@ export interface ProfilePlan {
   readonly failure: { readonly reason: PlanFailureReason; readonly errno: number; readonly errnoName: string; readonly message: string } | null;
   readonly headroom: Headroom;
   readonly dynamicPamt: DynamicPamtEstimate;
-  /** What holes were computed from: the memory list, or the CMRs (cmr-holes). */
+  /** What holes were computed from: the memory list, or the CMRs (ubuntu-6.8-intel). */
   readonly holes: 'memlist' | 'cmrs';
 }
 
@@ -753,7 +753,11 @@ export function planProfile(spec: PlatformSpec, kernel: KernelProfileName, modul
     notes.push(`only ${limits.max_tdmrs - used} TDMR(s) left: memory hot-add or a changed memory map may exhaust them`);
   }
   if (neededRsvd > limits.max_reserved_per_tdmr) {
-    notes.push(`${neededRsvd} reserved areas needed in one TDMR, the module allows ${limits.max_reserved_per_tdmr}: fewer holes per 1 GiB window, or a kernel that computes holes from CMRs (cmr-holes)`);
+    notes.push(
+      holes === 'cmrs'
+        ? `${neededRsvd} reserved areas needed in one TDMR, the module allows ${limits.max_reserved_per_tdmr}: fewer holes between the CMRs per 1 GiB window (${kernel} takes the holes from the CMRs; where the input shows none they were assumed to be the RAM ranges, and the real CMRs, usually fewer and larger, may need fewer)`
+        : `${neededRsvd} reserved areas needed in one TDMR, the module allows ${limits.max_reserved_per_tdmr}: fewer holes per 1 GiB window, or a kernel that computes holes from the CMRs (Ubuntu's linux-intel 6.8 from 6.8.0-1006)`,
+    );
   }
   const headroom: Headroom = {
     tdmrs: { used, max: limits.max_tdmrs, free: Math.max(0, limits.max_tdmrs - used), needed: neededTdmrs },
@@ -804,7 +808,7 @@ export function planResolved(r: ResolvedInput, kernel: KernelProfileName, modOpt
   const mb = Memblock.fromE820(spec);
   const assumptions = [...r.assumptions];
   if (main.holes === 'cmrs' && spec.cmrs.length === 0) {
-    assumptions.push('kernel profile cmr-holes computes holes from CMRs, and this input has none: every TDMR is one reserved area');
+    assumptions.push(`${main.kernel} computes holes from the CMRs, and this input has none: every TDMR is one reserved area`);
   }
   return {
     ...main,

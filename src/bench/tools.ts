@@ -1,10 +1,11 @@
 /**
- * Operator-tool benchmarks (issue 7): planning a memory map with thousands of regions, and a
+ * Operator-tool benchmarks (issue 7): planning a memory map with thousands of regions, a
  * fast-check fuzz of the tools' parsers (plan input, diagnose, explain) over at least 100,000
- * inputs with no exception other than TdxsimError.
+ * inputs with no exception other than TdxsimError, and the full default `compat` matrix.
  */
 import fc from 'fast-check';
 
+import { compat } from '../api/compat.js';
 import { diagnose } from '../api/diagnose.js';
 import { isTdxsimError } from '../api/errors.js';
 import { explain } from '../api/explain.js';
@@ -110,5 +111,18 @@ const parserFuzz: Bench = {
   },
 };
 
+const compatMatrix: Bench = {
+  name: 'tools.compat-matrix',
+  target: '< 10 s for the full default matrix (every kernel profile × every module release, each booted with kvm_intel tdx=1 on small-2s)',
+  run() {
+    const { ms, value } = timeMs(() => compat());
+    const count = (v: string): number => value.cells.filter((c) => c.verdict === v).length;
+    return {
+      metrics: { seconds: ms / 1000, cells: value.cells.length, msPerCell: ms / value.cells.length, ok: count('ok'), fail: count('fail'), kvm: count('kvm'), none: count('none') },
+      pass: ms < 10_000 && value.cells.length > 0,
+    };
+  },
+};
+
 /** The operator-tool benchmarks. */
-export const toolBenches: Bench[] = [planThousands, parserFuzz];
+export const toolBenches: Bench[] = [planThousands, parserFuzz, compatMatrix];

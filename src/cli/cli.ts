@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { isTdxsimError } from '../api/index.js';
+import { registerCompat } from './commands/compat.js';
 import { registerDiagnose } from './commands/diagnose.js';
 import { registerExplain } from './commands/explain.js';
 import { registerExplore } from './commands/explore.js';
@@ -44,6 +45,7 @@ export function createCli(): Cli {
   registerPlan(program, ctx);
   registerDiagnose(program, ctx);
   registerExplain(program, ctx);
+  registerCompat(program, ctx);
   return {
     async run(argv: string[]): Promise<number> {
       try {

@@ -184,7 +184,7 @@ export class MachineSession implements KernelSession {
     const old = m.kernel;
     const ret = kexec_load(old);
     if (ret === -ENOSYS) {
-      this.results.push(`kexec_load failed: Function not implemented (${old.profile.name} is built without kexec: INTEL_TDX_HOST depends on !KEXEC_CORE)`);
+      this.results.push(`kexec_load failed: Function not implemented (${old.profile.name} is built without kexec: INTEL_TDX_HOST depends on !KEXEC_CORE in Linux 6.8 to 6.17)`);
       return;
     }
     if (ret !== 0) {

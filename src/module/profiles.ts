@@ -568,7 +568,8 @@ export function releasesFor(v: VersionEvidence): ReleaseMatch {
 
 /**
  * A set of releases in words, in catalogue order: runs of consecutive releases collapse
- * ("1.5.05 or later" when the run reaches the newest release, "1.5.05 to 1.5.16" otherwise).
+ * ("1.5.05 or later" when the run reaches the newest release, "1.5.05 to 1.5.16" otherwise);
+ * other names (the `+sys-disable` variants) follow, in the order given.
  */
 export function describeReleases(names: readonly string[]): string {
   const set = new Set(names);
@@ -588,6 +589,7 @@ export function describeReleases(names: readonly string[]): string {
       start = -1;
     }
   });
-  const other = names.filter((n) => !isModuleProfileName(n));
+  // Names outside the release list (the +sys-disable variants, anything else) follow as given.
+  const other = names.filter((n) => !(MODULE_PROFILE_NAMES as readonly string[]).includes(n));
   return [...runs, ...other].join(', ');
 }

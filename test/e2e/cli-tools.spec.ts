@@ -18,7 +18,7 @@ function binFile(bytes: number[]): string {
 
 describe('tdxsim plan', () => {
   it('plans the 64 GiB machine of a 6.8 dmesg: TDMRs, PAMT, dmesg, headroom, DPAMT', () => {
-    const r = tdxsim(['plan', `${FIX}/dmesg/linux-6.8-success.dmesg`, '--kernel', 'ubuntu-6.8-intel']);
+    const r = tdxsim(['plan', `${FIX}/dmesg/linux-6.8-success.dmesg`, '--kernel', 'linux-6.16']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('memory source: node-ranges: 4 "Early memory node ranges" lines (lines 38-41)');
@@ -60,7 +60,11 @@ describe('tdxsim plan', () => {
     const j = JSON.parse(r.stdout) as { compare: { kernel: string; pamtLine: string; outcome: string }[] };
     expect(j.compare.map((c) => [c.kernel, c.pamtLine])).toEqual([
       ['linux-6.18', 'virt/tdx: 262668 KB allocated for PAMT'],
+      ['linux-6.6', 'virt/tdx: 262668 KB allocated for PAMT'],
       ['ubuntu-6.8-intel', 'virt/tdx: 262668 KB allocated for PAMT'],
+      ['linux-6.16', 'virt/tdx: 262668 KB allocated for PAMT'],
+      ['linux-7.1', 'virt/tdx: 262668 KB allocated for PAMT'],
+      ['linux-7.2', 'virt/tdx: 262668 KB allocated for PAMT'],
       ['tdx-host-v8', 'tdx: 262668 KBs allocated for PAMT.'],
       ['tdx-host-rfc', 'tdx: 65667 pages allocated for PAMT.'],
     ]);
@@ -70,7 +74,7 @@ describe('tdxsim plan', () => {
   });
 
   it('exit 1 when Linux would fail: reserved areas exhausted, TDMRs exhausted, version skew', () => {
-    const a = tdxsim(['plan', `${FIX}/dmesg/spr-rsvd-exhausted.dmesg`, '--kernel', 'ubuntu-6.8-intel']);
+    const a = tdxsim(['plan', `${FIX}/dmesg/spr-rsvd-exhausted.dmesg`, '--kernel', 'linux-6.16']);
     expect(a.status).toBe(1);
     expect(a.stdout).toContain('virt/tdx: initialization failed: TDMR [0x0, 0x40000000): reserved areas exhausted.');
     expect(a.stdout).toContain('(21 needed)');
@@ -125,7 +129,7 @@ describe('tdxsim diagnose', () => {
     expect(v.status).toBe(1);
     expect(v.stdout).toContain('classification: version-skew');
     expect(v.stdout).toContain('-> line 56: TDH.SYS.RD returned TDX_SYS_NOT_READY');
-    expect(v.stdout).toContain('with kernel linux-6.8, TDX module 1.5.01 or later would succeed');
+    expect(v.stdout).toContain('with kernel ubuntu-6.8-intel, TDX module 1.5.01 or later would succeed');
     expect(v.stdout).toContain('result: MATCHES the log line for line (6 TDX line(s))');
   });
 

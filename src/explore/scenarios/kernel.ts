@@ -85,9 +85,9 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   },
   'kexec-linux-6.8': {
     name: 'kexec-linux-6.8',
-    description: 'linux-6.8: INTEL_TDX_HOST depends on !KEXEC_CORE, so kexec is not built in.',
+    description: 'Linux 6.8 to 6.17 (here linux-6.16): INTEL_TDX_HOST depends on !KEXEC_CORE, so kexec is not built in.',
     platform: 'small-2s',
-    kernel: 'ubuntu-6.8-intel',
+    kernel: 'linux-6.16',
     steps: [...BRING_UP, { op: 'kexec' }],
   },
   kdump: {

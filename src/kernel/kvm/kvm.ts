@@ -27,6 +27,13 @@ export class Kvm {
   enable_tdx = false;
   /** Result of the last bring-up (0, or the errno that made kvm_intel fail / TDX off). */
   bringupRet: KernelStatus = 0;
+  /**
+   * Why KVM's own checks of what the module offers refused TDX at the last bring-up (undefined:
+   * no check failed). Most of these checks are silent in Linux, so without this field a failure
+   * shows only as `enable_tdx` cleared (or, before the Sept 2025 fix, not even that).
+   * @see linux arch/x86/kvm/vmx/tdx.c __tdx_bringup() after tdx_get_sysinfo() (v6.16–v6.19)
+   */
+  bringupFailure: string | undefined = undefined;
   /** HKIDs configured on all packages (TDs alive). */
   nr_configured_hkid = 0;
   readonly tds: Td[] = [];
@@ -100,6 +107,7 @@ export const tdxOnlineState: CpuhpState = {
 export function* kvm_intel_init(k: Kernel, cpu: Cpu, opts: { tdx: boolean } = { tdx: true }): Prog<KernelStatus> {
   const kvm = k.kvm;
   kvm.enable_tdx = opts.tdx && k.profile.initAt !== 'none';
+  kvm.bringupFailure = undefined;
   let r: KernelStatus = 0;
   if (opts.tdx && k.profile.initAt === 'none') {
     // No KVM TDX in this kernel (mainline before 6.16): the parameter is unknown.
@@ -288,25 +296,31 @@ function* tdx_check_sysinfo(k: Kernel, cpu: Cpu): Prog<{ failed: boolean; r: Ker
   if (!k.profile.kvmChecksMaxVcpus) {
     return { failed: false, r: 0 };
   }
-  const fail = (r: KernelStatus): { failed: boolean; r: KernelStatus } => ({ failed: true, r });
+  const fail = (r: KernelStatus, why: string): { failed: boolean; r: KernelStatus } => {
+    k.kvm.bringupFailure = why;
+    return { failed: true, r };
+  };
   // r = -EINVAL before tdx_get_sysinfo() since the fix; r still holds 0 before it.
   const r: KernelStatus = k.profile.kvmSysinfoErrEinval ? -EINVAL : 0;
   const info = yield* tdx_get_sysinfo(k, cpu);
   if (info?.td_conf === undefined || info.features === undefined) {
-    return fail(-EINVAL);
+    return fail(-EINVAL, 'tdx_get_sysinfo() gave no TD configuration or features');
   }
   const td_conf = info.td_conf;
-  if (tdx_get_supported_attrs(td_conf) === 0n || tdx_get_supported_xfam(td_conf) === 0n) {
-    return fail(r);
+  if (tdx_get_supported_attrs(td_conf) === 0n) {
+    return fail(r, 'the module forces on TD attributes KVM does not support (ATTRIBUTES_FIXED1), or allows none of KVM\'s (ATTRIBUTES_FIXED0)');
+  }
+  if (tdx_get_supported_xfam(td_conf) === 0n) {
+    return fail(r, 'the module forces on XSAVE features the host does not support (XFAM_FIXED1), or allows none of the host\'s (XFAM_FIXED0)');
   }
   if ((info.features.tdx_features0 & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) === 0n) {
-    return fail(r);
+    return fail(r, 'TDX_FEATURES0 lacks TOPOLOGY_ENUM (bit 20)');
   }
   const max = td_conf.max_vcpus_per_td;
   const nr = k.platform.cpus.length;
   if (max < nr) {
     k.scope(KVM_PREFIX).err(`Disable TDX: MAX_VCPU_PER_TD (${max}) smaller than number of logical CPUs (${nr}).`);
-    return fail(-EINVAL);
+    return fail(-EINVAL, `MAX_VCPUS_PER_TD (${max}) is smaller than the number of logical CPUs (${nr})`);
   }
   return { failed: false, r: 0 };
 }

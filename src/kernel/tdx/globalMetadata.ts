@@ -80,7 +80,7 @@ export interface TdxSysInfo {
   tdmr: TdxSysInfoTdmr;
   td_ctrl?: TdxSysInfoTdCtrl;
   td_conf?: TdxSysInfoTdConf;
-  /** CMRs: from TDH.SYS.INFO (drafts) or read via TDH.SYS.RD (cmr-holes). */
+  /** CMRs: from TDH.SYS.INFO (drafts) or read via TDH.SYS.RD (the CMR-holes patch). */
   cmrs?: PhysRange[];
   legacy?: TdxLegacyInfo;
 }
@@ -193,7 +193,7 @@ function* get_tdx_sys_info_td(k: Kernel, cpu: Cpu, info: Partial<TdxSysInfo>): P
   return 0;
 }
 
-/** CMRs through TDH.SYS.RD (the cmr-holes variant; a 2024 draft read them the same way). */
+/** CMRs through TDH.SYS.RD (the CMR-holes patch where CMRs come from TDH.SYS.RD; a 2024 draft read them the same way). */
 function* get_tdx_sys_info_cmr(k: Kernel, cpu: Cpu, info: Partial<TdxSysInfo>): Prog<KernelStatus> {
   const n = yield* readAll(k, cpu, [MD.NUM_CMRS]);
   if (n.ret !== 0) {

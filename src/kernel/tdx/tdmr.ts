@@ -383,7 +383,7 @@ export function tdmr_add_rsvd_area(tdmr: TdmrInfo, addr: number, size: number, m
 
 /**
  * Reserve the parts of a TDMR that no memory range covers. `ranges` is the TDX memory list in
- * Linux; the cmr-holes profile passes the CMRs instead.
+ * Linux; ubuntu-6.8-intel passes the CMRs instead.
  * @see linux tdmr_populate_rsvd_holes()
  */
 export function tdmr_populate_rsvd_holes(tdmr: TdmrInfo, ranges: readonly PhysRange[], max_reserved_per_tdmr: number, log: TdmrLog): KernelStatus {

@@ -26,9 +26,9 @@ function diag(name: string): DiagnoseResult {
 
 describe('diagnose: every fixture is classified and reproduced line for line', () => {
   const cases: [string, string, string, string][] = [
-    ['linux-6.8-success.dmesg', 'success', 'ubuntu-6.8-intel', '1.5.01'],
+    ['linux-6.8-success.dmesg', 'success', 'ubuntu-6.8-intel', '1.5.05'],
     ['linux-6.18-success.journal', 'success', 'linux-6.18', '1.5.06'],
-    ['spr-rsvd-exhausted.dmesg', 'reserved-areas-exhausted', 'ubuntu-6.8-intel', '1.5.01'],
+    ['spr-rsvd-exhausted.dmesg', 'reserved-areas-exhausted', 'ubuntu-6.8-intel', '1.5.05'],
     ['module-not-loaded.dmesg', 'module-not-loaded', 'linux-6.18', '1.5.06'],
     ['hibernation.dmesg', 'hibernation', 'linux-6.18', '1.5.06'],
     ['version-skew-6.8-tdx1.0.dmesg', 'version-skew', 'ubuntu-6.8-intel', '1.0'],
@@ -38,8 +38,8 @@ describe('diagnose: every fixture is classified and reproduced line for line', (
     ['pamt-alloc-failure.dmesg', 'pamt-allocation-failure', 'linux-6.18', '1.5.06'],
     ['msr-misconfiguration.dmesg', 'cpu-msr-misconfiguration', 'linux-6.18', '1.5.06'],
     ['kexec-not-initial-state.dmesg', 'module-not-in-initial-state', 'linux-6.18', '1.5.06'],
-    ['no-tdx.dmesg', 'no-tdx', 'ubuntu-6.8-intel', '1.5.01'],
-    ['tdmrs-exhausted.dmesg', 'tdmrs-exhausted', 'ubuntu-6.8-intel', '1.5.01'],
+    ['no-tdx.dmesg', 'no-tdx', 'ubuntu-6.8-intel', '1.5.05'],
+    ['tdmrs-exhausted.dmesg', 'tdmrs-exhausted', 'ubuntu-6.8-intel', '1.5.05'],
   ];
   for (const [file, cls, kernel, module] of cases) {
     it(`${file}: ${cls}`, () => {
@@ -100,9 +100,9 @@ describe('diagnose: the story', () => {
     expect(d.story.metadataReads[0]).toMatchObject({ leaf: 34, leafName: 'TDH.SYS.RD', status: '0xc000050500000000', statusName: 'TDX_SYS_NOT_READY' });
     expect(d.story.metadataReads[0]!.registers).toMatchObject({ rdx: '0x9100000100000008' });
     expect(d.cause).toContain('TDH.SYS.RD');
-    expect(d.remedy.join('\n')).toContain('with kernel linux-6.8, TDX module 1.5.01 or later would succeed');
+    expect(d.remedy.join('\n')).toContain('with kernel ubuntu-6.8-intel, TDX module 1.5.01 or later would succeed');
     const ok = d.alternatives.filter((a) => a.simulated === 'ok').map((a) => `${a.kernel}+${a.module}`);
-    expect(ok).toContain('linux-6.8+1.5.01');
+    expect(ok).toContain('ubuntu-6.8-intel+1.5.01');
     const skew2 = diag('version-skew-6.18-tdx1.5.dmesg');
     expect(skew2.remedy.join('\n')).toContain('1.5.06');
     expect(skew2.classification.explanation).toContain('MAX_VCPUS_PER_TD');
@@ -116,7 +116,7 @@ describe('diagnose: the story', () => {
     expect(diag('spr-rsvd-exhausted.dmesg').classification.evidence[0]!.text).toContain('reserved areas exhausted');
     expect(diag('no-tdx.dmesg').classification.explanation).toContain('no line');
     expect(diag('tdmrs-exhausted.dmesg').remedy[0]).toBe('65 TDMRs needed, the module allows 64: merge memory ranges (fewer, larger DIMM/NUMA regions) or use fewer 1 GiB windows');
-    expect(diag('spr-rsvd-exhausted.dmesg').remedy[0]).toContain('21 reserved areas needed in one TDMR, the module allows 16');
+    expect(diag('spr-rsvd-exhausted.dmesg').remedy[0]).toContain('22 reserved areas needed in one TDMR, the module allows 16: fewer holes between the CMRs per 1 GiB window');
   });
 
   it('reproduction can be skipped', () => {
