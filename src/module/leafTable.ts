@@ -32,7 +32,9 @@ import { tdhSysRdAll } from './leaves/tdhSysRdAll.js';
 import { tdhSysShutdown } from './leaves/tdhSysShutdown.js';
 import { tdhSysTdmrInit } from './leaves/tdhSysTdmrInit.js';
 import { tdhSysUpdate } from './leaves/tdhSysUpdate.js';
+import { tdhVpAddcx } from './leaves/tdhVpAddcx.js';
 import { tdhVpCreate } from './leaves/tdhVpCreate.js';
+import { tdhVpFlush } from './leaves/tdhVpFlush.js';
 import { tdhVpInit } from './leaves/tdhVpInit.js';
 
 /** Implemented leaves. */
@@ -40,10 +42,12 @@ export const LEAF_TABLE: ReadonlyMap<number, LeafHandler> = new Map<number, Leaf
   [LEAF.TDH_MNG_ADDCX, tdhMngAddcx],
   [LEAF.TDH_MEM_PAGE_ADD, tdhMemPageAdd],
   [LEAF.TDH_MEM_SEPT_ADD, tdhMemSeptAdd],
+  [LEAF.TDH_VP_ADDCX, tdhVpAddcx],
   [LEAF.TDH_MEM_PAGE_AUG, tdhMemPageAug],
   [LEAF.TDH_MNG_KEY_CONFIG, tdhMngKeyConfig],
   [LEAF.TDH_MNG_CREATE, tdhMngCreate],
   [LEAF.TDH_VP_CREATE, tdhVpCreate],
+  [LEAF.TDH_VP_FLUSH, tdhVpFlush],
   [LEAF.TDH_MNG_VPFLUSHDONE, tdhMngVpflushdone],
   [LEAF.TDH_MNG_KEY_FREEID, tdhMngKeyFreeid],
   [LEAF.TDH_MNG_INIT, tdhMngInit],

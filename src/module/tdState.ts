@@ -34,14 +34,39 @@ export const OP_STATE_NAME = ['UNINITIALIZED', 'INITIALIZED', 'RUNNABLE', 'LIVE_
 export const MIN_NUM_TDCS_PAGES = 6;
 export const MAX_NUM_TDCS_PAGES = 9;
 
+/**
+ * TDVPS pages: TDVPR plus TDCX pages. map_tdvps() wants MIN_TDVPS_PAGES + 3 per L2 VM;
+ * TDH.VP.ADDCX refuses a 16th page.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/common/data_structures/tdx_tdvps.h tdvps_pages_e
+ */
+export const MIN_TDVPS_PAGES = 6;
+export const MAX_TDVPS_PAGES = 15;
+export const TDVPS_PAGES_PER_L2_VM = 3;
+
 /** Secure EPT entry states as reported in RDX bits 15:8 of SEPT errors (model encoding). */
 export const SEPT_STATE = { FREE: 0, BLOCKED: 1, PENDING: 2, PENDING_BLOCKED: 3, MAPPED: 4 } as const;
 
 /** A VCPU (TDVPR page) of a TD. */
 export interface VcpuState {
+  /** VCPU_READY (TDH.VP.INIT done) rather than VCPU_UNINITIALIZED. */
   initialized: boolean;
-  /** LP the VCPU is associated with (-1: none; the model never enters TDs). */
+  /** LP the VCPU is associated with (assoc_lpid; -1: none). TDH.VP.INIT sets it, TDH.VP.FLUSH clears it. */
   associatedLp: number;
+  /** TDCX pages added by TDH.VP.ADDCX (tdvps_pa[1..]); num_tdvps_pages = 1 + their number. */
+  readonly tdcx: number[];
+}
+
+/** num_tdvps_pages of a VCPU (the TDVPR counts). */
+export function numTdvpsPages(v: VcpuState): number {
+  return 1 + v.tdcx.length;
+}
+
+/**
+ * map_tdvps()'s check: enough TDVPS pages for the L1 VM and every L2 VM.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/common/helpers/helpers.c map_tdvps()
+ */
+export function tdvpsComplete(td: TdState, v: VcpuState): boolean {
+  return numTdvpsPages(v) >= MIN_TDVPS_PAGES + td.numL2Vms * TDVPS_PAGES_PER_L2_VM;
 }
 
 /** The decoded control structures of one TD. */
@@ -61,6 +86,10 @@ export class TdState {
   septRootLevel = 3;
   maxVcpus = 0;
   numL2Vms = 0;
+  /** TDCS num_vcpus: VCPU indices handed out by TDH.VP.INIT. */
+  numVcpus = 0;
+  /** TDCS num_assoc_vcpus: VCPUs associated with some LP (VP.INIT/VP.ENTER add, VP.FLUSH removes). */
+  numAssocVcpus = 0;
   /** Secure EPT entries (absent = FREE), as ranges of contiguous mappings. */
   readonly sept = new SecureEpt();
   readonly vcpus = new Map<number, VcpuState>();
@@ -91,6 +120,8 @@ export class TdState {
       chldcnt: this.chldcnt,
       opState: this.tdcsAllocated ? OP_STATE_NAME[this.opState] : null,
       vcpus: [...this.vcpus.keys()].map((p) => `0x${p.toString(16)}`),
+      numVcpus: this.numVcpus,
+      numAssocVcpus: this.numAssocVcpus,
       septEntries: this.sept.size,
     };
   }

@@ -1,9 +1,11 @@
 /**
  * Trust Domains, the way KVM builds and destroys them with the module's TD-lifecycle leaves:
  * TDR + HKID (MNG.CREATE), the key on every package (MNG.KEY.CONFIG), TDCS pages (MNG.ADDCX),
- * TD_PARAMS (MNG.INIT), a VCPU (VP.CREATE), Secure EPT pages and private memory (SEPT.ADD,
+ * TD_PARAMS (MNG.INIT), a VCPU (VP.CREATE, VP.ADDCX per TDCX page, VP.INIT, which associates
+ * the VCPU with the CPU that issued it), Secure EPT pages and private memory (SEPT.ADD,
  * PAGE.ADD, PAGE.AUG). The TD then writes its memory through its KeyID on the CPU that runs it,
- * which leaves dirty private cache lines behind — what kexec must flush.
+ * which leaves dirty private cache lines behind — what kexec must flush. Loading the VCPU on
+ * another CPU first flushes it off the old one (VP.FLUSH there).
  *
  * Private memory is kept as a few contiguous ranges, not as pages: each range is one
  * allocation from the page allocator (2 MiB aligned where the GPA is, smaller chunks when memory
@@ -11,11 +13,15 @@
  * touched by the TD with one bulk store. A TD of 8 GiB is then a handful of ranges and ~4k
  * SEAMCALLs, not two million of each (the scale rule of docs/architecture.md section 4).
  *
- * Teardown releases the HKID (VPFLUSHDONE, PHYMEM.CACHE.WB per package, KEY.FREEID) and then
- * reclaims every leaf (PHYMEM.PAGE.RECLAIM reclaims a 2 MiB page whole; the TDR also gets
- * PHYMEM.PAGE.WBINVD under the global KeyID).
- * @see linux arch/x86/kvm/vmx/tdx.c __tdx_td_init(), tdx_td_init(), tdx_mmu_release_hkid(),
- *      tdx_reclaim_page(), tdx_sept_link_private_spt(), tdx_mem_page_aug()
+ * Teardown flushes the VCPU off the CPU it was last loaded on (VP.FLUSH), releases the HKID
+ * (VPFLUSHDONE, PHYMEM.CACHE.WB per package, KEY.FREEID) and then reclaims every page: private
+ * memory leaf by leaf (PHYMEM.PAGE.RECLAIM reclaims a 2 MiB page whole), SEPT pages, the VCPU's
+ * TDCX pages and TDVPR (tdx_vcpu_free()), the TDCS pages and the TDR, which also gets
+ * PHYMEM.PAGE.WBINVD under the global KeyID (tdx_reclaim_td_control_pages()).
+ * @see linux arch/x86/kvm/vmx/tdx.c __tdx_td_init(), tdx_td_init(), tdx_td_vcpu_init(),
+ *      tdx_vcpu_load(), tdx_flush_vp_on_cpu(), tdx_mmu_release_hkid(), tdx_vcpu_free(),
+ *      tdx_reclaim_td_control_pages(), tdx_reclaim_page(), tdx_sept_link_private_spt(),
+ *      tdx_mem_page_aug() (v6.16–v6.18)
  */
 import { PAGE_SIZE } from '../../base/ids.js';
 import { hex } from '../../base/u64.js';
@@ -38,16 +44,21 @@ import {
   TDH_PHYMEM_CACHE_WB,
   TDH_PHYMEM_PAGE_RECLAIM,
   TDH_PHYMEM_PAGE_WBINVD,
+  TDH_VP_ADDCX,
   TDH_VP_CREATE,
+  TDH_VP_FLUSH,
+  TDH_VP_INIT,
+  TDX_FLUSHVP_NOT_DONE,
   TDX_INTERRUPTED_RESUMABLE,
   TDX_NO_HKID_READY_TO_WBCACHE,
   TDX_OPERAND_INVALID,
   TDX_SEAMCALL_STATUS_MASK,
+  TDX_VCPU_NOT_ASSOCIATED,
 } from '../tdx/defs.js';
 import { seamcall } from '../tdx/seamcall.js';
 import type { SeamArgs } from '../tdx/seamcall.js';
 import { tdx_clflush_page, tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
-import { KVM_PREFIX } from './kvm.js';
+import { KVM_PREFIX, MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM } from './kvm.js';
 
 /** A contiguous piece of a TD's private memory: `size` bytes at `gpa` backed by `pa`. */
 export interface TdMemRange {
@@ -63,11 +74,17 @@ export interface Td {
   readonly tdr: number;
   readonly tdcs: number[];
   readonly tdvpr: number[];
+  /** The VCPU's TDCX pages (tdx->vp.tdcx_pages), added with TDH.VP.ADDCX. */
+  readonly tdcx: number[];
   readonly sept: number[];
   /** Private memory in GPA order, as ranges contiguous in both GPA and PA. */
   readonly ranges: TdMemRange[];
   /** The CPU the TD's VCPU last ran on. */
   runCpu: number;
+  /** vcpu->cpu: the CPU the VCPU is loaded on (-1: none), where TDH.VP.FLUSH must run. */
+  vcpuCpu: number;
+  /** to_tdx(vcpu)->state != VCPU_TD_STATE_UNINITIALIZED: TDH.VP.INIT succeeded. */
+  vcpuInitialized: boolean;
   state: 'created' | 'runnable' | 'torn-down' | 'failed';
 }
 
@@ -82,6 +99,8 @@ export interface TdOptions {
 }
 
 const MIN_TDCS_PAGES = 6;
+/** TDVPS pages (TDVPR + TDCX) when the module does not report TDVPS_BASE_SIZE (pre-6.16 reads). */
+const MIN_TDVPS_PAGES = 6;
 const SZ_2M = 0x20_0000;
 const PAGES_2M = SZ_2M / PAGE_SIZE;
 const TD_PARAMS_SIZE = 1024;
@@ -115,7 +134,7 @@ export function pr_tdx_error_line(fn: string, err: bigint, variant: Exclude<PrTd
 }
 
 /** Status of a TD SEAMCALL, and KVM's pr_err_ratelimited() line when it fails. */
-function* tdcall(k: Kernel, cpu: Cpu, leaf: number, args: SeamArgs, what: string, pr: PrTdxError = 'pr_tdx_error'): Prog<bigint> {
+function* tdcall(k: Kernel, cpu: Cpu, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError = 'pr_tdx_error'): Prog<bigint> {
   const r = yield* seamcall(k, cpu, BigInt(leaf), args);
   if (r.ret !== 0n && pr !== 'none') {
     k.scope(KVM_PREFIX).err(pr_tdx_error_line(what, r.ret, pr, r.out));
@@ -161,7 +180,7 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     k.kvm.nr_configured_hkid--;
     return { ret: -ENOMEM, td: undefined };
   }
-  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], sept: [], ranges: [], runCpu: opts.runCpu ?? cpu.id, state: 'created' };
+  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], ranges: [], runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, state: 'created' };
   k.kvm.tds.push(td);
   const ret = yield* td_build(k, cpu, td, opts);
   if (ret !== 0) {
@@ -169,6 +188,8 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     return { ret, td };
   }
   td.state = 'runnable';
+  // KVM_RUN on the TD's CPU: vcpu_load() there flushes the VCPU off the CPU it was on.
+  yield* tdx_vcpu_load(k, cpu, td, td.runCpu);
   yield* td_touch_memory(k, td, opts.fill ?? 0xa5);
   return { ret: 0, td };
 }
@@ -201,17 +222,109 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
   if (ret !== 0) {
     return ret;
   }
+  ret = yield* tdx_td_vcpu_init(k, cpu, td);
+  if (ret !== 0) {
+    return ret;
+  }
+  ret = yield* td_add_memory(k, cpu, td, Math.max(1, opts.pages ?? 16));
+  return ret;
+}
+
+/**
+ * KVM_TDX_INIT_VCPU on `cpu` (the VCPU is loaded there): allocate the TDVPR and the
+ * TDVPS_BASE_SIZE / 4096 - 1 TDCX pages, then VP.CREATE, VP.ADDCX per TDCX page and VP.INIT,
+ * which associates the VCPU with `cpu`. VP.INIT is version 1 (R8 = x2APIC ID = vcpu_id 0) as
+ * in 6.16+, which KVM only issues on modules reporting TOPOLOGY_ENUM (tdx_bringup() refuses the
+ * rest; the modules that have it are the ones that accept version 1); a kernel that did not
+ * read TDX_FEATURES0 (profiles before 6.14) issues version 0.
+ * @see linux tdx_td_vcpu_init(), tdx_vcpu_init(); arch/x86/virt/vmx/tdx/tdx.c tdh_vp_init()
+ */
+function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+  const tdvpsPages = Math.floor((k.tdx.tdx_sysinfo?.td_ctrl?.tdvps_base_size ?? MIN_TDVPS_PAGES * PAGE_SIZE) / PAGE_SIZE);
   const tdvpr = allocPage(k, cpu);
   if (tdvpr === undefined) {
     return -ENOMEM;
   }
-  td.tdvpr.push(tdvpr);
+  const pages: number[] = [];
+  for (let i = 0; i < tdvpsPages - 1; i++) {
+    const pa = allocPage(k, cpu);
+    if (pa === undefined) {
+      k.pageAlloc.free_contig_range(tdvpr, 1);
+      pages.forEach((p) => k.pageAlloc.free_contig_range(p, 1));
+      return -ENOMEM;
+    }
+    pages.push(pa);
+  }
   tdx_clflush_page(k, cpu, tdvpr);
   if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE')) !== 0n) {
+    // free_tdcx, free_tdvpr: nothing reached the module.
+    [...pages, tdvpr].forEach((p) => k.pageAlloc.free_contig_range(p, 1));
     return -EIO;
   }
-  ret = yield* td_add_memory(k, cpu, td, Math.max(1, opts.pages ?? 16));
-  return ret;
+  td.tdvpr.push(tdvpr);
+  for (let i = 0; i < pages.length; i++) {
+    const pa = pages[i] as number;
+    tdx_clflush_page(k, cpu, pa);
+    if ((yield* tdcall(k, cpu, TDH_VP_ADDCX, { rcx: BigInt(pa), rdx: BigInt(tdvpr) }, 'TDH_VP_ADDCX')) !== 0n) {
+      // Pages already added are reclaimed at teardown; the rest are freed here.
+      pages.slice(i).forEach((p) => k.pageAlloc.free_contig_range(p, 1));
+      return -EIO;
+    }
+    td.tdcx.push(pa);
+  }
+  td.vcpuCpu = cpu.id;
+  const v1 = ((k.tdx.tdx_sysinfo?.features?.tdx_features0 ?? 0n) & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) !== 0n;
+  const leaf = BigInt(TDH_VP_INIT) | (v1 ? 1n << 16n : 0n);
+  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: 0n, r8: 0n }, 'TDH_VP_INIT')) !== 0n) {
+    return -EIO;
+  }
+  td.vcpuInitialized = true;
+  return 0;
+}
+
+/**
+ * vcpu_load() of the TD's VCPU on `target`: if it was loaded elsewhere, flush it off that CPU
+ * first. The VCPU is then on `target` (the model does not enter TDs, so the module associates
+ * it there only at VP.INIT; a later VP.FLUSH on `target` finds it not associated, which KVM
+ * accepts).
+ * @see linux tdx_vcpu_load()
+ */
+function* tdx_vcpu_load(k: Kernel, cpu: Cpu, td: Td, target: number): Prog {
+  if (td.vcpuCpu === target || td.state === 'torn-down') {
+    return;
+  }
+  yield* tdx_flush_vp_on_cpu(k, cpu, td);
+  td.vcpuCpu = target;
+}
+
+/**
+ * Flush the VCPU off the CPU it is loaded on, by a call on that CPU: VP.FLUSH if the VCPU was
+ * initialized (TDX_VCPU_NOT_ASSOCIATED is fine: nothing to flush), then forget the CPU. Any
+ * other error is a KVM_BUG_ON with `pr_tdx_error(TDH_VP_FLUSH, err)`.
+ * @see linux tdx_flush_vp_on_cpu(), tdx_flush_vp(), tdx_disassociate_vp()
+ */
+function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td): Prog {
+  if (td.vcpuCpu === -1) {
+    return;
+  }
+  const target = k.platform.cpu(td.vcpuCpu);
+  const err = yield* smp_call_on_cpu(k.platform, cpu, target, (on) => tdx_flush_vp(k, on, td));
+  if (err !== 0n) {
+    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_VP_FLUSH', err, 'pr_tdx_error', { rcx: 0n, rdx: 0n, r8: 0n }));
+  }
+}
+
+/** tdx_flush_vp() in IPI context on `on`: the status KVM treats as an error (0 otherwise). */
+function* tdx_flush_vp(k: Kernel, on: Cpu, td: Td): Prog<bigint> {
+  let err = 0n;
+  if (td.vcpuInitialized) {
+    const r = yield* seamcall(k, on, BigInt(TDH_VP_FLUSH), { rcx: BigInt(td.tdvpr[0] ?? 0) });
+    if (r.ret !== 0n && r.ret !== TDX_VCPU_NOT_ASSOCIATED) {
+      err = r.ret;
+    }
+  }
+  td.vcpuCpu = -1;
+  return err;
 }
 
 /**
@@ -376,8 +489,14 @@ export function* td_touch_memory(k: Kernel, td: Td, fill: number): Prog {
  * @see linux tdx_mmu_release_hkid(), tdx_vm_free(), tdx_reclaim_page()
  */
 export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
-  const st = yield* tdcall(k, cpu, TDH_MNG_VPFLUSHDONE, { rcx: BigInt(td.tdr) }, 'TDH_MNG_VPFLUSHDONE');
+  yield* tdx_flush_vp_on_cpu(k, cpu, td);
+  // TDX_FLUSHVP_NOT_DONE goes unreported (KVM skips the release; the HKID stays assigned).
+  const st = yield* tdcall(k, cpu, TDH_MNG_VPFLUSHDONE, { rcx: BigInt(td.tdr) }, 'TDH_MNG_VPFLUSHDONE', 'none');
   if (st !== 0n) {
+    if (st !== TDX_FLUSHVP_NOT_DONE) {
+      k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_MNG_VPFLUSHDONE', st, 'pr_tdx_error', { rcx: 0n, rdx: 0n, r8: 0n }));
+      k.scope(KVM_PREFIX).err(`tdh_mng_vpflushdone() failed. HKID ${td.hkid} is leaked.`);
+    }
     return -EIO;
   }
   for (const leader of packageLeaders(k)) {
@@ -387,6 +506,7 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
     }
   }
   if ((yield* tdcall(k, cpu, TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID')) !== 0n) {
+    k.scope(KVM_PREFIX).err(`tdh_mng_key_freeid() failed. HKID ${td.hkid} is leaked.`);
     return -EIO;
   }
   tdx_guest_keyid_free(k, td.hkid);
@@ -397,7 +517,8 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
       return r;
     }
   }
-  for (const pa of [...td.sept, ...td.tdvpr, ...td.tdcs]) {
+  // SEPT pages (MMU teardown), the VCPU (tdx_vcpu_free(): TDCX, then TDVPR), the TDCS pages.
+  for (const pa of [...td.sept, ...td.tdcx, ...td.tdvpr, ...td.tdcs]) {
     const r = yield* tdx_reclaim_page(k, cpu, pa);
     if (r !== 0) {
       return r;

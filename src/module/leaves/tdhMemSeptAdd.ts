@@ -2,7 +2,12 @@
  * TDH.MEM.SEPT.ADD (leaf 3), reduced: add a Secure EPT page at `level` (1..root) so that later
  * PAGE.ADD/AUG walks can reach their leaf. Not in the spec's TD subset; modelled minimally so that
  * PAGE.ADD and PAGE.AUG can succeed.
- * @see TDX module ABI sections 3.20, 3.21 (EPT walk)
+ *
+ * Locks as in the source: the TDR *shared* (several SEPT.ADDs and AUGs of one TD run at once),
+ * the op_state lock shared. The SEPT tree and SEPT entry locks are not modelled.
+ * @see TDX module ABI sections 3.20, 3.21 (EPT walk); intel/tdx-module 1.5.01 (72d8cff)
+ *   src/vmm_dispatcher/api_calls/tdh_mem_sept_add.c (TDR TDX_LOCK_SHARED,
+ *   check_state_map_tdcs_and_lock(TDX_LOCK_SHARED)), include/auto_gen/op_state_lookup.c [3]
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
@@ -11,21 +16,34 @@ import type { LeafCtx } from '../leafCtx.js';
 import { memLeafPrologue, septFreeEntry } from '../memLeaf.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
-import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
+import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
 import { gpaValid } from '../tdChecks.js';
-import { SEPT_STATE } from '../tdState.js';
+import { OP_STATE, SEPT_STATE } from '../tdState.js';
 import { tdcxPattern } from './tdhMngAddcx.js';
-import { AUG_OP_STATES } from './tdhMemPageAug.js';
+
+/** op_states in which SEPT.ADD may run: the AUG set plus the import states. */
+export const SEPT_ADD_OP_STATES: ReadonlySet<number> = new Set([
+  OP_STATE.INITIALIZED,
+  OP_STATE.RUNNABLE,
+  OP_STATE.LIVE_EXPORT,
+  OP_STATE.MEMORY_IMPORT,
+  OP_STATE.STATE_IMPORT,
+  OP_STATE.POST_IMPORT,
+  OP_STATE.LIVE_IMPORT,
+]);
 
 /** TDH.MEM.SEPT.ADD. */
 export function* tdhMemSeptAdd(ctx: LeafCtx): Prog<U64> {
-  const start = memLeafPrologue(ctx, 'exclusive');
+  const start = memLeafPrologue(ctx, 'shared');
   if (start.status !== undefined) {
     return start.status;
   }
   const { gpaLevel, td } = start;
   const r = ctx.regs;
-  if (!AUG_OP_STATES.has(td.opState)) {
+  if (!ctx.hold(td.opStateLock, 'shared')) {
+    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.OP_STATE);
+  }
+  if (!SEPT_ADD_OP_STATES.has(td.opState)) {
     return TDX_OP_STATE_INCORRECT;
   }
   const level = Number(gpaLevel & 7n);

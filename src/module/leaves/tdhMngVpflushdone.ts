@@ -1,7 +1,13 @@
 /**
  * TDH.MNG.VPFLUSHDONE (leaf 19): end of VCPU flushing; the TD's HKID becomes HKID_FLUSHED with a
  * "cache write-back still needed" bit per package, and the TD is TD_BLOCKED.
- * @see TDX module ABI section 3.23
+ *
+ * Check order: TDR (RCX, exclusive) → KOT lock (exclusive) → lifecycle HKID_ASSIGNED or
+ * KEYS_CONFIGURED → with the TDCS allocated and op_state past UNINITIALIZED, num_assoc_vcpus
+ * must be 0 (TDX_FLUSHVP_NOT_DONE while a VCPU is still associated with an LP: TDH.VP.FLUSH
+ * first).
+ * @see TDX module ABI section 3.23; intel/tdx-module 1.5.01 (72d8cff)
+ *   src/vmm_dispatcher/api_calls/tdh_mng_vpflushdone.c
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
@@ -26,7 +32,7 @@ export function* tdhMngVpflushdone(ctx: LeafCtx): Prog<U64> {
   if (td.lifecycle !== TD_LIFECYCLE.TD_HKID_ASSIGNED && td.lifecycle !== TD_LIFECYCLE.TD_KEYS_CONFIGURED) {
     return TDX_LIFECYCLE_STATE_INCORRECT;
   }
-  if (td.tdcsAllocated && td.opState >= OP_STATE.INITIALIZED && [...td.vcpus.values()].some((v) => v.associatedLp >= 0)) {
+  if (td.tdcsAllocated && td.opState !== OP_STATE.UNINITIALIZED && td.numAssocVcpus !== 0) {
     return TDX_FLUSHVP_NOT_DONE;
   }
   yield YIELD;

@@ -1,7 +1,10 @@
 /**
  * TDH.PHYMEM.PAGE.RECLAIM (leaf 28): give a TD-owned page back to the host after teardown. The
  * PAMT entry returns to PT_NDA; the page content is not scrubbed (the host must convert it).
- * @see TDX module ABI section 3.13
+ * RCX/RDX/R8 (page type, owner, level) are written only once the page is known not to be
+ * PT_NDA/PT_RSVD, so that error leaves them zero.
+ * @see TDX module ABI section 3.13; intel/tdx-module 1.5.01 (72d8cff)
+ *   src/vmm_dispatcher/api_calls/tdh_phymem_page_reclaim.c
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
@@ -30,9 +33,9 @@ export interface PageLookup {
   entry: PamtEntry | undefined;
 }
 
-/** Steps 1-3 of RECLAIM/RDMD: address, PAMT block, entry lock; fills RCX/RDX/R8. */
+/** Steps 1-3 of RECLAIM/RDMD: address, PAMT block, entry lock. */
 export function lookupPage(ctx: LeafCtx, v: bigint, mode: 'shared' | 'exclusive'): PageLookup {
-  const { m, regs: r } = ctx;
+  const m = ctx.m;
   const out: PageLookup = { status: TDX_SUCCESS, pa: 0, entry: undefined };
   if (v % 4096n !== 0n || v >= MAX_PA || splitHpa(m, v).hkid !== 0) {
     out.status = withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
@@ -51,10 +54,15 @@ export function lookupPage(ctx: LeafCtx, v: bigint, mode: 'shared' | 'exclusive'
     return out;
   }
   out.entry = e;
+  return out;
+}
+
+/** Report a PAMT entry in RCX (page type), RDX (owner) and R8 (level). */
+export function reportPamtEntry(ctx: LeafCtx, e: PamtEntry): void {
+  const r = ctx.regs;
   r.rcx = BigInt(e.pt) as U64;
   r.rdx = BigInt(e.owner) as U64;
   r.r8 = BigInt(e.level) as U64;
-  return out;
 }
 
 /** TDH.PHYMEM.PAGE.RECLAIM. */
@@ -70,6 +78,7 @@ export function* tdhPhymemPageReclaim(ctx: LeafCtx): Prog<U64> {
   if (e.pt === PT.NDA || e.pt === PT.RSVD) {
     return withOperand(TDX_PAGE_METADATA_INCORRECT, OPERAND_ID.RCX);
   }
+  reportPamtEntry(ctx, e);
   if (p.pa % (4096 * pagesPerLevel(e.level)) !== 0) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
   }

@@ -1,7 +1,9 @@
 /**
  * TDH.PHYMEM.PAGE.WBINVD (leaf 41): write back and invalidate one page's cache lines for the HKID
- * given in the address (Linux: the TDR under the global KeyID, after reclaim).
- * @see TDX module ABI section 3.14
+ * given in the address (Linux: the TDR under the global KeyID, after reclaim). The PAMT entry is
+ * locked *shared*: two WBINVDs of one page may run at once.
+ * @see TDX module ABI section 3.14; intel/tdx-module 1.5.01 (72d8cff)
+ *   src/vmm_dispatcher/api_calls/tdh_phymem_page_wbinvd.c (TDX_LOCK_SHARED)
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
@@ -26,7 +28,7 @@ export function* tdhPhymemPageWbinvd(ctx: LeafCtx): Prog<U64> {
     return withOperand(TDX_OPERAND_ADDR_RANGE_ERROR, OPERAND_ID.RCX);
   }
   const e = m.pamt.get(pa, tdmr);
-  if (!ctx.hold(m.pamt.lock(pa), 'exclusive')) {
+  if (!ctx.hold(m.pamt.lock(pa), 'shared')) {
     return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
   }
   if (e.pt !== PT.NDA) {

@@ -1,7 +1,12 @@
 /**
  * TDH.VP.CREATE (leaf 10): turn a free page into a TDVPR (VCPU root), zeroed with MOVDIR64B
- * through the TD's KeyID.
- * @see TDX module ABI section 3.22
+ * through the TD's KeyID; num_tdvps_pages = 1, not associated. There is no VCPU-count check
+ * here: the VCPU index (and TDX_MAX_VCPUS_EXCEEDED) comes at TDH.VP.INIT.
+ *
+ * Check order: TDR (RDX, shared) → build state → op_state lock (shared) → op_state in
+ * {INITIALIZED, STATE_IMPORT} → new page (RCX, PT_NDA, exclusive).
+ * @see TDX module ABI section 3.22; intel/tdx-module 1.5.01 (72d8cff)
+ *   src/vmm_dispatcher/api_calls/tdh_vp_create.c, include/auto_gen/op_state_lookup.c [10]
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
@@ -9,9 +14,9 @@ import { privatePage, tdrOperand } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
-import { OPERAND_ID, TDX_MAX_VCPUS_EXCEEDED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, withOperand } from '../status.js';
+import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, withOperand } from '../status.js';
 import { checkBuildState } from '../tdChecks.js';
-import { OP_STATE } from '../tdState.js';
+import { VP_ADDCX_OP_STATES } from './tdhVpAddcx.js';
 
 /** TDH.VP.CREATE. */
 export function* tdhVpCreate(ctx: LeafCtx): Prog<U64> {
@@ -28,11 +33,8 @@ export function* tdhVpCreate(ctx: LeafCtx): Prog<U64> {
   if (!ctx.hold(td.opStateLock, 'shared')) {
     return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.OP_STATE);
   }
-  if (td.opState !== OP_STATE.INITIALIZED && td.opState !== OP_STATE.STATE_IMPORT) {
+  if (!VP_ADDCX_OP_STATES.has(td.opState)) {
     return TDX_OP_STATE_INCORRECT;
-  }
-  if (td.vcpus.size >= td.maxVcpus) {
-    return TDX_MAX_VCPUS_EXCEEDED;
   }
   const page = privatePage(ctx, r.rcx, OPERAND_ID.RCX, PT.NDA, 0, 'exclusive');
   if (page.status !== TDX_SUCCESS) {
@@ -40,7 +42,7 @@ export function* tdhVpCreate(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   ctx.env.movdir64b(page.pa, 4096, td.hkid, 0, 'tdx-module');
-  td.vcpus.set(page.pa, { initialized: false, associatedLp: -1 });
+  td.vcpus.set(page.pa, { initialized: false, associatedLp: -1, tdcx: [] });
   td.chldcnt++;
   ctx.m.pamt.set(page.pa, { pt: PT.TDVPR, level: 0, owner: td.tdrPa });
   return TDX_SUCCESS;

@@ -94,6 +94,10 @@ describe('profiles', () => {
       boot(m, 5);
       tdBuild(m);
       ok(m, 0, { rax: 10n, rcx: 0x4000a000n, rdx: TDR });
+      // The five TDCX pages TDH.VP.INIT needs (TDVPS_BASE_SIZE 0x6000 / 4096 - 1).
+      for (let i = 0; i < 5; i++) {
+        ok(m, 0, { rax: 4n, rcx: 0x4000b000n + BigInt(i * 0x1000), rdx: 0x4000a000n });
+      }
       expect(call(m, 0, { rax: 22n | (1n << 16n), rcx: 0x4000a000n, r8: 0n }).rax).toBe(expected);
     }
   });

@@ -76,7 +76,8 @@ describe('TD private memory as ranges', () => {
     expect(st.sept.size).toBe(256 + 100 + 512 + 5);
     // Contiguous host pages coalesce: a handful of intervals, not hundreds of entries.
     expect(st.sept.intervals).toBeLessThanOrEqual(12);
-    expect(st.chldcnt).toBe(pages + 5 + 6 + 1);
+    // + 5 SEPT pages, 6 TDCS pages, the TDVPR and its 5 TDCX pages (TDVPS_BASE_SIZE 0x6000).
+    expect(st.chldcnt).toBe(pages + 5 + 6 + 1 + 5);
     expect(module(r).state.pamt.entries.size).toBeLessThanOrEqual(20);
     // The TD wrote its memory through its KeyID (one bulk store per range).
     for (const x of td!.ranges) {
@@ -181,5 +182,87 @@ describe("KVM's pr_tdx_error lines (audit 2026-12 row 6)", () => {
       expect(mainBoot(parseDmesg([l])).tdx[0], l).toMatchObject({ kind: 'seamcall-failed', leaf, status: 0xc000082000000000n });
       expect(parseStatusArg(l), l).toMatchObject({ ok: true, status: 0xc000082000000000n, leafRaw: BigInt(leaf), from: 'line' });
     }
+  });
+});
+
+/** SEAMCALLs (CPU, leaf with version, status) the machine issues while `fn` runs. */
+function seamcalls(r: KernelRig, fn: () => void): [number, string, string][] {
+  const out: [number, string, string][] = [];
+  const names: Record<number, string> = { 4: 'VP.ADDCX', 10: 'VP.CREATE', 18: 'VP.FLUSH', 19: 'MNG.VPFLUSHDONE', 20: 'MNG.KEY.FREEID', 22: 'VP.INIT', 40: 'PHYMEM.CACHE.WB' };
+  let rax = 0n;
+  const off = r.m.platform.tracer.subscribe((ev) => {
+    if (ev.kind === 'seamcall.enter') {
+      rax = ev.rax;
+    } else if (ev.kind === 'seamcall.exit' && names[ev.leaf] !== undefined) {
+      out.push([ev.cpu, `${names[ev.leaf]}${rax >> 16n !== 0n ? ` v${rax >> 16n}` : ''}`, `0x${ev.status.toString(16)}`]);
+    }
+  });
+  try {
+    fn();
+  } finally {
+    off();
+  }
+  return out;
+}
+
+describe('KVM VCPU lifecycle (6.16+): VP.CREATE, VP.ADDCX x5, VP.INIT, VP.FLUSH where the VCPU was loaded', () => {
+  it('a TD built on CPU 0 that runs on CPU 1: associated on CPU 0, flushed on CPU 0 (vcpu_load) and CPU 1 (teardown), destroyed', () => {
+    const r = rig();
+    let td: Td | undefined;
+    const build = seamcalls(r, () => {
+      const c = r.run(r.m.createTd({ pages: 16, runCpu: 1 }));
+      expect(c.ret).toBe(0);
+      td = c.td;
+    });
+    // small-2s runs tdx-1.5-late (TOPOLOGY_ENUM): VP.INIT version 1.
+    expect(build).toEqual([
+      [0, 'VP.CREATE', '0x0'],
+      [0, 'VP.ADDCX', '0x0'],
+      [0, 'VP.ADDCX', '0x0'],
+      [0, 'VP.ADDCX', '0x0'],
+      [0, 'VP.ADDCX', '0x0'],
+      [0, 'VP.ADDCX', '0x0'],
+      [0, 'VP.INIT v1', '0x0'],
+      // KVM_RUN on CPU 1: tdx_vcpu_load() flushes the VCPU off CPU 0, where VP.INIT associated it.
+      [0, 'VP.FLUSH', '0x0'],
+    ]);
+    expect(td!.tdcx).toHaveLength(5);
+    expect(td!.vcpuCpu).toBe(1);
+    const st = module(r).state.tds.get(td!.tdr)!;
+    expect([st.numVcpus, st.numAssocVcpus]).toEqual([1, 0]);
+    const down = seamcalls(r, () => expect(r.run(r.m.destroyTd(td!))).toBe(0));
+    // The model does not enter TDs, so CPU 1 never got the association: VCPU_NOT_ASSOCIATED,
+    // which tdx_flush_vp() accepts silently.
+    expect(down.slice(0, 2)).toEqual([
+      [1, 'VP.FLUSH', '0x8000070200000000'],
+      [0, 'MNG.VPFLUSHDONE', '0x0'],
+    ]);
+    expect(down.filter(([, l]) => l === 'PHYMEM.CACHE.WB').map(([c]) => c)).toEqual([0, r.m.platform.cpus.find((c) => c.packageId === 1)!.id]);
+    expect(down.at(-1)).toEqual([0, 'MNG.KEY.FREEID', '0x0']);
+    expect(r.lines().filter((l) => l.includes('kvm_intel'))).toEqual([]);
+    expect(module(r).state.tds.size).toBe(0);
+    expect(module(r).state.pamt.entries.size).toBe(0);
+  });
+
+  it('a TD that stays on its CPU: the teardown VP.FLUSH on CPU 0 succeeds', () => {
+    const r = rig();
+    const { ret, td } = r.run(r.m.createTd({ pages: 16, runCpu: 0 }));
+    expect(ret).toBe(0);
+    const down = seamcalls(r, () => expect(r.run(r.m.destroyTd(td!))).toBe(0));
+    expect(down.slice(0, 2)).toEqual([
+      [0, 'VP.FLUSH', '0x0'],
+      [0, 'MNG.VPFLUSHDONE', '0x0'],
+    ]);
+  });
+
+  it('a lost vcpu->cpu (no VP.FLUSH): VPFLUSHDONE → TDX_FLUSHVP_NOT_DONE, unreported by KVM, the HKID stays', () => {
+    const r = rig();
+    const { ret, td } = r.run(r.m.createTd({ pages: 16, runCpu: 0 }));
+    expect(ret).toBe(0);
+    td!.vcpuCpu = -1;
+    const down = seamcalls(r, () => expect(r.run(r.m.destroyTd(td!))).toBe(-EIO));
+    expect(down).toEqual([[0, 'MNG.VPFLUSHDONE', '0x8000082400000000']]);
+    expect(r.lines().filter((l) => l.includes('kvm_intel'))).toEqual([]);
+    expect(module(r).state.kotState.get(td!.hkid)).toBe(1);
   });
 });
