@@ -396,6 +396,9 @@ function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { k
       };
     }
   }
+  if (prefix === 'virt/tdx: ' && b.tdx.some((t) => /^virt\/tdx: TDX module: attributes /.test(t.text))) {
+    return { kernel: 'ubuntu-6.8-intel', why: 'the "TDX module: attributes …" line (TDH.SYS.INFO), which only Ubuntu\'s linux-intel 6.8 prints with the "virt/tdx: " prefix' };
+  }
   if (b.tdx.some((t) => /TDX-Module initiali[sz]ation failed|TDX-Module initiali[sz]ed|TDX not supported by the host platform/.test(t.text))) {
     return { kernel: 'linux-7.1', why: 'the "TDX-Module initialized" strings of 7.1+ kernels' };
   }

@@ -35,7 +35,8 @@ export function closestName(name: string, known: readonly string[]): string | un
   const n = name.toLowerCase();
   for (const k of known) {
     // A name that contains the input or is contained by it ("6.18", "linux-6.18-rc1") is closest.
-    const d = k.includes(n) || n.includes(k) ? 0.5 : distance(n, k.toLowerCase());
+    const e = distance(n, k.toLowerCase());
+    const d = k.includes(n) || n.includes(k) ? e / 100 : e;
     if (d < bestD) {
       bestD = d;
       best = k;

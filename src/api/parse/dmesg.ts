@@ -185,6 +185,8 @@ const RE_INITMEM = new RegExp(`^Initmem setup node (\\d+) \\[mem ${H}-${H}\\]`);
 const RE_FAKE_NODE = new RegExp(`^Faking a node at \\[mem ${H}-${H}\\]`);
 const RE_CPU0 = /^smpboot: CPU0: (.+?) \(family: (0x[0-9a-f]+), model: (0x[0-9a-f]+), stepping: (0x[0-9a-f]+)\)$/;
 const RE_LINUX = /^Linux version (\d+)\.(\d+)(\S*)/;
+/** The kernel image on the command line (`BOOT_IMAGE=/boot/vmlinuz-6.8.0-1006-intel`), for logs cut after the version line. */
+const RE_BOOT_IMAGE = /^(?:Kernel )?[Cc]ommand line: .*?BOOT_IMAGE=\S*vmlinuz-(\d+)\.(\d+)(\S*)/;
 
 function e820TypeName(t: string): string {
   const s = t.trim();
@@ -206,7 +208,16 @@ const RE_SEAMCALL_NAMED = /(?:^|SEAMCALL )(TDH[._][A-Z0-9._]+) failed: (0x[0-9a-
 const RE_REGS1 = /^RCX (0x[0-9a-fA-F]+) RDX (0x[0-9a-fA-F]+) R08 (0x[0-9a-fA-F]+)$/;
 const RE_REGS2 = /^R09 (0x[0-9a-fA-F]+) R10 (0x[0-9a-fA-F]+) R11 (0x[0-9a-fA-F]+)$/;
 const RE_REGS_DRAFT = /^additional output: rcx (0x[0-9a-fA-F]+), rdx (0x[0-9a-fA-F]+), r8 (0x[0-9a-fA-F]+), r9 (0x[0-9a-fA-F]+), r10 (0x[0-9a-fA-F]+), r11 (0x[0-9a-fA-F]+)\.?$/;
-const RE_VERSION_2026 = /^Module version: (\d+)\.(\d+)\.(\d+)$/;
+/**
+ * Module version lines of every era:
+ * - 7.1+: `Module version: %u.%u.%02u` (and the patch's own example `TDX module version: 1.5.24`);
+ * - Ubuntu 6.14: `TDX module 2.0.08.00, build number 882, build date 0134fed5` (date in hex);
+ * - 2023 host series, Ubuntu 6.8, v8 (`atributes`), MVP kernels (no attributes):
+ *   `TDX module: attributes 0x0, vendor_id 0x8086, major_version 1, minor_version 5, build_date 20240129, build_num 698`.
+ * @see linux b5425f5406ee (v7.1); canonical/tdx #415 (6.14.0-1009-intel); #135 (6.8.0-1006-intel); intel/tdx-tools #488 (MVP)
+ */
+const RE_VERSION_2026 = /^(?:TDX module version|Module version): (\d+)\.(\d+)\.(\d+)$/;
+const RE_VERSION_UBUNTU_614 = /^TDX module (\d+)\.(\d+)\.(\d+)(?:\.\d+)?, build number (\d+), build date ([0-9a-fA-F]+)$/;
 const RE_VERSION_LEGACY = /major_version (\d+), minor_version (\d+)(?:, build_date (\d+))?(?:, build_num (\d+))?/;
 const RE_VERSION_GENERIC = /(?:TDX[- ]module|module version)[: ]+(?:version[: ]+)?v?(\d+)\.(\d+)(?:\.(\d+))?/i;
 const RE_CMR_RANGE = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:\s*\[(0x[0-9a-fA-F]+),\s*(0x[0-9a-fA-F]+)\)\.?$/;
@@ -334,6 +345,10 @@ function parseTdxMessage(m: string): ParseResult {
   }
   if ((r = RE_VERSION_2026.exec(m)) !== null) {
     return { kind: 'module-version', major: Number(r[1]), minor: Number(r[2]), update: Number(r[3]) };
+  }
+  if ((r = RE_VERSION_UBUNTU_614.exec(m)) !== null) {
+    // The build date is the decimal YYYYMMDD printed in hex (0134fed5 = 20250325).
+    return { kind: 'module-version', major: Number(r[1]), minor: Number(r[2]), update: Number(r[3]), buildNum: Number(r[4]), buildDate: parseInt(r[5] as string, 16) };
   }
   if ((r = RE_VERSION_LEGACY.exec(m)) !== null) {
     return {
@@ -487,6 +502,8 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
         boots.push(boot);
         inNodeRanges = false;
       }
+      boot.kernelVersion = { text: `${r[1]}.${r[2]}${r[3] ?? ''}`, major: Number(r[1]), minor: Number(r[2]), line: ln };
+    } else if (boot.kernelVersion === undefined && (r = RE_BOOT_IMAGE.exec(text)) !== null) {
       boot.kernelVersion = { text: `${r[1]}.${r[2]}${r[3] ?? ''}`, major: Number(r[1]), minor: Number(r[2]), line: ln };
     }
     boot.lastLine = ln;
