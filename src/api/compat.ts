@@ -18,7 +18,7 @@ import { hex16 } from '../base/u64.js';
 import { Scheduler } from '../explore/Scheduler.js';
 import type { Kernel } from '../kernel/Kernel.js';
 import { errname } from '../kernel/errno.js';
-import { KERNEL_PROFILE_NAMES } from '../kernel/profiles.js';
+import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
 import { MD } from '../kernel/tdx/globalMetadata.js';
 import { createMachine } from '../machine/Machine.js';
@@ -250,6 +250,14 @@ function advice(kernel: string, okModules: readonly string[]): string {
 function reasonFor(o: Observation, verdict: CompatVerdict, okModules: readonly string[]): string {
   const use = advice(o.kernel, okModules);
   if (verdict === 'none') {
+    const k = kernelProfile(o.kernel);
+    if (!k.hostSupport) {
+      // @see kernel/profiles.ts LINUX_6_6 (the host code arrived in 6.8, KVM TDX in 6.16)
+      return `not initialized: ${o.kernel} has no TDX host support (it arrived in Linux 6.8, KVM TDX in 6.16); use Linux 6.16 or later, or a distribution kernel with KVM TDX`;
+    }
+    if (k.initAt === 'none') {
+      return `not initialized: ${o.kernel} has no KVM TDX, so nothing initializes the module (KVM TDX arrived in Linux 6.16)`;
+    }
     if (!o.detected) {
       return `not initialized: ${o.kernel} found no usable TDX on this platform${o.errLines[0] !== undefined ? ` (${o.errLines[0]})` : ''}`;
     }

@@ -26,3 +26,5 @@ export { checkKernelName, checkModuleName, closestName } from './profileNames.js
 export { compat } from './compat.js';
 export type { CompatCell, CompatReason, CompatRequest, CompatResult, CompatVerdict, FailingSeamcall } from './compat.js';
 export { describeReleases } from '../module/profiles.js';
+export { kernelCatalogue, moduleCatalogue } from './catalogue.js';
+export type { KernelEntry, ModuleEntry } from './catalogue.js';

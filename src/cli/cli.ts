@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { isTdxsimError } from '../api/index.js';
+import { registerCatalogue } from './commands/catalogue.js';
 import { registerCompat } from './commands/compat.js';
 import { registerDiagnose } from './commands/diagnose.js';
 import { registerExplain } from './commands/explain.js';
@@ -46,6 +47,7 @@ export function createCli(): Cli {
   registerDiagnose(program, ctx);
   registerExplain(program, ctx);
   registerCompat(program, ctx);
+  registerCatalogue(program, ctx);
   return {
     async run(argv: string[]): Promise<number> {
       try {

@@ -152,3 +152,16 @@ describe('real Ubuntu 6.8 logs reproduce with the release their version line nam
     expect([d.era.kernel, d.era.module]).toEqual(['ubuntu-6.8-intel', '1.0']);
   });
 });
+
+describe('tdxsim kernels / modules', () => {
+  it('list every name with its source; --json carries the facts', () => {
+    const k = tdxsim(['kernels']);
+    expect(k.status).toBe(0);
+    expect(k.stdout).toMatch(/^linux-7\.2 +7\.2\.0 +at boot +yes, TDH\.SYS\.DISABLE +1\.5\.16 /m);
+    expect(k.stdout).toContain('  linux-6.8 -> ubuntu-6.8-intel\n');
+    const m = JSON.parse(tdxsim(['modules', '--json']).stdout) as { modules: { name: string; buildNum: number | null; tdxFeatures0: string; tdxFeatures0Known: boolean }[] };
+    expect(m.modules.find((x) => x.name === '1.5.05')).toMatchObject({ buildNum: 698, tdxFeatures0: '0x1f0fbf', tdxFeatures0Known: true });
+    expect(m.modules.find((x) => x.name === '1.0')).toMatchObject({ buildNum: null });
+    expect(tdxsim(['modules']).stdout).toMatch(/^1\.5\.28 +0x226f3f0fbf \(assumed\) +989 +20251126 +unknown /m);
+  });
+});
