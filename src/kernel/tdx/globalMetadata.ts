@@ -200,9 +200,14 @@ function* get_tdx_sys_info_cmr(k: Kernel, cpu: Cpu, info: Partial<TdxSysInfo>): 
     return n.ret;
   }
   const num = Math.min(32, Number(n.vals[0] ?? 0n));
+  // Every base first, then every size (the generated reader walks one field array at a time).
+  // @see Kai Huang, "x86/virt/tdx: Reduce TDMR's reserved areas by using CMRs to find memory holes" v8.2 get_tdx_sys_info_cmr()
   const ids: bigint[] = [];
   for (let i = 0; i < num; i++) {
-    ids.push(MD.CMR_BASE0 + BigInt(i), MD.CMR_SIZE0 + BigInt(i));
+    ids.push(MD.CMR_BASE0 + BigInt(i));
+  }
+  for (let i = 0; i < num; i++) {
+    ids.push(MD.CMR_SIZE0 + BigInt(i));
   }
   const v = yield* readAll(k, cpu, ids);
   if (v.ret !== 0) {
@@ -210,8 +215,8 @@ function* get_tdx_sys_info_cmr(k: Kernel, cpu: Cpu, info: Partial<TdxSysInfo>): 
   }
   const cmrs: PhysRange[] = [];
   for (let i = 0; i < num; i++) {
-    const base = Number(v.vals[2 * i] ?? 0n);
-    const size = Number(v.vals[2 * i + 1] ?? 0n);
+    const base = Number(v.vals[i] ?? 0n);
+    const size = Number(v.vals[num + i] ?? 0n);
     if (size !== 0) {
       cmrs.push({ start: base, end: base + size });
     }
