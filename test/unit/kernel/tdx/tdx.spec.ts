@@ -522,3 +522,22 @@ describe('ACPI S3 (audit 2026-12 row 22)', () => {
     expect(v8.m.kernel.tdx.acpiS3Disabled).toBe(false);
   });
 });
+
+describe('CMRs through TDH.SYS.RD (the CMR-holes patch; audit 2026-12 row 19)', () => {
+  it('reads NUM_CMRS, then every CMR base, then every size, and takes the holes from them', () => {
+    const r = kernelRig('small-2s', { kernel: 'linux-6.18', kernelOverrides: { holes: 'cmrs', moduleInfoViaSysInfo: false } });
+    r.stub!.fields.set(0x9000000100000000n, 2n);
+    r.stub!.fields.set(0x9000000300000080n, 0n);
+    r.stub!.fields.set(0x9000000300000081n, 0x100000000n);
+    r.stub!.fields.set(0x9000000300000100n, 0x7c000000n);
+    r.stub!.fields.set(0x9000000300000101n, 0x100000000n);
+    cpuEnableAll(r);
+    expect(r.run(r.m.tdxEnable())).toBe(0);
+    const cmrReads = r.stub!.calls.filter((c) => c.leaf === 34 && c.rdx >> 56n === 0x90n).map((c) => `0x${c.rdx.toString(16)}`);
+    expect(cmrReads).toEqual(['0x9000000100000000', '0x9000000300000080', '0x9000000300000081', '0x9000000300000100', '0x9000000300000101']);
+    expect(r.m.kernel.tdx.tdx_sysinfo?.cmrs).toEqual([
+      { start: 0, end: 0x7c000000 },
+      { start: 0x100000000, end: 0x200000000 },
+    ]);
+  });
+});
