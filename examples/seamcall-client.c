@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	to_server = fdopen(in[1], "w");
 	from_server = fdopen(out[0], "r");
 
-	request("machine.create", "{\"platform\":\"ref\",\"module\":\"tdx-1.5\"}");
+	request("machine.create", "{\"platform\":\"ref\",\"module\":\"1.5.01\"}");
 	const char *lps_at = strstr(line, "\"lps\":");
 	int lps = lps_at ? atoi(lps_at + 6) : 0;
 	printf("machine m1: %d LPs\n", lps);
