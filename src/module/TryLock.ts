@@ -30,6 +30,20 @@ export class TryLock {
     return true;
   }
 
+  /**
+   * Promote the caller's shared hold to exclusive: only when it is the single reader (otherwise
+   * OPERAND_BUSY; the host-priority bit the real lock then sets is not modelled).
+   * @see intel/tdx-module 1.5.01 src/common/helpers/tdx_locks.h promote_sharex_lock_hp()
+   */
+  tryPromote(lp: number): boolean {
+    if (this.exclusiveOwner >= 0 || this.sharedCount !== 1) {
+      return false;
+    }
+    this.sharedCount = 0;
+    this.exclusiveOwner = lp;
+    return true;
+  }
+
   /** Release a hold taken in `mode`. */
   release(mode: LockMode): void {
     if (mode === 'exclusive') {

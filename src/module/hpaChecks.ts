@@ -10,7 +10,7 @@ import type { TdmrRow } from './globalState.js';
 import type { LeafCtx } from './leafCtx.js';
 import type { LockMode } from './TryLock.js';
 import type { PamtEntry } from './pamt.js';
-import { pagesPerLevel, PT } from './pamt.js';
+import { PAGE_LEVEL, pagesPerLevel, PT } from './pamt.js';
 import { TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_PAGE_METADATA_INCORRECT, TDX_SUCCESS, withOperand } from './status.js';
 import type { TdState } from './tdState.js';
 import type { ModuleState } from './globalState.js';
@@ -78,8 +78,7 @@ export function privatePage(ctx: LeafCtx, v: bigint, operand: number, expectedPt
   }
   out.tdmr = tdmr;
   const entry = m.pamt.get(pa, tdmr);
-  const leafPa = pa - (pa % (4096 * pagesPerLevel(entry.level)));
-  if (!ctx.hold(m.pamt.lock(leafPa), mode)) {
+  if (!pamtWalk(ctx, pa, entry.level, level, mode)) {
     out.status = withOperand(TDX_OPERAND_BUSY, operand);
     return out;
   }
@@ -90,6 +89,32 @@ export function privatePage(ctx: LeafCtx, v: bigint, operand: number, expectedPt
     out.status = withOperand(TDX_PAGE_METADATA_INCORRECT, operand);
   }
   return out;
+}
+
+/**
+ * pamt_walk(): lock the PAMT_1G entry of `pa` shared; stop there if it is the leaf (or the target
+ * level), promoting to exclusive for an exclusive walk; else lock the PAMT_2M entry shared, and the
+ * same; else lock the PAMT_4K entry in `mode`. So a walk to a 4K page holds its 2M parent shared,
+ * and an exclusive 2M walk (PAGE.AUG of a 2 MiB page) fails while any 4K walk in that range is in
+ * flight, and the other way round. False (OPERAND_BUSY) on any conflict; locks taken are released
+ * with the leaf's others. `leafLevel` is the level of the PAMT leaf holding `pa`.
+ * @see intel/tdx-module 1.5.01 src/common/memory_handlers/pamt_manager.c pamt_walk()
+ */
+export function pamtWalk(ctx: LeafCtx, pa: number, leafLevel: number, targetLevel: number, mode: LockMode): boolean {
+  const stop = Math.max(leafLevel, targetLevel);
+  for (let level: number = PAGE_LEVEL.PT_1GB; level >= PAGE_LEVEL.PT_4KB; level--) {
+    const lock = ctx.m.pamt.lock(pa, level);
+    if (level === PAGE_LEVEL.PT_4KB) {
+      return ctx.hold(lock, mode);
+    }
+    if (!ctx.hold(lock, 'shared')) {
+      return false;
+    }
+    if (level === stop) {
+      return mode === 'shared' || ctx.promote(lock);
+    }
+  }
+  return true;
 }
 
 /** Result of locating a TD through its TDR operand. */

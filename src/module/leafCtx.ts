@@ -63,6 +63,22 @@ export class LeafCtx {
     return true;
   }
 
+  /** Promote a shared hold taken through `hold()` to exclusive (TryLock.tryPromote). */
+  promote(lock: TryLock): boolean {
+    if (!lock.tryPromote(this.lp)) {
+      return false;
+    }
+    if (this.lock0 === lock) {
+      this.mode0 = 'exclusive';
+    } else if (this.held !== undefined) {
+      const i = this.held.lastIndexOf(lock);
+      if (i >= 0) {
+        this.held[i + 1] = 'exclusive';
+      }
+    }
+    return true;
+  }
+
   /** Release every lock taken through `hold()`, most recent first. */
   releaseAll(): void {
     const h = this.held;

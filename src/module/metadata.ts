@@ -37,27 +37,71 @@ export interface MetadataField {
 
 const SIZE_CODE: Record<MetadataField['bits'], bigint> = { 8: 0n, 16: 1n, 32: 2n, 64: 3n };
 const CONTEXT_MASK = 0x7n << 52n;
-const ALL_ONES = (1n << 64n) - 1n;
+export const ALL_ONES = (1n << 64n) - 1n;
 /** Reserved field-id bits: 31:24, 49:47, 55, 62. */
 const RESERVED_MASK = (0xffn << 24n) | (0x7n << 47n) | (1n << 55n) | (1n << 62n);
 const LAST_ELEM_MASK = 0xfn << 34n;
 const LAST_FIELD_MASK = 0x1ffn << 38n;
 
-/** The CPUID_CONFIG leaves of M15, in index order: [leaf, subleaf] (subleaf -1 = n/a). */
-export const CPUID_CONFIG_LEAVES: readonly (readonly [number, number])[] = [
-  [0x1, -1],
-  [0x4, 0],
-  [0x4, 1],
-  [0x4, 2],
-  [0x4, 3],
-  [0x7, 0],
-  [0x7, 1],
-  [0xa, -1],
-  [0x1c, -1],
-  [0x80000008, -1],
-  [0x7, 2],
-  [0x23, 0],
+/** One configurable CPUID leaf: CONFIG_DIRECT and ALLOW_DIRECT masks as [EAX, EBX, ECX, EDX]. */
+export interface CpuidConfigurable {
+  readonly leaf: number;
+  /** Subleaf, or -1 (0xFFFFFFFF: the leaf has no subleaves). */
+  readonly subleaf: number;
+  readonly configDirect: readonly [number, number, number, number];
+  readonly allowDirect: readonly [number, number, number, number];
+}
+
+/**
+ * The configurable CPUID leaves in CPUID_CONFIG index order (MAX_NUM_CPUID_CONFIG = 12). The index
+ * order is also the order TDH.MNG.INIT checks them in: its loop walks cpuid_lookup[] and the
+ * lookup indices of these entries (0-9, 14, 59) increase with the config index.
+ * @see intel/tdx-module 1.5.01 include/auto_gen/cpuid_configurations.c (cpuid_configurable[])
+ * @see intel/tdx-module 1.5.01 include/auto_gen/cpuid_configurations_defines.h (MAX_NUM_CPUID_CONFIG 12)
+ */
+export const CPUID_CONFIGURABLE: readonly CpuidConfigurable[] = [
+  { leaf: 0x1, subleaf: -1, configDirect: [0x0fff3fff, 0x00ff0000, 0, 0], allowDirect: [0, 0, 0x31044d88, 0xb8440000] },
+  { leaf: 0x4, subleaf: 0, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0xfffffffb], allowDirect: [0, 0, 0, 0] },
+  { leaf: 0x4, subleaf: 1, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0xfffffffb], allowDirect: [0, 0, 0, 0] },
+  { leaf: 0x4, subleaf: 2, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0xfffffffb], allowDirect: [0, 0, 0, 0] },
+  { leaf: 0x4, subleaf: 3, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0x7], allowDirect: [0, 0, 0, 0] },
+  { leaf: 0x7, subleaf: 0, configDirect: [0, 0, 0, 0], allowDirect: [0, 0xdc2b9b18, 0x02417f65, 0x0005411c] },
+  { leaf: 0x7, subleaf: 1, configDirect: [0, 0, 0, 0], allowDirect: [0x1d30, 0, 0, 0] },
+  { leaf: 0xa, subleaf: -1, configDirect: [0, 0, 0, 0], allowDirect: [0, 0, 0, 0] },
+  { leaf: 0x1c, subleaf: -1, configDirect: [0, 0, 0, 0], allowDirect: [0xff, 0, 0, 0] },
+  { leaf: 0x80000008, subleaf: -1, configDirect: [0, 0, 0, 0], allowDirect: [0, 0x200, 0, 0] },
+  { leaf: 0x7, subleaf: 2, configDirect: [0, 0, 0, 0], allowDirect: [0, 0, 0, 0x28] },
+  { leaf: 0x23, subleaf: 0, configDirect: [0, 0, 0, 0], allowDirect: [0xf, 0, 0, 0] },
 ];
+
+/** The CPUID_CONFIG leaves in index order: [leaf, subleaf] (subleaf -1 = n/a). */
+export const CPUID_CONFIG_LEAVES: readonly (readonly [number, number])[] = CPUID_CONFIGURABLE.map((x) => [x.leaf, x.subleaf] as const);
+
+/** `leaf | subleaf << 32` as cpuid_config_leaf_subleaf_t packs it (RCX of a CPUID_CONFIG error). */
+export function cpuidLeafSubleaf(i: number): bigint {
+  const l = CPUID_CONFIGURABLE[i];
+  return l === undefined ? ALL_ONES : BigInt(l.leaf >>> 0) | (BigInt(l.subleaf >>> 0) << 32n);
+}
+
+const pack = (lo: number, hi: number): bigint => BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n);
+
+/**
+ * CPUID_CONFIG value `half` (0: EAX/EBX, 1: ECX/EDX) of configurable leaf i. `withAllowed`
+ * adds ALLOW_DIRECT & native CPUID: the platform model has no CPUID values, so the native CPU is
+ * taken to support every ALLOW_DIRECT bit (an assumption of the model).
+ * 1.5.01's TDH.SYS.RD reports CONFIG_DIRECT only (metadata_sys.c: `config_direct.low`); its
+ * TDH.SYS.INFO and 1.5.05's TDH.SYS.RD report CONFIG_DIRECT | (ALLOW_DIRECT & native).
+ * @see intel/tdx-module 1.5.01 metadata_sys.c, tdh_sys_info.c; 1.5.05 (e98d9639) metadata_sys.c
+ */
+export function cpuidConfigValue(i: number, half: 0 | 1, withAllowed: boolean): bigint {
+  const l = CPUID_CONFIGURABLE[i];
+  if (l === undefined) {
+    return 0n;
+  }
+  const cd = half === 0 ? pack(l.configDirect[0], l.configDirect[1]) : pack(l.configDirect[2], l.configDirect[3]);
+  const ad = half === 0 ? pack(l.allowDirect[0], l.allowDirect[1]) : pack(l.allowDirect[2], l.allowDirect[3]);
+  return withAllowed ? cd | ad : cd;
+}
 
 /** Bits of TD_PARAMS.ATTRIBUTES a TD may set / must set. */
 export const ATTRIBUTES_FIXED0 = 0x8000_0000_7000_0001n;
@@ -67,8 +111,11 @@ export const XFAM_FIXED0 = 0x6dbe7n;
 export const XFAM_FIXED1 = 0x3n;
 export const CONFIG_FLAGS_FIXED0 = 7n;
 export const CONFIG_FLAGS_FIXED1 = 0n;
-/** IA32_ARCH_CAPABILITIES bits a TD may configure. */
-export const IA32_ARCH_CAPABILITIES_CONFIG_MASK = 0x0c0_e0ebn;
+/**
+ * IA32_ARCH_CAPABILITIES bits a TD may configure: SSB_NO (4), RRSBA (19), BHI_NO (20), PBRSB_NO (24).
+ * @see intel/tdx-module 1.5.01 src/common/x86_defs/msr_defs.h (IA32_ARCH_CAPABILITIES_CONFIG_MASK)
+ */
+export const IA32_ARCH_CAPABILITIES_CONFIG_MASK = 0x118_0010n;
 
 const c = (x: bigint | number) => (): bigint => BigInt(x);
 
@@ -121,23 +168,67 @@ const CATALOG: readonly MetadataField[] = [
   f('CONFIG_FLAGS_FIXED0', 0x9900000300000006n, 64, 1, c(CONFIG_FLAGS_FIXED0)),
   f('CONFIG_FLAGS_FIXED1', 0x9900000300000007n, 64, 1, c(CONFIG_FLAGS_FIXED1)),
   f('MAX_VCPUS_PER_TD', 0x9900000100000008n, 16, 1, (s) => BigInt(s.profile.maxVcpusPerTd)),
+  // 1.5.06 on: MIN_VIRT_MAXPA (0x9900000000000009) follows here. Its value (the MIN_VIRT_MAXPA macro)
+  // is in no stored source, so the model leaves the field out (TDH.SYS.RD: FIELD_ID_INCORRECT).
+  // 1.5.28 on: MAX_EVENT_FILTERS = MAX_EVENT_FILTERS (1.5.34 metadata_sys.c), whose define is 512
+  // in 2.0.08's tdx_api_defs.h (the 1.5 define was not read). @see intel/tdx-module 1666adc4 include/tdx_api_defs.h
+  f('MAX_EVENT_FILTERS', 0x990000010000000an, 16, 1, c(512)),
   f('CPUID_CONFIG_LEAVES', 0x9900000300000400n, 64, 32, (_s, k) => {
     const l = CPUID_CONFIG_LEAVES[k];
     return l === undefined ? ALL_ONES : BigInt(l[0]) | (BigInt(l[1] >>> 0) << 32n);
   }),
-  f('CPUID_CONFIG_VALUES', 0x9900000300000500n, 64, 32, (_s, k) => (Math.floor(k / 2) < CPUID_CONFIG_LEAVES.length ? ALL_ONES : 0n), 2),
+  // 1.5.01 reports CONFIG_DIRECT only; 1.5.05 on add ALLOW_DIRECT & native (see cpuidConfigValue).
+  f('CPUID_CONFIG_VALUES', 0x9900000300000500n, 64, 32, (s, k) => cpuidConfigValue(Math.floor(k / 2), (k % 2) as 0 | 1, !sysRdConfigDirectOnly(s.profile)), 2),
   f('IA32_ARCH_CAPABILITIES_CONFIG_MASK', 0x9900000300000600n, 64, 1, c(IA32_ARCH_CAPABILITIES_CONFIG_MASK)),
   f('NUM_ALLOWED_FMS', 0x9900000100000800n, 16, 1, c(0)),
   f('NUM_DISALLOWED_FMS', 0x9900000100000801n, 16, 1, c(0)),
   f('ALLOWED_FMS', 0x9900000300000810n, 64, 64, c(0)),
   f('DISALLOWED_FMS', 0x9900000300000850n, 64, 64, c(0)),
+  // Migration, service-TD and TD-partitioning classes (table entries 46-64). Values from
+  // metadata_sys.c md_sys_get_first_element_val_and_ptr(): MIG_ATTRIBUTES and the export/import
+  // versions 0; MAX_MIGS 512 (service_td.h); MIN_TD_IMMUTABLE_STATE/TD_STATE/VP_STATE_EXPORT_PAGES
+  // 3/2/5 (migration.h); MAX_SERVTDS 1 and SERVTD_ATTRIBUTES_FIXED_0/1 (service_td.h);
+  // GUEST_L2_GPA_ATTR_MASK BITS(6,0)|BIT(15) (tdx_api_defs.h); ALLOWED_VM_CTLS BIT(0)
+  // (td_control_structures.h); ALLOWED_L2_VCPU_CTLS BIT(0)|BIT(1), ALLOWED_L2_VM_DEBUG_CTLS
+  // BIT(0)|BIT(1)|BIT(2) (tdx_tdvps.h); the FIXED1 fields 0. The source spells two names VPCU_.
+  // @see intel/tdx-module 1.5.01 include/auto_gen/global_sys_fields_lookup.c, metadata_sys.c
+  f('MIG_ATTRIBUTES', 0xa000000300000000n, 64, 1, c(0)),
+  f('MIN_EXPORT_VERSION', 0x2000000100000001n, 16, 1, c(0)),
+  f('MAX_EXPORT_VERSION', 0x2000000100000002n, 16, 1, c(0)),
+  f('MIN_IMPORT_VERSION', 0x2000000100000003n, 16, 1, c(0)),
+  f('MAX_IMPORT_VERSION', 0x2000000100000004n, 16, 1, c(0)),
+  f('MAX_MIGS', 0xa000000100000010n, 16, 1, c(512)),
+  // 1.5.34 and 2.0.18 add NUM_MEM_SCAN_CONTROL_PAGES, MAX_MEM_SCAN_RANGES and NUM_MEM_SCAN_CONTEXTS
+  // after NUM_VP_STATE_PAGES; their macros' values are in no stored source, so they are left out.
+  f('NUM_IMMUTABLE_STATE_PAGES', 0xa000000000000020n, 8, 1, c(3)),
+  f('NUM_TD_STATE_PAGES', 0xa000000000000021n, 8, 1, c(2)),
+  f('NUM_VP_STATE_PAGES', 0xa000000000000022n, 8, 1, c(5)),
+  f('MAX_SERV_TDS', 0xa100000100000000n, 16, 1, c(1)),
+  f('SERVTD_ATTR_FIXED0', 0xa100000300000001n, 64, 1, c(0x7ff_0000_0001n)),
+  f('SERVTD_ATTR_FIXED1', 0xa100000300000002n, 64, 1, c(0)),
+  f('GUEST_L2_GPA_ATTR_MASK', 0xa200000100000000n, 16, 1, c(0x807f)),
+  f('VM_CTLS_FIXED0', 0xa200000300000001n, 64, 1, c(0x1)),
+  f('VM_CTLS_FIXED1', 0xa200000300000002n, 64, 1, c(0)),
+  f('VCPU_L2_CTLS_FIXED0', 0xa200000300000003n, 64, 1, c(0x3)),
+  f('VCPU_L2_CTLS_FIXED1', 0xa200000300000004n, 64, 1, c(0)),
+  f('VCPU_L2_DEBUG_CTLS_FIXED0', 0xa200000300000005n, 64, 1, c(0x7)),
+  f('VCPU_L2_DEBUG_CTLS_FIXED1', 0xa200000300000006n, 64, 1, c(0)),
 ];
+
+/**
+ * 1.5.01's TDH.SYS.RD reports CPUID_CONFIG_VALUES as CONFIG_DIRECT only; 1.5.05's adds
+ * ALLOW_DIRECT & native. Releases after 1.5.05 are taken to keep 1.5.05's rule.
+ * @see intel/tdx-module 1.5.01 (72d8cff) and 1.5.05 (e98d9639) metadata_sys.c
+ */
+function sysRdConfigDirectOnly(p: ModuleProfile): boolean {
+  return p.release === '1.5.01' || p.release === '1.0';
+}
 
 /**
  * Fields that exist only where a profile lists them in `extraFields` (the fields later releases
  * added whose values a source gives; see ModuleProfile.extraFields).
  */
-const OPTIONAL_FIELDS = new Set(['MAX_VCPUS_PER_TD', 'PAMT_PAGE_BITMAP_ENTRY_BITS']);
+const OPTIONAL_FIELDS = new Set(['MAX_VCPUS_PER_TD', 'PAMT_PAGE_BITMAP_ENTRY_BITS', 'MAX_EVENT_FILTERS']);
 
 /** Names of every field the model knows (valid keys for `tdxModule.overrides`). */
 export const METADATA_FIELD_NAMES: readonly string[] = CATALOG.map((x) => x.name);
@@ -220,14 +311,36 @@ export class MetadataTable {
     return { kind: 'incorrect' };
   }
 
-  /** The id following element `elem` of field `index`, or -1 (all ones) at the end. */
-  nextId(index: number, elem: number): bigint {
+  /**
+   * The id TDH.SYS.RD returns after reading element `elem` of field `index` with input id `id`.
+   * Inside a table entry the *input* id comes back with field_code + 1 (the element stride,
+   * INC_SIZE + 1, is 1 for every global entry): the element size, non-arch, WRITE_MASK_VALID and
+   * INC_SIZE bits are echoed, the context code is 0. Crossing to the next entry gives that entry's
+   * canonical id; after the last entry, -1.
+   * @see intel/tdx-module 1.5.01 metadata_generic.c md_get_next_item_with_iterator(), tdh_sys_rd.c
+   */
+  nextId(id: bigint, index: number, elem: number): bigint {
     const fl = this.fields[index];
     if (fl !== undefined && elem + 1 < fl.numFields * fl.numElems) {
-      return fieldId(fl, elem + 1);
+      return (id & ~(CONTEXT_MASK | 0xffffffn)) | BigInt(fl.code + elem + 1);
     }
     const nx = this.fields[index + 1];
     return nx === undefined ? ALL_ONES : fieldId(nx, 0);
+  }
+
+  /**
+   * Whether the field of `b` starting at element `bElem` continues a TDH.SYS.RDALL sequence that ends with the
+   * field of `a` starting at element `aElem`: same class, contiguous field codes, equal element
+   * count and element size. The non-arch bit is not compared.
+   * @see intel/tdx-module 1.5.01 metadata_generic.c is_sequential_field_id(), md_dump_sequence()
+   */
+  sequential(a: number, aElem: number, b: number, bElem: number): boolean {
+    const fa = this.fields[a];
+    const fb = this.fields[b];
+    if (fa === undefined || fb === undefined) {
+      return false;
+    }
+    return fa.cls === fb.cls && fa.code + aElem + fa.numElems === fb.code + bElem && fa.numElems === fb.numElems && fa.bits === fb.bits;
   }
 
   /** The first field id of the context (NUM_PKGS). */

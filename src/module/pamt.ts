@@ -41,7 +41,7 @@ export function pagesPerLevel(level: number): number {
 export class Pamt {
   /** Explicit entries, by pfn. */
   readonly entries = new IntervalMap<PamtEntry>(sameEntry);
-  /** PAMT entry locks currently held, by the pfn of the leaf's first page. */
+  /** PAMT entry locks currently held, by 4 × the pfn of the entry's first page + its level. */
   private readonly locks = new Map<number, TryLock>();
 
   /** @param tdmrs the module's TDMR table (held, not copied: no closures in model state). */
@@ -101,9 +101,12 @@ export class Pamt {
     return true;
   }
 
-  /** The lock of the PAMT entry for the leaf starting at `pa`. */
-  lock(pa: number): TryLock {
-    const p = Math.floor(pa / PAGE);
+  /**
+   * The lock of the PAMT entry of `level` (PT_4KB, PT_2MB, PT_1GB) covering `pa`: the 4K, 2M and 1G
+   * entries of one address are distinct locks.
+   */
+  lock(pa: number, level = 0): TryLock {
+    const p = Math.floor(pa / (PAGE * pagesPerLevel(level))) * pagesPerLevel(level) * 4 + level;
     let l = this.locks.get(p);
     if (l === undefined) {
       l = new TryLock();

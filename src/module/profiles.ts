@@ -117,8 +117,8 @@ export interface ModuleProfile {
   readonly sysInfoSysRd: number;
   /**
    * Global metadata fields beyond the 1.5.01 table that this release has, in table order. Only
-   * MAX_VCPUS_PER_TD and PAMT_PAGE_BITMAP_ENTRY_BITS are answered by TDH.SYS.RD (their values are
-   * in the source); the others are listed for the record (see docs/module.md).
+   * MAX_VCPUS_PER_TD, PAMT_PAGE_BITMAP_ENTRY_BITS and MAX_EVENT_FILTERS are answered by TDH.SYS.RD
+   * (their values are in the source); the others are listed for the record (see docs/module.md).
    */
   readonly extraFields: readonly string[];
   /** Source of `extraFields` (or the statement that the table was not read). */

@@ -1,7 +1,7 @@
 /**
  * TDH.MNG.INIT (leaf 21), reduced: validate TD_PARAMS (read from host memory through the KeyID in
- * RDX) and move the TD to op_state INITIALIZED. CPUID configuration is accepted as given (the
- * model reports every CPUID_CONFIG bit as configurable).
+ * RDX) in the source's order and move the TD to op_state INITIALIZED. The TDCS (CPUID values,
+ * MSR bitmaps, measurement) is not built.
  * @see TDX module ABI sections 3.19, 5.7
  */
 import type { U64 } from '../../base/u64.js';
@@ -9,11 +9,13 @@ import type { Prog } from '../../platform/Exec.js';
 import { sharedHpa, tdrOperand } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
-import { ATTRIBUTES_FIXED0, ATTRIBUTES_FIXED1, CONFIG_FLAGS_FIXED0, CONFIG_FLAGS_FIXED1, CPUID_CONFIG_LEAVES, IA32_ARCH_CAPABILITIES_CONFIG_MASK, XFAM_FIXED0, XFAM_FIXED1 } from '../metadata.js';
+import type { CpuidConfigurable } from '../metadata.js';
+import { ATTRIBUTES_FIXED0, ATTRIBUTES_FIXED1, CONFIG_FLAGS_FIXED0, CONFIG_FLAGS_FIXED1, CPUID_CONFIGURABLE, cpuidLeafSubleaf, IA32_ARCH_CAPABILITIES_CONFIG_MASK, XFAM_FIXED0, XFAM_FIXED1 } from '../metadata.js';
 import {
   msrCode,
   OPERAND_ID,
   TDX_INCONSISTENT_MSR,
+  TDX_INCORRECT_MSR_VALUE,
   TDX_LIMIT_CPUID_MAXVAL_SET,
   TDX_OP_STATE_INCORRECT,
   TDX_OPERAND_INVALID,
@@ -28,17 +30,103 @@ import { MIN_NUM_TDCS_PAGES, OP_STATE, TD_LIFECYCLE } from '../tdState.js';
 
 /** Size and alignment of TD_PARAMS. */
 export const TD_PARAMS_SIZE = 1024;
-/** Byte ranges of TD_PARAMS that must be zero. */
-const RESERVED: readonly (readonly [number, number])[] = [
-  [20, 24],
-  [42, 80],
-  [232, 256],
-  [256 + 16 * CPUID_CONFIG_LEAVES.length, TD_PARAMS_SIZE],
-];
+/**
+ * TD_PARAMS reserved byte ranges, each checked at its own point of the source's order.
+ * @see intel/tdx-module 1.5.01 include/tdx_api_defs.h td_params_t (TD_PARAMS_RESERVED0..3_SIZE)
+ */
+const RESERVED_0: readonly [number, number] = [20, 24];
+const RESERVED_1: readonly [number, number] = [42, 80];
+const RESERVED_2: readonly [number, number] = [232, 256];
+const CPUID_CONFIG_OFFSET = 256;
+const RESERVED_3: readonly [number, number] = [CPUID_CONFIG_OFFSET + 16 * CPUID_CONFIGURABLE.length, TD_PARAMS_SIZE];
+
+/** ATTRIBUTES bits (td_param_attributes_t). */
+const ATTR_DEBUG = 1n << 0n;
+const ATTR_MIGRATABLE = 1n << 29n;
+const ATTR_PERFMON = 1n << 63n;
+/** IA32_ARCH_CAPABILITIES.TSX_CTRL (bit 7). */
+const ARCH_CAP_TSX_CTRL = 1n << 7n;
+const MSR_IA32_ARCH_CAPABILITIES = 0x10a;
 
 const fits = (v: bigint, fixed0: bigint, fixed1: bigint): boolean => (v & ~fixed0) === 0n && (v & fixed1) === fixed1;
+const bit = (v: bigint, n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
+const zero = (p: Uint8Array, [a, b]: readonly [number, number]): boolean => p.subarray(a, b).every((x) => x === 0);
 
-/** Validate TD_PARAMS content in the module's order; on success record it in `td`. */
+/**
+ * verify_td_attributes(): FIXED0/FIXED1, then a migratable TD may be neither a debug TD nor use
+ * PERFMON. @see intel/tdx-module 1.5.01 src/common/helpers/helpers.c verify_td_attributes()
+ */
+function attributesOk(a: bigint): boolean {
+  if (!fits(a, ATTRIBUTES_FIXED0, ATTRIBUTES_FIXED1)) {
+    return false;
+  }
+  return (a & ATTR_MIGRATABLE) === 0n || (a & (ATTR_DEBUG | ATTR_PERFMON)) === 0n;
+}
+
+/**
+ * check_xfam(): allowed bits, FIXED1, AVX-512 (kmask 5 needs AVX 2 and equals ZMM_Hi256 6 and
+ * Hi16_ZMM 7), CET (U 11 = S 12), AMX (XTILECFG 17 = XTILEDATA 18).
+ * @see intel/tdx-module 1.5.01 src/common/helpers/helpers.c check_xfam()
+ */
+function xfamOk(x: bigint): boolean {
+  if ((x & ~XFAM_FIXED0) !== 0n || (x & XFAM_FIXED1) !== XFAM_FIXED1) {
+    return false;
+  }
+  const kmask = bit(x, 5);
+  return !(kmask && !bit(x, 2)) && kmask === bit(x, 6) && kmask === bit(x, 7) && bit(x, 11) === bit(x, 12) && bit(x, 17) === bit(x, 18);
+}
+
+/**
+ * read_and_set_cpuid_configurations(): per configurable leaf in index order, every bit set must
+ * be CONFIG_DIRECT or ALLOW_DIRECT (RCX = leaf | subleaf << 32); leaf 1's virtual FMS (EAX, 0 =
+ * native) must be the native FMS for a non-migratable TD; leaf 7.0's HLE and RTM must agree (RCX
+ * not set), and virtual TSX needs IA32_ARCH_CAPABILITIES.TSX_CTRL. The platform has no CPUID
+ * model: every ALLOW_DIRECT bit is taken as natively supported, and a migratable TD's FMS is
+ * checked only against the platform's own family/model (the allowed-FMS table is not modelled).
+ * @see intel/tdx-module 1.5.01 src/vmm_dispatcher/api_calls/tdh_mng_init.c
+ */
+function checkCpuidConfig(ctx: LeafCtx, dv: DataView, attributes: bigint): U64 {
+  const inv = withOperand(TDX_OPERAND_INVALID, OPERAND_ID.CPUID_CONFIG);
+  const fms = ctx.m.sysinfo.fms >>> 0;
+  for (let i = 0; i < CPUID_CONFIGURABLE.length; i++) {
+    const l = CPUID_CONFIGURABLE[i] as CpuidConfigurable;
+    const regs = [0, 1, 2, 3].map((j) => dv.getUint32(CPUID_CONFIG_OFFSET + 16 * i + 4 * j, true));
+    if (regs.some((v, j) => (v & ~((l.configDirect[j] as number) | (l.allowDirect[j] as number))) >>> 0 !== 0)) {
+      ctx.regs.rcx = cpuidLeafSubleaf(i) as U64;
+      return inv;
+    }
+    if (l.leaf === 1) {
+      // EAX is FIXED0_OR_DYNAMIC outside CONFIG_DIRECT (0x0FFF3FFF): the virtual FMS is the input.
+      const eax = (regs[0] as number) & l.configDirect[0];
+      const virt = eax === 0 ? fms : eax;
+      const sameFamilyModel = (virt & ~0xf) >>> 0 === (fms & ~0xf) >>> 0;
+      const bad = (attributes & ATTR_MIGRATABLE) !== 0n ? sameFamilyModel && (virt & 0xf) > (fms & 0xf) : virt !== fms;
+      if (bad) {
+        ctx.regs.rcx = cpuidLeafSubleaf(i) as U64;
+        return inv;
+      }
+    }
+    if (l.leaf === 7 && l.subleaf === 0) {
+      const ebx = regs[1] as number;
+      const hle = ((ebx >>> 4) & 1) === 1;
+      const rtm = ((ebx >>> 11) & 1) === 1;
+      if (hle !== rtm) {
+        return inv;
+      }
+      if (hle && ((ctx.m.msrSnapshot.get(MSR_IA32_ARCH_CAPABILITIES) ?? 0n) & ARCH_CAP_TSX_CTRL) === 0n) {
+        return msrCode(TDX_INCORRECT_MSR_VALUE, MSR_IA32_ARCH_CAPABILITIES);
+      }
+    }
+  }
+  return TDX_SUCCESS;
+}
+
+/**
+ * Validate TD_PARAMS in the source's order (read_and_set_td_configurations(), then
+ * read_and_set_cpuid_configurations(), then init_virt_ia32_arch_capabilities()); on success
+ * record it in `td`. The reserved ranges are checked at four separate points.
+ * @see intel/tdx-module 1.5.01 src/vmm_dispatcher/api_calls/tdh_mng_init.c
+ */
 function checkTdParams(ctx: LeafCtx, td: TdState, p: Uint8Array): U64 {
   const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
   const inv = (op: number): U64 => withOperand(TDX_OPERAND_INVALID, op);
@@ -51,10 +139,10 @@ function checkTdParams(ctx: LeafCtx, td: TdState, p: Uint8Array): U64 {
   const flags = dv.getBigUint64(32, true);
   const tsc = dv.getUint16(40, true);
   const archCap = dv.getBigUint64(224, true);
-  if (!fits(attributes, ATTRIBUTES_FIXED0, ATTRIBUTES_FIXED1)) {
+  if (!attributesOk(attributes)) {
     return inv(OPERAND_ID.ATTRIBUTES);
   }
-  if (!fits(xfam, XFAM_FIXED0, XFAM_FIXED1)) {
+  if (!xfamOk(xfam)) {
     return inv(OPERAND_ID.XFAM);
   }
   const maxPerTd = ctx.metaValue('MAX_VCPUS_PER_TD');
@@ -67,7 +155,7 @@ function checkTdParams(ctx: LeafCtx, td: TdState, p: Uint8Array): U64 {
   if (td.numTdcx < MIN_NUM_TDCS_PAGES + numL2) {
     return TDX_TDCS_NOT_ALLOCATED;
   }
-  if ((msrCtls & 0xfe) !== 0 || RESERVED.some(([a, b]) => p.subarray(a, b).some((x) => x !== 0))) {
+  if (!zero(p, RESERVED_0)) {
     return inv(OPERAND_ID.RDX);
   }
   if (!fits(flags, CONFIG_FLAGS_FIXED0, CONFIG_FLAGS_FIXED1)) {
@@ -84,7 +172,19 @@ function checkTdParams(ctx: LeafCtx, td: TdState, p: Uint8Array): U64 {
   if ((ctx.env.rdmsr(0x3b) ?? 0n) !== (ctx.m.msrSnapshot.get(0x3b) ?? 0n)) {
     return msrCode(TDX_INCONSISTENT_MSR, 0x3b);
   }
-  if ((msrCtls & 1) === 1 && (archCap & ~IA32_ARCH_CAPABILITIES_CONFIG_MASK) !== 0n) {
+  if (!zero(p, RESERVED_1) || (msrCtls & 0xfe) !== 0 || !zero(p, RESERVED_2)) {
+    return inv(OPERAND_ID.RDX);
+  }
+  const c = checkCpuidConfig(ctx, dv, attributes);
+  if (c !== TDX_SUCCESS) {
+    return c;
+  }
+  if (!zero(p, RESERVED_3)) {
+    return inv(OPERAND_ID.RDX);
+  }
+  // init_virt_ia32_arch_capabilities(): a non-zero value needs MSR_CONFIG_CTLS.IA32_ARCH_CAP, and
+  // only SSB_NO, RRSBA, BHI_NO and PBRSB_NO may be set. @see intel/tdx-module 1.5.01 virt_msr_helpers.c
+  if (((msrCtls & 1) === 0 && archCap !== 0n) || (archCap & ~IA32_ARCH_CAPABILITIES_CONFIG_MASK) !== 0n) {
     return inv(OPERAND_ID.IA32_ARCH_CAPABILITIES_CONFIG);
   }
   td.gpaw = gpaw;

@@ -8,7 +8,7 @@
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
-import { MAX_PA, splitHpa } from '../hpaChecks.js';
+import { MAX_PA, pamtWalk, splitHpa } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { pagesPerLevel, PT } from '../pamt.js';
@@ -48,8 +48,8 @@ export function lookupPage(ctx: LeafCtx, v: bigint, mode: 'shared' | 'exclusive'
     return out;
   }
   const e = m.pamt.get(out.pa, tdmr);
-  const leafPa = out.pa - (out.pa % (4096 * pagesPerLevel(e.level)));
-  if (!ctx.hold(m.pamt.lock(leafPa), mode)) {
+  // pamt_walk() to the leaf: 1G and 2M parents shared, the leaf in `mode`.
+  if (!pamtWalk(ctx, out.pa, e.level, 0, mode)) {
     out.status = withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
     return out;
   }

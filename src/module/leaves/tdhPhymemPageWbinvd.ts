@@ -7,7 +7,7 @@
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
-import { MAX_PA, splitHpa } from '../hpaChecks.js';
+import { MAX_PA, pamtWalk, splitHpa } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
@@ -28,7 +28,8 @@ export function* tdhPhymemPageWbinvd(ctx: LeafCtx): Prog<U64> {
     return withOperand(TDX_OPERAND_ADDR_RANGE_ERROR, OPERAND_ID.RCX);
   }
   const e = m.pamt.get(pa, tdmr);
-  if (!ctx.hold(m.pamt.lock(pa), 'shared')) {
+  // check_and_lock_explicit_4k_private_hpa() → pamt_walk(): 1G and 2M parents shared, then the entry.
+  if (!pamtWalk(ctx, pa, e.level, 0, 'shared')) {
     return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
   }
   if (e.pt !== PT.NDA) {

@@ -9,7 +9,7 @@ import { done } from '../../platform/Exec.js';
 import { MAX_CMRS } from '../globalState.js';
 import { sharedHpa } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
-import { CPUID_CONFIG_LEAVES } from '../metadata.js';
+import { CPUID_CONFIG_LEAVES, cpuidConfigValue } from '../metadata.js';
 import { OPERAND_ID, TDX_OPERAND_INVALID, TDX_SUCCESS, TDX_SYS_LP_INIT_NOT_DONE, withOperand } from '../status.js';
 
 /** Size of TDSYSINFO_STRUCT. */
@@ -44,8 +44,10 @@ export function buildTdSysInfo(ctx: LeafCtx): Uint8Array {
   for (let i = 0; i < Math.min(n, CPUID_CONFIG_LEAVES.length, 37); i++) {
     const [leaf, sub] = CPUID_CONFIG_LEAVES[i] as readonly [number, number];
     const o = 132 + 24 * i;
-    const lo = ctx.meta.valueByName(ctx.metaSource(), 'CPUID_CONFIG_VALUES', 2 * i) ?? 0n;
-    const hi = ctx.meta.valueByName(ctx.metaSource(), 'CPUID_CONFIG_VALUES', 2 * i + 1) ?? 0n;
+    // CONFIG_DIRECT | (ALLOW_DIRECT & native) in every release (tdh_sys_info.c), unlike 1.5.01's
+    // TDH.SYS.RD. @see intel/tdx-module 1.5.01 src/vmm_dispatcher/api_calls/tdh_sys_info.c
+    const lo = cpuidConfigValue(i, 0, true);
+    const hi = cpuidConfigValue(i, 1, true);
     dv.setUint32(o, leaf, true);
     dv.setUint32(o + 4, sub >>> 0, true);
     dv.setBigUint64(o + 8, lo, true);

@@ -27,6 +27,6 @@ export function tdhSysRd(ctx: LeafCtx): Prog<U64> {
     return done(TDX_METADATA_FIELD_ID_INCORRECT);
   }
   r.r8 = ctx.meta.value(ctx.metaSource(), f.index, f.elem) as U64;
-  r.rdx = ctx.meta.nextId(f.index, f.elem) as U64;
+  r.rdx = ctx.meta.nextId(id, f.index, f.elem) as U64;
   return done(TDX_SUCCESS);
 }

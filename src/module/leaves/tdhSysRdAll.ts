@@ -37,41 +37,51 @@ export function tdhSysRdAll(ctx: LeafCtx): Prog<U64> {
     index = f.index;
     field = f.elem / fl.numElems;
   }
+  // md_dump_list()/md_dump_sequence(): a sequence runs on while the next field is sequential
+  // (same class, contiguous codes, same element count and size) and a whole field still fits.
   const page = new Uint8Array(PAGE);
   const dv = new DataView(page.buffer);
   let used = 8;
   let sequences = 0;
   const src = ctx.metaSource();
-  let complete = true;
-  for (; index < ctx.meta.fields.length; index++, field = 0) {
-    const fl = ctx.meta.fields[index] as MetadataField;
-    const per = 8 * fl.numElems;
-    const fit = Math.min(fl.numFields - field, Math.floor((PAGE - used - 8) / per));
-    if (fit <= 0) {
-      complete = false;
-      break;
-    }
-    const head = fieldId(fl, field * fl.numElems) | (BigInt(fl.numElems - 1) << 34n) | (BigInt(fit - 1) << 38n);
-    dv.setBigUint64(used, head, true);
+  const fields = ctx.meta.fields;
+  let cur: { index: number; field: number } | undefined = { index, field };
+  const perField = (i: number): number => 8 * (fields[i] as MetadataField).numElems;
+  while (cur !== undefined && PAGE - used >= 8 + perField(cur.index)) {
+    const headAt = used;
     used += 8;
-    for (let k = field * fl.numElems; k < (field + fit) * fl.numElems; k++) {
-      dv.setBigUint64(used, ctx.meta.value(src, index, k), true);
-      used += 8;
+    let count = 0;
+    let head = 0n;
+    for (;;) {
+      const fl = fields[cur.index] as MetadataField;
+      if (PAGE - used < perField(cur.index)) {
+        break;
+      }
+      const elem0 = cur.field * fl.numElems;
+      if (count === 0) {
+        head = fieldId(fl, elem0) | (BigInt(fl.numElems - 1) << 34n);
+      }
+      for (let k = elem0; k < elem0 + fl.numElems; k++) {
+        dv.setBigUint64(used, ctx.meta.value(src, cur.index, k), true);
+        used += 8;
+      }
+      count++;
+      const prev = cur;
+      cur = cur.field + 1 < fl.numFields ? { index: cur.index, field: cur.field + 1 } : cur.index + 1 < fields.length ? { index: cur.index + 1, field: 0 } : undefined;
+      if (cur === undefined || !ctx.meta.sequential(prev.index, prev.field * fl.numElems, cur.index, cur.field * (fields[cur.index] as MetadataField).numElems)) {
+        break;
+      }
     }
+    dv.setBigUint64(headAt, head | (BigInt(count - 1) << 38n), true);
     sequences++;
-    if (field + fit < fl.numFields) {
-      field += fit;
-      complete = false;
-      break;
-    }
   }
   dv.setUint16(0, used, true);
   dv.setUint16(2, sequences, true);
   ctx.env.write(out.pa, page, out.hkid, 'tdx-module');
-  if (complete) {
+  if (cur === undefined) {
     return done(TDX_SUCCESS);
   }
-  const fl = ctx.meta.fields[index] as MetadataField;
-  r.r8 = fieldId(fl, field * fl.numElems) as U64;
+  const fl = ctx.meta.fields[cur.index] as MetadataField;
+  r.r8 = fieldId(fl, cur.field * fl.numElems) as U64;
   return done(TDX_METADATA_LIST_OVERFLOW);
 }

@@ -44,12 +44,13 @@ describe('metadata', () => {
       if (f.kind !== 'ok') {
         throw new Error(f.kind);
       }
-      return t.nextId(f.index, f.elem);
+      return t.nextId(id, f.index, f.elem);
     };
     expect(next(0x9000000100000000n)).toBe(0x9000000300000080n); // NUM_CMRS → CMR_BASE[0]
     expect(next(0x9100000100000008n)).toBe(0x9100000100000009n);
     expect(next(0x9000000300000080n + 31n)).toBe(0x9000000300000100n);
-    expect(next(0x9900000300000850n + 63n)).toBe(0xffffffffffffffffn);
+    expect(next(0x9900000300000850n + 63n)).toBe(0xa000000300000000n); // DISALLOWED_FMS[63] → MIG_ATTRIBUTES
+    expect(next(0xa200000300000006n)).toBe(0xffffffffffffffffn); // VCPU_L2_DEBUG_CTLS_FIXED1 is last
     expect(t.lookup(0x9900000100000008n).kind).toBe('incorrect');
     expect(t.lookup(0xffffffffffffffffn).kind).toBe('null');
     expect(t.lookup(0xff8fffffffffffffn).kind).toBe('null'); // context bits ignored
