@@ -1021,6 +1021,16 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   for (const p of f.problems) {
     warnings.push(`line ${p.line}: ${p.message}${f.endsMidLine && p.line === f.totalLines ? ' (the input ends in the middle of this line)' : ''}: "${p.text}"; ignored`);
   }
+  if (f.endsMidLine) {
+    const last = t.lines[t.lines.length - 1] ?? '';
+    const lastTdx = b.tdx[b.tdx.length - 1];
+    const complete = lastTdx !== undefined && lastTdx.line === t.lines.length && lastTdx.kind !== 'truncated' && lastTdx.kind !== 'other';
+    if (last.trim() !== '' && !complete) {
+      warnings.push(`the input ends without a newline: line ${t.lines.length} ("${last.trim().slice(0, 80)}") may be cut off, and whatever followed it is missing`);
+    } else if (last.trim() !== '' && lastTdx !== undefined && lastTdx.kind === 'seamcall-failed') {
+      warnings.push(`the input ends without a newline: line ${t.lines.length} may be cut off inside its status value, which then reads shorter than it was`);
+    }
+  }
   const damage = Object.entries(f.pasteDamage).filter(([k]) => k !== 'cr' && k !== 'indent');
   if (damage.length > 0) {
     warnings.push(`paste damage undone: ${damage.map(([k, v]) => `${k} (${v.count} line(s), first line ${v.firstLine})`).join(', ')}`);

@@ -150,7 +150,6 @@ describe('tdxsim diagnose', () => {
   });
 
   it('bad input: exit 2, clear message, nothing on stdout', () => {
-    const full = readFileSync(`${FIX}/dmesg/key-config-failure.dmesg`, 'utf8');
     const cases: [string[], RegExp][] = [
       [['diagnose', binFile([0x00, 0x01, 0x02])], /binary data/],
       [['diagnose', tempFile('e.txt', '')], /is empty/],

@@ -197,8 +197,7 @@ export function stripLogPrefix(raw: string): { text: string; stamped: boolean; n
       break;
     }
   }
-  const c = RE_CALLER.exec(s);
-  if (c !== null) {
+  for (let c = RE_CALLER.exec(s); c !== null; c = RE_CALLER.exec(s)) {
     s = s.slice(c[0].length);
   }
   return { text: s.replace(/^\s+(?=\S)/, '').replace(/\s+$/, ''), stamped, damage: u.damage };
@@ -252,7 +251,7 @@ const RE_REGS_DRAFT = /^additional output: rcx (0x[0-9a-fA-F]+), rdx (0x[0-9a-fA
 const RE_VERSION_2026 = /^(?:TDX module version|Module version): (\d+)\.(\d+)\.(\d+)$/;
 const RE_VERSION_UBUNTU_614 = /^TDX module (\d+)\.(\d+)\.(\d+)(?:\.\d+)?, build number (\d+), build date ([0-9a-fA-F]+)$/;
 const RE_VERSION_LEGACY = /major_version (\d+), minor_version (\d+)(?:, build_date (\d+))?(?:, build_num (\d+))?/;
-const RE_VERSION_GENERIC = /(?:TDX[- ]module|module vers?ion)[: ]+(?:version[: ]+)?v?(\d+)\.(\d+)(?:\.(\d+))?/i;
+const RE_VERSION_GENERIC = /(?:TDX[- ]module|module vers?i?on)[: ]+(?:version[: ]+)?v?(\d+)\.(\d+)(?:\.(\d+))?/i;
 const RE_CMR_RANGE = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:\s*\[(0x[0-9a-fA-F]+),\s*(0x[0-9a-fA-F]+)\)\.?$/;
 const RE_CMR_BASESIZE = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:?\s*base[:= ]\s*(0x[0-9a-fA-F]+),?\s*size[:= ]\s*(0x[0-9a-fA-F]+)\.?$/;
 const RE_CMR_MEM = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:?\s*\[mem (0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\]\.?$/;
@@ -529,7 +528,7 @@ function newBoot(firstLine: number): BootFacts {
 }
 
 function isKernelish(text: string, stamped: boolean): boolean {
-  return stamped || /^(?:Linux version|Command line:|BOOT_IMAGE=|kexec_core:|BIOS-e820|e820:|ACPI:|PCI|pci |smpboot:|x86\/|virt\/tdx:|tdx:|kvm|Memory:|NUMA|SRAT|DMI:|microcode|Kernel command line)/.test(text);
+  return stamped || /^(?:Linux version|Command line:|BOOT_IMAGE=|kexec_core:|BIOS-e820|e820:|ACPI:|PCI|pci |smpboot:|x86\/|virt\/tdx:|tdx:|kvm|Memory:|NUMA|SRAT|DMI:|microcode|Kernel command line)/.test(text) || /^[a-zA-Z][\w.-]{1,24}(?: [\w:.-]{1,24})?: \S/.test(text);
 }
 
 /**

@@ -46,26 +46,33 @@ export function unpaste(raw: string): Unpasted {
     s = s.replace(/\r+$/, '').replace(/\r/g, '');
     damage.push('cr');
   }
-  const q = RE_QUOTE.exec(s);
-  if (q !== null && q[0].includes('>')) {
-    s = s.slice(q[0].length);
-    damage.push('quote');
-  }
-  if (RE_FENCE.test(s)) {
-    return { text: '', noise: true, damage: [...damage, 'fence'] };
-  }
-  const indent = /^[ \t]+/.exec(s);
-  if (indent !== null) {
-    s = s.slice(indent[0].length);
-    damage.push('indent');
-  }
-  const list = RE_LIST.exec(s);
-  if (list !== null && !/^\d/.test(list[0])) {
-    s = s.slice(list[0].length);
-    damage.push('list');
-  } else if (list !== null && /^\d{1,3}[.)][ \t]+(?:\[|<\d|[A-Za-z])/.test(s) && !/^\d+\.\d/.test(s)) {
-    s = s.slice(list[0].length);
-    damage.push('list');
+  // Quoting, indentation and list markers nest in any order ("- > [ ...", ">   virt/tdx: ...").
+  for (let round = 0; round < 4; round++) {
+    const before = s;
+    const q = RE_QUOTE.exec(s);
+    if (q !== null && q[0].includes('>')) {
+      s = s.slice(q[0].length);
+      damage.push('quote');
+    }
+    if (RE_FENCE.test(s)) {
+      return { text: '', noise: true, damage: [...damage, 'fence'] };
+    }
+    const indent = /^[ \t]+/.exec(s);
+    if (indent !== null) {
+      s = s.slice(indent[0].length);
+      damage.push('indent');
+    }
+    const list = RE_LIST.exec(s);
+    if (list !== null && !/^\d/.test(list[0])) {
+      s = s.slice(list[0].length);
+      damage.push('list');
+    } else if (list !== null && /^\d{1,3}[.)][ \t]+(?:\[|<\d|[A-Za-z])/.test(s) && !/^\d+\.\d/.test(s)) {
+      s = s.slice(list[0].length);
+      damage.push('list');
+    }
+    if (s === before) {
+      break;
+    }
   }
   if (s.startsWith('`')) {
     // Inline code: keep what is inside the first code span (a quoted log line in prose).
