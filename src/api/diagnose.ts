@@ -22,7 +22,8 @@ import type { BootFacts, DmesgFacts, TdxLine } from './parse/dmesg.js';
 import { isRebuilt, logCmrs, machineFromDmesg } from './parse/machine.js';
 import type { MemorySource } from './parse/machine.js';
 import { hx } from './parse/num.js';
-import { moduleFromVersion, planProfile, throwProblems } from './plan.js';
+import { moduleFromVersion, planProfile } from './plan.js';
+import { TDX_PRINTKS } from './parse/printks.js';
 import { run } from './run.js';
 
 /** What `diagnose` is asked. */
@@ -40,6 +41,10 @@ export interface DiagnoseRequest {
 /** The classes of outcome. */
 export const DIAGNOSIS_CLASSES = [
   'success',
+  'kexec-success',
+  'not-enabled-by-bios',
+  'cpus-not-in-vmx',
+  'runtime-seamcall-failure',
   'module-not-loaded',
   'too-few-keyids',
   'hibernation',
@@ -63,6 +68,10 @@ export type DiagnosisClass = (typeof DIAGNOSIS_CLASSES)[number];
 
 const TITLES: Record<DiagnosisClass, string> = {
   success: 'TDX initialised successfully',
+  'kexec-success': 'TDX initialised successfully in a kernel started by kexec',
+  'not-enabled-by-bios': 'TDX (SEAM) not enabled by the BIOS: the first SEAMCALL raised #GP',
+  'cpus-not-in-vmx': 'a CPU was not in VMX operation: the SEAMCALL raised #UD',
+  'runtime-seamcall-failure': 'SEAMCALL failures while TDs ran (TD build, run or teardown), not at initialisation',
   'module-not-loaded': 'TDX module not loaded',
   'too-few-keyids': 'too few TDX KeyIDs',
   hibernation: 'TDX refused because hibernation is available',
@@ -165,6 +174,15 @@ export interface DiagnoseResult {
   readonly alternatives: Alternative[];
   readonly assumptions: string[];
   readonly warnings: string[];
+  /** How sure the answer is, and what it rests on. */
+  readonly confidence: { readonly level: 'high' | 'medium' | 'low'; readonly reasons: string[] };
+  /** What was inferred from which line: the kernel and the module release. */
+  readonly inferred: {
+    readonly kernel: { readonly release: string | null; readonly line: number | null; readonly text: string | null; readonly profile: KernelProfileName; readonly why: string };
+    readonly module: { readonly version: string | null; readonly line: number | null; readonly profile: ModuleProfileName; readonly why: string };
+  };
+  /** Lines cut off in the middle: what they could have said, and what remains after narrowing. */
+  readonly truncated: TruncationAnalysis[];
 }
 
 // ---------------------------------------------------------------- input
@@ -180,7 +198,6 @@ function readDmesg(req: DiagnoseRequest): { t: TextInput; f: DmesgFacts } {
     throw new TdxsimError('TDXSIM_BAD_ARGS', 'diagnose: give a dmesg file (dmesg > boot.log, or journalctl -k -b > boot.log)');
   }
   const f = parseDmesg(t.lines, t.name, t.endsMidLine);
-  throwProblems(t.name, 'dmesg', f.problems, t.endsMidLine, t.lines.length);
   if (kernelishLines(f) === 0 && f.boots.every((b) => b.tdx.length === 0)) {
     const first = t.lines.find((l) => l.trim() !== '')?.slice(0, 80) ?? '';
     throw new TdxsimError('TDXSIM_NOT_DMESG', `dmesg ${t.name}: does not look like a kernel log (no timestamps, no kernel messages; line 1: "${first}")`);
@@ -235,8 +252,69 @@ interface Classified {
 
 const STATUS_VMFAILINVALID = 0x8000ff00ffff0000n;
 
+/** Leaves of module initialisation (and the MVP's TDH.SYS.DEBUGCONFIG probe); every other leaf runs for a TD. */
+const INIT_LEAVES = new Set([31, 32, 33, 34, 35, 36, 37, 44, 45, 52, 53, 69, 254]);
+/** Leaves KVM runs while it tears a TD down and reclaims its pages. */
+const TEARDOWN_LEAVES = new Set([19, 20, 27, 28, 29, 30, 40, 41]);
+
+/** What a cut-off line's candidates would mean, and which remain after narrowing. */
+export interface TruncationAnalysis {
+  readonly line: number;
+  readonly text: string;
+  readonly candidates: { readonly id: string; readonly format: string; readonly cls: DiagnosisClass | null; readonly kept: boolean; readonly why: string }[];
+}
+
+/** Facts from outside the lines that narrow a cut-off line (from the plan core on the rebuilt machine). */
+export interface ClassifyHints {
+  /** TDMRs the plan core needs for the memory the log shows (an upper bound when only CMRs are known). */
+  readonly tdmrsNeeded?: number;
+  readonly maxTdmrs?: number;
+  /** Where the memory facts came from ("CMR lines", "BIOS-e820"...). */
+  readonly memorySource?: string;
+  /** True when the log shows the holes inside the memory (e820 or node ranges), not only CMRs. */
+  readonly holesKnown?: boolean;
+  readonly rsvdExhaustedInPlan?: boolean;
+}
+
+const KIND_CLASS: Record<string, DiagnosisClass> = {
+  'tdmrs-exhausted': 'tdmrs-exhausted',
+  'rsvd-exhausted': 'reserved-areas-exhausted',
+  hibernation: 'hibernation',
+  'too-few-keyids': 'too-few-keyids',
+  'module-not-loaded': 'module-not-loaded',
+  'not-enabled-by-bios': 'not-enabled-by-bios',
+  'not-in-vmx': 'cpus-not-in-vmx',
+  'rbp-clobber': 'version-skew',
+  'init-ok': 'success',
+  'init-failed': 'unknown-failure',
+  'no-tdx-platform': 'no-tdx',
+};
+
+/** Match a cut-off line against every string it could be the start of, and narrow by the facts. */
+export function analyseTruncation(t: TdxLine & { kind: 'truncated' }, hints: ClassifyHints): TruncationAnalysis {
+  const candidates = t.candidates.map((id) => {
+    const p = TDX_PRINTKS.find((x) => x.id === id)!;
+    const cls = KIND_CLASS[p.kind] ?? (p.kind === 'seamcall-failed' ? 'runtime-seamcall-failure' : null);
+    if (p.kind === 'tdmrs-exhausted' && hints.tdmrsNeeded !== undefined && hints.maxTdmrs !== undefined && hints.tdmrsNeeded < hints.maxTdmrs) {
+      return {
+        id,
+        format: p.format,
+        cls,
+        kept: false,
+        why: `ruled out: the memory the log shows (${hints.memorySource ?? 'its memory lines'}) needs ${hints.tdmrsNeeded} TDMR(s)${hints.holesKnown === true ? '' : ' when the memory inside each range is contiguous'}, far below the module's ${hints.maxTdmrs}`,
+      };
+    }
+    if (p.kind === 'rsvd-exhausted' && hints.holesKnown === true && hints.rsvdExhaustedInPlan === false) {
+      return { id, format: p.format, cls, kept: false, why: 'ruled out: the plan core, on the memory map the log shows, exhausts no TDMR\'s reserved areas' };
+    }
+    const why = p.kind === 'rsvd-exhausted' && hints.holesKnown !== true ? 'remains: the log shows no e820 map or node ranges, so the holes inside each TDMR (each costs a reserved area) are unknown' : 'remains: nothing in the log rules it out';
+    return { id, format: p.format, cls, kept: true, why };
+  });
+  return { line: t.line, text: t.text, candidates };
+}
+
 /** Classify one boot's TDX lines. @see docs/tools.md "Classification rules" */
-export function classify(b: BootFacts): Classified {
+export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
   const tdx = b.tdx;
   const find = <K extends TdxLine['kind']>(k: K): (TdxLine & { kind: K }) | undefined => tdx.find((t) => t.kind === k) as (TdxLine & { kind: K }) | undefined;
   const host = tdx.filter((t) => t.prefix === 'virt/tdx: ' || t.prefix === 'tdx: ' || t.prefix === 'x86/virt/tdx: ');
@@ -244,7 +322,11 @@ export function classify(b: BootFacts): Classified {
   if (guest !== undefined && find('keyid-range') === undefined) {
     return { cls: 'tdx-guest', evidence: [ev(guest)], explanation: 'the kernel detected that it runs inside a TD: this is a guest log; diagnose the host\'s dmesg instead' };
   }
-  if (host.length === 0 && tdx.every((t) => t.kind === 'kvm' || t.kind === 'other')) {
+  const noPlatform = find('no-tdx-platform');
+  if (noPlatform !== undefined) {
+    return { cls: 'no-tdx', evidence: [ev(noPlatform)], explanation: 'the kernel says the platform has no TDX: the CPU does not support it (client or older Xeon parts), or the BIOS does not expose it' };
+  }
+  if (host.length === 0 && tdx.every((t) => t.kind === 'kvm' || t.kind === 'other' || (t.kind === 'truncated' && t.prefix !== ''))) {
     const kvm = tdx.find((t) => t.kind === 'kvm' && t.what === 'no-keyids');
     return {
       cls: 'no-tdx',
@@ -262,6 +344,19 @@ export function classify(b: BootFacts): Classified {
   if (hib !== undefined) {
     return { cls: 'hibernation', evidence: [ev(hib)], explanation: 'Linux refuses TDX while hibernation is possible: a hibernation image would lose the TDX module state and the private memory\'s integrity' };
   }
+  const notEnabled = find('not-enabled-by-bios');
+  if (notEnabled !== undefined) {
+    const r = find('keyid-range');
+    return {
+      cls: 'not-enabled-by-bios',
+      evidence: [...(r !== undefined ? [ev(r)] : []), ev(notEnabled)],
+      explanation: 'the first SEAMCALL raised #GP: the CPU is not in SEAM-capable state (SEAMRR not enabled, no TDX module loaded by the BIOS), although the BIOS did set up TDX KeyIDs; the kernel gives up with -EOPNOTSUPP/-ENODEV',
+    };
+  }
+  const notVmx = find('not-in-vmx');
+  if (notVmx !== undefined) {
+    return { cls: 'cpus-not-in-vmx', evidence: [ev(notVmx)], explanation: `a SEAMCALL raised #UD on ${notVmx.cpu !== undefined ? `CPU ${notVmx.cpu}` : 'a CPU'}: that CPU was not in VMX operation (VMXON not done there: KVM not loaded yet, or a CPU brought online outside KVM's hotplug callbacks); the kernel returns -EACCES` };
+  }
   const notLoaded = find('module-not-loaded');
   const vmfail = tdx.find((t) => t.kind === 'seamcall-failed' && t.status === STATUS_VMFAILINVALID);
   if (notLoaded !== undefined || vmfail !== undefined) {
@@ -273,14 +368,24 @@ export function classify(b: BootFacts): Classified {
   }
   const failures = tdx.filter((t): t is TdxLine & { kind: 'seamcall-failed' } => t.kind === 'seamcall-failed');
   const initOk = find('init-ok');
+  const runtime: (TdxLine & { kind: 'seamcall-failed' })[] = [];
   for (const sc of failures) {
     const d = describeStatus(sc.status);
     const name = d.name;
     const leaf = sc.leaf;
     const evs = [ev(sc), ...tdx.filter((t) => t.kind === 'init-failed' && t.line > sc.line).slice(0, 1).map(ev)];
     const status = `${leafName(leaf)} returned ${d.display} (${d.value})`;
-    // A failure after a successful init (a late CPU, a TD operation) does not explain the init.
-    if (initOk !== undefined && sc.line > initOk.line) {
+    if (!INIT_LEAVES.has(leaf)) {
+      runtime.push(sc);
+      continue;
+    }
+    // A failure after a successful init (a late CPU, a TD operation) does not explain the init;
+    // one before it that no init failure followed was benign (the MVP's TDDEBUGCONFIG probe).
+    if (initOk !== undefined && (sc.line > initOk.line || !tdx.some((t) => t.kind === 'init-failed' && t.line > sc.line && t.line < initOk.line))) {
+      continue;
+    }
+    const next = tdx[tdx.indexOf(sc) + 1];
+    if (next !== undefined && next.kind === 'debugconfig-unsupported') {
       continue;
     }
     if ((leaf === 34 || leaf === 32) && (name === 'TDX_METADATA_FIELD_ID_INCORRECT' || name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID' || name === 'TDX_SYS_LP_INIT_NOT_DONE')) {
@@ -291,6 +396,9 @@ export function classify(b: BootFacts): Classified {
             ? 'the kernel reads module information before TDH.SYS.LP.INIT (a host series that skipped SYS.INIT/LP.INIT)'
             : 'the kernel reads a metadata field this module version does not have (e.g. MAX_VCPUS_PER_TD, read by 6.16+, missing in 1.5.01)';
       return { cls: 'version-skew', evidence: evs, explanation: `${status}: ${why}`, seamcall: sc };
+    }
+    if (leaf === 34 || leaf === 32) {
+      return { cls: 'version-skew', evidence: evs, explanation: `${status}: the kernel's metadata read failed; the module is older than the kernel expects`, seamcall: sc };
     }
     if (leaf === 33 && name === 'TDX_SYS_INIT_NOT_PENDING') {
       return { cls: 'module-not-in-initial-state', evidence: evs, explanation: `${status}: the module was already initialised before this kernel ran (kexec from a kernel that used TDX, or a warm reset that kept SEAMRR)`, seamcall: sc };
@@ -309,7 +417,7 @@ export function classify(b: BootFacts): Classified {
       return { cls: 'key-programming-failure', evidence: evs, explanation: `${status}: programming the global KeyID's key failed on a package`, seamcall: sc };
     }
     if ((leaf === 33 || leaf === 35) && (d.cls === 0x09 || name === 'TDX_CMR_LIST_INVALID' || name === 'TDX_NUM_ACTIVATED_HKIDS_NOT_SUPPORTED' || name === 'TDX_INCOMPATIBLE_SEAM_CAPABILITIES' || name === 'TDX_RND_NO_ENTROPY')) {
-      return { cls: 'cpu-msr-misconfiguration', evidence: evs, explanation: `${status}: the module's platform checks rejected a CPUID, MSR, SMRR, KeyID or CMR setting`, seamcall: sc };
+      return { cls: 'cpu-msr-misconfiguration', evidence: evs, explanation: `${status}: the module's platform checks rejected a CPUID, MSR, SMRR, KeyID or CMR setting (on real hosts usually a BIOS too old for the module)`, seamcall: sc };
     }
     if (leaf === 45 || leaf === 36) {
       return { cls: 'config-rejected', evidence: evs, explanation: `${status}: the module refused the kernel's TDMR configuration`, seamcall: sc };
@@ -329,6 +437,20 @@ export function classify(b: BootFacts): Classified {
   if (rsvd !== undefined) {
     return { cls: 'reserved-areas-exhausted', evidence: [ev(rsvd)], explanation: `TDMR [${hx(rsvd.base)}, ${hx(rsvd.end)}) needs more reserved areas (holes between memory ranges plus PAMTs inside it) than the module's limit per TDMR` };
   }
+  const cut = tdx.find((t): t is TdxLine & { kind: 'truncated' } => t.kind === 'truncated' && t.prefix !== '');
+  if (cut !== undefined && initOk === undefined) {
+    const a = analyseTruncation(cut, hints);
+    const kept = a.candidates.filter((x) => x.kept && x.cls !== null);
+    const classes = [...new Set(kept.map((x) => x.cls!))];
+    if (classes.length === 1) {
+      const ruled = a.candidates.filter((x) => !x.kept);
+      return {
+        cls: classes[0]!,
+        evidence: [ev(cut)],
+        explanation: `line ${cut.line} is cut off ("${cut.text}"); of the ${a.candidates.length} string(s) of this era it could be the start of, ${kept.map((x) => `"${x.format}"`).join(', ')} remain${ruled.length > 0 ? ` (${ruled.map((x) => `"${x.format}" ${x.why}`).join('; ')})` : ''}`,
+      };
+    }
+  }
   const failed = find('init-failed');
   if (failed !== undefined) {
     if (failed.errno === -12) {
@@ -337,17 +459,40 @@ export function classify(b: BootFacts): Classified {
     const detail = failed.errno !== undefined ? ` with ${failed.errno}` : '';
     return { cls: 'unknown-failure', evidence: [ev(failed)], explanation: `TDX initialisation failed${detail}, and the log shows no SEAMCALL failure or TDMR message that explains it` };
   }
+  if (runtime.length > 0) {
+    const first = runtime[0]!;
+    const leaves = [...new Set(runtime.map((r) => leafName(r.leaf)))];
+    const teardown = runtime.every((r) => TEARDOWN_LEAVES.has(r.leaf));
+    const d = describeStatus(first.status);
+    return {
+      cls: 'runtime-seamcall-failure',
+      evidence: [ev(first)],
+      explanation: `${runtime.length} SEAMCALL failure(s) of ${leaves.join(', ')} (first: ${leafName(first.leaf)} returned ${d.display}) ${teardown ? 'while KVM tore a TD down and reclaimed its pages' : 'while KVM built or ran a TD'}${initOk !== undefined ? '; the module itself had initialised' : ''}: the host's TDX came up, a TD operation failed`,
+      seamcall: first,
+    };
+  }
   const kvmMax = tdx.find((t) => t.kind === 'kvm' && t.what === 'max-vcpus');
   if (initOk !== undefined) {
     if (kvmMax !== undefined) {
       return { cls: 'kvm-refused', evidence: [ev(initOk), ev(kvmMax)], explanation: 'the module initialised, but KVM disabled TDX: the module\'s MAX_VCPUS_PER_TD is smaller than the number of logical CPUs' };
     }
     const pamt = find('pamt-allocated');
+    if (b.kexecFrom !== undefined) {
+      return { cls: 'kexec-success', evidence: [{ line: b.kexecFrom.line, text: b.kexecFrom.text }, ...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: 'this kernel was started by kexec from one that had used TDX, and initialised the module again: the old kernel disabled it (TDH.SYS.DISABLE, Linux 7.2) before the jump' };
+    }
     return { cls: 'success', evidence: [...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: 'the TDX module initialised' };
   }
   const kvm = tdx.find((t) => t.kind === 'kvm' && t.what !== 'other' && t.what !== 'no-keyids');
   if (kvm !== undefined) {
     return { cls: 'kvm-refused', evidence: [ev(kvm)], explanation: 'KVM refused to bring TDX up' };
+  }
+  const ver = find('module-version');
+  if (ver !== undefined && /^TDX module: vendor_id /.test(ver.text.slice(ver.prefix.length)) && ver.minor >= 5) {
+    return {
+      cls: 'version-skew',
+      evidence: [ev(ver)],
+      explanation: `the "TDX module: vendor_id ..." form without attributes is printed by Intel's MVP 5.19 kernels of the TDX 1.0 stack, and the module is ${ver.major}.${ver.minor}: a TDX 1.5 module under a TDX 1.0 kernel (inferred from one line: no result line is in the log)`,
+    };
   }
   const range = find('keyid-range') ?? find('bios-enabled');
   return {
@@ -367,6 +512,16 @@ function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { k
         return { kernel: n, why: `"Linux version ${v.text}" (line ${v.line})` };
       }
     }
+  }
+  const s2026 = b.tdx.some((t) => /TDX-Module initiali[sz]ation failed|TDX-Module initiali[sz]ed|TDH\.SYS\.DISABLE failed|^virt\/tdx: Module version:/.test(t.text));
+  if (s2026 && v !== undefined && v.major * 100 + v.minor < 701) {
+    return b.kexecFrom !== undefined
+      ? { kernel: 'linux-7.2', why: `"Linux version ${v.text}" (line ${v.line}) is a development tree that prints the 2026 strings ("TDX-Module initialized") and re-initialises TDX after kexec (line ${b.kexecFrom.line}): the TDH.SYS.DISABLE series merged in 7.2; closest profile linux-7.2` }
+      : { kernel: 'linux-7.1', why: `"Linux version ${v.text}" (line ${v.line}) is a development tree that prints the 2026 strings ("TDX-Module initialized"); closest profile linux-7.1` };
+  }
+  if (prefix === 'tdx: ' && v !== undefined) {
+    const rel = `${v.text} (line ${v.line})`;
+    return { kernel: 'tdx-host-v8', why: `the "tdx: " strings of Intel's out-of-tree kernels, here ${rel} (Intel MVP, TD-partitioning or Ubuntu 23.10 intel-opt); closest model profile tdx-host-v8, used for reproduction only` };
   }
   if (prefix === 'tdx: ') {
     const rfc = pamtUnit === 'pages' || b.tdx.some((t) => /TDX private KeyID range|Failed to initialize TDX module|SEAMRR/.test(t.text));
@@ -674,21 +829,82 @@ function alternatives(spec: PlatformSpec | undefined, platform: PlatformSpecInpu
   });
 }
 
+/**
+ * The kernel an operator can install for a model profile; null for the 2022 drafts, which are
+ * never recommended.
+ */
+export function realKernel(k: KernelProfileName): string | null {
+  switch (k) {
+    case 'ubuntu-6.8-intel':
+      return 'Ubuntu 24.04 linux-intel 6.8 (6.8.0-1006-intel or later)';
+    case 'linux-6.16':
+      return 'Linux 6.16';
+    case 'linux-6.18':
+      return 'Linux 6.18 (or 6.19/7.0)';
+    case 'linux-7.1':
+      return 'Linux 7.1';
+    case 'linux-7.2':
+      return 'Linux 7.2';
+    default:
+      return null;
+  }
+}
+
+/** Why a module release fails with a kernel, in operator words, from the SEAMCALL that failed. */
+function skewDetail(c: Classified, module: ModuleProfileName): string {
+  const sc = c.seamcall;
+  if (sc === undefined) {
+    return '';
+  }
+  const name = describeStatus(sc.status).name;
+  if (sc.leaf === 34 && name === 'TDX_METADATA_FIELD_ID_INCORRECT') {
+    return `your ${module} lacks a metadata field the kernel reads (MAX_VCPUS_PER_TD, read by kernels from 6.16, is missing in 1.5.01)`;
+  }
+  if ((sc.leaf === 34 || sc.leaf === 32) && (name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID')) {
+    return 'your module (TDX 1.0) has no TDH.SYS.RD, which every kernel from 6.8 uses to read the module\'s limits';
+  }
+  return '';
+}
+
 function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelProfileName, module: ModuleProfileName, limits: readonly string[]): { cause: string; remedy: string[] } {
   const works = (a: Alternative): boolean => a.outcome === 'ok' && a.simulated !== 'fail';
   const okModules = alts.filter((a) => a.kernel === kernel && works(a) && a.module !== module).map((a) => a.module);
-  const okKernels = alts.filter((a) => a.module === module && works(a) && a.kernel !== kernel).map((a) => a.kernel);
+  const okKernels = alts.filter((a) => a.module === module && works(a) && a.kernel !== kernel && realKernel(a.kernel) !== null).map((a) => realKernel(a.kernel)!);
+  const kname = realKernel(kernel) ?? `your kernel (model profile ${kernel})`;
   const pairHint = (): string[] => [
-    ...(okModules.length > 0 ? [`with kernel ${kernel}, TDX module ${describeReleases(okModules)} would succeed`] : []),
-    ...(okKernels.length > 0 ? [`with module ${module}, kernel profile(s) ${okKernels.join(', ')} would succeed`] : []),
+    ...(okModules.length > 0 ? [`with ${kname}, upgrade to TDX module ${describeReleases(okModules)} (BIOS/firmware update, or the OS SEAM loader)${skewDetail(c, module) !== '' ? ` (${skewDetail(c, module)})` : ''}`] : []),
+    ...(okKernels.length > 0 ? [`or keep module ${module} and run ${okKernels.join(', or ')}`] : []),
   ];
   const sc = c.seamcall;
   const scRemedies = sc !== undefined ? explainStatus(sc.status, sc.leafRaw).remedies : [];
   switch (c.cls) {
     case 'success':
+    case 'kexec-success':
       return { cause: 'nothing failed', remedy: ['none needed'] };
+    case 'not-enabled-by-bios':
+      return {
+        cause: 'SEAM is not enabled: the BIOS set up TDX KeyIDs but did not enable SEAM mode or load the TDX module',
+        remedy: [
+          'in the BIOS enable: Memory Encryption (TME), Total Memory Encryption Multi-Tenant (TME-MT), Trust Domain Extension (TDX) and the TDX Secure Arbitration Mode Loader (SEAM Loader), with a TME-MT/TDX key split that gives TDX KeyIDs',
+          'update the BIOS if it has no SEAM loader option (the TDX module ships in the BIOS image), then cold-boot',
+        ],
+      };
+    case 'cpus-not-in-vmx':
+      return {
+        cause: 'a SEAMCALL ran on a CPU that was not in VMX operation (#UD)',
+        remedy: ['load kvm_intel (with tdx=1) before anything initialises TDX, and keep every CPU online while it does', 'on Linux 6.16 and later also boot with kvm.enable_virt_at_load=1', 'if the BIOS disables VT-x (Intel Virtualization Technology) on some CPUs, enable it'],
+      };
+    case 'runtime-seamcall-failure':
+      return {
+        cause: c.explanation,
+        remedy: [
+          ...scRemedies,
+          'the host\'s TDX initialised: these failures are KVM bugs or races in TD build/teardown of that kernel, not a host setup problem',
+          'update the kernel (Ubuntu linux-intel 6.8 -1028 or later, or Linux 6.16+ with in-tree KVM TDX) and the TDX module; report with the full dmesg if it persists',
+        ],
+      };
     case 'module-not-loaded':
-      return { cause: 'no TDX module is loaded (SEAMCALL ends in VMfailInvalid)', remedy: ['enable TDX and the SEAM loader in the BIOS, and make sure a TDX module image is installed (BIOS/firmware update, or the OS SEAM loader)'] };
+      return { cause: 'no TDX module is loaded (SEAMCALL ends in VMfailInvalid)', remedy: ['enable the TDX Secure Arbitration Mode Loader (SEAM Loader) in the BIOS and update the BIOS to one that carries a TDX module (the P-SEAMLDR loads it at boot; MSR 0x1401 SEAMRR must be locked and enabled)'] };
     case 'too-few-keyids':
       return { cause: 'the BIOS gave TDX fewer than 2 KeyIDs', remedy: ['raise the number of TDX KeyIDs in the BIOS (TME-MK KeyID split: e.g. 15 MKTME + 48 TDX)'] };
     case 'hibernation':
@@ -719,7 +935,7 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
     case 'not-initialized':
       return { cause: 'TDX was never initialised in this log', remedy: ['load kvm_intel with tdx=1 (and kvm.enable_virt_at_load=1), then look at dmesg again'] };
     case 'no-tdx':
-      return { cause: 'the kernel saw no TDX KeyIDs', remedy: ['enable TME, TME-MK and TDX in the BIOS (with TDX KeyIDs), and use a kernel with CONFIG_INTEL_TDX_HOST (6.8+); capture the log from boot'] };
+      return { cause: 'the kernel saw no TDX KeyIDs', remedy: ['on a TDX-capable Xeon (4th gen Sapphire Rapids with TDX, 5th gen Emerald Rapids, Xeon 6): enable TME, TME-MT and TDX in the BIOS (with TDX KeyIDs), and run Ubuntu 24.04 linux-intel 6.8 or Linux 6.16+; capture the log from boot'] };
     case 'tdx-guest':
       return { cause: 'a TDX guest\'s log', remedy: ['run diagnose on the host\'s dmesg'] };
     case 'unknown-failure':
@@ -728,6 +944,68 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
 }
 
 // ---------------------------------------------------------------- entry
+
+/** Hints for the classifier from the plan core on the machine the log shows. */
+function hintsFor(b: BootFacts, kernel: KernelProfileName, module: ModuleProfileName): ClassifyHints {
+  const m = machineFromDmesg(b);
+  if (!isRebuilt(m)) {
+    return {};
+  }
+  const parsed = parsePlatformSpec(m.platform);
+  if (!parsed.ok) {
+    return {};
+  }
+  try {
+    const p = planProfile(parsed.spec, kernel, module, 100000, 100000);
+    const lim = planProfile(parsed.spec, kernel, module).limits;
+    return {
+      tdmrsNeeded: p.tdmrs.length,
+      maxTdmrs: lim.maxTdmrs,
+      memorySource: m.source.kind === 'cmrs' ? `${b.cmrs.length} CMR line(s)` : m.source.detail,
+      holesKnown: m.source.kind !== 'cmrs',
+      rsvdExhaustedInPlan: planProfile(parsed.spec, kernel, module).failure?.reason === 'reserved-areas-exhausted',
+    };
+  } catch (e) {
+    if (isTdxsimError(e)) {
+      return {};
+    }
+    throw e;
+  }
+}
+
+function confidenceOf(c: Classified, b: BootFacts, f: DmesgFacts, truncated: readonly TruncationAnalysis[], k: { kernel: KernelProfileName; why: string }): DiagnoseResult['confidence'] {
+  const reasons: string[] = [];
+  let level: 'high' | 'medium' | 'low' = 'high';
+  const lower = (to: 'medium' | 'low', why: string): void => {
+    reasons.push(why);
+    if (to === 'low' || level === 'high') {
+      level = to;
+    }
+  };
+  const decisive = c.evidence.length > 0;
+  if (!decisive) {
+    lower('medium', 'no line states the outcome: the class rests on what is missing from the log');
+  }
+  if (c.evidence.some((e) => truncated.some((t) => t.line === e.line))) {
+    lower('medium', 'the deciding line is cut off: the class rests on the candidates that remain');
+  }
+  if (c.cls === 'not-initialized') {
+    lower('medium', 'an absent init line may mean the log was captured before KVM loaded, or filtered');
+  }
+  if (c.cls === 'version-skew' && c.seamcall === undefined && b.tdx.length <= 2) {
+    lower('low', 'one line only: the kernel is recognised by the form of its version line');
+  }
+  if (f.pasteDamage['prompt'] !== undefined || /grep/.test(JSON.stringify(f.pasteDamage))) {
+    reasons.push('the log looks filtered (a shell prompt with a command was pasted): lines without "tdx" may be missing');
+  }
+  if (b.kernelVersion === undefined) {
+    reasons.push(`no "Linux version" or BOOT_IMAGE line: kernel inferred from the strings (${k.why})`);
+  }
+  if (reasons.length === 0) {
+    reasons.push('the log states the outcome in the kernel\'s own words');
+  }
+  return { level, reasons };
+}
 
 /** Diagnose a dmesg. Throws TdxsimError on bad input. */
 export function diagnose(req: DiagnoseRequest): DiagnoseResult {
@@ -740,6 +1018,23 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   if (f.longLines > 0) {
     warnings.push(`${f.longLines} line(s) longer than 4096 characters were skipped`);
   }
+  for (const p of f.problems) {
+    warnings.push(`line ${p.line}: ${p.message}${f.endsMidLine && p.line === f.totalLines ? ' (the input ends in the middle of this line)' : ''}: "${p.text}"; ignored`);
+  }
+  if (f.endsMidLine) {
+    const last = t.lines[t.lines.length - 1] ?? '';
+    const lastTdx = b.tdx[b.tdx.length - 1];
+    const complete = lastTdx !== undefined && lastTdx.line === t.lines.length && lastTdx.kind !== 'truncated' && lastTdx.kind !== 'other';
+    if (last.trim() !== '' && !complete) {
+      warnings.push(`the input ends without a newline: line ${t.lines.length} ("${last.trim().slice(0, 80)}") may be cut off, and whatever followed it is missing`);
+    } else if (last.trim() !== '' && lastTdx !== undefined && lastTdx.kind === 'seamcall-failed') {
+      warnings.push(`the input ends without a newline: line ${t.lines.length} may be cut off inside its status value, which then reads shorter than it was`);
+    }
+  }
+  const damage = Object.entries(f.pasteDamage).filter(([k]) => k !== 'cr' && k !== 'indent');
+  if (damage.length > 0) {
+    warnings.push(`paste damage undone: ${damage.map(([k, v]) => `${k} (${v.count} line(s), first line ${v.firstLine})`).join(', ')}`);
+  }
   const hostLines = b.tdx.filter((x) => x.prefix === 'virt/tdx: ' || x.prefix === 'tdx: ' || x.prefix === 'x86/virt/tdx: ');
   const prefixCount = new Map<string, number>();
   for (const h of hostLines) {
@@ -748,9 +1043,17 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   const prefix = [...prefixCount.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'virt/tdx: ';
   const pamtLine = b.tdx.find((x) => x.kind === 'pamt-allocated');
   const pamtUnit = pamtLine !== undefined && pamtLine.kind === 'pamt-allocated' ? pamtLine.unit : null;
-  const c = classify(b);
   const k = guessKernel(b, prefix, pamtUnit);
+  const c0 = classify(b);
+  const mo0 = guessModule(b, k.kernel, c0);
+  const cuts = b.tdx.filter((x): x is TdxLine & { kind: 'truncated' } => x.kind === 'truncated');
+  const hints = cuts.length > 0 ? hintsFor(b, k.kernel, mo0.module) : {};
+  const c = cuts.length > 0 ? classify(b, hints) : c0;
   const mo = guessModule(b, k.kernel, c);
+  const truncated = cuts.map((x) => analyseTruncation(x, hints));
+  for (const tr of truncated) {
+    warnings.push(`line ${tr.line} is cut off: "${tr.text}" could be the start of ${tr.candidates.map((x) => `"${x.format}" (${x.why})`).join('; ')}`);
+  }
   const failures = seamcallFailures(b);
   const keyid = b.tdx.find((x) => x.kind === 'keyid-range');
   const ver = b.tdx.find((x) => x.kind === 'module-version');
@@ -763,11 +1066,14 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
         rep: { attempted: false, method: 'none' as const, why: 'not requested', faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
         assumptions: [] as string[],
       };
-  const needAlternatives = c.cls !== 'success' && c.cls !== 'tdx-guest';
+  const needAlternatives = c.cls !== 'success' && c.cls !== 'kexec-success' && c.cls !== 'tdx-guest' && c.cls !== 'runtime-seamcall-failure';
   const alts = needAlternatives ? alternatives('spec' in r ? r.spec : undefined, r.rep.platform, k.kernel, mo.module, reproduceIt) : [];
   const spec = 'spec' in r ? r.spec : undefined;
   const limits = spec !== undefined && (c.cls === 'tdmrs-exhausted' || c.cls === 'reserved-areas-exhausted') ? planProfile(spec, k.kernel, mo.module).headroom.notes : [];
   const { cause, remedy } = remedyFor(c, alts, k.kernel, mo.module, limits);
+  const verText = ver !== undefined && ver.kind === 'module-version' ? `${ver.major}.${ver.minor}${ver.update !== undefined ? `.${String(ver.update).padStart(2, '0')}` : ''}` : null;
+  const kv = b.kernelVersion;
+  const kvText = kv !== undefined ? (t.lines[kv.line - 1] ?? '').trim().slice(0, 160) : null;
   return {
     input: t.name,
     boot: { firstLine: b.firstLine, lastLine: b.lastLine, kernelVersion: b.kernelVersion?.text ?? null, boots: f.boots.length },
@@ -775,10 +1081,7 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
     story: {
       biosEnabled: bios !== undefined ? ev(bios) : null,
       keyids: keyid !== undefined && keyid.kind === 'keyid-range' ? { start: keyid.start, end: keyid.end, line: keyid.line } : null,
-      module:
-        ver !== undefined && ver.kind === 'module-version'
-          ? { version: `${ver.major}.${ver.minor}${ver.update !== undefined ? `.${String(ver.update).padStart(2, '0')}` : ''}`, line: ver.line }
-          : null,
+      module: verText !== null && ver !== undefined ? { version: verText, line: ver.line } : null,
       cmrs: logCmrs(b.cmrs).map((x) => ({ base: hx(x.base), end: hx(x.end), line: x.line })),
       metadataReads: failures.filter((x) => x.leaf === 34 || x.leaf === 32),
       failures,
@@ -793,10 +1096,17 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
     alternatives: alts,
     assumptions: r.assumptions,
     warnings,
+    confidence: confidenceOf(c, b, f, truncated, k),
+    inferred: {
+      kernel: { release: kv?.text ?? null, line: kv?.line ?? null, text: kvText, profile: k.kernel, why: k.why },
+      module: { version: verText, line: ver?.line ?? null, profile: mo.module, why: mo.why },
+    },
+    truncated,
   };
 }
 
 /** True for classes that mean TDX came up. */
 export function isSuccessClass(c: DiagnosisClass): boolean {
-  return c === 'success';
+  return c === 'success' || c === 'kexec-success';
 }
+

@@ -20,7 +20,7 @@ export { plan, planJson, planSpec } from './plan.js';
 export type { PlanRequest, PlanResult, ProfilePlan, PlannedTdmr, Headroom, DynamicPamtEstimate } from './plan.js';
 export { explain, explainStatus } from './explain.js';
 export type { ExplainRequest, ExplainResult } from './explain.js';
-export { diagnose, DIAGNOSIS_CLASSES } from './diagnose.js';
+export { diagnose, DIAGNOSIS_CLASSES, isSuccessClass } from './diagnose.js';
 export type { DiagnoseRequest, DiagnoseResult, DiagnosisClass } from './diagnose.js';
 export { checkKernelName, checkModuleName, closestName } from './profileNames.js';
 export { compat } from './compat.js';

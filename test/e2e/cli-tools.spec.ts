@@ -129,7 +129,7 @@ describe('tdxsim diagnose', () => {
     expect(v.status).toBe(1);
     expect(v.stdout).toContain('classification: version-skew');
     expect(v.stdout).toContain('-> line 56: TDH.SYS.RD returned TDX_SYS_NOT_READY');
-    expect(v.stdout).toContain('with kernel ubuntu-6.8-intel, TDX module 1.5.01 or later would succeed');
+    expect(v.stdout).toContain('with Ubuntu 24.04 linux-intel 6.8 (6.8.0-1006-intel or later), upgrade to TDX module 1.5.01 or later');
     expect(v.stdout).toContain('result: MATCHES the log line for line (6 TDX line(s))');
   });
 
@@ -150,12 +150,10 @@ describe('tdxsim diagnose', () => {
   });
 
   it('bad input: exit 2, clear message, nothing on stdout', () => {
-    const full = readFileSync(`${FIX}/dmesg/key-config-failure.dmesg`, 'utf8');
     const cases: [string[], RegExp][] = [
       [['diagnose', binFile([0x00, 0x01, 0x02])], /binary data/],
       [['diagnose', tempFile('e.txt', '')], /is empty/],
       [['diagnose', tempFile('n.txt', 'not a log at all\n')], /does not look like a kernel log/],
-      [['diagnose', tempFile('cut.dmesg', full.slice(0, full.indexOf('SEAMCALL (0x') + 14))], /line \d+: input ends in the middle of a line .*truncated/],
       [['diagnose', '/no/such/dmesg'], /cannot read dmesg \/no\/such\/dmesg: ENOENT/],
     ];
     for (const [args, re] of cases) {

@@ -14,6 +14,9 @@
  */
 import { LEAF } from '../../module/leafNumbers.js';
 import { decNum, hexBig, hexNum } from './num.js';
+import { unpaste } from './paste.js';
+import type { PasteDamage } from './paste.js';
+import { completions } from './printks.js';
 
 /** A 1-based line number and the message text (timestamp and log prefixes removed). */
 export interface LineRef {
@@ -76,6 +79,12 @@ export type TdxEvent =
   | { readonly kind: 'kexec-refused' }
   | { readonly kind: 'mce-private' }
   | { readonly kind: 'guest' }
+  | { readonly kind: 'not-enabled-by-bios' }
+  | { readonly kind: 'not-in-vmx'; readonly cpu?: number }
+  | { readonly kind: 'no-tdx-platform' }
+  | { readonly kind: 'debugconfig-unsupported' }
+  /** A line cut off in the middle: the catalogue formats (printks.ts ids) it could be the start of. */
+  | { readonly kind: 'truncated'; readonly candidates: readonly string[] }
   | { readonly kind: 'other' };
 
 /** A TDX line with its place and the prefix it carried. */
@@ -117,6 +126,8 @@ export interface BootFacts {
   readonly cmrs: CmrLine[];
   /** Number of lines in this boot that look like kernel log lines. */
   kernelish: number;
+  /** This boot was started by kexec: the previous kernel's `kexec_core: Starting new kernel` line. */
+  kexecFrom?: LineRef;
 }
 
 /** Everything parseDmesg() found. */
@@ -129,6 +140,10 @@ export interface DmesgFacts {
   readonly endsMidLine: boolean;
   /** Lines longer than MAX_LINE_CHARS, skipped as noise. */
   readonly longLines: number;
+  /** Paste damage undone, by kind, with the first line of each. */
+  readonly pasteDamage: Readonly<Record<string, { count: number; firstLine: number }>>;
+  /** Lines that were paste furniture (prompts, fences, ellipses). */
+  readonly noiseLines: number;
 }
 
 const MAX_LINE = 4096;
@@ -137,15 +152,33 @@ const MAX_LINE = 4096;
 
 const RE_PRIO = /^<\d{1,3}>/;
 const RE_DMESG_X = /^\s*[a-z]+\s*:\s*[a-z]+\s*:\s*/;
-const RE_SYSLOG = /^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*)\s+\S+\s+kernel:\s?/;
-const RE_TS = /^\[\s*\d+\.\d+\]\s?/;
-const RE_TS_HUMAN = /^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\]\s?/;
+/**
+ * A journal or syslog header ending in `<host> kernel: `: `Mar 04 10:12:03 host kernel:` in any
+ * locale (`3月 04 ...`, `Mär 04 ...`), `-o short-iso`, `short-precise`, `short-full`
+ * (`Tue 2025-03-04 10:12:03 CET`), `short-unix`, `short-monotonic` (`[    8.431219] host kernel:`).
+ */
+const RE_SYSLOG = /^(?:\S+\s+){0,4}?(?:\[\s*\d+\.\d+\]|\S*\d\d:\d\d:\d\d\S*|\d{9,}\.\d+)(?:\s+[A-Z]{2,5})?\s+\S+\s+kernel:\s?/;
+/** `[    8.431219]`, `[ 9.318048]`, `[8.431219]`, and the relative `[  +0.000123]` of `dmesg -H`/`-d`. */
+const RE_TS = /^\[\s*[+-]?\d+[.,]\d+\]\s?/;
+/**
+ * `dmesg -T` and `--time-format ctime` in any locale: a bracket holding a clock time
+ * (`[Tue Mar  4 10:12:03 2025]`, `[三 9月 13 12:04:49 2023]`, `[Di Mär  4 10:12:03 2025]`,
+ * `[mar. 04 mars 2025 10:12:03]`), and `dmesg -H`'s `[Mar 4 10:12]`.
+ */
+const RE_TS_HUMAN = /^\[[^\]]{0,40}?\d{1,2}:\d\d(?::\d\d(?:[.,]\d+)?)?[^\]]{0,24}\]\s?/;
 const RE_TS_ISO = /^\[?\d{4}-\d\d-\d\d[T ,]\d\d:\d\d:\d\d[^\s\]]*\]?\s+/;
 const RE_CALLER = /^\[\s*[TC]\d+\]\s?/;
 
-/** Strip syslog priority, journal/syslog header, dmesg -x facility, timestamps and caller ids. */
-export function stripLogPrefix(raw: string): { text: string; stamped: boolean } {
-  let s = raw;
+/**
+ * Strip paste damage (see paste.ts), syslog priority, journal/syslog header, dmesg -x facility,
+ * timestamps and caller ids.
+ */
+export function stripLogPrefix(raw: string): { text: string; stamped: boolean; noise?: boolean; damage?: readonly PasteDamage[] } {
+  const u = unpaste(raw);
+  if (u.noise) {
+    return { text: '', stamped: false, noise: true, damage: u.damage };
+  }
+  let s = u.text;
   let stamped = false;
   s = s.replace(RE_PRIO, '');
   const sys = RE_SYSLOG.exec(s);
@@ -164,11 +197,10 @@ export function stripLogPrefix(raw: string): { text: string; stamped: boolean } 
       break;
     }
   }
-  const c = RE_CALLER.exec(s);
-  if (c !== null) {
+  for (let c = RE_CALLER.exec(s); c !== null; c = RE_CALLER.exec(s)) {
     s = s.slice(c[0].length);
   }
-  return { text: s.replace(/\s+$/, ''), stamped };
+  return { text: s.replace(/^\s+(?=\S)/, '').replace(/\s+$/, ''), stamped, damage: u.damage };
 }
 
 // ---------------------------------------------------------------- memory lines
@@ -186,7 +218,7 @@ const RE_FAKE_NODE = new RegExp(`^Faking a node at \\[mem ${H}-${H}\\]`);
 const RE_CPU0 = /^smpboot: CPU0: (.+?) \(family: (0x[0-9a-f]+), model: (0x[0-9a-f]+), stepping: (0x[0-9a-f]+)\)$/;
 const RE_LINUX = /^Linux version (\d+)\.(\d+)(\S*)/;
 /** The kernel image on the command line (`BOOT_IMAGE=/boot/vmlinuz-6.8.0-1006-intel`), for logs cut after the version line. */
-const RE_BOOT_IMAGE = /^(?:Kernel )?[Cc]ommand line: .*?BOOT_IMAGE=\S*vmlinuz-(\d+)\.(\d+)(\S*)/;
+const RE_BOOT_IMAGE = /^(?:(?:Kernel )?[Cc]ommand line: .*?)?BOOT_IMAGE=\S*vmlinuz-(\d+)\.(\d+)(\S*)/;
 
 function e820TypeName(t: string): string {
   const s = t.trim();
@@ -219,7 +251,7 @@ const RE_REGS_DRAFT = /^additional output: rcx (0x[0-9a-fA-F]+), rdx (0x[0-9a-fA
 const RE_VERSION_2026 = /^(?:TDX module version|Module version): (\d+)\.(\d+)\.(\d+)$/;
 const RE_VERSION_UBUNTU_614 = /^TDX module (\d+)\.(\d+)\.(\d+)(?:\.\d+)?, build number (\d+), build date ([0-9a-fA-F]+)$/;
 const RE_VERSION_LEGACY = /major_version (\d+), minor_version (\d+)(?:, build_date (\d+))?(?:, build_num (\d+))?/;
-const RE_VERSION_GENERIC = /(?:TDX[- ]module|module version)[: ]+(?:version[: ]+)?v?(\d+)\.(\d+)(?:\.(\d+))?/i;
+const RE_VERSION_GENERIC = /(?:TDX[- ]module|module vers?i?on)[: ]+(?:version[: ]+)?v?(\d+)\.(\d+)(?:\.(\d+))?/i;
 const RE_CMR_RANGE = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:\s*\[(0x[0-9a-fA-F]+),\s*(0x[0-9a-fA-F]+)\)\.?$/;
 const RE_CMR_BASESIZE = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:?\s*base[:= ]\s*(0x[0-9a-fA-F]+),?\s*size[:= ]\s*(0x[0-9a-fA-F]+)\.?$/;
 const RE_CMR_MEM = /^(BIOS-|Kernel-sanitized-)?CMR(?:\s*\[\s*\d+\s*\]|\s+\d+)?:?\s*\[mem (0x[0-9a-fA-F]+)-(0x[0-9a-fA-F]+)\]\.?$/;
@@ -414,6 +446,21 @@ function parseTdxMessage(m: string): ParseResult {
   if (/^Guest detected/.test(m)) {
     return { kind: 'guest' };
   }
+  if (/^(?:\[firmware bug\]: )?(?:TDX is )?not enabled by BIOS\.?$/i.test(m)) {
+    return { kind: 'not-enabled-by-bios' };
+  }
+  if ((r = /^(?:SEAMCALL failed: )?CPU (?:(\d+) )?is not in VMX operation\.?$/.exec(m)) !== null) {
+    return r[1] !== undefined ? { kind: 'not-in-vmx', cpu: Number(r[1]) } : { kind: 'not-in-vmx' };
+  }
+  if (/^(?:Cannot enable TDX on TDX disabled platform|TDX not supported by the host platform)\.?$/.test(m)) {
+    return { kind: 'no-tdx-platform' };
+  }
+  if (/^TDDEBUGCONFIG isn't supported\.?$/.test(m)) {
+    return { kind: 'debugconfig-unsupported' };
+  }
+  if (/^NO_RBP_MOD feature is not supported/.test(m)) {
+    return { kind: 'rbp-clobber' };
+  }
   if ((r = RE_VERSION_GENERIC.exec(m)) !== null) {
     return { kind: 'module-version', major: Number(r[1]), minor: Number(r[2]), ...(r[3] !== undefined ? { update: Number(r[3]) } : {}) };
   }
@@ -460,12 +507,28 @@ function parseKvmMessage(m: string): TdxEvent | undefined {
   return { kind: 'kvm', what: 'other' };
 }
 
+/** KVM's one-line runtime form (Ubuntu 6.8, out-of-tree KVM), printed without a prefix; registers may be cut or redacted. */
+const RE_SEAMCALL_ONELINE = /^SEAMCALL \((0x[0-9a-fA-F]+)\) failed: (0x[0-9a-fA-F]+)(?:[,\s]+(?:RCX|rcx)\b.*)?$/;
+
+function parseOneLiner(m: string): ParseResult {
+  const r = RE_SEAMCALL_ONELINE.exec(m);
+  if (r === null) {
+    return undefined;
+  }
+  const leafRaw = hexBig(r[1]!);
+  const status = hexBig(r[2]!);
+  if (leafRaw === undefined || status === undefined) {
+    return { kind: 'problem', message: 'SEAMCALL failure line with a value wider than 64 bits' };
+  }
+  return { kind: 'seamcall-failed', leaf: Number(leafRaw & 0xffffn), leafRaw, status };
+}
+
 function newBoot(firstLine: number): BootFacts {
   return { firstLine, lastLine: firstLine, e820: [], userE820: [], e820Updates: [], nodeRanges: [], srat: [], initmem: [], topology: {}, tdx: [], cmrs: [], kernelish: 0 };
 }
 
 function isKernelish(text: string, stamped: boolean): boolean {
-  return stamped || /^(?:Linux version|Command line:|BIOS-e820|e820:|ACPI:|PCI|pci |smpboot:|x86\/|virt\/tdx:|tdx:|kvm|Memory:|NUMA|SRAT|DMI:|microcode|Kernel command line)/.test(text);
+  return stamped || /^(?:Linux version|Command line:|BOOT_IMAGE=|kexec_core:|BIOS-e820|e820:|ACPI:|PCI|pci |smpboot:|x86\/|virt\/tdx:|tdx:|kvm|Memory:|NUMA|SRAT|DMI:|microcode|Kernel command line)/.test(text) || /^[a-zA-Z][\w.-]{1,24}(?: [\w:.-]{1,24})?: \S/.test(text);
 }
 
 /**
@@ -480,6 +543,9 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
   boots.push(boot);
   let inNodeRanges = false;
   let longLines = 0;
+  const pasteDamage: Record<string, { count: number; firstLine: number }> = {};
+  let noiseLines = 0;
+  let kexecLine: LineRef | undefined;
   const problem = (line: number, message: string, text: string): void => {
     problems.push({ line, message, text: text.length > 200 ? `${text.slice(0, 200)}...` : text });
   };
@@ -490,9 +556,20 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
       longLines++;
       continue;
     }
-    const { text, stamped } = stripLogPrefix(raw);
+    const { text, stamped, noise, damage } = stripLogPrefix(raw);
+    for (const d of damage ?? []) {
+      const e = pasteDamage[d];
+      pasteDamage[d] = e === undefined ? { count: 1, firstLine: ln } : { count: e.count + 1, firstLine: e.firstLine };
+    }
+    if (noise === true) {
+      noiseLines++;
+      continue;
+    }
     if (text === '') {
       continue;
+    }
+    if (/^kexec_core: Starting new kernel/.test(text)) {
+      kexecLine = { line: ln, text };
     }
     let r: RegExpExecArray | null;
     if ((r = RE_LINUX.exec(text)) !== null) {
@@ -503,6 +580,10 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
         inNodeRanges = false;
       }
       boot.kernelVersion = { text: `${r[1]}.${r[2]}${r[3] ?? ''}`, major: Number(r[1]), minor: Number(r[2]), line: ln };
+      if (kexecLine !== undefined) {
+        boot.kexecFrom = kexecLine;
+        kexecLine = undefined;
+      }
     } else if (boot.kernelVersion === undefined && (r = RE_BOOT_IMAGE.exec(text)) !== null) {
       boot.kernelVersion = { text: `${r[1]}.${r[2]}${r[3] ?? ''}`, major: Number(r[1]), minor: Number(r[2]), line: ln };
     }
@@ -619,7 +700,7 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
       boot.cpu = { name: r[1]!, family: Number(r[2]), model: Number(r[3]), stepping: Number(r[4]), line: ln };
       continue;
     }
-    if (text.startsWith('Command line: ') || text.startsWith('Kernel command line: ')) {
+    if (text.startsWith('Command line: ') || text.startsWith('Kernel command line: ') || text.startsWith('BOOT_IMAGE=')) {
       boot.commandLine = { line: ln, text: text.replace(/^(?:Kernel )?[Cc]ommand line: /, '') };
       continue;
     }
@@ -671,6 +752,22 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
     } else if (/^TDX module (?:is )?not loaded\.?$/.test(text)) {
       prefix = '';
       ev = { kind: 'module-not-loaded' };
+    } else if (/^SEAMCALL /.test(text)) {
+      prefix = '';
+      ev = parseOneLiner(text);
+    } else if (/^TDX requires TDP MMU\./.test(text)) {
+      prefix = '';
+      ev = { kind: 'kvm', what: 'other' };
+    } else if (i === lines.length - 1 && text.length >= 2 && completions(text, '').length > 0) {
+      prefix = '';
+      ev = { kind: 'truncated', candidates: completions(text, '').map((p) => p.id) };
+    }
+    if (prefix !== undefined && prefix !== '' && prefix !== 'kvm_intel: ' && (ev === undefined || ev.kind === 'problem' || ev.kind === 'other')) {
+      // A host line that is no known string: is it the start of one (cut off by the paste)?
+      const cands = completions(text.slice(prefix.length), prefix);
+      if (cands.length > 0) {
+        ev = { kind: 'truncated', candidates: cands.map((p) => p.id) };
+      }
     }
     if (ev === undefined || prefix === undefined) {
       continue;
@@ -685,7 +782,7 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
       boot.cmrs.push({ base: ev.base, end: ev.end, variant: ev.variant, line: ln });
     }
   }
-  return { name, totalLines: lines.length, boots: boots.filter((b, i) => i === 0 || b.kernelish > 0 || b.tdx.length > 0), problems, endsMidLine, longLines };
+  return { name, totalLines: lines.length, boots: boots.filter((b, i) => i === 0 || b.kernelish > 0 || b.tdx.length > 0), problems, endsMidLine, longLines, pasteDamage, noiseLines };
 }
 
 /** The boot to diagnose: the last one with TDX lines, else the last one. */

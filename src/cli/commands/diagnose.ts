@@ -1,7 +1,7 @@
 /** `tdxsim diagnose`: find, classify and reproduce the TDX story of a real dmesg. */
 import type { Command } from 'commander';
 
-import { diagnose } from '../../api/index.js';
+import { diagnose, isSuccessClass } from '../../api/index.js';
 import type { DiagnoseResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
@@ -19,6 +19,10 @@ export function formatDiagnosis(d: DiagnoseResult): string {
   for (const w of d.warnings) {
     out.push(`warning: ${w}`);
   }
+  const ik = d.inferred.kernel;
+  out.push(`kernel: ${ik.release !== null ? `${ik.release} (from line ${ik.line}: ${ik.text ?? ''})` : 'not printed in the log'}; model profile ${ik.profile}`);
+  const im = d.inferred.module;
+  out.push(`module: ${im.version !== null ? `${im.version} (from line ${im.line})` : 'no version line'}; modelled as ${im.profile} (${im.why})`);
   out.push(`era: "${d.era.prefix.trim()}" strings${d.era.pamtUnit !== null ? `, PAMT in ${d.era.pamtUnit}` : ''}; kernel profile ${d.era.kernel} (${d.era.kernelWhy}); module ${d.era.module} (${d.era.moduleWhy})`);
   out.push('');
   out.push('TDX story:');
@@ -66,6 +70,7 @@ export function formatDiagnosis(d: DiagnoseResult): string {
     }
   }
   out.push('');
+  out.push(`confidence: ${d.confidence.level}: ${d.confidence.reasons.join('; ')}`);
   out.push(`cause: ${d.cause}`);
   out.push('remedy:');
   for (const m of d.remedy) {
@@ -101,6 +106,6 @@ export function registerDiagnose(program: Command, ctx: CommandContext): void {
     .action((file: string, o: DiagnoseOpts) => {
       const d = diagnose({ ...(file === '-' ? { text: readStdin(), name: '<stdin>' } : { file }), reproduce: o.reproduce !== false });
       process.stdout.write(o.json === true ? `${JSON.stringify(d, null, 2)}\n` : formatDiagnosis(d));
-      ctx.exitCode = d.classification.class === 'success' ? EXIT_OK : EXIT_FINDINGS;
+      ctx.exitCode = isSuccessClass(d.classification.class) ? EXIT_OK : EXIT_FINDINGS;
     });
 }

@@ -100,7 +100,7 @@ describe('diagnose: the story', () => {
     expect(d.story.metadataReads[0]).toMatchObject({ leaf: 34, leafName: 'TDH.SYS.RD', status: '0xc000050500000000', statusName: 'TDX_SYS_NOT_READY' });
     expect(d.story.metadataReads[0]!.registers).toMatchObject({ rdx: '0x9100000100000008' });
     expect(d.cause).toContain('TDH.SYS.RD');
-    expect(d.remedy.join('\n')).toContain('with kernel ubuntu-6.8-intel, TDX module 1.5.01 or later would succeed');
+    expect(d.remedy.join('\n')).toContain('with Ubuntu 24.04 linux-intel 6.8 (6.8.0-1006-intel or later), upgrade to TDX module 1.5.01 or later');
     const ok = d.alternatives.filter((a) => a.simulated === 'ok').map((a) => `${a.kernel}+${a.module}`);
     expect(ok).toContain('ubuntu-6.8-intel+1.5.01');
     const skew2 = diag('version-skew-6.18-tdx1.5.dmesg');
@@ -111,7 +111,7 @@ describe('diagnose: the story', () => {
   it('remedies name the fix: nohibernate, BIOS KeyIDs, SEAM loader, cold boot', () => {
     expect(diag('hibernation.dmesg').remedy.join(' ')).toContain('nohibernate');
     expect(diag('too-few-keyids.dmesg').remedy.join(' ')).toContain('TDX KeyIDs in the BIOS');
-    expect(diag('module-not-loaded.dmesg').remedy.join(' ')).toContain('SEAM loader');
+    expect(diag('module-not-loaded.dmesg').remedy.join(' ')).toContain('SEAM Loader');
     expect(diag('kexec-not-initial-state.dmesg').remedy.join(' ')).toMatch(/cold-boot|TDH\.SYS\.DISABLE/);
     expect(diag('spr-rsvd-exhausted.dmesg').classification.evidence[0]!.text).toContain('reserved areas exhausted');
     expect(diag('no-tdx.dmesg').classification.explanation).toContain('no line');
@@ -199,9 +199,9 @@ describe('diagnose: bad input', () => {
     expect(codeOf(() => diagnose({})).code).toBe('TDXSIM_BAD_ARGS');
     const text = readFileSync(`${FIX}/version-skew-6.8-tdx1.0.dmesg`, 'utf8');
     const cut = text.slice(0, text.indexOf('SEAMCALL (0x00000000000000') + 26);
-    const t = codeOf(() => diagnose({ file: tmp('cut.dmesg', cut) }));
-    expect(t.code).toBe('TDXSIM_TRUNCATED_INPUT');
-    expect(t.message).toContain('line 56:');
+    // A cut-off last line is no refusal: it is matched against the strings it could start.
+    const d = diagnose({ file: tmp('cut.dmesg', cut) });
+    expect(d.warnings.join('\n')).toMatch(/line 56 is cut off: .*SEAMCALL \(0x%016llx\) failed: 0x%016llx/);
   });
 
   it('a log without TDX lines says so (and is not an error)', () => {
