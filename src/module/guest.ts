@@ -10,8 +10,10 @@
  * - `GUEST_OP.ACCEPT` (1) `a` = GPA, `b` = size: TDG.MEM.PAGE.ACCEPT of every PENDING leaf in the
  *   range (the module zeroes the page with MOVDIR64B through the TD's KeyID, then maps it).
  *   Leaves that are absent, mapped or blocked are skipped (the guest sees an error status).
- * - `GUEST_OP.STORE` (2) `a` = GPA, `b` = size, `c` = fill byte: ordinary stores through the
- *   TD's KeyID on the LP that runs the VCPU: dirty private lines in that LP's cache. A part of
+ * - `GUEST_OP.STORE` (2) `a` = GPA, `b` = size, `c` = fill byte | label << 8: ordinary stores
+ *   through the TD's KeyID on the LP that runs the VCPU: dirty private lines in that LP's cache.
+ *   The label only names the writer in the model's observations (`td<label>`, KVM's TD number;
+ *   `td-hkid<HKID>` without one). A part of
  *   the range that is not mapped (absent, PENDING, blocked) is an EPT violation TD exit at its
  *   first GPA; the guest retries the operation on the next entry.
  * - `GUEST_OP.VMCALL` (3) `a` = R11 (sub-function), `b` = R12: TDG.VP.VMCALL, a synchronous TD
@@ -95,7 +97,7 @@ function accept(env: SeamEnv, td: TdState, gpa: number, size: number): number {
       if (run.state !== SEPT_STATE.PENDING) {
         continue;
       }
-      env.movdir64b(run.pa, run.size, td.hkid, 0, `td${td.hkid}:accept`);
+      env.movdir64b(run.pa, run.size, td.hkid, 0, 'tdx-module');
       const span = septSpan(level);
       for (let g = run.gpa; g < run.gpa + run.size; g += span) {
         td.sept.set(level, g, { state: SEPT_STATE.MAPPED, pa: run.pa + (g - run.gpa), leaf: true });
@@ -107,7 +109,7 @@ function accept(env: SeamEnv, td: TdState, gpa: number, size: number): number {
 }
 
 /** Private stores over a range; the first unmapped GPA (or -1) and the bytes stored. */
-function store(env: SeamEnv, td: TdState, gpa: number, size: number, fill: number): { fault: number; bytes: number } {
+function store(env: SeamEnv, td: TdState, gpa: number, size: number, fill: number, writer: string): { fault: number; bytes: number } {
   let cursor = gpa;
   let bytes = 0;
   while (cursor < gpa + size) {
@@ -117,7 +119,7 @@ function store(env: SeamEnv, td: TdState, gpa: number, size: number, fill: numbe
     }
     const span = septSpan(leaf.level);
     const end = Math.min(gpa + size, cursor - (cursor % span) + span);
-    env.fill(leaf.pa + (cursor % span), end - cursor, fill, td.hkid, `td${td.hkid}`);
+    env.fill(leaf.pa + (cursor % span), end - cursor, fill, td.hkid, writer);
     bytes += end - cursor;
     cursor = end;
   }
@@ -152,7 +154,8 @@ export function runGuest(env: SeamEnv, td: TdState, g: { programGpa: number; pc:
         bytes += accept(env, td, Number(a), Number(b));
         break;
       case GUEST_OP.STORE: {
-        const s = store(env, td, Number(a), Number(b), Number(c & 0xffn));
+        const label = Number((c >> 8n) & 0xffff_ffffn);
+        const s = store(env, td, Number(a), Number(b), Number(c & 0xffn), label === 0 ? `td-hkid${td.hkid}` : `td${label}`);
         bytes += s.bytes;
         if (s.fault >= 0) {
           return eptViolation(s.fault, 0x2n, bytes);
