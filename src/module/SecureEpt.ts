@@ -59,6 +59,18 @@ export class SecureEpt {
     m.set(index, index + 1, { state: e.state, leaf: e.leaf, delta: e.pa - index * span });
   }
 
+  /** Set the leaf entries at `level` over [gpa, gpa+size) to `state`, mapping contiguous pages from `pa`. */
+  setRun(level: number, gpa: number, size: number, pa: number, state: number): void {
+    let m = this.levels[level];
+    if (m === undefined) {
+      m = new IntervalMap<SeptSlot>(sameSlot);
+      this.levels[level] = m;
+    }
+    const span = septSpan(level);
+    const i0 = Math.floor(gpa / span);
+    m.set(i0, i0 + Math.ceil(size / span), { state, leaf: true, delta: pa - i0 * span });
+  }
+
   /** Make the entry at `level` covering `gpa` FREE. */
   clear(level: number, gpa: number): void {
     const m = this.levels[level];

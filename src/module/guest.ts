@@ -98,10 +98,7 @@ function accept(env: SeamEnv, td: TdState, gpa: number, size: number): number {
         continue;
       }
       env.movdir64b(run.pa, run.size, td.hkid, 0, 'tdx-module');
-      const span = septSpan(level);
-      for (let g = run.gpa; g < run.gpa + run.size; g += span) {
-        td.sept.set(level, g, { state: SEPT_STATE.MAPPED, pa: run.pa + (g - run.gpa), leaf: true });
-      }
+      td.sept.setRun(level, run.gpa, run.size, run.pa, SEPT_STATE.MAPPED);
       bytes += run.size;
     }
   }
@@ -110,20 +107,24 @@ function accept(env: SeamEnv, td: TdState, gpa: number, size: number): number {
 
 /** Private stores over a range; the first unmapped GPA (or -1) and the bytes stored. */
 function store(env: SeamEnv, td: TdState, gpa: number, size: number, fill: number, writer: string): { fault: number; bytes: number } {
+  // The mapped leaves of the range as runs of contiguous pages (one platform store per run).
+  const runs = [0, 1, 2].flatMap((level) => td.sept.leafRuns(level, gpa, gpa + size)).sort((x, y) => x.gpa - y.gpa);
   let cursor = gpa;
   let bytes = 0;
-  while (cursor < gpa + size) {
-    const leaf = leafAt(td, cursor);
-    if (leaf === undefined || leaf.state !== SEPT_STATE.MAPPED) {
+  for (const run of runs) {
+    const start = Math.max(run.gpa, cursor);
+    const end = Math.min(run.gpa + run.size, gpa + size);
+    if (end <= start) {
+      continue;
+    }
+    if (start !== cursor || run.state !== SEPT_STATE.MAPPED || leafAt(td, start) === undefined) {
       return { fault: cursor, bytes };
     }
-    const span = septSpan(leaf.level);
-    const end = Math.min(gpa + size, cursor - (cursor % span) + span);
-    env.fill(leaf.pa + (cursor % span), end - cursor, fill, td.hkid, writer);
-    bytes += end - cursor;
+    env.fill(run.pa + (start - run.gpa), end - start, fill, td.hkid, writer);
+    bytes += end - start;
     cursor = end;
   }
-  return { fault: -1, bytes };
+  return cursor >= gpa + size ? { fault: -1, bytes } : { fault: cursor, bytes };
 }
 
 /**

@@ -169,5 +169,5 @@ describe('a TD from MNG.CREATE to RUNNABLE, entered, migrated and torn down (ser
       }
       expect(st(await h.call(0, { rax: L.PHYMEM_PAGE_WBINVD, rcx: 0x0008000040000000n }))).toBe(SUCCESS);
       expect(((await h.state())['module'] as { tds: unknown[] }).tds).toEqual([]);
-    }));
+    }), 60_000);
 });
