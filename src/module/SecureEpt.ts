@@ -59,6 +59,61 @@ export class SecureEpt {
     m.set(index, index + 1, { state: e.state, leaf: e.leaf, delta: e.pa - index * span });
   }
 
+  /** Set the leaf entries at `level` over [gpa, gpa+size) to `state`, mapping contiguous pages from `pa`. */
+  setRun(level: number, gpa: number, size: number, pa: number, state: number): void {
+    let m = this.levels[level];
+    if (m === undefined) {
+      m = new IntervalMap<SeptSlot>(sameSlot);
+      this.levels[level] = m;
+    }
+    const span = septSpan(level);
+    const i0 = Math.floor(gpa / span);
+    m.set(i0, i0 + Math.ceil(size / span), { state, leaf: true, delta: pa - i0 * span });
+  }
+
+  /** Make the entry at `level` covering `gpa` FREE. */
+  clear(level: number, gpa: number): void {
+    const m = this.levels[level];
+    if (m !== undefined) {
+      const index = Math.floor(gpa / septSpan(level));
+      m.delete(index, index + 1);
+    }
+  }
+
+  /** Number of non-FREE entries at `level` whose GPA lies in [gpa0, gpa1). */
+  countIn(level: number, gpa0: number, gpa1: number): number {
+    const m = this.levels[level];
+    if (m === undefined) {
+      return 0;
+    }
+    const span = septSpan(level);
+    return m.covered(Math.floor(gpa0 / span), Math.ceil(gpa1 / span));
+  }
+
+  /**
+   * The leaf entries at `level` in [gpa0, gpa1) as runs: GPA, PA and size of each stretch of
+   * entries with the same state whose pages are contiguous (the interval map's own ranges).
+   */
+  leafRuns(level: number, gpa0: number, gpa1: number): { gpa: number; pa: number; size: number; state: number }[] {
+    const m = this.levels[level];
+    if (m === undefined) {
+      return [];
+    }
+    const span = septSpan(level);
+    const i0 = Math.floor(gpa0 / span);
+    const i1 = Math.ceil(gpa1 / span);
+    const out: { gpa: number; pa: number; size: number; state: number }[] = [];
+    for (const iv of m.entries(i0, i1)) {
+      if (!iv.value.leaf) {
+        continue;
+      }
+      const s = Math.max(iv.start, i0);
+      const e = Math.min(iv.end, i1);
+      out.push({ gpa: s * span, pa: s * span + iv.value.delta, size: (e - s) * span, state: iv.value.state });
+    }
+    return out;
+  }
+
   /** Number of entries (not intervals). */
   get size(): number {
     let n = 0;

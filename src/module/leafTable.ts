@@ -36,6 +36,17 @@ import { tdhVpAddcx } from './leaves/tdhVpAddcx.js';
 import { tdhVpCreate } from './leaves/tdhVpCreate.js';
 import { tdhVpFlush } from './leaves/tdhVpFlush.js';
 import { tdhVpInit } from './leaves/tdhVpInit.js';
+import { tdhMemPageRemove } from './leaves/tdhMemPageRemove.js';
+import { tdhMemRangeBlock } from './leaves/tdhMemRangeBlock.js';
+import { tdhMemRangeUnblock } from './leaves/tdhMemRangeUnblock.js';
+import { tdhMemSeptRd } from './leaves/tdhMemSeptRd.js';
+import { tdhMemSeptRemove } from './leaves/tdhMemSeptRemove.js';
+import { tdhMemTrack } from './leaves/tdhMemTrack.js';
+import { tdhMngRd, tdhMngWr } from './leaves/tdhMngRdWr.js';
+import { tdhMrExtend } from './leaves/tdhMrExtend.js';
+import { tdhMrFinalize } from './leaves/tdhMrFinalize.js';
+import { tdhVpEnter } from './leaves/tdhVpEnter.js';
+import { tdhVpRd, tdhVpWr } from './leaves/tdhVpRdWr.js';
 
 /** Implemented leaves. */
 export const LEAF_TABLE: ReadonlyMap<number, LeafHandler> = new Map<number, LeafHandler>([
@@ -69,4 +80,17 @@ export const LEAF_TABLE: ReadonlyMap<number, LeafHandler> = new Map<number, Leaf
   [LEAF.TDH_SYS_SHUTDOWN, tdhSysShutdown],
   [LEAF.TDH_SYS_UPDATE, tdhSysUpdate],
   [LEAF.TDH_SYS_DISABLE, tdhSysDisable],
+  [LEAF.TDH_VP_ENTER, tdhVpEnter],
+  [LEAF.TDH_MEM_RANGE_BLOCK, tdhMemRangeBlock],
+  [LEAF.TDH_MNG_RD, tdhMngRd],
+  [LEAF.TDH_MNG_WR, tdhMngWr],
+  [LEAF.TDH_MR_EXTEND, tdhMrExtend],
+  [LEAF.TDH_MR_FINALIZE, tdhMrFinalize],
+  [LEAF.TDH_MEM_SEPT_RD, tdhMemSeptRd],
+  [LEAF.TDH_VP_RD, tdhVpRd],
+  [LEAF.TDH_MEM_PAGE_REMOVE, tdhMemPageRemove],
+  [LEAF.TDH_MEM_SEPT_REMOVE, tdhMemSeptRemove],
+  [LEAF.TDH_MEM_TRACK, tdhMemTrack],
+  [LEAF.TDH_MEM_RANGE_UNBLOCK, tdhMemRangeUnblock],
+  [LEAF.TDH_VP_WR, tdhVpWr],
 ]);

@@ -33,8 +33,12 @@ export function septValue(e: SeptEntry | undefined, level: number): bigint {
     return SEPTE_FREE;
   }
   const ps = e.leaf && level > 0 ? 0x80n : 0n;
-  if (e.state === SEPT_STATE.PENDING) {
+  if (e.state === SEPT_STATE.PENDING || e.state === SEPT_STATE.PENDING_BLOCKED) {
     return SEPTE_FREE | BigInt(e.pa) | (6n << 3n) | ps;
+  }
+  if (e.state === SEPT_STATE.BLOCKED) {
+    // A blocked entry has its RWX bits cleared (block_sept_entry()).
+    return BigInt(e.pa) | (e.leaf ? (6n << 3n) | ps : 0n);
   }
   return BigInt(e.pa) | 0x7n | (e.leaf ? (6n << 3n) | ps : 0n);
 }

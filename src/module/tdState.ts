@@ -43,8 +43,38 @@ export const MIN_TDVPS_PAGES = 6;
 export const MAX_TDVPS_PAGES = 15;
 export const TDVPS_PAGES_PER_L2_VM = 3;
 
-/** Secure EPT entry states as reported in RDX bits 15:8 of SEPT errors (model encoding). */
+/**
+ * Secure EPT entry states, numbered as the public states reported in RDX bits 15:8 of SEPT
+ * errors and by TDH.MEM.SEPT.RD for leaf entries (a non-leaf entry in MAPPED or BLOCKED is
+ * reported as NL_MAPPED 132 or NL_BLOCKED 129, see `publicSeptState`).
+ * @see intel/tdx-module 1.5.01 (72d8cff) include/auto_gen/sept_state_lookup.c public_state
+ */
 export const SEPT_STATE = { FREE: 0, BLOCKED: 1, PENDING: 2, PENDING_BLOCKED: 3, MAPPED: 4 } as const;
+
+/** Public state of a SEPT entry (NL_MAPPED = 132, NL_BLOCKED = 129 for non-leaf entries). */
+export function publicSeptState(state: number, leaf: boolean): number {
+  if (leaf) {
+    return state;
+  }
+  return state === SEPT_STATE.BLOCKED ? 129 : state === SEPT_STATE.MAPPED ? 132 : state;
+}
+
+/** True for the blocked SEPT states (sept_state_is_any_blocked()). */
+export function septBlocked(state: number): boolean {
+  return state === SEPT_STATE.BLOCKED || state === SEPT_STATE.PENDING_BLOCKED;
+}
+
+/**
+ * The guest's progress through its program (see module/guest.ts): the GPA of the program, the
+ * index of the next operation, and whether the guest halted at its end.
+ */
+export interface GuestState {
+  /** GPA of the guest program: the initial RCX TDH.VP.INIT was given (RDX). */
+  programGpa: number;
+  /** Index of the next operation to run. */
+  pc: number;
+  halted: boolean;
+}
 
 /** A VCPU (TDVPR page) of a TD. */
 export interface VcpuState {
@@ -54,6 +84,12 @@ export interface VcpuState {
   associatedLp: number;
   /** TDCX pages added by TDH.VP.ADDCX (tdvps_pa[1..]); num_tdvps_pages = 1 + their number. */
   readonly tdcx: number[];
+  /** VCPU_INDEX given by TDH.VP.INIT (-1 before). */
+  vcpuIndex?: number;
+  /** The guest's progress (set by TDH.VP.INIT). */
+  guest?: GuestState;
+  /** vcpu_epoch: the TD epoch the VCPU last entered in (TLB tracking). */
+  vcpuEpoch?: number;
 }
 
 /** num_tdvps_pages of a VCPU (the TDVPR counts). */
@@ -90,6 +126,35 @@ export class TdState {
   numVcpus = 0;
   /** TDCS num_assoc_vcpus: VCPUs associated with some LP (VP.INIT/VP.ENTER add, VP.FLUSH removes). */
   numAssocVcpus = 0;
+  /** TDCS td_epoch (TDH.MNG.INIT sets 1; TDH.MEM.TRACK increments). */
+  tdEpoch = 1;
+  /** TDCS refcount[2]: VCPUs running in the TD per epoch parity. */
+  readonly epochRefcount: [number, number] = [0, 0];
+  /** TDCS secure_ept_lock (the SEPT tree lock). */
+  readonly septLock = new TryLock();
+  /** TDCS epoch_lock. */
+  readonly epochLock = new TryLock();
+  /**
+   * PAMT bepoch of blocked pages (by the page's PA): the TD epoch at TDH.MEM.RANGE.BLOCK. Kept
+   * here rather than in the PAMT entry the module stores it in; cleared on unblock and removal.
+   */
+  readonly bepoch = new Map<number, number>();
+  /**
+   * MRTD as a hex string (48 bytes), or '' before TDH.MR.FINALIZE. The model keeps the running
+   * measurement as a SHA-384 hash chain (`mrChain`), standing in for the SHA-384 context the
+   * module updates block by block; MR.FINALIZE publishes it.
+   */
+  mrtd = '';
+  mrChain = '';
+  /** Number of TDH.MR.EXTEND calls (256-byte chunks measured). */
+  mrExtends = 0;
+  /** TD_PARAMS values the metadata fields report. */
+  attributes = 0n;
+  xfam = 0n;
+  eptp = 0n;
+  tscFrequency = 0;
+  /** TDCS HP_LOCK_TIMEOUT in microseconds (TDH.MNG.INIT: DEFAULT_HP_LOCK_TIMEOUT_USEC). */
+  hpLockTimeoutUsec = 1_000_000;
   /** Secure EPT entries (absent = FREE), as ranges of contiguous mappings. */
   readonly sept = new SecureEpt();
   readonly vcpus = new Map<number, VcpuState>();

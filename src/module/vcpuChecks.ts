@@ -11,13 +11,14 @@ import type { LeafCtx } from './leafCtx.js';
 import { PT } from './pamt.js';
 import { OPERAND_ID, TDX_OPERAND_BUSY, TDX_PAGE_METADATA_INCORRECT, TDX_SUCCESS, withOperand } from './status.js';
 import type { TdState, VcpuState } from './tdState.js';
+import type { LockMode } from './TryLock.js';
 
 /** A VCPU located through its TDVPR operand, or the status to return. */
 export type VcpuRef = { readonly status?: undefined; readonly pa: number; readonly td: TdState; readonly vcpu: VcpuState } | { readonly status: U64 };
 
-/** Check and lock the TDVPR operand `v` (reported as `operand`), then lock its TDR shared. */
-export function tdvprOperand(ctx: LeafCtx, v: bigint, operand: number): VcpuRef {
-  const page = privatePage(ctx, v, operand, PT.TDVPR, 0, 'exclusive');
+/** Check and lock the TDVPR operand `v` (reported as `operand`) in `mode`, then lock its TDR shared. */
+export function tdvprOperand(ctx: LeafCtx, v: bigint, operand: number, mode: LockMode = 'exclusive'): VcpuRef {
+  const page = privatePage(ctx, v, operand, PT.TDVPR, 0, mode);
   if (page.status !== TDX_SUCCESS || page.entry === undefined) {
     return { status: page.status };
   }

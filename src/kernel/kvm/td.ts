@@ -41,11 +41,14 @@ import {
   TDH_MNG_KEY_CONFIG,
   TDH_MNG_KEY_FREEID,
   TDH_MNG_VPFLUSHDONE,
+  TDH_MR_EXTEND,
+  TDH_MR_FINALIZE,
   TDH_PHYMEM_CACHE_WB,
   TDH_PHYMEM_PAGE_RECLAIM,
   TDH_PHYMEM_PAGE_WBINVD,
   TDH_VP_ADDCX,
   TDH_VP_CREATE,
+  TDH_VP_ENTER,
   TDH_VP_FLUSH,
   TDH_VP_INIT,
   TDX_FLUSHVP_NOT_DONE,
@@ -226,8 +229,20 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
   if (ret !== 0) {
     return ret;
   }
-  ret = yield* td_add_memory(k, cpu, td, Math.max(1, opts.pages ?? 16));
-  return ret;
+  ret = yield* td_add_memory(k, cpu, td, Math.max(1, opts.pages ?? 16), opts.fill ?? 0xa5);
+  if (ret !== 0) {
+    return ret;
+  }
+  return yield* tdx_td_finalize(k, cpu, td);
+}
+
+/**
+ * KVM_TDX_FINALIZE_VM: TDH.MR.FINALIZE, after which the TD is RUNNABLE (the initial image page
+ * was measured with TDH.MR.EXTEND when it was added, KVM_TDX_MEASURE_MEMORY_REGION).
+ * @see linux tdx_td_finalize()
+ */
+function* tdx_td_finalize(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+  return (yield* tdcall(k, cpu, TDH_MR_FINALIZE, { rcx: BigInt(td.tdr) }, 'TDH_MR_FINALIZE')) === 0n ? 0 : -EIO;
 }
 
 /**
@@ -275,7 +290,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   td.vcpuCpu = cpu.id;
   const v1 = ((k.tdx.tdx_sysinfo?.features?.tdx_features0 ?? 0n) & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) !== 0n;
   const leaf = BigInt(TDH_VP_INIT) | (v1 ? 1n << 16n : 0n);
-  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: 0n, r8: 0n }, 'TDH_VP_INIT')) !== 0n) {
+  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: 0n }, 'TDH_VP_INIT')) !== 0n) {
     return -EIO;
   }
   td.vcpuInitialized = true;
@@ -401,7 +416,7 @@ function td_leaf_size(r: TdMemRange, off: number): number {
  * (the initial image) and PAGE.AUG for the rest (RCX level 1 for a 2 MiB leaf).
  * @see linux tdx_sept_link_private_spt(), tdx_mem_page_aug(), tdx_mem_page_add()
  */
-function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<KernelStatus> {
+function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number, fill: number): Prog<KernelStatus> {
   const ret = td_alloc_memory(k, cpu, td, nrPages);
   if (ret !== 0) {
     return ret;
@@ -436,7 +451,7 @@ function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): Prog<Kern
           return -EIO;
         }
       }
-      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2');
+      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa, fill) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2');
       first = false;
       if (st !== 0n) {
         return -EIO;
@@ -455,33 +470,86 @@ export function td_private_bytes(td: Td): number {
   return n;
 }
 
-/** TDH.MEM.PAGE.ADD from a shared source page holding the initial image. */
-function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number): Prog<bigint> {
+/**
+ * TDH.MEM.PAGE.ADD from a shared source page holding the initial image, then TDH.MR.EXTEND of
+ * its 16 256-byte chunks (KVM_TDX_INIT_MEM_REGION with KVM_TDX_MEASURE_MEMORY_REGION). The
+ * image is the guest model's program (module guest model, docs/module.md): accept every range,
+ * then store `fill` over every range, the first range (holding the program) last, so that the
+ * guest overwrites its own program and halts.
+ * @see linux tdx_gmem_post_populate(), tdh_mr_extend()
+ */
+function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number, fill: number): Prog<bigint> {
   const src = allocPage(k, cpu);
   if (src === undefined) {
     return -1n;
   }
-  k.platform.storeFill(cpu, src, PAGE_SIZE, 0x5a, 0, 'kvm:td_image');
+  k.platform.store(cpu, src, td_guest_program(td, fill), 0, 'kvm:td_image');
   const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', 'none');
   k.pageAlloc.free_contig_range(src, 1);
-  return st;
+  if (st !== 0n) {
+    return st;
+  }
+  for (let off = 0; off < PAGE_SIZE; off += 256) {
+    const r = yield* tdcall(k, cpu, TDH_MR_EXTEND, { rcx: BigInt(gpa + off), rdx: BigInt(td.tdr) }, 'TDH_MR_EXTEND', 'pr_tdx_error_2');
+    if (r !== 0n) {
+      return r;
+    }
+  }
+  return 0n;
 }
 
-/**
- * The TD runs on its CPU and writes every private page through its KeyID (the guest accepting
- * and using its memory): one bulk store per range; dirty TD-owned lines now sit in that CPU's
- * cache (as many as fit), the rest has reached memory.
- */
-export function* td_touch_memory(k: Kernel, td: Td, fill: number): Prog {
-  const cpu = k.platform.cpu(td.runCpu);
+/** Guest model operations (the module's guest.ts encoding: four u64s per operation). */
+const GUEST_ACCEPT = 1n;
+const GUEST_STORE = 2n;
+const GUEST_OPS_MAX = 128;
+
+/** The guest program of the initial image: ACCEPT each range, STORE each range (first last). */
+function td_guest_program(td: Td, fill: number): Uint8Array {
+  const b = new Uint8Array(PAGE_SIZE);
+  const v = new DataView(b.buffer);
+  const ops: bigint[][] = [];
   for (const r of td.ranges) {
-    k.platform.storeFill(cpu, r.pa, r.size, fill, td.hkid, `td${td.id}`);
+    ops.push([GUEST_ACCEPT, BigInt(r.gpa), BigInt(r.size), 0n]);
   }
-  // Entering the TD is a SEAMCALL too: the CPU's caches are now possibly incoherent.
-  if (k.profile.cacheStateFlag) {
-    k.cache_state_incoherent.set(cpu.id, true);
+  for (const r of [...td.ranges].reverse()) {
+    ops.push([GUEST_STORE, BigInt(r.gpa), BigInt(r.size), BigInt(fill & 0xff) | (BigInt(td.id) << 8n)]);
   }
+  ops.slice(0, GUEST_OPS_MAX).forEach((op, i) => op.forEach((x, j) => v.setBigUint64(i * 32 + j * 8, x, true)));
+  return b;
+}
+
+/** VMX exit reasons KVM looks at after TDH.VP.ENTER. */
+const EXIT_REASON_TDCALL = 77n;
+const EXIT_REASON_EPT_VIOLATION = 48n;
+const EXIT_REASON_HLT = 12n;
+
+/**
+ * KVM_RUN of the TD's VCPU on its CPU: TDH.VP.ENTER there until the guest halts. The guest
+ * accepts its memory and writes every private page through its KeyID (the program of the initial
+ * image), so dirty TD-owned lines now sit in that CPU's cache (as many as fit). A
+ * TDG.VP.VMCALL<HLT> exit (RAX = 77, R11 = 12) ends the run; any other exit or an error stops it
+ * with `pr_tdx_error(TDH_VP_ENTER)`.
+ * @see linux tdx_vcpu_run(), tdx_vcpu_enter_exit(), tdx_handle_exit(), handle_tdvmcall()
+ */
+export function* td_touch_memory(k: Kernel, td: Td, _fill: number): Prog {
+  const cpu = k.platform.cpu(td.runCpu);
+  yield* tdx_vcpu_run(k, cpu, td);
   yield { op: 'tick', ns: (td_private_bytes(td) / PAGE_SIZE) * k.platform.spec.costs.stepNs, label: 'td_run' };
+}
+
+/** TDH.VP.ENTER on `cpu` (the VCPU must be loaded there) until the guest halts; the last status. */
+export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td): Prog<bigint> {
+  for (let i = 0; i < 8; i++) {
+    const r = yield* seamcall(k, cpu, BigInt(TDH_VP_ENTER), { rcx: BigInt(td.tdvpr[0] ?? 0) });
+    if (r.ret === EXIT_REASON_TDCALL && r.out.r11 === EXIT_REASON_HLT) {
+      return r.ret;
+    }
+    if (r.ret !== EXIT_REASON_TDCALL && r.ret !== EXIT_REASON_EPT_VIOLATION) {
+      k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_VP_ENTER', r.ret, 'pr_tdx_error', r.out));
+      return r.ret;
+    }
+  }
+  return EXIT_REASON_TDCALL;
 }
 
 /**

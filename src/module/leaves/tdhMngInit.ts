@@ -191,6 +191,7 @@ function checkTdParams(ctx: LeafCtx, td: TdState, p: Uint8Array): U64 {
   td.septRootLevel = pwl;
   td.maxVcpus = maxVcpus;
   td.numL2Vms = numL2;
+  Object.assign(td, { attributes, xfam, eptp, tscFrequency: tsc }); // for TDH.MNG.RD
   return TDX_SUCCESS;
 }
 

@@ -71,6 +71,9 @@ export function* tdhVpInit(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   vcpu.initialized = true;
+  vcpu.vcpuIndex = vcpuIndex;
+  // The guest model starts its program at the initial RCX the host passed in RDX.
+  vcpu.guest = { programGpa: Number(ctx.regs.rdx & 0x000f_ffff_ffff_f000n), pc: 0, halted: false };
   // associate_vcpu_initial()
   vcpu.associatedLp = ctx.lp;
   td.numAssocVcpus++;

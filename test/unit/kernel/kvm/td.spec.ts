@@ -229,12 +229,13 @@ describe('KVM VCPU lifecycle (6.16+): VP.CREATE, VP.ADDCX x5, VP.INIT, VP.FLUSH 
     expect(td!.tdcx).toHaveLength(5);
     expect(td!.vcpuCpu).toBe(1);
     const st = module(r).state.tds.get(td!.tdr)!;
-    expect([st.numVcpus, st.numAssocVcpus]).toEqual([1, 0]);
+    // TDH.VP.ENTER on CPU 1 associated the VCPU there (associate_vcpu()).
+    expect([st.numVcpus, st.numAssocVcpus]).toEqual([1, 1]);
+    expect(st.vcpus.get(td!.tdvpr[0]!)!.associatedLp).toBe(1);
     const down = seamcalls(r, () => expect(r.run(r.m.destroyTd(td!))).toBe(0));
-    // The model does not enter TDs, so CPU 1 never got the association: VCPU_NOT_ASSOCIATED,
-    // which tdx_flush_vp() accepts silently.
+    // Teardown flushes it off CPU 1, where it ran.
     expect(down.slice(0, 2)).toEqual([
-      [1, 'VP.FLUSH', '0x8000070200000000'],
+      [1, 'VP.FLUSH', '0x0'],
       [0, 'MNG.VPFLUSHDONE', '0x0'],
     ]);
     expect(down.filter(([, l]) => l === 'PHYMEM.CACHE.WB').map(([c]) => c)).toEqual([0, r.m.platform.cpus.find((c) => c.packageId === 1)!.id]);

@@ -1,0 +1,84 @@
+/**
+ * TDH.MEM.PAGE.REMOVE (leaf 29): remove a 4 KiB, 2 MiB or 1 GiB private page from a TD. The
+ * SEPT entry becomes FREE, the page's PAMT entry PT_NDA, CHLDCNT drops by the page's 4 KiB count
+ * and RCX returns the page's PA. The page content is left as it is: lines written under the
+ * TD's KeyID may still sit in caches, which is why the host then runs
+ * TDH.PHYMEM.PAGE.WBINVD on it (Linux: tdx_sept_remove_private_spte()).
+ *
+ * Check order: RCX/RDX zeroed → TDR (RDX, shared) → build state → op_state lock (shared) →
+ * op_state row 29 → GPA/level (level 0..2) → private GPA → SEPT tree lock *shared* → walk to
+ * the level (EPT_WALK_FAILED|RCX) → a leaf in MAPPED, BLOCKED, PENDING or PENDING_BLOCKED (else
+ * EPT_ENTRY_STATE_INCORRECT|RCX) → the page's PAMT entry lock exclusive (OPERAND_BUSY|RCX) → in
+ * a TLB-tracking op_state (RUNNABLE...): blocked (else TDX_GPA_RANGE_NOT_BLOCKED|RCX with the
+ * entry in RCX/RDX), then tracked (else TDX_TLB_TRACKING_NOT_DONE|RCX). So in INITIALIZED a
+ * mapped page goes without BLOCK/TRACK, and once RUNNABLE the host must BLOCK, TRACK, REMOVE.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_mem_page_remove.c;
+ *   include/auto_gen/sept_state_lookup.c seamcall_sept_state_lookup[29]
+ */
+import type { U64 } from '../../base/u64.js';
+import type { Prog } from '../../platform/Exec.js';
+import type { LeafCtx } from '../leafCtx.js';
+import { YIELD } from '../leafCtx.js';
+import { LEAF } from '../leafNumbers.js';
+import { pagesPerLevel } from '../pamt.js';
+import {
+  OPERAND_ID,
+  TDX_EPT_ENTRY_STATE_INCORRECT,
+  TDX_GPA_RANGE_NOT_BLOCKED,
+  TDX_OPERAND_BUSY,
+  TDX_OPERAND_INVALID,
+  TDX_SUCCESS,
+  TDX_TLB_TRACKING_NOT_DONE,
+  withOperand,
+} from '../status.js';
+import { septErrorInfo } from '../tdChecks.js';
+import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
+import { septBlocked } from '../tdState.js';
+
+/** TDH.MEM.PAGE.REMOVE. */
+export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
+  const r = ctx.regs;
+  const gpaLevel = r.rcx;
+  const tdrIn = r.rdx;
+  r.rcx = r.rdx = 0n as U64;
+  const t = tdPrologue(ctx, tdrIn, OPERAND_ID.RDX, 'shared', 'shared', LEAF.TDH_MEM_PAGE_REMOVE);
+  if (t.status !== undefined) {
+    return t.status;
+  }
+  const td = t.td;
+  const info = pageInfo(gpaLevel, 0, 2);
+  if (info === undefined) {
+    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
+  }
+  const w = lockedSeptWalk(ctx, td, info, 'shared');
+  if (w.status !== TDX_SUCCESS || w.walk === undefined) {
+    if (w.walk !== undefined) {
+      septErrorInfo(ctx, w.walk);
+    }
+    return w.status;
+  }
+  const e = w.walk.entry;
+  if (e === undefined || !e.leaf) {
+    septErrorInfo(ctx, { level: info.level, entry: e });
+    return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
+  }
+  if (!ctx.hold(ctx.m.pamt.lock(e.pa), 'exclusive')) {
+    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
+  }
+  if (opStateTracksTlb(td.opState)) {
+    if (!septBlocked(e.state)) {
+      septErrorInfo(ctx, { level: info.level, entry: e });
+      return withOperand(TDX_GPA_RANGE_NOT_BLOCKED, OPERAND_ID.RCX);
+    }
+    if (!tlbTracked(td, td.bepoch.get(e.pa) ?? td.tdEpoch)) {
+      return withOperand(TDX_TLB_TRACKING_NOT_DONE, OPERAND_ID.RCX);
+    }
+  }
+  yield YIELD;
+  td.sept.clear(info.level, info.gpa);
+  td.bepoch.delete(e.pa);
+  td.chldcnt -= pagesPerLevel(info.level);
+  ctx.m.pamt.free(e.pa, info.level);
+  r.rcx = BigInt(e.pa) as U64;
+  return TDX_SUCCESS;
+}
