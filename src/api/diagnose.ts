@@ -5,10 +5,10 @@
  * reproduce the boot in the simulator, compare the TDX lines line for line, and end with the
  * cause and the remedy (including the kernel or module profile that would succeed).
  */
-import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
+import { KERNEL_PROFILE_NAMES } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
 import { leafName } from '../module/leafNumbers.js';
-import { DEFAULT_MODULE_PROFILE, describeReleases, isModuleProfileName, MODULE_PROFILE_NAMES } from '../module/profiles.js';
+import { describeReleases, MODULE_PROFILE_NAMES } from '../module/profiles.js';
 import type { ModuleProfileName } from '../module/profiles.js';
 import { describeStatus } from '../module/status.js';
 import { parsePlatformSpec } from '../platform/spec.js';
@@ -22,7 +22,8 @@ import type { BootFacts, DmesgFacts, TdxLine } from './parse/dmesg.js';
 import { isRebuilt, logCmrs, machineFromDmesg } from './parse/machine.js';
 import type { MemorySource } from './parse/machine.js';
 import { hx } from './parse/num.js';
-import { moduleFromVersion, planProfile } from './plan.js';
+import { inferKernel, inferModule } from './era.js';
+import { planProfile } from './plan.js';
 import { TDX_PRINTKS } from './parse/printks.js';
 import { run } from './run.js';
 
@@ -502,95 +503,6 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
   };
 }
 
-// ---------------------------------------------------------------- era
-
-function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { kernel: KernelProfileName; why: string } {
-  const v = b.kernelVersion;
-  if (v !== undefined) {
-    for (const n of ['tdx-host-v8', 'tdx-host-rfc'] as const) {
-      if (v.text.includes(n)) {
-        return { kernel: n, why: `"Linux version ${v.text}" (line ${v.line})` };
-      }
-    }
-  }
-  const s2026 = b.tdx.some((t) => /TDX-Module initiali[sz]ation failed|TDX-Module initiali[sz]ed|TDH\.SYS\.DISABLE failed|^virt\/tdx: Module version:/.test(t.text));
-  if (s2026 && v !== undefined && v.major * 100 + v.minor < 701) {
-    return b.kexecFrom !== undefined
-      ? { kernel: 'linux-7.2', why: `"Linux version ${v.text}" (line ${v.line}) is a development tree that prints the 2026 strings ("TDX-Module initialized") and re-initialises TDX after kexec (line ${b.kexecFrom.line}): the TDH.SYS.DISABLE series merged in 7.2; closest profile linux-7.2` }
-      : { kernel: 'linux-7.1', why: `"Linux version ${v.text}" (line ${v.line}) is a development tree that prints the 2026 strings ("TDX-Module initialized"); closest profile linux-7.1` };
-  }
-  if (prefix === 'tdx: ' && v !== undefined) {
-    const rel = `${v.text} (line ${v.line})`;
-    return { kernel: 'tdx-host-v8', why: `the "tdx: " strings of Intel's out-of-tree kernels, here ${rel} (Intel MVP, TD-partitioning or Ubuntu 23.10 intel-opt); closest model profile tdx-host-v8, used for reproduction only` };
-  }
-  if (prefix === 'tdx: ') {
-    const rfc = pamtUnit === 'pages' || b.tdx.some((t) => /TDX private KeyID range|Failed to initialize TDX module|SEAMRR/.test(t.text));
-    return rfc
-      ? { kernel: 'tdx-host-rfc', why: 'the 2022 RFC strings ("tdx: " prefix, PAMT in pages, "TDX private KeyID range")' }
-      : { kernel: 'tdx-host-v8', why: 'the Dec 2022 series strings ("tdx: " prefix, "KBs allocated for PAMT.")' };
-  }
-  if (v !== undefined && prefix === 'virt/tdx: ') {
-    const num = v.major * 100 + v.minor;
-    const at = `Linux ${v.major}.${v.minor} (line ${v.line})`;
-    if (num >= 702) {
-      return { kernel: 'linux-7.2', why: `${at}${num > 702 ? ': the newest kernel profile, linux-7.2' : ''}` };
-    }
-    if (num >= 701) {
-      return { kernel: 'linux-7.1', why: at };
-    }
-    if (num >= 618) {
-      return { kernel: 'linux-6.18', why: `${at}${num > 618 ? ' (6.19/7.0 changed nothing known to the TDX host code; closest profile linux-6.18)' : ''}` };
-    }
-    if (num >= 616) {
-      return { kernel: 'linux-6.16', why: `${at}${num > 616 ? '; closest profile linux-6.16' : ''}` };
-    }
-    if (num >= 608) {
-      return {
-        kernel: 'ubuntu-6.8-intel',
-        why: `${at}${v.text.includes('intel') ? ', Canonical\'s linux-intel' : ': mainline kernels before 6.16 have no KVM TDX, so a log that initializes the module comes from a distribution kernel; closest profile ubuntu-6.8-intel'}`,
-      };
-    }
-  }
-  if (prefix === 'virt/tdx: ' && b.tdx.some((t) => /^virt\/tdx: TDX module: attributes /.test(t.text))) {
-    return { kernel: 'ubuntu-6.8-intel', why: 'the "TDX module: attributes …" line (TDH.SYS.INFO), which only Ubuntu\'s linux-intel 6.8 prints with the "virt/tdx: " prefix' };
-  }
-  if (b.tdx.some((t) => /TDX-Module initiali[sz]ation failed|TDX-Module initiali[sz]ed|TDX not supported by the host platform/.test(t.text))) {
-    return { kernel: 'linux-7.1', why: 'the "TDX-Module initialized" strings of 7.1+ kernels' };
-  }
-  const firstRd = b.tdx.find((t) => t.kind === 'seamcall-failed' && t.leaf === 34);
-  if (firstRd !== undefined) {
-    const idx = b.tdx.indexOf(firstRd);
-    const regs = b.tdx[idx + 1];
-    if (regs !== undefined && regs.kind === 'seamcall-regs' && regs.regs['rdx'] === 0x9100000100000008n) {
-      return { kernel: 'ubuntu-6.8-intel', why: 'the first TDH.SYS.RD read MAX_TDMRS (6.8-based kernels read the TDMR fields first)' };
-    }
-  }
-  if (b.tdx.some((t) => t.kind === 'module-version' && /^Module version:/.test(t.text.replace(t.prefix, '')))) {
-    return { kernel: 'linux-7.1', why: 'the "Module version:" line of 7.1+ kernels' };
-  }
-  return { kernel: 'linux-6.18', why: 'the "virt/tdx: " strings of 6.8+ kernels; no version line, so the reference profile linux-6.18' };
-}
-
-function guessModule(b: BootFacts, kernel: KernelProfileName, c: Classified): { module: ModuleProfileName; why: string } {
-  const v = b.tdx.find((t) => t.kind === 'module-version');
-  if (v !== undefined && v.kind === 'module-version') {
-    const m = moduleFromVersion(v);
-    return { module: m.name, why: `module version line (line ${v.line}): ${m.why}` };
-  }
-  const sc = c.seamcall;
-  if (sc !== undefined && sc.leaf === 34) {
-    const name = describeStatus(sc.status).name;
-    if (name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID') {
-      return { module: '1.0', why: `TDH.SYS.RD unknown to the module (line ${sc.line}): a 1.0 module` };
-    }
-    if (name === 'TDX_METADATA_FIELD_ID_INCORRECT') {
-      return { module: '1.5.01', why: `a metadata field missing from the module (line ${sc.line}): 1.5.01 (the only release without MAX_VCPUS_PER_TD)` };
-    }
-  }
-  const d = kernelProfile(kernel).defaultModule;
-  return { module: isModuleProfileName(d) ? d : DEFAULT_MODULE_PROFILE, why: `no version line: the module ${kernel} was paired with in its era` };
-}
-
 // ---------------------------------------------------------------- reproduction
 
 /** Line-for-line diff (longest common subsequence). */
@@ -1035,21 +947,15 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   if (damage.length > 0) {
     warnings.push(`paste damage undone: ${damage.map(([k, v]) => `${k} (${v.count} line(s), first line ${v.firstLine})`).join(', ')}`);
   }
-  const hostLines = b.tdx.filter((x) => x.prefix === 'virt/tdx: ' || x.prefix === 'tdx: ' || x.prefix === 'x86/virt/tdx: ');
-  const prefixCount = new Map<string, number>();
-  for (const h of hostLines) {
-    prefixCount.set(h.prefix, (prefixCount.get(h.prefix) ?? 0) + 1);
-  }
-  const prefix = [...prefixCount.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'virt/tdx: ';
+  const k = inferKernel(b);
+  const { prefix, pamtUnit } = k;
   const pamtLine = b.tdx.find((x) => x.kind === 'pamt-allocated');
-  const pamtUnit = pamtLine !== undefined && pamtLine.kind === 'pamt-allocated' ? pamtLine.unit : null;
-  const k = guessKernel(b, prefix, pamtUnit);
   const c0 = classify(b);
-  const mo0 = guessModule(b, k.kernel, c0);
+  const mo0 = inferModule(b, k.kernel, c0.seamcall);
   const cuts = b.tdx.filter((x): x is TdxLine & { kind: 'truncated' } => x.kind === 'truncated');
   const hints = cuts.length > 0 ? hintsFor(b, k.kernel, mo0.module) : {};
   const c = cuts.length > 0 ? classify(b, hints) : c0;
-  const mo = guessModule(b, k.kernel, c);
+  const mo = inferModule(b, k.kernel, c.seamcall);
   const truncated = cuts.map((x) => analyseTruncation(x, hints));
   for (const tr of truncated) {
     warnings.push(`line ${tr.line} is cut off: "${tr.text}" could be the start of ${tr.candidates.map((x) => `"${x.format}" (${x.why})`).join('; ')}`);
