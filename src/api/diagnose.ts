@@ -5,7 +5,7 @@
  * reproduce the boot in the simulator, compare the TDX lines line for line, and end with the
  * cause and the remedy (including the kernel or module profile that would succeed).
  */
-import { KERNEL_PROFILE_NAMES } from '../kernel/profiles.js';
+import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
 import { leafName } from '../module/leafNumbers.js';
 import { describeReleases, MODULE_PROFILE_NAMES } from '../module/profiles.js';
@@ -117,6 +117,20 @@ export interface DiffLine {
   readonly logLine?: number;
   /** The simulator's line (extra: the log does not have it). */
   readonly sim?: string;
+  /** Why the line differs (never absent on a difference). */
+  readonly reason?: DiffReason;
+}
+
+/** Why a line of the log and of the reproduction differ. */
+export interface DiffReason {
+  /**
+   * not-printed: a line the model's kernel (or the log's kernel) does not print; unknown-value: a
+   * value the rebuilt machine cannot know (assumed CMRs, KeyIDs); cut-short: the log is cut off;
+   * informational: a line that describes, not decides (CMRs); diverged: the simulated kernel took
+   * another path than the log's.
+   */
+  readonly kind: 'not-printed' | 'unknown-value' | 'cut-short' | 'informational' | 'diverged';
+  readonly text: string;
 }
 
 /** The reproduction in the simulator. */
@@ -135,6 +149,8 @@ export interface Reproduction {
   /** True when every TDX line of the log was reproduced and nothing else (null: not compared). */
   readonly matches: boolean | null;
   readonly compared: { readonly log: number; readonly sim: number; readonly same: number };
+  /** Every difference has a reason, and none of them is a divergence of the bring-up path. */
+  readonly explained: boolean;
   readonly diff: DiffLine[];
   readonly notes: string[];
 }
@@ -610,9 +626,99 @@ function simulate(platform: PlatformSpecInput, kernel: KernelProfileName, module
 /** Kinds of TDX line that describe the installed module build, not the bring-up: not compared. */
 const UNCOMPARED_KINDS = new Set(['module-version']);
 
+/** What the reasons for a difference are drawn from. */
+interface DiffContext {
+  readonly b: BootFacts;
+  readonly c: Classified;
+  readonly kernel: KernelProfileName;
+  readonly logTdx: readonly TdxLine[];
+  readonly simKinds: readonly TdxLine[];
+  readonly source: MemorySource;
+  readonly logHasCmrs: boolean;
+}
+
+/** Why a value differs: what the rebuilt machine had to assume for it. */
+function unknownValueWhy(kind: string, x: DiffContext): string {
+  const cmrs = x.logHasCmrs ? 'the CMRs the log prints, with holes inside them that no line shows' : 'CMRs assumed to be the RAM ranges (the log prints none)';
+  switch (kind) {
+    case 'pamt-allocated':
+      return `the PAMT follows the TDMRs, which the rebuilt machine computes from ${x.source.kind === 'cmrs' ? 'the CMR lines only (no memory map in the log)' : 'the log\'s memory map'} and ${cmrs}`;
+    case 'cmr':
+      return `the rebuilt machine's CMRs: ${cmrs}`;
+    case 'keyid-range':
+      return 'the KeyID split the rebuilt machine assumed';
+    case 'tdmr-limit':
+    case 'rsvd-exhausted':
+      return `the TDMR layout depends on memory holes and ${cmrs}`;
+    default:
+      return 'a value that depends on machine state the log does not show';
+  }
+}
+
+/**
+ * Give every differing line of a reproduction its reason: a line the model's kernel does not
+ * print, a value the rebuilt machine cannot know, a log cut short, an informational line, or a
+ * bring-up that took another path.
+ */
+function explainDiff(diff: readonly DiffLine[], x: DiffContext): DiffLine[] {
+  const kindOfLog = (line: number | undefined): string => x.logTdx.find((t) => t.line === line)?.kind ?? 'other';
+  const kindOfSim = (text: string | undefined): string => x.simKinds.find((t) => t.text === text)?.kind ?? 'other';
+  const missingKinds = new Set(diff.filter((d) => d.op === 'missing').map((d) => kindOfLog(d.logLine)));
+  const extraKinds = new Set(diff.filter((d) => d.op === 'extra').map((d) => kindOfSim(d.sim)));
+  const lastSame = diff.reduce((a, d, i) => (d.op === 'same' ? i : a), -1);
+  const logCut = x.logTdx.some((t) => t.kind === 'truncated') || x.b.tdx.length === 0;
+  const logEnds = x.logTdx.some((t) => t.kind === 'init-ok' || t.kind === 'init-failed' || t.kind === 'pamt-allocated');
+  const simOk = x.simKinds.some((t) => t.kind === 'init-ok');
+  const logFailed = !isSuccessClass(x.c.cls) && x.c.cls !== 'runtime-seamcall-failure' && x.c.cls !== 'not-initialized';
+  const release = x.b.kernelVersion !== undefined ? ` ${x.b.kernelVersion.text}` : '';
+  const kp = kernelProfile(x.kernel);
+  const diverged = (): DiffReason => ({
+    kind: 'diverged',
+    text:
+      simOk && logFailed
+        ? `the simulated ${x.kernel} initialises TDX where the log's kernel${release} failed (${TITLES[x.c.cls]})${x.c.cls === 'reserved-areas-exhausted' && kp.holes === 'cmrs' ? `: ${x.kernel} takes holes from the CMRs (as 6.8.0-1006-intel and later do), so it needs fewer reserved areas than a build that took them from the memory list` : ': the model does not share that build\'s behaviour, or the failing condition is not in the log'}`
+        : `the simulated ${x.kernel} took another path than the log's kernel${release} here`,
+  });
+  return diff.map((d, i): DiffLine => {
+    if (d.op === 'same') {
+      return d;
+    }
+    if (d.op === 'missing') {
+      const k = kindOfLog(d.logLine);
+      if (k === 'truncated') {
+        return { ...d, reason: { kind: 'cut-short', text: `the log's line ${d.logLine ?? '?'} is cut off, so it cannot equal a whole line` } };
+      }
+      if (k === 'cmr') {
+        return { ...d, reason: { kind: 'informational', text: `a CMR line describes the machine; the model's ${x.kernel} ${extraKinds.has('cmr') ? `prints other CMRs (${unknownValueWhy('cmr', x)})` : 'does not print CMR lines'}` } };
+      }
+      if (extraKinds.has(k)) {
+        return { ...d, reason: { kind: 'unknown-value', text: `a value the rebuilt machine cannot know: ${unknownValueWhy(k, x)}` } };
+      }
+      if (simOk && logFailed && (k === 'init-failed' || k === 'rsvd-exhausted' || k === 'tdmrs-exhausted' || k === 'seamcall-failed' || k === 'seamcall-regs')) {
+        return { ...d, reason: diverged() };
+      }
+      return { ...d, reason: { kind: 'not-printed', text: `a line the model's ${x.kernel} does not print (the log's kernel${release} does)` } };
+    }
+    const k = kindOfSim(d.sim);
+    if (k === 'cmr') {
+      return { ...d, reason: { kind: 'informational', text: `a CMR line describes the machine: ${unknownValueWhy('cmr', x)}` } };
+    }
+    if (missingKinds.has(k)) {
+      return { ...d, reason: { kind: 'unknown-value', text: `a value the rebuilt machine cannot know: ${unknownValueWhy(k, x)}` } };
+    }
+    if (i > lastSame && (logCut || !logEnds) && !(simOk && logFailed)) {
+      return { ...d, reason: { kind: 'cut-short', text: 'the log is cut short before this line: the simulated kernel prints it next' } };
+    }
+    if (simOk && logFailed && (k === 'init-ok' || k === 'pamt-allocated')) {
+      return { ...d, reason: diverged() };
+    }
+    return { ...d, reason: { kind: 'not-printed', text: `a line the log's kernel${release} does not print (the model's ${x.kernel} does)` } };
+  });
+}
+
 function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, module: ModuleProfileName, prefix: string): { rep: Reproduction; spec?: PlatformSpec; assumptions: string[] } {
   const none = (why: string, assumptions: string[] = []): { rep: Reproduction; assumptions: string[] } => ({
-    rep: { attempted: false, method: 'none', why, faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
+    rep: { attempted: false, method: 'none', why, faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, explained: false, diff: [], notes: [] },
     assumptions,
   });
   if (c.cls === 'tdx-guest') {
@@ -636,6 +742,11 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
     return none(`the rebuilt platform is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, m.assumptions);
   }
   const rp = reproPlanFor(c, base);
+  const kp = kernelProfile(kernel);
+  if ((rp.kexecFirst === true || b.kexecFrom !== undefined) && !kp.kexec.kexecAllowed) {
+    const why = `could not reproduce: ${kernel} has no kexec (INTEL_TDX_HOST depends on !KEXEC_CORE); the log's kernel evidently had it${b.kexecFrom !== undefined ? ` (kexec_core: Starting new kernel, line ${b.kexecFrom.line})` : ''}`;
+    return { rep: { ...none(why).rep, attempted: true, kernel, module }, spec: parsed.spec, assumptions: m.assumptions };
+  }
   const platform: PlatformSpecInput = { ...base, ...(rp.platformEdit ?? {}) };
   const notes: string[] = rp.note !== undefined ? [rp.note] : [];
   const logTdx = b.tdx.filter((t) => t.prefix === prefix);
@@ -672,7 +783,7 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
   if (simCmrs.length > 0) {
     notes.push(`the model's ${kernel} prints ${simCmrs.length} CMR line(s) that the log does not have (builds of that era differ in what they print): informational, not compared`);
   }
-  const diff = diffLines(logLines, simLines);
+  const diff = explainDiff(diffLines(logLines, simLines), { b, c, kernel, logTdx, simKinds, source: m.source, logHasCmrs });
   const same = diff.filter((d) => d.op === 'same').length;
   const simFailed = simKinds.some((t) => t.kind === 'init-failed');
   if (c.cls === 'success' && simFailed) {
@@ -695,6 +806,7 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
       dmesg: simAll,
       matches: diff.every((d) => d.op === 'same'),
       compared: { log: logLines.length, sim: simLines.length, same },
+      explained: diff.every((d) => d.op === 'same' || (d.reason !== undefined && d.reason.kind !== 'diverged')),
       diff,
       notes,
     },
@@ -969,10 +1081,13 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   const r = reproduceIt
     ? reproduce(b, c, k.kernel, mo.module, prefix)
     : {
-        rep: { attempted: false, method: 'none' as const, why: 'not requested', faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
+        rep: { attempted: false, method: 'none' as const, why: 'not requested', faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, explained: false, diff: [], notes: [] },
         assumptions: [] as string[],
       };
-  const needAlternatives = c.cls !== 'success' && c.cls !== 'kexec-success' && c.cls !== 'tdx-guest' && c.cls !== 'runtime-seamcall-failure';
+  // A state problem that a cold boot fixes (a module already initialised, a kexec'd boot) gets no
+  // list of other pairs: no kernel or module would change it.
+  const stateProblem = c.cls === 'module-not-in-initial-state' || b.kexecFrom !== undefined;
+  const needAlternatives = c.cls !== 'success' && c.cls !== 'kexec-success' && c.cls !== 'tdx-guest' && c.cls !== 'runtime-seamcall-failure' && !stateProblem;
   const alts = needAlternatives ? alternatives('spec' in r ? r.spec : undefined, r.rep.platform, k.kernel, mo.module, reproduceIt) : [];
   const spec = 'spec' in r ? r.spec : undefined;
   const limits = spec !== undefined && (c.cls === 'tdmrs-exhausted' || c.cls === 'reserved-areas-exhausted') ? planProfile(spec, k.kernel, mo.module).headroom.notes : [];

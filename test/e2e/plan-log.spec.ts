@@ -100,3 +100,51 @@ describe('kernel inference for logs without a version line', () => {
     expect(d.inferred.module.profile).toBe('2.0.08');
   });
 });
+
+describe('the reproduction explains every difference', () => {
+  it('a kexec\'d kernel whose profile has no kexec: could not reproduce, and no pairs for a state problem', () => {
+    const text = readFileSync('test/fixtures/dmesg/kexec-not-initial-state.dmesg', 'utf8').replace('Linux version 6.18.0-1-generic', 'Linux version 6.8.0-1028-intel');
+    const d = diagnose({ text, name: 'kexecd' });
+    expect(d.classification.class).toBe('module-not-in-initial-state');
+    expect(d.reproduction.kernel).toBe('ubuntu-6.8-intel');
+    expect(d.reproduction.why).toBe('could not reproduce: ubuntu-6.8-intel has no kexec (INTEL_TDX_HOST depends on !KEXEC_CORE); the log\'s kernel evidently had it');
+    expect(d.reproduction.matches).toBeNull();
+    expect(d.reproduction.dmesg).toEqual([]);
+    expect(d.alternatives).toEqual([]);
+    expect(d.remedy.join('\n')).not.toMatch(/pairs|upgrade to TDX module/);
+    // The same log from a kernel with kexec (6.18) still has no pair list: a cold boot fixes it.
+    expect(diagnose({ file: 'test/fixtures/dmesg/kexec-not-initial-state.dmesg', reproduce: false }).alternatives).toEqual([]);
+  });
+
+  it('corpus 14: a cut-off line and a kernel build that took another path, each said', () => {
+    const r = diagnose({ file: `${DIR}/14-ubuntu68-1004-emr-init-failed-truncated.log` }).reproduction;
+    expect(r.compared).toEqual({ log: 8, sim: 9, same: 7 });
+    expect(r.explained).toBe(false);
+    expect(r.diff.filter((x) => x.op !== 'same').map((x) => [x.op, x.reason?.kind])).toEqual([
+      ['extra', 'diverged'],
+      ['extra', 'diverged'],
+      ['missing', 'cut-short'],
+    ]);
+    expect(r.diff.find((x) => x.op === 'missing')?.reason?.text).toBe('the log\'s line 11 is cut off, so it cannot equal a whole line');
+    expect(r.diff.find((x) => x.op === 'extra')?.reason?.text).toBe(
+      'the simulated ubuntu-6.8-intel initialises TDX where the log\'s kernel 6.8.0-1004-intel failed (reserved areas exhausted): ubuntu-6.8-intel takes holes from the CMRs (as 6.8.0-1006-intel and later do), so it needs fewer reserved areas than a build that took them from the memory list',
+    );
+  });
+
+  it('a value the rebuilt machine cannot know, and a line one kernel does not print, never count against a healthy host', () => {
+    const text = readFileSync(LOG16, 'utf8').replace('1050644 KB allocated', '1050700 KB allocated').replace(/^.*Disable ACPI S3.*\n/m, '');
+    const d = diagnose({ text, name: 'edited' });
+    const r = d.reproduction;
+    expect(d.classification.class).toBe('success');
+    expect(r.matches).toBe(false);
+    expect(r.explained).toBe(true);
+    expect(r.diff.filter((x) => x.op !== 'same').map((x) => [x.op, x.log ?? x.sim, x.reason?.kind])).toEqual([
+      ['extra', 'virt/tdx: Disable ACPI S3. Turn off TDX in the BIOS to use ACPI S3.', 'not-printed'],
+      ['extra', 'virt/tdx: 1050644 KB allocated for PAMT', 'unknown-value'],
+      ['missing', 'virt/tdx: 1050700 KB allocated for PAMT', 'unknown-value'],
+    ]);
+    expect(r.diff.find((x) => x.op === 'missing')?.reason?.text).toBe(
+      'a value the rebuilt machine cannot know: the PAMT follows the TDMRs, which the rebuilt machine computes from the CMR lines only (no memory map in the log) and the CMRs the log prints, with holes inside them that no line shows',
+    );
+  });
+});
