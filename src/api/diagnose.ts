@@ -8,7 +8,7 @@
 import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
 import { leafName } from '../module/leafNumbers.js';
-import { describeReleases, MODULE_PROFILE_NAMES } from '../module/profiles.js';
+import { describeReleases, MODULE_PROFILE_NAMES, moduleProfile } from '../module/profiles.js';
 import type { ModuleProfileName } from '../module/profiles.js';
 import { describeStatus } from '../module/status.js';
 import { parsePlatformSpec } from '../platform/spec.js';
@@ -23,7 +23,7 @@ import { isRebuilt, logCmrs, machineFromDmesg } from './parse/machine.js';
 import type { MemorySource } from './parse/machine.js';
 import { hx } from './parse/num.js';
 import { inferKernel, inferModule } from './era.js';
-import { planProfile } from './plan.js';
+import { metadataPreflight, planProfile } from './plan.js';
 import { TDX_PRINTKS } from './parse/printks.js';
 import { run } from './run.js';
 
@@ -874,20 +874,31 @@ export function realKernel(k: KernelProfileName): string | null {
   }
 }
 
-/** Why a module release fails with a kernel, in operator words, from the SEAMCALL that failed. */
-function skewDetail(c: Classified, module: ModuleProfileName): string {
-  const sc = c.seamcall;
-  if (sc === undefined) {
+/**
+ * Why a module release fails with a kernel, in operator words, derived from the plan core's
+ * metadata check and the kernel catalogue: what the module lacks, and from which real kernel on
+ * kernels need it ("your 1.5.01 lacks MAX_VCPUS_PER_TD, which kernels from 6.16 read").
+ */
+export function skewDetail(kernel: KernelProfileName, module: ModuleProfileName): string {
+  const pre = metadataPreflight(kernelProfile(kernel), moduleProfile(module));
+  if (pre === undefined) {
     return '';
   }
-  const name = describeStatus(sc.status).name;
-  if (sc.leaf === 34 && name === 'TDX_METADATA_FIELD_ID_INCORRECT') {
-    return `your ${module} lacks a metadata field the kernel reads (MAX_VCPUS_PER_TD, read by kernels from 6.16, is missing in 1.5.01)`;
+  const versionOf = (k: KernelProfileName): number => {
+    const [maj, min] = kernelProfile(k).linuxVersion.split(/[.-]/).map(Number);
+    return (maj ?? 0) * 100 + (min ?? 0);
+  };
+  const needing = KERNEL_PROFILE_NAMES.filter((k) => realKernel(k) !== null && metadataPreflight(kernelProfile(k), moduleProfile(module))?.lacks === pre.lacks).sort((a, b) => versionOf(a) - versionOf(b));
+  const first = needing[0];
+  const from = first === undefined ? `${kernel}` : `kernels from ${Math.floor(versionOf(first) / 100)}.${versionOf(first) % 100}`;
+  switch (pre.lacks) {
+    case 'TDH.SYS.RD':
+      return `your ${module} lacks TDH.SYS.RD, which ${from} use to read the module's metadata`;
+    case 'MAX_VCPUS_PER_TD':
+      return `your ${module} lacks MAX_VCPUS_PER_TD, which ${from} read`;
+    case 'TDX_FEATURES0.NO_RBP_MOD':
+      return `your ${module} lacks TDX_FEATURES0.NO_RBP_MOD, which ${from} require`;
   }
-  if ((sc.leaf === 34 || sc.leaf === 32) && (name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID')) {
-    return 'your module (TDX 1.0) has no TDH.SYS.RD, which every kernel from 6.8 uses to read the module\'s limits';
-  }
-  return '';
 }
 
 function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelProfileName, module: ModuleProfileName, limits: readonly string[]): { cause: string; remedy: string[] } {
@@ -895,8 +906,9 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
   const okModules = alts.filter((a) => a.kernel === kernel && works(a) && a.module !== module).map((a) => a.module);
   const okKernels = alts.filter((a) => a.module === module && works(a) && a.kernel !== kernel && realKernel(a.kernel) !== null).map((a) => realKernel(a.kernel)!);
   const kname = realKernel(kernel) ?? `your kernel (model profile ${kernel})`;
+  const detail = skewDetail(kernel, module);
   const pairHint = (): string[] => [
-    ...(okModules.length > 0 ? [`with ${kname}, upgrade to TDX module ${describeReleases(okModules)} (BIOS/firmware update, or the OS SEAM loader)${skewDetail(c, module) !== '' ? ` (${skewDetail(c, module)})` : ''}`] : []),
+    ...(okModules.length > 0 ? [`Upgrade to TDX module ${describeReleases(okModules)}${detail !== '' ? ` (${detail})` : ''}, by a BIOS/firmware update or the OS SEAM loader, to keep ${kname}`] : []),
     ...(okKernels.length > 0 ? [`or keep module ${module} and run ${okKernels.join(', or ')}`] : []),
   ];
   const sc = c.seamcall;
@@ -936,7 +948,8 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
     case 'version-skew':
       return {
         cause: `the kernel and the TDX module do not fit: ${c.explanation}`,
-        remedy: [...pairHint(), ...(scRemedies.length > 0 ? scRemedies : ['upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'])],
+        // The simulated alternatives decide; the status table's general advice only without them.
+        remedy: pairHint().length > 0 ? pairHint() : scRemedies.length > 0 ? scRemedies : ['upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'],
       };
     case 'tdmrs-exhausted':
       return { cause: 'the memory map needs more TDMRs than the module allows', remedy: [...limits, 'reduce the number of separate memory ranges (DIMM population, NUMA/SNC settings, memmap= holes)', 'run `tdxsim plan` on this log to see every TDMR', ...pairHint()] };

@@ -264,7 +264,7 @@ export function resolveText(t: TextInput): ResolvedInput {
       const sample = nonEmpty[0]?.slice(0, 80) ?? '';
       throw new TdxsimError('TDXSIM_UNRECOGNIZED_INPUT', `${t.name}: not a dmesg, /proc/iomem or platform JSON (line 1: "${sample}")`);
     }
-    throw new TdxsimError('TDXSIM_NO_MEMORY_MAP', `dmesg ${t.name}: no memory map: ${m.missing.join('; ')}; capture the log from boot (dmesg right after boot, or journalctl -k -b)`);
+    throw new TdxsimError('TDXSIM_NO_MEMORY_MAP', `dmesg ${t.name}: no memory map: ${m.missing.join('; ')}; capture the log from boot (dmesg right after boot, or journalctl -k -b)${warnings.length > 0 ? `; ${warnings.join('; ')}` : ''}`);
   }
   const spec = specOrThrow(m.platform, `${t.name} (rebuilt platform)`, 'TDXSIM_BAD_INPUT');
   const assumptions = [...m.assumptions];
@@ -360,6 +360,8 @@ export interface PreflightFailure {
   readonly errno: number;
   readonly leaf?: number;
   readonly status?: bigint;
+  /** What the module lacks that the kernel needs: a leaf, a metadata field or a feature bit. */
+  readonly lacks: 'TDH.SYS.RD' | 'MAX_VCPUS_PER_TD' | 'TDX_FEATURES0.NO_RBP_MOD';
 }
 
 /**
@@ -383,6 +385,7 @@ export function metadataPreflight(k: KernelProfile, m: ModuleProfile): Preflight
       errno: -5,
       leaf: LEAF.TDH_SYS_RD,
       status,
+      lacks: status === TDX_METADATA_FIELD_ID_INCORRECT ? 'MAX_VCPUS_PER_TD' : 'TDH.SYS.RD',
     };
   };
   if (!m.knownLeaves.has(LEAF.TDH_SYS_RD)) {
@@ -396,7 +399,7 @@ export function metadataPreflight(k: KernelProfile, m: ModuleProfile): Preflight
     return err(TDX_METADATA_FIELD_ID_INCORRECT, (1n << 64n) - 1n, `${k.name} reads MAX_VCPUS_PER_TD (0x9900000100000008), which module ${m.name} does not have (version skew)`);
   }
   if (k.readFeatures && (m.tdxFeatures0 & NO_RBP_MOD) === 0n) {
-    return { summary: `module ${m.name} lacks TDX_FEATURES0.NO_RBP_MOD, which ${k.name} requires (version skew)`, lines: ['frame pointer (RBP) clobber bug present, upgrade TDX module', k.strings.initFailed(-22)], errno: -22 };
+    return { summary: `module ${m.name} lacks TDX_FEATURES0.NO_RBP_MOD, which ${k.name} requires (version skew)`, lines: ['frame pointer (RBP) clobber bug present, upgrade TDX module', k.strings.initFailed(-22)], errno: -22, lacks: 'TDX_FEATURES0.NO_RBP_MOD' };
   }
   return undefined;
 }

@@ -148,3 +148,21 @@ describe('the reproduction explains every difference', () => {
     );
   });
 });
+
+describe('version-skew remedies come from the simulated alternatives and the catalogues', () => {
+  it('a 1.5.01 module under Linux 6.18: upgrade to 1.5.05 or later, because 6.16+ read MAX_VCPUS_PER_TD; never a 2022 draft', () => {
+    const d = diagnose({ file: 'test/fixtures/dmesg/version-skew-6.18-tdx1.5.dmesg' });
+    expect(d.remedy).toEqual([
+      'Upgrade to TDX module 1.5.05 or later (your 1.5.01 lacks MAX_VCPUS_PER_TD, which kernels from 6.16 read), by a BIOS/firmware update or the OS SEAM loader, to keep Linux 6.18 (or 6.19/7.0)',
+      'or keep module 1.5.01 and run Ubuntu 24.04 linux-intel 6.8 (6.8.0-1006-intel or later)',
+    ]);
+    expect(d.remedy.join('\n')).not.toMatch(/tdx-host|2022|TDH\.SYS\.INFO/);
+  });
+
+  it('a 1.0 module under Ubuntu 6.8: the lacking leaf, and the first kernel that needs it', () => {
+    const d = diagnose({ file: 'test/fixtures/dmesg/version-skew-6.8-tdx1.0.dmesg' });
+    expect(d.remedy).toEqual([
+      'Upgrade to TDX module 1.5.01 or later (your 1.0 lacks TDH.SYS.RD, which kernels from 6.8 use to read the module\'s metadata), by a BIOS/firmware update or the OS SEAM loader, to keep Ubuntu 24.04 linux-intel 6.8 (6.8.0-1006-intel or later)',
+    ]);
+  });
+});
