@@ -484,7 +484,7 @@ const STATUS: Readonly<Record<string, StatusKnowledge>> = {
   TDX_METADATA_FIELD_ID_INCORRECT: {
     meaning: 'the metadata field id is malformed or this module version does not have the field',
     causes: ['version skew: a kernel reading a field the module lacks, e.g. Linux 6.16+ reads MAX_VCPUS_PER_TD (0x9900000100000008), which TDX module 1.5.01 does not have'],
-    remedies: [`upgrade the TDX module (${describeReleases(MODULE_PROFILE_NAMES.filter((n) => moduleProfile(n).extraFields.includes('MAX_VCPUS_PER_TD')))} have MAX_VCPUS_PER_TD), or run a kernel of the module\'s era (Ubuntu 24.04 linux-intel 6.8 for 1.5.01)`],
+    remedies: [`upgrade the TDX module (${describeReleases(MODULE_PROFILE_NAMES.filter((n) => moduleProfile(n).extraFields.includes('MAX_VCPUS_PER_TD')))} have MAX_VCPUS_PER_TD), or run a kernel of the module's era (Ubuntu 24.04 linux-intel 6.8 for 1.5.01)`],
   },
   TDX_METADATA_FIELD_NOT_READABLE: { meaning: 'the host may not read this metadata field' },
   TDX_METADATA_FIELD_NOT_WRITABLE: { meaning: 'the host may not write this metadata field' },
