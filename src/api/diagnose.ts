@@ -8,7 +8,7 @@
 import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
 import { leafName } from '../module/leafNumbers.js';
-import { DEFAULT_MODULE_PROFILE, describeReleases, isModuleProfileName, MODULE_PROFILE_NAMES } from '../module/profiles.js';
+import { describeReleases, MODULE_PROFILE_NAMES, moduleProfile } from '../module/profiles.js';
 import type { ModuleProfileName } from '../module/profiles.js';
 import { describeStatus } from '../module/status.js';
 import { parsePlatformSpec } from '../platform/spec.js';
@@ -22,7 +22,8 @@ import type { BootFacts, DmesgFacts, TdxLine } from './parse/dmesg.js';
 import { isRebuilt, logCmrs, machineFromDmesg } from './parse/machine.js';
 import type { MemorySource } from './parse/machine.js';
 import { hx } from './parse/num.js';
-import { moduleFromVersion, planProfile } from './plan.js';
+import { inferKernel, inferModule } from './era.js';
+import { metadataPreflight, planProfile } from './plan.js';
 import { TDX_PRINTKS } from './parse/printks.js';
 import { run } from './run.js';
 
@@ -116,6 +117,20 @@ export interface DiffLine {
   readonly logLine?: number;
   /** The simulator's line (extra: the log does not have it). */
   readonly sim?: string;
+  /** Why the line differs (never absent on a difference). */
+  readonly reason?: DiffReason;
+}
+
+/** Why a line of the log and of the reproduction differ. */
+export interface DiffReason {
+  /**
+   * not-printed: a line the model's kernel (or the log's kernel) does not print; unknown-value: a
+   * value the rebuilt machine cannot know (assumed CMRs, KeyIDs); cut-short: the log is cut off;
+   * informational: a line that describes, not decides (CMRs); diverged: the simulated kernel took
+   * another path than the log's.
+   */
+  readonly kind: 'not-printed' | 'unknown-value' | 'cut-short' | 'informational' | 'diverged';
+  readonly text: string;
 }
 
 /** The reproduction in the simulator. */
@@ -134,6 +149,8 @@ export interface Reproduction {
   /** True when every TDX line of the log was reproduced and nothing else (null: not compared). */
   readonly matches: boolean | null;
   readonly compared: { readonly log: number; readonly sim: number; readonly same: number };
+  /** Every difference has a reason, and none of them is a divergence of the bring-up path. */
+  readonly explained: boolean;
   readonly diff: DiffLine[];
   readonly notes: string[];
 }
@@ -502,95 +519,6 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
   };
 }
 
-// ---------------------------------------------------------------- era
-
-function guessKernel(b: BootFacts, prefix: string, pamtUnit: string | null): { kernel: KernelProfileName; why: string } {
-  const v = b.kernelVersion;
-  if (v !== undefined) {
-    for (const n of ['tdx-host-v8', 'tdx-host-rfc'] as const) {
-      if (v.text.includes(n)) {
-        return { kernel: n, why: `"Linux version ${v.text}" (line ${v.line})` };
-      }
-    }
-  }
-  const s2026 = b.tdx.some((t) => /TDX-Module initiali[sz]ation failed|TDX-Module initiali[sz]ed|TDH\.SYS\.DISABLE failed|^virt\/tdx: Module version:/.test(t.text));
-  if (s2026 && v !== undefined && v.major * 100 + v.minor < 701) {
-    return b.kexecFrom !== undefined
-      ? { kernel: 'linux-7.2', why: `"Linux version ${v.text}" (line ${v.line}) is a development tree that prints the 2026 strings ("TDX-Module initialized") and re-initialises TDX after kexec (line ${b.kexecFrom.line}): the TDH.SYS.DISABLE series merged in 7.2; closest profile linux-7.2` }
-      : { kernel: 'linux-7.1', why: `"Linux version ${v.text}" (line ${v.line}) is a development tree that prints the 2026 strings ("TDX-Module initialized"); closest profile linux-7.1` };
-  }
-  if (prefix === 'tdx: ' && v !== undefined) {
-    const rel = `${v.text} (line ${v.line})`;
-    return { kernel: 'tdx-host-v8', why: `the "tdx: " strings of Intel's out-of-tree kernels, here ${rel} (Intel MVP, TD-partitioning or Ubuntu 23.10 intel-opt); closest model profile tdx-host-v8, used for reproduction only` };
-  }
-  if (prefix === 'tdx: ') {
-    const rfc = pamtUnit === 'pages' || b.tdx.some((t) => /TDX private KeyID range|Failed to initialize TDX module|SEAMRR/.test(t.text));
-    return rfc
-      ? { kernel: 'tdx-host-rfc', why: 'the 2022 RFC strings ("tdx: " prefix, PAMT in pages, "TDX private KeyID range")' }
-      : { kernel: 'tdx-host-v8', why: 'the Dec 2022 series strings ("tdx: " prefix, "KBs allocated for PAMT.")' };
-  }
-  if (v !== undefined && prefix === 'virt/tdx: ') {
-    const num = v.major * 100 + v.minor;
-    const at = `Linux ${v.major}.${v.minor} (line ${v.line})`;
-    if (num >= 702) {
-      return { kernel: 'linux-7.2', why: `${at}${num > 702 ? ': the newest kernel profile, linux-7.2' : ''}` };
-    }
-    if (num >= 701) {
-      return { kernel: 'linux-7.1', why: at };
-    }
-    if (num >= 618) {
-      return { kernel: 'linux-6.18', why: `${at}${num > 618 ? ' (6.19/7.0 changed nothing known to the TDX host code; closest profile linux-6.18)' : ''}` };
-    }
-    if (num >= 616) {
-      return { kernel: 'linux-6.16', why: `${at}${num > 616 ? '; closest profile linux-6.16' : ''}` };
-    }
-    if (num >= 608) {
-      return {
-        kernel: 'ubuntu-6.8-intel',
-        why: `${at}${v.text.includes('intel') ? ', Canonical\'s linux-intel' : ': mainline kernels before 6.16 have no KVM TDX, so a log that initializes the module comes from a distribution kernel; closest profile ubuntu-6.8-intel'}`,
-      };
-    }
-  }
-  if (prefix === 'virt/tdx: ' && b.tdx.some((t) => /^virt\/tdx: TDX module: attributes /.test(t.text))) {
-    return { kernel: 'ubuntu-6.8-intel', why: 'the "TDX module: attributes …" line (TDH.SYS.INFO), which only Ubuntu\'s linux-intel 6.8 prints with the "virt/tdx: " prefix' };
-  }
-  if (b.tdx.some((t) => /TDX-Module initiali[sz]ation failed|TDX-Module initiali[sz]ed|TDX not supported by the host platform/.test(t.text))) {
-    return { kernel: 'linux-7.1', why: 'the "TDX-Module initialized" strings of 7.1+ kernels' };
-  }
-  const firstRd = b.tdx.find((t) => t.kind === 'seamcall-failed' && t.leaf === 34);
-  if (firstRd !== undefined) {
-    const idx = b.tdx.indexOf(firstRd);
-    const regs = b.tdx[idx + 1];
-    if (regs !== undefined && regs.kind === 'seamcall-regs' && regs.regs['rdx'] === 0x9100000100000008n) {
-      return { kernel: 'ubuntu-6.8-intel', why: 'the first TDH.SYS.RD read MAX_TDMRS (6.8-based kernels read the TDMR fields first)' };
-    }
-  }
-  if (b.tdx.some((t) => t.kind === 'module-version' && /^Module version:/.test(t.text.replace(t.prefix, '')))) {
-    return { kernel: 'linux-7.1', why: 'the "Module version:" line of 7.1+ kernels' };
-  }
-  return { kernel: 'linux-6.18', why: 'the "virt/tdx: " strings of 6.8+ kernels; no version line, so the reference profile linux-6.18' };
-}
-
-function guessModule(b: BootFacts, kernel: KernelProfileName, c: Classified): { module: ModuleProfileName; why: string } {
-  const v = b.tdx.find((t) => t.kind === 'module-version');
-  if (v !== undefined && v.kind === 'module-version') {
-    const m = moduleFromVersion(v);
-    return { module: m.name, why: `module version line (line ${v.line}): ${m.why}` };
-  }
-  const sc = c.seamcall;
-  if (sc !== undefined && sc.leaf === 34) {
-    const name = describeStatus(sc.status).name;
-    if (name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID') {
-      return { module: '1.0', why: `TDH.SYS.RD unknown to the module (line ${sc.line}): a 1.0 module` };
-    }
-    if (name === 'TDX_METADATA_FIELD_ID_INCORRECT') {
-      return { module: '1.5.01', why: `a metadata field missing from the module (line ${sc.line}): 1.5.01 (the only release without MAX_VCPUS_PER_TD)` };
-    }
-  }
-  const d = kernelProfile(kernel).defaultModule;
-  return { module: isModuleProfileName(d) ? d : DEFAULT_MODULE_PROFILE, why: `no version line: the module ${kernel} was paired with in its era` };
-}
-
 // ---------------------------------------------------------------- reproduction
 
 /** Line-for-line diff (longest common subsequence). */
@@ -698,9 +626,99 @@ function simulate(platform: PlatformSpecInput, kernel: KernelProfileName, module
 /** Kinds of TDX line that describe the installed module build, not the bring-up: not compared. */
 const UNCOMPARED_KINDS = new Set(['module-version']);
 
+/** What the reasons for a difference are drawn from. */
+interface DiffContext {
+  readonly b: BootFacts;
+  readonly c: Classified;
+  readonly kernel: KernelProfileName;
+  readonly logTdx: readonly TdxLine[];
+  readonly simKinds: readonly TdxLine[];
+  readonly source: MemorySource;
+  readonly logHasCmrs: boolean;
+}
+
+/** Why a value differs: what the rebuilt machine had to assume for it. */
+function unknownValueWhy(kind: string, x: DiffContext): string {
+  const cmrs = x.logHasCmrs ? 'the CMRs the log prints, with holes inside them that no line shows' : 'CMRs assumed to be the RAM ranges (the log prints none)';
+  switch (kind) {
+    case 'pamt-allocated':
+      return `the PAMT follows the TDMRs, which the rebuilt machine computes from ${x.source.kind === 'cmrs' ? 'the CMR lines only (no memory map in the log)' : 'the log\'s memory map'} and ${cmrs}`;
+    case 'cmr':
+      return `the rebuilt machine's CMRs: ${cmrs}`;
+    case 'keyid-range':
+      return 'the KeyID split the rebuilt machine assumed';
+    case 'tdmr-limit':
+    case 'rsvd-exhausted':
+      return `the TDMR layout depends on memory holes and ${cmrs}`;
+    default:
+      return 'a value that depends on machine state the log does not show';
+  }
+}
+
+/**
+ * Give every differing line of a reproduction its reason: a line the model's kernel does not
+ * print, a value the rebuilt machine cannot know, a log cut short, an informational line, or a
+ * bring-up that took another path.
+ */
+function explainDiff(diff: readonly DiffLine[], x: DiffContext): DiffLine[] {
+  const kindOfLog = (line: number | undefined): string => x.logTdx.find((t) => t.line === line)?.kind ?? 'other';
+  const kindOfSim = (text: string | undefined): string => x.simKinds.find((t) => t.text === text)?.kind ?? 'other';
+  const missingKinds = new Set(diff.filter((d) => d.op === 'missing').map((d) => kindOfLog(d.logLine)));
+  const extraKinds = new Set(diff.filter((d) => d.op === 'extra').map((d) => kindOfSim(d.sim)));
+  const lastSame = diff.reduce((a, d, i) => (d.op === 'same' ? i : a), -1);
+  const logCut = x.logTdx.some((t) => t.kind === 'truncated') || x.b.tdx.length === 0;
+  const logEnds = x.logTdx.some((t) => t.kind === 'init-ok' || t.kind === 'init-failed' || t.kind === 'pamt-allocated');
+  const simOk = x.simKinds.some((t) => t.kind === 'init-ok');
+  const logFailed = !isSuccessClass(x.c.cls) && x.c.cls !== 'runtime-seamcall-failure' && x.c.cls !== 'not-initialized';
+  const release = x.b.kernelVersion !== undefined ? ` ${x.b.kernelVersion.text}` : '';
+  const kp = kernelProfile(x.kernel);
+  const diverged = (): DiffReason => ({
+    kind: 'diverged',
+    text:
+      simOk && logFailed
+        ? `the simulated ${x.kernel} initialises TDX where the log's kernel${release} failed (${TITLES[x.c.cls]})${x.c.cls === 'reserved-areas-exhausted' && kp.holes === 'cmrs' ? `: ${x.kernel} takes holes from the CMRs (as 6.8.0-1006-intel and later do), so it needs fewer reserved areas than a build that took them from the memory list` : ': the model does not share that build\'s behaviour, or the failing condition is not in the log'}`
+        : `the simulated ${x.kernel} took another path than the log's kernel${release} here`,
+  });
+  return diff.map((d, i): DiffLine => {
+    if (d.op === 'same') {
+      return d;
+    }
+    if (d.op === 'missing') {
+      const k = kindOfLog(d.logLine);
+      if (k === 'truncated') {
+        return { ...d, reason: { kind: 'cut-short', text: `the log's line ${d.logLine ?? '?'} is cut off, so it cannot equal a whole line` } };
+      }
+      if (k === 'cmr') {
+        return { ...d, reason: { kind: 'informational', text: `a CMR line describes the machine; the model's ${x.kernel} ${extraKinds.has('cmr') ? `prints other CMRs (${unknownValueWhy('cmr', x)})` : 'does not print CMR lines'}` } };
+      }
+      if (extraKinds.has(k)) {
+        return { ...d, reason: { kind: 'unknown-value', text: `a value the rebuilt machine cannot know: ${unknownValueWhy(k, x)}` } };
+      }
+      if (simOk && logFailed && (k === 'init-failed' || k === 'rsvd-exhausted' || k === 'tdmrs-exhausted' || k === 'seamcall-failed' || k === 'seamcall-regs')) {
+        return { ...d, reason: diverged() };
+      }
+      return { ...d, reason: { kind: 'not-printed', text: `a line the model's ${x.kernel} does not print (the log's kernel${release} does)` } };
+    }
+    const k = kindOfSim(d.sim);
+    if (k === 'cmr') {
+      return { ...d, reason: { kind: 'informational', text: `a CMR line describes the machine: ${unknownValueWhy('cmr', x)}` } };
+    }
+    if (missingKinds.has(k)) {
+      return { ...d, reason: { kind: 'unknown-value', text: `a value the rebuilt machine cannot know: ${unknownValueWhy(k, x)}` } };
+    }
+    if (i > lastSame && (logCut || !logEnds) && !(simOk && logFailed)) {
+      return { ...d, reason: { kind: 'cut-short', text: 'the log is cut short before this line: the simulated kernel prints it next' } };
+    }
+    if (simOk && logFailed && (k === 'init-ok' || k === 'pamt-allocated')) {
+      return { ...d, reason: diverged() };
+    }
+    return { ...d, reason: { kind: 'not-printed', text: `a line the log's kernel${release} does not print (the model's ${x.kernel} does)` } };
+  });
+}
+
 function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, module: ModuleProfileName, prefix: string): { rep: Reproduction; spec?: PlatformSpec; assumptions: string[] } {
   const none = (why: string, assumptions: string[] = []): { rep: Reproduction; assumptions: string[] } => ({
-    rep: { attempted: false, method: 'none', why, faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
+    rep: { attempted: false, method: 'none', why, faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, explained: false, diff: [], notes: [] },
     assumptions,
   });
   if (c.cls === 'tdx-guest') {
@@ -724,6 +742,11 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
     return none(`the rebuilt platform is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, m.assumptions);
   }
   const rp = reproPlanFor(c, base);
+  const kp = kernelProfile(kernel);
+  if ((rp.kexecFirst === true || b.kexecFrom !== undefined) && !kp.kexec.kexecAllowed) {
+    const why = `could not reproduce: ${kernel} has no kexec (INTEL_TDX_HOST depends on !KEXEC_CORE); the log's kernel evidently had it${b.kexecFrom !== undefined ? ` (kexec_core: Starting new kernel, line ${b.kexecFrom.line})` : ''}`;
+    return { rep: { ...none(why).rep, attempted: true, kernel, module }, spec: parsed.spec, assumptions: m.assumptions };
+  }
   const platform: PlatformSpecInput = { ...base, ...(rp.platformEdit ?? {}) };
   const notes: string[] = rp.note !== undefined ? [rp.note] : [];
   const logTdx = b.tdx.filter((t) => t.prefix === prefix);
@@ -760,7 +783,7 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
   if (simCmrs.length > 0) {
     notes.push(`the model's ${kernel} prints ${simCmrs.length} CMR line(s) that the log does not have (builds of that era differ in what they print): informational, not compared`);
   }
-  const diff = diffLines(logLines, simLines);
+  const diff = explainDiff(diffLines(logLines, simLines), { b, c, kernel, logTdx, simKinds, source: m.source, logHasCmrs });
   const same = diff.filter((d) => d.op === 'same').length;
   const simFailed = simKinds.some((t) => t.kind === 'init-failed');
   if (c.cls === 'success' && simFailed) {
@@ -783,6 +806,7 @@ function reproduce(b: BootFacts, c: Classified, kernel: KernelProfileName, modul
       dmesg: simAll,
       matches: diff.every((d) => d.op === 'same'),
       compared: { log: logLines.length, sim: simLines.length, same },
+      explained: diff.every((d) => d.op === 'same' || (d.reason !== undefined && d.reason.kind !== 'diverged')),
       diff,
       notes,
     },
@@ -850,20 +874,31 @@ export function realKernel(k: KernelProfileName): string | null {
   }
 }
 
-/** Why a module release fails with a kernel, in operator words, from the SEAMCALL that failed. */
-function skewDetail(c: Classified, module: ModuleProfileName): string {
-  const sc = c.seamcall;
-  if (sc === undefined) {
+/**
+ * Why a module release fails with a kernel, in operator words, derived from the plan core's
+ * metadata check and the kernel catalogue: what the module lacks, and from which real kernel on
+ * kernels need it ("your 1.5.01 lacks MAX_VCPUS_PER_TD, which kernels from 6.16 read").
+ */
+export function skewDetail(kernel: KernelProfileName, module: ModuleProfileName): string {
+  const pre = metadataPreflight(kernelProfile(kernel), moduleProfile(module));
+  if (pre === undefined) {
     return '';
   }
-  const name = describeStatus(sc.status).name;
-  if (sc.leaf === 34 && name === 'TDX_METADATA_FIELD_ID_INCORRECT') {
-    return `your ${module} lacks a metadata field the kernel reads (MAX_VCPUS_PER_TD, read by kernels from 6.16, is missing in 1.5.01)`;
+  const versionOf = (k: KernelProfileName): number => {
+    const [maj, min] = kernelProfile(k).linuxVersion.split(/[.-]/).map(Number);
+    return (maj ?? 0) * 100 + (min ?? 0);
+  };
+  const needing = KERNEL_PROFILE_NAMES.filter((k) => realKernel(k) !== null && metadataPreflight(kernelProfile(k), moduleProfile(module))?.lacks === pre.lacks).sort((a, b) => versionOf(a) - versionOf(b));
+  const first = needing[0];
+  const from = first === undefined ? `${kernel}` : `kernels from ${Math.floor(versionOf(first) / 100)}.${versionOf(first) % 100}`;
+  switch (pre.lacks) {
+    case 'TDH.SYS.RD':
+      return `your ${module} lacks TDH.SYS.RD, which ${from} use to read the module's metadata`;
+    case 'MAX_VCPUS_PER_TD':
+      return `your ${module} lacks MAX_VCPUS_PER_TD, which ${from} read`;
+    case 'TDX_FEATURES0.NO_RBP_MOD':
+      return `your ${module} lacks TDX_FEATURES0.NO_RBP_MOD, which ${from} require`;
   }
-  if ((sc.leaf === 34 || sc.leaf === 32) && (name === 'TDX_SYS_NOT_READY' || name === 'TDX_OPERAND_INVALID')) {
-    return 'your module (TDX 1.0) has no TDH.SYS.RD, which every kernel from 6.8 uses to read the module\'s limits';
-  }
-  return '';
 }
 
 function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelProfileName, module: ModuleProfileName, limits: readonly string[]): { cause: string; remedy: string[] } {
@@ -871,8 +906,9 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
   const okModules = alts.filter((a) => a.kernel === kernel && works(a) && a.module !== module).map((a) => a.module);
   const okKernels = alts.filter((a) => a.module === module && works(a) && a.kernel !== kernel && realKernel(a.kernel) !== null).map((a) => realKernel(a.kernel)!);
   const kname = realKernel(kernel) ?? `your kernel (model profile ${kernel})`;
+  const detail = skewDetail(kernel, module);
   const pairHint = (): string[] => [
-    ...(okModules.length > 0 ? [`with ${kname}, upgrade to TDX module ${describeReleases(okModules)} (BIOS/firmware update, or the OS SEAM loader)${skewDetail(c, module) !== '' ? ` (${skewDetail(c, module)})` : ''}`] : []),
+    ...(okModules.length > 0 ? [`Upgrade to TDX module ${describeReleases(okModules)}${detail !== '' ? ` (${detail})` : ''}, by a BIOS/firmware update or the OS SEAM loader, to keep ${kname}`] : []),
     ...(okKernels.length > 0 ? [`or keep module ${module} and run ${okKernels.join(', or ')}`] : []),
   ];
   const sc = c.seamcall;
@@ -912,7 +948,8 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
     case 'version-skew':
       return {
         cause: `the kernel and the TDX module do not fit: ${c.explanation}`,
-        remedy: [...pairHint(), ...(scRemedies.length > 0 ? scRemedies : ['upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'])],
+        // The simulated alternatives decide; the status table's general advice only without them.
+        remedy: pairHint().length > 0 ? pairHint() : scRemedies.length > 0 ? scRemedies : ['upgrade the TDX module (BIOS/firmware update or the SEAM loader), or run a kernel of the module\'s era'],
       };
     case 'tdmrs-exhausted':
       return { cause: 'the memory map needs more TDMRs than the module allows', remedy: [...limits, 'reduce the number of separate memory ranges (DIMM population, NUMA/SNC settings, memmap= holes)', 'run `tdxsim plan` on this log to see every TDMR', ...pairHint()] };
@@ -1035,21 +1072,15 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   if (damage.length > 0) {
     warnings.push(`paste damage undone: ${damage.map(([k, v]) => `${k} (${v.count} line(s), first line ${v.firstLine})`).join(', ')}`);
   }
-  const hostLines = b.tdx.filter((x) => x.prefix === 'virt/tdx: ' || x.prefix === 'tdx: ' || x.prefix === 'x86/virt/tdx: ');
-  const prefixCount = new Map<string, number>();
-  for (const h of hostLines) {
-    prefixCount.set(h.prefix, (prefixCount.get(h.prefix) ?? 0) + 1);
-  }
-  const prefix = [...prefixCount.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'virt/tdx: ';
+  const k = inferKernel(b);
+  const { prefix, pamtUnit } = k;
   const pamtLine = b.tdx.find((x) => x.kind === 'pamt-allocated');
-  const pamtUnit = pamtLine !== undefined && pamtLine.kind === 'pamt-allocated' ? pamtLine.unit : null;
-  const k = guessKernel(b, prefix, pamtUnit);
   const c0 = classify(b);
-  const mo0 = guessModule(b, k.kernel, c0);
+  const mo0 = inferModule(b, k.kernel, c0.seamcall);
   const cuts = b.tdx.filter((x): x is TdxLine & { kind: 'truncated' } => x.kind === 'truncated');
   const hints = cuts.length > 0 ? hintsFor(b, k.kernel, mo0.module) : {};
   const c = cuts.length > 0 ? classify(b, hints) : c0;
-  const mo = guessModule(b, k.kernel, c);
+  const mo = inferModule(b, k.kernel, c.seamcall);
   const truncated = cuts.map((x) => analyseTruncation(x, hints));
   for (const tr of truncated) {
     warnings.push(`line ${tr.line} is cut off: "${tr.text}" could be the start of ${tr.candidates.map((x) => `"${x.format}" (${x.why})`).join('; ')}`);
@@ -1063,10 +1094,13 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   const r = reproduceIt
     ? reproduce(b, c, k.kernel, mo.module, prefix)
     : {
-        rep: { attempted: false, method: 'none' as const, why: 'not requested', faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, diff: [], notes: [] },
+        rep: { attempted: false, method: 'none' as const, why: 'not requested', faults: [], dmesg: [], matches: null, compared: { log: 0, sim: 0, same: 0 }, explained: false, diff: [], notes: [] },
         assumptions: [] as string[],
       };
-  const needAlternatives = c.cls !== 'success' && c.cls !== 'kexec-success' && c.cls !== 'tdx-guest' && c.cls !== 'runtime-seamcall-failure';
+  // A state problem that a cold boot fixes (a module already initialised, a kexec'd boot) gets no
+  // list of other pairs: no kernel or module would change it.
+  const stateProblem = c.cls === 'module-not-in-initial-state' || b.kexecFrom !== undefined;
+  const needAlternatives = c.cls !== 'success' && c.cls !== 'kexec-success' && c.cls !== 'tdx-guest' && c.cls !== 'runtime-seamcall-failure' && !stateProblem;
   const alts = needAlternatives ? alternatives('spec' in r ? r.spec : undefined, r.rep.platform, k.kernel, mo.module, reproduceIt) : [];
   const spec = 'spec' in r ? r.spec : undefined;
   const limits = spec !== undefined && (c.cls === 'tdmrs-exhausted' || c.cls === 'reserved-areas-exhausted') ? planProfile(spec, k.kernel, mo.module).headroom.notes : [];

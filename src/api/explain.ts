@@ -7,6 +7,7 @@
 import { EACCES, EIO, ENODEV, EOPNOTSUPP, errname } from '../kernel/errno.js';
 import { seamcall_errno } from '../kernel/tdx/seamcall.js';
 import { leafName } from '../module/leafNumbers.js';
+import { describeReleases, MODULE_PROFILE_NAMES, moduleProfile } from '../module/profiles.js';
 import { describeStatus, statusInfo } from '../module/status.js';
 import { TdxsimError } from './errors.js';
 import { hx } from './parse/num.js';
@@ -483,7 +484,7 @@ const STATUS: Readonly<Record<string, StatusKnowledge>> = {
   TDX_METADATA_FIELD_ID_INCORRECT: {
     meaning: 'the metadata field id is malformed or this module version does not have the field',
     causes: ['version skew: a kernel reading a field the module lacks, e.g. Linux 6.16+ reads MAX_VCPUS_PER_TD (0x9900000100000008), which TDX module 1.5.01 does not have'],
-    remedies: ['upgrade the TDX module (1.5.06 or later has MAX_VCPUS_PER_TD), or run a kernel of the module\'s era (6.8-6.15 for 1.5.01)'],
+    remedies: [`upgrade the TDX module (${describeReleases(MODULE_PROFILE_NAMES.filter((n) => moduleProfile(n).extraFields.includes('MAX_VCPUS_PER_TD')))} have MAX_VCPUS_PER_TD), or run a kernel of the module's era (Ubuntu 24.04 linux-intel 6.8 for 1.5.01)`],
   },
   TDX_METADATA_FIELD_NOT_READABLE: { meaning: 'the host may not read this metadata field' },
   TDX_METADATA_FIELD_NOT_WRITABLE: { meaning: 'the host may not write this metadata field' },
@@ -525,7 +526,7 @@ const SPECIAL: Readonly<Record<string, StatusKnowledge>> = {
   '34:TDX_SYS_NOT_READY': {
     meaning: 'TDH.SYS.RD is unknown to this module and the module is not ready, so the dispatcher answered SYS_NOT_READY',
     causes: ['version skew: a Linux 6.8+ kernel reads metadata with TDH.SYS.RD, which TDX module 1.0 does not have'],
-    remedies: ['upgrade the TDX module to 1.5 or later (BIOS/firmware update or SEAM loader)', 'or run a kernel that uses TDH.SYS.INFO (the 2022-2023 host series)'],
+    remedies: ['upgrade the TDX module to 1.5 or later (BIOS/firmware update or SEAM loader)'],
   },
   '34:TDX_OPERAND_INVALID': {
     meaning: 'TDH.SYS.RD is unknown to this module (operand RAX)',

@@ -28,8 +28,8 @@ import {
 } from '../kernel/tdx/tdmr.js';
 import type { PhysRange, TdmrInfo, TdmrInfoList, TdxSysInfoTdmr } from '../kernel/tdx/tdmr.js';
 import { LEAF } from '../module/leafNumbers.js';
-import { DEFAULT_MODULE_PROFILE, isModuleProfileName, moduleProfile, releasesFor } from '../module/profiles.js';
-import type { ModuleProfile, ModuleProfileName, VersionEvidence } from '../module/profiles.js';
+import { DEFAULT_MODULE_PROFILE, isModuleProfileName, moduleProfile } from '../module/profiles.js';
+import type { ModuleProfile, ModuleProfileName } from '../module/profiles.js';
 import { checkKernelName, checkModuleName } from './profileNames.js';
 import { TDX_METADATA_FIELD_ID_INCORRECT, TDX_OPERAND_INVALID, TDX_SYS_NOT_READY } from '../module/status.js';
 import type { U64 } from '../base/u64.js';
@@ -39,7 +39,7 @@ import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { kernelishLines, mainBoot, parseDmesg } from './parse/dmesg.js';
-import type { BootFacts, DmesgFacts } from './parse/dmesg.js';
+import type { BootFacts, DmesgFacts, TdxLine } from './parse/dmesg.js';
 import { decodeText, readInputFile, splitLines } from './parse/input.js';
 import type { TextInput } from './parse/input.js';
 import { isIomemLine, parseIomem } from './parse/iomem.js';
@@ -47,6 +47,10 @@ import { parseJsonWithPlace } from './parse/json.js';
 import { isRebuilt, machineFromDmesg, machineFromIomem } from './parse/machine.js';
 import type { MemorySource } from './parse/machine.js';
 import { humanBytes, hx } from './parse/num.js';
+import { inferKernel, inferModule, moduleFromVersion } from './era.js';
+import type { KernelInference } from './era.js';
+
+export { moduleFromVersion } from './era.js';
 
 const PAGE = 4096;
 const GiB = 2 ** 30;
@@ -160,6 +164,21 @@ export interface PlanResult extends ProfilePlan {
   readonly compare?: ProfilePlan[];
   /** The platform the plan ran on (rebuilt from text inputs). */
   readonly platform: PlatformSpec;
+  /** Which kernel and module were planned, and where each came from. */
+  readonly inferred: PlanInference;
+  /** For a log's own kernel: what current kernels (CURRENT_KERNELS) do with the same machine and module. */
+  readonly current: ProfilePlan[];
+  /** The log shows the module initialized while the plan failed: the outcome follows the log. */
+  readonly logSaysOk: { readonly line: number; readonly text: string; readonly modelFailure: NonNullable<ProfilePlan['failure']> } | null;
+  readonly notes: string[];
+  /** Lines of the input that did not parse (ignored, never a refusal). */
+  readonly warnings: string[];
+}
+
+/** Where the planned kernel and module came from. */
+export interface PlanInference {
+  readonly kernel: { readonly profile: KernelProfileName; readonly from: 'option' | 'log' | 'default'; readonly why: string; readonly line: number | null; readonly release: string | null };
+  readonly module: { readonly profile: ModuleProfileName; readonly from: 'option' | 'input' | 'kernel-default'; readonly why: string; readonly line: number | null };
 }
 
 // ---------------------------------------------------------------- input resolution
@@ -174,6 +193,8 @@ export interface ResolvedInput {
   readonly module?: ModuleProfileName;
   readonly dmesg?: DmesgFacts;
   readonly boot?: BootFacts;
+  /** Lines of a dmesg that did not parse (never a refusal). */
+  readonly warnings?: string[];
 }
 
 function specOrThrow(obj: unknown, label: string, code: string): PlatformSpec {
@@ -182,16 +203,6 @@ function specOrThrow(obj: unknown, label: string, code: string): PlatformSpec {
     throw new TdxsimError(code, r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
   }
   return r.spec;
-}
-
-/**
- * The module release a log's version line names: exact, or the candidates the line cannot tell
- * apart (modelled by the newest of them), with the reason.
- * @see module/profiles.ts releasesFor()
- */
-export function moduleFromVersion(v: VersionEvidence): { name: ModuleProfileName; exact: boolean; why: string; candidates: readonly ModuleProfileName[] } {
-  const m = releasesFor(v);
-  return { name: m.modelled ?? DEFAULT_MODULE_PROFILE, exact: m.exact, why: m.why, candidates: m.candidates };
 }
 
 function moduleFromBoot(b: BootFacts, assumptions: string[]): ModuleProfileName | undefined {
@@ -244,15 +255,16 @@ export function resolveText(t: TextInput): ResolvedInput {
     return { spec, input: { name: t.name, kind: 'iomem' }, source: m.source, assumptions: m.assumptions };
   }
   const f = parseDmesg(t.lines, t.name, t.endsMidLine);
-  throwProblems(t.name, 'dmesg', f.problems, t.endsMidLine, t.lines.length);
+  // One malformed line never refuses a dmesg: it is a warning with its line number.
+  const warnings = f.problems.map((p) => `line ${p.line}: ${p.message}${t.endsMidLine && p.line === t.lines.length ? ' (the input ends in the middle of this line)' : ''}: "${p.text}"; ignored`);
   const b = mainBoot(f);
   const m = machineFromDmesg(b);
   if (!isRebuilt(m)) {
-    if (kernelishLines(f) === 0) {
+    if (kernelishLines(f) === 0 && f.boots.every((x) => x.tdx.length === 0)) {
       const sample = nonEmpty[0]?.slice(0, 80) ?? '';
       throw new TdxsimError('TDXSIM_UNRECOGNIZED_INPUT', `${t.name}: not a dmesg, /proc/iomem or platform JSON (line 1: "${sample}")`);
     }
-    throw new TdxsimError('TDXSIM_NO_MEMORY_MAP', `dmesg ${t.name}: no memory map: ${m.missing.join('; ')}; capture the log from boot (dmesg right after boot, or journalctl -k -b)`);
+    throw new TdxsimError('TDXSIM_NO_MEMORY_MAP', `dmesg ${t.name}: no memory map: ${m.missing.join('; ')}; capture the log from boot (dmesg right after boot, or journalctl -k -b)${warnings.length > 0 ? `; ${warnings.join('; ')}` : ''}`);
   }
   const spec = specOrThrow(m.platform, `${t.name} (rebuilt platform)`, 'TDXSIM_BAD_INPUT');
   const assumptions = [...m.assumptions];
@@ -260,7 +272,7 @@ export function resolveText(t: TextInput): ResolvedInput {
     assumptions.push(`the log holds ${f.boots.length} boots; the one starting at line ${b.firstLine} was used`);
   }
   const module = moduleFromBoot(b, assumptions);
-  return { spec, input: { name: t.name, kind: 'dmesg' }, source: m.source, assumptions, ...(module !== undefined ? { module } : {}), dmesg: f, boot: b };
+  return { spec, input: { name: t.name, kind: 'dmesg' }, source: m.source, assumptions, ...(module !== undefined ? { module } : {}), dmesg: f, boot: b, warnings };
 }
 
 function fromSpec(spec: PlatformSpec, input: PlanResult['input']): ResolvedInput {
@@ -348,6 +360,8 @@ export interface PreflightFailure {
   readonly errno: number;
   readonly leaf?: number;
   readonly status?: bigint;
+  /** What the module lacks that the kernel needs: a leaf, a metadata field or a feature bit. */
+  readonly lacks: 'TDH.SYS.RD' | 'MAX_VCPUS_PER_TD' | 'TDX_FEATURES0.NO_RBP_MOD';
 }
 
 /**
@@ -371,6 +385,7 @@ export function metadataPreflight(k: KernelProfile, m: ModuleProfile): Preflight
       errno: -5,
       leaf: LEAF.TDH_SYS_RD,
       status,
+      lacks: status === TDX_METADATA_FIELD_ID_INCORRECT ? 'MAX_VCPUS_PER_TD' : 'TDH.SYS.RD',
     };
   };
   if (!m.knownLeaves.has(LEAF.TDH_SYS_RD)) {
@@ -384,7 +399,7 @@ export function metadataPreflight(k: KernelProfile, m: ModuleProfile): Preflight
     return err(TDX_METADATA_FIELD_ID_INCORRECT, (1n << 64n) - 1n, `${k.name} reads MAX_VCPUS_PER_TD (0x9900000100000008), which module ${m.name} does not have (version skew)`);
   }
   if (k.readFeatures && (m.tdxFeatures0 & NO_RBP_MOD) === 0n) {
-    return { summary: `module ${m.name} lacks TDX_FEATURES0.NO_RBP_MOD, which ${k.name} requires (version skew)`, lines: ['frame pointer (RBP) clobber bug present, upgrade TDX module', k.strings.initFailed(-22)], errno: -22 };
+    return { summary: `module ${m.name} lacks TDX_FEATURES0.NO_RBP_MOD, which ${k.name} requires (version skew)`, lines: ['frame pointer (RBP) clobber bug present, upgrade TDX module', k.strings.initFailed(-22)], errno: -22, lacks: 'TDX_FEATURES0.NO_RBP_MOD' };
   }
   return undefined;
 }
@@ -788,12 +803,16 @@ function moduleFor(kernel: KernelProfileName, opt: ModuleProfileName | undefined
   return opt ?? fromInput ?? (isModuleProfileName(d) ? d : DEFAULT_MODULE_PROFILE);
 }
 
+/** The kernels a log's plan is compared with: what current kernels would do on the same machine. */
+export const CURRENT_KERNELS: readonly KernelProfileName[] = ['linux-6.18', 'linux-7.2'];
+
 /**
  * Plan: resolve the input, then build the TDMRs for the chosen kernel and module (and, with
- * `compare`, for every kernel profile). Throws TdxsimError on bad input.
+ * `compare`, for every kernel profile). Without `kernel`, a dmesg is planned for its own kernel
+ * (inferred as diagnose infers it). Throws TdxsimError on bad input.
  */
 export function plan(req: PlanRequest): PlanResult {
-  const kernel = checkKernel(req.kernel);
+  const kernel = req.kernel === undefined ? undefined : checkKernel(req.kernel);
   const modOpt = checkModule(req.module);
   const maxTdmrs = checkLimit(req.maxTdmrs, '--max-tdmrs', 1 << 16);
   const maxReserved = checkLimit(req.maxReserved, '--max-reserved', 1 << 16);
@@ -801,15 +820,62 @@ export function plan(req: PlanRequest): PlanResult {
   return planResolved(r, kernel, modOpt, maxTdmrs, maxReserved, req.compare === true);
 }
 
+/** The kernel and module a plan runs, and where each came from. */
+function chooseProfiles(r: ResolvedInput, kernelOpt: KernelProfileName | undefined, modOpt: ModuleProfileName | undefined): PlanInference {
+  const b = r.boot;
+  let k: PlanInference['kernel'];
+  if (kernelOpt !== undefined) {
+    k = { profile: kernelOpt, from: 'option', why: `--kernel ${kernelOpt}`, line: null, release: null };
+  } else if (b !== undefined) {
+    const inf: KernelInference = inferKernel(b);
+    k = { profile: inf.kernel, from: 'log', why: inf.why, line: inf.line, release: inf.release };
+  } else {
+    k = { profile: DEFAULT_KERNEL_PROFILE, from: 'default', why: `the input names no kernel: the reference profile ${DEFAULT_KERNEL_PROFILE}`, line: null, release: null };
+  }
+  let m: PlanInference['module'];
+  if (modOpt !== undefined) {
+    m = { profile: modOpt, from: 'option', why: `--module ${modOpt}`, line: null };
+  } else if (b !== undefined) {
+    // The first failed metadata read tells a 1.0 or 1.5.01 module when no version line does.
+    const rd = b.tdx.find((t): t is TdxLine & { kind: 'seamcall-failed' } => t.kind === 'seamcall-failed' && t.leaf === LEAF.TDH_SYS_RD);
+    const inf = inferModule(b, k.profile, rd);
+    const ver = b.tdx.find((t) => t.kind === 'module-version');
+    const fromLine = inf.why.startsWith('module version line') ? (ver?.line ?? null) : inf.why.startsWith('TDH.SYS.RD') || inf.why.startsWith('a metadata field') ? (rd?.line ?? null) : null;
+    m = { profile: inf.module, from: fromLine !== null ? 'input' : 'kernel-default', why: inf.why, line: fromLine };
+  } else if (r.module !== undefined) {
+    m = { profile: r.module, from: 'input', why: `tdxModule.profile of the platform (${r.module})`, line: null };
+  } else {
+    const mod = moduleFor(k.profile, undefined, undefined);
+    m = { profile: mod, from: 'kernel-default', why: `the module ${k.profile} was paired with in its era`, line: null };
+  }
+  return { kernel: k, module: m };
+}
+
 /** Plan an already resolved input. */
-export function planResolved(r: ResolvedInput, kernel: KernelProfileName, modOpt: ModuleProfileName | undefined, maxTdmrs: number | undefined, maxReserved: number | undefined, compare: boolean): PlanResult {
+export function planResolved(r: ResolvedInput, kernelOpt: KernelProfileName | undefined, modOpt: ModuleProfileName | undefined, maxTdmrs: number | undefined, maxReserved: number | undefined, compare: boolean): PlanResult {
   const spec = r.spec;
-  const main = planProfile(spec, kernel, moduleFor(kernel, modOpt, r.module), maxTdmrs, maxReserved);
+  const inferred = chooseProfiles(r, kernelOpt, modOpt);
+  const kernel = inferred.kernel.profile;
+  const module = inferred.module.profile;
+  let main = planProfile(spec, kernel, module, maxTdmrs, maxReserved);
+  const notes: string[] = [];
+  // A healthy host is never reported as failing because of a default: the log's own kernel
+  // succeeded on this machine, so a failing plan is a limit of what the rebuilt machine knows.
+  const ok = r.boot?.tdx.find((t) => t.kind === 'init-ok');
+  let logSaysOk: PlanResult['logSaysOk'] = null;
+  if (ok !== undefined && main.failure !== null && inferred.kernel.from !== 'option' && inferred.module.from !== 'option' && maxTdmrs === undefined && maxReserved === undefined) {
+    logSaysOk = { line: ok.line, text: ok.text, modelFailure: main.failure };
+    notes.push(
+      `the log shows "${ok.text}" (line ${ok.line}): ${kernel} initialised TDX on this machine; the plan's failure (${main.failure.reason}: ${main.failure.message}) comes from what the rebuilt machine cannot know (${spec.cmrs.length === 0 || r.source.kind !== 'cmrs' ? 'assumed CMRs, KeyIDs' : 'holes inside the CMRs'}, or a module release the version line does not pin down), not from the host`,
+    );
+    main = { ...main, outcome: 'ok', failure: null };
+  }
   const mb = Memblock.fromE820(spec);
   const assumptions = [...r.assumptions];
   if (main.holes === 'cmrs' && spec.cmrs.length === 0) {
     assumptions.push(`${main.kernel} computes holes from the CMRs, and this input has none: every TDMR is one reserved area`);
   }
+  const current = inferred.kernel.from === 'log' ? CURRENT_KERNELS.filter((kn) => kn !== kernel).map((kn) => planProfile(spec, kn, module, maxTdmrs, maxReserved)) : [];
   return {
     ...main,
     input: r.input,
@@ -821,8 +887,13 @@ export function planResolved(r: ResolvedInput, kernel: KernelProfileName, modOpt
       memlistRanges: build_tdx_memlist(mb.pfnRanges()).length,
       nodes: [...new Set(mb.memory.map((x) => x.nid))].sort((a, b) => a - b),
     },
-    ...(compare ? { compare: KERNEL_PROFILE_NAMES.map((kn) => planProfile(spec, kn, moduleFor(kn, modOpt, r.module), maxTdmrs, maxReserved)) } : {}),
+    ...(compare ? { compare: KERNEL_PROFILE_NAMES.map((kn) => planProfile(spec, kn, moduleFor(kn, modOpt, inferred.module.from === 'input' ? module : r.module), maxTdmrs, maxReserved)) } : {}),
     platform: spec,
+    inferred,
+    current,
+    logSaysOk,
+    notes,
+    warnings: r.warnings ?? [],
   };
 }
 
@@ -849,6 +920,11 @@ export function planJson(p: PlanResult): unknown {
     source: p.source,
     assumptions: p.assumptions,
     memory: p.memory,
+    inferred: p.inferred,
+    current: p.current.map(profile),
+    logSaysOk: p.logSaysOk,
+    notes: p.notes,
+    warnings: p.warnings,
     ...(p.compare !== undefined ? { compare: p.compare.map(profile) } : {}),
   };
 }

@@ -78,6 +78,8 @@ describe('the corpus of real logs', () => {
     let pamtExact = 0;
     let reproduced = 0;
     let matching = 0;
+    let explained = 0;
+    const bare: string[] = [];
     const wrong: string[] = [];
     for (const f of files) {
       let d;
@@ -98,6 +100,13 @@ describe('the corpus of real logs', () => {
         reproduced++;
         if (r.matches === true) {
           matching++;
+        } else if (r.explained) {
+          explained++;
+        }
+        for (const x of r.diff) {
+          if (x.op !== 'same' && x.reason === undefined) {
+            bare.push(`${f}: ${x.log ?? x.sim ?? ''}`);
+          }
         }
       }
       if (d.story.pamt !== null && d.story.cmrs.length + (r.source !== undefined ? 1 : 0) > 0 && r.method !== 'none') {
@@ -108,7 +117,10 @@ describe('the corpus of real logs', () => {
         }
       }
     }
-    console.log(`corpus: ${files.length} logs, class right ${right}/${files.length}, refusals ${refused}, PAMT exact ${pamtExact}/${pamtShown} (logs with a PAMT line and a memory map), reproductions ${reproduced}, matching ${matching}/${reproduced}`);
+    console.log(`corpus: ${files.length} logs, class right ${right}/${files.length}, refusals ${refused}, PAMT exact ${pamtExact}/${pamtShown} (logs with a PAMT line and a memory map), reproductions ${reproduced}, matching ${matching}/${reproduced}, every difference explained ${explained}/${reproduced - matching}`);
+    // Never a bare DIFFERS: every differing line has its reason.
+    expect(bare).toEqual([]);
+    expect([reproduced, matching]).toEqual([5, 4]);
     expect(wrong).toEqual([]);
     expect(refused).toBe(0);
     expect(pamtExact).toBe(pamtShown);

@@ -54,18 +54,24 @@ export function formatDiagnosis(d: DiagnoseResult): string {
     for (const n of r.notes) {
       out.push(`  note: ${n}`);
     }
-    if (r.matches === true) {
+    const counts = `${r.compared.same} of ${r.compared.log} log line(s) reproduced, ${r.compared.sim - r.compared.same} extra simulated line(s)`;
+    if (r.method === 'none') {
+      out.push('  result: not compared');
+    } else if (r.matches === true) {
       out.push(`  result: MATCHES the log line for line (${r.compared.same} TDX line(s))`);
+    } else if (r.explained) {
+      out.push(`  result: ${counts}; every difference is explained below (lines one kernel does not print, values the rebuilt machine cannot know, a log cut short): none counts against the host`);
     } else {
-      out.push(`  result: DIFFERS: ${r.compared.same} of ${r.compared.log} log line(s) reproduced, ${r.compared.sim - r.compared.same} extra simulated line(s)`);
+      out.push(`  result: ${counts}; the simulated kernel took another path than the log's where marked "diverged" below`);
     }
     for (const x of r.diff) {
+      const why = x.reason !== undefined ? `: ${x.reason.kind}: ${x.reason.text}` : '';
       if (x.op === 'same') {
         out.push(`    = ${x.log ?? ''}`);
       } else if (x.op === 'missing') {
-        out.push(`    - ${x.log ?? ''}   (log line ${x.logLine ?? '?'}, not reproduced)`);
+        out.push(`    - ${x.log ?? ''}   (log line ${x.logLine ?? '?'}, not reproduced${why})`);
       } else {
-        out.push(`    + ${x.sim ?? ''}   (simulator only)`);
+        out.push(`    + ${x.sim ?? ''}   (simulator only${why})`);
       }
     }
   }

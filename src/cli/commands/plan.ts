@@ -75,6 +75,16 @@ export function formatPlan(p: PlanResult): string {
   const out: string[] = [];
   out.push(`plan: ${p.input.name} (${p.input.kind})`);
   out.push(`memory source: ${p.source.kind}: ${p.source.detail}`);
+  const inf = p.inferred;
+  if (inf.kernel.from !== 'option') {
+    out.push(`kernel: ${p.kernel}, ${inf.kernel.from === 'log' ? 'inferred from the log' : 'default'}: ${inf.kernel.why}${inf.kernel.from === 'log' ? ' (--kernel overrides)' : ''}`);
+  }
+  if (inf.module.from !== 'option') {
+    out.push(`module: ${p.module}, ${inf.module.from === 'input' ? 'from the input' : 'default'}: ${inf.module.why}`);
+  }
+  for (const w of p.warnings) {
+    out.push(`warning: ${w}`);
+  }
   const l = p.limits;
   out.push(`kernel ${p.kernel}, module ${p.module} (limits: ${l.maxTdmrs} TDMRs, ${l.maxReserved} reserved areas per TDMR, PAMT entries ${l.pamtEntrySize.join('/')} bytes; holes from ${p.holes === 'cmrs' ? 'the CMRs' : 'the memory list'})`);
   if (p.failure === null) {
@@ -82,6 +92,15 @@ export function formatPlan(p: PlanResult): string {
   } else {
     out.push(`outcome: FAIL (${p.failure.reason}, ${p.failure.errnoName}): ${p.failure.message}`);
     out.push(`  (with enough room the PAMT would be ${p.pamtKb} KB: "${p.pamtLine}")`);
+  }
+  for (const n of p.notes) {
+    out.push(`  note: ${n}`);
+  }
+  if (p.current.length > 0) {
+    out.push(`current kernels, same machine and module ${p.module}:`);
+    for (const c of p.current) {
+      out.push(`  ${pad(c.kernel, 12)}${c.failure === null ? `ok: ${c.pamtKb} KB of PAMT (${c.pamtPages} pages) for ${c.tdmrs.length} TDMR(s)` : `FAIL (${c.failure.reason}, ${c.failure.errnoName}): ${c.failure.message}`}`);
+    }
   }
   out.push('');
   tdmrTable(p, out);
@@ -136,13 +155,13 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .command('plan')
     .description('plan the TDMRs, reserved areas and PAMTs Linux would build, with its dmesg, headroom and a Dynamic PAMT estimate')
     .argument('<input>', 'a dmesg file, /proc/iomem, a platform JSON file, a preset name, or - for stdin')
-    .option('--kernel <kernel>', 'kernel profile (default linux-6.18; docs/kernel.md)', kernelArg('--kernel'))
+    .option('--kernel <kernel>', 'kernel profile (default: the kernel a dmesg shows, else linux-6.18; docs/kernel.md)', kernelArg('--kernel'))
     .option('--module <release>', 'TDX module release (default: the one the input names, else the kernel\'s; docs/module.md)', moduleArg('--module'))
     .option('--max-tdmrs <n>', 'override the module\'s MAX_TDMRS', parseUint('--max-tdmrs'))
     .option('--max-reserved <n>', 'override the module\'s MAX_RESERVED_PER_TDMR', parseUint('--max-reserved'))
     .option('--compare', 'plan with every kernel profile side by side')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExit codes: 0 plan succeeds, 1 Linux would fail (TDMRs/reserved areas exhausted, version skew...), 2 bad input.')
+    .addHelpText('after', '\nExit codes: 0 plan succeeds, 1 Linux would fail (TDMRs/reserved areas exhausted, version skew...), 2 bad input. For a dmesg the exit code follows the log\'s own kernel (or --kernel).')
     .action((input: string, o: PlanOpts) => {
       const p = plan({
         ...(input === '-' ? { text: readStdin(), name: '<stdin>' } : { input }),

@@ -100,11 +100,11 @@ describe('diagnose: the story', () => {
     expect(d.story.metadataReads[0]).toMatchObject({ leaf: 34, leafName: 'TDH.SYS.RD', status: '0xc000050500000000', statusName: 'TDX_SYS_NOT_READY' });
     expect(d.story.metadataReads[0]!.registers).toMatchObject({ rdx: '0x9100000100000008' });
     expect(d.cause).toContain('TDH.SYS.RD');
-    expect(d.remedy.join('\n')).toContain('with Ubuntu 24.04 linux-intel 6.8 (6.8.0-1006-intel or later), upgrade to TDX module 1.5.01 or later');
+    expect(d.remedy.join('\n')).toContain('Upgrade to TDX module 1.5.01 or later (your 1.0 lacks TDH.SYS.RD, which kernels from 6.8 use to read the module\'s metadata), by a BIOS/firmware update or the OS SEAM loader, to keep Ubuntu 24.04 linux-intel 6.8 (6.8.0-1006-intel or later)');
     const ok = d.alternatives.filter((a) => a.simulated === 'ok').map((a) => `${a.kernel}+${a.module}`);
     expect(ok).toContain('ubuntu-6.8-intel+1.5.01');
     const skew2 = diag('version-skew-6.18-tdx1.5.dmesg');
-    expect(skew2.remedy.join('\n')).toContain('1.5.06');
+    expect(skew2.remedy.join('\n')).toContain('Upgrade to TDX module 1.5.05 or later');
     expect(skew2.classification.explanation).toContain('MAX_VCPUS_PER_TD');
   });
 
