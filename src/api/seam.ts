@@ -124,6 +124,12 @@ function toResult(o: SeamOutcome, input: SeamRegs): SeamCallResult {
   return o.kind === 'ok' ? { outcome: 'ok', regs: o.regs, status: o.regs.rax, statusName: statusName(o.regs.rax) } : faultResult(o.kind, input);
 }
 
+/** Footprint estimate (bytes): a machine's fixed part, per LP, per memory range, per cached line. */
+const FOOTPRINT_BASE_BYTES = 64 * 1024;
+const FOOTPRINT_LP_BYTES = 2048;
+const FOOTPRINT_RANGE_BYTES = 128;
+const FOOTPRINT_LINE_BYTES = 192;
+
 /** A module machine with host-side conveniences. */
 export class SeamMachine {
   readonly machine: ModuleMachine;
@@ -240,6 +246,27 @@ export class SeamMachine {
     return s;
   }
 
+  /**
+   * Estimated bytes of host memory this machine holds: explicit 4 KiB pages, memory ranges,
+   * cached lines and a fixed cost per LP. The server charges it to the connection and to its
+   * total so that one client cannot fill the host (docs/server.md "Limits").
+   */
+  footprintBytes(): number {
+    const p = this.machine.platform;
+    let lines = 0;
+    for (const c of p.cpus) {
+      lines += c.cache.lineCount;
+    }
+    return FOOTPRINT_BASE_BYTES + p.cpus.length * FOOTPRINT_LP_BYTES + p.memory.explicitPages * 4096 + p.memory.lines.size * FOOTPRINT_RANGE_BYTES + lines * FOOTPRINT_LINE_BYTES;
+  }
+
+  /** The most `footprintBytes()` can grow by when `len` bytes are stored (a bound, not an estimate). */
+  static writeGrowthBound(len: number): number {
+    const pages = Math.ceil(len / 4096) + 1;
+    const lines = Math.ceil(len / 64) + 1;
+    return pages * 4096 + lines * (FOOTPRINT_LINE_BYTES + FOOTPRINT_RANGE_BYTES);
+  }
+
   /** A host store of `data` at `pa` through `keyid` (default: the KeyID bits of `pa`) on LP `lp`. */
   memWrite(pa: number, data: Uint8Array, keyid?: number, lp = 0): void {
     this.lpCheck(lp);
@@ -281,7 +308,7 @@ export class SeamMachine {
 
   /** Arm `count` failures at a module fault site, after `skip` passes. */
   faultInject(site: string, count: number, skip = 0): Record<string, { count: number; skip: number }> {
-    if (FAULT_SITES[site] === undefined) {
+    if (!Object.hasOwn(FAULT_SITES, site)) {
       throw new TdxsimError('TDXSIM_BAD_PARAMS', `unknown fault site "${site}" (known: ${Object.keys(FAULT_SITES).join(', ')})`);
     }
     this.faults.arm(site, count, skip);
