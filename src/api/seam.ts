@@ -260,11 +260,15 @@ export class SeamMachine {
     return FOOTPRINT_BASE_BYTES + p.cpus.length * FOOTPRINT_LP_BYTES + p.memory.explicitPages * 4096 + p.memory.lines.size * FOOTPRINT_RANGE_BYTES + lines * FOOTPRINT_LINE_BYTES;
   }
 
-  /** The most `footprintBytes()` can grow by when `len` bytes are stored (a bound, not an estimate). */
-  static writeGrowthBound(len: number): number {
+  /**
+   * How much `footprintBytes()` can grow when `len` bytes are stored on LP `lp`: new explicit
+   * pages, the lines the LP's cache can hold, and the memory ranges their write-backs split.
+   */
+  writeGrowthBound(len: number, lp = 0): number {
     const pages = Math.ceil(len / 4096) + 1;
-    const lines = Math.ceil(len / 64) + 1;
-    return pages * 4096 + lines * (FOOTPRINT_LINE_BYTES + FOOTPRINT_RANGE_BYTES);
+    const cap = this.machine.platform.cpus[lp]?.cache.capacityLines ?? 0;
+    const lines = Math.min(Math.ceil(len / 64) + 1, cap);
+    return pages * 4096 + lines * FOOTPRINT_LINE_BYTES + (lines + 3) * FOOTPRINT_RANGE_BYTES;
   }
 
   /** A host store of `data` at `pa` through `keyid` (default: the KeyID bits of `pa`) on LP `lp`. */

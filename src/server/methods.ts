@@ -4,8 +4,8 @@
  * @see docs/server.md
  */
 import { TdxsimError } from '../api/errors.js';
-import { createSeamMachine, describeStatus, FAULT_SITES, MODULE_PROFILE_NAMES, platformPreset, presetNames, regsFrom, SEAM_REG_NAMES, SeamMachine } from '../api/seam.js';
-import type { SeamCallResult, SeamRegName } from '../api/seam.js';
+import { createSeamMachine, describeStatus, FAULT_SITES, MODULE_PROFILE_NAMES, platformPreset, presetNames, regsFrom, SEAM_REG_NAMES } from '../api/seam.js';
+import type { SeamCallResult, SeamMachine, SeamRegName } from '../api/seam.js';
 import type { Params, ServerLimits } from './protocol.js';
 import { bytesParam, hex64, numParam, optBool, optNum, strParam, u64Param } from './protocol.js';
 
@@ -177,7 +177,7 @@ export const METHODS: Readonly<Record<string, Method>> = {
   'mem.write': (s, p) => {
     const m = machineOf(s, p);
     const data = bytesParam(p, 'data', s.limits.maxMemBytes);
-    s.checkMemory(SeamMachine.writeGrowthBound(data.length));
+    s.checkMemory(m.writeGrowthBound(data.length, numParam(p, 'lp', 0)));
     m.memWrite(numParam(p, 'pa'), data, optNum(p, 'keyid'), numParam(p, 'lp', 0));
     return { written: data.length };
   },
