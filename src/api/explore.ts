@@ -12,6 +12,7 @@ import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/f
 import type { FaultPlan } from '../explore/faults.js';
 import { createKernelSession } from '../explore/kernelSession.js';
 import { parsePath } from '../explore/choices/path.js';
+import { PathMismatch } from '../explore/choices/ReplayChoices.js';
 import { ScenarioRun } from '../explore/runScenario.js';
 import type { FindingClass, Scenario, ScenarioStep } from '../explore/scenario.js';
 import { needsKernel } from '../explore/scenario.js';
@@ -19,6 +20,7 @@ import { formatTimeline, timelineOf } from '../explore/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { prepareRun } from './run.js';
+import { machineArgs, shellCommand } from './shell.js';
 import type { RunRequest } from './run.js';
 
 /** Steps at which exploration starts (the concurrency of interest begins there). */
@@ -150,9 +152,19 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
   const replay =
     cx === undefined
       ? undefined
-      : [`tdxsim replay ${src} --seed ${p.scenario.seed} --path ${cx.path === '' ? '""' : cx.path}`, cx.faultsArg !== 'none' ? `--faults ${cx.faultsArg}` : '', cx.exhaustiveFaults && cx.faultsArg !== 'none' ? '--fault-choices binary' : '', req.cpus !== undefined ? `--cpus ${req.cpus}` : '', req.platform !== undefined ? `--platform ${req.platform}` : '', req.kernel !== undefined ? `--kernel ${req.kernel}` : '', req.module !== undefined ? `--module ${req.module}` : '']
-          .filter((x) => x !== '')
-          .join(' ');
+      : shellCommand([
+          'tdxsim',
+          'replay',
+          src,
+          '--seed',
+          String(p.scenario.seed),
+          '--path',
+          cx.path,
+          ...(cx.faultsArg !== 'none' ? ['--faults', cx.faultsArg] : []),
+          ...(cx.exhaustiveFaults && cx.faultsArg !== 'none' ? ['--fault-choices', 'binary'] : []),
+          ...(req.cpus !== undefined ? ['--cpus', String(req.cpus)] : []),
+          ...machineArgs(req),
+        ]);
   return { details, scenario: p.scenario.name, ...(replay !== undefined ? { replay } : {}) };
 }
 
@@ -185,8 +197,8 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
   try {
     execution = replayPath(target, path, plan, true, req.faultChoices === 'binary');
   } catch (e) {
-    if (e instanceof Error && e.message.startsWith('replay:')) {
-      throw new TdxsimError('TDXSIM_BAD_PATH', `--path ${req.path} does not fit this scenario (${e.message}); was it recorded with other options?`);
+    if (e instanceof PathMismatch) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `--path ${req.path}: ${e.message.replace(/^--path /, '')}`);
     }
     throw e;
   }

@@ -4,6 +4,7 @@
  */
 export { TdxsimError, isTdxsimError } from './errors.js';
 export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared } from './run.js';
+export { shellCommand, shellQuote } from './shell.js';
 export type { PreparedRun, RunRequest } from './run.js';
 export type { RunOutcome, RunResult } from '../explore/runScenario.js';
 export type { Finding } from '../explore/findings.js';

@@ -4,8 +4,6 @@
  * anything runs; then run. Bad input throws TdxsimError with a stable code and a message that
  * names the input, the place and the problem.
  */
-import { readFileSync, statSync } from 'node:fs';
-
 import { createKernelSession, kernelProfileNames } from '../explore/kernelSession.js';
 import { parsePath } from '../explore/choices/path.js';
 import { runScenario } from '../explore/runScenario.js';
@@ -17,6 +15,7 @@ import { preset, presetNames } from '../platform/presets.js';
 import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
+import { readInputFile } from './parse/input.js';
 import { checkKernelName, checkModuleName } from './profileNames.js';
 
 /** What the caller asks for; every field optional. */
@@ -34,6 +33,8 @@ export interface RunRequest {
   readonly seed?: number;
   /** Replay this choice path ("0.2.1"). */
   readonly path?: string;
+  /** Run only this variant of a scenario that has several. */
+  readonly variant?: string;
   /** Exploration-style scheduling (any interleaving). */
   readonly free?: boolean;
   readonly recordTrace?: number;
@@ -49,22 +50,14 @@ export interface PreparedRun {
 
 const MAX_INPUT_BYTES = 16 * 2 ** 20;
 
-/** Read and parse a JSON file, with errors that name the file. */
+/** Read and parse a JSON file (`-`: stdin), with errors that name the file and the problem. */
 export function readJsonFile(file: string, what: string): unknown {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (e) {
-    throw new TdxsimError('TDXSIM_FILE', `cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  if (size > MAX_INPUT_BYTES) {
-    throw new TdxsimError('TDXSIM_FILE', `${what} file ${file} is too large (${size} bytes; limit ${MAX_INPUT_BYTES})`);
-  }
-  const text = readFileSync(file, 'utf8');
+  const name = file === '-' ? 'stdin' : file;
+  const text = readInputFile(file, `${what} file`, MAX_INPUT_BYTES).toString('utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new TdxsimError('TDXSIM_BAD_JSON', `${what} file ${file}: invalid JSON: ${(e as Error).message}`);
+    throw new TdxsimError('TDXSIM_BAD_JSON', `${what} file ${name}: invalid JSON: ${(e as Error).message.split('\n').join(' ')}`);
   }
 }
 
@@ -129,6 +122,13 @@ export function prepareRun(req: RunRequest): PreparedRun {
     throw new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
   }
   const sc = r.scenario;
+  if (req.variant !== undefined) {
+    const v = sc.variants.find((x) => x.name === req.variant);
+    if (v === undefined) {
+      throw new TdxsimError('TDXSIM_BAD_ARGS', `--variant "${req.variant}": ${label} has ${sc.variants.length === 0 ? 'no variants' : `variants ${sc.variants.map((x) => x.name).join(', ')}`}`);
+    }
+    sc.variants = [v];
+  }
   if (needsKernel(sc)) {
     if (!kernelProfileNames().includes(sc.kernel)) {
       sc.kernel = checkKernelName(sc.kernel, `${label}: kernel`).name;
@@ -172,7 +172,15 @@ export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'reco
   );
 }
 
-/** Validate and run. */
+/** Validate and run. A `path` that the run does not use up is bad input (TDXSIM_BAD_PATH). */
 export function run(req: RunRequest): RunResult {
-  return runPrepared(prepareRun(req), req);
+  const p = prepareRun(req);
+  const r = runPrepared(p, req);
+  if (p.path !== undefined && p.path.length > 0) {
+    const used = Math.max(...r.runs.map((x) => (x.path === '' ? 0 : x.path.split('.').length)));
+    if (used < p.path.length) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `--path ${req.path ?? ''}: does not fit this scenario: it has ${p.path.length} choices but the run made only ${used}; was it recorded with other options (--platform, --kernel, --module, --seed, --variant)?`);
+    }
+  }
+  return r;
 }

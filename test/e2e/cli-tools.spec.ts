@@ -156,7 +156,7 @@ describe('tdxsim diagnose', () => {
       [['diagnose', tempFile('e.txt', '')], /is empty/],
       [['diagnose', tempFile('n.txt', 'not a log at all\n')], /does not look like a kernel log/],
       [['diagnose', tempFile('cut.dmesg', full.slice(0, full.indexOf('SEAMCALL (0x') + 14))], /line \d+: input ends in the middle of a line .*truncated/],
-      [['diagnose', '/no/such/dmesg'], /cannot read dmesg \/no\/such\/dmesg: ENOENT/],
+      [['diagnose', '/no/such/dmesg'], /cannot read dmesg \/no\/such\/dmesg: no such file or directory/],
     ];
     for (const [args, re] of cases) {
       const r = tdxsim(args);
