@@ -38,8 +38,11 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly symmetry?: boolean;
   /** Only these finding classes stop the search (default: any). */
   readonly failOn?: readonly FindingClass[];
+  /** Wall clock in ms; the time budget and the elapsed time count from before the scenario's setup. */
   readonly now?: () => number;
   readonly progress?: (p: ExploreProgress) => void;
+  /** Asked between executions; true stops the search (e.g. on SIGINT). */
+  readonly shouldStop?: () => boolean;
 }
 
 /** Result plus what is needed to print it. */
@@ -130,6 +133,7 @@ function faultMode(s: string | undefined): FaultMode {
 
 /** Validate and explore. */
 export function exploreScenario(req: ExploreRequest): ExploreResult {
+  const startedAt = req.now?.();
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
   const target = scenarioTarget(p.scenario, spec);
@@ -140,6 +144,8 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     ...(req.budget !== undefined ? { budget: req.budget } : {}),
     ...(req.timeSec !== undefined ? { timeMs: req.timeSec * 1000 } : {}),
     ...(req.now !== undefined ? { now: req.now } : {}),
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(req.shouldStop !== undefined ? { shouldStop: req.shouldStop } : {}),
     faults: faultMode(req.faults),
     checkDeterminism: req.checkDeterminism ?? false,
     symmetry: req.symmetry ?? true,
