@@ -28,4 +28,6 @@ export { compat } from './compat.js';
 export type { CompatCell, CompatReason, CompatRequest, CompatResult, CompatVerdict, FailingSeamcall } from './compat.js';
 export { describeReleases } from '../module/profiles.js';
 export { kernelCatalogue, moduleCatalogue } from './catalogue.js';
+export { createSeamMachine, describeStatus, platformPreset, regsFrom, SeamMachine, SEAM_REG_NAMES } from './seam.js';
+export type { SeamCallResult, SeamMachineParams, SeamRegName, StatusDescription } from './seam.js';
 export type { KernelEntry, ModuleEntry } from './catalogue.js';

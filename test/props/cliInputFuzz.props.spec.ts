@@ -34,7 +34,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const VALUES: unknown[] = ['__proto__', 'constructor', 'toString', '', 'x', '0x', '0xffffffffffffffff', '0x10000000000', '18446744073709551616', -1, 0, 1, 1.5, 2 ** 53, 2 ** 60, 1e308, null, true, [], {}, [1, 1], { __proto__: 1 }, 'ref', 'small-2s', 'linux-6.8', 'tdx-1.0'];
+const VALUES: unknown[] = ['__proto__', 'constructor', 'toString', '', 'x', '0x', '0xffffffffffffffff', '0x10000000000', '18446744073709551616', -1, 0, 1, 1.5, 2 ** 53, 2 ** 60, 1e308, null, true, [], {}, [1, 1], JSON.parse('{"__proto__":1}'), 'ref', 'small-2s', 'linux-6.8', 'tdx-1.0'];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

@@ -65,7 +65,7 @@ function fuzzStream(seed: number, n: number): { replies: string[]; internal: str
       case 'seamcall.end':
         return { machine: machine(), call: pick(['c1', 'c2', 'c3', '', '__proto__']) };
       case 'lp.set':
-        return { machine: machine(), lp: Math.floor(rnd() * 5), ...(rnd() < 0.5 ? { online: rnd() < 0.5 } : {}), ...(rnd() < 0.5 ? { vmx: rnd() < 0.7 } : {}), ...(rnd() < 0.2 ? { msrs: pick([{ '0x3b': '0x1' }, { __proto__: '0x1' }, { toString: 1 }, null]) } : {}) };
+        return { machine: machine(), lp: Math.floor(rnd() * 5), ...(rnd() < 0.5 ? { online: rnd() < 0.5 } : {}), ...(rnd() < 0.5 ? { vmx: rnd() < 0.7 } : {}), ...(rnd() < 0.2 ? { msrs: pick<unknown>([{ '0x3b': '0x1' }, JSON.parse('{"__proto__":"0x1"}'), { toString: 1 }, null]) } : {}) };
       case 'fault.inject':
         return { machine: machine(), site: pick(SITES), count: pick([1, 2, 0, -1]), ...(rnd() < 0.2 ? { skip: pick(NUMS) } : {}) };
       case 'status.describe':
