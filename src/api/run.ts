@@ -12,12 +12,14 @@ import { needsKernel, parseScenario } from '../explore/scenario.js';
 import type { Scenario, ScenarioStep } from '../explore/scenario.js';
 import { FAULT_SITES as EXPLORE_FAULT_SITES } from '../explore/faults.js';
 import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
+import { MetadataTable } from '../module/metadata.js';
 import { namedScenario, scenarioNames } from '../explore/scenarios/index.js';
 import { preset, presetNames } from '../platform/presets.js';
 import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { readInputFile } from './parse/input.js';
+import { parseJsonWithPlace } from './parse/json.js';
 import { checkKernelName, checkModuleName } from './profileNames.js';
 
 /** What the caller asks for; every field optional. */
@@ -56,11 +58,11 @@ const MAX_INPUT_BYTES = 16 * 2 ** 20;
 export function readJsonFile(file: string, what: string): unknown {
   const name = file === '-' ? 'stdin' : file;
   const text = readInputFile(file, `${what} file`, MAX_INPUT_BYTES).toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new TdxsimError('TDXSIM_BAD_JSON', `${what} file ${name}: invalid JSON: ${(e as Error).message.split('\n').join(' ')}`);
+  const r = parseJsonWithPlace(text);
+  if (!r.ok) {
+    throw new TdxsimError('TDXSIM_BAD_JSON', `${what} file ${name}: invalid JSON at ${r.place}: ${r.message.split('\n').join(' ')}`);
   }
+  return r.value;
 }
 
 /** Resolve a platform given as preset name, file path or object. */
@@ -78,6 +80,11 @@ export function resolvePlatform(p: unknown, label: string): PlatformSpec {
   const r = parsePlatformSpec(p);
   if (!r.ok) {
     throw new TdxsimError('TDXSIM_BAD_PLATFORM', r.problems.map((x) => `${label}: ${x.path}: ${x.message}`).join('\n'));
+  }
+  // The same check as the server's machine.create: an unknown metadata field is refused everywhere.
+  const bad = MetadataTable.checkOverrides(r.spec.tdxModule.overrides ?? {});
+  if (bad.length > 0) {
+    throw new TdxsimError('TDXSIM_BAD_PLATFORM', bad.map((b) => `${label}: tdxModule.overrides: ${b}`).join('\n'));
   }
   return r.spec;
 }

@@ -273,7 +273,8 @@ export class SeamMachine {
 
   /** A host store of `data` at `pa` through `keyid` (default: the KeyID bits of `pa`) on LP `lp`. */
   memWrite(pa: number, data: Uint8Array, keyid?: number, lp = 0): void {
-    this.lpCheck(lp);
+    // An offline LP executes nothing, and an LP inside a SEAMCALL is running the module.
+    this.readyLp(lp);
     const s = this.range(pa, data.length, keyid);
     const p = this.machine.platform;
     p.store(p.cpu(lp as CpuId), s.pa, data, s.key, 'host');
@@ -281,7 +282,7 @@ export class SeamMachine {
 
   /** A host load; poison consumption is reported, not thrown. */
   memRead(pa: number, len: number, keyid?: number, lp = 0): { data: Uint8Array } | { poisonPa: number } {
-    this.lpCheck(lp);
+    this.readyLp(lp);
     const s = this.range(pa, len, keyid);
     const p = this.machine.platform;
     const r = p.load(p.cpu(lp as CpuId), s.pa, len, s.key);
@@ -292,6 +293,11 @@ export class SeamMachine {
   lpSet(lp: number, set: { online?: boolean; vmx?: boolean; msrs?: ReadonlyMap<number, bigint> }): Record<string, unknown> {
     this.lpCheck(lp);
     const cpu = this.machine.platform.cpu(lp as CpuId);
+    const call = [...this.inFlight.entries()].find(([, c]) => c.lp === lp)?.[0];
+    if (call !== undefined && (set.online !== undefined || set.vmx !== undefined)) {
+      // An LP in SEAM mode can neither go offline nor leave VMX operation until the module returns.
+      throw new TdxsimError('TDXSIM_LP_BUSY', `LP ${lp} is inside SEAMCALL ${call} (seamcall.begin); finish it with seamcall.end before changing online or vmx`);
+    }
     if (set.online !== undefined) {
       cpu.online = set.online;
     }
@@ -335,6 +341,10 @@ export class SeamMachine {
 
   /** The runtime-update SEAMLDR step: load a fresh module image that inherits the handoff data. */
   installUpdate(): void {
+    const busy = [...this.inFlight.entries()].map(([call, c]) => `${call} on LP ${c.lp}`);
+    if (busy.length > 0) {
+      throw new TdxsimError('TDXSIM_LP_BUSY', `a module update cannot be installed while SEAMCALLs are in flight (${busy.join(', ')}); finish them with seamcall.end`);
+    }
     this.machine.module.installUpdate();
   }
 }

@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 
 import { shellQuote } from '../../src/api/shell.js';
 import { namedScenario } from '../../src/explore/scenarios/index.js';
+import { presetInput } from '../../src/platform/presets.js';
 import { tdxsim } from '../__test-helpers__/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -112,6 +113,20 @@ describe('bad input and environment errors are exit 2 naming the path and the pr
     expect(r2.status).toBe(2);
     expect(r2.stderr.split('\n').filter((l) => l !== '')).toHaveLength(3);
     expect(r2.stderr).toContain('unknown fault site "nope"');
+  });
+
+  it('unknown tdxModule.overrides are refused as the server refuses them; JSON errors name the right line and column', () => {
+    const d = scratch();
+    const plat = join(d, 'ov.json');
+    writeFileSync(plat, JSON.stringify({ ...presetInput('small-2s'), tdxModule: { overrides: { BOGUS_FIELD: 1 } } }));
+    const r = tdxsim(['run', '--platform', plat]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('tdxModule.overrides: unknown metadata field "BOGUS_FIELD"');
+    const long = join(d, 'long.json');
+    writeFileSync(long, `{"name": ${'1'.repeat(500)},\n "cpuModel": "x",,\n}`);
+    const j = tdxsim(['run', long]);
+    expect(j.status).toBe(2);
+    expect(j.stderr).toContain('invalid JSON at line 2, column 18');
   });
 
   it('preset, scenario and platform names are looked up as own properties', () => {

@@ -76,7 +76,7 @@ describe('tdxsim run: bad input', () => {
   });
   it('malformed JSON and missing files', () => {
     const f = tempFile('s.json', '{"steps": [');
-    expect(tdxsim(['run', f]).stderr).toMatch(/^tdxsim: scenario file .*s\.json: invalid JSON: /);
+    expect(tdxsim(['run', f]).stderr).toMatch(/^tdxsim: scenario file .*s\.json: invalid JSON at line 1, column 12: /);
     const r = tdxsim(['run', '/nonexistent/x.json']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('tdxsim: cannot read scenario file /nonexistent/x.json: no such file or directory\n');

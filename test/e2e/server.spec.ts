@@ -186,4 +186,25 @@ describe('tdxsim serve --port', () => {
       expect(await c.close()).toBe(0);
     }
   });
+  it('an LP inside a SEAMCALL cannot go offline, leave VMX or store; no module update while a call is in flight; offline LPs do not store', async () => {
+    const c = new ServerClient(['serve', '--stdio']);
+    try {
+      const code = async (m: string, p: Record<string, unknown>): Promise<string | undefined> => (await c.request(m, p)).error?.code;
+      await c.call('machine.create', { platform: 'ref' });
+      await c.call('seamcall', { machine: 'm1', lp: 0, regs: { rax: '0x21' } });
+      const b = await c.call('seamcall.begin', { machine: 'm1', lp: 1, regs: { rax: '0x23' } });
+      expect(b['done']).toBe(false);
+      expect(await code('lp.set', { machine: 'm1', lp: 1, online: false })).toBe('TDXSIM_LP_BUSY');
+      expect(await code('lp.set', { machine: 'm1', lp: 1, vmx: false })).toBe('TDXSIM_LP_BUSY');
+      expect(await code('mem.write', { machine: 'm1', lp: 1, pa: '0x1000', data: 'aa' })).toBe('TDXSIM_LP_BUSY');
+      expect(await code('module.update', { machine: 'm1' })).toBe('TDXSIM_LP_BUSY');
+      await c.call('seamcall.end', { machine: 'm1', call: b['call'] });
+      expect((await c.call('module.update', { machine: 'm1' }))['installed']).toBe(true);
+      await c.call('lp.set', { machine: 'm1', lp: 2, online: false });
+      expect(await code('mem.write', { machine: 'm1', lp: 2, pa: '0x1000', data: 'aa' })).toBe('TDXSIM_LP_OFFLINE');
+      expect(await code('mem.read', { machine: 'm1', lp: 2, pa: '0x1000', len: 1 })).toBe('TDXSIM_LP_OFFLINE');
+    } finally {
+      expect(await c.close()).toBe(0);
+    }
+  });
 });
