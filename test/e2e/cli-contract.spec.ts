@@ -129,6 +129,18 @@ describe('bad input and environment errors are exit 2 naming the path and the pr
     expect(j.stderr).toContain('invalid JSON at line 2, column 18');
   });
 
+  it('option errors carry the tdxsim prefix; a value past 2^53 says it is too large', () => {
+    const o = tdxsim(['presets', '--bogus']);
+    expect([o.status, o.stderr]).toEqual([2, "tdxsim: unknown option '--bogus' (see tdxsim help COMMAND)\n"]);
+    const plat = join(scratch(), 'huge.json');
+    const p = presetInput('small-2s') as { memory: { e820: { size: unknown }[] } };
+    (p.memory.e820[p.memory.e820.length - 1] as { size: unknown }).size = '0x1000000000000000';
+    writeFileSync(plat, JSON.stringify(p));
+    const r = tdxsim(['run', '--platform', plat]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/size: 0x1000000000000000 is too large: values must be below 2\^53/);
+  });
+
   it('preset, scenario and platform names are looked up as own properties', () => {
     for (const args of [
       ['presets', '__proto__'],
