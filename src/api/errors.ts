@@ -15,7 +15,15 @@ export class TdxsimError extends Error {
   }
 }
 
-/** True for TdxsimError (also across module copies). */
+/**
+ * True for TdxsimError (also across module copies): an error in the caller's input or
+ * environment. A ModelBug (code TDXSIM_MODEL_BUG, a failed model assertion) is not one: the
+ * CLI reports it as a bug (exit 3) and the server as TDXSIM_INTERNAL, never as bad input.
+ */
 export function isTdxsimError(e: unknown): e is TdxsimError {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code.startsWith('TDXSIM_');
+  if (!(e instanceof Error) || e.name === 'ModelBug') {
+    return false;
+  }
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('TDXSIM_') && code !== 'TDXSIM_MODEL_BUG';
 }

@@ -12,6 +12,7 @@ import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/f
 import type { FaultPlan } from '../explore/faults.js';
 import { createKernelSession } from '../explore/kernelSession.js';
 import { parsePath } from '../explore/choices/path.js';
+import { PathMismatch } from '../explore/choices/ReplayChoices.js';
 import { ScenarioRun } from '../explore/runScenario.js';
 import type { FindingClass, Scenario, ScenarioStep } from '../explore/scenario.js';
 import { needsKernel } from '../explore/scenario.js';
@@ -19,6 +20,7 @@ import { formatTimeline, timelineOf } from '../explore/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { prepareRun } from './run.js';
+import { machineArgs, shellCommand } from './shell.js';
 import type { RunRequest } from './run.js';
 
 /** Steps at which exploration starts (the concurrency of interest begins there). */
@@ -36,8 +38,11 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly symmetry?: boolean;
   /** Only these finding classes stop the search (default: any). */
   readonly failOn?: readonly FindingClass[];
+  /** Wall clock in ms; the time budget and the elapsed time count from before the scenario's setup. */
   readonly now?: () => number;
   readonly progress?: (p: ExploreProgress) => void;
+  /** Asked between executions; true stops the search (e.g. on SIGINT). */
+  readonly shouldStop?: () => boolean;
 }
 
 /** Result plus what is needed to print it. */
@@ -128,6 +133,7 @@ function faultMode(s: string | undefined): FaultMode {
 
 /** Validate and explore. */
 export function exploreScenario(req: ExploreRequest): ExploreResult {
+  const startedAt = req.now?.();
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
   const target = scenarioTarget(p.scenario, spec);
@@ -138,6 +144,8 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     ...(req.budget !== undefined ? { budget: req.budget } : {}),
     ...(req.timeSec !== undefined ? { timeMs: req.timeSec * 1000 } : {}),
     ...(req.now !== undefined ? { now: req.now } : {}),
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(req.shouldStop !== undefined ? { shouldStop: req.shouldStop } : {}),
     faults: faultMode(req.faults),
     checkDeterminism: req.checkDeterminism ?? false,
     symmetry: req.symmetry ?? true,
@@ -150,9 +158,19 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
   const replay =
     cx === undefined
       ? undefined
-      : [`tdxsim replay ${src} --seed ${p.scenario.seed} --path ${cx.path === '' ? '""' : cx.path}`, cx.faultsArg !== 'none' ? `--faults ${cx.faultsArg}` : '', cx.exhaustiveFaults && cx.faultsArg !== 'none' ? '--fault-choices binary' : '', req.cpus !== undefined ? `--cpus ${req.cpus}` : '', req.platform !== undefined ? `--platform ${req.platform}` : '', req.kernel !== undefined ? `--kernel ${req.kernel}` : '', req.module !== undefined ? `--module ${req.module}` : '']
-          .filter((x) => x !== '')
-          .join(' ');
+      : shellCommand([
+          'tdxsim',
+          'replay',
+          src,
+          '--seed',
+          String(p.scenario.seed),
+          '--path',
+          cx.path,
+          ...(cx.faultsArg !== 'none' ? ['--faults', cx.faultsArg] : []),
+          ...(cx.exhaustiveFaults && cx.faultsArg !== 'none' ? ['--fault-choices', 'binary'] : []),
+          ...(req.cpus !== undefined ? ['--cpus', String(req.cpus)] : []),
+          ...machineArgs(req),
+        ]);
   return { details, scenario: p.scenario.name, ...(replay !== undefined ? { replay } : {}) };
 }
 
@@ -185,8 +203,8 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
   try {
     execution = replayPath(target, path, plan, true, req.faultChoices === 'binary');
   } catch (e) {
-    if (e instanceof Error && e.message.startsWith('replay:')) {
-      throw new TdxsimError('TDXSIM_BAD_PATH', `--path ${req.path} does not fit this scenario (${e.message}); was it recorded with other options?`);
+    if (e instanceof PathMismatch) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `--path ${req.path}: ${e.message.replace(/^--path /, '')}`);
     }
     throw e;
   }

@@ -4,6 +4,7 @@
  */
 export { TdxsimError, isTdxsimError } from './errors.js';
 export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared } from './run.js';
+export { shellCommand, shellQuote } from './shell.js';
 export type { PreparedRun, RunRequest } from './run.js';
 export type { RunOutcome, RunResult } from '../explore/runScenario.js';
 export type { Finding } from '../explore/findings.js';
@@ -27,4 +28,6 @@ export { compat } from './compat.js';
 export type { CompatCell, CompatReason, CompatRequest, CompatResult, CompatVerdict, FailingSeamcall } from './compat.js';
 export { describeReleases } from '../module/profiles.js';
 export { kernelCatalogue, moduleCatalogue } from './catalogue.js';
+export { createSeamMachine, describeStatus, platformPreset, regsFrom, SeamMachine, SEAM_REG_NAMES } from './seam.js';
+export type { SeamCallResult, SeamMachineParams, SeamRegName, StatusDescription } from './seam.js';
 export type { KernelEntry, ModuleEntry } from './catalogue.js';

@@ -12,6 +12,7 @@ import type { RunOutcome } from '../explore/runScenario.js';
 import { needsKernel } from '../explore/scenario.js';
 import { TdxsimError } from './errors.js';
 import { prepareRun } from './run.js';
+import { runReplayCommand } from './shell.js';
 import type { RunRequest } from './run.js';
 
 /** A region on the memory map. */
@@ -102,9 +103,13 @@ export function buildReport(req: RunRequest & { variant?: string }): ReportModel
   });
   const outcome: RunOutcome = run.outcome(variant?.name ?? sc.name, run.takenPath());
   const lanes = [...platformLanes(run), ...(run.kernel?.memoryLanes?.() ?? [])];
-  const maxAddr = Math.max(...lanes.flatMap((l) => l.regions.map((r) => r.end)), 1);
+  let maxAddr = 1;
+  for (const l of lanes) {
+    for (const r of l.regions) {
+      maxAddr = Math.max(maxAddr, r.end);
+    }
+  }
   const events = timelineOf(outcome.trace as TraceEvent[]);
-  const invocation = req.file !== undefined ? `tdxsim run ${req.file}` : `tdxsim run --scenario ${sc.name}`;
   return {
     title: `tdxsim report: ${sc.name}${variant !== undefined ? ` / ${variant.name}` : ''}`,
     scenario: sc.name,
@@ -115,9 +120,9 @@ export function buildReport(req: RunRequest & { variant?: string }): ReportModel
     kernel: needsKernel(sc) ? sc.kernel : null,
     module: needsKernel(sc) ? (sc.module ?? null) : null,
     memory: { lanes, maxAddr },
-    timeline: { cpus: [...new Set(events.map((e) => e.cpu))].filter((c) => c >= 0).sort((a, b) => a - b), events, tEnd: Math.max(run.sched.now, ...events.map((e) => e.end ?? e.t)) },
+    timeline: { cpus: [...new Set(events.map((e) => e.cpu))].filter((c) => c >= 0).sort((a, b) => a - b), events, tEnd: events.reduce((m, e) => Math.max(m, e.end ?? e.t), run.sched.now) },
     caches,
-    findings: outcome.findings.map((f) => ({ class: f.class, message: f.message, replay: `${invocation} --seed ${f.seed} --path ${f.path === '' ? '""' : f.path}` })),
+    findings: outcome.findings.map((f) => ({ class: f.class, message: f.message, replay: runReplayCommand(req, sc.name, sc.variants.length > 1 ? variant?.name : undefined, f.seed, f.path) })),
     dmesg: outcome.dmesgFormatted,
     verdict: outcome.findings.length === 0 ? 'no findings' : `${outcome.findings.length} finding(s)`,
   };

@@ -4,19 +4,22 @@
  * anything runs; then run. Bad input throws TdxsimError with a stable code and a message that
  * names the input, the place and the problem.
  */
-import { readFileSync, statSync } from 'node:fs';
-
 import { createKernelSession, kernelProfileNames } from '../explore/kernelSession.js';
 import { parsePath } from '../explore/choices/path.js';
 import { runScenario } from '../explore/runScenario.js';
 import type { RunResult } from '../explore/runScenario.js';
 import { needsKernel, parseScenario } from '../explore/scenario.js';
-import type { Scenario } from '../explore/scenario.js';
+import type { Scenario, ScenarioStep } from '../explore/scenario.js';
+import { FAULT_SITES as EXPLORE_FAULT_SITES } from '../explore/faults.js';
+import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
+import { MetadataTable } from '../module/metadata.js';
 import { namedScenario, scenarioNames } from '../explore/scenarios/index.js';
 import { preset, presetNames } from '../platform/presets.js';
 import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
+import { readInputFile } from './parse/input.js';
+import { parseJsonWithPlace } from './parse/json.js';
 import { checkKernelName, checkModuleName } from './profileNames.js';
 
 /** What the caller asks for; every field optional. */
@@ -34,6 +37,8 @@ export interface RunRequest {
   readonly seed?: number;
   /** Replay this choice path ("0.2.1"). */
   readonly path?: string;
+  /** Run only this variant of a scenario that has several. */
+  readonly variant?: string;
   /** Exploration-style scheduling (any interleaving). */
   readonly free?: boolean;
   readonly recordTrace?: number;
@@ -49,23 +54,15 @@ export interface PreparedRun {
 
 const MAX_INPUT_BYTES = 16 * 2 ** 20;
 
-/** Read and parse a JSON file, with errors that name the file. */
+/** Read and parse a JSON file (`-`: stdin), with errors that name the file and the problem. */
 export function readJsonFile(file: string, what: string): unknown {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (e) {
-    throw new TdxsimError('TDXSIM_FILE', `cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  const name = file === '-' ? 'stdin' : file;
+  const text = readInputFile(file, `${what} file`, MAX_INPUT_BYTES).toString('utf8');
+  const r = parseJsonWithPlace(text);
+  if (!r.ok) {
+    throw new TdxsimError('TDXSIM_BAD_JSON', `${what} file ${name}: invalid JSON at ${r.place}: ${r.message.split('\n').join(' ')}`);
   }
-  if (size > MAX_INPUT_BYTES) {
-    throw new TdxsimError('TDXSIM_FILE', `${what} file ${file} is too large (${size} bytes; limit ${MAX_INPUT_BYTES})`);
-  }
-  const text = readFileSync(file, 'utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new TdxsimError('TDXSIM_BAD_JSON', `${what} file ${file}: invalid JSON: ${(e as Error).message}`);
-  }
+  return r.value;
 }
 
 /** Resolve a platform given as preset name, file path or object. */
@@ -84,7 +81,49 @@ export function resolvePlatform(p: unknown, label: string): PlatformSpec {
   if (!r.ok) {
     throw new TdxsimError('TDXSIM_BAD_PLATFORM', r.problems.map((x) => `${label}: ${x.path}: ${x.message}`).join('\n'));
   }
+  // The same check as the server's machine.create: an unknown metadata field is refused everywhere.
+  const bad = MetadataTable.checkOverrides(r.spec.tdxModule.overrides ?? {});
+  if (bad.length > 0) {
+    throw new TdxsimError('TDXSIM_BAD_PLATFORM', bad.map((b) => `${label}: tdxModule.overrides: ${b}`).join('\n'));
+  }
   return r.spec;
+}
+
+/** Physical addresses end below 2^52 (the architectural MAXPHYADDR). */
+const PA_LIMIT = 2 ** 52;
+/** Most bytes one load or store step may touch. */
+const MAX_ACCESS_BYTES = 64 * 2 ** 20;
+
+/**
+ * Value checks the schema cannot express, so that bad input is refused before anything runs
+ * (and never reaches a model assertion): address ranges, access sizes, duplicate CPUs, fault sites.
+ */
+function checkStepValues(sc: Scenario): string[] {
+  const problems: string[] = [];
+  const check = (where: string, s: ScenarioStep): void => {
+    const at = `${where} (${s.op})`;
+    if ('pa' in s) {
+      const len = 'len' in s && s.len !== undefined ? s.len : 'data' in s && s.data !== undefined ? s.data.length : 64;
+      if (!Number.isSafeInteger(s.pa) || s.pa + len > PA_LIMIT) {
+        problems.push(`${at}: pa ${s.pa} + len ${len} goes past the 52-bit physical address space`);
+      }
+      if ((s.op === 'load' || s.op === 'store') && len > MAX_ACCESS_BYTES) {
+        problems.push(`${at}: len ${len} is more than ${MAX_ACCESS_BYTES} bytes for one access`);
+      }
+    }
+    if (s.op === 'mem.online' && (!Number.isSafeInteger(s.base + s.size) || s.base + s.size > PA_LIMIT)) {
+      problems.push(`${at}: base + size goes past the 52-bit physical address space`);
+    }
+    if (s.op === 'tdx.enable' && new Set(s.cpus).size !== s.cpus.length) {
+      problems.push(`${at}: cpus lists a CPU twice (${s.cpus.join(', ')})`);
+    }
+    if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site)) {
+      problems.push(`${at}: unknown fault site "${s.site}" (known: ${[...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES)])].join(', ')})`);
+    }
+  };
+  sc.steps.forEach((s, i) => check(`steps[${i}]`, s));
+  sc.variants.forEach((v, j) => v.steps.forEach((s, i) => check(`variants[${j}].steps[${i}]`, s)));
+  return problems;
 }
 
 /** Validate a request into a runnable scenario; throws TdxsimError on bad input. */
@@ -129,6 +168,13 @@ export function prepareRun(req: RunRequest): PreparedRun {
     throw new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
   }
   const sc = r.scenario;
+  if (req.variant !== undefined) {
+    const v = sc.variants.find((x) => x.name === req.variant);
+    if (v === undefined) {
+      throw new TdxsimError('TDXSIM_BAD_ARGS', `--variant "${req.variant}": ${label} has ${sc.variants.length === 0 ? 'no variants' : `variants ${sc.variants.map((x) => x.name).join(', ')}`}`);
+    }
+    sc.variants = [v];
+  }
   if (needsKernel(sc)) {
     if (!kernelProfileNames().includes(sc.kernel)) {
       sc.kernel = checkKernelName(sc.kernel, `${label}: kernel`).name;
@@ -138,6 +184,10 @@ export function prepareRun(req: RunRequest): PreparedRun {
     }
   }
   const spec = resolvePlatform(sc.platform, `${label}: platform`);
+  const stepProblems = checkStepValues(sc);
+  if (stepProblems.length > 0) {
+    throw new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n'));
+  }
   sc.steps.concat(sc.variants.flatMap((v) => v.steps)).forEach((s, i) => {
     const cpus = [...('cpu' in s && typeof s.cpu === 'number' ? [s.cpu] : []), ...('cpus' in s ? s.cpus : []), ...('lateRebootIpi' in s ? s.lateRebootIpi : [])];
     for (const c of cpus) {
@@ -172,7 +222,15 @@ export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'reco
   );
 }
 
-/** Validate and run. */
+/** Validate and run. A `path` that the run does not use up is bad input (TDXSIM_BAD_PATH). */
 export function run(req: RunRequest): RunResult {
-  return runPrepared(prepareRun(req), req);
+  const p = prepareRun(req);
+  const r = runPrepared(p, req);
+  if (p.path !== undefined && p.path.length > 0) {
+    const used = Math.max(...r.runs.map((x) => (x.path === '' ? 0 : x.path.split('.').length)));
+    if (used < p.path.length) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `--path ${req.path ?? ''}: does not fit this scenario: it has ${p.path.length} choices but the run made only ${used}; was it recorded with other options (--platform, --kernel, --module, --seed, --variant)?`);
+    }
+  }
+  return r;
 }

@@ -124,6 +124,12 @@ function toResult(o: SeamOutcome, input: SeamRegs): SeamCallResult {
   return o.kind === 'ok' ? { outcome: 'ok', regs: o.regs, status: o.regs.rax, statusName: statusName(o.regs.rax) } : faultResult(o.kind, input);
 }
 
+/** Footprint estimate (bytes): a machine's fixed part, per LP, per memory range, per cached line. */
+const FOOTPRINT_BASE_BYTES = 64 * 1024;
+const FOOTPRINT_LP_BYTES = 2048;
+const FOOTPRINT_RANGE_BYTES = 128;
+const FOOTPRINT_LINE_BYTES = 192;
+
 /** A module machine with host-side conveniences. */
 export class SeamMachine {
   readonly machine: ModuleMachine;
@@ -240,9 +246,35 @@ export class SeamMachine {
     return s;
   }
 
+  /**
+   * Estimated bytes of host memory this machine holds: explicit 4 KiB pages, memory ranges,
+   * cached lines and a fixed cost per LP. The server charges it to the connection and to its
+   * total so that one client cannot fill the host (docs/server.md "Limits").
+   */
+  footprintBytes(): number {
+    const p = this.machine.platform;
+    let lines = 0;
+    for (const c of p.cpus) {
+      lines += c.cache.lineCount;
+    }
+    return FOOTPRINT_BASE_BYTES + p.cpus.length * FOOTPRINT_LP_BYTES + p.memory.explicitPages * 4096 + p.memory.lines.size * FOOTPRINT_RANGE_BYTES + lines * FOOTPRINT_LINE_BYTES;
+  }
+
+  /**
+   * How much `footprintBytes()` can grow when `len` bytes are stored on LP `lp`: new explicit
+   * pages, the lines the LP's cache can hold, and the memory ranges their write-backs split.
+   */
+  writeGrowthBound(len: number, lp = 0): number {
+    const pages = Math.ceil(len / 4096) + 1;
+    const cap = this.machine.platform.cpus[lp]?.cache.capacityLines ?? 0;
+    const lines = Math.min(Math.ceil(len / 64) + 1, cap);
+    return pages * 4096 + lines * FOOTPRINT_LINE_BYTES + (lines + 3) * FOOTPRINT_RANGE_BYTES;
+  }
+
   /** A host store of `data` at `pa` through `keyid` (default: the KeyID bits of `pa`) on LP `lp`. */
   memWrite(pa: number, data: Uint8Array, keyid?: number, lp = 0): void {
-    this.lpCheck(lp);
+    // An offline LP executes nothing, and an LP inside a SEAMCALL is running the module.
+    this.readyLp(lp);
     const s = this.range(pa, data.length, keyid);
     const p = this.machine.platform;
     p.store(p.cpu(lp as CpuId), s.pa, data, s.key, 'host');
@@ -250,7 +282,7 @@ export class SeamMachine {
 
   /** A host load; poison consumption is reported, not thrown. */
   memRead(pa: number, len: number, keyid?: number, lp = 0): { data: Uint8Array } | { poisonPa: number } {
-    this.lpCheck(lp);
+    this.readyLp(lp);
     const s = this.range(pa, len, keyid);
     const p = this.machine.platform;
     const r = p.load(p.cpu(lp as CpuId), s.pa, len, s.key);
@@ -261,6 +293,11 @@ export class SeamMachine {
   lpSet(lp: number, set: { online?: boolean; vmx?: boolean; msrs?: ReadonlyMap<number, bigint> }): Record<string, unknown> {
     this.lpCheck(lp);
     const cpu = this.machine.platform.cpu(lp as CpuId);
+    const call = [...this.inFlight.entries()].find(([, c]) => c.lp === lp)?.[0];
+    if (call !== undefined && (set.online !== undefined || set.vmx !== undefined)) {
+      // An LP in SEAM mode can neither go offline nor leave VMX operation until the module returns.
+      throw new TdxsimError('TDXSIM_LP_BUSY', `LP ${lp} is inside SEAMCALL ${call} (seamcall.begin); finish it with seamcall.end before changing online or vmx`);
+    }
     if (set.online !== undefined) {
       cpu.online = set.online;
     }
@@ -281,7 +318,7 @@ export class SeamMachine {
 
   /** Arm `count` failures at a module fault site, after `skip` passes. */
   faultInject(site: string, count: number, skip = 0): Record<string, { count: number; skip: number }> {
-    if (FAULT_SITES[site] === undefined) {
+    if (!Object.hasOwn(FAULT_SITES, site)) {
       throw new TdxsimError('TDXSIM_BAD_PARAMS', `unknown fault site "${site}" (known: ${Object.keys(FAULT_SITES).join(', ')})`);
     }
     this.faults.arm(site, count, skip);
@@ -304,6 +341,10 @@ export class SeamMachine {
 
   /** The runtime-update SEAMLDR step: load a fresh module image that inherits the handoff data. */
   installUpdate(): void {
+    const busy = [...this.inFlight.entries()].map(([call, c]) => `${call} on LP ${c.lp}`);
+    if (busy.length > 0) {
+      throw new TdxsimError('TDXSIM_LP_BUSY', `a module update cannot be installed while SEAMCALLs are in flight (${busy.join(', ')}); finish them with seamcall.end`);
+    }
     this.machine.module.installUpdate();
   }
 }

@@ -37,7 +37,8 @@ export function createCli(): Cli {
     .description('An executable, deterministic model of an Intel TDX host: platform, TDX module and Linux host kernel.')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(s) });
+    // Commander's own errors (unknown option, missing argument) look like the tool's own messages.
+    .configureOutput({ outputError: (s, write) => write(`tdxsim: ${s.replace(/^error: /, '').trimEnd()} (see tdxsim help COMMAND)\n`) });
   registerRun(program, ctx);
   registerSchema(program, ctx);
   registerReport(program, ctx);

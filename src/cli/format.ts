@@ -1,13 +1,8 @@
 /** Human-readable rendering of run results. */
 import type { RunResult } from '../api/index.js';
 
-/** Quote a path for a shell. */
-function q(s: string): string {
-  return s === '' ? '""' : s;
-}
-
-/** Render a run result for a terminal. */
-export function formatRunResult(r: RunResult, invocation: string): string {
+/** Render a run result for a terminal; `replay` gives the command that replays a finding of a run. */
+export function formatRunResult(r: RunResult, replay: (runName: string, seed: number, path: string) => string): string {
   const out: string[] = [];
   for (const run of r.runs) {
     if (r.runs.length > 1 || run.name !== r.scenario) {
@@ -22,7 +17,7 @@ export function formatRunResult(r: RunResult, invocation: string): string {
     }
     for (const f of run.findings) {
       out.push(`-- FINDING [${f.class}] ${f.message}`);
-      out.push(`   replay: ${invocation} --seed ${f.seed} --path ${q(f.path)}`);
+      out.push(`   replay: ${replay(run.name, f.seed, f.path)}`);
     }
     if (run.findings.some((f) => f.class === 'cpu-still-running') && run.timeline.length > 0) {
       out.push('-- timeline (end of the old kernel):', ...run.timeline.map((l) => `   ${l}`));

@@ -55,6 +55,10 @@ export interface ExploreOptions {
   readonly timeMs?: number;
   /** Wall clock (ms) supplied by the caller; the model never reads real time itself. */
   readonly now?: () => number;
+  /** When the caller's clock started (default: now() at the call); `timeMs` and `elapsedMs` count from it, so setup is included. */
+  readonly startedAt?: number;
+  /** Asked between executions; true stops the search (outcome interrupted, stoppedBy request), e.g. on SIGINT. */
+  readonly shouldStop?: () => boolean;
   readonly faults?: FaultMode;
   /** Run each execution twice and compare trace hashes. */
   readonly checkDeterminism?: boolean;
@@ -110,6 +114,8 @@ export interface ExploreDetails {
   readonly states: number;
   readonly maxDepth: number;
   readonly elapsedMs: number;
+  /** Why an interrupted search stopped: its execution budget, its time budget, or the caller (shouldStop). */
+  readonly stoppedBy?: 'budget' | 'time' | 'request';
   /** Exhaustive search covered every (reduced) schedule. */
   readonly complete: boolean;
   readonly counterexample?: Counterexample;
@@ -128,7 +134,7 @@ export function replayPath(target: ExploreTarget, path: readonly number[], fault
 /** Explore. */
 export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDetails {
   const now = opts.now ?? (() => 0);
-  const t0 = now();
+  const t0 = opts.startedAt ?? now();
   const root = new Prng(opts.seed);
   // Without a budget: exhaustive search runs to completion, a timed search until its time is
   // up, and random/PCT stop after 1,000 executions.
@@ -142,8 +148,14 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
   const faultMode = opts.faults ?? 'none';
   const lastProgress = { t: t0 };
   for (;;) {
-    if (executions >= budget || (opts.timeMs !== undefined && now() - t0 >= opts.timeMs)) {
-      return done('interrupted', false);
+    if (executions >= budget) {
+      return done('interrupted', false, undefined, undefined, 'budget');
+    }
+    if (opts.timeMs !== undefined && now() - t0 >= opts.timeMs) {
+      return done('interrupted', false, undefined, undefined, 'time');
+    }
+    if (opts.shouldStop?.() === true) {
+      return done('interrupted', false, undefined, undefined, 'request');
     }
     const runPrng = root.fork(`run${executions}`);
     const plan: FaultPlan = faultMode === 'none' ? NO_FAULTS : faultMode === 'swarm' ? swarmPlan(runPrng.fork('swarm')) : { sites: new Map(faultMode.map((s) => [s, { weight: { numerator: 1, denominator: 4 }, max: 1 }])) };
@@ -200,7 +212,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
     }
   }
 
-  function done(outcome: ExploreDetails['outcome'], complete: boolean, nondeterminism?: string, cx?: Counterexample): ExploreDetails {
+  function done(outcome: ExploreDetails['outcome'], complete: boolean, nondeterminism?: string, cx?: Counterexample, stoppedBy?: ExploreDetails['stoppedBy']): ExploreDetails {
     return {
       outcome,
       strategy: opts.strategy,
@@ -211,6 +223,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
       maxDepth,
       elapsedMs: now() - t0,
       complete,
+      ...(stoppedBy !== undefined ? { stoppedBy } : {}),
       ...(cx !== undefined ? { counterexample: cx } : {}),
       ...(nondeterminism !== undefined ? { nondeterminism } : {}),
     };

@@ -84,7 +84,7 @@ export function parsePlan(s: string): FaultPlan | string {
       return `"${part}": expected SITE or SITE:n/d:max`;
     }
     const name = m[1] as string;
-    if (FAULT_SITES[name] === undefined) {
+    if (!Object.hasOwn(FAULT_SITES, name)) {
       return `unknown fault site "${name}" (known: ${Object.keys(FAULT_SITES).join(', ')})`;
     }
     const num = m[2] === undefined ? 1 : Number(m[2]);

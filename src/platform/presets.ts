@@ -151,7 +151,7 @@ export function presetNames(): string[] {
 
 /** The raw input of a preset (to copy and edit), or undefined. */
 export function presetInput(name: string): PlatformSpecInput | undefined {
-  const f = PRESETS[name];
+  const f = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
   return f === undefined ? undefined : f();
 }
 

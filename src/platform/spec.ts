@@ -22,6 +22,11 @@ const uint = z
     } else {
       n = v;
     }
+    if (Number.isInteger(n) && n >= 2 ** 53) {
+      // Say why: the value is an integer, but past what a platform can address (and past 2^53).
+      ctx.addIssue({ code: 'custom', message: `${typeof v === 'string' ? v.trim() : String(v)} is too large: values must be below 2^53 (and addresses below 2^${MAX_PA_BITS})` });
+      return z.NEVER;
+    }
     if (!Number.isSafeInteger(n) || n < 0) {
       ctx.addIssue({ code: 'custom', message: `expected a non-negative integer, got ${String(v)}` });
       return z.NEVER;

@@ -13,7 +13,10 @@ import { bytesParam, hex64, numParam, optBool, optNum, strParam, u64Param } from
 export interface SessionState {
   readonly machines: Map<string, SeamMachine>;
   readonly limits: ServerLimits;
+  readonly budget: { checkMachine(): void };
   nextMachine: number;
+  /** Throws TDXSIM_MEMORY_LIMIT if `growth` more bytes would cross a memory limit. */
+  checkMemory(growth: number): void;
 }
 
 /** A method implementation. */
@@ -87,8 +90,8 @@ function mcheckParam(p: Params): { cmrs: { base: number; size: number }[] } | un
   if (v === undefined) {
     return undefined;
   }
-  const cmrs = (v as { cmrs?: unknown }).cmrs;
-  if (typeof v !== 'object' || v === null || !Array.isArray(cmrs) || cmrs.length > 32) {
+  const cmrs = typeof v === 'object' && v !== null ? (v as { cmrs?: unknown }).cmrs : undefined;
+  if (!Array.isArray(cmrs) || cmrs.length > 32) {
     throw new TdxsimError('TDXSIM_BAD_PARAMS', 'params.mcheck: expected {"cmrs": [{"base": "0x0", "size": "0x80000000"}, ...]} with at most 32 entries');
   }
   return {
@@ -101,12 +104,45 @@ function mcheckParam(p: Params): { cmrs: { base: number; size: number }[] } | un
   };
 }
 
+const MACHINE_LP_REGS = ['machine', 'lp', 'regs'];
+
+/** The params each method accepts; any other name is refused with TDXSIM_BAD_PARAMS. */
+export const METHOD_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  'machine.create': ['platform', 'module', 'seed', 'vmx', 'mcheck'],
+  'machine.destroy': ['machine'],
+  'machine.state': ['machine'],
+  'machine.list': [],
+  'module.update': ['machine'],
+  'mem.write': ['machine', 'pa', 'data', 'keyid', 'lp'],
+  'mem.read': ['machine', 'pa', 'len', 'keyid', 'lp'],
+  seamcall: MACHINE_LP_REGS,
+  'seamcall.begin': MACHINE_LP_REGS,
+  'seamcall.end': ['machine', 'call'],
+  'lp.set': ['machine', 'lp', 'online', 'vmx', 'msrs'],
+  'fault.inject': ['machine', 'site', 'count', 'skip'],
+  'status.describe': ['status'],
+  'platform.preset': ['name'],
+  'server.info': [],
+};
+
+/** Refuse params the method does not take (a misspelt "modul" must not silently mean the default). */
+export function checkParamNames(method: string, p: Params): void {
+  const known = Object.hasOwn(METHOD_PARAMS, method) ? (METHOD_PARAMS[method] ?? []) : [];
+  for (const k of Object.keys(p)) {
+    if (!known.includes(k)) {
+      throw new TdxsimError('TDXSIM_BAD_PARAMS', `params.${k}: ${method} takes no such parameter (it takes: ${known.join(', ') || 'none'})`);
+    }
+  }
+}
+
 /** Every method, by name. */
 export const METHODS: Readonly<Record<string, Method>> = {
   'machine.create': (s, p) => {
     if (s.machines.size >= s.limits.maxMachines) {
-      throw new TdxsimError('TDXSIM_TOO_MANY_MACHINES', `this connection already has ${s.machines.size} machines (limit ${s.limits.maxMachines}); destroy one with machine.destroy`);
+      throw new TdxsimError('TDXSIM_TOO_MANY_MACHINES', `this connection already has ${s.machines.size} machines (limit ${s.limits.maxMachines}, --max-machines); destroy one with machine.destroy`);
     }
+    s.budget.checkMachine();
+    s.checkMemory(0);
     if (p['platform'] === undefined) {
       throw new TdxsimError('TDXSIM_BAD_PARAMS', `params.platform: required (a preset name such as "ref", or a platform object; presets: ${presetNames().join(', ')})`);
     }
@@ -133,12 +169,15 @@ export const METHODS: Readonly<Record<string, Method>> = {
   'machine.state': (s, p) => machineOf(s, p).state(),
   'machine.list': (s) => ({ machines: [...s.machines.keys()] }),
   'module.update': (s, p) => {
-    machineOf(s, p).installUpdate();
+    const m = machineOf(s, p);
+    s.checkMemory(0);
+    m.installUpdate();
     return { installed: true };
   },
   'mem.write': (s, p) => {
     const m = machineOf(s, p);
     const data = bytesParam(p, 'data', s.limits.maxMemBytes);
+    s.checkMemory(m.writeGrowthBound(data.length, numParam(p, 'lp', 0)));
     m.memWrite(numParam(p, 'pa'), data, optNum(p, 'keyid'), numParam(p, 'lp', 0));
     return { written: data.length };
   },
@@ -151,9 +190,15 @@ export const METHODS: Readonly<Record<string, Method>> = {
     const r = m.memRead(numParam(p, 'pa'), len, optNum(p, 'keyid'), numParam(p, 'lp', 0));
     return 'data' in r ? { data: Buffer.from(r.data).toString('hex') } : { data: null, poison: hex64(BigInt(r.poisonPa)) };
   },
-  seamcall: (s, p) => callResult(machineOf(s, p).seamcall(lpParam(p), regsParam(p))),
+  seamcall: (s, p) => {
+    const m = machineOf(s, p);
+    s.checkMemory(0);
+    return callResult(m.seamcall(lpParam(p), regsParam(p)));
+  },
   'seamcall.begin': (s, p) => {
-    const r = machineOf(s, p).begin(lpParam(p), regsParam(p));
+    const m = machineOf(s, p);
+    s.checkMemory(0);
+    const r = m.begin(lpParam(p), regsParam(p));
     return 'call' in r ? { call: r.call, done: false } : { done: true, ...callResult(r.result) };
   },
   'seamcall.end': (s, p) => callResult(machineOf(s, p).end(strParam(p, 'call'))),

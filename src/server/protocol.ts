@@ -6,7 +6,7 @@
  */
 import { TdxsimError } from '../api/errors.js';
 
-/** Limits enforced per connection. */
+/** Limits of one server: per connection and in total (documented in docs/server.md). */
 export interface ServerLimits {
   /** Machines alive at once on one connection. */
   readonly maxMachines: number;
@@ -14,10 +14,36 @@ export interface ServerLimits {
   readonly maxLineBytes: number;
   /** Largest mem.write / mem.read in bytes. */
   readonly maxMemBytes: number;
+  /** Simulated-memory footprint (estimated bytes) of one connection's machines. */
+  readonly maxConnMemBytes: number;
+  /** Simulated-memory footprint of every machine of the server together. */
+  readonly maxTotalMemBytes: number;
+  /** Machines alive at once on the whole server. */
+  readonly maxTotalMachines: number;
+  /** TCP connections open at once; the next one gets TDXSIM_TOO_MANY_CONNECTIONS and is closed. */
+  readonly maxConnections: number;
+  /**
+   * A TCP connection that completes no request line and reads no reply for this long is closed
+   * (slow-loris, never-reading and forgotten clients). 0 disables. Not applied to --stdio.
+   */
+  readonly idleTimeoutMs: number;
 }
 
-/** Defaults: generous for scripted hosts, small enough that one client cannot exhaust the server. */
-export const DEFAULT_LIMITS: ServerLimits = { maxMachines: 8, maxLineBytes: 4 * 1024 * 1024, maxMemBytes: 1024 * 1024 };
+/**
+ * Defaults: generous for scripted hosts, small enough that one client cannot exhaust the server.
+ * With them the server's own footprint stays near 1.2 GiB in the worst case (1 GiB of machines,
+ * 1,024 connections with at most about 1 MiB of queued output each).
+ */
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxMachines: 8,
+  maxLineBytes: 4 * 1024 * 1024,
+  maxMemBytes: 1024 * 1024,
+  maxConnMemBytes: 256 * 1024 * 1024,
+  maxTotalMemBytes: 1024 * 1024 * 1024,
+  maxTotalMachines: 2048,
+  maxConnections: 1024,
+  idleTimeoutMs: 300_000,
+};
 
 /** A request id as the client sent it (echoed back). */
 export type RequestId = string | number | null;
@@ -63,7 +89,7 @@ export function numParam(p: Params, name: string, dflt?: number): number {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
     return v;
   }
-  if (typeof v === 'string' && /^0x[0-9a-fA-F]{1,14}$/.test(v)) {
+  if (typeof v === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(v)) {
     const n = Number(BigInt(v));
     if (Number.isSafeInteger(n)) {
       return n;

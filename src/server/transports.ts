@@ -1,41 +1,39 @@
 /**
- * Transports: stdio (one session for the process) and loopback TCP (one session per
- * connection). Replies to the lines of one input chunk are written together.
+ * Transports: stdio (one session for the process) and TCP (one session per connection, loopback
+ * by default). Flow control, fairness and the idle timeout live in Connection; the limits on
+ * connections, machines and memory over the whole server live in ServerBudget.
  * @see docs/server.md
  */
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-import { LineSplitter } from './LineSplitter.js';
+import { TdxsimError } from '../api/errors.js';
+import { Connection } from './Connection.js';
 import type { ServerLimits } from './protocol.js';
-import { DEFAULT_LIMITS } from './protocol.js';
+import { DEFAULT_LIMITS, errorReply } from './protocol.js';
+import { ServerBudget } from './ServerBudget.js';
 import { Session } from './Session.js';
 
-function pump(input: Readable, output: Writable, limits: ServerLimits, onEnd: () => void): void {
-  const session = new Session(limits);
-  const split = new LineSplitter(limits.maxLineBytes);
-  const handle = (events: ReturnType<LineSplitter['push']>): void => {
-    if (events.length === 0) {
-      return;
-    }
-    let out = '';
-    for (const ev of events) {
-      out += `${ev.kind === 'line' ? session.handleLine(ev.line) : session.lineTooLong(ev.bytes)}\n`;
-    }
-    output.write(out);
-  };
-  input.on('data', (chunk: Buffer | string) => handle(split.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)));
-  input.on('end', () => {
-    handle(split.end());
-    onEnd();
-  });
-}
+/** How long a closing socket may take to flush its last reply before it is destroyed. */
+const CLOSE_GRACE_MS = 5000;
 
-/** Serve one session over stdin/stdout until stdin closes. */
-export function serveStdio(limits: ServerLimits = DEFAULT_LIMITS, input: Readable = process.stdin, output: Writable = process.stdout): Promise<void> {
+/**
+ * Serve one session over stdin/stdout until stdin closes, or until stdout's reader goes away
+ * (EPIPE), which ends the session quietly. No idle timeout: the session is the process's own.
+ */
+export function serveStdio(limits: ServerLimits = DEFAULT_LIMITS, input: Readable = process.stdin, output: Writable = process.stdout): Promise<'end' | 'error'> {
   return new Promise((resolve) => {
-    pump(input, output, limits, resolve);
+    const conn = new Connection(input, output, new Session(limits), {
+      idleTimeoutMs: 0,
+      onClose: (why) => {
+        if (why !== 'end') {
+          input.destroy();
+        }
+        resolve(why === 'end' ? 'end' : 'error');
+      },
+    });
+    conn.start();
   });
 }
 
@@ -47,18 +45,84 @@ export interface TcpOptions {
   readonly limits?: ServerLimits;
 }
 
-/** Listen on TCP; each connection gets its own session. Resolves once listening. */
-export function serveTcp(opts: TcpOptions): Promise<{ server: Server; address: AddressInfo }> {
-  const limits = opts.limits ?? DEFAULT_LIMITS;
-  const server = createServer((sock: Socket) => {
-    sock.setNoDelay(true);
-    pump(sock, sock, limits, () => sock.end());
-    sock.on('error', () => sock.destroy());
+/** A listening server and what it holds. */
+export interface TcpServer {
+  readonly server: Server;
+  readonly address: AddressInfo;
+  readonly budget: ServerBudget;
+}
+
+function closeSoon(sock: Socket, last?: string): void {
+  if (last === undefined) {
+    sock.end();
+  } else {
+    sock.end(last);
+  }
+  setTimeout(() => sock.destroy(), CLOSE_GRACE_MS).unref();
+}
+
+function onConnection(sock: Socket, limits: ServerLimits, budget: ServerBudget): void {
+  sock.on('error', () => sock.destroy());
+  if (budget.connections >= limits.maxConnections) {
+    closeSoon(sock, `${errorReply(null, 'TDXSIM_TOO_MANY_CONNECTIONS', `the server already has ${budget.connections} connections (limit ${limits.maxConnections}, --max-connections); try again later`)}\n`);
+    return;
+  }
+  budget.connections++;
+  sock.setNoDelay(true);
+  const conn = new Connection(sock, sock, new Session(limits, budget), {
+    idleTimeoutMs: limits.idleTimeoutMs,
+    onIdle: () => closeSoon(sock),
+    onClose: (why) => {
+      budget.connections--;
+      if (why === 'end') {
+        closeSoon(sock);
+      } else if (why === 'error') {
+        sock.destroy();
+      }
+    },
   });
+  sock.on('close', () => conn.close('error'));
+  conn.start();
+}
+
+/** The message for a listen error, naming the address and the problem. */
+function listenProblem(e: NodeJS.ErrnoException, host: string, port: number): string {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${where}: port ${port} is in use (choose another with --port, or --port 0 for any free port)`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: ${host} is not an address of this machine (--host)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${where}: host "${host}" does not resolve (--host)`;
+    case 'EACCES':
+      return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
+    default:
+      return `cannot listen on ${where}: ${e.code ?? e.message}`;
+  }
+}
+
+/**
+ * Listen on TCP; each connection gets its own session. Resolves once listening; a listen error
+ * (port in use, no such address) rejects with a TdxsimError (TDXSIM_LISTEN).
+ */
+export function serveTcp(opts: TcpOptions): Promise<TcpServer> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const host = opts.host ?? '127.0.0.1';
+  const budget = new ServerBudget(limits);
+  // allowHalfOpen: a client may send its requests, then FIN, and still read every reply.
+  const server = createServer({ allowHalfOpen: true }, (sock: Socket) => onConnection(sock, limits, budget));
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
-      resolve({ server, address: server.address() as AddressInfo });
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new TdxsimError('TDXSIM_LISTEN', listenProblem(e, host, opts.port))));
+    server.listen(opts.port, host, () => {
+      resolve({ server, address: server.address() as AddressInfo, budget });
     });
   });
+}
+
+/** True if `host` binds beyond this machine (anything but a loopback address or "localhost"). */
+export function isNonLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  return !(h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h));
 }

@@ -76,10 +76,10 @@ describe('tdxsim run: bad input', () => {
   });
   it('malformed JSON and missing files', () => {
     const f = tempFile('s.json', '{"steps": [');
-    expect(tdxsim(['run', f]).stderr).toMatch(/^tdxsim: scenario file .*s\.json: invalid JSON: /);
+    expect(tdxsim(['run', f]).stderr).toMatch(/^tdxsim: scenario file .*s\.json: invalid JSON at line 1, column 12: /);
     const r = tdxsim(['run', '/nonexistent/x.json']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('tdxsim: cannot read scenario file /nonexistent/x.json: ENOENT\n');
+    expect(r.stderr).toBe('tdxsim: cannot read scenario file /nonexistent/x.json: no such file or directory\n');
   });
   it('a malformed platform file: one message per problem, naming the field path', () => {
     const plat = tempFile('p.json', JSON.stringify({ cpuModel: 'sapphire-rapids', topology: { packages: 2, coresPerPackage: 1, threadsPerCore: 2, logicalCpus: 5 }, memory: { e820: [{ base: 0, size: 4097, type: 'usable' }] }, cmrs: [], seamrr: { base: 0, size: 0, enabled: false, locked: false }, smrr: { base: 0, size: 0, valid: false, locked: false }, keyids: { bits: 2, mktme: 3, tdx: 4 } }));

@@ -154,7 +154,7 @@ describe('tdxsim diagnose', () => {
       [['diagnose', binFile([0x00, 0x01, 0x02])], /binary data/],
       [['diagnose', tempFile('e.txt', '')], /is empty/],
       [['diagnose', tempFile('n.txt', 'not a log at all\n')], /does not look like a kernel log/],
-      [['diagnose', '/no/such/dmesg'], /cannot read dmesg \/no\/such\/dmesg: ENOENT/],
+      [['diagnose', '/no/such/dmesg'], /cannot read dmesg \/no\/such\/dmesg: no such file or directory/],
     ];
     for (const [args, re] of cases) {
       const r = tdxsim(args);

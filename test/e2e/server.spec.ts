@@ -150,4 +150,61 @@ describe('tdxsim serve --port', () => {
       });
     });
   });
+  it('serve --stdio whose reader goes away exits quietly (EPIPE), with no stack trace', async () => {
+    const r = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'serve', '--stdio'], { cwd: ROOT });
+    let err = '';
+    r.stderr.setEncoding('utf8');
+    r.stderr.on('data', (d: string) => {
+      err += d;
+    });
+    r.stdout.once('data', () => r.stdout.destroy());
+    const line = '{"id":1,"method":"server.info"}\n';
+    r.stdin.on('error', () => undefined);
+    for (let i = 0; i < 200; i++) {
+      r.stdin.write(line.repeat(100));
+    }
+    const code = await new Promise((resolve) => r.once('exit', resolve));
+    expect(err).toBe('');
+    expect(code).toBe(0);
+  });
+  it('unknown params, prototype names, null mcheck and 16-digit zero-padded addresses', async () => {
+    const c = new ServerClient(['serve', '--stdio']);
+    try {
+      const code = async (m: string, p: Record<string, unknown>): Promise<string | undefined> => (await c.request(m, p)).error?.code;
+      expect(await code('machine.create', { platform: 'ref', modul: 'tdx-1.0' })).toBe('TDXSIM_BAD_PARAMS');
+      expect(await code('machine.create', { platform: '__proto__' })).toBe('TDXSIM_UNKNOWN_PRESET');
+      expect(await code('machine.create', { platform: 'constructor' })).toBe('TDXSIM_UNKNOWN_PRESET');
+      expect(await code('platform.preset', { name: 'toString' })).toBe('TDXSIM_UNKNOWN_PRESET');
+      expect(await code('machine.create', { platform: 'ref', mcheck: null })).toBe('TDXSIM_BAD_PARAMS');
+      await c.call('machine.create', { platform: 'ref' });
+      expect(await code('fault.inject', { machine: 'm1', site: 'toString' })).toBe('TDXSIM_BAD_PARAMS');
+      expect(await code('fault.inject', { machine: 'm1', site: '__proto__' })).toBe('TDXSIM_BAD_PARAMS');
+      expect((await c.call('mem.write', { machine: 'm1', pa: '0x0001400010001000', data: 'aa' }))['written']).toBe(1);
+      expect((await c.call('mem.read', { machine: 'm1', pa: '0x0001400010001000', len: 1 }))['data']).toBe('aa');
+      expect(await code('mem.read', { machine: 'm1', pa: '0xffffffffffffffff', len: 1 })).toBe('TDXSIM_BAD_PARAMS');
+    } finally {
+      expect(await c.close()).toBe(0);
+    }
+  });
+  it('an LP inside a SEAMCALL cannot go offline, leave VMX or store; no module update while a call is in flight; offline LPs do not store', async () => {
+    const c = new ServerClient(['serve', '--stdio']);
+    try {
+      const code = async (m: string, p: Record<string, unknown>): Promise<string | undefined> => (await c.request(m, p)).error?.code;
+      await c.call('machine.create', { platform: 'ref' });
+      await c.call('seamcall', { machine: 'm1', lp: 0, regs: { rax: '0x21' } });
+      const b = await c.call('seamcall.begin', { machine: 'm1', lp: 1, regs: { rax: '0x23' } });
+      expect(b['done']).toBe(false);
+      expect(await code('lp.set', { machine: 'm1', lp: 1, online: false })).toBe('TDXSIM_LP_BUSY');
+      expect(await code('lp.set', { machine: 'm1', lp: 1, vmx: false })).toBe('TDXSIM_LP_BUSY');
+      expect(await code('mem.write', { machine: 'm1', lp: 1, pa: '0x1000', data: 'aa' })).toBe('TDXSIM_LP_BUSY');
+      expect(await code('module.update', { machine: 'm1' })).toBe('TDXSIM_LP_BUSY');
+      await c.call('seamcall.end', { machine: 'm1', call: b['call'] });
+      expect((await c.call('module.update', { machine: 'm1' }))['installed']).toBe(true);
+      await c.call('lp.set', { machine: 'm1', lp: 2, online: false });
+      expect(await code('mem.write', { machine: 'm1', lp: 2, pa: '0x1000', data: 'aa' })).toBe('TDXSIM_LP_OFFLINE');
+      expect(await code('mem.read', { machine: 'm1', lp: 2, pa: '0x1000', len: 1 })).toBe('TDXSIM_LP_OFFLINE');
+    } finally {
+      expect(await c.close()).toBe(0);
+    }
+  });
 });

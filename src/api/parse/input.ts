@@ -3,7 +3,7 @@
  * detection, line splitting. Every problem is a TdxsimError whose message names the input, the
  * place (line or byte offset) and the problem; nothing is half-read.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
 import { TdxsimError } from '../errors.js';
 
@@ -23,36 +23,110 @@ export interface TextInput {
   readonly endsMidLine: boolean;
 }
 
-/** Read a file as bytes, with errors that name it. */
+/** A file-system error code in words ("no such file or directory", "is a directory", ...). */
+export function fsProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory';
+    case 'EISDIR':
+      return 'is a directory, expected a file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EFBIG':
+      return 'file too large (the file-size limit was reached)';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'file name too long';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
+    case 'EIO':
+      return 'input/output error';
+    default:
+      return code ?? String(e);
+  }
+}
+
+/**
+ * Read at most `maxBytes` from a file descriptor, in chunks: devices (/dev/zero), FIFOs, pipes
+ * and /proc files report a size of 0, so the bound is enforced while reading, stopping at
+ * `maxBytes` + 1 byte.
+ */
+function readFdBounded(fd: number, name: string, what: string, maxBytes: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(1 << 16);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        continue;
+      }
+      if (code === 'EOF') {
+        break;
+      }
+      throw new TdxsimError('TDXSIM_FILE', `cannot read ${what} ${name}: ${fsProblem(e)}`);
+    }
+    if (n === 0) {
+      break;
+    }
+    total += n;
+    if (total > maxBytes) {
+      throw new TdxsimError('TDXSIM_INPUT_TOO_LARGE', `${what} ${name} is too large (more than ${maxBytes} bytes)`);
+    }
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Read all of stdin, refusing more than `maxBytes`. */
+export function readStdinBounded(what: string, maxBytes: number = MAX_TEXT_INPUT_BYTES): Buffer {
+  return readFdBounded(0, 'stdin', what, maxBytes);
+}
+
+/**
+ * Read a file as bytes, with errors that name it and say what is wrong. `-` is stdin. Regular
+ * files are checked against the limit before reading; everything else (devices, FIFOs, /proc)
+ * is read in bounded chunks.
+ */
 export function readInputFile(file: string, what: string, maxBytes: number = MAX_TEXT_INPUT_BYTES): Buffer {
-  let size: number;
+  if (file === '-') {
+    return readStdinBounded(what, maxBytes);
+  }
+  let fd: number;
   try {
     const st = statSync(file);
     if (st.isDirectory()) {
       throw new TdxsimError('TDXSIM_FILE', `${what} ${file}: is a directory, expected a file`);
     }
-    size = st.size;
+    if (st.isFile() && st.size > maxBytes) {
+      throw new TdxsimError('TDXSIM_INPUT_TOO_LARGE', `${what} ${file} is too large (${st.size} bytes; limit ${maxBytes} bytes)`);
+    }
+    fd = openSync(file, 'r');
   } catch (e) {
     if (e instanceof TdxsimError) {
       throw e;
     }
-    throw new TdxsimError('TDXSIM_FILE', `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  if (size > maxBytes) {
-    throw new TdxsimError('TDXSIM_INPUT_TOO_LARGE', `${what} ${file} is too large (${size} bytes; limit ${maxBytes} bytes)`);
+    throw new TdxsimError('TDXSIM_FILE', `cannot read ${what} ${file}: ${fsProblem(e)}`);
   }
   try {
-    const buf = readFileSync(file);
-    // /proc files report size 0 and may grow between stat and read.
-    if (buf.length > maxBytes) {
-      throw new TdxsimError('TDXSIM_INPUT_TOO_LARGE', `${what} ${file} is too large (${buf.length} bytes; limit ${maxBytes} bytes)`);
-    }
-    return buf;
-  } catch (e) {
-    if (e instanceof TdxsimError) {
-      throw e;
-    }
-    throw new TdxsimError('TDXSIM_FILE', `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    return readFdBounded(fd, file, what, maxBytes);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -99,7 +99,10 @@ export function jsonErrorOffset(text: string): { offset: number; expected: strin
     if (c === '"') {
       return str();
     }
-    const lit = /^(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)/.exec(text.slice(i, i + 400));
+    // Sticky, on the whole text: a number of any length is scanned whole (a slice would cut it).
+    const re = /(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)/y;
+    re.lastIndex = i;
+    const lit = re.exec(text);
     if (lit === null || lit[0] === '') {
       return fail('a value');
     }

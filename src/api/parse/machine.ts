@@ -135,8 +135,13 @@ function lineSpan(lines: readonly { line: number }[]): string {
   if (lines.length === 0) {
     return '';
   }
-  const a = Math.min(...lines.map((l) => l.line));
-  const b = Math.max(...lines.map((l) => l.line));
+  // A loop, not a spread: a memory map may have hundreds of thousands of lines.
+  let a = Infinity;
+  let b = -Infinity;
+  for (const l of lines) {
+    a = Math.min(a, l.line);
+    b = Math.max(b, l.line);
+  }
   return a === b ? `line ${a}` : `lines ${a}-${b}`;
 }
 
@@ -339,8 +344,14 @@ function finish(pick: MemoryPick, cmrsIn: readonly Range[] | undefined, b: BootF
     cmrs = merged;
     assumptions.push('more than 32 CMR ranges: merged across the smallest gaps to fit MAX_CMRS');
   }
-  const top = Math.max(...pick.e820.map((e) => e.base + e.size), ...cmrs.map((c) => c.end), 4 * GiB);
-  const fw = firmwareRanges([...ramRanges, ...cmrs], top);
+  let top = 4 * GiB;
+  for (const e of pick.e820) {
+    top = Math.max(top, e.base + e.size);
+  }
+  for (const c of cmrs) {
+    top = Math.max(top, c.end);
+  }
+  const fw = firmwareRanges(ramRanges.concat(cmrs), top);
   assumptions.push(`${fw.where}: the log does not show them`);
 
   // KeyIDs.

@@ -1,7 +1,8 @@
 /** `tdxsim explain`: decode a SEAMCALL status (or a whole failure line). */
 import type { Command } from 'commander';
 
-import { explain } from '../../api/index.js';
+import { explain, TdxsimError } from '../../api/index.js';
+import { readStdinBounded } from '../../api/parse/input.js';
 import type { ExplainResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_OK } from '../exitCodes.js';
@@ -65,17 +66,39 @@ export function formatExplain(r: ExplainResult): string {
   return `${out.join('\n')}\n`;
 }
 
+/** One status per argument when each is a status on its own; one pasted line otherwise; `-`: one per line of stdin. */
+function statusItems(args: readonly string[]): string[] {
+  if (args.length === 1 && args[0] === '-') {
+    const lines = readStdinBounded('input')
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    if (lines.length === 0) {
+      throw new TdxsimError('TDXSIM_EMPTY_INPUT', 'explain -: stdin has no status');
+    }
+    return lines;
+  }
+  const alone = /^((0x)?[0-9a-fA-F]{1,16}|TDX_[A-Z0-9_]+)$/;
+  return args.length > 1 && args.every((a) => alone.test(a.trim())) ? [...args] : [args.join(' ')];
+}
+
 /** Register `explain`. */
 export function registerExplain(program: Command, ctx: CommandContext): void {
   program
     .command('explain')
     .description('explain a SEAMCALL status: name, class, operand, what the leaf was checking, likely causes, what to do')
-    .argument('<status...>', 'a 64-bit status in hex (with or without 0x), a status name, or a whole "SEAMCALL (0x..) failed: 0x.." line')
+    .argument('<status...>', 'one or more 64-bit statuses in hex (with or without 0x) or status names, a whole "SEAMCALL (0x..) failed: 0x.." line, or - to read one per line from stdin')
     .option('--leaf <n>', 'the leaf that returned it (number, 0x hex or name such as TDH.SYS.RD)')
     .option('--json', 'print JSON')
     .action((status: string[], o: ExplainOpts) => {
-      const r = explain({ status: status.join(' '), ...(o.leaf !== undefined ? { leaf: o.leaf } : {}) });
-      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : formatExplain(r));
+      const items = statusItems(status);
+      const rs = items.map((s) => explain({ status: s, ...(o.leaf !== undefined ? { leaf: o.leaf } : {}) }));
+      if (o.json === true) {
+        process.stdout.write(`${JSON.stringify(rs.length === 1 ? rs[0] : rs, null, 2)}\n`);
+      } else {
+        process.stdout.write(rs.map(formatExplain).join('\n'));
+      }
       ctx.exitCode = EXIT_OK;
     });
 }

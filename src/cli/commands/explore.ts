@@ -1,10 +1,13 @@
 /** `tdxsim explore` and `tdxsim replay`. */
+import { Worker } from 'node:worker_threads';
+
 import type { Command } from 'commander';
 
-import { exploreScenario, namedScenario, replayScenario, TdxsimError } from '../../api/index.js';
-import type { ExploreResult } from '../../api/index.js';
+import { namedScenario, replayScenario, TdxsimError } from '../../api/index.js';
+import type { ExploreRequest, ExploreResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+import type { ExploreWorkerMessage } from '../exploreWorker.js';
 import { machineOptions, parseUint } from '../options.js';
 
 const CLASSES = ['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness'] as const;
@@ -56,8 +59,88 @@ function common(o: ExploreOpts): Record<string, unknown> {
   };
 }
 
+/** Exit codes of a search stopped by a signal (128 + the signal's number, as shells report). */
+const EXIT_SIGINT = 130;
+const EXIT_SIGTERM = 143;
+/** Progress lines off a terminal, at most one per this many ms. */
+const PROGRESS_LINE_MS = 10_000;
+
+type Progress = Extract<ExploreWorkerMessage, { kind: 'progress' }>['p'];
+
+function progressText(p: Progress): string {
+  return `${p.executions} executions, ${Math.round(p.states / Math.max(0.001, p.elapsedMs / 1000))} states/s, depth ${p.depth}, ${p.findings} findings, ${(p.elapsedMs / 1000).toFixed(0)} s`;
+}
+
+/**
+ * Run the search in a worker thread and keep this thread free for signals: the first SIGINT or
+ * SIGTERM asks the search to stop after the current execution (and the summary is printed), a
+ * second one exits at once. Progress goes to stderr: a live line on a terminal, else a line
+ * every 10 s.
+ */
+async function exploreInWorker(req: ExploreRequest): Promise<{ r: ExploreResult; signal?: 'SIGINT' | 'SIGTERM' }> {
+  const stop = new SharedArrayBuffer(4);
+  const flag = new Int32Array(stop);
+  const worker = new Worker(new URL('../exploreWorker.js', import.meta.url), { workerData: { req, stop } });
+  const tty = process.stderr.isTTY === true;
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  let lastLine = 0;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
+    if (signal !== undefined) {
+      process.stderr.write(`\ntdxsim explore: ${sig} again: exiting without a summary\n`);
+      process.exit(sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);
+    }
+    signal = sig;
+    Atomics.store(flag, 0, 1);
+    process.stderr.write(`${tty ? '\r\x1b[K' : ''}tdxsim explore: ${sig}: stopping after the current execution (again to exit at once)\n`);
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const r = await new Promise<ExploreResult>((resolve, reject) => {
+      worker.on('message', (m: ExploreWorkerMessage) => {
+        if (m.kind === 'progress') {
+          if (tty) {
+            process.stderr.write(`\r${progressText(m.p)}   `);
+          } else if (m.p.elapsedMs - lastLine >= PROGRESS_LINE_MS) {
+            lastLine = m.p.elapsedMs;
+            process.stderr.write(`tdxsim explore: ${progressText(m.p)}\n`);
+          }
+        } else if (m.kind === 'done') {
+          resolve(m.r);
+        } else {
+          reject(workerError(m));
+        }
+      });
+      worker.on('error', reject);
+    });
+    return signal !== undefined && r.details.stoppedBy === 'request' ? { r, signal } : { r };
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    if (tty) {
+      process.stderr.write('\r\x1b[K');
+    }
+    await worker.terminate();
+  }
+}
+
+/** An error from the worker, as the error it was (bad input stays a TdxsimError; anything else stays a bug). */
+function workerError(m: Extract<ExploreWorkerMessage, { kind: 'error' }>): Error {
+  if (m.code !== undefined && m.code.startsWith('TDXSIM_') && m.code !== 'TDXSIM_MODEL_BUG' && m.name !== 'ModelBug') {
+    return new TdxsimError(m.code, m.message);
+  }
+  const e = new Error(m.message);
+  e.name = m.name;
+  if (m.stack !== undefined) {
+    e.stack = m.stack;
+  }
+  return e;
+}
+
 /** Human-readable exploration result. */
-export function formatExplore(r: ExploreResult): string {
+export function formatExplore(r: ExploreResult, signal?: 'SIGINT' | 'SIGTERM'): string {
   const d = r.details;
   const out: string[] = [];
   const stats = `${d.executions} executions (${d.redundant} pruned as redundant), ${d.states} states, depth ${d.maxDepth}, ${(d.elapsedMs / 1000).toFixed(2)} s`;
@@ -74,8 +157,11 @@ export function formatExplore(r: ExploreResult): string {
     out.push('', 'hint: run the replay command to see this execution again; add --json for machine-readable output.');
   } else if (d.outcome === 'passed') {
     out.push(`PASSED: ${r.scenario}: ${d.complete ? `exhaustive search complete, no finding on any schedule: ` : ''}${stats}`);
+  } else if (signal !== undefined) {
+    out.push(`INTERRUPTED by ${signal}: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: no finding so far: ${stats}${d.strategy === 'exhaustive' ? ' (the search is not complete)' : ''}`);
   } else if (d.nondeterminism === undefined) {
-    out.push(`no finding within the budget: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}`);
+    const what = d.stoppedBy === 'time' ? 'the time budget' : 'the budget';
+    out.push(`no finding within ${what}: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}${d.strategy === 'exhaustive' ? ' (the search is not complete)' : ''}`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -97,13 +183,15 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--fail-on <classes>', 'only these finding classes stop the search (comma-separated)')
     .option('--no-symmetry', 'disable symmetry reduction')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input.')
-    .action((scenario: string, o: ExploreOpts) => {
+    .addHelpText(
+      'after',
+      '\nDefault budget: 1,000 executions for random and pct; none for exhaustive (it runs until complete: give --budget or --time). --time counts from the start, setup included, and is checked between executions.\nProgress goes to stderr (a line every 10 s when stderr is not a terminal). SIGINT or SIGTERM stops after the current execution and prints what was explored so far.\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input, 130/143 interrupted by SIGINT/SIGTERM.',
+    )
+    .action(async (scenario: string, o: ExploreOpts) => {
       if (o.strategy !== 'exhaustive' && o.strategy !== 'random' && o.strategy !== 'pct') {
         throw new TdxsimError('TDXSIM_BAD_ARGS', `--strategy "${o.strategy ?? ''}": expected exhaustive, random or pct`);
       }
-      const tty = process.stderr.isTTY === true;
-      const r = exploreScenario({
+      const req: ExploreRequest = {
         ...source(scenario),
         ...common(o),
         strategy: o.strategy,
@@ -112,20 +200,10 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         checkDeterminism: o.checkDeterminism === true,
         ...(o.failOn !== undefined ? { failOn: parseClasses(o.failOn) } : {}),
         symmetry: o.symmetry !== false,
-        now: () => Number(process.hrtime.bigint() / 1_000_000n),
-        ...(tty
-          ? {
-              progress: (p: { executions: number; states: number; depth: number; findings: number; elapsedMs: number }) => {
-                process.stderr.write(`\r${p.executions} executions, ${Math.round(p.states / Math.max(0.001, p.elapsedMs / 1000))} states/s, depth ${p.depth}, ${p.findings} findings   `);
-              },
-            }
-          : {}),
-      });
-      if (tty) {
-        process.stderr.write('\r\x1b[K');
-      }
-      process.stdout.write(o.json === true ? `${JSON.stringify({ scenario: r.scenario, replay: r.replay ?? null, ...r.details }, null, 2)}\n` : formatExplore(r));
-      ctx.exitCode = r.details.counterexample !== undefined || r.details.nondeterminism !== undefined ? EXIT_FINDINGS : EXIT_OK;
+      };
+      const { r, signal } = await exploreInWorker(req);
+      process.stdout.write(o.json === true ? `${JSON.stringify({ scenario: r.scenario, replay: r.replay ?? null, ...r.details, ...(signal !== undefined ? { signal } : {}) }, null, 2)}\n` : formatExplore(r, signal));
+      ctx.exitCode = signal !== undefined ? (signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM) : r.details.counterexample !== undefined || r.details.nondeterminism !== undefined ? EXIT_FINDINGS : EXIT_OK;
     });
 
   machineOptions(

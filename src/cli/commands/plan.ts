@@ -1,46 +1,16 @@
 /** `tdxsim plan`: the TDMRs, PAMTs and dmesg Linux would produce for a machine. */
-import { readSync } from 'node:fs';
-
 import type { Command } from 'commander';
 
-import { TdxsimError, plan, planJson } from '../../api/index.js';
+import { plan, planJson } from '../../api/index.js';
+import { readStdinBounded } from '../../api/parse/input.js';
 import type { PlanResult, ProfilePlan } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { kernelArg, moduleArg, parseUint } from '../options.js';
 
-/** Most bytes read from stdin (the file inputs' limit). */
-const MAX_STDIN_BYTES = 64 * 2 ** 20;
-
 /** Read all of stdin (for `-` as the input), refusing more than the inputs' size limit. */
 export function readStdin(): string {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const buf = Buffer.alloc(1 << 16);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        continue;
-      }
-      if (code === 'EOF') {
-        break;
-      }
-      throw new TdxsimError('TDXSIM_FILE', `cannot read stdin: ${code ?? String(e)}`);
-    }
-    if (n === 0) {
-      break;
-    }
-    total += n;
-    if (total > MAX_STDIN_BYTES) {
-      throw new TdxsimError('TDXSIM_INPUT_TOO_LARGE', `stdin is too large (more than ${MAX_STDIN_BYTES} bytes)`);
-    }
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return readStdinBounded('input').toString('utf8');
 }
 
 interface PlanOpts {

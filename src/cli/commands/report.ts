@@ -1,12 +1,11 @@
 /** `tdxsim report SCENARIO -o report.html`: one self-contained HTML page of a run. */
-import { writeFileSync } from 'node:fs';
-
 import type { Command } from 'commander';
 
 import { buildReport, namedScenario, TdxsimError } from '../../api/index.js';
 import { renderReport } from '../../web/render.js';
 import type { CommandContext } from '../cli.js';
 import { machineOptions } from '../options.js';
+import { writeOutput } from '../output.js';
 
 interface ReportOpts {
   output?: string;
@@ -24,9 +23,11 @@ export function registerReport(program: Command, _ctx: CommandContext): void {
       .command('report')
       .description('run a scenario and write a self-contained HTML report (memory map, timeline, caches, findings)')
       .argument('<scenario>', 'embedded scenario name or scenario .json file')
-      .requiredOption('-o, --output <file>', 'HTML file to write')
+      .requiredOption('-o, --output <file>', 'HTML file to write (written atomically; - for stdout)')
       .option('--variant <name>', 'which variant to show (default: the first)'),
-  ).action((scenario: string, o: ReportOpts) => {
+  )
+    .addHelpText('after', '\nExit codes: 0 report written, 2 bad input or the file cannot be written (the previous file is left intact).')
+    .action((scenario: string, o: ReportOpts) => {
       const isFile = scenario.endsWith('.json') || namedScenario(scenario) === undefined;
       if (isFile && !scenario.endsWith('.json')) {
         throw new TdxsimError('TDXSIM_UNKNOWN_SCENARIO', `"${scenario}" is neither an embedded scenario nor a .json file`);
@@ -40,8 +41,10 @@ export function registerReport(program: Command, _ctx: CommandContext): void {
         ...(o.variant !== undefined ? { variant: o.variant } : {}),
       });
       const html = renderReport(model);
-      // Written only once everything succeeded: no half-written report on bad input.
-      writeFileSync(o.output as string, html);
-      process.stderr.write(`wrote ${o.output} (${html.length} bytes)\n`);
+      // Written only once everything succeeded, and atomically: a failed write leaves the previous report.
+      const bytes = writeOutput(o.output as string, html);
+      if (o.output !== '-') {
+        process.stderr.write(`wrote ${o.output} (${bytes} bytes)\n`);
+      }
     });
 }

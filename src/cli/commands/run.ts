@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 
 import { run } from '../../api/index.js';
+import { runReplayCommand } from '../../api/shell.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { formatRunResult, runResultJson } from '../format.js';
@@ -14,6 +15,7 @@ interface RunOpts {
   module?: string;
   seed?: number;
   path?: string;
+  variant?: string;
   json?: boolean;
 }
 
@@ -27,6 +29,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       .option('--scenario <name>', 'embedded scenario to run'),
   )
     .option('--path <p>', 'replay this choice path (dot-separated)')
+    .option('--variant <name>', 'run only this variant of a scenario that has several')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExit codes: 0 verdict pass, 1 findings (verdict fail), 2 bad input.')
     .action((file: string | undefined, o: RunOpts) => {
@@ -38,9 +41,11 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         ...(o.module !== undefined ? { module: o.module } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.path !== undefined ? { path: o.path } : {}),
+        ...(o.variant !== undefined ? { variant: o.variant } : {}),
       });
-      const invocation = `tdxsim run ${file ?? `--scenario ${o.scenario ?? r.scenario}`}`;
-      process.stdout.write(o.json === true ? `${JSON.stringify(runResultJson(r), null, 2)}\n` : formatRunResult(r, invocation));
+      const multi = r.runs.length > 1 || o.variant !== undefined;
+      const replay = (runName: string, seed: number, path: string): string => runReplayCommand({ ...o, ...(file !== undefined ? { file } : {}) }, r.scenario, multi ? runName : undefined, seed, path);
+      process.stdout.write(o.json === true ? `${JSON.stringify(runResultJson(r), null, 2)}\n` : formatRunResult(r, replay));
       ctx.exitCode = r.verdict === 'pass' ? EXIT_OK : EXIT_FINDINGS;
     });
 }

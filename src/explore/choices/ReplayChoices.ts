@@ -4,8 +4,17 @@
  * takes option 0, so a shrunk (shortened) path still runs to completion.
  * @see fast-check schedulerFor ("unable to find next task")
  */
-import { ModelBug } from '../../base/assert.js';
 import type { ChoiceSource } from '../../base/choice.js';
+
+/**
+ * A replayed path that does not fit the run: bad input (a mistyped `--path`, or one recorded
+ * with other options), not a model bug. Its code makes the CLI exit 2 and the explorer's
+ * shrinker treat the candidate as not failing.
+ */
+export class PathMismatch extends Error {
+  override readonly name = 'PathMismatch';
+  readonly code = 'TDXSIM_BAD_PATH';
+}
 
 /** Replay choice source. */
 export class ReplayChoices implements ChoiceSource {
@@ -18,7 +27,7 @@ export class ReplayChoices implements ChoiceSource {
     }
     const k = this.i < this.path.length ? (this.path[this.i] as number) : 0;
     if (k >= n) {
-      throw new ModelBug(`replay: choice ${this.i} is ${k} but only ${n} options exist at ${label}`);
+      throw new PathMismatch(`--path does not fit this scenario: choice ${this.i} is ${k} but only ${n} options exist there (at ${label}); was it recorded with other options (--platform, --kernel, --module, --cpus, --faults, --seed)?`);
     }
     this.i++;
     this.taken.push(k);

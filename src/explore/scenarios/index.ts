@@ -38,6 +38,6 @@ export function scenarioNames(): string[] {
 
 /** An embedded scenario's input, or undefined. */
 export function namedScenario(name: string): ScenarioInput | undefined {
-  const s = SCENARIOS[name];
+  const s = Object.hasOwn(SCENARIOS, name) ? SCENARIOS[name] : undefined;
   return s === undefined ? undefined : structuredClone(s);
 }
