@@ -386,11 +386,29 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
   const failures = tdx.filter((t): t is TdxLine & { kind: 'seamcall-failed' } => t.kind === 'seamcall-failed');
   const initOk = find('init-ok');
   const runtime: (TdxLine & { kind: 'seamcall-failed' })[] = [];
+  // One pass from the end: each failure's index and the first init failure after it, so that
+  // logs with hundreds of thousands of SEAMCALL failures stay linear.
+  const position = new Map<TdxLine, number>();
+  const initFailedAfter = new Map<TdxLine, TdxLine | undefined>();
+  let laterInitFailed: TdxLine | undefined;
+  for (let i = tdx.length - 1; i >= 0; i--) {
+    const t = tdx[i] as TdxLine;
+    position.set(t, i);
+    if (t.kind === 'seamcall-failed') {
+      initFailedAfter.set(t, laterInitFailed);
+    } else if (t.kind === 'init-failed') {
+      laterInitFailed = t;
+    }
+  }
   for (const sc of failures) {
+    const leaf = sc.leaf;
+    const nextInitFailed = initFailedAfter.get(sc);
+    if (INIT_LEAVES.has(leaf) && initOk !== undefined && (sc.line > initOk.line || !(nextInitFailed !== undefined && nextInitFailed.line < initOk.line))) {
+      continue;
+    }
     const d = describeStatus(sc.status);
     const name = d.name;
-    const leaf = sc.leaf;
-    const evs = [ev(sc), ...tdx.filter((t) => t.kind === 'init-failed' && t.line > sc.line).slice(0, 1).map(ev)];
+    const evs = [ev(sc), ...(nextInitFailed !== undefined ? [ev(nextInitFailed)] : [])];
     const status = `${leafName(leaf)} returned ${d.display} (${d.value})`;
     if (!INIT_LEAVES.has(leaf)) {
       runtime.push(sc);
@@ -398,10 +416,7 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
     }
     // A failure after a successful init (a late CPU, a TD operation) does not explain the init;
     // one before it that no init failure followed was benign (the MVP's TDDEBUGCONFIG probe).
-    if (initOk !== undefined && (sc.line > initOk.line || !tdx.some((t) => t.kind === 'init-failed' && t.line > sc.line && t.line < initOk.line))) {
-      continue;
-    }
-    const next = tdx[tdx.indexOf(sc) + 1];
+    const next = tdx[(position.get(sc) ?? -2) + 1];
     if (next !== undefined && next.kind === 'debugconfig-unsupported') {
       continue;
     }

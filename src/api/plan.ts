@@ -28,6 +28,7 @@ import {
 } from '../kernel/tdx/tdmr.js';
 import type { PhysRange, TdmrInfo, TdmrInfoList, TdxSysInfoTdmr } from '../kernel/tdx/tdmr.js';
 import { LEAF } from '../module/leafNumbers.js';
+import { MetadataTable } from '../module/metadata.js';
 import { DEFAULT_MODULE_PROFILE, isModuleProfileName, moduleProfile } from '../module/profiles.js';
 import type { ModuleProfile, ModuleProfileName } from '../module/profiles.js';
 import { checkKernelName, checkModuleName } from './profileNames.js';
@@ -201,6 +202,11 @@ function specOrThrow(obj: unknown, label: string, code: string): PlatformSpec {
   const r = parsePlatformSpec(obj);
   if (!r.ok) {
     throw new TdxsimError(code, r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
+  }
+  // The same check as run and the server: an override must name a field the module knows.
+  const bad = MetadataTable.checkOverrides(r.spec.tdxModule.overrides ?? {});
+  if (bad.length > 0) {
+    throw new TdxsimError(code, bad.map((b) => `${label}: tdxModule.overrides: ${b}`).join('\n'));
   }
   return r.spec;
 }
@@ -525,7 +531,11 @@ export class PlanAllocator {
         out.push({ start: end, end: r.end, nid: r.nid });
       }
     }
-    this.free.splice(0, this.free.length, ...out);
+    // Element by element: a spread of an input-sized array overflows the stack (130,000 ranges).
+    this.free.length = 0;
+    for (const r of out) {
+      this.free.push(r);
+    }
   }
 
   /** alloc_contig_pages(): physical address, or undefined. */

@@ -210,3 +210,12 @@ describe('diagnose: bad input', () => {
     expect(d.classification.title).toContain('no TDX lines');
   });
 });
+
+describe('diagnose at scale', () => {
+  it('20,000 SEAMCALL failure lines after a successful init: still the successful init, in linear time', () => {
+    const base = readFileSync('test/fixtures/dmesg/linux-6.8-success.dmesg', 'utf8');
+    const noise = Array.from({ length: 20_000 }, () => '[   99.000000] virt/tdx: SEAMCALL (0x0000000000000022) failed: 0xc0000c0000000000').join('\n');
+    const d = diagnose({ text: `${base}${noise}\n`, name: 'sc20k.dmesg', reproduce: false });
+    expect(d.classification.class).toBe('success');
+  });
+});

@@ -328,3 +328,26 @@ describe('plan: bad input', () => {
     expect(p.platform.memory.e820.reduce((s, e) => s + e.size, 0)).toBeGreaterThan(63 * GiB);
   });
 });
+
+describe('plan at scale', () => {
+  it('a /proc/iomem of 130,000 RAM ranges is planned, not a stack overflow', () => {
+    const lines: string[] = [];
+    let b = 2 ** 32;
+    for (let i = 0; i < 130_000; i++) {
+      lines.push(`${b.toString(16)}-${(b + 0xffff).toString(16)} : System RAM`);
+      b += 0x20000;
+    }
+    const p = plan({ text: `${lines.join('\n')}\n`, name: 'iomem130k.txt' });
+    expect(p.input).toEqual({ name: 'iomem130k.txt', kind: 'iomem' });
+    expect(p.memory.ranges).toBe(130_000);
+    expect(p.failure?.reason).toBe('pamt-alloc');
+  });
+});
+
+describe('plan refuses what run refuses', () => {
+  it('an unknown tdxModule.overrides field is bad input', () => {
+    const spec = JSON.parse(JSON.stringify(preset('small-2s'))) as Record<string, unknown>;
+    spec['tdxModule'] = { overrides: { NOPE: 1 } };
+    expect(codeOf(() => plan({ platform: spec }))).toBe('TDXSIM_BAD_PLATFORM');
+  });
+});
