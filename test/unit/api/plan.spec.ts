@@ -348,6 +348,6 @@ describe('plan refuses what run refuses', () => {
   it('an unknown tdxModule.overrides field is bad input', () => {
     const spec = JSON.parse(JSON.stringify(preset('small-2s'))) as Record<string, unknown>;
     spec['tdxModule'] = { overrides: { NOPE: 1 } };
-    expect(codeOf(() => plan({ platform: spec }))).toBe('TDXSIM_BAD_PLATFORM');
+    expect(codeOf(() => plan({ platform: spec }))).toEqual({ code: 'TDXSIM_BAD_PLATFORM', message: expect.stringMatching(/^platform: tdxModule.overrides: unknown metadata field "NOPE" \(known: NUM_PKGS, /) as unknown as string });
   });
 });
