@@ -7,16 +7,20 @@ import tseslint from 'typescript-eslint';
  * The module and the kernel never import each other.
  */
 const LAYERS = {
-  base: ['platform', 'module', 'kernel', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
-  platform: ['module', 'kernel', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
-  module: ['kernel', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
-  kernel: ['module', 'machine', 'explore', 'api', 'cli', 'server', 'web', 'bench'],
-  machine: ['explore', 'api', 'cli', 'server', 'web', 'bench'],
-  explore: ['api', 'cli', 'server', 'web', 'bench'],
-  api: ['cli', 'server', 'web', 'bench'],
-  cli: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'bench'],
-  server: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'cli', 'web', 'bench'],
-  web: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'cli', 'server', 'bench'],
+  base: ['platform', 'module', 'kernel', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  platform: ['module', 'kernel', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  module: ['kernel', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  kernel: ['module', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  machine: ['explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  explore: ['api', 'tools', 'cli', 'server', 'web', 'bench'],
+  // src/api/index.ts, the public entry, also re-exports the tools (see the override below).
+  api: ['tools', 'cli', 'server', 'web', 'bench'],
+  // Operator tools (plan, diagnose, explain, compat, the catalogues and their log parsers) sit on
+  // the library core: they use its errors, input reading and runs.
+  tools: ['cli', 'server', 'web', 'bench'],
+  cli: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'tools', 'bench'],
+  server: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'tools', 'cli', 'web', 'bench'],
+  web: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'tools', 'cli', 'server', 'bench'],
   bench: ['cli', 'server', 'web'],
 };
 
@@ -70,6 +74,16 @@ export default tseslint.config(
       ],
     },
   })),
+  {
+    // The public entry: the library core and the operator tools.
+    files: ['src/api/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['cli', 'server', 'web', 'bench'].map((b) => ({ group: [`../${b}/*`, `../${b}`], message: `src/api/index.ts may not import src/${b}.` })) },
+      ],
+    },
+  },
   ...MODEL_LAYERS.map((layer) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: {

@@ -5,11 +5,11 @@
  */
 import fc from 'fast-check';
 
-import { compat } from '../api/compat.js';
-import { diagnose } from '../api/diagnose.js';
+import { compat } from '../tools/compat.js';
+import { diagnose } from '../tools/diagnose.js';
 import { isTdxsimError } from '../api/errors.js';
-import { explain } from '../api/explain.js';
-import { plan } from '../api/plan.js';
+import { explain } from '../tools/explain.js';
+import { plan } from '../tools/plan.js';
 import type { Bench } from './types.js';
 import { timeMs } from './types.js';
 

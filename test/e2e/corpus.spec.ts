@@ -7,11 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { diagnose } from '../../src/api/diagnose.js';
-import type { DiagnosisClass } from '../../src/api/diagnose.js';
+import { diagnose } from '../../src/tools/diagnose.js';
+import type { DiagnosisClass } from '../../src/tools/diagnose.js';
 import { Prng } from '../../src/base/prng.js';
-import { fullRegex, TDX_PRINTKS } from '../../src/api/parse/printks.js';
-import { parseDmesg } from '../../src/api/parse/dmesg.js';
+import { fullRegex, TDX_PRINTKS } from '../../src/tools/parse/printks.js';
+import { parseDmesg } from '../../src/tools/parse/dmesg.js';
 
 const DIR = 'test/fixtures/corpus';
 

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { diagnose } from '../../src/api/diagnose.js';
-import { plan } from '../../src/api/plan.js';
+import { diagnose } from '../../src/tools/diagnose.js';
+import { plan } from '../../src/tools/plan.js';
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
 
 const DIR = 'test/fixtures/corpus';

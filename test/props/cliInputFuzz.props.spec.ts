@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { isTdxsimError } from '../../src/api/errors.js';
-import { explain } from '../../src/api/explain.js';
+import { explain } from '../../src/tools/explain.js';
 import { exploreScenario } from '../../src/api/explore.js';
 import { prepareRun, runPrepared } from '../../src/api/run.js';
 import { namedScenario, scenarioNames } from '../../src/explore/scenarios/index.js';

@@ -6,14 +6,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { diagnose } from '../../src/api/diagnose.js';
+import { diagnose } from '../../src/tools/diagnose.js';
 import { isTdxsimError } from '../../src/api/errors.js';
-import { explain } from '../../src/api/explain.js';
-import { parseDmesg } from '../../src/api/parse/dmesg.js';
-import { parseIomem } from '../../src/api/parse/iomem.js';
+import { explain } from '../../src/tools/explain.js';
+import { parseDmesg } from '../../src/tools/parse/dmesg.js';
+import { parseIomem } from '../../src/tools/parse/iomem.js';
 import { jsonErrorOffset } from '../../src/api/parse/json.js';
-import { parseLeafArg, parseStatusArg } from '../../src/api/parse/status.js';
-import { PlanAllocator, plan, planSpec } from '../../src/api/plan.js';
+import { parseLeafArg, parseStatusArg } from '../../src/tools/parse/status.js';
+import { PlanAllocator, plan, planSpec } from '../../src/tools/plan.js';
 import { Memblock } from '../../src/kernel/mm/memblock.js';
 import { PageAllocator } from '../../src/kernel/mm/page_alloc.js';
 import { parsePlatformSpec } from '../../src/platform/spec.js';

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { compat } from '../../../src/api/compat.js';
-import type { CompatCell, CompatResult } from '../../../src/api/compat.js';
+import { compat } from '../../../src/tools/compat.js';
+import type { CompatCell, CompatResult } from '../../../src/tools/compat.js';
 import { isTdxsimError } from '../../../src/api/errors.js';
 import { KERNEL_PROFILE_NAMES } from '../../../src/kernel/profiles.js';
 import { describeReleases, MODULE_PROFILE_NAMES } from '../../../src/module/profiles.js';

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { tempFile } from '../../__test-helpers__/cli.js';
 import { codeOf } from '../../__test-helpers__/errors.js';
 
-import { classify, diagnose, diffLines } from '../../../src/api/diagnose.js';
-import type { DiagnoseResult } from '../../../src/api/diagnose.js';
-import { mainBoot, parseDmesg, stripLogPrefix } from '../../../src/api/parse/dmesg.js';
+import { classify, diagnose, diffLines } from '../../../src/tools/diagnose.js';
+import type { DiagnoseResult } from '../../../src/tools/diagnose.js';
+import { mainBoot, parseDmesg, stripLogPrefix } from '../../../src/tools/parse/dmesg.js';
 
 const FIX = 'test/fixtures/dmesg';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { isTdxsimError } from '../../../src/api/errors.js';
-import { explain, explainStatus } from '../../../src/api/explain.js';
-import { parseLeafArg, parseStatusArg } from '../../../src/api/parse/status.js';
+import { explain, explainStatus } from '../../../src/tools/explain.js';
+import { parseLeafArg, parseStatusArg } from '../../../src/tools/parse/status.js';
 import { STATUS_TABLE, SW_STATUS_TABLE, msrCode, pamtOverlap, TDX_INCONSISTENT_MSR, TDX_INCORRECT_MSR_VALUE } from '../../../src/module/status.js';
 
 function codeOf(fn: () => unknown): string {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { diagnose } from '../../../src/api/diagnose.js';
-import { mainBoot, parseDmesg } from '../../../src/api/parse/dmesg.js';
-import type { TdxLine } from '../../../src/api/parse/dmesg.js';
+import { diagnose } from '../../../src/tools/diagnose.js';
+import { mainBoot, parseDmesg } from '../../../src/tools/parse/dmesg.js';
+import type { TdxLine } from '../../../src/tools/parse/dmesg.js';
 import { decodeText, splitLines } from '../../../src/api/parse/input.js';
-import { parseIomem } from '../../../src/api/parse/iomem.js';
+import { parseIomem } from '../../../src/tools/parse/iomem.js';
 import { jsonErrorOffset, parseJsonWithPlace } from '../../../src/api/parse/json.js';
-import { isRebuilt, machineFromDmesg } from '../../../src/api/parse/machine.js';
+import { isRebuilt, machineFromDmesg } from '../../../src/tools/parse/machine.js';
 import { run } from '../../../src/api/run.js';
 import { Memblock } from '../../../src/kernel/mm/memblock.js';
 import { preset as presetSpec } from '../../../src/platform/presets.js';

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { tempFile } from '../../__test-helpers__/cli.js';
 import { codeOf } from '../../__test-helpers__/errors.js';
 
-import { metadataPreflight, plan, planJson, planSpec } from '../../../src/api/plan.js';
-import type { PlanResult } from '../../../src/api/plan.js';
+import { metadataPreflight, plan, planJson, planSpec } from '../../../src/tools/plan.js';
+import type { PlanResult } from '../../../src/tools/plan.js';
 import { run } from '../../../src/api/run.js';
 import { FIRST_CHOICE } from '../../../src/base/choice.js';
 import { Scheduler } from '../../../src/explore/Scheduler.js';

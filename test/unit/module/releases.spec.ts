@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { checkModuleName } from '../../../src/api/profileNames.js';
-import { parseDmesg } from '../../../src/api/parse/dmesg.js';
+import { parseDmesg } from '../../../src/tools/parse/dmesg.js';
 import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import { SYS_STATE_NAME } from '../../../src/module/globalState.js';
 import { LEAF } from '../../../src/module/leafNumbers.js';

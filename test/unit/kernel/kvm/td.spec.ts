@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { run } from '../../../../src/api/index.js';
-import { mainBoot, parseDmesg } from '../../../../src/api/parse/dmesg.js';
-import { parseStatusArg } from '../../../../src/api/parse/status.js';
+import { mainBoot, parseDmesg } from '../../../../src/tools/parse/dmesg.js';
+import { parseStatusArg } from '../../../../src/tools/parse/status.js';
 import { KERNEL_SCENARIOS } from '../../../../src/explore/scenarios/kernel.js';
 import { EIO } from '../../../../src/kernel/errno.js';
 import { kvm_create_td, pr_tdx_error_line } from '../../../../src/kernel/kvm/td.js';

@@ -29,8 +29,8 @@ import type { ModuleProfileName } from '../module/profiles.js';
 import { statusName, TDX_METADATA_FIELD_ID_INCORRECT, TDX_SYS_LP_INIT_NOT_DONE } from '../module/status.js';
 import type { SeamHandler } from '../platform/Seam.js';
 import type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
-import { checkKernelName, checkModuleName } from './profileNames.js';
-import { resolvePlatform } from './run.js';
+import { checkKernelName, checkModuleName } from '../api/profileNames.js';
+import { resolvePlatform } from '../api/run.js';
 
 /** What to compare. */
 export interface CompatRequest {

@@ -9,7 +9,7 @@ import { seamcall_errno } from '../kernel/tdx/seamcall.js';
 import { leafName } from '../module/leafNumbers.js';
 import { describeReleases, MODULE_PROFILE_NAMES, moduleProfile } from '../module/profiles.js';
 import { describeStatus, statusInfo } from '../module/status.js';
-import { TdxsimError } from './errors.js';
+import { TdxsimError } from '../api/errors.js';
 import { hx } from './parse/num.js';
 import { parseLeafArg, parseStatusArg } from './parse/status.js';
 

@@ -13,10 +13,10 @@ import type { ModuleProfileName } from '../module/profiles.js';
 import { describeStatus } from '../module/status.js';
 import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
-import { isTdxsimError, TdxsimError } from './errors.js';
+import { isTdxsimError, TdxsimError } from '../api/errors.js';
 import { explainStatus } from './explain.js';
-import { decodeText, readInputFile, splitLines } from './parse/input.js';
-import type { TextInput } from './parse/input.js';
+import { decodeText, readInputFile, splitLines } from '../api/parse/input.js';
+import type { TextInput } from '../api/parse/input.js';
 import { kernelishLines, mainBoot, parseDmesg } from './parse/dmesg.js';
 import type { BootFacts, DmesgFacts, TdxLine } from './parse/dmesg.js';
 import { isRebuilt, logCmrs, machineFromDmesg } from './parse/machine.js';
@@ -25,7 +25,7 @@ import { hx } from './parse/num.js';
 import { inferKernel, inferModule } from './era.js';
 import { metadataPreflight, planProfile } from './plan.js';
 import { TDX_PRINTKS } from './parse/printks.js';
-import { run } from './run.js';
+import { run } from '../api/run.js';
 
 /** What `diagnose` is asked. */
 export interface DiagnoseRequest {
