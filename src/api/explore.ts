@@ -10,7 +10,9 @@ import { explore, replayPath } from '../explore/explore.js';
 import type { Execution, ExecutionContext, ExploreDetails, ExploreProgress, ExploreTarget, FaultMode, Strategy } from '../explore/explore.js';
 import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/faults.js';
 import type { FaultPlan } from '../explore/faults.js';
+import type { Finding } from '../explore/findings.js';
 import { createKernelSession } from '../explore/kernelSession.js';
+import { DEFAULT_LATENCY_LADDER } from '../explore/latency.js';
 import { parsePath } from '../explore/choices/path.js';
 import { ScenarioRun } from '../explore/runScenario.js';
 import type { FindingClass, Scenario, ScenarioStep } from '../explore/scenario.js';
@@ -34,8 +36,15 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly cpus?: number;
   readonly checkDeterminism?: boolean;
   readonly symmetry?: boolean;
+  /**
+   * Interrupt latency is a choice (nominal, after the 1 s REBOOT wait, never: a CPU may keep
+   * interrupts off for any time). Default true; false restores nominal latencies only.
+   */
+  readonly latency?: boolean;
   /** Only these finding classes stop the search (default: any). */
   readonly failOn?: readonly FindingClass[];
+  /** Library only: a finding counts only if this holds too. */
+  readonly failIf?: (f: Finding) => boolean;
   readonly now?: () => number;
   readonly progress?: (p: ExploreProgress) => void;
 }
@@ -70,7 +79,8 @@ function split(sc: Scenario): Split {
 }
 
 /** Build the target for a prepared scenario. */
-export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget {
+export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean } = {}): ExploreTarget {
+  const ladder = opts.latency === false ? undefined : DEFAULT_LATENCY_LADDER;
   const { prefix, rest } = split(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
   const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: 0 }, factory);
@@ -85,7 +95,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget 
     const run = snapshot.instantiate();
     run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
     run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
-    run.reschedule(ctx.choices, 'free');
+    run.reschedule(ctx.choices, 'free', ladder);
     try {
       for (const s of rest) {
         run.exec(s);
@@ -130,7 +140,7 @@ function faultMode(s: string | undefined): FaultMode {
 export function exploreScenario(req: ExploreRequest): ExploreResult {
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
-  const target = scenarioTarget(p.scenario, spec);
+  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
   const strategy = req.strategy ?? 'random';
   const details = explore(target, {
     strategy,
@@ -142,6 +152,7 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     checkDeterminism: req.checkDeterminism ?? false,
     symmetry: req.symmetry ?? true,
     ...(req.failOn !== undefined ? { failOn: req.failOn } : {}),
+    ...(req.failIf !== undefined ? { failIf: req.failIf } : {}),
     cpus: spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore,
     ...(req.progress !== undefined ? { progress: req.progress } : {}),
   });
@@ -150,7 +161,7 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
   const replay =
     cx === undefined
       ? undefined
-      : [`tdxsim replay ${src} --seed ${p.scenario.seed} --path ${cx.path === '' ? '""' : cx.path}`, cx.faultsArg !== 'none' ? `--faults ${cx.faultsArg}` : '', cx.exhaustiveFaults && cx.faultsArg !== 'none' ? '--fault-choices binary' : '', req.cpus !== undefined ? `--cpus ${req.cpus}` : '', req.platform !== undefined ? `--platform ${req.platform}` : '', req.kernel !== undefined ? `--kernel ${req.kernel}` : '', req.module !== undefined ? `--module ${req.module}` : '']
+      : [`tdxsim replay ${src} --seed ${p.scenario.seed} --path ${cx.path === '' ? '""' : cx.path}`, cx.faultsArg !== 'none' ? `--faults ${cx.faultsArg}` : '', cx.exhaustiveFaults && cx.faultsArg !== 'none' ? '--fault-choices binary' : '', req.cpus !== undefined ? `--cpus ${req.cpus}` : '', req.platform !== undefined ? `--platform ${req.platform}` : '', req.kernel !== undefined ? `--kernel ${req.kernel}` : '', req.module !== undefined ? `--module ${req.module}` : '', req.latency === false ? '--no-latency' : '']
           .filter((x) => x !== '')
           .join(' ');
   return { details, scenario: p.scenario.name, ...(replay !== undefined ? { replay } : {}) };
@@ -180,7 +191,7 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
     }
     plan = parsed;
   }
-  const target = scenarioTarget(p.scenario, spec);
+  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
   let execution: Execution;
   try {
     execution = replayPath(target, path, plan, true, req.faultChoices === 'binary');

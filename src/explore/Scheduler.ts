@@ -139,6 +139,12 @@ export class Scheduler {
     return (this.runs[cpu.id]?.stack ?? []).map((f) => f.label);
   }
 
+  /** The label of the step a CPU's innermost frame paused at (what it does next), or ''. */
+  pausedAt(cpu: Cpu): string {
+    const st = this.runs[cpu.id]?.stack;
+    return st?.[st.length - 1]?.pauseLabel ?? '';
+  }
+
   /** Forget every CPU's frames (the machine jumped to a new kernel). */
   resetCpu(cpu: Cpu): void {
     const run = this.runs[cpu.id];
@@ -218,7 +224,8 @@ export class Scheduler {
   private takeable(cpu: Cpu): PendingInterrupt | undefined {
     let best: PendingInterrupt | undefined;
     for (const irq of cpu.pending) {
-      const ok = irq.vector === 'NMI' ? !cpu.inNmi : cpu.irqEnabled;
+      // arrivalNs Infinity: exploration chose "never taken" (interrupts off for good).
+      const ok = irq.arrivalNs !== Infinity && (irq.vector === 'NMI' ? !cpu.inNmi : cpu.irqEnabled);
       if (ok && (best === undefined || irq.arrivalNs < best.arrivalNs)) {
         best = irq;
       }
@@ -366,7 +373,7 @@ export class Scheduler {
     const top = a.run.stack[a.run.stack.length - 1];
     const detail = a.kind === ActKind.Irq ? (a.irq?.vector ?? 'irq') : a.kind === ActKind.Timeout ? (top?.blocked?.kind === 'wait' ? top.blocked.label : 'timeout') : (top?.pauseLabel ?? '');
     const c = a.run.cpu;
-    const sig = `${a.run.hist}|${a.run.stack.map((f) => f.pauseLabel).join('/')}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}|${c.pending.map((p) => p.vector).join(',')}|${a.kind}`;
+    const sig = `${a.run.hist}|${a.run.stack.map((f) => f.pauseLabel).join('/')}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}|${c.pending.map((p) => (p.latencyClass === undefined ? p.vector : `${p.vector}~${p.latencyClass}`)).join(',')}|${a.kind}`;
     return { cpu: c.id, kind: ACT_NAMES[a.kind], detail, sig };
   }
 

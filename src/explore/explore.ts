@@ -66,6 +66,8 @@ export interface ExploreOptions {
   readonly cpus?: number;
   /** Finding classes that count as failures (default: all). */
   readonly failOn?: readonly FindingClass[];
+  /** Library only: a finding counts only if this holds too (e.g. a detail of it). */
+  readonly failIf?: (f: Finding) => boolean;
   readonly progress?: (p: ExploreProgress) => void;
 }
 
@@ -116,8 +118,8 @@ export interface ExploreDetails {
   readonly nondeterminism?: string;
 }
 
-function failing(ex: Execution, failOn: readonly FindingClass[] | undefined): Finding | undefined {
-  return ex.findings.find((f) => failOn === undefined || failOn.includes(f.class));
+function failing(ex: Execution, failOn: readonly FindingClass[] | undefined, failIf: ((f: Finding) => boolean) | undefined): Finding | undefined {
+  return ex.findings.find((f) => (failOn === undefined || failOn.includes(f.class)) && (failIf === undefined || failIf(f)));
 }
 
 /** Replay a path; returns the execution. */
@@ -187,9 +189,9 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
         return done('failed', false, `non-determinism detected at execution ${executions}: trace hash ${ex.traceHash} then ${again.traceHash} (path ${formatPath(path)})`);
       }
     }
-    const bad = failing(ex, opts.failOn);
+    const bad = failing(ex, opts.failOn, opts.failIf);
     if (bad !== undefined) {
-      return done('failed', false, undefined, counterexample(target, bad, path, plan, exh !== undefined));
+      return done('failed', false, undefined, counterexample(target, bad, path, plan, exh !== undefined, opts.failIf));
     }
     if (opts.progress !== undefined && now() - lastProgress.t >= 500) {
       lastProgress.t = now();
@@ -217,19 +219,20 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
   }
 }
 
-function counterexample(target: ExploreTarget, finding: Finding, path: readonly number[], plan: FaultPlan, exhaustiveFaults: boolean): Counterexample {
+function counterexample(target: ExploreTarget, finding: Finding, path: readonly number[], plan: FaultPlan, exhaustiveFaults: boolean, failIf?: (f: Finding) => boolean): Counterexample {
   const cls = finding.class;
+  const same = (f: Finding): boolean => f.class === cls && (failIf === undefined || failIf(f));
   const run = (p: readonly number[], record: boolean): Execution => target({ choices: new ReplayChoices(p), faults: plan, exhaustiveFaults, record });
   const fails = (p: number[]): boolean => {
     try {
-      return run(p, false).findings.some((f) => f.class === cls);
+      return run(p, false).findings.some(same);
     } catch {
       return false;
     }
   };
   const s = shrinkPath(path, fails);
   const final = run(s.path, true);
-  const again = final.findings.find((f) => f.class === cls);
+  const again = final.findings.find(same);
   return {
     finding: again ?? finding,
     originalPath: formatPath(path),

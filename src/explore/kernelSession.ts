@@ -199,10 +199,17 @@ export class MachineSession implements KernelSession {
     const cpu0 = this.platform.cpu(0);
     const wasOnline = this.platform.cpus.filter((c) => c.online).map((c) => c.id);
     let jumped = false;
+    // ipiInTime: the scenario promises the REBOOT IPI within the second (the wait has no
+    // deadline), so a latency choice would only multiply equivalent schedules.
+    const latency = this.platform.latency;
+    if (ipiInTime) {
+      this.platform.latency = undefined;
+    }
     sched.spawn(cpu0, kernel_kexec(old, cpu0, { ipiInTime }), 'kernel_kexec', () => {
       jumped = true;
     });
     sched.run(() => jumped);
+    this.platform.latency = latency;
     this.afterJump(old, wasOnline, 'kexec');
     this.startNextKernel(() => m.newKernel(), this.kexecMemory);
   }
@@ -244,11 +251,12 @@ export class MachineSession implements KernelSession {
     }
     // Let the old CPUs go on while the new kernel is in purgatory and early boot.
     const before = new Map(running.map((c) => [c.id, c.stepCount]));
+    const pausedAt = new Map(running.map((c) => [c.id, sched.pausedAt(c)]));
     sched.runProgram(p.cpu(jumper), purgatory(), 'purgatory');
     for (const c of running) {
       const extra = c.stepCount - (before.get(c.id) ?? 0);
       const where = sched.frames(c).join(' > ') || 'idle loop';
-      this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
+      this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, pausedAt: pausedAt.get(c.id) ?? '', stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
     }
     const fl = old.kexec_state.flushes;
     this.results.push(`${how}: cache flushes before the jump: ${fl.length === 0 ? 'none' : fl.map((f) => `CPU ${f.cpu} ${f.site} at ${(f.t / 1e9).toFixed(6)} s`).join('; ')}`);

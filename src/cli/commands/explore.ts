@@ -30,6 +30,7 @@ interface ExploreOpts {
   json?: boolean;
   checkDeterminism?: boolean;
   symmetry?: boolean;
+  latency?: boolean;
   platform?: string;
   kernel?: string;
   module?: string;
@@ -53,6 +54,7 @@ function common(o: ExploreOpts): Record<string, unknown> {
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
     ...(o.faults !== undefined ? { faults: o.faults } : {}),
+    ...(o.latency === false ? { latency: false } : {}),
   };
 }
 
@@ -96,6 +98,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--check-determinism', 'run every execution twice and compare trace hashes')
     .option('--fail-on <classes>', 'only these finding classes stop the search (comma-separated)')
     .option('--no-symmetry', 'disable symmetry reduction')
+    .option('--no-latency', 'nominal interrupt latency only (no "REBOOT IPI after the 1 s wait" or "never" choices)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input.')
     .action((scenario: string, o: ExploreOpts) => {
@@ -137,6 +140,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
   )
     .option('--faults <f>', 'fault plan of the run (as printed by explore)', 'none')
     .option('--fault-choices <mode>', 'binary (exhaustive search) or weighted', 'weighted')
+    .option('--no-latency', 'nominal interrupt latency only (as explore --no-latency)')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--json', 'print JSON')
     .action((scenario: string, o: ExploreOpts & { path: string; faultChoices?: string }) => {
