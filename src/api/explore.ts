@@ -12,6 +12,7 @@ import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/f
 import type { FaultPlan } from '../explore/faults.js';
 import type { Finding } from '../explore/findings.js';
 import { createKernelSession } from '../explore/kernelSession.js';
+import { mergeDetails } from '../explore/merge.js';
 import { DEFAULT_LATENCY_LADDER } from '../explore/latency.js';
 import { parsePath } from '../explore/choices/path.js';
 import { ScenarioRun } from '../explore/runScenario.js';
@@ -47,12 +48,25 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly failIf?: (f: Finding) => boolean;
   readonly now?: () => number;
   readonly progress?: (p: ExploreProgress) => void;
+  readonly progressEveryMs?: number;
+  /** Polled between executions; true stops the search (the caller handles signals). */
+  readonly shouldStop?: () => boolean;
+  /** Explore part `index` of `count` of the search (see docs/explore.md "Campaigns"). */
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly splitDepth?: number;
+  /** Run an exhaustive search even if its estimate says it cannot finish within `timeSec`. */
+  readonly force?: boolean;
 }
 
 /** Result plus what is needed to print it. */
 export interface ExploreResult {
   readonly details: ExploreDetails;
   readonly scenario: string;
+  /**
+   * What the search was (scenario, machine, strategy, seed, faults, latency, split): shards
+   * merge only with shards of the same campaign.
+   */
+  readonly campaign: string;
   /** One-line replay command for the counterexample, if any. */
   readonly replay?: string;
 }
@@ -155,7 +169,13 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     ...(req.failIf !== undefined ? { failIf: req.failIf } : {}),
     cpus: spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore,
     ...(req.progress !== undefined ? { progress: req.progress } : {}),
+    ...(req.progressEveryMs !== undefined ? { progressEveryMs: req.progressEveryMs } : {}),
+    ...(req.shouldStop !== undefined ? { shouldStop: req.shouldStop } : {}),
+    ...(req.shard !== undefined ? { shard: req.shard } : {}),
+    ...(req.splitDepth !== undefined ? { splitDepth: req.splitDepth } : {}),
+    ...(req.force !== undefined ? { force: req.force } : {}),
   });
+  const campaign = JSON.stringify([req.file ?? p.scenario.name, req.platform ?? null, req.kernel ?? null, req.module ?? null, req.cpus ?? null, strategy, p.scenario.seed, req.faults ?? 'none', req.latency ?? true, req.symmetry ?? true, req.splitDepth ?? null, req.budget ?? null]);
   const cx = details.counterexample;
   const src = req.file ?? p.scenario.name;
   const replay =
@@ -164,7 +184,25 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
       : [`tdxsim replay ${src} --seed ${p.scenario.seed} --path ${cx.path === '' ? '""' : cx.path}`, cx.faultsArg !== 'none' ? `--faults ${cx.faultsArg}` : '', cx.exhaustiveFaults && cx.faultsArg !== 'none' ? '--fault-choices binary' : '', req.cpus !== undefined ? `--cpus ${req.cpus}` : '', req.platform !== undefined ? `--platform ${req.platform}` : '', req.kernel !== undefined ? `--kernel ${req.kernel}` : '', req.module !== undefined ? `--module ${req.module}` : '', req.latency === false ? '--no-latency' : '']
           .filter((x) => x !== '')
           .join(' ');
-  return { details, scenario: p.scenario.name, ...(replay !== undefined ? { replay } : {}) };
+  return { details, scenario: p.scenario.name, campaign, ...(replay !== undefined ? { replay } : {}) };
+}
+
+/**
+ * Merge the results of the shards of one campaign into what one run would have reported.
+ * @throws TdxsimError TDXSIM_BAD_MERGE for shards of different campaigns, or missing shards
+ */
+export function mergeExploreResults(parts: readonly ExploreResult[]): ExploreResult {
+  const first = parts[0];
+  const other = parts.find((x) => x.campaign !== first?.campaign);
+  if (first === undefined || other !== undefined) {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', first === undefined ? 'explore merge: no shard results given' : `explore merge: shards of different campaigns (${first.campaign} and ${other?.campaign ?? ''})`);
+  }
+  const merged = mergeDetails(parts.map((x) => x.details));
+  if (typeof merged === 'string') {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${merged}`);
+  }
+  const winner = parts.find((x) => x.details.counterexample !== undefined && x.details.counterexample === merged.counterexample);
+  return { details: merged, scenario: first.scenario, campaign: first.campaign, ...(winner?.replay !== undefined ? { replay: winner.replay } : {}) };
 }
 
 /** What a replay produced. */
