@@ -1,10 +1,13 @@
 /** `tdxsim explore` and `tdxsim replay`. */
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import type { Command } from 'commander';
 
-import { exploreScenario, namedScenario, replayScenario, TdxsimError } from '../../api/index.js';
-import type { ExploreResult } from '../../api/index.js';
+import { mergeExploreResults, namedScenario, replayScenario, TdxsimError } from '../../api/index.js';
+import type { ExploreRequest, ExploreResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
-import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+import { formatDuration, runCampaign } from '../exploreCampaign.js';
+import { EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { machineOptions, parseUint } from '../options.js';
 
 const CLASSES = ['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness'] as const;
@@ -31,6 +34,11 @@ interface ExploreOpts {
   checkDeterminism?: boolean;
   symmetry?: boolean;
   latency?: boolean;
+  jobs?: number;
+  shard?: string;
+  splitDepth?: number;
+  out?: string;
+  force?: boolean;
   platform?: string;
   kernel?: string;
   module?: string;
@@ -76,10 +84,57 @@ export function formatExplore(r: ExploreResult): string {
     out.push('', 'hint: run the replay command to see this execution again; add --json for machine-readable output.');
   } else if (d.outcome === 'passed') {
     out.push(`PASSED: ${r.scenario}: ${d.complete ? `exhaustive search complete, no finding on any schedule: ` : ''}${stats}`);
+  } else if (d.stopped === 'refused') {
+    out.push(`REFUSED: ${r.scenario}: exhaustive search estimated at ${formatDuration(d.elapsedMs + (d.remainingMs ?? Infinity))} (${((d.fractionDone ?? 0) * 100).toFixed(2)}% done after ${(d.elapsedMs / 1000).toFixed(1)} s), more than --time; pass --force to run it anyway, or split it with --jobs / --shard`);
   } else if (d.nondeterminism === undefined) {
-    out.push(`no finding within the budget: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}`);
+    const why = d.stopped === 'signal' ? 'interrupted by a signal' : d.stopped === 'time' ? 'no finding within the time' : 'no finding within the budget';
+    const rest = d.fractionDone !== undefined && d.strategy === 'exhaustive' ? `; ${(d.fractionDone * 100).toFixed(2)}% of the tree done, about ${formatDuration(d.remainingMs ?? Infinity)} remaining` : '';
+    out.push(`${why}: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}${rest}`);
+  }
+  if (d.shard !== undefined) {
+    out.push(`shard ${d.shard.index}/${d.shard.count}: merge the shard files with tdxsim explore merge`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** `--shard I/N`. */
+function parseShard(s: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (m === null || count < 1 || index >= count) {
+    throw new TdxsimError('TDXSIM_BAD_ARGS', `--shard "${s}": expected I/N with 0 <= I < N`);
+  }
+  return { index, count };
+}
+
+/** Shard files: what --out writes. */
+const SHARD_FORMAT = 'tdxsim-explore/1';
+
+function toJson(r: ExploreResult): string {
+  return `${JSON.stringify({ format: SHARD_FORMAT, scenario: r.scenario, campaign: r.campaign, replay: r.replay ?? null, ...r.details }, null, 2)}\n`;
+}
+
+function readShard(file: string): ExploreResult {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${file}: ${(e as Error).message}`);
+  }
+  if (j['format'] !== SHARD_FORMAT) {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${file} is not a result written by explore --out`);
+  }
+  const { format: _f, scenario, campaign, replay, ...details } = j;
+  return { scenario: String(scenario), campaign: String(campaign), ...(typeof replay === 'string' ? { replay } : {}), details: details as unknown as ExploreResult['details'] };
+}
+
+function finish(r: ExploreResult, o: ExploreOpts, ctx: CommandContext): void {
+  if (o.out !== undefined) {
+    writeFileSync(o.out, toJson(r));
+  }
+  process.stdout.write(o.json === true ? toJson(r) : formatExplore(r));
+  ctx.exitCode = r.details.counterexample !== undefined || r.details.nondeterminism !== undefined ? EXIT_FINDINGS : r.details.stopped === 'refused' ? EXIT_BAD_INPUT : EXIT_OK;
 }
 
 /** Register `explore` and `replay`. */
@@ -87,8 +142,9 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
   machineOptions(
     program
       .command('explore')
-      .description('search interleavings (and faults) of a scenario for findings; shrink and print a replayable counterexample')
-      .argument('<scenario>', 'embedded scenario name or scenario .json file'),
+      .description('search interleavings (and faults) of a scenario for findings; shrink and print a replayable counterexample. `explore merge FILES...` combines shard results')
+      .argument('<scenario>', 'embedded scenario name or scenario .json file (or "merge")')
+      .argument('[files...]', 'with "merge": shard result files written by --out'),
   )
     .option('--strategy <s>', 'exhaustive | random | pct', 'random')
     .option('--budget <n>', 'maximum executions', parseUint('--budget'))
@@ -99,14 +155,34 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--fail-on <classes>', 'only these finding classes stop the search (comma-separated)')
     .option('--no-symmetry', 'disable symmetry reduction')
     .option('--no-latency', 'nominal interrupt latency only (no "REBOOT IPI after the 1 s wait" or "never" choices)')
+    .option('--jobs <n>', 'run N workers on local cores (shards of the search, merged)', parseUint('--jobs'))
+    .option('--shard <i/n>', 'explore part I of N (0-based) of the search; write it with --out and merge the parts')
+    .option('--split-depth <d>', 'branching depth at which exhaustive search deals subtrees to shards (default 6)', parseUint('--split-depth'))
+    .option('--out <file>', 'write the result as JSON to FILE (a shard file for explore merge)')
+    .option('--force', 'run an exhaustive search even if its estimate says it cannot finish within --time')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input.')
-    .action((scenario: string, o: ExploreOpts) => {
+    .addHelpText('after', '\nProgress: a line every 10 s on stderr (a status line on a terminal). SIGINT/SIGTERM stop the search with a summary.\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input or refused (estimate beyond --time), 130/143 stopped by SIGINT/SIGTERM.')
+    .action(async (scenario: string, files: string[], o: ExploreOpts) => {
+      if (scenario === 'merge') {
+        const r = mergeExploreResults(files.map(readShard));
+        finish(r, o, ctx);
+        return;
+      }
+      if (files.length > 0) {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', `explore ${scenario}: unexpected arguments ${files.join(' ')}`);
+      }
       if (o.strategy !== 'exhaustive' && o.strategy !== 'random' && o.strategy !== 'pct') {
         throw new TdxsimError('TDXSIM_BAD_ARGS', `--strategy "${o.strategy ?? ''}": expected exhaustive, random or pct`);
       }
-      const tty = process.stderr.isTTY === true;
-      const r = exploreScenario({
+      const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+      const jobs = o.jobs ?? 1;
+      if (jobs < 1 || jobs > 256) {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', `--jobs ${jobs}: expected 1..256`);
+      }
+      if (shard !== undefined && jobs > 1) {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', '--shard and --jobs: run one shard per process (or per machine), or --jobs alone');
+      }
+      const req: ExploreRequest = {
         ...source(scenario),
         ...common(o),
         strategy: o.strategy,
@@ -115,20 +191,15 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         checkDeterminism: o.checkDeterminism === true,
         ...(o.failOn !== undefined ? { failOn: parseClasses(o.failOn) } : {}),
         symmetry: o.symmetry !== false,
-        now: () => Number(process.hrtime.bigint() / 1_000_000n),
-        ...(tty
-          ? {
-              progress: (p: { executions: number; states: number; depth: number; findings: number; elapsedMs: number }) => {
-                process.stderr.write(`\r${p.executions} executions, ${Math.round(p.states / Math.max(0.001, p.elapsedMs / 1000))} states/s, depth ${p.depth}, ${p.findings} findings   `);
-              },
-            }
-          : {}),
-      });
-      if (tty) {
-        process.stderr.write('\r\x1b[K');
+        ...(shard !== undefined ? { shard } : {}),
+        ...(o.splitDepth !== undefined ? { splitDepth: o.splitDepth } : {}),
+        ...(o.force === true ? { force: true } : {}),
+      };
+      const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);
+      finish(result, o, ctx);
+      if (signal !== undefined && result.details.counterexample === undefined) {
+        ctx.exitCode = signal === 'SIGINT' ? 130 : 143;
       }
-      process.stdout.write(o.json === true ? `${JSON.stringify({ scenario: r.scenario, replay: r.replay ?? null, ...r.details }, null, 2)}\n` : formatExplore(r));
-      ctx.exitCode = r.details.counterexample !== undefined || r.details.nondeterminism !== undefined ? EXIT_FINDINGS : EXIT_OK;
     });
 
   machineOptions(
