@@ -56,6 +56,10 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly splitDepth?: number;
   /** Run an exhaustive search even if its estimate says it cannot finish within `timeSec`. */
   readonly force?: boolean;
+  /** Exhaustive: stateful search (never a state twice) instead of sleep sets. */
+  readonly stateful?: boolean;
+  /** Stateful: bytes for the visited-state table before it turns bit-state. */
+  readonly stateMemoryBytes?: number;
 }
 
 /** Result plus what is needed to print it. */
@@ -174,8 +178,10 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     ...(req.shard !== undefined ? { shard: req.shard } : {}),
     ...(req.splitDepth !== undefined ? { splitDepth: req.splitDepth } : {}),
     ...(req.force !== undefined ? { force: req.force } : {}),
+    ...(req.stateful !== undefined ? { stateful: req.stateful } : {}),
+    ...(req.stateMemoryBytes !== undefined ? { stateMemoryBytes: req.stateMemoryBytes } : {}),
   });
-  const campaign = JSON.stringify([req.file ?? p.scenario.name, req.platform ?? null, req.kernel ?? null, req.module ?? null, req.cpus ?? null, strategy, p.scenario.seed, req.faults ?? 'none', req.latency ?? true, req.symmetry ?? true, req.splitDepth ?? null, req.budget ?? null]);
+  const campaign = JSON.stringify([req.file ?? p.scenario.name, req.platform ?? null, req.kernel ?? null, req.module ?? null, req.cpus ?? null, strategy, p.scenario.seed, req.faults ?? 'none', req.latency ?? true, req.symmetry ?? true, req.splitDepth ?? null, req.budget ?? null, req.stateful ?? false]);
   const cx = details.counterexample;
   const src = req.file ?? p.scenario.name;
   const replay =

@@ -21,6 +21,7 @@ import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import { stepCalls } from '../platform/Exec.js';
 import type { Prog, Step } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
+import { SleepBlocked } from './choices/ExhaustiveChoices.js';
 
 /** Scheduling policy. */
 export type SchedPolicy = 'timed' | 'free';
@@ -67,6 +68,22 @@ interface Action {
   irq: PendingInterrupt | undefined;
 }
 
+/**
+ * Thrown at a choice point whose state was explored before (stateful search): like a node
+ * whose every action sleeps, the execution is redundant.
+ */
+export class StateSeen extends SleepBlocked {
+  override readonly name: string = 'StateSeen';
+}
+
+/** What the layers above add to a state fingerprint (the kernel's state). */
+export interface StateFingerprinter {
+  /** State of the whole machine that is not per CPU. */
+  globalState(): string;
+  /** State kept about one CPU outside the CPU itself (masks, per-CPU flags). */
+  cpuState(cpu: Cpu): string;
+}
+
 /** Why a run stopped. */
 export type StopReason = 'done' | 'stopped' | 'budget' | 'deadlock';
 
@@ -96,6 +113,8 @@ export class Scheduler {
    */
   preemptOnTick = true;
   private readonly actionScratch: SchedAction[] = [];
+  /** Kernel-side state for fingerprints (stateful search). */
+  fingerprinter: StateFingerprinter | undefined;
 
   constructor(
     readonly platform: Platform,
@@ -328,6 +347,9 @@ export class Scheduler {
       return this.actions[0] as Action;
     }
     if (this.policy === 'free') {
+      if (this.choices.visitState !== undefined && !this.choices.visitState((canonical) => this.fingerprint(canonical))) {
+        throw new StateSeen('state explored before');
+      }
       this.stats.choices++;
       let k: number;
       if (this.choices.chooseAction !== undefined) {
@@ -369,6 +391,40 @@ export class Scheduler {
     return this.actions[k] as Action;
   }
 
+  /**
+   * Fingerprint of everything that can affect the future at a choice point: per CPU its
+   * execution history (every label it paused at and every wait outcome: a program's local state
+   * is a function of these and of the shared state it read, which shows in its later labels),
+   * its frames and where each paused, its flags, clock, wait deadline, pending interrupts and
+   * cache occupancy, plus what the kernel keeps about it; then the machine-wide state. CPUs are
+   * sorted by their descriptor, so states that differ by a permutation of identical CPUs share
+   * one fingerprint (symmetry). `test/props/fingerprint.props.spec.ts` checks that two states
+   * with one fingerprint behave the same on random continuations.
+   */
+  fingerprint(canonical = true): string {
+    const fp = this.fingerprinter;
+    const cpus: string[] = [];
+    for (const run of this.runs) {
+      const c = run.cpu;
+      let d = `${run.hist}|${run.dead ?? ''}|${c.clockNs}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}${c.halted ? 1 : 0}${c.vmx ? 1 : 0}|${c.cache.lineCount}|`;
+      for (const f of run.stack) {
+        d += `${f.label}:${f.pauseLabel}:${f.blocked === undefined ? '-' : f.blocked.kind === 'halt' ? 'h' : f.blocked.deadline}/`;
+      }
+      d += '|';
+      for (const p of c.pending) {
+        d += `${p.vector}@${p.arrivalNs}~${p.latencyClass ?? 0},`;
+      }
+      if (fp !== undefined) {
+        d += `|${fp.cpuState(c)}`;
+      }
+      cpus.push(d);
+    }
+    if (canonical) {
+      cpus.sort();
+    }
+    return `${this.platform.staleWritebacks.length}|${fp?.globalState() ?? ''}#${cpus.join('#')}`;
+  }
+
   private describe(a: Action): SchedAction {
     const top = a.run.stack[a.run.stack.length - 1];
     const detail = a.kind === ActKind.Irq ? (a.irq?.vector ?? 'irq') : a.kind === ActKind.Timeout ? (top?.blocked?.kind === 'wait' ? top.blocked.label : 'timeout') : (top?.pauseLabel ?? '');
@@ -402,6 +458,8 @@ export class Scheduler {
         const top = run.stack[run.stack.length - 1] as Frame;
         top.blocked = undefined;
         top.input = false;
+        // The wait's outcome is an input of the program: part of its history.
+        run.hist = fnv1a32('!timeout', run.hist);
         this.resume(run, top);
         return;
       }
@@ -444,6 +502,7 @@ export class Scheduler {
       this.platform.tracer.emit({ kind: 'cpu.wake', t: cpu.clockNs, cpu: cpu.id, by: irq.vector });
     }
     this.platform.tracer.emit({ kind: 'ipi.deliver', t: cpu.clockNs, cpu: cpu.id, vector: irq.vector, nmi });
+    run.hist = fnv1a32(`!irq:${irq.vector}`, run.hist);
     const handler = cpu.handlers.get(irq.vector);
     let gen: Prog<unknown>;
     if (handler !== undefined) {
@@ -509,6 +568,9 @@ export class Scheduler {
     const s = r.value;
     frame.pauseLabel = s.op === 'wait' ? s.label : s.op === 'halt' ? 'halt' : (s.label ?? '');
     run.hist = fnv1a32(frame.pauseLabel, run.hist);
+    if (s.op === 'yield' && s.local !== undefined) {
+      run.hist = fnv1a32(s.local, run.hist);
+    }
     for (const l of this.listeners) {
       l(cpu, s);
     }

@@ -17,6 +17,7 @@ import type { FaultPlan } from './faults.js';
 import type { Finding } from './findings.js';
 import type { FindingClass } from './scenario.js';
 import { shrinkPath } from './shrink.js';
+import { AdaptiveStore } from './stateStore.js';
 
 /** What one execution produced. */
 export interface Execution {
@@ -87,6 +88,13 @@ export interface ExploreOptions {
    * `interrupted`, `stopped: 'refused'`) if it cannot finish in time, unless `force`.
    */
   readonly force?: boolean;
+  /**
+   * Exhaustive search: never explore a state twice (fingerprints, see Scheduler.fingerprint);
+   * sleep sets are then off. Default false (stateless search with sleep sets).
+   */
+  readonly stateful?: boolean;
+  /** Stateful search: memory for the visited-state table before it turns bit-state (default 1 GiB). */
+  readonly stateMemoryBytes?: number;
 }
 
 /** Progress report. */
@@ -151,6 +159,8 @@ export interface ExploreDetails {
    * index), so merged shards report the failure one run would have found first.
    */
   readonly failureOrder?: readonly number[];
+  /** Stateful search: states stored, bytes used, and whether the table went bit-state. */
+  readonly stateStore?: { readonly stored: number; readonly bytes: number; readonly kind: 'exact' | 'bitstate'; readonly revisits: number };
 }
 
 function failing(ex: Execution, failOn: readonly FindingClass[] | undefined, failIf: ((f: Finding) => boolean) | undefined): Finding | undefined {
@@ -174,7 +184,8 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
   if (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
     throw new RangeError(`shard ${shard.index}/${shard.count}: expected 0 <= index < count`);
   }
-  const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true, shard, ...(opts.splitDepth !== undefined ? { splitDepth: opts.splitDepth } : {}) }) : undefined;
+  const store = opts.strategy === 'exhaustive' && opts.stateful === true ? new AdaptiveStore(opts.stateMemoryBytes ?? 2 ** 30) : undefined;
+  const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true, shard, ...(opts.splitDepth !== undefined ? { splitDepth: opts.splitDepth } : {}), ...(store !== undefined ? { states: store } : {}) }) : undefined;
   const probeMs = opts.timeMs === undefined ? Infinity : Math.min(3000, opts.timeMs / 10);
   let probed = opts.force === true || exh === undefined || opts.timeMs === undefined;
   let runIndex = shard.index;
@@ -306,6 +317,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
       ...(e !== undefined && Number.isFinite(e.remainingMs) ? e : {}),
       ...(shard.count > 1 ? { shard } : {}),
       ...(failureOrder !== undefined ? { failureOrder } : {}),
+      ...(store !== undefined ? { stateStore: { stored: store.size, bytes: store.bytes, kind: store.kind, revisits: exh?.revisits ?? 0 } } : {}),
     };
   }
 }

@@ -25,7 +25,7 @@ import type { RelevanceFilter } from './checkers/corruption.js';
 import type { Finding } from './findings.js';
 import type { KernelSession, KernelSessionArgs } from './runScenario.js';
 import type { ScenarioStep } from './scenario.js';
-import type { Scheduler } from './Scheduler.js';
+import type { Scheduler, StateFingerprinter } from './Scheduler.js';
 
 /** Kernel profiles a scenario may name. */
 export function kernelProfileNames(): string[] {
@@ -52,7 +52,7 @@ export function crashRegionOf(spec: PlatformSpec): { base: number; size: number 
 }
 
 /** A scenario's kernel side. */
-export class MachineSession implements KernelSession {
+export class MachineSession implements KernelSession, StateFingerprinter {
   readonly machine: Machine;
   sched: Scheduler | undefined;
   readonly tds: Td[] = [];
@@ -93,6 +93,21 @@ export class MachineSession implements KernelSession {
 
   rescheduled(sched: Scheduler): void {
     this.sched = sched;
+    sched.fingerprinter = this;
+  }
+
+  /** Fingerprints (stateful search): the running kernel's reboot state, without CPU ids. */
+  globalState(): string {
+    const m = this.machine;
+    const st = m.kernel.kexec_state;
+    return `${m.kernels.length}|${this.jumps.length}|${this.pending.length}|${st.stopping_cpu === -1 ? 0 : 1}${st.kexec_in_progress ? 1 : 0}${st.nmiHandlerRegistered ? 1 : 0}${st.crashing ? 1 : 0}|${st.jumpNs ?? ''}|${st.flushes.length}|${st.cpus_stop_mask.size}|${this.results.length}`;
+  }
+
+  /** Fingerprints: what the kernel keeps about one CPU (mask bits, counters, flags). */
+  cpuState(c: Cpu): string {
+    const k = this.machine.kernel;
+    const st = k.kexec_state;
+    return `${st.stopping_cpu === c.id ? 'S' : ''}${st.cpus_stop_mask.has(c.id) ? 'M' : ''}${st.crashAcked.has(c.id) ? 'A' : ''}${k.cache_state_incoherent.get(c.id) ? 'I' : ''}${st.stopRuns.get(c.id) ?? 0}|${c.lastSeamcallNs}|${c.lastWbinvdNs}|${c.stepCount}`;
   }
 
   setLiteNextKernel(on: boolean): void {

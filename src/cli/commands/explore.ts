@@ -39,6 +39,8 @@ interface ExploreOpts {
   splitDepth?: number;
   out?: string;
   force?: boolean;
+  stateful?: boolean;
+  stateMemory?: number;
   platform?: string;
   kernel?: string;
   module?: string;
@@ -70,7 +72,8 @@ function common(o: ExploreOpts): Record<string, unknown> {
 export function formatExplore(r: ExploreResult): string {
   const d = r.details;
   const out: string[] = [];
-  const stats = `${d.executions} executions (${d.redundant} pruned as redundant), ${d.states} states, depth ${d.maxDepth}, ${(d.elapsedMs / 1000).toFixed(2)} s`;
+  const store = d.stateStore === undefined ? '' : `, ${d.stateStore.stored} states stored (${d.stateStore.kind}, ${(d.stateStore.bytes / 2 ** 20).toFixed(1)} MiB), ${d.stateStore.revisits} revisits cut`;
+  const stats = `${d.executions} executions (${d.redundant} pruned as redundant), ${d.states} states${store}, depth ${d.maxDepth}, ${(d.elapsedMs / 1000).toFixed(2)} s`;
   if (d.nondeterminism !== undefined) {
     out.push(`NON-DETERMINISM: ${d.nondeterminism}`);
   }
@@ -159,6 +162,8 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--shard <i/n>', 'explore part I of N (0-based) of the search; write it with --out and merge the parts')
     .option('--split-depth <d>', 'branching depth at which exhaustive search deals subtrees to shards (default 6)', parseUint('--split-depth'))
     .option('--out <file>', 'write the result as JSON to FILE (a shard file for explore merge)')
+    .option('--stateful', 'exhaustive: never explore a state twice (state fingerprints, CPUs in canonical order) instead of sleep sets')
+    .option('--state-memory <mb>', 'stateful: MiB for the visited-state table before it turns bit-state (default 1024)', parseUint('--state-memory'))
     .option('--force', 'run an exhaustive search even if its estimate says it cannot finish within --time')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nProgress: a line every 10 s on stderr (a status line on a terminal). SIGINT/SIGTERM stop the search with a summary.\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input or refused (estimate beyond --time), 130/143 stopped by SIGINT/SIGTERM.')
@@ -194,6 +199,8 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         ...(shard !== undefined ? { shard } : {}),
         ...(o.splitDepth !== undefined ? { splitDepth: o.splitDepth } : {}),
         ...(o.force === true ? { force: true } : {}),
+        ...(o.stateful === true ? { stateful: true } : {}),
+        ...(o.stateMemory !== undefined ? { stateMemoryBytes: o.stateMemory * 2 ** 20 } : {}),
       };
       const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);
       finish(result, o, ctx);

@@ -11,10 +11,11 @@
  *      TigerBeetle exhaustigen.zig (odometer enumeration)
  */
 import type { ChoiceSource, SchedAction } from '../../base/choice.js';
+import type { StateStore } from '../stateStore.js';
 
 /** Thrown when every enabled action at a node is asleep: the execution is redundant. */
 export class SleepBlocked extends Error {
-  override readonly name = 'SleepBlocked';
+  override readonly name: string = 'SleepBlocked';
 }
 
 interface Node {
@@ -70,6 +71,11 @@ export interface ExhaustiveOptions {
    */
   readonly shard?: ShardSpec;
   readonly splitDepth?: number;
+  /**
+   * Stateful search: never explore a state twice (its fingerprint is in the store). Sleep sets
+   * are then off: combined with state caching they can miss states.
+   */
+  readonly states?: StateStore;
 }
 
 /**
@@ -101,6 +107,10 @@ export class ExhaustiveChoices implements ChoiceSource {
   private readonly sleepSets: boolean;
   private readonly symmetry: boolean;
   private readonly maxDepth: number;
+  /** Visited states (stateful search), if any. */
+  readonly states: StateStore | undefined;
+  /** Executions cut short at a state explored before. */
+  revisits = 0;
   private readonly shard: ShardSpec;
   private readonly splitDepth: number;
   /** Branches dealt at the split depth so far (round-robin over shards). */
@@ -111,7 +121,8 @@ export class ExhaustiveChoices implements ChoiceSource {
   nodesAboveSplit = 0;
 
   constructor(opts: ExhaustiveOptions = {}) {
-    this.sleepSets = opts.sleepSets ?? true;
+    this.states = opts.states;
+    this.sleepSets = opts.states === undefined && (opts.sleepSets ?? true);
     this.symmetry = opts.symmetry ?? true;
     this.maxDepth = opts.maxDepth ?? 10_000;
     this.shard = opts.shard ?? { index: 0, count: 1 };
@@ -159,6 +170,18 @@ export class ExhaustiveChoices implements ChoiceSource {
   /** The path taken by the current execution. */
   path(): number[] {
     return this.stack.slice(0, this.depth).map((n) => n.chosen);
+  }
+
+  visitState(fingerprint: () => string): boolean {
+    // Only new nodes: an execution replays its path's prefix through states already recorded.
+    if (this.states === undefined || this.stack[this.depth] !== undefined || this.depth >= this.maxDepth) {
+      return true;
+    }
+    if (this.states.add(fingerprint())) {
+      return true;
+    }
+    this.revisits++;
+    return false;
   }
 
   choose(n: number): number {
