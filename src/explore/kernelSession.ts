@@ -103,11 +103,16 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     return `${m.kernels.length}|${this.jumps.length}|${this.pending.length}|${st.stopping_cpu === -1 ? 0 : 1}${st.kexec_in_progress ? 1 : 0}${st.nmiHandlerRegistered ? 1 : 0}${st.crashing ? 1 : 0}|${st.jumpNs ?? ''}|${st.flushes.length}|${st.cpus_stop_mask.size}|${this.results.length}`;
   }
 
-  /** Fingerprints: what the kernel keeps about one CPU (mask bits, counters, flags). */
+  /**
+   * Fingerprints: what the kernel keeps about one CPU (mask bits, counters, flags). Of the
+   * SEAMCALL and WBINVD times only what the seamcall-after-flush check can still tell apart:
+   * whether the CPU ever issued one, and whether its last SEAMCALL is after its last WBINVD.
+   * (Absolute times differ between otherwise identical CPUs, LP.INIT ran one after another.)
+   */
   cpuState(c: Cpu): string {
     const k = this.machine.kernel;
     const st = k.kexec_state;
-    return `${st.stopping_cpu === c.id ? 'S' : ''}${st.cpus_stop_mask.has(c.id) ? 'M' : ''}${st.crashAcked.has(c.id) ? 'A' : ''}${k.cache_state_incoherent.get(c.id) ? 'I' : ''}${st.stopRuns.get(c.id) ?? 0}|${c.lastSeamcallNs}|${c.lastWbinvdNs}|${c.stepCount}`;
+    return `${st.stopping_cpu === c.id ? 'S' : ''}${st.cpus_stop_mask.has(c.id) ? 'M' : ''}${st.crashAcked.has(c.id) ? 'A' : ''}${k.cache_state_incoherent.get(c.id) ? 'I' : ''}${st.stopRuns.get(c.id) ?? 0}|${c.lastSeamcallNs >= 0 ? 1 : 0}${c.lastSeamcallNs > c.lastWbinvdNs ? 1 : 0}`;
   }
 
   setLiteNextKernel(on: boolean): void {

@@ -217,6 +217,19 @@ export class ExhaustiveChoices implements ChoiceSource {
       return existing.chosen;
     }
     const sleep = this.inheritSleep(d, actions);
+    if (this.states !== undefined && actions !== undefined) {
+      // Stateful search: an ample set of one. A step labelled local: touches only its CPU's
+      // own state, so it commutes with everything else enabled here and is invisible to the
+      // other CPUs: taking it first loses no state. (Sleep sets are off in stateful search.)
+      const local = actions.findIndex((a) => a.kind === 'step' && a.detail.startsWith('local:'));
+      if (local >= 0) {
+        keys.forEach((k, i) => {
+          if (i !== local) {
+            sleep.add(k);
+          }
+        });
+      }
+    }
     if (this.symmetry && actions !== undefined) {
       const seen = new Map<string, number>();
       actions.forEach((a, i) => {
