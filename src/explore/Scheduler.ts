@@ -84,6 +84,9 @@ export interface StateFingerprinter {
   cpuState(cpu: Cpu): string;
 }
 
+/** One instance, thrown every time: building an Error (and its stack) per revisit is costly. */
+const STATE_SEEN = new StateSeen('state explored before');
+
 /** Why a run stopped. */
 export type StopReason = 'done' | 'stopped' | 'budget' | 'deadlock';
 
@@ -348,7 +351,7 @@ export class Scheduler {
     }
     if (this.policy === 'free') {
       if (this.choices.visitState !== undefined && !this.choices.visitState((canonical) => this.fingerprint(canonical))) {
-        throw new StateSeen('state explored before');
+        throw STATE_SEEN;
       }
       this.stats.choices++;
       let k: number;
