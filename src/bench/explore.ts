@@ -103,7 +103,8 @@ function spinProof(n: number): { seconds: number; states: number; errors: number
     const out = r.stdout ?? '';
     const errors = Number(/errors: (\d+)/.exec(out)?.[1] ?? -1);
     const states = Number(/(\d+) states, stored/.exec(out)?.[1] ?? 0);
-    return { seconds, states, errors, completed: r.status === 0 && errors === 0 && !/out of memory/i.test(out) };
+    // pan stops early with "reached -DMEMLIM bound" (or out of memory) and still says errors: 0.
+    return { seconds, states, errors, completed: r.status === 0 && errors === 0 && !/out of memory|MEMLIM bound/i.test(`${out}${r.stderr ?? ''}`) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
