@@ -10,7 +10,10 @@ import { explore, replayPath } from '../explore/explore.js';
 import type { Execution, ExecutionContext, ExploreDetails, ExploreProgress, ExploreTarget, FaultMode, Strategy } from '../explore/explore.js';
 import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/faults.js';
 import type { FaultPlan } from '../explore/faults.js';
+import type { Finding } from '../explore/findings.js';
 import { createKernelSession } from '../explore/kernelSession.js';
+import { mergeDetails } from '../explore/merge.js';
+import { DEFAULT_LATENCY_LADDER } from '../explore/latency.js';
 import { parsePath } from '../explore/choices/path.js';
 import { PathMismatch } from '../explore/choices/ReplayChoices.js';
 import { ScenarioRun } from '../explore/runScenario.js';
@@ -36,19 +39,41 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly cpus?: number;
   readonly checkDeterminism?: boolean;
   readonly symmetry?: boolean;
+  /**
+   * Interrupt latency is a choice (nominal, after the 1 s REBOOT wait, never: a CPU may keep
+   * interrupts off for any time). Default true; false restores nominal latencies only.
+   */
+  readonly latency?: boolean;
   /** Only these finding classes stop the search (default: any). */
   readonly failOn?: readonly FindingClass[];
+  /** Library only: a finding counts only if this holds too. */
+  readonly failIf?: (f: Finding) => boolean;
   /** Wall clock in ms; the time budget and the elapsed time count from before the scenario's setup. */
   readonly now?: () => number;
   readonly progress?: (p: ExploreProgress) => void;
-  /** Asked between executions; true stops the search (e.g. on SIGINT). */
+  readonly progressEveryMs?: number;
+  /** Polled between executions; true stops the search (the caller handles signals, e.g. SIGINT). */
   readonly shouldStop?: () => boolean;
+  /** Explore part `index` of `count` of the search (see docs/explore.md "Campaigns"). */
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly splitDepth?: number;
+  /** Run an exhaustive search even if its estimate says it cannot finish within `timeSec`. */
+  readonly force?: boolean;
+  /** Exhaustive: stateful search (never a state twice) instead of sleep sets. */
+  readonly stateful?: boolean;
+  /** Stateful: bytes for the visited-state table before it turns bit-state. */
+  readonly stateMemoryBytes?: number;
 }
 
 /** Result plus what is needed to print it. */
 export interface ExploreResult {
   readonly details: ExploreDetails;
   readonly scenario: string;
+  /**
+   * What the search was (scenario, machine, strategy, seed, faults, latency, split): shards
+   * merge only with shards of the same campaign.
+   */
+  readonly campaign: string;
   /** One-line replay command for the counterexample, if any. */
   readonly replay?: string;
 }
@@ -75,7 +100,8 @@ function split(sc: Scenario): Split {
 }
 
 /** Build the target for a prepared scenario. */
-export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget {
+export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean } = {}): ExploreTarget {
+  const ladder = opts.latency === false ? undefined : DEFAULT_LATENCY_LADDER;
   const { prefix, rest } = split(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
   const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: 0 }, factory);
@@ -90,7 +116,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec): ExploreTarget 
     const run = snapshot.instantiate();
     run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
     run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
-    run.reschedule(ctx.choices, 'free');
+    run.reschedule(ctx.choices, 'free', ladder);
     try {
       for (const s of rest) {
         run.exec(s);
@@ -136,7 +162,7 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
   const startedAt = req.now?.();
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
-  const target = scenarioTarget(p.scenario, spec);
+  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
   const strategy = req.strategy ?? 'random';
   const details = explore(target, {
     strategy,
@@ -150,9 +176,18 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     checkDeterminism: req.checkDeterminism ?? false,
     symmetry: req.symmetry ?? true,
     ...(req.failOn !== undefined ? { failOn: req.failOn } : {}),
+    ...(req.failIf !== undefined ? { failIf: req.failIf } : {}),
     cpus: spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore,
     ...(req.progress !== undefined ? { progress: req.progress } : {}),
+    ...(req.progressEveryMs !== undefined ? { progressEveryMs: req.progressEveryMs } : {}),
+    ...(req.shouldStop !== undefined ? { shouldStop: req.shouldStop } : {}),
+    ...(req.shard !== undefined ? { shard: req.shard } : {}),
+    ...(req.splitDepth !== undefined ? { splitDepth: req.splitDepth } : {}),
+    ...(req.force !== undefined ? { force: req.force } : {}),
+    ...(req.stateful !== undefined ? { stateful: req.stateful } : {}),
+    ...(req.stateMemoryBytes !== undefined ? { stateMemoryBytes: req.stateMemoryBytes } : {}),
   });
+  const campaign = JSON.stringify([req.file ?? p.scenario.name, req.platform ?? null, req.kernel ?? null, req.module ?? null, req.cpus ?? null, strategy, p.scenario.seed, req.faults ?? 'none', req.latency ?? true, req.symmetry ?? true, req.splitDepth ?? null, req.budget ?? null, req.stateful ?? false]);
   const cx = details.counterexample;
   const src = req.file ?? p.scenario.name;
   const replay =
@@ -170,8 +205,27 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
           ...(cx.exhaustiveFaults && cx.faultsArg !== 'none' ? ['--fault-choices', 'binary'] : []),
           ...(req.cpus !== undefined ? ['--cpus', String(req.cpus)] : []),
           ...machineArgs(req),
+          ...(req.latency === false ? ['--no-latency'] : []),
         ]);
-  return { details, scenario: p.scenario.name, ...(replay !== undefined ? { replay } : {}) };
+  return { details, scenario: p.scenario.name, campaign, ...(replay !== undefined ? { replay } : {}) };
+}
+
+/**
+ * Merge the results of the shards of one campaign into what one run would have reported.
+ * @throws TdxsimError TDXSIM_BAD_MERGE for shards of different campaigns, or missing shards
+ */
+export function mergeExploreResults(parts: readonly ExploreResult[]): ExploreResult {
+  const first = parts[0];
+  const other = parts.find((x) => x.campaign !== first?.campaign);
+  if (first === undefined || other !== undefined) {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', first === undefined ? 'explore merge: no shard results given' : `explore merge: shards of different campaigns (${first.campaign} and ${other?.campaign ?? ''})`);
+  }
+  const merged = mergeDetails(parts.map((x) => x.details));
+  if (typeof merged === 'string') {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${merged}`);
+  }
+  const winner = parts.find((x) => x.details.counterexample !== undefined && x.details.counterexample === merged.counterexample);
+  return { details: merged, scenario: first.scenario, campaign: first.campaign, ...(winner?.replay !== undefined ? { replay: winner.replay } : {}) };
 }
 
 /** What a replay produced. */
@@ -198,7 +252,7 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
     }
     plan = parsed;
   }
-  const target = scenarioTarget(p.scenario, spec);
+  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
   let execution: Execution;
   try {
     execution = replayPath(target, path, plan, true, req.faultChoices === 'binary');

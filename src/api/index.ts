@@ -15,7 +15,7 @@ export { platformJsonSchema } from '../platform/spec.js';
 export type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
 export { buildReport } from './report.js';
 export type { ReportModel } from './report.js';
-export { exploreScenario, replayScenario, scenarioTarget, withCpus } from './explore.js';
+export { exploreScenario, mergeExploreResults, replayScenario, scenarioTarget, withCpus } from './explore.js';
 export type { ExploreRequest, ExploreResult, ReplayResult } from './explore.js';
 export { plan, planJson, planSpec } from '../tools/plan.js';
 export type { PlanRequest, PlanResult, ProfilePlan, PlannedTdmr, Headroom, DynamicPamtEstimate } from '../tools/plan.js';

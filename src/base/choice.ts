@@ -34,6 +34,12 @@ export interface ChoiceSource {
    * implement it; the scheduler falls back to `choose` otherwise.
    */
   chooseAction?(actions: readonly SchedAction[], label: string): number;
+  /**
+   * Optional (stateful search): the scheduler is at a choice point in the state that
+   * `fingerprint()` names (`canonical` false: CPUs not sorted, for tests). @returns false if that state was explored before (the scheduler
+   * then abandons the execution).
+   */
+  visitState?(fingerprint: (canonical?: boolean) => string): boolean;
 }
 
 /** Always the first option: the canonical, "nothing unusual happens" schedule. */

@@ -1,8 +1,14 @@
 /**
- * Exploration and kexec benchmarks (issues 5 and 6): executions and states per second on the
- * 2-, 3- and 4-CPU kexec scenarios, the 3-CPU exhaustive proof, time to find the stop race,
- * and a kexec of a big host whose TDs touched 64 GiB.
+ * Exploration and kexec benchmarks (issues 5, 6 and 14): executions and states per second on
+ * the 2-, 3- and 4-CPU kexec scenarios, the 3-CPU exhaustive proof, time to find the stop race
+ * (tuned, and from the untuned scenario on 2 to 8 CPUs), the stop-protocol proof side by side
+ * with SPIN on 2 to 7 CPUs, and a kexec of a big host whose TDs touched 64 GiB.
  */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { exploreScenario, run } from '../api/index.js';
 import type { Bench } from './types.js';
 import { gc, rssMb, timeMs } from './types.js';
@@ -69,5 +75,92 @@ const bigKexec: Bench = {
   },
 };
 
+/** Seconds allowed per proof run (each side). */
+const PROOF_LIMIT_S = 300;
+
+/** Whether a command is on PATH. */
+function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * SPIN 6.5 on its hand-written model of the same protocol (bench/spin/stop_cpus.pml, from the
+ * shared anchors), as anchors/spin/run.sh runs it: safety, no race assertion (RACE=0). Seconds
+ * of the verifier run (compilation apart), or undefined when spin/gcc are missing.
+ */
+function spinProof(n: number): { seconds: number; states: number; errors: number; completed: boolean } | undefined {
+  if (!has('spin') || !has('gcc')) {
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tdxsim-spin-'));
+  try {
+    copyFileSync(join(process.cwd(), 'bench/spin/stop_cpus.pml'), join(dir, 'stop_cpus.pml'));
+    spawnSync('spin', ['-a', `-DN=${n}`, '-DRACE=0', 'stop_cpus.pml'], { cwd: dir });
+    spawnSync('gcc', ['-O2', '-DSAFETY', '-DMEMLIM=8000', '-o', 'pan', 'pan.c'], { cwd: dir });
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('./pan', ['-m1000000'], { cwd: dir, encoding: 'utf8', timeout: PROOF_LIMIT_S * 1000, maxBuffer: 2 ** 26 });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const out = r.stdout ?? '';
+    const errors = Number(/errors: (\d+)/.exec(out)?.[1] ?? -1);
+    const states = Number(/(\d+) states, stored/.exec(out)?.[1] ?? 0);
+    // pan stops early with "reached -DMEMLIM bound" (or out of memory) and still says errors: 0.
+    return { seconds, states, errors, completed: r.status === 0 && errors === 0 && !/out of memory|MEMLIM bound/i.test(`${out}${r.stderr ?? ''}`) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The stop-protocol proof on linux-6.18 with arbitrary REBOOT IPI latency (nominal, after the
+ * 1 s wait, never): stateful exhaustive search of the plain kexec scenario (which also covers
+ * KVM's syscore flush before the stop), failing only on silent corruption (the stop race itself
+ * is allowed), side by side with SPIN in the same run. ratio = tdxsim seconds / SPIN seconds.
+ */
+function proofVsSpin(n: number): Bench {
+  return {
+    name: `explore.stop-proof-${n}cpu-vs-spin`,
+    target: n <= 6 ? 'complete, no slower than SPIN (ratio <= 1)' : 'completes',
+    run() {
+      const spin = spinProof(n);
+      const r = exploreScenario({ scenario: 'kexec-linux-6.18', strategy: 'exhaustive', stateful: true, cpus: n, failOn: ['silent-corruption'], timeSec: PROOF_LIMIT_S, force: true, now });
+      const d = r.details;
+      const s = d.elapsedMs / 1000;
+      const ok = d.complete && d.outcome === 'passed';
+      return {
+        metrics: {
+          tdxsimSeconds: s,
+          tdxsimComplete: ok ? 1 : 0,
+          tdxsimStates: d.stateStore?.stored ?? d.states,
+          tdxsimStoreMb: (d.stateStore?.bytes ?? 0) / 2 ** 20,
+          executions: d.executions,
+          ...(spin !== undefined ? { spinSeconds: spin.seconds, spinComplete: spin.completed ? 1 : 0, spinStates: spin.states, ratio: s / Math.max(spin.seconds, 0.001) } : {}),
+        },
+        pass: ok && (n > 6 || spin === undefined || !spin.completed || s <= spin.seconds),
+      };
+    },
+  };
+}
+
+/** The stop race from the plain (untuned) kexec scenario, by random search: time to find it. */
+function raceUntuned(n: number): Bench {
+  return {
+    name: `explore.stop-race-untuned-${n}cpu`,
+    target: '< 1 s',
+    run() {
+      const { ms, value } = timeMs(() => exploreScenario({ scenario: 'kexec-linux-6.18', strategy: 'random', timeSec: 10, cpus: n, seed: 1, now, failOn: ['cpu-still-running'] }));
+      return { metrics: { ms, executions: value.details.executions, found: value.details.counterexample === undefined ? 0 : 1 }, pass: value.details.counterexample !== undefined && ms < 1000 };
+    },
+  };
+}
+
 /** Exploration and kexec benchmarks. */
-export const exploreBenches: Bench[] = [rate(2, 5000), rate(3, undefined), rate(4, undefined), proof3, race, bigKexec];
+export const exploreBenches: Bench[] = [
+  rate(2, 5000),
+  rate(3, undefined),
+  rate(4, undefined),
+  proof3,
+  race,
+  ...[2, 3, 4, 5, 6, 7, 8].map(raceUntuned),
+  ...[2, 3, 4, 5, 6, 7].map(proofVsSpin),
+  bigKexec,
+];

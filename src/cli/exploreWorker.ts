@@ -1,38 +1,34 @@
 /**
- * `tdxsim explore` runs the search in this worker thread, so that the main thread stays free
- * to handle SIGINT and SIGTERM: a signal sets a shared flag that the search reads between
- * executions, and the main thread then prints the summary of what was explored so far.
+ * One exploration worker (`tdxsim explore --jobs N`, and the single search too, so that the
+ * main thread stays free to take SIGINT/SIGTERM). It runs one shard of the search and posts
+ * progress and the result; the main thread sets a shared flag to stop it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { exploreScenario } from '../api/index.js';
 import type { ExploreRequest } from '../api/index.js';
 
-/** What the main thread sends. */
-export interface ExploreWorkerData {
+/** What the main thread hands a worker. */
+export interface WorkerInput {
   readonly req: ExploreRequest;
-  /** One Int32: non-zero asks the search to stop. */
+  /** Int32Array[1]: non-zero asks the search to stop. */
   readonly stop: SharedArrayBuffer;
 }
 
-/** What the worker sends back. */
-export type ExploreWorkerMessage =
-  | { kind: 'progress'; p: { executions: number; states: number; depth: number; findings: number; elapsedMs: number } }
-  | { kind: 'done'; r: ReturnType<typeof exploreScenario> }
-  | { kind: 'error'; name: string; code?: string; message: string; stack?: string };
-
-const data = workerData as ExploreWorkerData;
+const input = workerData as WorkerInput;
+const flag = new Int32Array(input.stop);
 const port = parentPort;
-const flag = new Int32Array(data.stop);
+const now = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 try {
   const r = exploreScenario({
-    ...data.req,
-    now: () => Number(process.hrtime.bigint() / 1_000_000n),
+    ...input.req,
+    now,
     shouldStop: () => Atomics.load(flag, 0) !== 0,
-    progress: (p) => port?.postMessage({ kind: 'progress', p } satisfies ExploreWorkerMessage),
+    progressEveryMs: 1000,
+    progress: (p) => port?.postMessage({ type: 'progress', progress: p }),
   });
-  port?.postMessage({ kind: 'done', r } satisfies ExploreWorkerMessage);
+  port?.postMessage({ type: 'done', result: r });
 } catch (e) {
-  const err = e as Error & { code?: unknown };
-  port?.postMessage({ kind: 'error', name: err.name, ...(typeof err.code === 'string' ? { code: err.code } : {}), message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}) } satisfies ExploreWorkerMessage);
+  const err = e as { code?: unknown; message?: unknown; stack?: unknown };
+  port?.postMessage({ type: 'error', code: typeof err.code === 'string' ? err.code : undefined, message: String(err.message ?? e), stack: String(err.stack ?? '') });
 }

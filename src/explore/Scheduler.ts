@@ -21,6 +21,7 @@ import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import { stepCalls } from '../platform/Exec.js';
 import type { Prog, Step } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
+import { SleepBlocked } from './choices/ExhaustiveChoices.js';
 
 /** Scheduling policy. */
 export type SchedPolicy = 'timed' | 'free';
@@ -67,6 +68,25 @@ interface Action {
   irq: PendingInterrupt | undefined;
 }
 
+/**
+ * Thrown at a choice point whose state was explored before (stateful search): like a node
+ * whose every action sleeps, the execution is redundant.
+ */
+export class StateSeen extends SleepBlocked {
+  override readonly name: string = 'StateSeen';
+}
+
+/** What the layers above add to a state fingerprint (the kernel's state). */
+export interface StateFingerprinter {
+  /** State of the whole machine that is not per CPU. */
+  globalState(): string;
+  /** State kept about one CPU outside the CPU itself (masks, per-CPU flags). */
+  cpuState(cpu: Cpu): string;
+}
+
+/** One instance, thrown every time: building an Error (and its stack) per revisit is costly. */
+const STATE_SEEN = new StateSeen('state explored before');
+
 /** Why a run stopped. */
 export type StopReason = 'done' | 'stopped' | 'budget' | 'deadlock';
 
@@ -96,6 +116,8 @@ export class Scheduler {
    */
   preemptOnTick = true;
   private readonly actionScratch: SchedAction[] = [];
+  /** Kernel-side state for fingerprints (stateful search). */
+  fingerprinter: StateFingerprinter | undefined;
 
   constructor(
     readonly platform: Platform,
@@ -137,6 +159,12 @@ export class Scheduler {
   /** Labels of the frames a CPU is running (bottom first). */
   frames(cpu: Cpu): string[] {
     return (this.runs[cpu.id]?.stack ?? []).map((f) => f.label);
+  }
+
+  /** The label of the step a CPU's innermost frame paused at (what it does next), or ''. */
+  pausedAt(cpu: Cpu): string {
+    const st = this.runs[cpu.id]?.stack;
+    return st?.[st.length - 1]?.pauseLabel ?? '';
   }
 
   /** Forget every CPU's frames (the machine jumped to a new kernel). */
@@ -218,7 +246,8 @@ export class Scheduler {
   private takeable(cpu: Cpu): PendingInterrupt | undefined {
     let best: PendingInterrupt | undefined;
     for (const irq of cpu.pending) {
-      const ok = irq.vector === 'NMI' ? !cpu.inNmi : cpu.irqEnabled;
+      // arrivalNs Infinity: exploration chose "never taken" (interrupts off for good).
+      const ok = irq.arrivalNs !== Infinity && (irq.vector === 'NMI' ? !cpu.inNmi : cpu.irqEnabled);
       if (ok && (best === undefined || irq.arrivalNs < best.arrivalNs)) {
         best = irq;
       }
@@ -321,6 +350,9 @@ export class Scheduler {
       return this.actions[0] as Action;
     }
     if (this.policy === 'free') {
+      if (this.choices.visitState !== undefined && !this.choices.visitState((canonical) => this.fingerprint(canonical))) {
+        throw STATE_SEEN;
+      }
       this.stats.choices++;
       let k: number;
       if (this.choices.chooseAction !== undefined) {
@@ -362,11 +394,45 @@ export class Scheduler {
     return this.actions[k] as Action;
   }
 
+  /**
+   * Fingerprint of everything that can affect the future at a choice point: per CPU its
+   * execution history (every label it paused at and every wait outcome: a program's local state
+   * is a function of these and of the shared state it read, which shows in its later labels),
+   * its frames and where each paused, its flags, clock, wait deadline, pending interrupts and
+   * cache occupancy, plus what the kernel keeps about it; then the machine-wide state. CPUs are
+   * sorted by their descriptor, so states that differ by a permutation of identical CPUs share
+   * one fingerprint (symmetry). `test/props/fingerprint.props.spec.ts` checks that two states
+   * with one fingerprint behave the same on random continuations.
+   */
+  fingerprint(canonical = true): string {
+    const fp = this.fingerprinter;
+    const cpus: string[] = [];
+    for (const run of this.runs) {
+      const c = run.cpu;
+      let d = `${run.hist}|${run.dead ?? ''}|${c.clockNs}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}${c.halted ? 1 : 0}${c.vmx ? 1 : 0}|${c.cache.lineCount}|`;
+      for (const f of run.stack) {
+        d += `${f.label}:${f.pauseLabel}:${f.blocked === undefined ? '-' : f.blocked.kind === 'halt' ? 'h' : f.blocked.deadline}/`;
+      }
+      d += '|';
+      for (const p of c.pending) {
+        d += `${p.vector}@${p.arrivalNs}~${p.latencyClass ?? 0},`;
+      }
+      if (fp !== undefined) {
+        d += `|${fp.cpuState(c)}`;
+      }
+      cpus.push(d);
+    }
+    if (canonical) {
+      cpus.sort();
+    }
+    return `${this.platform.staleWritebacks.length}|${fp?.globalState() ?? ''}#${cpus.join('#')}`;
+  }
+
   private describe(a: Action): SchedAction {
     const top = a.run.stack[a.run.stack.length - 1];
     const detail = a.kind === ActKind.Irq ? (a.irq?.vector ?? 'irq') : a.kind === ActKind.Timeout ? (top?.blocked?.kind === 'wait' ? top.blocked.label : 'timeout') : (top?.pauseLabel ?? '');
     const c = a.run.cpu;
-    const sig = `${a.run.hist}|${a.run.stack.map((f) => f.pauseLabel).join('/')}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}|${c.pending.map((p) => p.vector).join(',')}|${a.kind}`;
+    const sig = `${a.run.hist}|${a.run.stack.map((f) => f.pauseLabel).join('/')}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}|${c.pending.map((p) => (p.latencyClass === undefined ? p.vector : `${p.vector}~${p.latencyClass}`)).join(',')}|${a.kind}`;
     return { cpu: c.id, kind: ACT_NAMES[a.kind], detail, sig };
   }
 
@@ -395,6 +461,8 @@ export class Scheduler {
         const top = run.stack[run.stack.length - 1] as Frame;
         top.blocked = undefined;
         top.input = false;
+        // The wait's outcome is an input of the program: part of its history.
+        run.hist = fnv1a32('!timeout', run.hist);
         this.resume(run, top);
         return;
       }
@@ -437,6 +505,7 @@ export class Scheduler {
       this.platform.tracer.emit({ kind: 'cpu.wake', t: cpu.clockNs, cpu: cpu.id, by: irq.vector });
     }
     this.platform.tracer.emit({ kind: 'ipi.deliver', t: cpu.clockNs, cpu: cpu.id, vector: irq.vector, nmi });
+    run.hist = fnv1a32(`!irq:${irq.vector}`, run.hist);
     const handler = cpu.handlers.get(irq.vector);
     let gen: Prog<unknown>;
     if (handler !== undefined) {
@@ -502,6 +571,9 @@ export class Scheduler {
     const s = r.value;
     frame.pauseLabel = s.op === 'wait' ? s.label : s.op === 'halt' ? 'halt' : (s.label ?? '');
     run.hist = fnv1a32(frame.pauseLabel, run.hist);
+    if (s.op === 'yield' && s.local !== undefined) {
+      run.hist = fnv1a32(s.local, run.hist);
+    }
     for (const l of this.listeners) {
       l(cpu, s);
     }

@@ -6,7 +6,8 @@
  */
 import type { ChoiceSource } from '../base/choice.js';
 import { Prng } from '../base/prng.js';
-import { ExhaustiveChoices, SleepBlocked } from './choices/ExhaustiveChoices.js';
+import { ExhaustiveChoices, NotThisShard, SleepBlocked } from './choices/ExhaustiveChoices.js';
+import type { ShardSpec } from './choices/ExhaustiveChoices.js';
 import { formatPath } from './choices/path.js';
 import { PctChoices } from './choices/PctChoices.js';
 import { RandomChoices } from './choices/RandomChoices.js';
@@ -16,6 +17,7 @@ import type { FaultPlan } from './faults.js';
 import type { Finding } from './findings.js';
 import type { FindingClass } from './scenario.js';
 import { shrinkPath } from './shrink.js';
+import { AdaptiveStore } from './stateStore.js';
 
 /** What one execution produced. */
 export interface Execution {
@@ -57,8 +59,6 @@ export interface ExploreOptions {
   readonly now?: () => number;
   /** When the caller's clock started (default: now() at the call); `timeMs` and `elapsedMs` count from it, so setup is included. */
   readonly startedAt?: number;
-  /** Asked between executions; true stops the search (outcome interrupted, stoppedBy request), e.g. on SIGINT. */
-  readonly shouldStop?: () => boolean;
   readonly faults?: FaultMode;
   /** Run each execution twice and compare trace hashes. */
   readonly checkDeterminism?: boolean;
@@ -70,7 +70,33 @@ export interface ExploreOptions {
   readonly cpus?: number;
   /** Finding classes that count as failures (default: all). */
   readonly failOn?: readonly FindingClass[];
+  /** Library only: a finding counts only if this holds too (e.g. a detail of it). */
+  readonly failIf?: (f: Finding) => boolean;
   readonly progress?: (p: ExploreProgress) => void;
+  /** Milliseconds between progress calls (default 500). */
+  readonly progressEveryMs?: number;
+  /**
+   * Polled between executions: true stops the search with outcome `interrupted` and
+   * `stopped: 'signal'` (the CLI sets it on SIGINT/SIGTERM; the model never reads signals).
+   */
+  readonly shouldStop?: () => boolean;
+  /** Explore part `index` of `count` (exhaustive: subtrees below `splitDepth`; random: every count-th run). */
+  readonly shard?: ShardSpec;
+  /** Branching depth at which exhaustive search deals subtrees to shards (default 6). */
+  readonly splitDepth?: number;
+  /**
+   * Exhaustive search with `timeMs`: after a short probe (a tenth of the time, at most 3 s) the
+   * explorer estimates the total time from the fraction of the tree done and refuses (outcome
+   * `interrupted`, `stopped: 'refused'`) if it cannot finish in time, unless `force`.
+   */
+  readonly force?: boolean;
+  /**
+   * Exhaustive search: never explore a state twice (fingerprints, see Scheduler.fingerprint);
+   * sleep sets are then off. Default false (stateless search with sleep sets).
+   */
+  readonly stateful?: boolean;
+  /** Stateful search: memory for the visited-state table before it turns bit-state (default 1 GiB). */
+  readonly stateMemoryBytes?: number;
 }
 
 /** Progress report. */
@@ -80,6 +106,10 @@ export interface ExploreProgress {
   readonly depth: number;
   readonly findings: number;
   readonly elapsedMs: number;
+  /** Exhaustive: estimated fraction of the (reduced) tree explored, 0..1. */
+  readonly fractionDone?: number;
+  /** Exhaustive: estimated time still needed. */
+  readonly remainingMs?: number;
 }
 
 /** A shrunk counterexample. */
@@ -120,10 +150,25 @@ export interface ExploreDetails {
   readonly complete: boolean;
   readonly counterexample?: Counterexample;
   readonly nondeterminism?: string;
+  /** Why an interrupted search stopped. */
+  readonly stopped?: 'budget' | 'time' | 'signal' | 'refused';
+  /** Exhaustive: estimated fraction of the tree explored, and the time the rest would take. */
+  readonly fractionDone?: number;
+  readonly remainingMs?: number;
+  /** The part of the search this result covers (absent: all of it). */
+  readonly shard?: ShardSpec;
+  /**
+   * Position of the counterexample's execution in the order one unsharded run visits them
+   * (exhaustive: its original path, depth-first order is lexicographic; random: its run
+   * index), so merged shards report the failure one run would have found first.
+   */
+  readonly failureOrder?: readonly number[];
+  /** Stateful search: states stored, bytes used, and whether the table went bit-state. */
+  readonly stateStore?: { readonly stored: number; readonly bytes: number; readonly kind: 'exact' | 'bitstate'; readonly revisits: number };
 }
 
-function failing(ex: Execution, failOn: readonly FindingClass[] | undefined): Finding | undefined {
-  return ex.findings.find((f) => failOn === undefined || failOn.includes(f.class));
+function failing(ex: Execution, failOn: readonly FindingClass[] | undefined, failIf: ((f: Finding) => boolean) | undefined): Finding | undefined {
+  return ex.findings.find((f) => (failOn === undefined || failOn.includes(f.class)) && (failIf === undefined || failIf(f)));
 }
 
 /** Replay a path; returns the execution. */
@@ -139,7 +184,24 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
   // Without a budget: exhaustive search runs to completion, a timed search until its time is
   // up, and random/PCT stop after 1,000 executions.
   const budget = opts.budget ?? (opts.strategy === 'exhaustive' || opts.timeMs !== undefined ? Infinity : 1000);
-  const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true }) : undefined;
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  if (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+    throw new RangeError(`shard ${shard.index}/${shard.count}: expected 0 <= index < count`);
+  }
+  const store = opts.strategy === 'exhaustive' && opts.stateful === true ? new AdaptiveStore(opts.stateMemoryBytes ?? 2 ** 30) : undefined;
+  const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true, shard, ...(opts.splitDepth !== undefined ? { splitDepth: opts.splitDepth } : {}), ...(store !== undefined ? { states: store } : {}) }) : undefined;
+  const probeMs = opts.timeMs === undefined ? Infinity : Math.min(3000, opts.timeMs / 10);
+  let probed = opts.force === true || exh === undefined || opts.timeMs === undefined;
+  let runIndex = shard.index;
+  let failureOrder: number[] | undefined;
+  const estimate = (): { fractionDone: number; remainingMs: number } | undefined => {
+    if (exh === undefined) {
+      return undefined;
+    }
+    const f = exh.progress();
+    const el = now() - t0;
+    return { fractionDone: f, remainingMs: f > 0 ? Math.round((el / f) * (1 - f)) : Infinity };
+  };
   const hashes = new Set<string>();
   let executions = 0;
   let redundant = 0;
@@ -148,16 +210,28 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
   const faultMode = opts.faults ?? 'none';
   const lastProgress = { t: t0 };
   for (;;) {
-    if (executions >= budget) {
+    // Sharded random search: the budget numbers runs across shards, so the shards together
+    // run exactly the runs one search would.
+    if (exh === undefined ? runIndex >= budget : executions >= budget) {
       return done('interrupted', false, undefined, undefined, 'budget');
     }
     if (opts.timeMs !== undefined && now() - t0 >= opts.timeMs) {
       return done('interrupted', false, undefined, undefined, 'time');
     }
     if (opts.shouldStop?.() === true) {
-      return done('interrupted', false, undefined, undefined, 'request');
+      return done('interrupted', false, undefined, undefined, 'signal');
     }
-    const runPrng = root.fork(`run${executions}`);
+    if (!probed && now() - t0 >= probeMs) {
+      probed = true;
+      const e = estimate();
+      if (e !== undefined && now() - t0 + e.remainingMs > (opts.timeMs ?? Infinity)) {
+        return done('interrupted', false, undefined, undefined, 'refused');
+      }
+    }
+    // Random and PCT runs are numbered across shards: shard i takes runs i, i+n, i+2n...
+    const thisRun = runIndex;
+    runIndex += shard.count;
+    const runPrng = root.fork(`run${thisRun}`);
     const plan: FaultPlan = faultMode === 'none' ? NO_FAULTS : faultMode === 'swarm' ? swarmPlan(runPrng.fork('swarm')) : { sites: new Map(faultMode.map((s) => [s, { weight: { numerator: 1, denominator: 4 }, max: 1 }])) };
     let choices: ChoiceSource;
     let recorded: { path: number[] } | undefined;
@@ -178,15 +252,31 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
     try {
       ex = target(ctx);
     } catch (e) {
+      if (e instanceof NotThisShard) {
+        // Another shard explores every branch here: not an execution of this shard.
+        if (exh !== undefined && !exh.advance()) {
+          return done('passed', true);
+        }
+        continue;
+      }
       if (e instanceof SleepBlocked) {
-        redundant++;
-        executions++;
+        if (exh?.owns !== false) {
+          redundant++;
+          executions++;
+        }
         if (exh !== undefined && !exh.advance()) {
           return done('passed', true);
         }
         continue;
       }
       throw e;
+    }
+    if (exh !== undefined && !exh.owns) {
+      // Above the split depth: shard 0 counts and checks this execution.
+      if (!exh.advance()) {
+        return done('passed', true);
+      }
+      continue;
     }
     executions++;
     const path = exh !== undefined ? exh.path() : (recorded?.path ?? []);
@@ -199,50 +289,60 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
         return done('failed', false, `non-determinism detected at execution ${executions}: trace hash ${ex.traceHash} then ${again.traceHash} (path ${formatPath(path)})`);
       }
     }
-    const bad = failing(ex, opts.failOn);
+    const bad = failing(ex, opts.failOn, opts.failIf);
     if (bad !== undefined) {
-      return done('failed', false, undefined, counterexample(target, bad, path, plan, exh !== undefined));
+      failureOrder = exh !== undefined ? [...path] : [thisRun];
+      return done('failed', false, undefined, counterexample(target, bad, path, plan, exh !== undefined, opts.failIf));
     }
-    if (opts.progress !== undefined && now() - lastProgress.t >= 500) {
+    if (opts.progress !== undefined && now() - lastProgress.t >= (opts.progressEveryMs ?? 500)) {
       lastProgress.t = now();
-      opts.progress({ executions, states: exh?.nodes ?? hashes.size, depth: maxDepth, findings: 0, elapsedMs: now() - t0 });
+      opts.progress({ executions, states: exh?.ownedNodes ?? hashes.size, depth: maxDepth, findings: 0, elapsedMs: now() - t0, ...estimate() });
     }
     if (exh !== undefined && !exh.advance()) {
       return done('passed', true);
     }
   }
 
-  function done(outcome: ExploreDetails['outcome'], complete: boolean, nondeterminism?: string, cx?: Counterexample, stoppedBy?: ExploreDetails['stoppedBy']): ExploreDetails {
+  function done(outcome: ExploreDetails['outcome'], complete: boolean, nondeterminism?: string, cx?: Counterexample, stopped?: ExploreDetails['stopped']): ExploreDetails {
+    const e = complete ? { fractionDone: 1, remainingMs: 0 } : estimate();
+    // The two names callers use: `stopped` (signal, refused) and `stoppedBy` (request).
+    const stoppedBy: ExploreDetails['stoppedBy'] = stopped === 'signal' ? 'request' : stopped === 'refused' ? undefined : stopped;
     return {
       outcome,
       strategy: opts.strategy,
       seed: opts.seed,
       executions,
       redundant,
-      states: exh?.nodes ?? hashes.size,
+      states: exh?.ownedNodes ?? hashes.size,
       maxDepth,
       elapsedMs: now() - t0,
       complete,
       ...(stoppedBy !== undefined ? { stoppedBy } : {}),
       ...(cx !== undefined ? { counterexample: cx } : {}),
       ...(nondeterminism !== undefined ? { nondeterminism } : {}),
+      ...(stopped !== undefined ? { stopped } : {}),
+      ...(e !== undefined && Number.isFinite(e.remainingMs) ? e : {}),
+      ...(shard.count > 1 ? { shard } : {}),
+      ...(failureOrder !== undefined ? { failureOrder } : {}),
+      ...(store !== undefined ? { stateStore: { stored: store.size, bytes: store.bytes, kind: store.kind, revisits: exh?.revisits ?? 0 } } : {}),
     };
   }
 }
 
-function counterexample(target: ExploreTarget, finding: Finding, path: readonly number[], plan: FaultPlan, exhaustiveFaults: boolean): Counterexample {
+function counterexample(target: ExploreTarget, finding: Finding, path: readonly number[], plan: FaultPlan, exhaustiveFaults: boolean, failIf?: (f: Finding) => boolean): Counterexample {
   const cls = finding.class;
+  const same = (f: Finding): boolean => f.class === cls && (failIf === undefined || failIf(f));
   const run = (p: readonly number[], record: boolean): Execution => target({ choices: new ReplayChoices(p), faults: plan, exhaustiveFaults, record });
   const fails = (p: number[]): boolean => {
     try {
-      return run(p, false).findings.some((f) => f.class === cls);
+      return run(p, false).findings.some(same);
     } catch {
       return false;
     }
   };
   const s = shrinkPath(path, fails);
   const final = run(s.path, true);
-  const again = final.findings.find((f) => f.class === cls);
+  const again = final.findings.find(same);
   return {
     finding: again ?? finding,
     originalPath: formatPath(path),

@@ -25,7 +25,7 @@ import type { RelevanceFilter } from './checkers/corruption.js';
 import type { Finding } from './findings.js';
 import type { KernelSession, KernelSessionArgs } from './runScenario.js';
 import type { ScenarioStep } from './scenario.js';
-import type { Scheduler } from './Scheduler.js';
+import type { Scheduler, StateFingerprinter } from './Scheduler.js';
 
 /** Kernel profiles a scenario may name. */
 export function kernelProfileNames(): string[] {
@@ -52,7 +52,7 @@ export function crashRegionOf(spec: PlatformSpec): { base: number; size: number 
 }
 
 /** A scenario's kernel side. */
-export class MachineSession implements KernelSession {
+export class MachineSession implements KernelSession, StateFingerprinter {
   readonly machine: Machine;
   sched: Scheduler | undefined;
   readonly tds: Td[] = [];
@@ -93,6 +93,26 @@ export class MachineSession implements KernelSession {
 
   rescheduled(sched: Scheduler): void {
     this.sched = sched;
+    sched.fingerprinter = this;
+  }
+
+  /** Fingerprints (stateful search): the running kernel's reboot state, without CPU ids. */
+  globalState(): string {
+    const m = this.machine;
+    const st = m.kernel.kexec_state;
+    return `${m.kernels.length}|${this.jumps.length}|${this.pending.length}|${st.stopping_cpu === -1 ? 0 : 1}${st.kexec_in_progress ? 1 : 0}${st.nmiHandlerRegistered ? 1 : 0}${st.crashing ? 1 : 0}|${st.jumpNs ?? ''}|${st.flushes.length}|${st.cpus_stop_mask.size}|${this.results.length}`;
+  }
+
+  /**
+   * Fingerprints: what the kernel keeps about one CPU (mask bits, counters, flags). Of the
+   * SEAMCALL and WBINVD times only what the seamcall-after-flush check can still tell apart:
+   * whether the CPU ever issued one, and whether its last SEAMCALL is after its last WBINVD.
+   * (Absolute times differ between otherwise identical CPUs, LP.INIT ran one after another.)
+   */
+  cpuState(c: Cpu): string {
+    const k = this.machine.kernel;
+    const st = k.kexec_state;
+    return `${st.stopping_cpu === c.id ? 'S' : ''}${st.cpus_stop_mask.has(c.id) ? 'M' : ''}${st.crashAcked.has(c.id) ? 'A' : ''}${k.cache_state_incoherent.get(c.id) ? 'I' : ''}${st.stopRuns.get(c.id) ?? 0}|${c.lastSeamcallNs >= 0 ? 1 : 0}${c.lastSeamcallNs > c.lastWbinvdNs ? 1 : 0}`;
   }
 
   setLiteNextKernel(on: boolean): void {
@@ -199,10 +219,17 @@ export class MachineSession implements KernelSession {
     const cpu0 = this.platform.cpu(0);
     const wasOnline = this.platform.cpus.filter((c) => c.online).map((c) => c.id);
     let jumped = false;
+    // ipiInTime: the scenario promises the REBOOT IPI within the second (the wait has no
+    // deadline), so a latency choice would only multiply equivalent schedules.
+    const latency = this.platform.latency;
+    if (ipiInTime) {
+      this.platform.latency = undefined;
+    }
     sched.spawn(cpu0, kernel_kexec(old, cpu0, { ipiInTime }), 'kernel_kexec', () => {
       jumped = true;
     });
     sched.run(() => jumped);
+    this.platform.latency = latency;
     this.afterJump(old, wasOnline, 'kexec');
     this.startNextKernel(() => m.newKernel(), this.kexecMemory);
   }
@@ -244,11 +271,12 @@ export class MachineSession implements KernelSession {
     }
     // Let the old CPUs go on while the new kernel is in purgatory and early boot.
     const before = new Map(running.map((c) => [c.id, c.stepCount]));
+    const pausedAt = new Map(running.map((c) => [c.id, sched.pausedAt(c)]));
     sched.runProgram(p.cpu(jumper), purgatory(), 'purgatory');
     for (const c of running) {
       const extra = c.stepCount - (before.get(c.id) ?? 0);
       const where = sched.frames(c).join(' > ') || 'idle loop';
-      this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
+      this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, pausedAt: pausedAt.get(c.id) ?? '', stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
     }
     const fl = old.kexec_state.flushes;
     this.results.push(`${how}: cache flushes before the jump: ${fl.length === 0 ? 'none' : fl.map((f) => `CPU ${f.cpu} ${f.site} at ${(f.t / 1e9).toFixed(6)} s`).join('; ')}`);

@@ -18,6 +18,8 @@ import type { RelevanceFilter } from './checkers/corruption.js';
 import { RandomChoices } from './choices/RandomChoices.js';
 import { ReplayChoices } from './choices/ReplayChoices.js';
 import { formatPath } from './choices/path.js';
+import { LatencyChoices } from './latency.js';
+import type { LatencyLadder } from './latency.js';
 import { formatTimeline, timelineOf } from './timeline.js';
 import type { Finding } from './findings.js';
 import type { Scenario, ScenarioStep } from './scenario.js';
@@ -247,7 +249,7 @@ export class ScenarioRun {
   }
 
   /** Switch to another scheduler policy and choice source (after restoring a snapshot). */
-  reschedule(choices: ChoiceSource, policy: SchedPolicy): void {
+  reschedule(choices: ChoiceSource, policy: SchedPolicy, latency?: LatencyLadder): void {
     const old = this.sched;
     this.sched = new Scheduler(this.platform, choices, policy);
     this.sched.now = old.now;
@@ -255,6 +257,8 @@ export class ScenarioRun {
     (this.ctx as { sched: Scheduler }).sched = this.sched;
     this.random = undefined;
     this.replay = undefined;
+    // Exploration: interrupt latency is a choice too (explore/latency.ts).
+    this.platform.latency = policy === 'free' && latency !== undefined ? new LatencyChoices(choices, latency) : undefined;
     this.kernel?.rescheduled?.(this.sched);
   }
 

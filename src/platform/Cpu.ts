@@ -16,6 +16,8 @@ export interface PendingInterrupt {
   /** Simulated time at which it arrives. */
   readonly arrivalNs: number;
   readonly from: number;
+  /** Latency class chosen by exploration (absent: nominal). `arrivalNs` is Infinity for "never". */
+  readonly latencyClass?: number;
   /** Work carried by CALL_FUNCTION IPIs (smp_call_function and friends). */
   readonly payload?: () => Prog;
 }

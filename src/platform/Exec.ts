@@ -14,7 +14,16 @@ export type Step =
   /** Consume simulated time on this CPU (also a preemption point). */
   | { readonly op: 'tick'; readonly ns: number; readonly label?: string }
   /** A preemption point that takes no time. */
-  | { readonly op: 'yield'; readonly label?: string }
+  | {
+      readonly op: 'yield';
+      readonly label?: string;
+      /**
+       * Loop-carried local state the program keeps across this point (e.g. the position of a
+       * for_each_cpu walk). It is part of the CPU's history for state fingerprints: two CPUs
+       * with the same labels but different local state must not look alike.
+       */
+      readonly local?: string;
+    }
   /**
    * Block until `until()` is true (resumes with `true`) or `timeoutNs` of simulated time has
    * passed (resumes with `false`). `Infinity` waits forever. In exploration the timeout is a

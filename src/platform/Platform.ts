@@ -64,6 +64,17 @@ export interface FaultInjector {
   choose?(n: number, label: string): number;
 }
 
+/**
+ * Extra delivery latency of an interrupt, decided when it is sent. Exploration installs one that
+ * makes the latency a choice (explore/latency.ts): how long the target sits with interrupts off
+ * (a critical section, a long SEAMCALL, an NMI handler) or how slow the delivery is, measured
+ * against the deadlines that matter. `Infinity` means never taken.
+ */
+export interface InterruptLatency {
+  /** Extra nanoseconds for `vector` sent to `to`, and the latency class chosen (0 = nominal). */
+  extraNs(to: Cpu, vector: Vector): { readonly ns: number; readonly cls: number };
+}
+
 /** Statuses the `seamcall.status` fault site can make a SEAMCALL return. */
 export const INJECTED_SEAMCALL_STATUSES: readonly bigint[] = [
   0x8000020200000000n, // TDX_SYS_BUSY
@@ -108,6 +119,8 @@ export class Platform {
   readonly memory = new PhysicalMemory();
   readonly tracer: Tracer;
   faults: FaultInjector;
+  /** Interrupt latency chooser (exploration), or none: nominal latency. */
+  latency: InterruptLatency | undefined = undefined;
   readonly prng: Prng;
   readonly staleWritebacks: StaleWriteback[] = [];
   /** CPU whose code is running now (set by the scheduler). */
@@ -594,8 +607,12 @@ export class Platform {
   /** Send an IPI (or NMI) from `from` to `to`; it arrives after the platform latency. */
   sendIpi(from: Cpu, to: Cpu, vector: Vector, payload?: () => Prog): void {
     const nmi = vector === 'NMI';
-    const latency = (nmi ? this.spec.costs.nmiLatencyNs : this.spec.costs.ipiLatencyNs) + (to.lateVector.get(vector) ?? 0);
-    const irq: PendingInterrupt = payload === undefined ? { vector, arrivalNs: from.clockNs + latency, from: from.id } : { vector, arrivalNs: from.clockNs + latency, from: from.id, payload };
+    const tuned = to.lateVector.get(vector);
+    // A tuned delay (a scenario's lateRebootIpi) wins over the explorer's latency choice.
+    const extra = tuned !== undefined ? { ns: tuned, cls: 0 } : (this.latency?.extraNs(to, vector) ?? { ns: 0, cls: 0 });
+    const arrivalNs = from.clockNs + (nmi ? this.spec.costs.nmiLatencyNs : this.spec.costs.ipiLatencyNs) + extra.ns;
+    const base = { vector, arrivalNs, from: from.id, ...(extra.cls !== 0 ? { latencyClass: extra.cls } : {}) };
+    const irq: PendingInterrupt = payload === undefined ? base : { ...base, payload };
     to.pending.push(irq);
     this.irqTargets.add(to);
     this.tracer.emit({ kind: 'ipi.send', t: from.clockNs, cpu: from.id, to: to.id, vector, nmi });

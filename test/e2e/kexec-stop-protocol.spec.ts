@@ -28,7 +28,9 @@ describe('kexec stop protocol: num_online_cpus() (drafts) against cpus_stop_mask
   });
 
   it('linux-6.18: no schedule of the same scenario corrupts (exhaustive, 2 CPUs)', () => {
-    const r = exploreScenario({ scenario: 'kexec-amd-sme', kernel: 'linux-6.18', strategy: 'exhaustive', cpus: 2, now });
+    // Exploration now also chooses the REBOOT IPI's latency (after the 1 s wait, never), so the
+    // 6.5+ stop race (cpu-still-running) is reachable here too; what must not exist is corruption.
+    const r = exploreScenario({ scenario: 'kexec-amd-sme', kernel: 'linux-6.18', strategy: 'exhaustive', cpus: 2, now, failOn: ['silent-corruption'] });
     expect(r.details.outcome).toBe('passed');
     expect(r.details.complete).toBe(true);
   });

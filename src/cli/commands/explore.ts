@@ -1,13 +1,13 @@
 /** `tdxsim explore` and `tdxsim replay`. */
-import { Worker } from 'node:worker_threads';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-import { namedScenario, replayScenario, TdxsimError } from '../../api/index.js';
+import { mergeExploreResults, namedScenario, replayScenario, TdxsimError } from '../../api/index.js';
 import type { ExploreRequest, ExploreResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
-import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
-import type { ExploreWorkerMessage } from '../exploreWorker.js';
+import { formatDuration, runCampaign } from '../exploreCampaign.js';
+import { EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { machineOptions, parseUint } from '../options.js';
 
 const CLASSES = ['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness'] as const;
@@ -33,6 +33,14 @@ interface ExploreOpts {
   json?: boolean;
   checkDeterminism?: boolean;
   symmetry?: boolean;
+  latency?: boolean;
+  jobs?: number;
+  shard?: string;
+  splitDepth?: number;
+  out?: string;
+  force?: boolean;
+  stateful?: boolean;
+  stateMemory?: number;
   platform?: string;
   kernel?: string;
   module?: string;
@@ -56,94 +64,16 @@ function common(o: ExploreOpts): Record<string, unknown> {
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
     ...(o.faults !== undefined ? { faults: o.faults } : {}),
+    ...(o.latency === false ? { latency: false } : {}),
   };
-}
-
-/** Exit codes of a search stopped by a signal (128 + the signal's number, as shells report). */
-const EXIT_SIGINT = 130;
-const EXIT_SIGTERM = 143;
-/** Progress lines off a terminal, at most one per this many ms. */
-const PROGRESS_LINE_MS = 10_000;
-
-type Progress = Extract<ExploreWorkerMessage, { kind: 'progress' }>['p'];
-
-function progressText(p: Progress): string {
-  return `${p.executions} executions, ${Math.round(p.states / Math.max(0.001, p.elapsedMs / 1000))} states/s, depth ${p.depth}, ${p.findings} findings, ${(p.elapsedMs / 1000).toFixed(0)} s`;
-}
-
-/**
- * Run the search in a worker thread and keep this thread free for signals: the first SIGINT or
- * SIGTERM asks the search to stop after the current execution (and the summary is printed), a
- * second one exits at once. Progress goes to stderr: a live line on a terminal, else a line
- * every 10 s.
- */
-async function exploreInWorker(req: ExploreRequest): Promise<{ r: ExploreResult; signal?: 'SIGINT' | 'SIGTERM' }> {
-  const stop = new SharedArrayBuffer(4);
-  const flag = new Int32Array(stop);
-  const worker = new Worker(new URL('../exploreWorker.js', import.meta.url), { workerData: { req, stop } });
-  const tty = process.stderr.isTTY === true;
-  let signal: 'SIGINT' | 'SIGTERM' | undefined;
-  let lastLine = 0;
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
-    if (signal !== undefined) {
-      process.stderr.write(`\ntdxsim explore: ${sig} again: exiting without a summary\n`);
-      process.exit(sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);
-    }
-    signal = sig;
-    Atomics.store(flag, 0, 1);
-    process.stderr.write(`${tty ? '\r\x1b[K' : ''}tdxsim explore: ${sig}: stopping after the current execution (again to exit at once)\n`);
-  };
-  const onInt = (): void => onSignal('SIGINT');
-  const onTerm = (): void => onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  try {
-    const r = await new Promise<ExploreResult>((resolve, reject) => {
-      worker.on('message', (m: ExploreWorkerMessage) => {
-        if (m.kind === 'progress') {
-          if (tty) {
-            process.stderr.write(`\r${progressText(m.p)}   `);
-          } else if (m.p.elapsedMs - lastLine >= PROGRESS_LINE_MS) {
-            lastLine = m.p.elapsedMs;
-            process.stderr.write(`tdxsim explore: ${progressText(m.p)}\n`);
-          }
-        } else if (m.kind === 'done') {
-          resolve(m.r);
-        } else {
-          reject(workerError(m));
-        }
-      });
-      worker.on('error', reject);
-    });
-    return signal !== undefined && r.details.stoppedBy === 'request' ? { r, signal } : { r };
-  } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
-    if (tty) {
-      process.stderr.write('\r\x1b[K');
-    }
-    await worker.terminate();
-  }
-}
-
-/** An error from the worker, as the error it was (bad input stays a TdxsimError; anything else stays a bug). */
-function workerError(m: Extract<ExploreWorkerMessage, { kind: 'error' }>): Error {
-  if (m.code !== undefined && m.code.startsWith('TDXSIM_') && m.code !== 'TDXSIM_MODEL_BUG' && m.name !== 'ModelBug') {
-    return new TdxsimError(m.code, m.message);
-  }
-  const e = new Error(m.message);
-  e.name = m.name;
-  if (m.stack !== undefined) {
-    e.stack = m.stack;
-  }
-  return e;
 }
 
 /** Human-readable exploration result. */
-export function formatExplore(r: ExploreResult, signal?: 'SIGINT' | 'SIGTERM'): string {
+export function formatExplore(r: ExploreResult): string {
   const d = r.details;
   const out: string[] = [];
-  const stats = `${d.executions} executions (${d.redundant} pruned as redundant), ${d.states} states, depth ${d.maxDepth}, ${(d.elapsedMs / 1000).toFixed(2)} s`;
+  const store = d.stateStore === undefined ? '' : `, ${d.stateStore.stored} states stored (${d.stateStore.kind}, ${(d.stateStore.bytes / 2 ** 20).toFixed(1)} MiB), ${d.stateStore.revisits} revisits cut`;
+  const stats = `${d.executions} executions (${d.redundant} pruned as redundant), ${d.states} states${store}, depth ${d.maxDepth}, ${(d.elapsedMs / 1000).toFixed(2)} s`;
   if (d.nondeterminism !== undefined) {
     out.push(`NON-DETERMINISM: ${d.nondeterminism}`);
   }
@@ -157,13 +87,57 @@ export function formatExplore(r: ExploreResult, signal?: 'SIGINT' | 'SIGTERM'): 
     out.push('', 'hint: run the replay command to see this execution again; add --json for machine-readable output.');
   } else if (d.outcome === 'passed') {
     out.push(`PASSED: ${r.scenario}: ${d.complete ? `exhaustive search complete, no finding on any schedule: ` : ''}${stats}`);
-  } else if (signal !== undefined) {
-    out.push(`INTERRUPTED by ${signal}: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: no finding so far: ${stats}${d.strategy === 'exhaustive' ? ' (the search is not complete)' : ''}`);
+  } else if (d.stopped === 'refused') {
+    out.push(`REFUSED: ${r.scenario}: exhaustive search estimated at ${formatDuration(d.elapsedMs + (d.remainingMs ?? Infinity))} (${((d.fractionDone ?? 0) * 100).toFixed(2)}% done after ${(d.elapsedMs / 1000).toFixed(1)} s), more than --time; pass --force to run it anyway, or split it with --jobs / --shard`);
   } else if (d.nondeterminism === undefined) {
-    const what = d.stoppedBy === 'time' ? 'the time budget' : 'the budget';
-    out.push(`no finding within ${what}: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}${d.strategy === 'exhaustive' ? ' (the search is not complete)' : ''}`);
+    const why = d.stopped === 'signal' ? 'interrupted by a signal' : d.stopped === 'time' ? 'no finding within the time' : 'no finding within the budget';
+    const rest = d.fractionDone !== undefined && d.strategy === 'exhaustive' ? `; ${(d.fractionDone * 100).toFixed(2)}% of the tree done, about ${formatDuration(d.remainingMs ?? Infinity)} remaining` : '';
+    out.push(`${why}: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}${rest}`);
+  }
+  if (d.shard !== undefined) {
+    out.push(`shard ${d.shard.index}/${d.shard.count}: merge the shard files with tdxsim explore merge`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** `--shard I/N`. */
+function parseShard(s: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (m === null || count < 1 || index >= count) {
+    throw new TdxsimError('TDXSIM_BAD_ARGS', `--shard "${s}": expected I/N with 0 <= I < N`);
+  }
+  return { index, count };
+}
+
+/** Shard files: what --out writes. */
+const SHARD_FORMAT = 'tdxsim-explore/1';
+
+function toJson(r: ExploreResult): string {
+  return `${JSON.stringify({ format: SHARD_FORMAT, scenario: r.scenario, campaign: r.campaign, replay: r.replay ?? null, ...r.details }, null, 2)}\n`;
+}
+
+function readShard(file: string): ExploreResult {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${file}: ${(e as Error).message}`);
+  }
+  if (j['format'] !== SHARD_FORMAT) {
+    throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${file} is not a result written by explore --out`);
+  }
+  const { format: _f, scenario, campaign, replay, ...details } = j;
+  return { scenario: String(scenario), campaign: String(campaign), ...(typeof replay === 'string' ? { replay } : {}), details: details as unknown as ExploreResult['details'] };
+}
+
+function finish(r: ExploreResult, o: ExploreOpts, ctx: CommandContext): void {
+  if (o.out !== undefined) {
+    writeFileSync(o.out, toJson(r));
+  }
+  process.stdout.write(o.json === true ? toJson(r) : formatExplore(r));
+  ctx.exitCode = r.details.counterexample !== undefined || r.details.nondeterminism !== undefined ? EXIT_FINDINGS : r.details.stopped === 'refused' ? EXIT_BAD_INPUT : EXIT_OK;
 }
 
 /** Register `explore` and `replay`. */
@@ -171,8 +145,9 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
   machineOptions(
     program
       .command('explore')
-      .description('search interleavings (and faults) of a scenario for findings; shrink and print a replayable counterexample')
-      .argument('<scenario>', 'embedded scenario name or scenario .json file'),
+      .description('search interleavings (and faults) of a scenario for findings; shrink and print a replayable counterexample. `explore merge FILES...` combines shard results')
+      .argument('<scenario>', 'embedded scenario name or scenario .json file (or "merge")')
+      .argument('[files...]', 'with "merge": shard result files written by --out'),
   )
     .option('--strategy <s>', 'exhaustive | random | pct', 'random')
     .option('--budget <n>', 'maximum executions', parseUint('--budget'))
@@ -182,14 +157,35 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--check-determinism', 'run every execution twice and compare trace hashes')
     .option('--fail-on <classes>', 'only these finding classes stop the search (comma-separated)')
     .option('--no-symmetry', 'disable symmetry reduction')
+    .option('--no-latency', 'nominal interrupt latency only (no "REBOOT IPI after the 1 s wait" or "never" choices)')
+    .option('--jobs <n>', 'run N workers on local cores (shards of the search, merged)', parseUint('--jobs'))
+    .option('--shard <i/n>', 'explore part I of N (0-based) of the search; write it with --out and merge the parts')
+    .option('--split-depth <d>', 'branching depth at which exhaustive search deals subtrees to shards (default 6)', parseUint('--split-depth'))
+    .option('--out <file>', 'write the result as JSON to FILE (a shard file for explore merge)')
+    .option('--stateful', 'exhaustive: never explore a state twice (state fingerprints, CPUs in canonical order) instead of sleep sets')
+    .option('--state-memory <mb>', 'stateful: MiB for the visited-state table before it turns bit-state (default 1024)', parseUint('--state-memory'))
+    .option('--force', 'run an exhaustive search even if its estimate says it cannot finish within --time')
     .option('--json', 'print JSON')
-    .addHelpText(
-      'after',
-      '\nDefault budget: 1,000 executions for random and pct; none for exhaustive (it runs until complete: give --budget or --time). --time counts from the start, setup included, and is checked between executions.\nProgress goes to stderr (a line every 10 s when stderr is not a terminal). SIGINT or SIGTERM stops after the current execution and prints what was explored so far.\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input, 130/143 interrupted by SIGINT/SIGTERM.',
-    )
-    .action(async (scenario: string, o: ExploreOpts) => {
+    .addHelpText('after', '\nProgress: a line every 10 s on stderr (a status line on a terminal). SIGINT/SIGTERM stop the search with a summary.\nExit codes: 0 no finding, 1 finding or non-determinism, 2 bad input or refused (estimate beyond --time), 130/143 stopped by SIGINT/SIGTERM.')
+    .action(async (scenario: string, files: string[], o: ExploreOpts) => {
+      if (scenario === 'merge') {
+        const r = mergeExploreResults(files.map(readShard));
+        finish(r, o, ctx);
+        return;
+      }
+      if (files.length > 0) {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', `explore ${scenario}: unexpected arguments ${files.join(' ')}`);
+      }
       if (o.strategy !== 'exhaustive' && o.strategy !== 'random' && o.strategy !== 'pct') {
         throw new TdxsimError('TDXSIM_BAD_ARGS', `--strategy "${o.strategy ?? ''}": expected exhaustive, random or pct`);
+      }
+      const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+      const jobs = o.jobs ?? 1;
+      if (jobs < 1 || jobs > 256) {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', `--jobs ${jobs}: expected 1..256`);
+      }
+      if (shard !== undefined && jobs > 1) {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', '--shard and --jobs: run one shard per process (or per machine), or --jobs alone');
       }
       const req: ExploreRequest = {
         ...source(scenario),
@@ -200,10 +196,17 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         checkDeterminism: o.checkDeterminism === true,
         ...(o.failOn !== undefined ? { failOn: parseClasses(o.failOn) } : {}),
         symmetry: o.symmetry !== false,
+        ...(shard !== undefined ? { shard } : {}),
+        ...(o.splitDepth !== undefined ? { splitDepth: o.splitDepth } : {}),
+        ...(o.force === true ? { force: true } : {}),
+        ...(o.stateful === true ? { stateful: true } : {}),
+        ...(o.stateMemory !== undefined ? { stateMemoryBytes: o.stateMemory * 2 ** 20 } : {}),
       };
-      const { r, signal } = await exploreInWorker(req);
-      process.stdout.write(o.json === true ? `${JSON.stringify({ scenario: r.scenario, replay: r.replay ?? null, ...r.details, ...(signal !== undefined ? { signal } : {}) }, null, 2)}\n` : formatExplore(r, signal));
-      ctx.exitCode = signal !== undefined ? (signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM) : r.details.counterexample !== undefined || r.details.nondeterminism !== undefined ? EXIT_FINDINGS : EXIT_OK;
+      const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);
+      finish(result, o, ctx);
+      if (signal !== undefined && result.details.counterexample === undefined) {
+        ctx.exitCode = signal === 'SIGINT' ? 130 : 143;
+      }
     });
 
   machineOptions(
@@ -215,6 +218,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
   )
     .option('--faults <f>', 'fault plan of the run (as printed by explore)', 'none')
     .option('--fault-choices <mode>', 'binary (exhaustive search) or weighted', 'weighted')
+    .option('--no-latency', 'nominal interrupt latency only (as explore --no-latency)')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--json', 'print JSON')
     .action((scenario: string, o: ExploreOpts & { path: string; faultChoices?: string }) => {

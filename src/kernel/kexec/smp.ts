@@ -55,6 +55,17 @@ function others_online(k: Kernel, cpu: Cpu): boolean {
   return k.platform.cpus.some((c) => c !== cpu && c.online);
 }
 
+/** cpumask_next(): the lowest CPU in `mask` above `after`, or -1. @see linux find_next_bit() */
+function next_cpu_in_mask(mask: ReadonlySet<number>, after: number): number {
+  let best = -1;
+  for (const id of mask) {
+    if (id > after && (best === -1 || id < best)) {
+      best = id;
+    }
+  }
+  return best;
+}
+
 /** NMI handler registered by native_stop_other_cpus(). @see linux smp_stop_nmi_callback() */
 export function* smp_stop_nmi_callback(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): Prog {
   const st = k.kexec_state;
@@ -148,10 +159,11 @@ function* stop_other_cpus_stop_mask(k: Kernel, cpu: Cpu, opts: StopOptions): Pro
     k.klog.emerg('Shutting down cpus with NMI');
     st.nmiHandlerRegistered = true;
     yield { op: 'tick', ns: 2_000_000, label: 'cpus_stop_mask' };
-    // for_each_cpu(cpu, &cpus_stop_mask): the mask is read again here.
-    for (const id of [...st.cpus_stop_mask]) {
+    // for_each_cpu(cpu, &cpus_stop_mask): find_next_bit() on the live mask, so a CPU that
+    // leaves it while the walk goes on gets no NMI. The walk's position is this loop's state.
+    for (let id = next_cpu_in_mask(st.cpus_stop_mask, -1); id !== -1; id = next_cpu_in_mask(st.cpus_stop_mask, id)) {
       p.sendIpi(cpu, p.cpu(id), 'NMI');
-      yield { op: 'yield', label: 'cpus_stop_mask' };
+      yield { op: 'yield', label: 'cpus_stop_mask', local: `for_each_cpu@${id}` };
     }
     // An NMI is always taken eventually in the model, so `wait` ends once every CPU answered.
     yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.wait ? Infinity : STOP_NMI_WAIT_NS, 'cpus_stop_mask');
