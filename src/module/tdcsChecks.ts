@@ -14,7 +14,7 @@ import { tdrOperand } from './hpaChecks.js';
 import type { LeafCtx } from './leafCtx.js';
 import { LEAF } from './leafNumbers.js';
 import { OPERAND_ID, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from './status.js';
-import { checkBuildState, gpaValid, septWalk } from './tdChecks.js';
+import { checkBuildState, gpaValid, septErrorInfo, septWalk } from './tdChecks.js';
 import type { SeptWalk } from './tdChecks.js';
 import type { TdState } from './tdState.js';
 import { OP_STATE } from './tdState.js';
@@ -119,6 +119,36 @@ export function lockedSeptWalk(ctx: LeafCtx, td: TdState, info: PageInfo, mode: 
     return { status: withOperand(TDX_EPT_WALK_FAILED, OPERAND_ID.RCX), walk };
   }
   return { status: TDX_SUCCESS, walk };
+}
+
+/** A TD, the GPA and level asked for, and the Secure EPT walk to it; or the status to return. */
+export type GpaEntry = { readonly status?: undefined; readonly td: TdState; readonly info: PageInfo; readonly walk: SeptWalk } | { readonly status: U64 };
+
+/**
+ * The common start of the leaves that act on one Secure EPT entry of a TD (RANGE.BLOCK,
+ * RANGE.UNBLOCK, SEPT.REMOVE): the TDR in RDX (shared) with the op-state lock shared, the GPA and
+ * level in RCX (OPERAND_INVALID|RCX when malformed or below `minLevel`), then the exclusive SEPT
+ * walk; a failed walk reports the entry it stopped at in RCX/RDX.
+ * @see intel/tdx-module 1.5.01 tdh_mem_range_block.c, tdh_mem_range_unblock.c, tdh_mem_sept_remove.c
+ */
+export function gpaEntryPrologue(ctx: LeafCtx, tdrIn: bigint, gpaLevel: bigint, minLevel: number, leaf: number): GpaEntry {
+  const t = tdPrologue(ctx, tdrIn, OPERAND_ID.RDX, 'shared', 'shared', leaf);
+  if (t.status !== undefined) {
+    return { status: t.status };
+  }
+  const td = t.td;
+  const info = pageInfo(gpaLevel, minLevel, td.septRootLevel);
+  if (info === undefined) {
+    return { status: withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX) };
+  }
+  const w = lockedSeptWalk(ctx, td, info, 'exclusive');
+  if (w.status !== TDX_SUCCESS || w.walk === undefined) {
+    if (w.walk !== undefined) {
+      septErrorInfo(ctx, w.walk);
+    }
+    return { status: w.status };
+  }
+  return { td, info, walk: w.walk };
 }
 
 /** op_state_is_tlb_tracking_required(): RUNNABLE, LIVE_EXPORT, LIVE_IMPORT. */

@@ -14,9 +14,9 @@ import type { Prog } from '../../platform/Exec.js';
 import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { LEAF } from '../leafNumbers.js';
-import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, TDX_TLB_TRACKING_NOT_DONE, withOperand } from '../status.js';
+import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_SUCCESS, TDX_TLB_TRACKING_NOT_DONE, withOperand } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
-import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
+import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
 
 /** TDH.MEM.RANGE.UNBLOCK. */
@@ -25,23 +25,12 @@ export function* tdhMemRangeUnblock(ctx: LeafCtx): Prog<U64> {
   const gpaLevel = r.rcx;
   const tdrIn = r.rdx;
   r.rcx = r.rdx = 0n as U64;
-  const t = tdPrologue(ctx, tdrIn, OPERAND_ID.RDX, 'shared', 'shared', LEAF.TDH_MEM_RANGE_UNBLOCK);
-  if (t.status !== undefined) {
-    return t.status;
+  const g = gpaEntryPrologue(ctx, tdrIn, gpaLevel, 0, LEAF.TDH_MEM_RANGE_UNBLOCK);
+  if (g.status !== undefined) {
+    return g.status;
   }
-  const td = t.td;
-  const info = pageInfo(gpaLevel, 0, td.septRootLevel);
-  if (info === undefined) {
-    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
-  }
-  const w = lockedSeptWalk(ctx, td, info, 'exclusive');
-  if (w.status !== TDX_SUCCESS || w.walk === undefined) {
-    if (w.walk !== undefined) {
-      septErrorInfo(ctx, w.walk);
-    }
-    return w.status;
-  }
-  const e = w.walk.entry;
+  const { td, info } = g;
+  const e = g.walk.entry;
   if (e === undefined || !septBlocked(e.state)) {
     septErrorInfo(ctx, { level: info.level, entry: e });
     return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);

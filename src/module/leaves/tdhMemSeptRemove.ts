@@ -30,7 +30,7 @@ import {
   withOperand,
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
-import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
+import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js';
 import { septBlocked } from '../tdState.js';
 
 const NULL_PA = 0xffff_ffff_ffff_ffffn as U64;
@@ -47,23 +47,12 @@ export function* tdhMemSeptRemove(ctx: LeafCtx): Prog<U64> {
   if (ctx.version > 1) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RAX);
   }
-  const t = tdPrologue(ctx, tdrIn, OPERAND_ID.RDX, 'shared', 'shared', LEAF.TDH_MEM_SEPT_REMOVE);
-  if (t.status !== undefined) {
-    return t.status;
+  const g = gpaEntryPrologue(ctx, tdrIn, gpaLevel, 1, LEAF.TDH_MEM_SEPT_REMOVE);
+  if (g.status !== undefined) {
+    return g.status;
   }
-  const td = t.td;
-  const info = pageInfo(gpaLevel, 1, td.septRootLevel);
-  if (info === undefined) {
-    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
-  }
-  const w = lockedSeptWalk(ctx, td, info, 'exclusive');
-  if (w.status !== TDX_SUCCESS || w.walk === undefined) {
-    if (w.walk !== undefined) {
-      septErrorInfo(ctx, w.walk);
-    }
-    return w.status;
-  }
-  const e = w.walk.entry;
+  const { td, info } = g;
+  const e = g.walk.entry;
   if (e === undefined || e.leaf) {
     septErrorInfo(ctx, { level: info.level, entry: e });
     return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
