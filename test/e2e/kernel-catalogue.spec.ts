@@ -165,3 +165,12 @@ describe('tdxsim kernels / modules', () => {
     expect(tdxsim(['modules']).stdout).toMatch(/^1\.5\.28 +0x226f3f0fbf \(assumed\) +989 +20251126 +unknown /m);
   });
 });
+
+describe('tdxsim scenarios / presets --json', () => {
+  it('list what is embedded as JSON', () => {
+    const s = JSON.parse(tdxsim(['scenarios', '--json']).stdout) as { name: string; kernel: string | null; platform: string | null }[];
+    expect(s.find((x) => x.name === 'kexec-linux-6.8')).toMatchObject({ kernel: 'linux-6.16', platform: 'small-2s' });
+    expect(s.find((x) => x.name === 'bringup')).toMatchObject({ kernel: null, platform: 'small-2s' });
+    expect(JSON.parse(tdxsim(['presets', '--json']).stdout)).toEqual(['small-2s', 'ref', 'spr-2s-256g', 'emr-2s-1t', 'gnr-2s-2t', '8s-12t', 'amd-sme-2s']);
+  });
+});

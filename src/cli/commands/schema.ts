@@ -15,7 +15,16 @@ export function registerSchema(program: Command, _ctx: CommandContext): void {
   program
     .command('scenarios')
     .description('list the embedded scenarios with their descriptions')
-    .action(() => {
+    .option('--json', 'print JSON: name, description, kernel (null: the default kernel) and platform of each')
+    .action((o: { json?: boolean }) => {
+      if (o.json === true) {
+        const list = scenarioNames().map((n) => {
+          const sc = namedScenario(n);
+          return { name: n, description: sc?.description ?? '', kernel: sc?.kernel ?? null, platform: typeof sc?.platform === 'string' ? sc.platform : null };
+        });
+        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        return;
+      }
       for (const n of scenarioNames()) {
         const sc = namedScenario(n);
         process.stdout.write(`${n.padEnd(26)} ${sc?.description ?? ''}\n`);
@@ -25,7 +34,12 @@ export function registerSchema(program: Command, _ctx: CommandContext): void {
     .command('presets')
     .description('list platform presets, or print one as JSON to start your own')
     .argument('[name]', 'preset to print')
-    .action((name?: string) => {
+    .option('--json', 'with no name: print the preset names as a JSON array')
+    .action((name: string | undefined, o: { json?: boolean }) => {
+      if (name === undefined && o.json === true) {
+        process.stdout.write(`${JSON.stringify(presetNames())}\n`);
+        return;
+      }
       if (name === undefined) {
         process.stdout.write(`${presetNames().join('\n')}\n`);
         return;
