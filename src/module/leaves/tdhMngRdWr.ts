@@ -20,6 +20,7 @@ import { OPERAND_ID, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../st
 import { tdPrologue } from '../tdcsChecks.js';
 import { lookupField, readField, TD_FIELDS, writeField } from '../tdMetadata.js';
 import type { TdField } from '../tdMetadata.js';
+import type { TdState, VcpuState } from '../tdState.js';
 
 const MD_FIELD_ID_NA = 0xffff_ffff_ffff_ffffn as U64;
 
@@ -34,6 +35,30 @@ export function nextFieldId(table: readonly TdField[], id: bigint): U64 {
   }
   const i = table.indexOf(hit.field);
   return (table[i + 1]?.id ?? MD_FIELD_ID_NA) as U64;
+}
+
+/**
+ * The field access both TD and VCPU metadata leaves end with: a write returns the old value in
+ * R8; a read returns the value in R8 and, from version 1, the next field id in RDX.
+ */
+export function accessField(ctx: LeafCtx, table: readonly TdField[], fieldId: bigint, td: TdState, vcpu: VcpuState | undefined, write: boolean, wrData: bigint, wrMask: bigint): U64 {
+  const r = ctx.regs;
+  if (write) {
+    const w = writeField(table, fieldId, td, vcpu, wrData, wrMask);
+    if (w.status === TDX_SUCCESS) {
+      r.r8 = w.old as U64;
+    }
+    return w.status;
+  }
+  const rd = readField(table, fieldId, td, vcpu);
+  if (rd.status !== TDX_SUCCESS) {
+    return rd.status;
+  }
+  if (ctx.version > 0) {
+    r.rdx = nextFieldId(table, fieldId);
+  }
+  r.r8 = rd.value as U64;
+  return TDX_SUCCESS;
 }
 
 function* tdhMngRdWr(ctx: LeafCtx, write: boolean): Prog<U64> {
@@ -53,22 +78,7 @@ function* tdhMngRdWr(ctx: LeafCtx, write: boolean): Prog<U64> {
     return t.status;
   }
   yield YIELD;
-  if (write) {
-    const w = writeField(TD_FIELDS, fieldId, t.td, undefined, wrData, wrMask);
-    if (w.status === TDX_SUCCESS) {
-      r.r8 = w.old as U64;
-    }
-    return w.status;
-  }
-  const rd = readField(TD_FIELDS, fieldId, t.td, undefined);
-  if (rd.status !== TDX_SUCCESS) {
-    return rd.status;
-  }
-  if (ctx.version > 0) {
-    r.rdx = nextFieldId(TD_FIELDS, fieldId);
-  }
-  r.r8 = rd.value as U64;
-  return TDX_SUCCESS;
+  return accessField(ctx, TD_FIELDS, fieldId, t.td, undefined, write, wrData, wrMask);
 }
 
 /** TDH.MNG.RD. */

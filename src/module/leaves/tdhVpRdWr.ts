@@ -18,10 +18,10 @@ import { YIELD } from '../leafCtx.js';
 import { LEAF } from '../leafNumbers.js';
 import { OPERAND_ID, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
 import { checkTdcsState } from '../tdcsChecks.js';
-import { readField, VP_FIELDS, writeField } from '../tdMetadata.js';
+import { VP_FIELDS } from '../tdMetadata.js';
 import { tdvprOperand } from '../vcpuChecks.js';
 import { associateVcpu } from './tdhVpEnter.js';
-import { nextFieldId } from './tdhMngRdWr.js';
+import { accessField } from './tdhMngRdWr.js';
 
 const MD_FIELD_ID_NA = 0xffff_ffff_ffff_ffffn as U64;
 
@@ -51,22 +51,7 @@ function* tdhVpRdWr(ctx: LeafCtx, write: boolean): Prog<U64> {
     return a;
   }
   yield YIELD;
-  if (write) {
-    const w = writeField(VP_FIELDS, fieldId, td, vcpu, wrData, wrMask);
-    if (w.status === TDX_SUCCESS) {
-      r.r8 = w.old as U64;
-    }
-    return w.status;
-  }
-  const rd = readField(VP_FIELDS, fieldId, td, vcpu);
-  if (rd.status !== TDX_SUCCESS) {
-    return rd.status;
-  }
-  if (ctx.version > 0) {
-    r.rdx = nextFieldId(VP_FIELDS, fieldId);
-  }
-  r.r8 = rd.value as U64;
-  return TDX_SUCCESS;
+  return accessField(ctx, VP_FIELDS, fieldId, td, vcpu, write, wrData, wrMask);
 }
 
 /** TDH.VP.RD. */
