@@ -13,11 +13,11 @@ import type { U64 } from '../base/u64.js';
 import { tdrOperand } from './hpaChecks.js';
 import type { LeafCtx } from './leafCtx.js';
 import { LEAF } from './leafNumbers.js';
-import { OPERAND_ID, TDX_EPT_WALK_FAILED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from './status.js';
+import { OPERAND_ID, TDX_EPT_WALK_FAILED, TDX_GPA_RANGE_NOT_BLOCKED, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_SUCCESS, TDX_TLB_TRACKING_NOT_DONE, withOperand } from './status.js';
 import { checkBuildState, gpaValid, septErrorInfo, septWalk } from './tdChecks.js';
 import type { SeptWalk } from './tdChecks.js';
-import type { TdState } from './tdState.js';
-import { OP_STATE } from './tdState.js';
+import type { SeptEntry, TdState } from './tdState.js';
+import { OP_STATE, septBlocked } from './tdState.js';
 import type { LockMode } from './TryLock.js';
 
 const O = OP_STATE;
@@ -162,4 +162,27 @@ export function tlbTracked(td: TdState, bepoch: number): boolean {
     return true;
   }
   return bepoch < td.tdEpoch - 1;
+}
+
+/**
+ * Before an entry is removed (PAGE.REMOVE, SEPT.REMOVE): its PAMT entry locked exclusive
+ * (OPERAND_BUSY|RCX), and while the TD's op state tracks TLBs, the entry blocked
+ * (GPA_RANGE_NOT_BLOCKED|RCX, entry details reported) and its block epoch tracked
+ * (TLB_TRACKING_NOT_DONE|RCX).
+ * @see intel/tdx-module 1.5.01 tdh_mem_page_remove.c, tdh_mem_sept_remove.c
+ */
+export function removableEntry(ctx: LeafCtx, td: TdState, level: number, e: SeptEntry): U64 {
+  if (!ctx.hold(ctx.m.pamt.lock(e.pa), 'exclusive')) {
+    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
+  }
+  if (opStateTracksTlb(td.opState)) {
+    if (!septBlocked(e.state)) {
+      septErrorInfo(ctx, { level, entry: e });
+      return withOperand(TDX_GPA_RANGE_NOT_BLOCKED, OPERAND_ID.RCX);
+    }
+    if (!tlbTracked(td, td.bepoch.get(e.pa) ?? td.tdEpoch)) {
+      return withOperand(TDX_TLB_TRACKING_NOT_DONE, OPERAND_ID.RCX);
+    }
+  }
+  return TDX_SUCCESS;
 }

@@ -24,16 +24,12 @@ import { pagesPerLevel } from '../pamt.js';
 import {
   OPERAND_ID,
   TDX_EPT_ENTRY_STATE_INCORRECT,
-  TDX_GPA_RANGE_NOT_BLOCKED,
-  TDX_OPERAND_BUSY,
   TDX_OPERAND_INVALID,
   TDX_SUCCESS,
-  TDX_TLB_TRACKING_NOT_DONE,
   withOperand,
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
-import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
-import { septBlocked } from '../tdState.js';
+import { lockedSeptWalk, pageInfo, removableEntry, tdPrologue } from '../tdcsChecks.js';
 
 /** TDH.MEM.PAGE.REMOVE. */
 export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
@@ -62,17 +58,9 @@ export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
     septErrorInfo(ctx, { level: info.level, entry: e });
     return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
   }
-  if (!ctx.hold(ctx.m.pamt.lock(e.pa), 'exclusive')) {
-    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
-  }
-  if (opStateTracksTlb(td.opState)) {
-    if (!septBlocked(e.state)) {
-      septErrorInfo(ctx, { level: info.level, entry: e });
-      return withOperand(TDX_GPA_RANGE_NOT_BLOCKED, OPERAND_ID.RCX);
-    }
-    if (!tlbTracked(td, td.bepoch.get(e.pa) ?? td.tdEpoch)) {
-      return withOperand(TDX_TLB_TRACKING_NOT_DONE, OPERAND_ID.RCX);
-    }
+  const removable = removableEntry(ctx, td, info.level, e);
+  if (removable !== TDX_SUCCESS) {
+    return removable;
   }
   yield YIELD;
   td.sept.clear(info.level, info.gpa);

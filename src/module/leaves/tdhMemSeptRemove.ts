@@ -22,16 +22,12 @@ import {
   OPERAND_ID,
   TDX_EPT_ENTRY_STATE_INCORRECT,
   TDX_EPT_PAGE_NOT_FREE,
-  TDX_GPA_RANGE_NOT_BLOCKED,
-  TDX_OPERAND_BUSY,
   TDX_OPERAND_INVALID,
   TDX_SUCCESS,
-  TDX_TLB_TRACKING_NOT_DONE,
   withOperand,
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
-import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js';
-import { septBlocked } from '../tdState.js';
+import { gpaEntryPrologue, removableEntry } from '../tdcsChecks.js';
 
 const NULL_PA = 0xffff_ffff_ffff_ffffn as U64;
 
@@ -57,17 +53,9 @@ export function* tdhMemSeptRemove(ctx: LeafCtx): Prog<U64> {
     septErrorInfo(ctx, { level: info.level, entry: e });
     return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
   }
-  if (!ctx.hold(ctx.m.pamt.lock(e.pa), 'exclusive')) {
-    return withOperand(TDX_OPERAND_BUSY, OPERAND_ID.RCX);
-  }
-  if (opStateTracksTlb(td.opState)) {
-    if (!septBlocked(e.state)) {
-      septErrorInfo(ctx, { level: info.level, entry: e });
-      return withOperand(TDX_GPA_RANGE_NOT_BLOCKED, OPERAND_ID.RCX);
-    }
-    if (!tlbTracked(td, td.bepoch.get(e.pa) ?? td.tdEpoch)) {
-      return withOperand(TDX_TLB_TRACKING_NOT_DONE, OPERAND_ID.RCX);
-    }
+  const removable = removableEntry(ctx, td, info.level, e);
+  if (removable !== TDX_SUCCESS) {
+    return removable;
   }
   const span = septSpan(info.level);
   if (td.sept.countIn(info.level - 1, info.gpa, info.gpa + span) > 0) {
