@@ -7,24 +7,30 @@ import tseslint from 'typescript-eslint';
  * The module and the kernel never import each other.
  */
 const LAYERS = {
-  base: ['platform', 'module', 'kernel', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
-  platform: ['module', 'kernel', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
-  module: ['kernel', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
-  kernel: ['module', 'machine', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
-  machine: ['explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  base: ['platform', 'sim', 'module', 'kernel', 'machine', 'scenario', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  platform: ['sim', 'module', 'kernel', 'machine', 'scenario', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  // The deterministic runtime (scheduler, choice sources, state table) sits on the platform and
+  // below the machine: it drives CPUs, it knows nothing of the module or the kernel.
+  sim: ['module', 'kernel', 'machine', 'scenario', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  module: ['sim', 'kernel', 'machine', 'scenario', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  kernel: ['sim', 'module', 'machine', 'scenario', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  machine: ['scenario', 'explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  // Scenarios: the format, the embedded ones, the kernel session, checkers, running one.
+  scenario: ['explore', 'api', 'tools', 'cli', 'server', 'web', 'bench'],
+  // Search strategies, shrinking, faults, shards.
   explore: ['api', 'tools', 'cli', 'server', 'web', 'bench'],
   // src/api/index.ts, the public entry, also re-exports the tools (see the override below).
   api: ['tools', 'cli', 'server', 'web', 'bench'],
   // Operator tools (plan, diagnose, explain, compat, the catalogues and their log parsers) sit on
   // the library core: they use its errors, input reading and runs.
   tools: ['cli', 'server', 'web', 'bench'],
-  cli: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'tools', 'bench'],
-  server: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'tools', 'cli', 'web', 'bench'],
-  web: ['base', 'platform', 'module', 'kernel', 'machine', 'explore', 'tools', 'cli', 'server', 'bench'],
+  cli: ['base', 'platform', 'sim', 'module', 'kernel', 'machine', 'scenario', 'explore', 'tools', 'bench'],
+  server: ['base', 'platform', 'sim', 'module', 'kernel', 'machine', 'scenario', 'explore', 'tools', 'cli', 'web', 'bench'],
+  web: ['base', 'platform', 'sim', 'module', 'kernel', 'machine', 'scenario', 'explore', 'tools', 'cli', 'server', 'bench'],
   bench: ['cli', 'server', 'web'],
 };
 
-const MODEL_LAYERS = ['base', 'platform', 'module', 'kernel', 'machine', 'explore'];
+const MODEL_LAYERS = ['base', 'platform', 'sim', 'module', 'kernel', 'machine', 'scenario', 'explore'];
 
 const determinismBans = [
   { selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'Model code uses the seeded Prng, never Math.random.' },

@@ -5,21 +5,21 @@
  * under the free scheduler with the explorer's choice source and fault plan.
  */
 import { ModelBug } from '../base/assert.js';
-import { SleepBlocked } from '../explore/choices/ExhaustiveChoices.js';
+import { SleepBlocked } from '../sim/choices/ExhaustiveChoices.js';
 import { explore, replayPath } from '../explore/explore.js';
 import type { Execution, ExecutionContext, ExploreDetails, ExploreProgress, ExploreTarget, FaultMode, Strategy } from '../explore/explore.js';
 import { CompositeFaults, formatPlan, parsePlan, PlanFaults } from '../explore/faults.js';
 import type { FaultPlan } from '../explore/faults.js';
-import type { Finding } from '../explore/findings.js';
-import { createKernelSession } from '../explore/kernelSession.js';
+import type { Finding } from '../scenario/findings.js';
+import { createKernelSession } from '../scenario/kernelSession.js';
 import { mergeDetails } from '../explore/merge.js';
-import { DEFAULT_LATENCY_LADDER } from '../explore/latency.js';
-import { parsePath } from '../explore/choices/path.js';
-import { PathMismatch } from '../explore/choices/ReplayChoices.js';
-import { ScenarioRun } from '../explore/runScenario.js';
-import type { FindingClass, Scenario, ScenarioStep } from '../explore/scenario.js';
-import { needsKernel } from '../explore/scenario.js';
-import { formatTimeline, timelineOf } from '../explore/timeline.js';
+import { DEFAULT_LATENCY_LADDER } from '../scenario/latency.js';
+import { parsePath } from '../sim/choices/path.js';
+import { PathMismatch } from '../sim/choices/ReplayChoices.js';
+import { ScenarioRun } from '../scenario/runScenario.js';
+import type { FindingClass, Scenario, ScenarioStep } from '../scenario/scenario.js';
+import { needsKernel } from '../scenario/scenario.js';
+import { formatTimeline, timelineOf } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { prepareRun } from './run.js';

@@ -4,12 +4,12 @@
  */
 import { LINE_SIZE } from '../base/ids.js';
 import type { TraceEvent } from '../base/trace.js';
-import { createKernelSession } from '../explore/kernelSession.js';
-import { ScenarioRun } from '../explore/runScenario.js';
-import { timelineOf } from '../explore/timeline.js';
-import type { TimelineEvent } from '../explore/timeline.js';
-import type { RunOutcome } from '../explore/runScenario.js';
-import { needsKernel } from '../explore/scenario.js';
+import { createKernelSession } from '../scenario/kernelSession.js';
+import { ScenarioRun } from '../scenario/runScenario.js';
+import { timelineOf } from '../scenario/timeline.js';
+import type { TimelineEvent } from '../scenario/timeline.js';
+import type { RunOutcome } from '../scenario/runScenario.js';
+import { needsKernel } from '../scenario/scenario.js';
 import { TdxsimError } from './errors.js';
 import { prepareRun } from './run.js';
 import { runReplayCommand } from './shell.js';

@@ -4,16 +4,16 @@
  * anything runs; then run. Bad input throws TdxsimError with a stable code and a message that
  * names the input, the place and the problem.
  */
-import { createKernelSession, kernelProfileNames } from '../explore/kernelSession.js';
-import { parsePath } from '../explore/choices/path.js';
-import { runScenario } from '../explore/runScenario.js';
-import type { RunResult } from '../explore/runScenario.js';
-import { needsKernel, parseScenario } from '../explore/scenario.js';
-import type { Scenario, ScenarioStep } from '../explore/scenario.js';
+import { createKernelSession, kernelProfileNames } from '../scenario/kernelSession.js';
+import { parsePath } from '../sim/choices/path.js';
+import { runScenario } from '../scenario/runScenario.js';
+import type { RunResult } from '../scenario/runScenario.js';
+import { needsKernel, parseScenario } from '../scenario/scenario.js';
+import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
 import { FAULT_SITES as EXPLORE_FAULT_SITES } from '../explore/faults.js';
 import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
 import { MetadataTable } from '../module/metadata.js';
-import { namedScenario, scenarioNames } from '../explore/scenarios/index.js';
+import { namedScenario, scenarioNames } from '../scenario/scenarios/index.js';
 import { preset, presetNames } from '../platform/presets.js';
 import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec } from '../platform/spec.js';

@@ -4,7 +4,7 @@
  * clock and compared with the simulated machine's own dmesg time.
  */
 import { FIRST_CHOICE } from '../base/choice.js';
-import { Scheduler } from '../explore/Scheduler.js';
+import { Scheduler } from '../sim/Scheduler.js';
 import { createMachine } from '../machine/Machine.js';
 import { preset } from '../platform/presets.js';
 import type { Bench, BenchResult } from './types.js';

@@ -3,7 +3,7 @@
  * followed by WBINVD on every CPU, and fast-path scheduling steps.
  */
 import { FIRST_CHOICE } from '../base/choice.js';
-import { Scheduler } from '../explore/Scheduler.js';
+import { Scheduler } from '../sim/Scheduler.js';
 import type { Prog } from '../platform/Exec.js';
 import { Platform } from '../platform/Platform.js';
 import { preset } from '../platform/presets.js';

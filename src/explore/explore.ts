@@ -6,18 +6,18 @@
  */
 import type { ChoiceSource } from '../base/choice.js';
 import { Prng } from '../base/prng.js';
-import { ExhaustiveChoices, NotThisShard, SleepBlocked } from './choices/ExhaustiveChoices.js';
-import type { ShardSpec } from './choices/ExhaustiveChoices.js';
-import { formatPath } from './choices/path.js';
-import { PctChoices } from './choices/PctChoices.js';
-import { RandomChoices } from './choices/RandomChoices.js';
-import { ReplayChoices } from './choices/ReplayChoices.js';
+import { ExhaustiveChoices, NotThisShard, SleepBlocked } from '../sim/choices/ExhaustiveChoices.js';
+import type { ShardSpec } from '../sim/choices/ExhaustiveChoices.js';
+import { formatPath } from '../sim/choices/path.js';
+import { PctChoices } from '../sim/choices/PctChoices.js';
+import { RandomChoices } from '../sim/choices/RandomChoices.js';
+import { ReplayChoices } from '../sim/choices/ReplayChoices.js';
 import { describePlan, formatPlan, NO_FAULTS, swarmPlan } from './faults.js';
 import type { FaultPlan } from './faults.js';
-import type { Finding } from './findings.js';
-import type { FindingClass } from './scenario.js';
+import type { Finding } from '../scenario/findings.js';
+import type { FindingClass } from '../scenario/scenario.js';
 import { shrinkPath } from './shrink.js';
-import { AdaptiveStore } from './stateStore.js';
+import { AdaptiveStore } from '../sim/stateStore.js';
 
 /** What one execution produced. */
 export interface Execution {

@@ -1,7 +1,7 @@
 /**
  * What simulated code yields to the scheduler. Everything a CPU runs (kernel and module) is
  * a generator of Steps composed with `yield*`; a `yield` marks a point where another CPU may
- * run. The scheduler (explore/Scheduler.ts) gives each CPU's generator the answer to its step.
+ * run. The scheduler (sim/Scheduler.ts) gives each CPU's generator the answer to its step.
  */
 
 /**

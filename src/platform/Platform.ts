@@ -66,7 +66,7 @@ export interface FaultInjector {
 
 /**
  * Extra delivery latency of an interrupt, decided when it is sent. Exploration installs one that
- * makes the latency a choice (explore/latency.ts): how long the target sits with interrupts off
+ * makes the latency a choice (scenario/latency.ts): how long the target sits with interrupts off
  * (a critical section, a long SEAMCALL, an NMI handler) or how slow the delivery is, measured
  * against the deadlines that matter. `Infinity` means never taken.
  */

@@ -15,7 +15,7 @@
  */
 import { FIRST_CHOICE } from '../base/choice.js';
 import { hex16 } from '../base/u64.js';
-import { Scheduler } from '../explore/Scheduler.js';
+import { Scheduler } from '../sim/Scheduler.js';
 import type { Kernel } from '../kernel/Kernel.js';
 import { errname } from '../kernel/errno.js';
 import { KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';

@@ -3,7 +3,7 @@
  * module or the real one, and a timed scheduler to run programs on it.
  */
 import { FIRST_CHOICE } from '../../src/base/choice.js';
-import { Scheduler } from '../../src/explore/Scheduler.js';
+import { Scheduler } from '../../src/sim/Scheduler.js';
 import type { KernelProfileName } from '../../src/kernel/profiles.js';
 import type { KernelProfile } from '../../src/kernel/profiles.js';
 import { createMachine } from '../../src/machine/Machine.js';

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { shellQuote } from '../../src/api/shell.js';
-import { namedScenario } from '../../src/explore/scenarios/index.js';
+import { namedScenario } from '../../src/scenario/scenarios/index.js';
 import { presetInput } from '../../src/platform/presets.js';
 import { tdxsim } from '../__test-helpers__/cli.js';
 

@@ -1,5 +1,5 @@
 /**
- * Interrupt latency as a choice (src/explore/latency.ts): the stop race of linux-6.18 found from
+ * Interrupt latency as a choice (src/scenario/latency.ts): the stop race of linux-6.18 found from
  * the plain kexec scenario with no tuned delay, and the pre-6.5 hole (the kexec jump overtaking
  * a remote stop_this_cpu() WBINVD) found on the 2022 drafts and proved gone on 6.5+.
  */

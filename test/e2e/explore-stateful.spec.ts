@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { exploreScenario } from '../../src/api/index.js';
-import { AdaptiveStore, BitStateStore, HashSetStore } from '../../src/explore/stateStore.js';
+import { AdaptiveStore, BitStateStore, HashSetStore } from '../../src/sim/stateStore.js';
 
 const now = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 

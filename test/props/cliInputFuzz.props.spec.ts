@@ -13,7 +13,7 @@ import { isTdxsimError } from '../../src/api/errors.js';
 import { explain } from '../../src/tools/explain.js';
 import { exploreScenario } from '../../src/api/explore.js';
 import { prepareRun, runPrepared } from '../../src/api/run.js';
-import { namedScenario, scenarioNames } from '../../src/explore/scenarios/index.js';
+import { namedScenario, scenarioNames } from '../../src/scenario/scenarios/index.js';
 import { presetInput, presetNames } from '../../src/platform/presets.js';
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { prepareRun } from '../../src/api/run.js';
 import { scenarioTarget, withCpus } from '../../src/api/index.js';
 import type { ChoiceSource, SchedAction } from '../../src/base/choice.js';
-import { actionKey } from '../../src/explore/choices/ExhaustiveChoices.js';
+import { actionKey } from '../../src/sim/choices/ExhaustiveChoices.js';
 import { Prng } from '../../src/base/prng.js';
 import { NO_FAULTS } from '../../src/explore/faults.js';
 import type { ExploreTarget } from '../../src/explore/explore.js';

@@ -9,7 +9,7 @@ import { metadataPreflight, plan, planJson, planSpec } from '../../../src/tools/
 import type { PlanResult } from '../../../src/tools/plan.js';
 import { run } from '../../../src/api/run.js';
 import { FIRST_CHOICE } from '../../../src/base/choice.js';
-import { Scheduler } from '../../../src/explore/Scheduler.js';
+import { Scheduler } from '../../../src/sim/Scheduler.js';
 import { kernelProfile } from '../../../src/kernel/profiles.js';
 import type { KernelProfileName } from '../../../src/kernel/profiles.js';
 import { consumed_tdmrs } from '../../../src/kernel/tdx/tdmr.js';

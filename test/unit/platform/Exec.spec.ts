@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { FIRST_CHOICE } from '../../../src/base/choice.js';
-import { Scheduler } from '../../../src/explore/Scheduler.js';
+import { Scheduler } from '../../../src/sim/Scheduler.js';
 import { call, runToCompletion } from '../../../src/platform/Exec.js';
 import type { Prog, Step } from '../../../src/platform/Exec.js';
 import { Platform } from '../../../src/platform/Platform.js';

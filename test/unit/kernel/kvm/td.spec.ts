@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../../../src/api/index.js';
 import { mainBoot, parseDmesg } from '../../../../src/tools/parse/dmesg.js';
 import { parseStatusArg } from '../../../../src/tools/parse/status.js';
-import { KERNEL_SCENARIOS } from '../../../../src/explore/scenarios/kernel.js';
+import { KERNEL_SCENARIOS } from '../../../../src/scenario/scenarios/kernel.js';
 import { EIO } from '../../../../src/kernel/errno.js';
 import { kvm_create_td, pr_tdx_error_line } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';

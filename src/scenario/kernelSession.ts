@@ -25,7 +25,7 @@ import type { RelevanceFilter } from './checkers/corruption.js';
 import type { Finding } from './findings.js';
 import type { KernelSession, KernelSessionArgs } from './runScenario.js';
 import type { ScenarioStep } from './scenario.js';
-import type { Scheduler, StateFingerprinter } from './Scheduler.js';
+import type { Scheduler, StateFingerprinter } from '../sim/Scheduler.js';
 
 /** Kernel profiles a scenario may name. */
 export function kernelProfileNames(): string[] {

@@ -15,16 +15,16 @@ import { CountingFaults, Platform } from '../platform/Platform.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { corruptionFindings } from './checkers/corruption.js';
 import type { RelevanceFilter } from './checkers/corruption.js';
-import { RandomChoices } from './choices/RandomChoices.js';
-import { ReplayChoices } from './choices/ReplayChoices.js';
-import { formatPath } from './choices/path.js';
+import { RandomChoices } from '../sim/choices/RandomChoices.js';
+import { ReplayChoices } from '../sim/choices/ReplayChoices.js';
+import { formatPath } from '../sim/choices/path.js';
 import { LatencyChoices } from './latency.js';
 import type { LatencyLadder } from './latency.js';
 import { formatTimeline, timelineOf } from './timeline.js';
 import type { Finding } from './findings.js';
 import type { Scenario, ScenarioStep } from './scenario.js';
-import { Scheduler } from './Scheduler.js';
-import type { SchedPolicy } from './Scheduler.js';
+import { Scheduler } from '../sim/Scheduler.js';
+import type { SchedPolicy } from '../sim/Scheduler.js';
 
 /** How to run. */
 export interface RunOptions {
@@ -257,7 +257,7 @@ export class ScenarioRun {
     (this.ctx as { sched: Scheduler }).sched = this.sched;
     this.random = undefined;
     this.replay = undefined;
-    // Exploration: interrupt latency is a choice too (explore/latency.ts).
+    // Exploration: interrupt latency is a choice too (scenario/latency.ts).
     this.platform.latency = policy === 'free' && latency !== undefined ? new LatencyChoices(choices, latency) : undefined;
     this.kernel?.rescheduled?.(this.sched);
   }

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import { FIRST_CHOICE } from '../../../src/base/choice.js';
 import { Prng } from '../../../src/base/prng.js';
-import { RandomChoices } from '../../../src/explore/choices/RandomChoices.js';
-import { ReplayChoices } from '../../../src/explore/choices/ReplayChoices.js';
-import { Scheduler } from '../../../src/explore/Scheduler.js';
+import { RandomChoices } from '../../../src/sim/choices/RandomChoices.js';
+import { ReplayChoices } from '../../../src/sim/choices/ReplayChoices.js';
+import { Scheduler } from '../../../src/sim/Scheduler.js';
 import type { Prog } from '../../../src/platform/Exec.js';
 import { waitUntil } from '../../../src/platform/Exec.js';
 import { Platform } from '../../../src/platform/Platform.js';
