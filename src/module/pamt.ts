@@ -27,8 +27,6 @@ export interface PamtEntry {
 }
 
 const PAGE = 4096;
-/** Free PAMT entry locks kept between SEAMCALLs before pruneLocks() drops them. */
-const LOCKS_KEPT = 64;
 const SZ_1G = 0x4000_0000;
 const NDA: PamtEntry = { pt: PT.NDA, level: 0, owner: 0 };
 const RSVD: PamtEntry = { pt: PT.RSVD, level: 0, owner: 0 };
@@ -117,6 +115,9 @@ export class Pamt {
     return l;
   }
 
+  /** Free PAMT entry locks kept between SEAMCALLs before pruneLocks() drops them. */
+  private static readonly LOCKS_KEPT = 64;
+
   /**
    * Forget locks nobody holds (called at the end of every SEAMCALL), once more than
    * LOCKS_KEPT are known. A free lock behaves exactly as an absent one (lock() would make a free
@@ -125,7 +126,7 @@ export class Pamt {
    * other hot entries' locks are reused; the map stays bounded.
    */
   pruneLocks(): void {
-    if (this.locks.size <= LOCKS_KEPT) {
+    if (this.locks.size <= Pamt.LOCKS_KEPT) {
       return;
     }
     this.locks.forEach((l, p) => {
