@@ -10,7 +10,7 @@ import { runScenario } from '../scenario/runScenario.js';
 import type { RunResult } from '../scenario/runScenario.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
 import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
-import { FAULT_SITES as EXPLORE_FAULT_SITES } from '../explore/faults.js';
+import { FAULT_SITES as EXPLORE_FAULT_SITES, KERNEL_BUG_SITES } from '../explore/faults.js';
 import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
 import { MetadataTable } from '../module/metadata.js';
 import { namedScenario, scenarioNames } from '../scenario/scenarios/index.js';
@@ -117,8 +117,8 @@ function checkStepValues(sc: Scenario): string[] {
     if (s.op === 'tdx.enable' && new Set(s.cpus).size !== s.cpus.length) {
       problems.push(`${at}: cpus lists a CPU twice (${s.cpus.join(', ')})`);
     }
-    if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site)) {
-      problems.push(`${at}: unknown fault site "${s.site}" (known: ${[...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES)])].join(', ')})`);
+    if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site) && !Object.hasOwn(KERNEL_BUG_SITES, s.site)) {
+      problems.push(`${at}: unknown fault site "${s.site}" (known: ${[...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES), ...Object.keys(KERNEL_BUG_SITES)])].join(', ')})`);
     }
   };
   sc.steps.forEach((s, i) => check(`steps[${i}]`, s));

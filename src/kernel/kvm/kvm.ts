@@ -38,6 +38,13 @@ export class Kvm {
   nr_configured_hkid = 0;
   readonly tds: Td[] = [];
   nextTdId = 1;
+  /**
+   * per_cpu(associated_tdvcpus, cpu): the TD vCPUs loaded on each CPU (vcpu->cpu == cpu), in
+   * list order. Only the owning CPU changes its list: vcpu_load() adds the vCPU there after the
+   * old CPU removed it in tdx_flush_vp() (by IPI); tdx_disable_virtualization_cpu() walks it.
+   * @see linux arch/x86/kvm/vmx/tdx.c associated_tdvcpus, tdx_vcpu_load(), tdx_disassociate_vp() (v6.16–v6.18)
+   */
+  readonly associated_tdvcpus = new Map<number, Td[]>();
 }
 
 /** KVM's pr_fmt. */
