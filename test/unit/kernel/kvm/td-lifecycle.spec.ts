@@ -1,0 +1,221 @@
+/**
+ * The TD lifecycle as KVM 6.16–6.18 runs it, against the real module on small-2s (CPUs 0–1 in
+ * package 0, 2–3 in package 1): vCPU migration (VP.FLUSH on the old CPU by IPI, VP.ENTER on the
+ * new one, the per-CPU associated_tdvcpus lists), private page release (RANGE.BLOCK, TRACK,
+ * PAGE.REMOVE, PAGE.WBINVD), a teardown whose VP.FLUSH is skipped (VPFLUSHDONE refuses, KVM
+ * prints nothing) and refused reclaims in the 6.18 and Ubuntu 6.8 print formats. Every SEAMCALL
+ * is checked as "cpu leaf status" from the trace.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { run } from '../../../../src/api/index.js';
+import { EINVAL, EIO } from '../../../../src/kernel/errno.js';
+import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line } from '../../../../src/kernel/kvm/td.js';
+import type { Td } from '../../../../src/kernel/kvm/td.js';
+import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
+import { leafName } from '../../../../src/module/leafNumbers.js';
+import { describeStatus } from '../../../../src/module/status.js';
+import { seamRegs } from '../../../../src/platform/Seam.js';
+import { diagnose } from '../../../../src/tools/diagnose.js';
+import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
+import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
+
+interface Lifecycle {
+  readonly r: KernelRig;
+  readonly td: Td;
+  /** SEAMCALLs since the TD was built, as "cpu leaf status". */
+  readonly calls: string[];
+  /** kvm_intel lines and unprefixed SEAMCALL lines of dmesg. */
+  kvmLines(): string[];
+}
+
+/** A TD of 4 MiB built by KVM and run on CPU 1 (ranges: 1 MiB of 4 KiB leaves, then 2 MiB leaves). */
+function lifecycle(kernel: KernelProfileName = 'linux-6.18'): Lifecycle {
+  const r = kernelRig('small-2s', { module: 'real', kernel });
+  expect(r.run(r.m.loadKvm())).toBe(0);
+  const { ret, td } = r.run(r.m.createTd({ pages: 1024, runCpu: 1 }));
+  expect(ret).toBe(0);
+  const calls: string[] = [];
+  r.m.platform.tracer.subscribe((e) => {
+    if (e.kind === 'seamcall.exit') {
+      calls.push(`${e.cpu} ${leafName(e.leaf)} ${describeStatus(e.status).display}`);
+    }
+  });
+  return { r, td: td as Td, calls, kvmLines: () => r.lines().filter((l) => l.startsWith('kvm_intel: ') || l.startsWith('SEAMCALL ')) };
+}
+
+/** How many RECLAIMs a full teardown issues: private leaves, SEPT pages, TDCX, TDVPR, TDCS, TDR. */
+function reclaimCount(td: Td): number {
+  let leaves = 0;
+  for (const x of td.ranges) {
+    for (let off = 0; off < x.size; ) {
+      const huge = (x.gpa + off) % 0x20_0000 === 0 && (x.pa + off) % 0x20_0000 === 0 && x.size - off >= 0x20_0000;
+      off += huge ? 0x20_0000 : 0x1000;
+      leaves++;
+    }
+  }
+  return leaves + td.sept.length + td.tdcx.length + td.tdvpr.length + td.tdcs.length + 1;
+}
+
+const BLOCK_TRACK_REMOVE = ['0 TDH.MEM.RANGE.BLOCK TDX_SUCCESS', '0 TDH.MEM.TRACK TDX_SUCCESS', '0 TDH.MEM.PAGE.REMOVE TDX_SUCCESS'];
+const WBINVD = '0 TDH.PHYMEM.PAGE.WBINVD TDX_SUCCESS';
+
+describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus)', () => {
+  it('each move flushes the vCPU off the old CPU first, VP.ENTER associates it with the new one; teardown flushes the last CPU', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    const k = r.m.kernel;
+    expect(td.vcpuCpu).toBe(1);
+    expect(associated_tdvcpus(k, 1)).toEqual([td]);
+    expect(associated_tdvcpus(k, 0)).toEqual([]);
+    // KVM_RUN from a task on CPU 0: VP.FLUSH runs on CPU 1 (by IPI), then VP.ENTER on CPU 0
+    // returns the TDG.VP.VMCALL<HLT> exit (RAX 77: status class SUCCESS, exit reason 77).
+    expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
+    expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS', '0 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(associated_tdvcpus(k, 0)).toEqual([td]);
+    expect(associated_tdvcpus(k, 1)).toEqual([]);
+    // Running again on the same CPU flushes nothing.
+    expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
+    expect(calls.slice(2)).toEqual(['0 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(r.run(r.m.runTd(td, 1), 1)).toBe(77n);
+    expect(calls.slice(3)).toEqual(['0 TDH.VP.FLUSH TDX_SUCCESS', '1 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(td.vcpuCpu).toBe(1);
+    calls.length = 0;
+    const nReclaim = reclaimCount(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    expect(calls.slice(0, 5)).toEqual([
+      '1 TDH.VP.FLUSH TDX_SUCCESS',
+      '0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS',
+      '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '2 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '0 TDH.MNG.KEY.FREEID TDX_SUCCESS',
+    ]);
+    expect(calls.slice(5, -1)).toEqual(Array<string>(nReclaim).fill('0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS'));
+    expect(calls[calls.length - 1]).toBe(WBINVD);
+    expect(associated_tdvcpus(k, 1)).toEqual([]);
+    expect(td.vcpuCpu).toBe(-1);
+    expect(kvmLines()).toEqual([]);
+  });
+
+  it('the td-migrate scenario passes with no finding and its notes show both moves', () => {
+    const res = run({ scenario: 'td-migrate' });
+    expect(res.verdict).toBe('pass');
+    const one = res.runs[0];
+    expect(one?.findings).toEqual([]);
+    expect(one?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.run on CPU 0: TDH.VP.ENTER 0x4d', 'td.run on CPU 1: TDH.VP.ENTER 0x4d', 'td.destroy: 0']);
+    expect(one?.dmesg.filter((l) => l.startsWith('kvm_intel: '))).toEqual([]);
+  });
+});
+
+describe('private page release (tdx_sept_remove_private_spte)', () => {
+  it('BLOCK, TRACK, REMOVE, WBINVD per 4 KiB leaf; the pages leave the TD and teardown does not reclaim them', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    const before = td.ranges.map((x) => ({ ...x }));
+    expect(before[0]).toEqual({ gpa: 0x100000, pa: before[0]?.pa, size: 0x100000 });
+    expect(r.run(r.m.releaseTdMemory(td, 0x110000, 0x2000))).toBe(0);
+    expect(calls).toEqual([...BLOCK_TRACK_REMOVE, WBINVD, ...BLOCK_TRACK_REMOVE, WBINVD]);
+    const pa0 = before[0]?.pa as number;
+    expect(td.ranges.slice(0, 2)).toEqual([
+      { gpa: 0x100000, pa: pa0, size: 0x10000 },
+      { gpa: 0x112000, pa: pa0 + 0x12000, size: 0xee000 },
+    ]);
+    expect(td.ranges.slice(2)).toEqual(before.slice(1));
+    calls.length = 0;
+    const nReclaim = reclaimCount(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    expect(calls.filter((c) => c.includes('RECLAIM'))).toEqual(Array<string>(nReclaim).fill('0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS'));
+    expect(kvmLines()).toEqual([]);
+  });
+
+  it('a whole 2 MiB leaf is removed at level 1 and written back page by page (512 PAGE.WBINVDs)', () => {
+    const { r, td, calls } = lifecycle();
+    const huge = td.ranges.find((x) => x.gpa % 0x20_0000 === 0 && x.pa % 0x20_0000 === 0 && x.size >= 0x20_0000);
+    expect(huge).toBeDefined();
+    const gpa = huge?.gpa as number;
+    expect(r.run(r.m.releaseTdMemory(td, gpa, 0x20_0000))).toBe(0);
+    expect(calls).toEqual([...BLOCK_TRACK_REMOVE, ...Array<string>(512).fill(WBINVD)]);
+    expect(td.ranges.some((x) => x.gpa <= gpa && x.gpa + x.size > gpa)).toBe(false);
+  });
+
+  it('refuses a range that is unaligned, outside private memory or splits a 2 MiB leaf, before any SEAMCALL', () => {
+    const { r, td, calls } = lifecycle();
+    const huge = td.ranges.find((x) => x.gpa % 0x20_0000 === 0 && x.pa % 0x20_0000 === 0 && x.size >= 0x20_0000);
+    expect(r.run(r.m.releaseTdMemory(td, 0x110800, 0x1000))).toBe(-EINVAL);
+    expect(r.run(r.m.releaseTdMemory(td, 0x4000_0000, 0x1000))).toBe(-EINVAL);
+    expect(r.run(r.m.releaseTdMemory(td, 0xff000, 0x2000))).toBe(-EINVAL);
+    expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) + 0x1000, 0x1000))).toBe(-EINVAL);
+    expect(calls).toEqual([]);
+  });
+
+  it('the td-release scenario passes with no finding', () => {
+    const res = run({ scenario: 'td-release' });
+    expect(res.verdict).toBe('pass');
+    expect(res.runs[0]?.findings).toEqual([]);
+    expect(res.runs[0]?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.release 0x110000+0x10000: 0', 'td.destroy: 0']);
+  });
+});
+
+describe('teardown without VP.FLUSH (fault kvm.vp_flush.skip)', () => {
+  it('VPFLUSHDONE answers TDX_FLUSHVP_NOT_DONE, KVM prints nothing and stops: the HKID and every page leak', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    r.faults.arm(FAULT_KVM_SKIP_VP_FLUSH, 1);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    expect(calls).toEqual(['0 TDH.MNG.VPFLUSHDONE TDX_FLUSHVP_NOT_DONE']);
+    expect(describeStatus(0x8000_0824_0000_0000n).name).toBe('TDX_FLUSHVP_NOT_DONE');
+    expect(kvmLines()).toEqual([]);
+    expect(r.m.kernel.kvm.nr_configured_hkid).toBe(1);
+    expect(td.vcpuCpu).toBe(1);
+  });
+
+  it('the embedded scenario shows td.destroy -5 and no KVM line', () => {
+    const res = run({ scenario: 'td-teardown-no-vp-flush' });
+    expect(res.verdict).toBe('pass');
+    expect(res.runs[0]?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.destroy: -5']);
+    expect(res.runs[0]?.dmesg.filter((l) => l.startsWith('kvm_intel: '))).toEqual([]);
+  });
+});
+
+describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
+  const LINE_618 = 'kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx 0x0, r8 0x0';
+  const LINE_UBUNTU = 'SEAMCALL (0x000000000000001c) failed: 0xc000030000000001 RCX 0x0000000000000000 RDX 0x0000000000000000 R8 0x0000000000000000 R9 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000';
+
+  it('linux-6.18: the second RECLAIM of a page finds its PAMT entry free; pr_tdx_error_3, the teardown goes on', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    r.faults.arm(FAULT_KVM_RECLAIM_STALE, 1);
+    const nReclaim = reclaimCount(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    const reclaims = calls.filter((c) => c.includes('RECLAIM'));
+    expect(reclaims.slice(0, 2)).toEqual(['0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS', '0 TDH.PHYMEM.PAGE.RECLAIM TDX_PAGE_METADATA_INCORRECT|RCX']);
+    expect(reclaims.length).toBe(nReclaim + 1);
+    expect(calls[calls.length - 1]).toBe(WBINVD);
+    expect(kvmLines()).toEqual([LINE_618]);
+    expect(td.state).toBe('torn-down');
+  });
+
+  it('ubuntu-6.8-intel prints the out-of-tree KVM one-liner of the real reports, once per refused page', () => {
+    const { r, td, kvmLines } = lifecycle('ubuntu-6.8-intel');
+    r.faults.arm(FAULT_KVM_RECLAIM_STALE, 3);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    expect(kvmLines()).toEqual([LINE_UBUNTU, LINE_UBUNTU, LINE_UBUNTU]);
+  });
+
+  it('seamcall_regs_line() prints all six output registers as 16 hex digits', () => {
+    expect(seamcall_regs_line(28n, 0xc000030000000001n, seamRegs({ r8: 0x410f759000n }))).toBe(
+      'SEAMCALL (0x000000000000001c) failed: 0xc000030000000001 RCX 0x0000000000000000 RDX 0x0000000000000000 R8 0x000000410f759000 R9 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000',
+    );
+  });
+
+  it('both embedded scenarios pass, and diagnose classifies their dmesg as runtime-seamcall-failure', () => {
+    for (const [name, line, n] of [
+      ['td-reclaim-metadata-incorrect', LINE_618, 1],
+      ['td-reclaim-ubuntu-6.8', LINE_UBUNTU, 3],
+    ] as const) {
+      const res = run({ scenario: name });
+      expect(res.verdict).toBe('pass');
+      const one = res.runs[0];
+      expect(one?.findings).toEqual([]);
+      expect(one?.dmesg.filter((l) => l.includes('SEAMCALL'))).toEqual(Array<string>(n).fill(line));
+      const d = diagnose({ text: (one?.dmesgFormatted ?? []).join('\n'), name, reproduce: false });
+      expect(d.classification.class).toBe('runtime-seamcall-failure');
+    }
+  });
+});
