@@ -162,6 +162,10 @@ export class MachineSession implements KernelSession, StateFingerprinter {
           this.results.push(`td.run: no running TD${s.td === undefined ? '' : ` ${s.td}`}`);
           return;
         }
+        if (!this.platform.cpu(s.cpu).online) {
+          this.results.push(`td.run: CPU ${s.cpu} is offline`);
+          return;
+        }
         const st = this.run(s.cpu, m.runTd(td, s.cpu), 'td.run');
         this.results.push(`td.run on CPU ${s.cpu}: TDH.VP.ENTER ${st < 0n ? 'not issued' : hex(st)}`);
         return;

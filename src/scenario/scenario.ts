@@ -9,6 +9,8 @@ import { formatPath } from '../platform/spec.js';
 
 const uint = z.union([z.number().int().nonnegative(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'expected an integer or a hex string')]).transform((v) => (typeof v === 'number' ? v : Number(BigInt(v))));
 const cpu = z.number().int().nonnegative();
+/** A byte count or address that is a whole number of 4 KiB pages. */
+const page = uint.refine((v) => v % 4096 === 0, 'expected a multiple of 4096 (whole 4 KiB pages)');
 const hexBytes = z.string().regex(/^(0x)?([0-9a-fA-F]{2})*$/, 'expected hex bytes');
 
 /** Bare-platform steps (no kernel needed). */
@@ -32,7 +34,7 @@ const kernelSteps = [
   /** KVM_RUN of a TD's VCPU on `cpu`: migrate it there (VP.FLUSH on its old CPU), then TDH.VP.ENTER. */
   z.strictObject({ op: z.literal('td.run'), td: z.number().int().nonnegative().optional(), cpu }),
   /** Release [gpa, gpa + size) of a running TD's private memory (RANGE.BLOCK, TRACK, PAGE.REMOVE, PAGE.WBINVD). */
-  z.strictObject({ op: z.literal('td.release'), td: z.number().int().nonnegative().optional(), gpa: uint, size: uint }),
+  z.strictObject({ op: z.literal('td.release'), td: z.number().int().nonnegative().optional(), gpa: page, size: page.refine((v) => v > 0, 'expected a positive size') }),
   z.strictObject({ op: z.literal('cpu.offline'), cpu }),
   z.strictObject({ op: z.literal('cpu.online'), cpu }),
   z.strictObject({ op: z.literal('mem.online'), base: uint, size: uint }),

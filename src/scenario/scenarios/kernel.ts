@@ -138,7 +138,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-teardown-no-vp-flush': {
     name: 'td-teardown-no-vp-flush',
     description:
-      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. KVM prints nothing for that status (tdx_mmu_release_hkid(): `if (err == TDX_FLUSHVP_NOT_DONE) goto out;`): the HKID stays assigned, nothing is reclaimed, every TD page leaks (td.destroy: -5).',
+      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every TD page leaks (td.destroy: -5).',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.vp_flush.skip' }, { op: 'td.destroy' }],
