@@ -392,6 +392,19 @@ function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td): Prog {
 /** Output registers of a status KVM prints without them. */
 const NO_OUT: SeamResult['out'] = seamRegs();
 
+/**
+ * The vCPU part of tdx_disable_virtualization_cpu() on `cpu` (CPU offline, KVM's shutdown before
+ * kexec): flush every TD vCPU on this CPU's associated_tdvcpus list (VP.FLUSH, errors ignored:
+ * nothing is printed from there) and empty the list. The cache flush that follows in 6.18 is the
+ * caller's.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_disable_virtualization_cpu() (v6.16–v6.18)
+ */
+export function* tdx_flush_associated_vcpus(k: Kernel, cpu: Cpu): Prog {
+  for (const td of [...associated_tdvcpus(k, cpu.id)]) {
+    yield* tdx_flush_vp(k, cpu, td);
+  }
+}
+
 /** tdx_flush_vp() in IPI context on `on`: the status KVM treats as an error (0 otherwise). */
 function* tdx_flush_vp(k: Kernel, on: Cpu, td: Td): Prog<bigint> {
   let err = 0n;

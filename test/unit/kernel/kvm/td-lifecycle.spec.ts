@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { run } from '../../../../src/api/index.js';
+import type { TraceEvent } from '../../../../src/base/trace.js';
 import { EINVAL, EIO } from '../../../../src/kernel/errno.js';
 import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
@@ -94,6 +95,33 @@ describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus
     expect(associated_tdvcpus(k, 1)).toEqual([]);
     expect(td.vcpuCpu).toBe(-1);
     expect(kvmLines()).toEqual([]);
+  });
+
+  it('taking the CPU offline flushes the vCPUs on its list first (tdx_disable_virtualization_cpu), then WBINVD', () => {
+    const { r, td, calls } = lifecycle();
+    const k = r.m.kernel;
+    expect(r.run(r.m.cpuOffline(1))).toBe(0);
+    expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS']);
+    expect(associated_tdvcpus(k, 1)).toEqual([]);
+    expect(td.vcpuCpu).toBe(-1);
+    expect(k.cache_state_incoherent.get(1)).toBe(false);
+    // The vCPU is on no CPU: the teardown has nothing to flush and VPFLUSHDONE succeeds.
+    calls.length = 0;
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    expect(calls.slice(0, 2)).toEqual(['0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS', '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS']);
+  });
+
+  it('at kexec, KVM\'s shutdown flushes the vCPU on CPU 1 (VP.FLUSH) before that CPU\'s WBINVD', () => {
+    const res = run({ scenario: 'kexec-linux-6.18', recordTrace: 200_000 });
+    expect(res.verdict).toBe('pass');
+    const trace = (res.runs[0]?.trace ?? []) as readonly TraceEvent[];
+    const from = trace.findIndex((e) => e.kind === 'dmesg' && e.text === 'kvm: exiting hardware virtualization');
+    expect(from).toBeGreaterThan(0);
+    const cpu1 = trace
+      .slice(from)
+      .filter((e) => e.cpu === 1 && (e.kind === 'seamcall.exit' || e.kind === 'cache.flush'))
+      .map((e) => (e.kind === 'seamcall.exit' ? `${leafName(e.leaf)} ${describeStatus(e.status).display}` : e.kind === 'cache.flush' ? `${e.op} ${e.dirtyLines}` : ''));
+    expect(cpu1.slice(0, 2)).toEqual(['TDH.VP.FLUSH TDX_SUCCESS', 'wbinvd 4096']);
   });
 
   it('the td-migrate scenario passes with no finding and its notes show both moves', () => {
