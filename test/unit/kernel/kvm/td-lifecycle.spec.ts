@@ -18,6 +18,7 @@ import { leafName } from '../../../../src/module/leafNumbers.js';
 import { describeStatus } from '../../../../src/module/status.js';
 import { seamRegs } from '../../../../src/platform/Seam.js';
 import { diagnose } from '../../../../src/tools/diagnose.js';
+import { explain } from '../../../../src/tools/explain.js';
 import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
 import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
 
@@ -226,6 +227,13 @@ describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
     expect(kvmLines()).toEqual([LINE_UBUNTU, LINE_UBUNTU, LINE_UBUNTU]);
   });
 
+  it('explain knows what RECLAIM\'s PAGE_METADATA_INCORRECT and VPFLUSHDONE\'s FLUSHVP_NOT_DONE mean', () => {
+    expect(explain({ status: '0xc000030000000001', leaf: '28' }).meaning).toBe(
+      'TDH.PHYMEM.PAGE.RECLAIM found the page\'s PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero)',
+    );
+    expect(explain({ status: '0x8000082400000000', leaf: '19' }).meaning).toBe('TDH.MNG.VPFLUSHDONE: a VCPU of the TD is still associated with a logical CPU');
+  });
+
   it('seamcall_regs_line() prints all six output registers as 16 hex digits', () => {
     expect(seamcall_regs_line(28n, 0xc000030000000001n, seamRegs({ r8: 0x410f759000n }))).toBe(
       'SEAMCALL (0x000000000000001c) failed: 0xc000030000000001 RCX 0x0000000000000000 RDX 0x0000000000000000 R8 0x000000410f759000 R9 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000',
@@ -244,6 +252,9 @@ describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
       expect(one?.dmesg.filter((l) => l.includes('SEAMCALL'))).toEqual(Array<string>(n).fill(line));
       const d = diagnose({ text: (one?.dmesgFormatted ?? []).join('\n'), name, reproduce: false });
       expect(d.classification.class).toBe('runtime-seamcall-failure');
+      expect(d.classification.explanation).toBe(
+        `${n} SEAMCALL failure(s) of TDH.PHYMEM.PAGE.RECLAIM (first: TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX) while KVM tore a TD down and reclaimed its pages; the module itself had initialised: the host's TDX came up, a TD operation failed`,
+      );
     }
   });
 });
