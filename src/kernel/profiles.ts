@@ -224,6 +224,14 @@ export interface KernelProfile {
    *      test/fixtures/corpus/11-*, 12-* (canonical/tdx #156, #153)
    */
   readonly kvmTdxErrors?: 'pr_tdx_error' | 'seamcall-regs';
+  /**
+   * Pages KVM gets back from the module (RECLAIM, PAGE.REMOVE) are cleared with MOVDIR64B:
+   * `always` (6.16, 6.17: tdx_clear_page()) or only on X86_BUG_TDX_PW_MCE parts (`quirk`, the
+   * default: 6.18+, tdx_quirk_reset_page()). Ubuntu's out-of-tree KVM was not checked and is
+   * modelled as `quirk`.
+   * @see linux 01fb93a363e0 "x86/tdx: Skip clearing reclaimed pages unless X86_BUG_TDX_PW_MCE is present" (x86_tdx_for_6.18)
+   */
+  readonly kvmClearReclaimed?: 'always' | 'quirk';
   readonly kexec: KexecPolicy;
   readonly strings: KernelStrings;
 }
@@ -367,6 +375,7 @@ const LINUX_6_16: KernelProfile = {
   linuxVersion: '6.16.0',
   cacheStateFlag: false,
   kvmSysinfoErrEinval: false,
+  kvmClearReclaimed: 'always',
   kexec: NO_KEXEC,
 };
 

@@ -762,7 +762,7 @@ export function* tdx_sept_remove_private_spte(k: Kernel, cpu: Cpu, td: Td, gpa: 
       return -EIO;
     }
   }
-  yield* tdx_quirk_reset_paddr(k, cpu, pa, size);
+  yield* tdx_clear_page(k, cpu, pa, size);
   k.pageAlloc.free_contig_range(pa, size / PAGE_SIZE);
   return 0;
 }
@@ -819,12 +819,18 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
       ret = -EIO;
     }
   }
-  if ((yield* tdx_reclaim_page(k, cpu, td.tdr)) !== 0) {
+  // tdx_reclaim_td_control_pages(): the TDR is cleared only after its PAGE.WBINVD.
+  if ((yield* tdh_phymem_page_reclaim(k, cpu, td.tdr)) !== 0n) {
     td.state = 'failed';
     return -EIO;
   }
   const tdrKeyed = k.platform.withKeyId(td.tdr, k.tdx.tdx_global_keyid);
-  yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD');
+  if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD')) !== 0n) {
+    td.state = 'failed';
+    return -EIO;
+  }
+  yield* tdx_clear_page(k, cpu, td.tdr, PAGE_SIZE);
+  k.pageAlloc.free_contig_range(td.tdr, 1);
   td.state = 'torn-down';
   const i = k.kvm.tds.indexOf(td);
   if (i >= 0) {
@@ -876,7 +882,7 @@ function* tdx_free_reclaimed(k: Kernel, cpu: Cpu, pa: number, size: number): Pro
   if (size <= 0) {
     return;
   }
-  yield* tdx_quirk_reset_paddr(k, cpu, pa, size);
+  yield* tdx_clear_page(k, cpu, pa, size);
   k.pageAlloc.free_contig_range(pa, size / PAGE_SIZE);
 }
 
@@ -894,12 +900,28 @@ function* tdh_phymem_page_reclaim(k: Kernel, cpu: Cpu, pa: number): Prog<bigint>
   return yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
 }
 
-/** Reclaim one page from the module, reset it on erratum parts, free it. @see linux tdx_reclaim_page() */
+/** Reclaim one page from the module, clear it (tdx_clear_page()), free it. @see linux tdx_reclaim_page() */
 function* tdx_reclaim_page(k: Kernel, cpu: Cpu, pa: number): Prog<KernelStatus> {
   if ((yield* tdh_phymem_page_reclaim(k, cpu, pa)) !== 0n) {
     return -EIO;
   }
-  yield* tdx_quirk_reset_paddr(k, cpu, pa, PAGE_SIZE);
+  yield* tdx_clear_page(k, cpu, pa, PAGE_SIZE);
   k.pageAlloc.free_contig_range(pa, 1);
   return 0;
+}
+
+/**
+ * Clear pages KVM got back from the module: MOVDIR64B of zeroes, which also clears poison and
+ * the TD-owner bit (linux-6.16 and 6.17: tdx_clear_page() on every reclaimed or removed page), or
+ * only on X86_BUG_TDX_PW_MCE parts (6.18+: tdx_quirk_reset_page()).
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_clear_page() (v6.16); 01fb93a363e0 "x86/tdx: Skip clearing
+ *      reclaimed pages unless X86_BUG_TDX_PW_MCE is present" (x86_tdx_for_6.18)
+ */
+function* tdx_clear_page(k: Kernel, cpu: Cpu, pa: number, size: number): Prog {
+  if (k.profile.kvmClearReclaimed !== 'always') {
+    yield* tdx_quirk_reset_paddr(k, cpu, pa, size);
+    return;
+  }
+  k.platform.movdir64b(cpu, pa, size, 0, 0, 'kvm:tdx_clear_page');
+  yield { op: 'tick', ns: (size / 64) * k.platform.spec.costs.perLineNs, label: 'movdir64b' };
 }

@@ -183,6 +183,29 @@ describe('private page release (tdx_sept_remove_private_spte)', () => {
   });
 });
 
+describe('clearing what KVM gets back (tdx_clear_page, tdx_quirk_reset_page)', () => {
+  it('linux-6.16 zeroes every reclaimed and removed page with MOVDIR64B; linux-6.18 only on erratum parts', () => {
+    for (const kernel of ['linux-6.16', 'linux-6.18'] as const) {
+      const { r, td } = lifecycle(kernel);
+      const mem = r.m.platform.memory;
+      const released = (td.ranges[0]?.pa as number) + 0x10000;
+      expect(r.run(r.m.releaseTdMemory(td, 0x110000, 0x1000))).toBe(0);
+      const tdr = td.tdr;
+      const control = td.tdcs[0] as number;
+      expect(r.run(r.m.destroyTd(td))).toBe(0);
+      if (kernel === 'linux-6.16') {
+        for (const pa of [released, tdr, control]) {
+          expect(mem.lineState(pa / 64)).toMatchObject({ writer: 'kvm:tdx_clear_page', td: false, key: 0, fill: 0 });
+        }
+      } else {
+        // Not cleared: the lines keep what the module or the TD last wrote.
+        expect(mem.lineState(tdr / 64).writer).not.toBe('kvm:tdx_clear_page');
+        expect(mem.lineState(released / 64).writer).not.toBe('kvm:tdx_clear_page');
+      }
+    }
+  });
+});
+
 describe('teardown without VP.FLUSH (fault kvm.vp_flush.skip)', () => {
   it('VPFLUSHDONE answers TDX_FLUSHVP_NOT_DONE, KVM prints nothing and stops: the HKID and every page leak', () => {
     const { r, td, calls, kvmLines } = lifecycle();
