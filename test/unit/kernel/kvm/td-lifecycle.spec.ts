@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../../../src/api/index.js';
 import type { TraceEvent } from '../../../../src/base/trace.js';
 import { EINVAL, EIO } from '../../../../src/kernel/errno.js';
-import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line } from '../../../../src/kernel/kvm/td.js';
+import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line, tdx_sept_remove_private_spte } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
@@ -173,6 +173,17 @@ describe('private page release (tdx_sept_remove_private_spte)', () => {
     expect(r.run(r.m.releaseTdMemory(td, 0xff000, 0x2000))).toBe(-EINVAL);
     expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) + 0x1000, 0x1000))).toBe(-EINVAL);
     expect(calls).toEqual([]);
+  });
+
+  it('removing a leaf twice: RANGE.BLOCK finds the SEPT entry free, pr_tdx_error_2 prints the entry and level/state, -EIO', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    const pa = (td.ranges[0]?.pa as number) + 0x10000;
+    const cpu0 = r.m.platform.cpu(0);
+    expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(0);
+    calls.length = 0;
+    expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(-EIO);
+    expect(calls).toEqual(['0 TDH.MEM.RANGE.BLOCK TDX_EPT_ENTRY_STATE_INCORRECT|RCX']);
+    expect(kvmLines()).toEqual(['kvm_intel: SEAMCALL TDH_MEM_RANGE_BLOCK failed: 0xc0000b0d00000001, rcx 0x8000000000000000, rdx 0x0']);
   });
 
   it('the td-release scenario passes with no finding', () => {
