@@ -213,6 +213,14 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     k.kvm.nr_configured_hkid--;
     return { ret: -ENOMEM, td: undefined };
   }
+  if (!all_packages_online(k)) {
+    // free_packages, free_tdr, free_hkid: nothing reached the module.
+    k.scope(KVM_PREFIX).warn('All packages need to have online CPU to create TD. Online CPU and retry.');
+    k.pageAlloc.free_contig_range(tdr, 1);
+    tdx_guest_keyid_free(k, hkid);
+    k.kvm.nr_configured_hkid--;
+    return { ret: -EIO, td: undefined };
+  }
   const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], ranges: [], runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, state: 'created' };
   k.kvm.tds.push(td);
   const ret = yield* td_build(k, cpu, td, opts);
@@ -225,6 +233,16 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
   yield* tdx_vcpu_load(k, cpu, td, td.runCpu);
   yield* td_touch_memory(k, td, opts.fill ?? 0xa5);
   return { ret: 0, td };
+}
+
+/**
+ * Every package has an online CPU: TDH.MNG.KEY.CONFIG must program the key on each package, so
+ * __tdx_td_init() refuses before TDH.MNG.CREATE otherwise (pr_warn_ratelimited, -EIO).
+ * @see linux arch/x86/kvm/vmx/tdx.c __tdx_td_init() MSG_ALLPKG (v6.16–v6.18)
+ */
+function all_packages_online(k: Kernel): boolean {
+  const present = new Set(k.platform.cpus.map((c) => c.packageId));
+  return packageLeaders(k).length === present.size;
 }
 
 /** The leaf sequence of TD creation. */

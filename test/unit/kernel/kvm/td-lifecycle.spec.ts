@@ -194,6 +194,28 @@ describe('private page release (tdx_sept_remove_private_spte)', () => {
   });
 });
 
+describe('TD creation with a package offline (__tdx_td_init)', () => {
+  it('refuses before TDH.MNG.CREATE with KVM\'s warning and -EIO; the HKID goes back', () => {
+    const r = kernelRig('small-2s', { module: 'real' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    expect(r.run(r.m.cpuOffline(2))).toBe(0);
+    expect(r.run(r.m.cpuOffline(3))).toBe(0);
+    const before = r.lines().length;
+    const calls: string[] = [];
+    r.m.platform.tracer.subscribe((e) => {
+      if (e.kind === 'seamcall.exit') {
+        calls.push(leafName(e.leaf));
+      }
+    });
+    const { ret, td } = r.run(r.m.createTd({ pages: 16 }));
+    expect(ret).toBe(-EIO);
+    expect(td).toBeUndefined();
+    expect(calls).toEqual([]);
+    expect(r.lines().slice(before)).toEqual(['kvm_intel: All packages need to have online CPU to create TD. Online CPU and retry.']);
+    expect(r.m.kernel.kvm.nr_configured_hkid).toBe(0);
+  });
+});
+
 describe('clearing what KVM gets back (tdx_clear_page, tdx_quirk_reset_page)', () => {
   it('linux-6.16 zeroes every reclaimed and removed page with MOVDIR64B; linux-6.18 only on erratum parts', () => {
     for (const kernel of ['linux-6.16', 'linux-6.18'] as const) {
