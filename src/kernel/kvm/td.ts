@@ -499,6 +499,16 @@ function td_alloc_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): KernelSt
   return 0;
 }
 
+/**
+ * `gpa` lies strictly inside a 2 MiB leaf of `r` (not at its start): a release boundary there
+ * would cut the leaf. The walk of td_leaf_size() maps every 2 MiB-aligned offset that has 2 MiB
+ * left as one leaf, so only the aligned address below `gpa` needs a look.
+ */
+function td_in_huge_leaf(r: TdMemRange, gpa: number): boolean {
+  const base = gpa - (gpa % SZ_2M);
+  return base !== gpa && base >= r.gpa && base < r.gpa + r.size && td_leaf_size(r, base - r.gpa) === SZ_2M;
+}
+
 /** Size of the Secure EPT leaf at offset `off` of `r`: 2 MiB where GPA and PA allow it, else 4 KiB. */
 function td_leaf_size(r: TdMemRange, off: number): number {
   return (r.gpa + off) % SZ_2M === 0 && (r.pa + off) % SZ_2M === 0 && r.size - off >= SZ_2M ? SZ_2M : PAGE_SIZE;
@@ -696,12 +706,8 @@ export function* kvm_release_private(k: Kernel, cpu: Cpu, td: Td, gpa: number, s
       continue;
     }
     covered += hi - lo;
-    for (let off = 0, sz = 0; off < r.size; off += sz) {
-      sz = td_leaf_size(r, off);
-      const a = r.gpa + off;
-      if (sz === SZ_2M && a < end && a + sz > gpa && (a < gpa || a + sz > end)) {
-        return -EINVAL;
-      }
+    if (td_in_huge_leaf(r, lo) || td_in_huge_leaf(r, hi)) {
+      return -EINVAL;
     }
   }
   if (covered !== size) {
@@ -742,8 +748,8 @@ export function* kvm_release_private(k: Kernel, cpu: Cpu, td: Td, gpa: number, s
  * tdx_track() (TDH.MEM.TRACK bumps the TD epoch, then every vCPU is kicked out of guest mode, so
  * none still runs with the old translation), TDH.MEM.PAGE.REMOVE, TDH.PHYMEM.PAGE.WBINVD of each
  * 4 KiB page under the TD's HKID (its dirty lines go to memory before the host may touch the
- * page), then the page is reset (tdx_quirk_reset_page(): MOVDIR64B of zeroes on erratum parts
- * only, since 6.18) and freed. A TDX_OPERAND_BUSY from BLOCK, TRACK or REMOVE is retried once
+ * page), then the page is cleared (tdx_clear_page(): MOVDIR64B of zeroes on every part in 6.16,
+ * on erratum parts only from 6.18) and freed. A TDX_OPERAND_BUSY from BLOCK, TRACK or REMOVE is retried once
  * with vCPUs kept out of the guest (tdx_no_vcpus_enter_start/stop). Failures are KVM_BUG_ON:
  * BLOCK and REMOVE print `pr_tdx_error_2` (RCX and RDX: the SEPT entry and level/state), TRACK
  * and WBINVD `pr_tdx_error`; the page is leaked.
