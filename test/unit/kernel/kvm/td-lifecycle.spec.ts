@@ -172,7 +172,12 @@ describe('private page release (tdx_sept_remove_private_spte)', () => {
     expect(r.run(r.m.releaseTdMemory(td, 0x4000_0000, 0x1000))).toBe(-EINVAL);
     expect(r.run(r.m.releaseTdMemory(td, 0xff000, 0x2000))).toBe(-EINVAL);
     expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) + 0x1000, 0x1000))).toBe(-EINVAL);
+    // Ends inside the 2 MiB leaf that starts the next range.
+    expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) - 0x1000, 0x2000))).toBe(-EINVAL);
     expect(calls).toEqual([]);
+    // The same start with the whole leaf: one 4 KiB leaf, then the 2 MiB one.
+    expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) - 0x1000, 0x201000))).toBe(0);
+    expect(calls.length).toBe(4 + 3 + 512);
   });
 
   it('removing a leaf twice: RANGE.BLOCK finds the SEPT entry free, pr_tdx_error_2 prints the entry and level/state, -EIO', () => {
