@@ -28,13 +28,22 @@ function movdirLines(env: SeamEnv, start: number, len: number, hkid: number): vo
   env.movdir64b(s, end - s, hkid, 0, WRITER);
 }
 
-/** Write the PAMT entries covering [off, off + 4 MiB) of `t` (module-internal MOVDIR64B). */
-export function writePamtSlice(env: SeamEnv, t: TdmrRow, off: number, hkid: number): void {
+/**
+ * Write the PAMT entries covering [off, off + 4 MiB) of `t` (module-internal MOVDIR64B). With
+ * Dynamic PAMT the PAMT_4K area is a bitmap: the call zeroes its 1024 bits (128 bytes) instead of
+ * 1024 entries (the bits of reserved pages are then set with ordinary stores, not modelled).
+ * @see intel/tdx-module pamt_manager.c pamt_init(), pamt_4kb_bitmap_init() of the Dynamic PAMT trees
+ */
+export function writePamtSlice(env: SeamEnv, t: TdmrRow, off: number, hkid: number, dynamicPamt = false): void {
   const e = t.entrySizes;
   const e4 = e[0];
   const e2 = e[1];
   const e1 = e[2];
-  movdirLines(env, t.pamt4k.base + (off / 4096) * e4, TDMR_4K_PAMT_INIT_COUNT * e4, hkid);
+  if (dynamicPamt) {
+    movdirLines(env, t.pamt4k.base + off / 4096 / 8, TDMR_4K_PAMT_INIT_COUNT / 8, hkid);
+  } else {
+    movdirLines(env, t.pamt4k.base + (off / 4096) * e4, TDMR_4K_PAMT_INIT_COUNT * e4, hkid);
+  }
   if (off % SZ_1G === 0) {
     const block = off / SZ_1G;
     movdirLines(env, t.pamt2m.base + block * 512 * e2, 512 * e2, hkid);
@@ -76,7 +85,7 @@ export function* tdhSysTdmrInit(ctx: LeafCtx): Prog<U64> {
   }
   // The cost of initializing 1024 entries, with the TDMR mutex held.
   yield ctx.tickStep;
-  writePamtSlice(ctx.env, t, t.nextInit - t.base, m.hkid);
+  writePamtSlice(ctx.env, t, t.nextInit - t.base, m.hkid, m.pamt.dynamic);
   t.nextInit += TDMR_INIT_CHUNK;
   const done = t.nextInit - (t.nextInit % SZ_1G);
   if (done !== t.rdxNum) {
