@@ -130,6 +130,15 @@ export class Pamt {
     this.entries.set(p, p + pagesPerLevel(entry.level), entry);
   }
 
+  /**
+   * pamt_demote(): the leaf of `level` (1 or 2) at `pa` becomes 512 leaves one level down with its
+   * page type and owner (one interval: the model keeps one entry per run).
+   */
+  demote(pa: number, level: number, entry: PamtEntry): void {
+    const p = Math.floor(pa / PAGE);
+    this.entries.set(p, p + pagesPerLevel(level), { pt: entry.pt, level: level - 1, owner: entry.owner });
+  }
+
   /** Return the leaf starting at `pa` to PT_NDA (the default written by TDMR.INIT). */
   free(pa: number, level: number): void {
     const p = Math.floor(pa / PAGE);

@@ -205,6 +205,7 @@ function v(name: string): U64 {
 // Named constants for the statuses the model produces (SCREAMING_SNAKE, as in the module source).
 export const TDX_SUCCESS: U64 = v('TDX_SUCCESS');
 export const TDX_INTERRUPTED_RESUMABLE: U64 = v('TDX_INTERRUPTED_RESUMABLE');
+export const TDX_INTERRUPTED_RESTARTABLE: U64 = v('TDX_INTERRUPTED_RESTARTABLE');
 export const TDX_OPERAND_INVALID: U64 = v('TDX_OPERAND_INVALID');
 export const TDX_OPERAND_ADDR_RANGE_ERROR: U64 = v('TDX_OPERAND_ADDR_RANGE_ERROR');
 export const TDX_OPERAND_BUSY: U64 = v('TDX_OPERAND_BUSY');
