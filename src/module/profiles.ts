@@ -325,8 +325,11 @@ const R_2_0_04 = r20(4, {
   minUpdateFrom: { value: '2.0.04', source: MAPPING },
   tdxFeatures0: 0x12af1f0fbfn,
   tdxFeatures0Source: MAPPING,
-  dynamicPamtLeaves: undefined,
-  differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36)'],
+  // The mapping file gives this release DYNAMIC_PAMT (bit 36), yet its source's dispatcher has no
+  // TDH_PHYMEM_PAMT_ADD/REMOVE case (intel/tdx-module 92f6945d tdx_vmm_dispatcher.c: TDH_VP_WR is
+  // followed by TDH_SERVTD_BIND): the leaves stay unknown here, as in the source.
+  dynamicPamtLeaves: false,
+  differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)'],
 });
 const R_2_0_05 = r20(5, {
   buildNum: { value: 863, source: FROM_BINARY('2.0.05').replace('/1.5/', '/2.0/') },
