@@ -41,6 +41,11 @@ const BUSY_R8 = 0x8000020000000008n;
 const NULL_PA = 0xffffffffffffffffn;
 
 const s = (o: CallOut): string => `0x${o.status.toString(16)}`;
+/** CHLDCNT of the (only) TD, from machine.state. */
+async function chldcnt(h: Host): Promise<number> {
+  const tds = ((await h.state())['module'] as { tds: { chldcnt: number }[] }).tds;
+  return (tds[0] as { chldcnt: number }).chldcnt;
+}
 const hx = (v: bigint): string => `0x${v.toString(16)}`;
 
 /** S5, a TD initialized with HKID 33, SEPT pages for GPA 0-1 GiB (levels 3 and 2), and GPA 2M..4M AUGed as one 2 MiB page. */
@@ -75,6 +80,8 @@ describe('TDH.MEM.PAGE.DEMOTE and PROMOTE (1.5.01)', () => {
   it('a 2 MiB PENDING page demoted to 512 4 KiB pages and promoted back: SEPT, PAMT, CHLDCNT, RCX', () =>
     withHost(async (h) => {
       await tdWith2m(h);
+      // 6 TDCX + 2 SEPT pages + 512 pages of the 2 MiB leaf.
+      expect(await chldcnt(h)).toBe(520);
       const d = await h.call(0, { rax: X.DEMOTE, rcx: GPA_2M | 1n, rdx: TDR, r8: SEPT_L1, r9: 0x1234n });
       // RCX/RDX zeroed; R9-R11 come back as given.
       expect([s(d), d.rcx, d.rdx, d.r9]).toEqual(['0x0', 0n, 0n, 0x1234n]);
@@ -88,6 +95,7 @@ describe('TDH.MEM.PAGE.DEMOTE and PROMOTE (1.5.01)', () => {
       expect([s(md), md.rcx, hx(md.rdx), md.r8]).toEqual(['0x0', 3n, hx(TDR), 0n]);
       const sp = await h.call(1, { rax: L.PHYMEM_PAGE_RDMD, rcx: SEPT_L1 });
       expect([s(sp), sp.rcx, sp.r8]).toEqual(['0x0', 8n, 0n]);
+      expect(await chldcnt(h)).toBe(521);
 
       const p = await h.call(0, { rax: X.PROMOTE, rcx: GPA_2M | 1n, rdx: TDR });
       expect([s(p), hx(p.rcx), p.rdx]).toEqual(['0x0', hx(SEPT_L1), 0n]);
@@ -97,6 +105,7 @@ describe('TDH.MEM.PAGE.DEMOTE and PROMOTE (1.5.01)', () => {
       expect([s(md2), md2.rcx, md2.r8]).toEqual(['0x0', 3n, 1n]);
       const freed = await h.call(1, { rax: L.PHYMEM_PAGE_RDMD, rcx: SEPT_L1 });
       expect([s(freed), freed.rcx]).toEqual(['0x0', 0n]);
+      expect(await chldcnt(h)).toBe(520);
     }));
 
   it('PROMOTE version 2: R9-R11 set to NULL_PA and RCX/RDX zeroed before OPERAND_INVALID|RAX, which wins over a bad TDR', () =>
