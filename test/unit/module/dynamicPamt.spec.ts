@@ -117,6 +117,21 @@ describe('Dynamic PAMT (2.0.08, TDH.SYS.CONFIG R8 bit 16)', () => {
       expect(hx((await add(0x20200000n | 1n, 0x30002000n, 0x30003000n)).status)).toBe(hx(HPA_RANGE_NOT_FREE_RCX));
     }));
 
+  it('PAMT.REMOVE check order: RCX format, then the TDMR block, then the node; a non-empty second page is PAMT_PAGE_NOT_EMPTY with operand id 1', () =>
+    withHost('2.0.08', DYNAMIC, async (h) => {
+      await td(h);
+      const remove = (rcx: bigint): Promise<CallOut> => h.call(0, { rax: X.PAMT_REMOVE, rcx });
+      // Level 1 but not 2 MiB aligned, in a range without a pair: the format wins.
+      expect(hx((await remove(0x20401000n | 1n)).status)).toBe(hx(OPERAND_INVALID_RCX));
+      expect(hx((await remove(0x90000000n | 1n)).status)).toBe(hx(0xc000010100000001n)); // 2-4 GiB is no TDMR
+      expect(st(await h.call(0, { rax: L.MEM_PAGE_AUG, rcx: 0x200000n | 1n, rdx: TDR, r8: 0x20200000n }))).toBe('0x0');
+      expect(hx((await remove(0x20200000n | 1n)).status)).toBe(hx(NO_PAMT_PAGE_PAIR_RCX)); // a 2 MiB leaf is no PT_PAMT node
+      expect(st(await h.call(0, { rax: X.PAMT_ADD, rcx: 0x20400000n | 1n, rdx: 0x30000000n, r8: 0x30001000n }))).toBe('0x0');
+      // A page in the second 1 MiB of the range: its entry lives in page 1 of the pair.
+      expect(st(await h.call(0, { rax: L.MEM_PAGE_AUG, rcx: 0x1000n, rdx: TDR, r8: 0x20500000n }))).toBe('0x0');
+      expect(hx((await remove(0x20400000n | 1n)).status)).toBe(hx(PAMT_PAGE_NOT_EMPTY_0 + 1n));
+    }));
+
   it('DEMOTE takes the new 4 KiB PAMT pair in R12/R13 (checked after the new SEPT page); PROMOTE returns it in R12/R13', () =>
     withHost('2.0.08', DYNAMIC, async (h) => {
       await td(h);
