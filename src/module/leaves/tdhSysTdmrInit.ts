@@ -3,7 +3,19 @@
  * effect is one MOVDIR64B range operation per call over that call's PAMT_4K slice through the
  * global KeyID (plus the 2M/1G entries of a 1 GiB block when the call starts one). RDX returns
  * the next-to-initialize address rounded down to 1 GiB.
- * @see TDX module ABI sections 3.8, 7.4
+ *
+ * Known difference (module audit row 21, confirmed, not changed): in the source each call writes
+ * only its own *two* PAMT_2M entries (pamt_block.pamt_2mb_p points at the call's chunk,
+ * tdh_sys_tdmr_init.c lines 108-116; pamt_nodes_init() loops from entries_start to entries_end),
+ * zeroing the line when the entry is line-aligned (MOVDIR64B) and then storing its pt with an
+ * ordinary store; the PAMT_1G entry is written by the GiB's last call (the one whose chunk end
+ * crosses the GiB). The model writes the GiB's 512 PAMT_2M entries and its PAMT_1G entry with
+ * MOVDIR64B at the first call. The ordinary stores would leave dirty PAMT lines under the global
+ * KeyID in the LP's cache, which changes exploration findings after a kexec; that change needs
+ * its own review.
+ * @see TDX module ABI sections 3.8, 7.4; intel/tdx-module 1.5.01 (72d8cff)
+ *   src/vmm_dispatcher/api_calls/tdh_sys_tdmr_init.c, src/common/memory_handlers/pamt_manager.c
+ *   pamt_init(), pamt_nodes_init()
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog, Step } from '../../platform/Exec.js';

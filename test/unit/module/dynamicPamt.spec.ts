@@ -117,6 +117,18 @@ describe('Dynamic PAMT (2.0.08, TDH.SYS.CONFIG R8 bit 16)', () => {
       expect(hx((await add(0x20200000n | 1n, 0x30002000n, 0x30003000n)).status)).toBe(hx(HPA_RANGE_NOT_FREE_RCX));
     }));
 
+  it('PAGE.AUG: the Secure EPT walk and the entry state are checked before the page, so they win over a missing pair (tdh_mem_page_aug.c order)', () =>
+    withHost('2.0.08', DYNAMIC, async (h) => {
+      await td(h);
+      // GPA 1 GiB: no level-2 SEPT page there, the walk stops at level 2.
+      const walk = await h.call(0, { rax: L.MEM_PAGE_AUG, rcx: 0x40000000n, rdx: TDR, r8: 0x20401000n });
+      expect([hx(walk.status), hx(walk.rdx)]).toEqual([hx(0xc0000b0000000001n), '0x2']);
+      expect(st(await h.call(0, { rax: X.PAMT_ADD, rcx: 0x20600000n | 1n, rdx: 0x30000000n, r8: 0x30001000n }))).toBe('0x0');
+      expect(st(await h.call(0, { rax: L.MEM_PAGE_AUG, rcx: 0x1000n, rdx: TDR, r8: 0x20601000n }))).toBe('0x0');
+      // GPA 0x1000 is now PENDING: EPT_ENTRY_STATE_INCORRECT|RCX before the page's missing pair.
+      expect(hx((await h.call(0, { rax: L.MEM_PAGE_AUG, rcx: 0x1000n, rdx: TDR, r8: 0x20401000n })).status)).toBe(hx(0xc0000b0d00000001n));
+    }));
+
   it('PAMT.REMOVE check order: RCX format, then the TDMR block, then the node; a non-empty second page is PAMT_PAGE_NOT_EMPTY with operand id 1', () =>
     withHost('2.0.08', DYNAMIC, async (h) => {
       await td(h);
