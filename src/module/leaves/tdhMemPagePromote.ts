@@ -54,7 +54,7 @@ import { SEPT_STATE, septBlocked } from '../tdState.js';
 /** NULL_PA: "no page" in R9-R11. */
 export const NULL_PA = 0xffff_ffff_ffff_ffffn as U64;
 /** RCX bit 62 of PROMOTE in the Dynamic PAMT trees. @see intel/tdx-module pamt_manager.h PAMT_REMOVAL_HINT */
-export const PAMT_REMOVAL_HINT = 1n << 62n;
+const PAMT_REMOVAL_HINT = 1n << 62n;
 
 /**
  * is_sept_page_valid_for_merge(): the 512 entries one level below `level` in the merged range are

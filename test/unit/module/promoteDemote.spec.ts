@@ -26,7 +26,8 @@ const TDR = 0x40000000n;
 const SEPT_L1 = 0x40042000n; // the Secure EPT page DEMOTE adds (and PROMOTE frees)
 const PAGE_2M = 0x20200000n; // host pages of GPA 0x200000..0x3fffff
 const GPA_2M = 0x200000n;
-const X = { DEMOTE: 15n, PROMOTE: 23n, REMOVE: 29n, SEPT_RD: 25n } as const;
+const X = { DEMOTE: 15n, PROMOTE: 23n, REMOVE: 29n, SEPT_RD: 25n, BLOCK: 7n, TRACK: 38n, MR_FINALIZE: 17n } as const;
+const TDVPR = 0x4000a000n;
 
 const OPERAND_INVALID_RAX = 0xc000010000000000n;
 const OPERAND_INVALID_RCX = 0xc000010000000001n;
@@ -39,6 +40,8 @@ const EPT_WALK_FAILED_RCX = 0xc0000b0000000001n;
 const BUSY_RCX = 0x8000020000000001n;
 const BUSY_R8 = 0x8000020000000008n;
 const NULL_PA = 0xffffffffffffffffn;
+const GPA_RANGE_NOT_BLOCKED_RCX = 0xc0000b0600000001n;
+const TLB_TRACKING_NOT_DONE_RCX = 0xc0000b0800000001n;
 
 const s = (o: CallOut): string => `0x${o.status.toString(16)}`;
 /** CHLDCNT of the (only) TD, from machine.state. */
@@ -152,6 +155,40 @@ describe('TDH.MEM.PAGE.DEMOTE and PROMOTE (1.5.01)', () => {
       expect([s(rm), hx(rm.rcx)]).toEqual(['0x0', hx(PAGE_2M + 0x7000n)]);
       const p = await h.call(0, { rax: X.PROMOTE, rcx: GPA_2M | 1n, rdx: TDR });
       expect([hx(p.status), hx(p.rcx), hx(p.rdx)]).toEqual([hx(EPT_INVALID_PROMOTE_CONDITIONS_RCX), '0x7', '0x8401']);
+    }));
+});
+
+describe('PROMOTE/DEMOTE in a RUNNABLE TD: blocked, then tracked (TLB tracking op_state)', () => {
+  it('DEMOTE and PROMOTE need RANGE.BLOCK and TRACK first; the block check wins over an unusable new page; the split children are unblocked', () =>
+    withHost(async (h) => {
+      await tdWith2m(h);
+      expect(s(await h.call(0, { rax: L.VP_CREATE, rcx: TDVPR, rdx: TDR }))).toBe('0x0');
+      for (let i = 0; i < 5; i++) {
+        expect(s(await h.call(0, { rax: L.VP_ADDCX, rcx: 0x4000b000n + BigInt(i * 0x1000), rdx: TDVPR }))).toBe('0x0');
+      }
+      expect(s(await h.call(0, { rax: L.VP_INIT, rcx: TDVPR, rdx: 0x1000n }))).toBe('0x0');
+      expect(s(await h.call(0, { rax: X.MR_FINALIZE, rcx: TDR }))).toBe('0x0');
+      // Not blocked (and R8 a TDCX page): GPA_RANGE_NOT_BLOCKED|RCX with the PENDING 2 MiB leaf's details.
+      const nb = await h.call(0, { rax: X.DEMOTE, rcx: GPA_2M | 1n, rdx: TDR, r8: TDR + 0x1000n });
+      expect([hx(nb.status), hx(nb.rdx)]).toEqual([hx(GPA_RANGE_NOT_BLOCKED_RCX), '0x201']);
+      expect(s(await h.call(0, { rax: X.BLOCK, rcx: GPA_2M | 1n, rdx: TDR }))).toBe('0x0');
+      expect(hx((await h.call(0, { rax: X.DEMOTE, rcx: GPA_2M | 1n, rdx: TDR, r8: SEPT_L1 })).status)).toBe(hx(TLB_TRACKING_NOT_DONE_RCX));
+      expect(s(await h.call(0, { rax: X.TRACK, rcx: TDR }))).toBe('0x0');
+      expect(s(await h.call(0, { rax: X.DEMOTE, rcx: GPA_2M | 1n, rdx: TDR, r8: SEPT_L1 }))).toBe('0x0');
+      // PENDING_BLOCKED split into PENDING children.
+      expect(hx((await h.call(0, { rax: X.SEPT_RD, rcx: GPA_2M + 0x1000n, rdx: TDR })).rdx)).toBe('0x200');
+      // PROMOTE of the NL_MAPPED entry: block and track it first.
+      const pnb = await h.call(0, { rax: X.PROMOTE, rcx: GPA_2M | 1n, rdx: TDR });
+      expect([hx(pnb.status), hx(pnb.rcx), hx(pnb.rdx)]).toEqual([hx(GPA_RANGE_NOT_BLOCKED_RCX), '0x7', '0x8401']);
+      expect(s(await h.call(0, { rax: X.BLOCK, rcx: GPA_2M | 1n, rdx: TDR }))).toBe('0x0');
+      // NL_BLOCKED reads back as RCX 0 (RWX cleared) and state 129.
+      const nl = await h.call(0, { rax: X.SEPT_RD, rcx: GPA_2M | 1n, rdx: TDR });
+      expect([hx(nl.rcx), hx(nl.rdx)]).toEqual(['0x0', '0x8101']);
+      expect(hx((await h.call(0, { rax: X.PROMOTE, rcx: GPA_2M | 1n, rdx: TDR })).status)).toBe(hx(TLB_TRACKING_NOT_DONE_RCX));
+      expect(s(await h.call(0, { rax: X.TRACK, rcx: TDR }))).toBe('0x0');
+      const p = await h.call(0, { rax: X.PROMOTE, rcx: GPA_2M | 1n, rdx: TDR });
+      expect([s(p), hx(p.rcx)]).toEqual(['0x0', hx(SEPT_L1)]);
+      expect(hx((await h.call(0, { rax: X.SEPT_RD, rcx: GPA_2M | 1n, rdx: TDR })).rdx)).toBe('0x201');
     }));
 });
 
