@@ -25,8 +25,9 @@ import { TDX_OPERAND_INVALID, TDX_SYS_NOT_READY, TDX_SYS_SHUTDOWN } from './stat
  * Versioned leaves the dispatcher lets through with *any* version > 0: the leaf rejects a version
  * above its own maximum after writing what it writes first (SEPT.ADD and PROMOTE zero RCX/RDX,
  * SEPT.REMOVE and PROMOTE set R9-R11 to NULL_PA, MNG.RD/VP.RD set RDX to -1 and R8 to 0). Module
- * audit row 18. TDH.VP.INIT (versioned from 1.5.05) is not in the set: its leaf's version check
- * was not read, so the model keeps rejecting its versions above 1 in the dispatcher.
+ * audit row 18. TDH.VP.INIT (versioned from 1.5.05) is not in the set: its leaf refuses a version
+ * above 1 before touching any register (tdh_vp_init.c @ e98d9639), which is what the dispatcher
+ * check here returns too.
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/tdx_vmm_dispatcher.c (the switch on
  *   leaf_opcode.leaf when version > 0), tdh_mem_sept_add.c, tdh_mem_page_promote.c,
  *   tdh_mem_sept_remove.c, tdh_mng_rd_wr.c, tdh_vp_rd_wr.c
