@@ -152,6 +152,15 @@ export class Pamt {
     if (this.dynamic) {
       // pamt_is_2mb_range_free() with Dynamic PAMT reads only the PAMT_PAGE_BITMAP: no page of
       // the range may be in use as a 4 KiB PAMT page.
+      // Whichever is smaller: the pages of the range, or the PAMT pages.
+      if (this.pamtPages.size > p1 - p0) {
+        for (let p = p0; p < p1; p++) {
+          if (this.pamtPages.has(p)) {
+            return false;
+          }
+        }
+        return true;
+      }
       for (const p of this.pamtPages) {
         if (p >= p0 && p < p1) {
           return false;

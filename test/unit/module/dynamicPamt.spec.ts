@@ -96,6 +96,11 @@ describe('Dynamic PAMT (2.0.08, TDH.SYS.CONFIG R8 bit 16)', () => {
       expect(hx((await h.call(0, { rax: X.PAMT_REMOVE, rcx: 0x20400000n | 1n })).status)).toBe(hx(NO_PAMT_PAGE_PAIR_RCX));
       // The pages are free again: a new pair may use them.
       expect(st(await h.call(0, { rax: X.PAMT_ADD, rcx: 0x20600000n | 1n, rdx: 0x30002000n, r8: 0x30003000n }))).toBe('0x0');
+      const state = (await h.state())['module'] as { dynamicPamt: unknown };
+      expect(state.dynamicPamt).toEqual([
+        { range: '0x40000000', hpa0: '0x40100000', hpa1: '0x40101000' },
+        { range: '0x20600000', hpa0: '0x30002000', hpa1: '0x30003000' },
+      ]);
     }));
 
   it('PAMT.ADD check order: RCX, then RDX (format, block), then R8, then the range, then the pages, then the bitmap', () =>
