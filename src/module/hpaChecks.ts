@@ -24,8 +24,17 @@ export interface SplitHpa {
   readonly hkid: number;
 }
 
-/** Split `v` (< 2^52) into PA and HKID bits using the layout SYS.INIT latched. */
+/**
+ * Split `v` into PA and HKID bits (bits 51 down to the shift SYS.INIT latched; bits from 52 up
+ * ignored). Below 2^52, every address a well-formed call passes, the split is exact in doubles
+ * (a division by a power of two), which spares the bigint temporaries on the hot path.
+ */
 export function splitHpa(m: ModuleState, v: bigint): SplitHpa {
+  if (v < MAX_PA) {
+    const n = Number(v);
+    const unit = 2 ** m.hkidShift;
+    return { pa: n % unit, hkid: Math.floor(n / unit) };
+  }
   const shift = BigInt(m.hkidShift);
   return { pa: Number(v & ((1n << shift) - 1n)), hkid: Number((v & (MAX_PA - 1n)) >> shift) };
 }
