@@ -20,7 +20,7 @@ import type { PlatformSpec } from '../platform/spec.js';
 import { formatTimestamp } from '../base/dmesg.js';
 import type { TraceEvent } from '../base/trace.js';
 import { leafName } from '../module/leafNumbers.js';
-import { describeStatus } from '../module/status.js';
+import { leafStatusDisplay } from '../module/status.js';
 import { TdxsimError } from './errors.js';
 import { readInputFile } from './parse/input.js';
 import { parseJsonWithPlace } from './parse/json.js';
@@ -231,25 +231,11 @@ export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'reco
  * status (`[    0.028267] CPU 1 TDH.VP.FLUSH -> TDX_SUCCESS`); a SEAMCALL that faulted (#UD,
  * #GP, VMfailInvalid) says so. Only what the recorder kept (RunRequest.recordTrace events).
  */
-/**
- * VMX exit reasons TDH.VP.ENTER returns in RAX with status class SUCCESS, by name.
- * @see Intel SDM Vol. 3 Appendix C (basic exit reasons 48 EPT violation, 77 TDCALL)
- */
-const VP_ENTER_EXITS: Readonly<Record<number, string>> = { 48: 'EPT violation', 77: 'TDCALL' };
-
-function statusText(leaf: number, status: bigint): string {
-  if (leaf === 0 && status < 0x1_0000_0000n) {
-    const n = Number(status);
-    return `exit reason ${n}${VP_ENTER_EXITS[n] !== undefined ? ` (${VP_ENTER_EXITS[n]})` : ''}`;
-  }
-  return describeStatus(status).display;
-}
-
 export function seamcallLines(trace: readonly unknown[]): string[] {
   const out: string[] = [];
   for (const x of trace as readonly TraceEvent[]) {
     if (x.kind === 'seamcall.exit') {
-      out.push(`${formatTimestamp(x.t)} CPU ${x.cpu} ${leafName(x.leaf)} -> ${statusText(x.leaf, x.status)}`);
+      out.push(`${formatTimestamp(x.t)} CPU ${x.cpu} ${leafName(x.leaf)} -> ${leafStatusDisplay(x.leaf, x.status)}`);
     } else if (x.kind === 'seamcall.fault') {
       out.push(`${formatTimestamp(x.t)} CPU ${x.cpu} ${leafName(x.leaf)} -> ${x.fault === 'VMFAILINVALID' ? 'VMfailInvalid' : `#${x.fault}`}`);
     }

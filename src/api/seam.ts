@@ -22,7 +22,7 @@ import type { ModuleMachine } from '../machine/moduleMachine.js';
 import { FAULT_SITES } from '../module/faultSites.js';
 import { MetadataTable } from '../module/metadata.js';
 import { MODULE_PROFILE_NAMES } from '../module/profiles.js';
-import { describeStatus, statusName, TDX_SEAMCALL_GP, TDX_SEAMCALL_UD, TDX_SEAMCALL_VMFAILINVALID } from '../module/status.js';
+import { describeStatus, leafStatusName, statusName, TDX_SEAMCALL_GP, TDX_SEAMCALL_UD, TDX_SEAMCALL_VMFAILINVALID } from '../module/status.js';
 import type { StatusDescription } from '../module/status.js';
 import { TdxsimError } from './errors.js';
 import { checkModuleName } from './profileNames.js';
@@ -121,7 +121,8 @@ function faultResult(kind: 'UD' | 'GP' | 'VMFAILINVALID', regs: SeamRegs): SeamC
 }
 
 function toResult(o: SeamOutcome, input: SeamRegs): SeamCallResult {
-  return o.kind === 'ok' ? { outcome: 'ok', regs: o.regs, status: o.regs.rax, statusName: statusName(o.regs.rax) } : faultResult(o.kind, input);
+  // A TD exit of TDH.VP.ENTER is named by its status class (the exit reason is in RAX 31:0).
+  return o.kind === 'ok' ? { outcome: 'ok', regs: o.regs, status: o.regs.rax, statusName: leafStatusName(Number(input.rax & 0xffffn), o.regs.rax) } : faultResult(o.kind, input);
 }
 
 /** Footprint estimate (bytes): a machine's fixed part, per LP, per memory range, per cached line. */

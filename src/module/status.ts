@@ -463,3 +463,51 @@ export function describeStatus(status: bigint): StatusDescription {
   const d = describeDetail(info, low);
   return { value, name: info.name, display: d.display, cls: info.cls, severity: info.severity, recoverable: info.recoverable, details: d.details, known: true };
 }
+
+/**
+ * TDH.VP.ENTER (leaf 0) ends with a TD exit whose RAX holds a status class in bits 63:32 and the
+ * VMX basic exit reason in bits 31:0. The classes that carry an exit reason are TDX_SUCCESS and
+ * the non-recoverable TD/VCPU classes; any other status of the leaf is an ordinary error.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_to_vmx_exit_reason() v6.16 (the classes it accepts)
+ * @see TDX module 1.5.01 src/td_transitions/td_exit.c (exit reason in RAX bits 31:0)
+ */
+const TD_EXIT_CLASSES: ReadonlySet<bigint> = new Set([
+  v('TDX_SUCCESS'),
+  v('TDX_NON_RECOVERABLE_VCPU'),
+  v('TDX_NON_RECOVERABLE_TD'),
+  v('TDX_NON_RECOVERABLE_TD_NON_ACCESSIBLE'),
+  v('TDX_NON_RECOVERABLE_TD_WRONG_APIC_MODE'),
+]);
+
+/**
+ * VMX basic exit reasons by number, for the exits the guest model produces.
+ * @see Intel SDM Vol. 3 Appendix C (12 HLT, 48 EPT violation, 77 TDCALL)
+ */
+const VMX_EXIT_REASON_NAMES: Readonly<Record<number, string>> = { 12: 'HLT', 48: 'EPT violation', 77: 'TDCALL' };
+
+/** The TD exit in a TDH.VP.ENTER status, or undefined when `status` is not one. */
+export function tdExitOf(leaf: number, status: bigint): { readonly className: string; readonly reason: number; readonly reasonName: string | undefined } | undefined {
+  if (leaf !== 0) {
+    return undefined;
+  }
+  const cls = status & TDX_SEAMCALL_STATUS_MASK;
+  const reason = Number(status & 0xffff_ffffn);
+  if (!TD_EXIT_CLASSES.has(cls) || reason === 0) {
+    return undefined;
+  }
+  return { className: BY_VALUE.get(cls)!.name, reason, reasonName: Object.hasOwn(VMX_EXIT_REASON_NAMES, reason) ? VMX_EXIT_REASON_NAMES[reason] : undefined };
+}
+
+/** Name of a leaf's status: a TD exit of TDH.VP.ENTER is named by its class (TDX_SUCCESS, ...). */
+export function leafStatusName(leaf: number, status: bigint): string {
+  return tdExitOf(leaf, status)?.className ?? statusName(status);
+}
+
+/** Display of a leaf's status: a TD exit reads "TDX_SUCCESS, exit reason 77 (TDCALL)". */
+export function leafStatusDisplay(leaf: number, status: bigint): string {
+  const x = tdExitOf(leaf, status);
+  if (x === undefined) {
+    return describeStatus(status).display;
+  }
+  return `${x.className}, exit reason ${x.reason}${x.reasonName !== undefined ? ` (${x.reasonName})` : ''}`;
+}

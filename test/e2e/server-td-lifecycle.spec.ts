@@ -291,11 +291,11 @@ describe('a TD built, run and torn down through tdxsim serve the way KVM 6.16+ d
   });
 
   it('runs the TD: VP.ENTER exits on TDG.VP.VMCALL, PAGE.AUG maps the page, the guest accepts it and halts', async () => {
-    // TD exit: RAX bits 63:32 TDX_SUCCESS, bits 31:0 the exit reason (the status table has no
-    // name for that value: statusName UNKNOWN_STATUS). RCX = GPR select mask of R10-R12.
-    await expectCall(0, { rax: LEAF.VP_ENTER, rcx: TDVPR }, EXIT_REASON_TDCALL, 'UNKNOWN_STATUS', { rcx: 0x1c00n, r10: 0n, r11: TDVMCALL_MAP_GPA, r12: AUG_GPA });
+    // TD exit: RAX bits 63:32 TDX_SUCCESS, bits 31:0 the exit reason; statusName names the class.
+    // RCX = GPR select mask of R10-R12.
+    await expectCall(0, { rax: LEAF.VP_ENTER, rcx: TDVPR }, EXIT_REASON_TDCALL, 'TDX_SUCCESS', { rcx: 0x1c00n, r10: 0n, r11: TDVMCALL_MAP_GPA, r12: AUG_GPA });
     await expectCall(0, { rax: LEAF.MEM_PAGE_AUG, rcx: AUG_GPA, rdx: TDR, r8: AUGED }, TDX_SUCCESS, 'TDX_SUCCESS', { rcx: 0n, rdx: 0n });
-    await expectCall(0, { rax: LEAF.VP_ENTER, rcx: TDVPR }, EXIT_REASON_TDCALL, 'UNKNOWN_STATUS', { rcx: 0x1c00n, r10: 0n, r11: EXIT_REASON_HLT, r12: 0n });
+    await expectCall(0, { rax: LEAF.VP_ENTER, rcx: TDVPR }, EXIT_REASON_TDCALL, 'TDX_SUCCESS', { rcx: 0x1c00n, r10: 0n, r11: EXIT_REASON_HLT, r12: 0n });
     // The guest wrote GPA 0x2000 through the TD's KeyID: the host reads zeros (TD-owned lines).
     expect((await client.call('mem.read', { machine, pa: hex(AUGED), len: 8 }))['data']).toBe('0000000000000000');
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { hex16 } from '../../../src/base/u64.js';
 import { MetadataTable } from '../../../src/module/metadata.js';
 import { moduleProfile } from '../../../src/module/profiles.js';
-import { describeStatus, OPERAND_ID, pamtOverlap, STATUS_TABLE, statusName, tdmrPamtCode, tdmrRsvdCode, TDX_INVALID_PAMT, TDX_INVALID_RESERVED_IN_TDMR, TDX_OPERAND_INVALID, withOperand } from '../../../src/module/status.js';
+import { describeStatus, leafStatusDisplay, leafStatusName, OPERAND_ID, pamtOverlap, STATUS_TABLE, statusName, tdmrPamtCode, tdmrRsvdCode, TDX_INVALID_PAMT, TDX_INVALID_RESERVED_IN_TDMR, TDX_OPERAND_INVALID, withOperand } from '../../../src/module/status.js';
 
 describe('status table', () => {
   it('holds every status of spec 4.2 once, with class and severity from the bits', () => {
@@ -64,5 +64,18 @@ describe('metadata', () => {
     const o = new MetadataTable(moduleProfile('1.5.01'), { MAX_VCPUS_PER_TD: 128, MAX_TDMRS: 32 });
     expect(o.lookup(0x9900000100000008n).kind).toBe('ok');
     expect(MetadataTable.checkOverrides({ NOPE: 1, 'CMR_BASE[40]': 0, 'CMR_BASE[3]': 0 }).length).toBe(2);
+  });
+});
+
+describe('TD exits of TDH.VP.ENTER', () => {
+  it('are named by their status class with the exit reason, only for leaf 0', () => {
+    expect(leafStatusName(0, 77n)).toBe('TDX_SUCCESS');
+    expect(leafStatusDisplay(0, 77n)).toBe('TDX_SUCCESS, exit reason 77 (TDCALL)');
+    expect(leafStatusDisplay(0, 0x6000_0002_0000_0030n)).toBe('TDX_NON_RECOVERABLE_TD, exit reason 48 (EPT violation)');
+    expect(leafStatusDisplay(0, 0x6000_0002_0000_0005n)).toBe('TDX_NON_RECOVERABLE_TD, exit reason 5');
+    // Another leaf, or an error class: the plain status table.
+    expect(leafStatusName(1, 77n)).toBe('UNKNOWN_STATUS');
+    expect(leafStatusName(0, 0n)).toBe('TDX_SUCCESS');
+    expect(leafStatusDisplay(0, 0xc000_0100_0000_0001n)).toBe(describeStatus(0xc000_0100_0000_0001n).display);
   });
 });

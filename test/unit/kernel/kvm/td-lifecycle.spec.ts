@@ -15,7 +15,7 @@ import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, s
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
-import { describeStatus } from '../../../../src/module/status.js';
+import { describeStatus, leafStatusDisplay } from '../../../../src/module/status.js';
 import { seamRegs } from '../../../../src/platform/Seam.js';
 import { diagnose } from '../../../../src/tools/diagnose.js';
 import { explain } from '../../../../src/tools/explain.js';
@@ -40,7 +40,7 @@ function lifecycle(kernel: KernelProfileName = 'linux-6.18'): Lifecycle {
   const calls: string[] = [];
   r.m.platform.tracer.subscribe((e) => {
     if (e.kind === 'seamcall.exit') {
-      calls.push(`${e.cpu} ${leafName(e.leaf)} ${describeStatus(e.status).display}`);
+      calls.push(`${e.cpu} ${leafName(e.leaf)} ${leafStatusDisplay(e.leaf, e.status)}`);
     }
   });
   return { r, td: td as Td, calls, kvmLines: () => r.lines().filter((l) => l.startsWith('kvm_intel: ') || l.startsWith('SEAMCALL ')) };
@@ -72,14 +72,14 @@ describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus
     // KVM_RUN from a task on CPU 0: VP.FLUSH runs on CPU 1 (by IPI), then VP.ENTER on CPU 0
     // returns the TDG.VP.VMCALL<HLT> exit (RAX 77: status class SUCCESS, exit reason 77).
     expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
-    expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS', '0 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS', '0 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
     expect(associated_tdvcpus(k, 0)).toEqual([td]);
     expect(associated_tdvcpus(k, 1)).toEqual([]);
     // Running again on the same CPU flushes nothing.
     expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
-    expect(calls.slice(2)).toEqual(['0 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(calls.slice(2)).toEqual(['0 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
     expect(r.run(r.m.runTd(td, 1), 1)).toBe(77n);
-    expect(calls.slice(3)).toEqual(['0 TDH.VP.FLUSH TDX_SUCCESS', '1 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(calls.slice(3)).toEqual(['0 TDH.VP.FLUSH TDX_SUCCESS', '1 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
     expect(td.vcpuCpu).toBe(1);
     calls.length = 0;
     const nReclaim = reclaimCount(td);
