@@ -19,7 +19,7 @@ import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { ScenarioRun } from '../scenario/runScenario.js';
 import type { FindingClass, Scenario, ScenarioStep } from '../scenario/scenario.js';
 import { needsKernel } from '../scenario/scenario.js';
-import { formatTimeline, timelineOf } from '../scenario/timeline.js';
+import { timelineOf } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { prepareRun } from './run.js';
@@ -137,7 +137,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
       findings: out.findings,
       traceHash: out.traceHash,
       steps: run.sched.stats.steps,
-      timeline: formatTimeline(timelineOf(run.platform.tracer.events())),
+      timeline: timelineOf(run.platform.tracer.events()),
       dmesgTail: out.dmesgFormatted.slice(-25),
     };
   };

@@ -8,6 +8,8 @@ export { shellCommand, shellQuote } from './shell.js';
 export type { PreparedRun, RunRequest } from './run.js';
 export type { RunOutcome, RunResult } from '../scenario/runScenario.js';
 export type { Finding } from '../scenario/findings.js';
+export { formatTimeline, timelineOf } from '../scenario/timeline.js';
+export type { TimelineEvent, TimelineFormat } from '../scenario/timeline.js';
 export type { Scenario, ScenarioInput, ScenarioStep } from '../scenario/scenario.js';
 export { scenarioNames, namedScenario } from '../scenario/scenarios/index.js';
 export { presetNames, presetInput } from '../platform/presets.js';

@@ -21,6 +21,7 @@ import { formatPath } from '../sim/choices/path.js';
 import { LatencyChoices } from './latency.js';
 import type { LatencyLadder } from './latency.js';
 import { formatTimeline, timelineOf } from './timeline.js';
+import type { TimelineEvent } from './timeline.js';
 import type { Finding } from './findings.js';
 import type { Scenario, ScenarioStep } from './scenario.js';
 import { Scheduler } from '../sim/Scheduler.js';
@@ -47,8 +48,10 @@ export interface RunOutcome {
   readonly stats: Record<string, number | string>;
   /** Step results that dmesg does not show. */
   readonly notes: string[];
-  /** Text timeline of the last events (per CPU), for reports of races. */
+  /** Text timeline of the last events (per CPU) up to the last jump, for reports of races. */
   readonly timeline: string[];
+  /** The same marks as data (all of them, up to the last jump), for `--json` and terminals of any width. */
+  readonly timelineEvents: TimelineEvent[];
   readonly path: string;
   readonly traceHash: string;
   /** Recorded trace events (when asked for). */
@@ -279,6 +282,7 @@ export class ScenarioRun {
     const findings = [...corruptionFindings(this.platform.staleWritebacks, seed, path, relevance), ...(this.kernel?.findings(seed, path) ?? [])].map((f) => (name === scenario.name ? f : { ...f, variant: name }));
     const [dm, dmf] = this.kernel?.dmesg() ?? [this.notes, this.notes];
     const tracer = this.platform.tracer;
+    const timelineEvents = timelineOf(tracer.events().filter((e) => e.t <= (this.kernel?.lastJumpNs?.() ?? Infinity)));
     return {
       name,
       findings,
@@ -294,7 +298,8 @@ export class ScenarioRun {
         ...(this.kernel === undefined ? { notes: this.notes.length } : {}),
       },
       notes: this.kernel?.notes?.() ?? [],
-      timeline: formatTimeline(timelineOf(tracer.events().filter((e) => e.t <= (this.kernel?.lastJumpNs?.() ?? Infinity))), 6, 40),
+      timeline: formatTimeline(timelineEvents, { maxRows: 40 }),
+      timelineEvents,
       path,
       traceHash: tracer.hash,
       trace: tracer.events(),

@@ -8,6 +8,7 @@ import type { ExploreRequest, ExploreResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { formatDuration, runCampaign } from '../exploreCampaign.js';
 import { EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+import { timelineText } from '../format.js';
 import { machineOptions, parseUint } from '../options.js';
 
 const CLASSES = ['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness'] as const;
@@ -83,7 +84,7 @@ export function formatExplore(r: ExploreResult): string {
     out.push(`FAILED: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}`);
     out.push(`finding [${cx.finding.class}]: ${cx.finding.message}`);
     out.push(`path ${cx.path === '' ? '(empty)' : cx.path} (shrunk from ${cx.originalPath === '' ? '(empty)' : cx.originalPath} in ${cx.shrinkAttempts} replays; replay ${cx.replayed ? 'reproduces it' : 'did NOT reproduce it'}); ${cx.faults}`);
-    out.push('', 'timeline:', ...cx.timeline.map((l) => `  ${l}`), '', 'dmesg (tail):', ...cx.dmesgTail.map((l) => `  ${l}`));
+    out.push('', 'timeline:', ...timelineText(cx.timeline).map((l) => `  ${l}`), '', 'dmesg (tail):', ...cx.dmesgTail.map((l) => `  ${l}`));
     out.push('', 'hint: run the replay command to see this execution again; add --json for machine-readable output.');
   } else if (d.outcome === 'passed') {
     out.push(`PASSED: ${r.scenario}: ${d.complete ? `exhaustive search complete, no finding on any schedule: ` : ''}${stats}`);
@@ -232,7 +233,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
       } else {
         const out = [`replay of ${r.scenario} path ${r.path === '' ? '(empty)' : r.path} (faults: ${r.faults}), trace hash ${ex.traceHash}`];
         out.push(...(ex.findings.length === 0 ? ['no findings'] : ex.findings.map((f) => `finding [${f.class}]: ${f.message}`)));
-        out.push('', 'timeline:', ...(ex.timeline ?? []).map((l) => `  ${l}`), '', 'dmesg (tail):', ...(ex.dmesgTail ?? []).map((l) => `  ${l}`));
+        out.push('', 'timeline:', ...timelineText(ex.timeline ?? []).map((l) => `  ${l}`), '', 'dmesg (tail):', ...(ex.dmesgTail ?? []).map((l) => `  ${l}`));
         process.stdout.write(`${out.join('\n')}\n`);
       }
       ctx.exitCode = ex.findings.length > 0 ? EXIT_FINDINGS : EXIT_OK;
