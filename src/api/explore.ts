@@ -13,21 +13,21 @@ import type { FaultPlan } from '../explore/faults.js';
 import type { Finding } from '../scenario/findings.js';
 import { createKernelSession } from '../scenario/kernelSession.js';
 import { mergeDetails } from '../explore/merge.js';
+import { liteNextKernel, splitForExplore } from '../explore/replayRun.js';
 import { DEFAULT_LATENCY_LADDER } from '../scenario/latency.js';
 import { parsePath } from '../sim/choices/path.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { ScenarioRun } from '../scenario/runScenario.js';
-import type { FindingClass, Scenario, ScenarioStep } from '../scenario/scenario.js';
+import type { FindingClass, Scenario } from '../scenario/scenario.js';
 import { needsKernel } from '../scenario/scenario.js';
 import { timelineOf } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
-import { prepareRun } from './run.js';
+import { prepareRun, withCpus } from './run.js';
+
+export { withCpus };
 import { machineArgs, shellCommand } from './shell.js';
 import type { RunRequest } from './run.js';
-
-/** Steps at which exploration starts (the concurrency of interest begins there). */
-const EXPLORE_FROM = new Set(['kexec', 'crash', 'tdx.enable']);
 
 /** What the caller asks for. */
 export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
@@ -78,39 +78,17 @@ export interface ExploreResult {
   readonly replay?: string;
 }
 
-/** Resize the platform to `cpus` logical CPUs (keeping packages when they divide evenly). */
-export function withCpus(spec: PlatformSpec, cpus: number): PlatformSpec {
-  if (cpus < 1 || cpus > 4096) {
-    throw new TdxsimError('TDXSIM_BAD_ARGS', `--cpus ${cpus}: expected 1..4096`);
-  }
-  const pk = spec.topology.packages;
-  const topology = cpus % pk === 0 ? { ...spec.topology, coresPerPackage: cpus / pk, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] } : { ...spec.topology, packages: 1, coresPerPackage: cpus, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] };
-  return { ...spec, topology: { ...topology, logicalCpus: cpus } };
-}
-
-interface Split {
-  readonly prefix: ScenarioStep[];
-  readonly rest: ScenarioStep[];
-}
-
-function split(sc: Scenario): Split {
-  const steps = [...sc.steps, ...(sc.variants[0]?.steps ?? [])];
-  const i = steps.findIndex((s) => EXPLORE_FROM.has(s.op));
-  return i < 0 ? { prefix: [], rest: steps } : { prefix: steps.slice(0, i), rest: steps.slice(i) };
-}
-
 /** Build the target for a prepared scenario. */
 export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean } = {}): ExploreTarget {
   const ladder = opts.latency === false ? undefined : DEFAULT_LATENCY_LADDER;
-  const { prefix, rest } = split(sc);
+  const { prefix, rest } = splitForExplore(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
   const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: 0 }, factory);
   for (const s of prefix) {
     base.exec(s);
   }
   // When the explored part ends with the jump, the next kernel's boot adds nothing to check.
-  const last = rest[rest.length - 1];
-  base.kernel?.setLiteNextKernel?.(last !== undefined && (last.op === 'kexec' || last.op === 'crash') && rest.filter((x) => x.op === 'kexec' || x.op === 'crash').length === 1);
+  base.kernel?.setLiteNextKernel?.(liteNextKernel(rest));
   const snapshot = base.template();
   return (ctx: ExecutionContext): Execution => {
     const run = snapshot.instantiate();

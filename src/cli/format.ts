@@ -18,6 +18,10 @@ export function timelineText(events: readonly (TimelineEvent | string)[], maxRow
 /** Render a run result for a terminal; `replay` gives the command that replays a finding of a run. */
 export function formatRunResult(r: RunResult, replay: (runName: string, seed: number, path: string) => string): string {
   const out: string[] = [];
+  if (r.kernel.includes(' with overrides: ')) {
+    // A changed kernel is said first: its dmesg still says the version it is based on.
+    out.push(`-- kernel: ${r.kernel}`);
+  }
   for (const run of r.runs) {
     if (r.runs.length > 1 || run.name !== r.scenario) {
       out.push(`== ${r.scenario} / ${run.name}`);
@@ -48,6 +52,7 @@ export function runResultJson(r: RunResult): unknown {
   const one = r.runs.length === 1 ? r.runs[0] : undefined;
   return {
     scenario: r.scenario,
+    kernel: r.kernel,
     verdict: r.verdict,
     seed: r.seed,
     expected: r.expected,

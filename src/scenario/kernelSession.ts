@@ -23,6 +23,7 @@ import type { Platform } from '../platform/Platform.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import type { RelevanceFilter } from './checkers/corruption.js';
 import type { Finding } from './findings.js';
+import { profileOverrides } from './kernelOverrides.js';
 import type { KernelSession, KernelSessionArgs } from './runScenario.js';
 import type { ScenarioStep } from './scenario.js';
 import type { Scheduler, StateFingerprinter } from '../sim/Scheduler.js';
@@ -81,6 +82,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       spec: args.spec,
       crashkernel: this.crashkernel,
       kernel: sc.kernel as KernelProfileName,
+      ...(sc.kernelOverrides !== undefined ? { kernelOverrides: profileOverrides(sc.kernel, sc.kernelOverrides) } : {}),
       ...(sc.module !== undefined ? { module: sc.module } : {}),
       seed: args.seed,
       tracer: args.tracer,

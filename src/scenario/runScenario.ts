@@ -18,6 +18,7 @@ import type { RelevanceFilter } from './checkers/corruption.js';
 import { RandomChoices } from '../sim/choices/RandomChoices.js';
 import { ReplayChoices } from '../sim/choices/ReplayChoices.js';
 import { formatPath } from '../sim/choices/path.js';
+import { describeKernel } from './kernelOverrides.js';
 import { LatencyChoices } from './latency.js';
 import type { LatencyLadder } from './latency.js';
 import { formatTimeline, timelineOf } from './timeline.js';
@@ -61,6 +62,8 @@ export interface RunOutcome {
 /** A whole scenario's result. */
 export interface RunResult {
   readonly scenario: string;
+  /** The kernel profile, with the scenario's overrides if any (`linux-6.18 with overrides: ...`). */
+  readonly kernel: string;
   readonly verdict: 'pass' | 'fail';
   readonly seed: number;
   readonly runs: RunOutcome[];
@@ -331,9 +334,14 @@ export function runScenario(scenario: Scenario, spec: PlatformSpec, opts: RunOpt
       runs.push(runOnce(scenario, spec, [...scenario.steps, ...v.steps], v.name, opts, kernelFactory));
     }
   }
+  return resultOf(scenario, runs);
+}
+
+/** The verdict over a scenario's runs: "pass" when exactly the expected finding classes appear. */
+export function resultOf(scenario: Scenario, runs: RunOutcome[]): RunResult {
   const findings = runs.flatMap((r) => r.findings);
   const got = [...new Set(findings.map((f) => f.class))].sort();
   const expected = [...new Set(scenario.expect.findings)].sort();
   const verdict = got.length === expected.length && got.every((c, i) => c === expected[i]) ? 'pass' : 'fail';
-  return { scenario: scenario.name, verdict, seed: scenario.seed, runs, findings, expected };
+  return { scenario: scenario.name, kernel: describeKernel(scenario.kernel, scenario.kernelOverrides), verdict, seed: scenario.seed, runs, findings, expected };
 }
