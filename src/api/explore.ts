@@ -18,12 +18,13 @@ import { DEFAULT_LATENCY_LADDER } from '../scenario/latency.js';
 import { parsePath } from '../sim/choices/path.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { ScenarioRun } from '../scenario/runScenario.js';
-import type { FindingClass, Scenario } from '../scenario/scenario.js';
+import type { FindingClass, Scenario, ScenarioInput } from '../scenario/scenario.js';
+import { preset } from '../platform/presets.js';
 import { needsKernel } from '../scenario/scenario.js';
 import { timelineOf } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
-import { prepareRun, withCpus } from './run.js';
+import { prepareRun, readJsonFile, withCpus } from './run.js';
 
 export { withCpus };
 import { machineArgs, shellCommand } from './shell.js';
@@ -241,4 +242,33 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
     throw e;
   }
   return { execution, scenario: p.scenario.name, path: req.path, faults: formatPlan(plan) };
+}
+
+/**
+ * The counterexample of an exploration as a scenario file that `tdxsim run FILE` reproduces: the
+ * explored steps (the first variant's appended), the machine as explored (platform inlined when
+ * it came from a file), and a schedule of policy `explored` with the shrunk path, the fault plan,
+ * the latency setting and the CPU count. The expected findings stay the scenario's own, so `run`
+ * fails with the same finding while the bug is there. Undefined when there is no counterexample.
+ */
+export function counterexampleScenario(req: ExploreRequest, r: ExploreResult): ScenarioInput | undefined {
+  const cx = r.details.counterexample;
+  if (cx === undefined) {
+    return undefined;
+  }
+  const sc = prepareRun(req).scenario;
+  const platform = typeof sc.platform === 'string' && preset(sc.platform) === undefined ? (readJsonFile(sc.platform, 'platform') as Record<string, unknown>) : sc.platform;
+  const binary = cx.exhaustiveFaults && cx.faultsArg !== 'none';
+  return {
+    name: sc.name,
+    description: `Counterexample found by tdxsim explore (strategy ${r.details.strategy}, seed ${r.details.seed}): [${cx.finding.class}] ${cx.finding.message}`,
+    platform,
+    kernel: sc.kernel,
+    ...(sc.module !== undefined ? { module: sc.module } : {}),
+    ...(sc.kernelOverrides !== undefined ? { kernelOverrides: sc.kernelOverrides } : {}),
+    seed: sc.seed,
+    steps: [...sc.steps, ...(sc.variants[0]?.steps ?? [])],
+    schedule: { policy: 'explored', path: cx.path, faults: cx.faultsArg, faultChoices: binary ? 'binary' : 'weighted', latency: req.latency ?? true, ...(req.cpus !== undefined ? { cpus: req.cpus } : {}) },
+    expect: { findings: [...sc.expect.findings] },
+  };
 }

@@ -14,10 +14,11 @@ export type { Scenario, ScenarioInput, ScenarioStep } from '../scenario/scenario
 export { scenarioNames, namedScenario } from '../scenario/scenarios/index.js';
 export { presetNames, presetInput } from '../platform/presets.js';
 export { platformJsonSchema } from '../platform/spec.js';
+export { scenarioJsonSchema } from '../scenario/scenario.js';
 export type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
 export { buildReport } from './report.js';
 export type { ReportModel } from './report.js';
-export { exploreScenario, mergeExploreResults, replayScenario, scenarioTarget, withCpus } from './explore.js';
+export { counterexampleScenario, exploreScenario, mergeExploreResults, replayScenario, scenarioTarget, withCpus } from './explore.js';
 export type { ExploreRequest, ExploreResult, ReplayResult } from './explore.js';
 export { plan, planJson, planSpec } from '../tools/plan.js';
 export type { PlanRequest, PlanResult, ProfilePlan, PlannedTdmr, Headroom, DynamicPamtEstimate } from '../tools/plan.js';

@@ -84,6 +84,8 @@ export type KernelOverrides = z.output<typeof kernelOverridesSchema>;
 const findingClass = z.enum(['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness']);
 
 export const scenarioSchema = z.strictObject({
+  /** The JSON Schema the file follows (for editors; schema/scenario.schema.json); ignored. */
+  $schema: z.string().optional(),
   name: z.string().min(1).default('scenario'),
   description: z.string().default(''),
   platform: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).default('small-2s'),
@@ -119,6 +121,14 @@ export const scenarioSchema = z.strictObject({
   /** Expected finding classes; the verdict is "pass" when exactly these appear. */
   expect: z.strictObject({ findings: z.array(findingClass).default([]) }).prefault({}),
 });
+
+/**
+ * The JSON Schema of scenario files, generated from the zod definition above (published as
+ * schema/scenario.schema.json). `target` draft-2020-12 (the default) or draft-7.
+ */
+export function scenarioJsonSchema(target: 'draft-2020-12' | 'draft-7' = 'draft-2020-12'): unknown {
+  return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any', target });
+}
 
 /** A validated scenario. */
 export type Scenario = z.output<typeof scenarioSchema>;
