@@ -16,6 +16,7 @@ import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
 import { registerServe } from './commands/serve.js';
+import { registerTrace } from './commands/trace.js';
 import { EXIT_BAD_INPUT, EXIT_MODEL_BUG } from './exitCodes.js';
 
 /** The CLI. */
@@ -42,6 +43,7 @@ export function createCli(): Cli {
   registerRun(program, ctx);
   registerSchema(program, ctx);
   registerReport(program, ctx);
+  registerTrace(program, ctx);
   registerExplore(program, ctx);
   registerServe(program, ctx);
   registerPlan(program, ctx);

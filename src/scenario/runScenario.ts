@@ -84,6 +84,8 @@ export interface KernelSession {
   /** Findings of kernel-side checkers (CPU still running, SEAMCALL after flush, WARNs). */
   findings(seed: number, path: string): Finding[];
   stats(): Record<string, number | string>;
+  /** Who ran when: each kernel, and purgatory between a jump and the next kernel (ends at `endNs`). */
+  epochs?(endNs: number): KernelEpoch[];
   /** Time of the last kexec/crash jump, if any. */
   lastJumpNs?(): number | undefined;
   /** Results and notes that dmesg does not show (return codes, refused kexec_load). */
@@ -94,6 +96,14 @@ export interface KernelSession {
   setLiteNextKernel?(on: boolean): void;
   /** The run switched schedulers (exploration restored a snapshot). */
   rescheduled?(sched: Scheduler): void;
+}
+
+/** One stretch of time a kernel (or purgatory) ran the machine. */
+export interface KernelEpoch {
+  readonly name: string;
+  readonly kind: 'kernel' | 'purgatory';
+  readonly start: number;
+  readonly end: number;
 }
 
 /** What a kernel session is built from. */
