@@ -20,6 +20,8 @@ export { buildReport } from './report.js';
 export { recordExecution } from './execution.js';
 export type { ExecutionRequest, RecordedExecution } from './execution.js';
 export { traceScenario } from './trace.js';
+export { inspectScenario, parseMoment } from './inspect.js';
+export type { InspectCacheRange, InspectCpu, InspectMoment, InspectPamtRange, InspectRequest, InspectView } from './inspect.js';
 export type { ChromeTrace, ChromeTraceEvent } from '../scenario/chromeTrace.js';
 export type { ReportModel } from './report.js';
 export { counterexampleScenario, exploreScenario, mergeExploreResults, replayScenario, scenarioTarget, withCpus } from './explore.js';

@@ -11,6 +11,7 @@ import { registerCompat } from './commands/compat.js';
 import { registerDiagnose } from './commands/diagnose.js';
 import { registerExplain } from './commands/explain.js';
 import { registerExplore } from './commands/explore.js';
+import { registerInspect } from './commands/inspect.js';
 import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
@@ -44,6 +45,7 @@ export function createCli(): Cli {
   registerSchema(program, ctx);
   registerReport(program, ctx);
   registerTrace(program, ctx);
+  registerInspect(program, ctx);
   registerExplore(program, ctx);
   registerServe(program, ctx);
   registerPlan(program, ctx);
