@@ -48,6 +48,14 @@ describe('kernel-profile overrides in scenarios ("6.18 plus my change")', () => 
     expect(r.runs[0]!.dmesg.some((l) => l.includes('Shutting down cpus with NMI'))).toBe(false);
   });
 
+  it('a longer REBOOT wait: the late CPU (1001 ms) stops within it, so no NMI is sent', () => {
+    const nmi = (r: ReturnType<typeof run>): boolean => r.runs[0]!.dmesg.some((l) => l.includes('Shutting down cpus with NMI'));
+    expect(nmi(run({ scenario: 'kexec-race-2cpu' }))).toBe(true);
+    const longer = run({ scenarioObject: withOverrides('kexec-race-2cpu', { stopRebootWaitMs: 2000 }) });
+    expect(nmi(longer)).toBe(false);
+    expect(classes(longer)).toEqual([]);
+  });
+
   it('run prints the kernel with its overrides; an unknown name exits 2 naming the closest', () => {
     const f = tempFile('o.json', JSON.stringify(withOverrides('kexec-linux-6.18', { earlyFlush: false, stopThisCpuWbinvd: 'never' })));
     const ok = tdxsim(['run', f]);
