@@ -18,7 +18,7 @@ import type { PlatformSpec } from '../platform/spec.js';
 import { parsePath } from '../sim/choices/path.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { TdxsimError } from './errors.js';
-import { faultPlanOf, prepareRun, withCpus } from './run.js';
+import { checkStepCpus, faultPlanOf, prepareRun, withCpus } from './run.js';
 import type { RunRequest } from './run.js';
 
 /** Trace events kept for one recorded execution. */
@@ -73,6 +73,7 @@ export function recordExecution(req: ExecutionRequest, observer?: ExecutionObser
     const sched = sc.schedule;
     const cpus = req.cpus ?? sched.cpus;
     const spec = cpus === undefined ? p.spec : withCpus(p.spec, cpus);
+    checkStepCpus(sc, spec, req.cpus !== undefined ? '--cpus' : `${sc.name}: schedule.cpus`);
     const faults = req.faults ?? sched.faults;
     const plan = faultPlanOf(faults, req.faults !== undefined ? '--faults' : `${sc.name}: schedule.faults`);
     const path = p.path ?? parsePath(sched.path) ?? [];

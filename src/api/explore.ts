@@ -24,7 +24,7 @@ import { needsKernel } from '../scenario/scenario.js';
 import { timelineOf } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
-import { prepareRun, readJsonFile, withCpus } from './run.js';
+import { checkStepCpus, prepareRun, readJsonFile, withCpus } from './run.js';
 
 export { withCpus };
 import { machineArgs, shellCommand } from './shell.js';
@@ -141,6 +141,7 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
   const startedAt = req.now?.();
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
+  checkStepCpus(p.scenario, spec, '--cpus');
   const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
   const strategy = req.strategy ?? 'random';
   const details = explore(target, {
@@ -219,6 +220,7 @@ export interface ReplayResult {
 export function replayScenario(req: ExploreRequest & { path: string; faultChoices?: 'binary' | 'weighted' }): ReplayResult {
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
+  checkStepCpus(p.scenario, spec, '--cpus');
   const path = parsePath(req.path);
   if (path === undefined) {
     throw new TdxsimError('TDXSIM_BAD_PATH', `--path "${req.path}": expected dot-separated choice indices such as 0.2.1`);

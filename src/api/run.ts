@@ -149,6 +149,18 @@ function checkOverrideNames(raw: unknown, label: string): void {
   }
 }
 
+/** Every CPU a step names exists on `spec` (also after `--cpus` or `schedule.cpus` resized it). */
+export function checkStepCpus(sc: Scenario, spec: PlatformSpec, label: string): void {
+  sc.steps.concat(sc.variants.flatMap((v) => v.steps)).forEach((s, i) => {
+    const cpus = [...('cpu' in s && typeof s.cpu === 'number' ? [s.cpu] : []), ...('cpus' in s ? s.cpus : []), ...('lateRebootIpi' in s ? s.lateRebootIpi : [])];
+    for (const c of cpus) {
+      if (c >= spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore) {
+        throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: step ${i} (${s.op}): CPU ${c} does not exist on platform ${spec.name}${spec.topology.logicalCpus !== undefined ? ` resized to ${spec.topology.logicalCpus} CPUs` : ''}`);
+      }
+    }
+  });
+}
+
 /** Validate a request into a runnable scenario; throws TdxsimError on bad input. */
 export function prepareRun(req: RunRequest): PreparedRun {
   let raw: unknown;
@@ -212,14 +224,7 @@ export function prepareRun(req: RunRequest): PreparedRun {
   if (stepProblems.length > 0) {
     throw new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n'));
   }
-  sc.steps.concat(sc.variants.flatMap((v) => v.steps)).forEach((s, i) => {
-    const cpus = [...('cpu' in s && typeof s.cpu === 'number' ? [s.cpu] : []), ...('cpus' in s ? s.cpus : []), ...('lateRebootIpi' in s ? s.lateRebootIpi : [])];
-    for (const c of cpus) {
-      if (c >= spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore) {
-        throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: step ${i} (${s.op}): CPU ${c} does not exist on platform ${spec.name}`);
-      }
-    }
-  });
+  checkStepCpus(sc, spec, label);
   let path: number[] | undefined;
   if (req.path !== undefined) {
     path = parsePath(req.path);
@@ -291,6 +296,7 @@ function runExploredScenario(p: PreparedRun, recordTrace: number | undefined): R
   const path = p.path ?? parsePath(sched.path) ?? [];
   const plan = faultPlanOf(sched.faults, `${sc.name}: schedule.faults`);
   const spec = sched.cpus === undefined ? p.spec : withCpus(p.spec, sched.cpus);
+  checkStepCpus(sc, spec, `${sc.name}: schedule.cpus`);
   const run = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: recordTrace ?? 5000 }, needsKernel(sc) ? createKernelSession : undefined);
   try {
     runExplored(run, { path, plan, exhaustiveFaults: sched.faultChoices === 'binary', latency: sched.latency });

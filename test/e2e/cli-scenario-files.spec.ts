@@ -59,4 +59,13 @@ describe('scenario files people write', () => {
     const r = run({ scenarioObject: JSON.parse(JSON.stringify(saved)) });
     expect(r.findings.map((f) => f.message)).toContain(cx.finding.message);
   });
+
+  it('a CPU count that drops a CPU the steps name is bad input (exit 2), for schedules, explore and trace alike', () => {
+    const sc = { ...(namedScenario('kexec-race-2cpu') as Record<string, unknown>), schedule: { policy: 'explored', cpus: 1 } };
+    const msg = 'step 2 (td.create): CPU 1 does not exist on platform small-2c resized to 1 CPUs';
+    expect(() => run({ scenarioObject: sc })).toThrow(`kexec-race-2cpu: schedule.cpus: ${msg}`);
+    expect(() => exploreScenario({ scenario: 'kexec-race-2cpu', cpus: 1, budget: 1 })).toThrow(`--cpus: ${msg}`);
+    const r = tdxsim(['trace', 'kexec-race-2cpu', '--cpus', '1', '-o', '-']);
+    expect([r.status, r.stdout, r.stderr]).toEqual([2, '', `tdxsim: --cpus: ${msg}\n`]);
+  });
 });
