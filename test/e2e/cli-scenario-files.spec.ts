@@ -37,8 +37,10 @@ describe('scenario files people write', () => {
     const file = join(dirname(tempFile('x', '')), 'cx.json');
     const ex = tdxsim(['explore', 'kexec-race-2cpu', '--seed', '1', '--save-counterexample', file, '--json']);
     expect(ex.status).toBe(1);
-    const cx = (JSON.parse(ex.stdout) as { counterexample: { path: string; finding: { class: string; message: string } } }).counterexample;
+    const cx = (JSON.parse(ex.stdout) as { counterexample: { path: string; finding: { class: string; message: string }; timeline: { t: number; cpu: number; kind: string; label: string; fields: Record<string, unknown> }[] } }).counterexample;
     expect(ex.stderr).toContain(`wrote the counterexample to ${file}`);
+    // --json: the timeline is data, not rows; the NMI to CPU 1 is a mark with its fields.
+    expect(cx.timeline.find((m) => m.kind === 'nmi' && m.cpu === 0)).toMatchObject({ label: 'send NMI to CPU 1', fields: { dir: 'send', vector: 'NMI', to: 1 } });
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { schedule: unknown; steps: { op: string }[] };
     expect(saved.schedule).toEqual({ policy: 'explored', path: cx.path, faults: 'none', faultChoices: 'weighted', latency: true });
     expect(saved.steps.map((s) => s.op)).toEqual(['boot', 'kvm.load', 'td.create', 'kexec']);
