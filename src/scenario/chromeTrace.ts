@@ -144,16 +144,39 @@ function ipiPoints(events: readonly TraceEvent[]): { points: Map<number, Map<num
   return { points, flows };
 }
 
+/** The first value in sorted `xs` above `t`, or Infinity (binary search). */
+function firstAbove(xs: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] as number) > t) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return xs[lo] ?? Infinity;
+}
+
 /** Point slices, each as long as POINT_NS allows without crossing another slice's edge on its CPU. */
 function pointSlices(points: Map<number, Map<number, string[]>>, seamcalls: readonly Slice[]): Slice[] {
+  const edges = new Map<number, number[]>();
+  for (const s of seamcalls) {
+    const e = edges.get(s.cpu) ?? [];
+    edges.set(s.cpu, e);
+    e.push(s.t, s.end);
+  }
+  for (const e of edges.values()) {
+    e.sort((a, b) => a - b);
+  }
   const out: Slice[] = [];
   for (const [cpu, m] of points) {
-    const edges = seamcalls.filter((s) => s.cpu === cpu).flatMap((s) => [s.t, s.end]);
+    const cpuEdges = edges.get(cpu) ?? [];
     const times = [...m.keys()].sort((a, b) => a - b);
     times.forEach((t, i) => {
-      const next = Math.min(times[i + 1] ?? Infinity, ...edges.filter((x) => x > t), t + POINT_NS);
-      const names = m.get(t) ?? [];
-      out.push({ cpu, t, end: next, name: names.join('; '), args: {} });
+      const next = Math.min(times[i + 1] ?? Infinity, firstAbove(cpuEdges, t), t + POINT_NS);
+      out.push({ cpu, t, end: next, name: (m.get(t) ?? []).join('; '), args: {} });
     });
   }
   return out;
