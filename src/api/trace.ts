@@ -25,6 +25,7 @@ export function traceScenario(req: ExecutionRequest): ChromeTrace {
       path: x.path,
       faults: x.faults,
       traceHash: x.outcome.traceHash,
+      ...(x.droppedEvents > 0 ? { droppedEvents: `the first ${x.droppedEvents} events were not kept: the trace starts at t=${((x.events[0]?.t ?? 0) / 1e9).toFixed(6)} s with the last ${x.events.length}` } : {}),
     },
   });
 }

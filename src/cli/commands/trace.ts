@@ -76,6 +76,10 @@ export function registerTrace(program: Command, _ctx: CommandContext): void {
     .action((scenario: string, o: ExecutionOpts & { output: string }) => {
       const trace = traceScenario(executionRequest(scenario, o));
       const bytes = writeOutput(o.output, `${JSON.stringify(trace)}\n`);
+      const dropped = trace.otherData['droppedEvents'];
+      if (dropped !== undefined) {
+        process.stderr.write(`tdxsim: warning: ${dropped}\n`);
+      }
       if (o.output !== '-') {
         const findings = trace.traceEvents.filter((e) => e.cat === 'finding').map((e) => e.name.replace(/^finding: /, ''));
         process.stderr.write(`wrote ${o.output} (${trace.traceEvents.length} events, ${bytes} bytes; findings: ${findings.length === 0 ? 'none' : [...new Set(findings)].join(', ')})\n`);
