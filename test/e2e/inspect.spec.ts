@@ -72,6 +72,20 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
     expect(v.module?.tds).toEqual([]);
   });
 
+  it('a bare platform: the two aliases of one line, each dirty in its own CPU\'s cache', () => {
+    const v = inspectScenario({ scenario: 'cache-alias', at: parseMoment('1'), line: 0x10000000 });
+    expect(v.kernel).toBeNull();
+    expect(v.module).toBeNull();
+    expect(v.line).toEqual({
+      pa: '0x10000000',
+      memory: { keyId: 0, tdOwned: false, poison: false, version: 0, writer: 'firmware' },
+      cached: [
+        { cpu: 0, keyId: 17, dirty: true, version: 1, writer: 'CPU 0' },
+        { cpu: 1, keyId: 0, dirty: true, version: 2, writer: 'CPU 1' },
+      ],
+    });
+  });
+
   it('the CLI prints it like crash and refuses moments the run never reaches', () => {
     const r = tdxsim(['inspect', 'default', '--at', '2', '--cache', '1']);
     expect(r.status).toBe(0);

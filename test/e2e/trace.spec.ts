@@ -78,6 +78,18 @@ describe('tdxsim trace: Chrome/Perfetto trace files', () => {
     }
   });
 
+  it('kdump (crash kernel epoch, NMI shootdown) and a bare-platform scenario are well-formed too', () => {
+    const k = traceScenario({ scenario: 'kdump' });
+    expect(traceFormatProblems(k)).toEqual([]);
+    expect(k.traceEvents.filter((e) => e.cat === 'epoch').map((e) => e.name)).toEqual(['linux-6.18 kernel 0', 'purgatory', 'linux-6.18 crash kernel 1']);
+    expect(nmiArrows(k).length).toBeGreaterThan(0);
+    const bare = traceScenario({ scenario: 'cache-alias', variant: 'cpu1-then-cpu0' });
+    expect(traceFormatProblems(bare)).toEqual([]);
+    expect(bare.otherData['kernel']).toBe('none');
+    expect(bare.traceEvents.filter((e) => e.cat === 'epoch').map((e) => e.name)).toEqual(['bare platform']);
+    expect(bare.traceEvents.filter((e) => e.cat === 'finding').map((e) => e.name)).toEqual(['finding: silent-corruption']);
+  });
+
   it('the CLI writes the same file to stdout with -o -, and refuses bad input with exit 2', () => {
     const r = tdxsim(['trace', 'kexec-stop-race', '-o', '-']);
     expect(r.status).toBe(0);
