@@ -13,21 +13,22 @@ import type { FaultPlan } from '../explore/faults.js';
 import type { Finding } from '../scenario/findings.js';
 import { createKernelSession } from '../scenario/kernelSession.js';
 import { mergeDetails } from '../explore/merge.js';
+import { liteNextKernel, splitForExplore } from '../explore/replayRun.js';
 import { DEFAULT_LATENCY_LADDER } from '../scenario/latency.js';
 import { parsePath } from '../sim/choices/path.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { ScenarioRun } from '../scenario/runScenario.js';
-import type { FindingClass, Scenario, ScenarioStep } from '../scenario/scenario.js';
+import type { FindingClass, Scenario, ScenarioInput } from '../scenario/scenario.js';
+import { preset } from '../platform/presets.js';
 import { needsKernel } from '../scenario/scenario.js';
-import { formatTimeline, timelineOf } from '../scenario/timeline.js';
+import { timelineOf } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
-import { prepareRun } from './run.js';
+import { checkStepCpus, prepareRun, readJsonFile, withCpus } from './run.js';
+
+export { withCpus };
 import { machineArgs, shellCommand } from './shell.js';
 import type { RunRequest } from './run.js';
-
-/** Steps at which exploration starts (the concurrency of interest begins there). */
-const EXPLORE_FROM = new Set(['kexec', 'crash', 'tdx.enable']);
 
 /** What the caller asks for. */
 export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
@@ -78,39 +79,17 @@ export interface ExploreResult {
   readonly replay?: string;
 }
 
-/** Resize the platform to `cpus` logical CPUs (keeping packages when they divide evenly). */
-export function withCpus(spec: PlatformSpec, cpus: number): PlatformSpec {
-  if (cpus < 1 || cpus > 4096) {
-    throw new TdxsimError('TDXSIM_BAD_ARGS', `--cpus ${cpus}: expected 1..4096`);
-  }
-  const pk = spec.topology.packages;
-  const topology = cpus % pk === 0 ? { ...spec.topology, coresPerPackage: cpus / pk, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] } : { ...spec.topology, packages: 1, coresPerPackage: cpus, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] };
-  return { ...spec, topology: { ...topology, logicalCpus: cpus } };
-}
-
-interface Split {
-  readonly prefix: ScenarioStep[];
-  readonly rest: ScenarioStep[];
-}
-
-function split(sc: Scenario): Split {
-  const steps = [...sc.steps, ...(sc.variants[0]?.steps ?? [])];
-  const i = steps.findIndex((s) => EXPLORE_FROM.has(s.op));
-  return i < 0 ? { prefix: [], rest: steps } : { prefix: steps.slice(0, i), rest: steps.slice(i) };
-}
-
 /** Build the target for a prepared scenario. */
 export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean } = {}): ExploreTarget {
   const ladder = opts.latency === false ? undefined : DEFAULT_LATENCY_LADDER;
-  const { prefix, rest } = split(sc);
+  const { prefix, rest } = splitForExplore(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
   const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: 0 }, factory);
   for (const s of prefix) {
     base.exec(s);
   }
   // When the explored part ends with the jump, the next kernel's boot adds nothing to check.
-  const last = rest[rest.length - 1];
-  base.kernel?.setLiteNextKernel?.(last !== undefined && (last.op === 'kexec' || last.op === 'crash') && rest.filter((x) => x.op === 'kexec' || x.op === 'crash').length === 1);
+  base.kernel?.setLiteNextKernel?.(liteNextKernel(rest));
   const snapshot = base.template();
   return (ctx: ExecutionContext): Execution => {
     const run = snapshot.instantiate();
@@ -137,7 +116,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
       findings: out.findings,
       traceHash: out.traceHash,
       steps: run.sched.stats.steps,
-      timeline: formatTimeline(timelineOf(run.platform.tracer.events())),
+      timeline: timelineOf(run.platform.tracer.events()),
       dmesgTail: out.dmesgFormatted.slice(-25),
     };
   };
@@ -162,6 +141,7 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
   const startedAt = req.now?.();
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
+  checkStepCpus(p.scenario, spec, '--cpus');
   const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
   const strategy = req.strategy ?? 'random';
   const details = explore(target, {
@@ -240,6 +220,7 @@ export interface ReplayResult {
 export function replayScenario(req: ExploreRequest & { path: string; faultChoices?: 'binary' | 'weighted' }): ReplayResult {
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
+  checkStepCpus(p.scenario, spec, '--cpus');
   const path = parsePath(req.path);
   if (path === undefined) {
     throw new TdxsimError('TDXSIM_BAD_PATH', `--path "${req.path}": expected dot-separated choice indices such as 0.2.1`);
@@ -263,4 +244,33 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
     throw e;
   }
   return { execution, scenario: p.scenario.name, path: req.path, faults: formatPlan(plan) };
+}
+
+/**
+ * The counterexample of an exploration as a scenario file that `tdxsim run FILE` reproduces: the
+ * explored steps (the first variant's appended), the machine as explored (platform inlined when
+ * it came from a file), and a schedule of policy `explored` with the shrunk path, the fault plan,
+ * the latency setting and the CPU count. The expected findings stay the scenario's own, so `run`
+ * fails with the same finding while the bug is there. Undefined when there is no counterexample.
+ */
+export function counterexampleScenario(req: ExploreRequest, r: ExploreResult): ScenarioInput | undefined {
+  const cx = r.details.counterexample;
+  if (cx === undefined) {
+    return undefined;
+  }
+  const sc = prepareRun(req).scenario;
+  const platform = typeof sc.platform === 'string' && preset(sc.platform) === undefined ? (readJsonFile(sc.platform, 'platform') as Record<string, unknown>) : sc.platform;
+  const binary = cx.exhaustiveFaults && cx.faultsArg !== 'none';
+  return {
+    name: sc.name,
+    description: `Counterexample found by tdxsim explore (strategy ${r.details.strategy}, seed ${r.details.seed}): [${cx.finding.class}] ${cx.finding.message}`,
+    platform,
+    kernel: sc.kernel,
+    ...(sc.module !== undefined ? { module: sc.module } : {}),
+    ...(sc.kernelOverrides !== undefined ? { kernelOverrides: sc.kernelOverrides } : {}),
+    seed: sc.seed,
+    steps: [...sc.steps, ...(sc.variants[0]?.steps ?? [])],
+    schedule: { policy: 'explored', path: cx.path, faults: cx.faultsArg, faultChoices: binary ? 'binary' : 'weighted', latency: req.latency ?? true, ...(req.cpus !== undefined ? { cpus: req.cpus } : {}) },
+    expect: { findings: [...sc.expect.findings] },
+  };
 }

@@ -4,9 +4,14 @@
  * anything runs; then run. Bad input throws TdxsimError with a stable code and a message that
  * names the input, the place and the problem.
  */
+import { KERNEL_OVERRIDE_NAMES } from '../scenario/kernelOverrides.js';
 import { createKernelSession, kernelProfileNames } from '../scenario/kernelSession.js';
 import { parsePath } from '../sim/choices/path.js';
-import { runScenario } from '../scenario/runScenario.js';
+import { resultOf, runScenario, ScenarioRun } from '../scenario/runScenario.js';
+import { parsePlan } from '../explore/faults.js';
+import type { FaultPlan } from '../explore/faults.js';
+import { runExplored } from '../explore/replayRun.js';
+import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import type { RunResult } from '../scenario/runScenario.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
 import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
@@ -24,7 +29,7 @@ import { leafStatusDisplay } from '../module/status.js';
 import { TdxsimError } from './errors.js';
 import { readInputFile } from './parse/input.js';
 import { parseJsonWithPlace } from './parse/json.js';
-import { checkKernelName, checkModuleName } from './profileNames.js';
+import { checkKernelName, checkModuleName, closestName } from './profileNames.js';
 
 /** What the caller asks for; every field optional. */
 export interface RunRequest {
@@ -130,6 +135,36 @@ function checkStepValues(sc: Scenario): string[] {
   return problems;
 }
 
+/**
+ * Unknown `kernelOverrides` names are refused before the schema sees them, naming the closest
+ * known behaviour point (the schema would only say "unrecognized key").
+ */
+function checkOverrideNames(raw: unknown, label: string): void {
+  const o = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['kernelOverrides'] : undefined;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    return;
+  }
+  const bad = Object.keys(o).filter((k) => !KERNEL_OVERRIDE_NAMES.includes(k));
+  if (bad.length > 0) {
+    throw new TdxsimError(
+      'TDXSIM_BAD_SCENARIO',
+      bad.map((k) => `${label}: kernelOverrides.${k}: unknown kernel behaviour point${closestName(k, KERNEL_OVERRIDE_NAMES) !== undefined ? ` (did you mean "${closestName(k, KERNEL_OVERRIDE_NAMES) ?? ''}"?)` : ''}; known: ${KERNEL_OVERRIDE_NAMES.join(', ')}`).join('\n'),
+    );
+  }
+}
+
+/** Every CPU a step names exists on `spec` (also after `--cpus` or `schedule.cpus` resized it). */
+export function checkStepCpus(sc: Scenario, spec: PlatformSpec, label: string): void {
+  sc.steps.concat(sc.variants.flatMap((v) => v.steps)).forEach((s, i) => {
+    const cpus = [...('cpu' in s && typeof s.cpu === 'number' ? [s.cpu] : []), ...('cpus' in s ? s.cpus : []), ...('lateRebootIpi' in s ? s.lateRebootIpi : [])];
+    for (const c of cpus) {
+      if (c >= spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore) {
+        throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: step ${i} (${s.op}): CPU ${c} does not exist on platform ${spec.name}${spec.topology.logicalCpus !== undefined ? ` resized to ${spec.topology.logicalCpus} CPUs` : ''}`);
+      }
+    }
+  });
+}
+
 /** Validate a request into a runnable scenario; throws TdxsimError on bad input. */
 export function prepareRun(req: RunRequest): PreparedRun {
   let raw: unknown;
@@ -167,6 +202,7 @@ export function prepareRun(req: RunRequest): PreparedRun {
     }
     raw = o;
   }
+  checkOverrideNames(raw, label);
   const r = parseScenario(raw);
   if (!r.ok) {
     throw new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
@@ -192,14 +228,7 @@ export function prepareRun(req: RunRequest): PreparedRun {
   if (stepProblems.length > 0) {
     throw new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n'));
   }
-  sc.steps.concat(sc.variants.flatMap((v) => v.steps)).forEach((s, i) => {
-    const cpus = [...('cpu' in s && typeof s.cpu === 'number' ? [s.cpu] : []), ...('cpus' in s ? s.cpus : []), ...('lateRebootIpi' in s ? s.lateRebootIpi : [])];
-    for (const c of cpus) {
-      if (c >= spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore) {
-        throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: step ${i} (${s.op}): CPU ${c} does not exist on platform ${spec.name}`);
-      }
-    }
-  });
+  checkStepCpus(sc, spec, label);
   let path: number[] | undefined;
   if (req.path !== undefined) {
     path = parsePath(req.path);
@@ -213,6 +242,9 @@ export function prepareRun(req: RunRequest): PreparedRun {
 /** Run a prepared scenario. */
 export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace'> = {}): RunResult {
   const sched = p.scenario.schedule;
+  if (sched.policy === 'explored') {
+    return runExploredScenario(p, req.recordTrace);
+  }
   const path = p.path ?? (sched.policy === 'free' && sched.path !== '' ? parsePath(sched.path) : undefined);
   return runScenario(
     p.scenario,
@@ -254,4 +286,47 @@ export function run(req: RunRequest): RunResult {
     }
   }
   return r;
+}
+
+/** Resize the platform to `cpus` logical CPUs (keeping packages when they divide evenly). */
+export function withCpus(spec: PlatformSpec, cpus: number): PlatformSpec {
+  if (cpus < 1 || cpus > 4096) {
+    throw new TdxsimError('TDXSIM_BAD_ARGS', `--cpus ${cpus}: expected 1..4096`);
+  }
+  const pk = spec.topology.packages;
+  const topology = cpus % pk === 0 ? { ...spec.topology, coresPerPackage: cpus / pk, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] } : { ...spec.topology, packages: 1, coresPerPackage: cpus, threadsPerCore: 1, logicalCpus: undefined, offlineAtBoot: [] };
+  return { ...spec, topology: { ...topology, logicalCpus: cpus } };
+}
+
+/** Parse a schedule's or `--faults` fault plan; bad input names where it came from. */
+export function faultPlanOf(faults: string, where: string): FaultPlan {
+  const plan = parsePlan(faults);
+  if (typeof plan === 'string') {
+    throw new TdxsimError('TDXSIM_BAD_FAULTS', `${where}: ${plan}`);
+  }
+  return plan;
+}
+
+/**
+ * A scenario whose schedule is `explored` (a counterexample saved by `explore
+ * --save-counterexample`): one execution exactly as explore and replay run it.
+ */
+function runExploredScenario(p: PreparedRun, recordTrace: number | undefined): RunResult {
+  const sc = p.scenario;
+  const sched = sc.schedule;
+  const path = p.path ?? parsePath(sched.path) ?? [];
+  const plan = faultPlanOf(sched.faults, `${sc.name}: schedule.faults`);
+  const spec = sched.cpus === undefined ? p.spec : withCpus(p.spec, sched.cpus);
+  checkStepCpus(sc, spec, `${sc.name}: schedule.cpus`);
+  const run = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: recordTrace ?? 5000 }, needsKernel(sc) ? createKernelSession : undefined);
+  try {
+    runExplored(run, { path, plan, exhaustiveFaults: sched.faultChoices === 'binary', latency: sched.latency });
+  } catch (e) {
+    if (e instanceof PathMismatch) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `${sc.name}: schedule.path: ${e.message.replace(/^--path /, '')}`);
+    }
+    throw e;
+  }
+  const outcome = run.outcome(sc.variants[0]?.name ?? sc.name, path);
+  return resultOf(sc, [outcome]);
 }

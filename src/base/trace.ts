@@ -32,7 +32,7 @@ export type TraceEvent =
   | (Base & { readonly kind: 'mem.write'; readonly pa: number; readonly len: number; readonly keyId: number; readonly op: string })
   | (Base & { readonly kind: 'mem.poison'; readonly pa: number; readonly keyId: number; readonly reason: string })
   | (Base & { readonly kind: 'ipi.send'; readonly to: number; readonly vector: string; readonly nmi: boolean })
-  | (Base & { readonly kind: 'ipi.deliver'; readonly vector: string; readonly nmi: boolean })
+  | (Base & { readonly kind: 'ipi.deliver'; readonly vector: string; readonly nmi: boolean; /** The sending CPU. */ readonly from: number })
   | (Base & { readonly kind: 'cpu.halt' })
   | (Base & { readonly kind: 'cpu.wake'; readonly by: string })
   | (Base & { readonly kind: 'cpu.state'; readonly online: boolean; readonly vmx: boolean })

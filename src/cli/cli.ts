@@ -11,11 +11,13 @@ import { registerCompat } from './commands/compat.js';
 import { registerDiagnose } from './commands/diagnose.js';
 import { registerExplain } from './commands/explain.js';
 import { registerExplore } from './commands/explore.js';
+import { registerInspect } from './commands/inspect.js';
 import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
 import { registerServe } from './commands/serve.js';
+import { registerTrace } from './commands/trace.js';
 import { EXIT_BAD_INPUT, EXIT_MODEL_BUG } from './exitCodes.js';
 
 /** The CLI. */
@@ -42,6 +44,8 @@ export function createCli(): Cli {
   registerRun(program, ctx);
   registerSchema(program, ctx);
   registerReport(program, ctx);
+  registerTrace(program, ctx);
+  registerInspect(program, ctx);
   registerExplore(program, ctx);
   registerServe(program, ctx);
   registerPlan(program, ctx);

@@ -1,10 +1,27 @@
 /** Human-readable rendering of run results. */
-import type { RunResult } from '../api/index.js';
-import { seamcallLines } from '../api/index.js';
+import { formatTimeline, seamcallLines } from '../api/index.js';
+import type { RunResult, TimelineEvent } from '../api/index.js';
+
+/**
+ * A timeline as text for stdout: on a terminal as wide as the terminal (long labels wrap),
+ * otherwise (a file, a pipe) every label whole on one line. Shard files of older versions
+ * stored the timeline as text rows; those are printed as they are.
+ */
+export function timelineText(events: readonly (TimelineEvent | string)[], maxRows?: number): string[] {
+  if (events.some((e) => typeof e === 'string')) {
+    return events.map(String);
+  }
+  const width = process.stdout.isTTY === true ? process.stdout.columns : undefined;
+  return formatTimeline(events as TimelineEvent[], { ...(width !== undefined ? { width } : {}), ...(maxRows !== undefined ? { maxRows } : {}) });
+}
 
 /** Render a run result for a terminal; `replay` gives the command that replays a finding of a run. */
 export function formatRunResult(r: RunResult, replay: (runName: string, seed: number, path: string) => string, seamcalls = false): string {
   const out: string[] = [];
+  if (r.kernel.includes(' with overrides: ')) {
+    // A changed kernel is said first: its dmesg still says the version it is based on.
+    out.push(`-- kernel: ${r.kernel}`);
+  }
   for (const run of r.runs) {
     if (r.runs.length > 1 || run.name !== r.scenario) {
       out.push(`== ${r.scenario} / ${run.name}`);
@@ -24,8 +41,8 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
       out.push(`-- FINDING [${f.class}] ${f.message}`);
       out.push(`   replay: ${replay(run.name, f.seed, f.path)}`);
     }
-    if (run.findings.some((f) => f.class === 'cpu-still-running') && run.timeline.length > 0) {
-      out.push('-- timeline (end of the old kernel):', ...run.timeline.map((l) => `   ${l}`));
+    if (run.findings.some((f) => f.class === 'cpu-still-running') && run.timelineEvents.length > 0) {
+      out.push('-- timeline (end of the old kernel):', ...timelineText(run.timelineEvents, 40).map((l) => `   ${l}`));
     }
     out.push('');
   }
@@ -39,6 +56,7 @@ export function runResultJson(r: RunResult, seamcalls = false): unknown {
   const one = r.runs.length === 1 ? r.runs[0] : undefined;
   return {
     scenario: r.scenario,
+    kernel: r.kernel,
     verdict: r.verdict,
     seed: r.seed,
     expected: r.expected,
@@ -46,6 +64,6 @@ export function runResultJson(r: RunResult, seamcalls = false): unknown {
     findings: r.findings,
     stats: one?.stats ?? Object.fromEntries(r.runs.map((x) => [x.name, x.stats])),
     notes: one?.notes ?? r.runs.flatMap((x) => x.notes),
-    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats, ...(seamcalls ? { seamcalls: seamcallLines(x.trace) } : {}) })),
+    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats, timeline: x.timelineEvents, ...(seamcalls ? { seamcalls: seamcallLines(x.trace) } : {}) })),
   };
 }

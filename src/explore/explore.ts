@@ -16,6 +16,7 @@ import { describePlan, formatPlan, NO_FAULTS, swarmPlan } from './faults.js';
 import type { FaultPlan } from './faults.js';
 import type { Finding } from '../scenario/findings.js';
 import type { FindingClass } from '../scenario/scenario.js';
+import type { TimelineEvent } from '../scenario/timeline.js';
 import { shrinkPath } from './shrink.js';
 import { AdaptiveStore } from '../sim/stateStore.js';
 
@@ -24,8 +25,8 @@ export interface Execution {
   readonly findings: readonly Finding[];
   readonly traceHash: string;
   readonly steps: number;
-  /** Per-CPU timeline lines and dmesg tail, when recording was asked for. */
-  readonly timeline?: readonly string[];
+  /** Per-CPU timeline marks and dmesg tail, when recording was asked for. */
+  readonly timeline?: readonly TimelineEvent[];
   readonly dmesgTail?: readonly string[];
 }
 
@@ -123,7 +124,8 @@ export interface Counterexample {
   readonly shrinks: number;
   /** The replay of the shrunk path reproduced the same finding class. */
   readonly replayed: boolean;
-  readonly timeline: readonly string[];
+  /** The shrunk execution's per-CPU marks (scenario/timeline.ts formats them as text). */
+  readonly timeline: readonly TimelineEvent[];
   readonly dmesgTail: readonly string[];
   readonly faults: string;
   /** The plan as a `--faults` argument for replay. */

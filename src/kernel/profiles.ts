@@ -116,6 +116,24 @@ export interface KexecPolicy {
   readonly kexecAllowed: boolean;
   /** machine_kexec_prepare() refuses on X86_BUG_TDX_PW_MCE platforms. */
   readonly refuseOnErratum: boolean;
+  /**
+   * How long native_stop_other_cpus() waits for the REBOOT IPI before the NMIs. Absent: Linux's
+   * one second (STOP_REBOOT_WAIT_NS). Only scenario overrides set it (a patch idea to try).
+   * @see linux arch/x86/kernel/smp.c native_stop_other_cpus() `timeout = USEC_PER_SEC`
+   */
+  readonly rebootWaitNs?: number;
+  /**
+   * Whether CPUs still running after the REBOOT wait get NMIs. Absent: true, as in every Linux
+   * version modelled. Only scenario overrides clear it.
+   * @see linux arch/x86/kernel/smp.c native_stop_other_cpus() register_stop_handler()
+   */
+  readonly nmiFallback?: boolean;
+  /**
+   * When tdx_cpu_flush_cache_for_kexec() clears the per-CPU flag. Absent: after the WBINVD, as
+   * 6.18 does. Only scenario overrides change it.
+   * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_cpu_flush_cache_for_kexec() v6.18
+   */
+  readonly flagClear?: 'after-wbinvd' | 'before-wbinvd' | 'never';
 }
 
 /** Everything that distinguishes one kernel version's TDX host support from another. */

@@ -178,6 +178,17 @@ export class Cache {
     return out;
   }
 
+  /** Every cached range, clean and dirty, by KeyID then address, without changing anything (inspect). */
+  ranges(): CacheRange[] {
+    const out: CacheRange[] = [];
+    for (const key of [...this.byKey.keys()].sort((a, b) => a - b)) {
+      for (const iv of this.byKey.get(key)?.entries() ?? []) {
+        out.push({ key, start: iv.start, end: iv.end, seg: iv.value });
+      }
+    }
+    return out;
+  }
+
   /** Dirty ranges without changing anything. */
   dirtyRanges(): CacheRange[] {
     const out: CacheRange[] = [];

@@ -23,7 +23,8 @@ import type { Platform } from '../platform/Platform.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import type { RelevanceFilter } from './checkers/corruption.js';
 import type { Finding } from './findings.js';
-import type { KernelSession, KernelSessionArgs } from './runScenario.js';
+import { profileOverrides } from './kernelOverrides.js';
+import type { KernelEpoch, KernelSession, KernelSessionArgs } from './runScenario.js';
 import type { ScenarioStep } from './scenario.js';
 import type { Scheduler, StateFingerprinter } from '../sim/Scheduler.js';
 
@@ -66,6 +67,9 @@ export class MachineSession implements KernelSession, StateFingerprinter {
   private readonly pending: Omit<Finding, 'seed' | 'path'>[] = [];
   /** Times of kexec/crash jumps. */
   readonly jumps: number[] = [];
+  /** What each jump was, and when purgatory handed over to the next kernel (epochs of traces). */
+  readonly jumpKinds: ('kexec' | 'crash')[] = [];
+  readonly purgatoryEnds: number[] = [];
   /** Writer tags of kernels started by kexec or kdump. */
   readonly newKernelWriters = new Set<string>();
   /** The crash kernel's region, once one runs. */
@@ -81,6 +85,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       spec: args.spec,
       crashkernel: this.crashkernel,
       kernel: sc.kernel as KernelProfileName,
+      ...(sc.kernelOverrides !== undefined ? { kernelOverrides: profileOverrides(sc.kernel, sc.kernelOverrides) } : {}),
       ...(sc.module !== undefined ? { module: sc.module } : {}),
       seed: args.seed,
       tracer: args.tracer,
@@ -302,6 +307,8 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     const before = new Map(running.map((c) => [c.id, c.stepCount]));
     const pausedAt = new Map(running.map((c) => [c.id, sched.pausedAt(c)]));
     sched.runProgram(p.cpu(jumper), purgatory(), 'purgatory');
+    this.jumpKinds.push(how);
+    this.purgatoryEnds.push(p.cpu(jumper).clockNs);
     for (const c of running) {
       const extra = c.stepCount - (before.get(c.id) ?? 0);
       const where = sched.frames(c).join(' > ') || 'idle loop';
@@ -450,6 +457,23 @@ export class MachineSession implements KernelSession, StateFingerprinter {
 
   notes(): string[] {
     return this.results;
+  }
+
+  epochs(endNs: number): KernelEpoch[] {
+    const out: KernelEpoch[] = [];
+    const name = this.machine.kernelProfile.name;
+    let start = 0;
+    this.jumps.forEach((jump, i) => {
+      const kind = i === 0 ? 'kernel' : this.jumpKinds[i - 1] === 'crash' ? 'crash kernel' : 'kexec\'d kernel';
+      out.push({ name: `${name} ${kind} ${i}`, kind: 'kernel', start, end: jump });
+      const handover = this.purgatoryEnds[i] ?? jump;
+      out.push({ name: 'purgatory', kind: 'purgatory', start: jump, end: handover });
+      start = handover;
+    });
+    const n = this.jumps.length;
+    const last = n === 0 ? 'kernel' : this.jumpKinds[n - 1] === 'crash' ? 'crash kernel' : 'kexec\'d kernel';
+    out.push({ name: `${name} ${last} ${n}`, kind: 'kernel', start, end: Math.max(start, endNs) });
+    return out;
   }
 
   lastJumpNs(): number | undefined {

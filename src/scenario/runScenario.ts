@@ -18,9 +18,11 @@ import type { RelevanceFilter } from './checkers/corruption.js';
 import { RandomChoices } from '../sim/choices/RandomChoices.js';
 import { ReplayChoices } from '../sim/choices/ReplayChoices.js';
 import { formatPath } from '../sim/choices/path.js';
+import { describeKernel } from './kernelOverrides.js';
 import { LatencyChoices } from './latency.js';
 import type { LatencyLadder } from './latency.js';
 import { formatTimeline, timelineOf } from './timeline.js';
+import type { TimelineEvent } from './timeline.js';
 import type { Finding } from './findings.js';
 import type { Scenario, ScenarioStep } from './scenario.js';
 import { Scheduler } from '../sim/Scheduler.js';
@@ -47,8 +49,10 @@ export interface RunOutcome {
   readonly stats: Record<string, number | string>;
   /** Step results that dmesg does not show. */
   readonly notes: string[];
-  /** Text timeline of the last events (per CPU), for reports of races. */
+  /** Text timeline of the last events (per CPU) up to the last jump, for reports of races. */
   readonly timeline: string[];
+  /** The same marks as data (all of them, up to the last jump), for `--json` and terminals of any width. */
+  readonly timelineEvents: TimelineEvent[];
   readonly path: string;
   readonly traceHash: string;
   /** Recorded trace events (when asked for). */
@@ -58,6 +62,8 @@ export interface RunOutcome {
 /** A whole scenario's result. */
 export interface RunResult {
   readonly scenario: string;
+  /** The kernel profile, with the scenario's overrides if any (`linux-6.18 with overrides: ...`). */
+  readonly kernel: string;
   readonly verdict: 'pass' | 'fail';
   readonly seed: number;
   readonly runs: RunOutcome[];
@@ -78,6 +84,8 @@ export interface KernelSession {
   /** Findings of kernel-side checkers (CPU still running, SEAMCALL after flush, WARNs). */
   findings(seed: number, path: string): Finding[];
   stats(): Record<string, number | string>;
+  /** Who ran when: each kernel, and purgatory between a jump and the next kernel (ends at `endNs`). */
+  epochs?(endNs: number): KernelEpoch[];
   /** Time of the last kexec/crash jump, if any. */
   lastJumpNs?(): number | undefined;
   /** Results and notes that dmesg does not show (return codes, refused kexec_load). */
@@ -88,6 +96,14 @@ export interface KernelSession {
   setLiteNextKernel?(on: boolean): void;
   /** The run switched schedulers (exploration restored a snapshot). */
   rescheduled?(sched: Scheduler): void;
+}
+
+/** One stretch of time a kernel (or purgatory) ran the machine. */
+export interface KernelEpoch {
+  readonly name: string;
+  readonly kind: 'kernel' | 'purgatory';
+  readonly start: number;
+  readonly end: number;
 }
 
 /** What a kernel session is built from. */
@@ -279,6 +295,7 @@ export class ScenarioRun {
     const findings = [...corruptionFindings(this.platform.staleWritebacks, seed, path, relevance), ...(this.kernel?.findings(seed, path) ?? [])].map((f) => (name === scenario.name ? f : { ...f, variant: name }));
     const [dm, dmf] = this.kernel?.dmesg() ?? [this.notes, this.notes];
     const tracer = this.platform.tracer;
+    const timelineEvents = timelineOf(tracer.events().filter((e) => e.t <= (this.kernel?.lastJumpNs?.() ?? Infinity)));
     return {
       name,
       findings,
@@ -294,7 +311,8 @@ export class ScenarioRun {
         ...(this.kernel === undefined ? { notes: this.notes.length } : {}),
       },
       notes: this.kernel?.notes?.() ?? [],
-      timeline: formatTimeline(timelineOf(tracer.events().filter((e) => e.t <= (this.kernel?.lastJumpNs?.() ?? Infinity))), 6, 40),
+      timeline: formatTimeline(timelineEvents, { maxRows: 40 }),
+      timelineEvents,
       path,
       traceHash: tracer.hash,
       trace: tracer.events(),
@@ -326,9 +344,14 @@ export function runScenario(scenario: Scenario, spec: PlatformSpec, opts: RunOpt
       runs.push(runOnce(scenario, spec, [...scenario.steps, ...v.steps], v.name, opts, kernelFactory));
     }
   }
+  return resultOf(scenario, runs);
+}
+
+/** The verdict over a scenario's runs: "pass" when exactly the expected finding classes appear. */
+export function resultOf(scenario: Scenario, runs: RunOutcome[]): RunResult {
   const findings = runs.flatMap((r) => r.findings);
   const got = [...new Set(findings.map((f) => f.class))].sort();
   const expected = [...new Set(scenario.expect.findings)].sort();
   const verdict = got.length === expected.length && got.every((c, i) => c === expected[i]) ? 'pass' : 'fail';
-  return { scenario: scenario.name, verdict, seed: scenario.seed, runs, findings, expected };
+  return { scenario: scenario.name, kernel: describeKernel(scenario.kernel, scenario.kernelOverrides), verdict, seed: scenario.seed, runs, findings, expected };
 }

@@ -55,9 +55,43 @@ export const stepSchema = z.discriminatedUnion('op', [...platformSteps, ...kerne
 /** One scenario step. */
 export type ScenarioStep = z.output<typeof stepSchema>;
 
+/**
+ * Kernel-profile behaviour points a scenario may replace (kernel/profiles.ts KexecPolicy and
+ * KernelProfile hold what each kernel does; docs/scenarios.md lists them).
+ */
+export const kernelOverridesSchema = z.strictObject({
+  /** Per-CPU cache_state_incoherent set by every SEAMCALL. */
+  cacheStateFlag: z.boolean().optional(),
+  /** stop_this_cpu() WBINVD: iff the CPU's flag is set, iff TDX is enabled by the BIOS, never. */
+  stopThisCpuWbinvd: z.enum(['flag', 'platform-tdx', 'never']).optional(),
+  /** relocate_kernel WBINVD on the kexec-ing CPU: iff its flag, only for SME, never. */
+  relocateWbinvd: z.enum(['flag', 'sme-only', 'never']).optional(),
+  /** The flush of every flagged CPU before the stop (KVM's syscore shutdown, or tdx_shutdown). */
+  earlyFlush: z.boolean().optional(),
+  earlyFlushBy: z.enum(['kvm', 'tdx_shutdown']).optional(),
+  /** When tdx_cpu_flush_cache_for_kexec() clears the flag: after its WBINVD, before it, never. */
+  flagClear: z.enum(['after-wbinvd', 'before-wbinvd', 'never']).optional(),
+  /** What native_stop_other_cpus() waits for: cpus_stop_mask (6.5+) or num_online_cpus() (before). */
+  stopProtocol: z.enum(['online-count', 'stop-mask']).optional(),
+  /** How long native_stop_other_cpus() waits for the REBOOT IPI before the NMIs, in ms. */
+  stopRebootWaitMs: z.number().int().min(0).max(3_600_000).optional(),
+  /** Whether native_stop_other_cpus() sends NMIs to CPUs that did not stop after the REBOOT wait. */
+  nmiFallback: z.boolean().optional(),
+  /** TDH.SYS.DISABLE at kexec and kdump. */
+  sysDisable: z.boolean().optional(),
+  /** Kconfig allows KEXEC_CORE with INTEL_TDX_HOST. */
+  kexecAllowed: z.boolean().optional(),
+  /** machine_kexec_prepare() refuses on partial-write-erratum platforms. */
+  refuseOnErratum: z.boolean().optional(),
+});
+/** Replaced kernel behaviour points. */
+export type KernelOverrides = z.output<typeof kernelOverridesSchema>;
+
 const findingClass = z.enum(['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness']);
 
 export const scenarioSchema = z.strictObject({
+  /** The JSON Schema the file follows (for editors; schema/scenario.schema.json); ignored. */
+  $schema: z.string().optional(),
   name: z.string().min(1).default('scenario'),
   description: z.string().default(''),
   platform: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).default('small-2s'),
@@ -68,14 +102,39 @@ export const scenarioSchema = z.strictObject({
   steps: z.array(stepSchema).default([]),
   /** Alternative continuations: each runs `steps` then its own steps on a fresh machine. */
   variants: z.array(z.strictObject({ name: z.string().min(1), steps: z.array(stepSchema) })).default([]),
+  /** Behaviour points of the kernel profile replaced for this scenario ("6.18 plus my change"). */
+  kernelOverrides: kernelOverridesSchema.optional(),
   /**
-   * How the run is scheduled: `timed` (simulated time decides, the default) or `free` with a
-   * chosen choice path (a schedule found by `tdxsim explore`, replayed).
+   * How the run is scheduled: `timed` (simulated time decides, the default), `free` with a
+   * chosen choice path for the whole run, or `explored`: as `explore` and `replay` run an
+   * execution (timed up to the first kexec, crash or tdx.enable step, then free with `path`,
+   * `faults`, interrupt latency as a choice, the platform resized to `cpus`).
    */
-  schedule: z.strictObject({ policy: z.enum(['timed', 'free']).default('timed'), path: z.string().regex(/^(\d+(\.\d+)*)?$/, 'expected a dot-separated choice path').default('') }).prefault({}),
+  schedule: z
+    .strictObject({
+      policy: z.enum(['timed', 'free', 'explored']).default('timed'),
+      path: z.string().regex(/^(\d+(\.\d+)*)?$/, 'expected a dot-separated choice path').default(''),
+      /** explored: the fault plan, as `--faults` of replay (`none`, or `SITE:n/d:max,...`). */
+      faults: z.string().min(1).default('none'),
+      /** explored: fault opportunities are two-way choices (exhaustive search) or weighted draws. */
+      faultChoices: z.enum(['weighted', 'binary']).default('weighted'),
+      /** explored: interrupt latency is a choice (false: nominal latencies only, `--no-latency`). */
+      latency: z.boolean().default(true),
+      /** explored: resize the platform to this many logical CPUs (`--cpus`). */
+      cpus: z.number().int().min(1).max(4096).optional(),
+    })
+    .prefault({}),
   /** Expected finding classes; the verdict is "pass" when exactly these appear. */
   expect: z.strictObject({ findings: z.array(findingClass).default([]) }).prefault({}),
 });
+
+/**
+ * The JSON Schema of scenario files, generated from the zod definition above (published as
+ * schema/scenario.schema.json). `target` draft-2020-12 (the default) or draft-7.
+ */
+export function scenarioJsonSchema(target: 'draft-2020-12' | 'draft-7' = 'draft-2020-12'): unknown {
+  return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any', target });
+}
 
 /** A validated scenario. */
 export type Scenario = z.output<typeof scenarioSchema>;

@@ -504,7 +504,7 @@ export class Scheduler {
       cpu.halted = false;
       this.platform.tracer.emit({ kind: 'cpu.wake', t: cpu.clockNs, cpu: cpu.id, by: irq.vector });
     }
-    this.platform.tracer.emit({ kind: 'ipi.deliver', t: cpu.clockNs, cpu: cpu.id, vector: irq.vector, nmi });
+    this.platform.tracer.emit({ kind: 'ipi.deliver', t: cpu.clockNs, cpu: cpu.id, vector: irq.vector, nmi, from: irq.from });
     run.hist = fnv1a32(`!irq:${irq.vector}`, run.hist);
     const handler = cpu.handlers.get(irq.vector);
     let gen: Prog<unknown>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { exploreScenario, replayScenario } from '../../src/api/index.js';
+import { exploreScenario, formatTimeline, replayScenario } from '../../src/api/index.js';
 
 const now = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 
@@ -14,7 +14,7 @@ describe('tdxsim explore on kexec (issue 6)', () => {
       expect(cx.replayed).toBe(true);
       // 6.18: the 6.5+ hole (REBOOT taken late, then the NMI re-runs stop_this_cpu). v8 (pre-6.5
       // num_online_cpus() wait): CPU 0 goes on as soon as CPU 1 is offline, mid-stop_this_cpu.
-      expect(cx.timeline.join('\n')).toMatch(kernel === 'linux-6.18' ? /take REBOOT[\s\S]*send NMI to CPU 1[\s\S]*kexec jump/ : /send NMI to CPU 1[\s\S]*stop_this_cpu: run 1[\s\S]*kexec jump/);
+      expect(formatTimeline(cx.timeline).join('\n')).toMatch(kernel === 'linux-6.18' ? /take REBOOT[\s\S]*send NMI to CPU 1[\s\S]*kexec jump/ : /send NMI to CPU 1[\s\S]*stop_this_cpu: run 1[\s\S]*kexec jump/);
       // Under v8 the default schedule already shows it: the shrunk path is empty (printed "").
       expect(r.replay).toBe(`tdxsim replay kexec-race-2cpu --seed 1 --path ${cx.path === '' ? '""' : cx.path} --kernel ${kernel}`);
       const again = replayScenario({ scenario: 'kexec-race-2cpu', kernel, path: cx.path });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { exploreScenario, replayScenario } from '../../src/api/index.js';
+import { exploreScenario, formatTimeline, replayScenario } from '../../src/api/index.js';
 import type { Finding } from '../../src/api/index.js';
 
 const now = (): number => Number(process.hrtime.bigint() / 1_000_000n);
@@ -35,7 +35,7 @@ describe('exploration with interrupt latency as a choice', () => {
       expect(cx.finding.class).toBe('cpu-still-running');
       expect(cx.replayed).toBe(true);
       // REBOOT taken after the 1 s wait timed out, the NMI wakes the halted CPU, CPU 0 jumps.
-      expect(cx.timeline.join('\n')).toMatch(/take REBOOT[\s\S]*send NMI to CPU[\s\S]*kexec jump/);
+      expect(formatTimeline(cx.timeline).join('\n')).toMatch(/take REBOOT[\s\S]*send NMI to CPU[\s\S]*kexec jump/);
       const again = replayScenario(fromCommand(r.replay!));
       expect(again.execution.findings.map((f) => f.class)).toContain('cpu-still-running');
     });

@@ -3,12 +3,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-import { mergeExploreResults, namedScenario, replayScenario, TdxsimError } from '../../api/index.js';
+import { counterexampleScenario, mergeExploreResults, namedScenario, replayScenario, shellQuote, TdxsimError } from '../../api/index.js';
 import type { ExploreRequest, ExploreResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { formatDuration, runCampaign } from '../exploreCampaign.js';
 import { EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+import { timelineText } from '../format.js';
 import { machineOptions, parseUint } from '../options.js';
+import { writeOutput } from '../output.js';
 
 const CLASSES = ['silent-corruption', 'cpu-still-running', 'seamcall-after-flush', 'machine-check', 'invariant', 'warning', 'model-bug', 'liveness'] as const;
 
@@ -38,6 +40,7 @@ interface ExploreOpts {
   shard?: string;
   splitDepth?: number;
   out?: string;
+  saveCounterexample?: string;
   force?: boolean;
   stateful?: boolean;
   stateMemory?: number;
@@ -83,7 +86,7 @@ export function formatExplore(r: ExploreResult): string {
     out.push(`FAILED: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}`);
     out.push(`finding [${cx.finding.class}]: ${cx.finding.message}`);
     out.push(`path ${cx.path === '' ? '(empty)' : cx.path} (shrunk from ${cx.originalPath === '' ? '(empty)' : cx.originalPath} in ${cx.shrinkAttempts} replays; replay ${cx.replayed ? 'reproduces it' : 'did NOT reproduce it'}); ${cx.faults}`);
-    out.push('', 'timeline:', ...cx.timeline.map((l) => `  ${l}`), '', 'dmesg (tail):', ...cx.dmesgTail.map((l) => `  ${l}`));
+    out.push('', 'timeline:', ...timelineText(cx.timeline).map((l) => `  ${l}`), '', 'dmesg (tail):', ...cx.dmesgTail.map((l) => `  ${l}`));
     out.push('', 'hint: run the replay command to see this execution again; add --json for machine-readable output.');
   } else if (d.outcome === 'passed') {
     out.push(`PASSED: ${r.scenario}: ${d.complete ? `exhaustive search complete, no finding on any schedule: ` : ''}${stats}`);
@@ -162,6 +165,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--shard <i/n>', 'explore part I of N (0-based) of the search; write it with --out and merge the parts')
     .option('--split-depth <d>', 'branching depth at which exhaustive search deals subtrees to shards (default 6)', parseUint('--split-depth'))
     .option('--out <file>', 'write the result as JSON to FILE (a shard file for explore merge)')
+    .option('--save-counterexample <file>', 'write the counterexample as a scenario file with its fixed schedule (tdxsim run FILE reproduces it)')
     .option('--stateful', 'exhaustive: never explore a state twice (state fingerprints, CPUs in canonical order) instead of sleep sets')
     .option('--state-memory <mb>', 'stateful: MiB for the visited-state table before it turns bit-state (default 1024)', parseUint('--state-memory'))
     .option('--force', 'run an exhaustive search even if its estimate says it cannot finish within --time')
@@ -203,6 +207,13 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         ...(o.stateMemory !== undefined ? { stateMemoryBytes: o.stateMemory * 2 ** 20 } : {}),
       };
       const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);
+      if (o.saveCounterexample !== undefined) {
+        const cx = counterexampleScenario(req, result);
+        if (cx !== undefined) {
+          writeOutput(o.saveCounterexample, `${JSON.stringify(cx, null, 2)}\n`);
+        }
+        process.stderr.write(cx === undefined ? `no counterexample: ${o.saveCounterexample} not written\n` : `wrote the counterexample to ${o.saveCounterexample} (tdxsim run ${shellQuote(o.saveCounterexample)} reproduces it)\n`);
+      }
       finish(result, o, ctx);
       if (signal !== undefined && result.details.counterexample === undefined) {
         ctx.exitCode = signal === 'SIGINT' ? 130 : 143;
@@ -232,7 +243,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
       } else {
         const out = [`replay of ${r.scenario} path ${r.path === '' ? '(empty)' : r.path} (faults: ${r.faults}), trace hash ${ex.traceHash}`];
         out.push(...(ex.findings.length === 0 ? ['no findings'] : ex.findings.map((f) => `finding [${f.class}]: ${f.message}`)));
-        out.push('', 'timeline:', ...(ex.timeline ?? []).map((l) => `  ${l}`), '', 'dmesg (tail):', ...(ex.dmesgTail ?? []).map((l) => `  ${l}`));
+        out.push('', 'timeline:', ...timelineText(ex.timeline ?? []).map((l) => `  ${l}`), '', 'dmesg (tail):', ...(ex.dmesgTail ?? []).map((l) => `  ${l}`));
         process.stdout.write(`${out.join('\n')}\n`);
       }
       ctx.exitCode = ex.findings.length > 0 ? EXIT_FINDINGS : EXIT_OK;

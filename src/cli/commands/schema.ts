@@ -1,22 +1,35 @@
-/** `tdxsim schema` prints the platform JSON Schema; `presets` and `scenarios` list what is embedded. */
+/** `tdxsim schema` prints the platform or scenario JSON Schema; `presets` and `scenarios` list what is embedded (or print one). */
 import type { Command } from 'commander';
 
-import { namedScenario, platformJsonSchema, presetInput, presetNames, scenarioNames, TdxsimError } from '../../api/index.js';
+import { namedScenario, platformJsonSchema, presetInput, presetNames, scenarioJsonSchema, scenarioNames, TdxsimError } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 
 /** Register `schema` and `presets`. */
 export function registerSchema(program: Command, _ctx: CommandContext): void {
   program
     .command('schema')
-    .description('print the JSON Schema of platform description files')
-    .action(() => {
-      process.stdout.write(`${JSON.stringify(platformJsonSchema(), null, 2)}\n`);
+    .description('print the JSON Schema of platform description files (default) or of scenario files')
+    .argument('[kind]', 'platform or scenario', 'platform')
+    .action((kind: string) => {
+      if (kind !== 'platform' && kind !== 'scenario') {
+        throw new TdxsimError('TDXSIM_BAD_ARGS', `schema "${kind}": expected platform or scenario`);
+      }
+      process.stdout.write(`${JSON.stringify(kind === 'platform' ? platformJsonSchema() : scenarioJsonSchema(), null, 2)}\n`);
     });
   program
     .command('scenarios')
-    .description('list the embedded scenarios with their descriptions')
-    .option('--json', 'print JSON: name, description, kernel (null: the default kernel) and platform of each')
-    .action((o: { json?: boolean }) => {
+    .description('list the embedded scenarios with their descriptions, or print one as JSON to start your own')
+    .argument('[name]', 'scenario to print (a scenario file, valid against tdxsim schema scenario)')
+    .option('--json', 'with no name: print JSON: name, description, kernel (null: the default kernel) and platform of each')
+    .action((name: string | undefined, o: { json?: boolean }) => {
+      if (name !== undefined) {
+        const sc = namedScenario(name);
+        if (sc === undefined) {
+          throw new TdxsimError('TDXSIM_UNKNOWN_SCENARIO', `unknown scenario "${name}" (known: ${scenarioNames().join(', ')})`);
+        }
+        process.stdout.write(`${JSON.stringify(sc, null, 2)}\n`);
+        return;
+      }
       if (o.json === true) {
         const list = scenarioNames().map((n) => {
           const sc = namedScenario(n);

@@ -19,6 +19,11 @@ export const STOP_REBOOT_WAIT_NS = 1_000_000_000;
 /** 10 ms: the NMI wait (forever when `wait`). */
 export const STOP_NMI_WAIT_NS = 10_000_000;
 
+/** The REBOOT IPI wait of this kernel (a scenario may override Linux's second). */
+function rebootWaitNs(k: Kernel): number {
+  return k.profile.kexec.rebootWaitNs ?? STOP_REBOOT_WAIT_NS;
+}
+
 /** Options of one stop. */
 export interface StopOptions {
   /**
@@ -119,9 +124,9 @@ function* stop_other_cpus_online_count(k: Kernel, cpu: Cpu, opts: StopOptions): 
       p.sendIpi(cpu, c, 'REBOOT');
     }
     yield { op: 'yield', label: 'num_online_cpus' };
-    yield* waitUntil(() => !others_online(k, cpu), opts.ipiInTime === true ? Infinity : STOP_REBOOT_WAIT_NS, 'num_online_cpus');
+    yield* waitUntil(() => !others_online(k, cpu), opts.ipiInTime === true ? Infinity : rebootWaitNs(k), 'num_online_cpus');
   }
-  if (others_online(k, cpu)) {
+  if (others_online(k, cpu) && k.profile.kexec.nmiFallback !== false) {
     // register_stop_handler(); pr_emerg(); apic_send_IPI_allbutself(NMI_VECTOR)
     st.nmiHandlerRegistered = true;
     k.klog.emerg('Shutting down cpus with NMI');
@@ -153,9 +158,9 @@ function* stop_other_cpus_stop_mask(k: Kernel, cpu: Cpu, opts: StopOptions): Pro
       p.sendIpi(cpu, p.cpu(id), 'REBOOT');
     }
     yield { op: 'yield', label: 'cpus_stop_mask' };
-    yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.ipiInTime === true ? Infinity : STOP_REBOOT_WAIT_NS, 'cpus_stop_mask');
+    yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.ipiInTime === true ? Infinity : rebootWaitNs(k), 'cpus_stop_mask');
   }
-  if (st.cpus_stop_mask.size > 0) {
+  if (st.cpus_stop_mask.size > 0 && k.profile.kexec.nmiFallback !== false) {
     k.klog.emerg('Shutting down cpus with NMI');
     st.nmiHandlerRegistered = true;
     yield { op: 'tick', ns: 2_000_000, label: 'cpus_stop_mask' };

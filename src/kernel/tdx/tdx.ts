@@ -934,6 +934,13 @@ export function* tdx_cpu_flush_cache_for_kexec(k: Kernel, cpu: Cpu): Prog {
   if (!k.cache_state_incoherent.get(cpu.id)) {
     return;
   }
+  // 6.18 clears the flag after the WBINVD; a scenario may move it (kexec.flagClear).
+  const clear = k.profile.kexec.flagClear ?? 'after-wbinvd';
+  if (clear === 'before-wbinvd') {
+    k.cache_state_incoherent.set(cpu.id, false);
+  }
   yield* k.platform.wbinvd(cpu);
-  k.cache_state_incoherent.set(cpu.id, false);
+  if (clear === 'after-wbinvd') {
+    k.cache_state_incoherent.set(cpu.id, false);
+  }
 }

@@ -35,7 +35,7 @@ function counterTarget(cpus: number, atomic: boolean): ExploreTarget {
     }
     s.run();
     const findings = shared.n === cpus ? [] : [{ class: 'model-bug' as const, message: `lost update: ${shared.n} of ${cpus}`, t: 0, seed: 0, path: '', details: {} }];
-    return { findings, traceHash: `${p.tracer.hash}:${shared.n}`, steps: s.stats.steps, timeline: [`final ${shared.n}`], dmesgTail: [] };
+    return { findings, traceHash: `${p.tracer.hash}:${shared.n}`, steps: s.stats.steps, timeline: [{ t: 0, cpu: 0, kind: 'mark', label: `final ${shared.n}`, fields: {} }], dmesgTail: [] };
   };
 }
 
