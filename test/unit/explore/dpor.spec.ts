@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { prepareRun } from '../../../src/api/run.js';
-import { scenarioTarget, withCpus } from '../../../src/api/index.js';
+import { exploreScenario, scenarioTarget, withCpus } from '../../../src/api/index.js';
 import { explore } from '../../../src/explore/explore.js';
 import type { ExploreOptions, ExploreTarget } from '../../../src/explore/explore.js';
 
@@ -83,5 +83,21 @@ describe('DPOR against full exhaustive search', () => {
     }, { seed: 7, strategy: 'random', budget: 300 });
     expect(sample.counterexample?.originalPath).toBeUndefined();
     expect(sample.executions).toBe(300);
+  });
+});
+
+describe('--dpor through the library', () => {
+  it('kexec-intime on 3 CPUs: complete in 16 executions (sleep sets and symmetry on)', () => {
+    const r = exploreScenario({ scenario: 'kexec-intime', strategy: 'exhaustive', cpus: 3, dpor: true });
+    expect(r.details.outcome).toBe('passed');
+    expect(r.details.complete).toBe(true);
+    expect(r.details.executions).toBe(16);
+    expect(r.campaign).toContain('"dpor"');
+  });
+
+  it('tdx-host-v8 on 2 CPUs: finds the jump overtaking a remote WBINVD, and the counterexample replays', () => {
+    const r = exploreScenario({ scenario: 'kexec-linux-6.18', kernel: 'tdx-host-v8', strategy: 'exhaustive', cpus: 2, dpor: true, failOn: ['cpu-still-running'], failIf: (f) => String(f.details.pausedAt).startsWith('stop_this_cpu:wbinvd') });
+    expect(r.details.counterexample?.finding.class).toBe('cpu-still-running');
+    expect(r.details.counterexample?.replayed).toBe(true);
   });
 });
