@@ -38,20 +38,23 @@ const FULL = { strategy: 'exhaustive', sleepSets: false, symmetry: false } as co
 const DPOR = { strategy: 'exhaustive', dpor: true, symmetry: false } as const;
 
 describe('DPOR against full exhaustive search', () => {
-  const cases: (Case & { readonly fewer: boolean })[] = [
+  const cases: (Case & { readonly fewer: boolean; readonly symmetry?: boolean })[] = [
     // 6.5+ stop protocol, every REBOOT latency (the stop race is among the outcomes). On 2
     // CPUs every pair of steps conflicts (the timeout and the jump observe everything).
     { scenario: 'kexec-linux-6.18', cpus: 2, fewer: false },
     // The REBOOT IPI within the second: the remote CPUs' stops commute.
     { scenario: 'kexec-intime', cpus: 3, fewer: true },
+    // Both with symmetry reduction (DPOR's backtrack entries go to the representative CPU).
+    { scenario: 'kexec-intime', cpus: 3, fewer: true, symmetry: true },
     // kdump: NMI shootdown without WBINVD.
     { scenario: 'kdump', cpus: 2, fewer: false },
   ];
   for (const c of cases) {
-    it(`${c.scenario}, ${c.cpus} CPUs: the same outcomes${c.fewer ? ', fewer executions' : ''}`, () => {
+    it(`${c.scenario}, ${c.cpus} CPUs${c.symmetry === true ? ', with symmetry' : ''}: the same outcomes${c.fewer ? ', fewer executions' : ''}`, () => {
       const t = targetOf(c);
-      const full = outcomes(t, FULL);
-      const dpor = outcomes(t, DPOR);
+      const sym = { symmetry: c.symmetry === true };
+      const full = outcomes(t, { ...FULL, ...sym });
+      const dpor = outcomes(t, { ...DPOR, ...sym });
       expect(full.complete).toBe(true);
       expect(dpor.complete).toBe(true);
       expect([...dpor.states].sort()).toEqual([...full.states].sort());
