@@ -43,10 +43,13 @@ export class FootprintRecorder {
   private all = false;
   private acc: Access[] = [];
   private mem: number[] = [];
+  /** Accesses reported since `begin()`, repeats included. */
+  private touches = 0;
 
   /** Read of shared variable `v` (element `i`, or -1: all of it). */
   r(v: string, i = -1): void {
     if (this.on) {
+      this.touches++;
       this.add(v, i, false);
     }
   }
@@ -54,6 +57,7 @@ export class FootprintRecorder {
   /** Write of shared variable `v` (element `i`, or -1: all of it). */
   w(v: string, i = -1): void {
     if (this.on) {
+      this.touches++;
       this.add(v, i, true);
     }
   }
@@ -61,6 +65,7 @@ export class FootprintRecorder {
   /** Read of physical memory lines [l0, l1). */
   memR(l0: number, l1: number): void {
     if (this.on && l1 > l0) {
+      this.touches++;
       this.mem.push(l0, l1, 0);
     }
   }
@@ -68,6 +73,7 @@ export class FootprintRecorder {
   /** Write of physical memory lines [l0, l1). */
   memW(l0: number, l1: number): void {
     if (this.on && l1 > l0) {
+      this.touches++;
       this.mem.push(l0, l1, 1);
     }
   }
@@ -75,13 +81,14 @@ export class FootprintRecorder {
   /** The step depends on everything. */
   everything(): void {
     if (this.on) {
+      this.touches++;
       this.all = true;
     }
   }
 
-  /** Accesses recorded since `begin()` (to test whether a predicate recorded any). */
+  /** Accesses reported since `begin()`, repeats included (to test whether a predicate reported any). */
   get count(): number {
-    return this.acc.length + this.mem.length + (this.all ? 1 : 0);
+    return this.touches;
   }
 
   /** Start recording a step. */
@@ -90,6 +97,7 @@ export class FootprintRecorder {
     this.all = false;
     this.acc = [];
     this.mem = [];
+    this.touches = 0;
   }
 
   /** Stop recording and return the step's footprint. */

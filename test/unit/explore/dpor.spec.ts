@@ -90,11 +90,11 @@ describe('DPOR against full exhaustive search', () => {
 });
 
 describe('--dpor through the library', () => {
-  it('kexec-intime on 3 CPUs: complete in 16 executions (sleep sets and symmetry on)', () => {
+  it('kexec-intime on 3 CPUs: complete in 4 executions (sleep sets and symmetry on)', () => {
     const r = exploreScenario({ scenario: 'kexec-intime', strategy: 'exhaustive', cpus: 3, dpor: true });
     expect(r.details.outcome).toBe('passed');
     expect(r.details.complete).toBe(true);
-    expect(r.details.executions).toBe(16);
+    expect(r.details.executions).toBe(4);
     expect(r.campaign).toContain('"dpor"');
   });
 
