@@ -62,6 +62,8 @@ export interface ExploreRequest extends Omit<RunRequest, 'path' | 'free'> {
   readonly force?: boolean;
   /** Exhaustive: stateful search (never a state twice) instead of sleep sets. */
   readonly stateful?: boolean;
+  /** Exhaustive, stateless: dynamic partial-order reduction from step footprints. */
+  readonly dpor?: boolean;
   /** Stateful: bytes for the visited-state table before it turns bit-state. */
   readonly stateMemoryBytes?: number;
 }
@@ -80,7 +82,7 @@ export interface ExploreResult {
 }
 
 /** Build the target for a prepared scenario. */
-export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean } = {}): ExploreTarget {
+export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean; readonly finalState?: boolean } = {}): ExploreTarget {
   const ladder = opts.latency === false ? undefined : DEFAULT_LATENCY_LADDER;
   const { prefix, rest } = splitForExplore(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
@@ -90,12 +92,21 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
   }
   // When the explored part ends with the jump, the next kernel's boot adds nothing to check.
   base.kernel?.setLiteNextKernel?.(liteNextKernel(rest));
+  // Footprints (DPOR) are declared by the platform and by the reboot paths of the kernel
+  // (kexec, kdump). Any other kernel code explored here (a second boot, tdx_enable, hotplug)
+  // has shared state nobody records: then every step counts as dependent on every other.
+  base.platform.fp.coarse = !(rest.length === 1 && (rest[0]?.op === 'kexec' || rest[0]?.op === 'crash'));
+  base.kernel?.setRecordJumpState?.(opts.finalState === true);
   const snapshot = base.template();
   return (ctx: ExecutionContext): Execution => {
     const run = snapshot.instantiate();
     run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
     run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
     run.reschedule(ctx.choices, 'free', ladder);
+    if (!run.platform.fp.coarse && [...ctx.faults.sites.keys()].some((site) => site !== 'cache.evict' && site !== 'nmi')) {
+      // Faults that run unrecorded kernel code (CPU offline) or change SEAMCALL results.
+      run.platform.fp.coarse = true;
+    }
     try {
       for (const s of rest) {
         run.exec(s);
@@ -109,7 +120,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
       return { findings: [{ class: 'model-bug', message: `model bug: ${e.message}`, t: run.sched.now, seed: sc.seed, path: '', details: {} }], traceHash: run.platform.tracer.hash, steps: run.sched.stats.steps };
     }
     if (!ctx.record) {
-      return { findings: run.findings(sc.name, ''), traceHash: run.platform.tracer.hash, steps: run.sched.stats.steps };
+      return { findings: run.findings(sc.name, ''), traceHash: run.platform.tracer.hash, steps: run.sched.stats.steps, ...(opts.finalState === true ? { finalState: run.finalState() } : {}) };
     }
     const out = run.outcome(sc.name, []);
     return {
@@ -165,9 +176,10 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
     ...(req.splitDepth !== undefined ? { splitDepth: req.splitDepth } : {}),
     ...(req.force !== undefined ? { force: req.force } : {}),
     ...(req.stateful !== undefined ? { stateful: req.stateful } : {}),
+    ...(req.dpor !== undefined ? { dpor: req.dpor } : {}),
     ...(req.stateMemoryBytes !== undefined ? { stateMemoryBytes: req.stateMemoryBytes } : {}),
   });
-  const campaign = JSON.stringify([req.file ?? p.scenario.name, req.platform ?? null, req.kernel ?? null, req.module ?? null, req.cpus ?? null, strategy, p.scenario.seed, req.faults ?? 'none', req.latency ?? true, req.symmetry ?? true, req.splitDepth ?? null, req.budget ?? null, req.stateful ?? false]);
+  const campaign = JSON.stringify([req.file ?? p.scenario.name, req.platform ?? null, req.kernel ?? null, req.module ?? null, req.cpus ?? null, strategy, p.scenario.seed, req.faults ?? 'none', req.latency ?? true, req.symmetry ?? true, req.splitDepth ?? null, req.budget ?? null, req.stateful ?? false, ...(req.dpor === true ? ['dpor'] : [])]);
   const cx = details.counterexample;
   const src = req.file ?? p.scenario.name;
   const replay =

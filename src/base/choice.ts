@@ -6,6 +6,8 @@
  * @see fast-check schedulerFor; TigerBeetle VOPR.
  */
 
+import type { StepFootprint } from './footprint.js';
+
 /** What a scheduling option does, so that reducing choice sources can reason about it. */
 export interface SchedAction {
   readonly cpu: number;
@@ -40,6 +42,12 @@ export interface ChoiceSource {
    * then abandons the execution).
    */
   visitState?(fingerprint: (canonical?: boolean) => string): boolean;
+  /**
+   * Optional (dynamic partial-order reduction): called after every step the scheduler executes
+   * in the free policy, choice or not, with the step's action key (`cpu:kind:detail`, as
+   * `chooseAction` saw it) and what it read and wrote. Its presence turns recording on.
+   */
+  noteStep?(key: string, footprint: StepFootprint): void;
 }
 
 /** Always the first option: the canonical, "nothing unusual happens" schedule. */

@@ -5,6 +5,8 @@
  * @see linux kernel/printk/printk.c print_time(); arch/x86/virt/vmx/tdx/tdx.c pr_fmt
  */
 
+import type { FootprintRecorder } from './footprint.js';
+
 /** printk levels we use. */
 export type LogLevel = 'emerg' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug';
 
@@ -86,6 +88,8 @@ export class Dmesg {
   private readonly ring: DmesgRecord[] = [];
   private dropped = 0;
   private readonly listeners: ((r: DmesgRecord) => void)[] = [];
+  /** Footprints of exploration: the ring is shared by every CPU (the order of lines is state). */
+  footprint: FootprintRecorder | undefined;
 
   /**
    * @param clock source of simulated time and current CPU (an object, not closures, if the
@@ -101,6 +105,7 @@ export class Dmesg {
 
   /** Append a record. */
   log(level: LogLevel, text: string): void {
+    this.footprint?.w('dmesg');
     // Records never change once logged: frozen, snapshots share them.
     const r: DmesgRecord = Object.freeze({ ns: this.clock.nowNs(), cpu: this.clock.currentCpu(), level, text });
     if (this.ring.length >= this.capacity) {

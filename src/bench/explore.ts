@@ -141,6 +141,24 @@ function proofVsSpin(n: number): Bench {
   };
 }
 
+/**
+ * Dynamic partial-order reduction against the label-based sleep sets, on the stop protocol
+ * with the REBOOT IPI in time (kexec-intime, 4 CPUs, symmetry on in both): executions and
+ * seconds of each, complete searches.
+ */
+const dporIntime4: Bench = {
+  name: 'explore.dpor-vs-sleep-sets-intime-4cpu',
+  target: 'both complete; DPOR fewer executions',
+  run() {
+    const a = exploreScenario({ scenario: 'kexec-intime', strategy: 'exhaustive', cpus: 4, dpor: true, now });
+    const b = exploreScenario({ scenario: 'kexec-intime', strategy: 'exhaustive', cpus: 4, now });
+    return {
+      metrics: { dporExecutions: a.details.executions, dporSeconds: a.details.elapsedMs / 1000, sleepExecutions: b.details.executions, sleepSeconds: b.details.elapsedMs / 1000 },
+      pass: a.details.complete && b.details.complete && a.details.executions < b.details.executions,
+    };
+  },
+};
+
 /** The stop race from the plain (untuned) kexec scenario, by random search: time to find it. */
 function raceUntuned(n: number): Bench {
   return {
@@ -159,6 +177,7 @@ export const exploreBenches: Bench[] = [
   rate(3, undefined),
   rate(4, undefined),
   proof3,
+  dporIntime4,
   race,
   ...[2, 3, 4, 5, 6, 7, 8].map(raceUntuned),
   ...[2, 3, 4, 5, 6, 7].map(proofVsSpin),

@@ -28,6 +28,8 @@ export interface Execution {
   /** Per-CPU timeline marks and dmesg tail, when recording was asked for. */
   readonly timeline?: readonly TimelineEvent[];
   readonly dmesgTail?: readonly string[];
+  /** What the execution ended with (targets built with `finalState`, for comparing searches). */
+  readonly finalState?: string;
 }
 
 /** What the explorer gives a target for one execution. */
@@ -96,6 +98,11 @@ export interface ExploreOptions {
    * sleep sets are then off. Default false (stateless search with sleep sets).
    */
   readonly stateful?: boolean;
+  /**
+   * Exhaustive, stateless: dynamic partial-order reduction from the footprints the platform
+   * and the kernel record at each step (sim/choices/ExhaustiveChoices.ts). Ignored when stateful.
+   */
+  readonly dpor?: boolean;
   /** Stateful search: memory for the visited-state table before it turns bit-state (default 1 GiB). */
   readonly stateMemoryBytes?: number;
 }
@@ -191,7 +198,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
     throw new RangeError(`shard ${shard.index}/${shard.count}: expected 0 <= index < count`);
   }
   const store = opts.strategy === 'exhaustive' && opts.stateful === true ? new AdaptiveStore(opts.stateMemoryBytes ?? 2 ** 30) : undefined;
-  const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true, shard, ...(opts.splitDepth !== undefined ? { splitDepth: opts.splitDepth } : {}), ...(store !== undefined ? { states: store } : {}) }) : undefined;
+  const exh = opts.strategy === 'exhaustive' ? new ExhaustiveChoices({ symmetry: opts.symmetry ?? true, sleepSets: opts.sleepSets ?? true, shard, ...(opts.splitDepth !== undefined ? { splitDepth: opts.splitDepth } : {}), ...(store !== undefined ? { states: store } : {}), dpor: opts.dpor === true }) : undefined;
   const probeMs = opts.timeMs === undefined ? Infinity : Math.min(3000, opts.timeMs / 10);
   let probed = opts.force === true || exh === undefined || opts.timeMs === undefined;
   let runIndex = shard.index;

@@ -99,6 +99,9 @@ export class Kernel {
     const p = this.platform;
     this.bootNs = p.nowNs;
     this.dmesg = new Dmesg(new KernelClock(this), 1 << 16, p.tracer);
+    this.dmesg.footprint = p.fp;
+    this.mem_hotplug_lock.fp = p.fp;
+    this.cpu_hotplug_lock.fp = p.fp;
     this.klog = this.dmesg.scope('');
     this.log = this.dmesg.scope(this.profile.strings.prefix);
     this.memblock = opts.memblock ?? Memblock.fromE820(p.spec);
@@ -106,6 +109,7 @@ export class Kernel {
     // SME parts start incoherent and stay so (the C-bit aliases are always possible).
     this.cache_state_incoherent = new PerCpu(p.cpus.length, () => p.isAmd);
     this.tdx = new TdxHost(p.cpus.length);
+    this.tdx.tdx_module_lock.fp = p.fp;
     this.kvm = new Kvm();
   }
 

@@ -6,6 +6,7 @@
  * @see linux kernel/smp.c, kernel/locking/mutex.c, arch/x86/lib/cache-smp.c
  */
 import { assert } from '../base/assert.js';
+import type { FootprintRecorder } from '../base/footprint.js';
 import type { Cpu } from '../platform/Cpu.js';
 import type { Prog } from '../platform/Exec.js';
 import { waitUntil } from '../platform/Exec.js';
@@ -17,14 +18,23 @@ export class Mutex {
   /** How many lock() calls had to wait (for tests and reports). */
   contended = 0;
 
+  /** Footprints (exploration): the lock word is shared. */
+  fp: FootprintRecorder | undefined;
+
   constructor(readonly name: string) {}
+
+  private free(): boolean {
+    this.fp?.r(`mutex:${this.name}`);
+    return this.owner === undefined;
+  }
 
   /** mutex_lock(). */
   *lock(cpu: Cpu): Prog {
     yield { op: 'yield', label: `mutex_lock(${this.name})` };
+    this.fp?.w(`mutex:${this.name}`);
     if (this.owner !== undefined) {
       this.contended++;
-      yield* waitUntil(() => this.owner === undefined, Infinity, `mutex_lock(${this.name})`);
+      yield* waitUntil(() => this.free(), Infinity, `mutex_lock(${this.name})`);
     }
     // The wait resumed with the lock free and nothing ran in between: take it now.
     assert(this.owner === undefined, `mutex ${this.name}: taken while held`);
@@ -33,6 +43,7 @@ export class Mutex {
 
   /** mutex_unlock(). */
   unlock(cpu: Cpu): void {
+    this.fp?.w(`mutex:${this.name}`);
     assert(this.owner === cpu.id, `mutex ${this.name}: unlocked by CPU ${cpu.id}, owner ${String(this.owner)}`);
     this.owner = undefined;
   }
@@ -52,9 +63,9 @@ export function* smp_call_on_cpu<T>(platform: Platform, from: Cpu, target: Cpu, 
   if (target === from) {
     return yield* fn(from);
   }
-  const box: CallBox<T> = { done: false, result: undefined };
+  const box: CallBox<T> = { done: false, result: undefined, fp: platform.fp, from: from.id };
   platform.sendIpi(from, target, 'CALL_FUNCTION', () => callAndStore(fn, target, box));
-  yield* waitUntil(() => box.done, Infinity, `smp_call_on_cpu(${target.id})`);
+  yield* waitUntil(() => callDone(box), Infinity, `smp_call_on_cpu(${target.id})`);
   return box.result as T;
 }
 
@@ -62,6 +73,14 @@ export function* smp_call_on_cpu<T>(platform: Platform, from: Cpu, target: Cpu, 
 interface CallBox<T> {
   done: boolean;
   result: T | undefined;
+  /** Footprints: the box is shared between caller `from` and the target. */
+  readonly fp: FootprintRecorder;
+  readonly from: number;
+}
+
+function callDone(box: CallBox<unknown>): boolean {
+  box.fp.r('smp_call', box.from);
+  return box.done;
 }
 
 /*
@@ -71,13 +90,27 @@ interface CallBox<T> {
  */
 function* callAndStore<T>(fn: (cpu: Cpu) => Prog<T>, target: Cpu, box: CallBox<T>): Prog {
   box.result = yield* fn(target);
+  box.fp.w('smp_call', box.from);
   box.done = true;
 }
 
 /** on_each_cpu()'s work on one remote CPU: run it, then count it done. */
-function* callAndCount(fn: (cpu: Cpu) => Prog<unknown>, target: Cpu, counter: { pending: number }): Prog {
+function* callAndCount(fn: (cpu: Cpu) => Prog<unknown>, target: Cpu, counter: CallCounter): Prog {
   yield* fn(target);
+  counter.fp.w('on_each_cpu', counter.from);
   counter.pending--;
+}
+
+/** on_each_cpu()'s count of remote calls still running, shared by the caller and the targets. */
+interface CallCounter {
+  pending: number;
+  readonly fp: FootprintRecorder;
+  readonly from: number;
+}
+
+function allCalled(counter: CallCounter): boolean {
+  counter.fp.r('on_each_cpu', counter.from);
+  return counter.pending === 0;
 }
 
 /**
@@ -85,7 +118,8 @@ function* callAndCount(fn: (cpu: Cpu) => Prog<unknown>, target: Cpu, counter: { 
  * @see linux on_each_cpu()
  */
 export function* on_each_cpu(platform: Platform, from: Cpu, fn: (cpu: Cpu) => Prog<unknown>): Prog {
-  const counter = { pending: 0 };
+  const counter: CallCounter = { pending: 0, fp: platform.fp, from: from.id };
+  platform.fp.r('online');
   for (const c of platform.cpus) {
     if (c === from || !c.online) {
       continue;
@@ -94,7 +128,7 @@ export function* on_each_cpu(platform: Platform, from: Cpu, fn: (cpu: Cpu) => Pr
     platform.sendIpi(from, c, 'CALL_FUNCTION', () => callAndCount(fn, c, counter));
   }
   yield* fn(from);
-  yield* waitUntil(() => counter.pending === 0, Infinity, 'on_each_cpu');
+  yield* waitUntil(() => allCalled(counter), Infinity, 'on_each_cpu');
 }
 
 /**

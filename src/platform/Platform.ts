@@ -8,6 +8,7 @@
  */
 import { ModelBug } from '../base/assert.js';
 import { deepFreeze } from '../base/clone.js';
+import { FootprintRecorder } from '../base/footprint.js';
 import { cpuId, LINE_SIZE, MAX_PA_BITS, nodeId, packageId } from '../base/ids.js';
 import type { CpuId } from '../base/ids.js';
 import { Prng } from '../base/prng.js';
@@ -123,6 +124,12 @@ export class Platform {
   latency: InterruptLatency | undefined = undefined;
   readonly prng: Prng;
   readonly staleWritebacks: StaleWriteback[] = [];
+  /**
+   * Footprints of the running step (exploration with partial-order reduction): memory lines,
+   * each CPU's cache (`cache`, by CPU), pending interrupts (`pending`, by CPU), the write
+   * version (`ver`), stale write-backs (`stale`), the module (`module`, any SEAMCALL).
+   */
+  readonly fp = new FootprintRecorder();
   /** CPU whose code is running now (set by the scheduler). */
   current: Cpu;
   /** The SEAM module, if one is attached (machine/ wires it). */
@@ -257,6 +264,7 @@ export class Platform {
    * cache line holds must compare older than anything written to memory after it.
    */
   nextVersion(): number {
+    this.fp.w('ver');
     return ++this.verNext;
   }
 
@@ -266,6 +274,7 @@ export class Platform {
    * PAMT slices, a TD's pages) share a version and their ranges coalesce.
    */
   directVersion(): number {
+    this.fp.r('ver');
     return this.verNext + 1;
   }
 
@@ -301,12 +310,14 @@ export class Platform {
           overwrittenWriter: old.value.writer,
           cause,
         };
+        this.fp.w('stale');
         if (this.staleWritebacks.length < 10_000) {
           this.staleWritebacks.push(w);
         }
       }
     }
     const st: LineState = { ver: r.seg.ver, key: r.key, td, poison: false, writer: r.seg.writer, fill: r.seg.fill };
+    this.fp.memW(r.start, r.end);
     this.memory.write(r.start, r.end, st, r.data);
     this.tracer.emit({
       kind: 'cache.writeback',
@@ -322,6 +333,7 @@ export class Platform {
   }
 
   private evict(cpu: Cpu): void {
+    this.fp.w('cache', cpu.id);
     for (const r of cpu.cache.evictOverflow()) {
       this.writeBack(cpu, r, 'evict');
     }
@@ -337,6 +349,7 @@ export class Platform {
       if (c === except) {
         continue;
       }
+      this.fp.w('cache', c.id);
       const removed = c.cache.remove(key, l0, l1);
       if (writeBackDirty) {
         for (const r of removed) {
@@ -348,6 +361,8 @@ export class Platform {
 
   /** The bytes a read through `key` sees for one line, or 'poison'. */
   private visibleLine(key: number, line: number): Uint8Array | 'poison' {
+    // Any CPU's cache may hold the line (an empty one may fill before this read): all of them.
+    this.fp.r('cache');
     for (const c of this.cachedCpus) {
       if (c.cache.empty) {
         continue;
@@ -357,6 +372,7 @@ export class Platform {
         return hit.seg.fill >= 0 ? new Uint8Array(LINE_SIZE).fill(hit.seg.fill) : (hit.bytes ?? new Uint8Array(LINE_SIZE));
       }
     }
+    this.fp.memR(line, line + 1);
     const st = this.memory.lineState(line);
     if (st.poison) {
       return 'poison';
@@ -419,6 +435,7 @@ export class Platform {
       lines.set(l, buf);
     }
     this.invalidateOthers(cpu, key, l0, l1, false);
+    this.fp.w('cache', cpu.id);
     cpu.cache.insert(key, l0, l1, ver, true, writer, -1, lines);
     this.cachedCpus.add(cpu);
     this.evict(cpu);
@@ -433,6 +450,7 @@ export class Platform {
     const [l0, l1] = this.lineRange(pa, len);
     const ver = this.nextVersion();
     this.invalidateOthers(cpu, key, l0, l1, false);
+    this.fp.w('cache', cpu.id);
     const cap = cpu.cache.capacityLines;
     const split = Math.max(l0, l1 - cap);
     if (split > l0) {
@@ -461,6 +479,7 @@ export class Platform {
     const ver = this.directVersion();
     this.invalidateOthers(undefined, key, l0, l1, false);
     const td = this.isPrivateKey(key);
+    this.fp.memW(l0, l1);
     if (typeof content === 'number') {
       this.memory.write(l0, l1, { ver, key, td, poison: false, writer, fill: content });
     } else {
@@ -481,6 +500,8 @@ export class Platform {
   partialWrite(cpu: Cpu, pa: number, data: Uint8Array, key: number, writer: string): void {
     const [l0, l1] = this.lineRange(pa, data.length);
     this.invalidateOthers(undefined, key, l0, l1, true);
+    this.fp.w('cache', cpu.id);
+    this.fp.memW(l0, l1);
     for (let l = l0; l < l1; l++) {
       const st = this.memory.lineState(l);
       if (st.td && this.hasPartialWriteErratum) {
@@ -507,6 +528,7 @@ export class Platform {
 
   /** WBINVD on `cpu`: write back every dirty line, invalidate all. @returns dirty lines. */
   wbinvdNow(cpu: Cpu): number {
+    this.fp.w('cache', cpu.id);
     let dirty = 0;
     for (const r of cpu.cache.removeAll()) {
       if (r.seg.dirty) {
@@ -521,6 +543,7 @@ export class Platform {
 
   /** WBNOINVD on `cpu`: write back every dirty line, keep them cached clean. */
   wbnoinvdNow(cpu: Cpu): number {
+    this.fp.w('cache', cpu.id);
     let dirty = 0;
     for (const r of cpu.cache.cleanAll()) {
       dirty += r.end - r.start;
@@ -554,6 +577,7 @@ export class Platform {
     let idx = 0;
     let off = 0;
     for (let b = 0; b < n; b++) {
+      this.fp.w('cache', cpu.id);
       const quota = Math.ceil(((b + 1) * total) / n) - done;
       let left = quota;
       while (left > 0 && idx < dirtyRanges.length) {
@@ -580,6 +604,7 @@ export class Platform {
       }
     }
     // The clean lines are invalidated too (nothing to write back).
+    this.fp.w('cache', cpu.id);
     for (const r of cpu.cache.removeAll()) {
       if (r.seg.dirty) {
         this.writeBack(cpu, r, 'wbinvd');
@@ -592,6 +617,7 @@ export class Platform {
 
   /** Evict up to `lines` LRU lines from `cpu`'s cache (early write-back fault). */
   evictLines(cpu: Cpu, lines: number): void {
+    this.fp.w('cache', cpu.id);
     for (const r of cpu.cache.evictOverflow(cpu.cache.capacityLines - Math.max(0, cpu.cache.lineCount - lines))) {
       this.writeBack(cpu, r, 'evict');
     }
@@ -613,6 +639,7 @@ export class Platform {
     const arrivalNs = from.clockNs + (nmi ? this.spec.costs.nmiLatencyNs : this.spec.costs.ipiLatencyNs) + extra.ns;
     const base = { vector, arrivalNs, from: from.id, ...(extra.cls !== 0 ? { latencyClass: extra.cls } : {}) };
     const irq: PendingInterrupt = payload === undefined ? base : { ...base, payload };
+    this.fp.w('pending', to.id);
     to.pending.push(irq);
     this.irqTargets.add(to);
     this.tracer.emit({ kind: 'ipi.send', t: from.clockNs, cpu: from.id, to: to.id, vector, nmi });
@@ -634,6 +661,8 @@ export class Platform {
       return { kind: fault };
     }
     const handler = this.seamHandler as SeamHandler;
+    // The module's state is one variable: every SEAMCALL may read and write it.
+    this.fp.w('module');
     if (this.faults.shouldFail('seamcall.status', cpu.id)) {
       // An injected status: the call never reaches the module (fault site "seamcall.status").
       const k = this.faults.choose?.(INJECTED_SEAMCALL_STATUSES.length, 'seamcall.status') ?? 0;

@@ -6,6 +6,7 @@
 import { ModelBug } from '../base/assert.js';
 import { deepFreeze } from '../base/clone.js';
 import { formatTimestamp } from '../base/dmesg.js';
+import { fnv1a32 } from '../base/prng.js';
 import { hex } from '../base/u64.js';
 import { KERNEL_PROFILE_NAMES, MUTANT_PROFILE_NAMES } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
@@ -118,6 +119,27 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     const k = this.machine.kernel;
     const st = k.kexec_state;
     return `${st.stopping_cpu === c.id ? 'S' : ''}${st.cpus_stop_mask.has(c.id) ? 'M' : ''}${st.crashAcked.has(c.id) ? 'A' : ''}${k.cache_state_incoherent.get(c.id) ? 'I' : ''}${st.stopRuns.get(c.id) ?? 0}|${c.lastSeamcallNs >= 0 ? 1 : 0}${c.lastSeamcallNs > c.lastWbinvdNs ? 1 : 0}`;
+  }
+
+  private recordJumps = false;
+  private readonly jumpStateList: string[] = [];
+
+  setRecordJumpState(on: boolean): void {
+    this.recordJumps = on;
+  }
+
+  jumpStates(): readonly string[] {
+    return this.jumpStateList;
+  }
+
+  /** Memory at line granularity: every range's version, KeyID, owner, poison and writer. */
+  private memoryDigest(): string {
+    let h = 0x811c9dc5;
+    for (const iv of this.platform.memory.lines.entries(0, Number.MAX_SAFE_INTEGER)) {
+      const v = iv.value;
+      h = fnv1a32(`${iv.start}-${iv.end}:${v.ver}/${v.key}/${v.td ? 1 : 0}${v.poison ? 1 : 0}/${v.writer}/${v.fill}`, h);
+    }
+    return h.toString(16);
   }
 
   setLiteNextKernel(on: boolean): void {
@@ -293,6 +315,9 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     const p = this.platform;
     const sched = this.sched as Scheduler;
     const jumpNs = old.kexec_state.jumpNs ?? p.nowNs;
+    if (this.recordJumps) {
+      this.jumpStateList.push(`${sched.fingerprint(false)}|mem:${this.memoryDigest()}|stale:${p.staleWritebacks.length}`);
+    }
     const running: Cpu[] = [];
     for (const id of wasOnline) {
       const c = p.cpu(id);
@@ -314,7 +339,8 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       const where = sched.frames(c).join(' > ') || 'idle loop';
       this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, pausedAt: pausedAt.get(c.id) ?? '', stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
     }
-    const fl = old.kexec_state.flushes;
+    // In time order (CPU, then site, for equal times): flushes of different CPUs commute.
+    const fl = [...old.kexec_state.flushes].sort((a, b) => a.t - b.t || a.cpu - b.cpu || (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
     this.results.push(`${how}: cache flushes before the jump: ${fl.length === 0 ? 'none' : fl.map((f) => `CPU ${f.cpu} ${f.site} at ${(f.t / 1e9).toFixed(6)} s`).join('; ')}`);
     const twice = [...old.kexec_state.stopRuns].filter(([, n]) => n > 1);
     if (twice.length > 0) {

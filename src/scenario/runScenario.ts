@@ -96,6 +96,12 @@ export interface KernelSession {
   setLiteNextKernel?(on: boolean): void;
   /** The run switched schedulers (exploration restored a snapshot). */
   rescheduled?(sched: Scheduler): void;
+  /**
+   * Tests of search reductions: record, at every jump, the machine's state (scheduler
+   * fingerprint with CPU ids kept, memory digest); `jumpStates()` returns them.
+   */
+  setRecordJumpState?(on: boolean): void;
+  jumpStates?(): readonly string[];
 }
 
 /** One stretch of time a kernel (or purgatory) ran the machine. */
@@ -317,6 +323,15 @@ export class ScenarioRun {
       traceHash: tracer.hash,
       trace: tracer.events(),
     };
+  }
+
+  /**
+   * What an execution ended with, for comparing searches: findings (without seed and path),
+   * notes, dmesg and the recorded jump states (needs `setRecordJumpState(true)` first).
+   */
+  finalState(): string {
+    const findings = this.findings(this.scenario.name, '').map((f) => JSON.stringify([f.class, f.message, f.t, f.details]));
+    return JSON.stringify([findings.sort(), this.kernel?.notes?.() ?? this.notes, this.kernel?.dmesg()[1] ?? [], this.kernel?.jumpStates?.() ?? []]);
   }
 
   /** The choice path taken by the run's own random or replay source. */

@@ -206,6 +206,14 @@ export class Scheduler {
         return this.runs.some((r) => r.stack.length > 0 && r.dead === undefined) ? 'deadlock' : 'done';
       }
       const act = this.pick();
+      if (this.choices.noteStep !== undefined && this.policy === 'free') {
+        const key = this.keyOf(act);
+        const fp = this.platform.fp;
+        fp.begin();
+        this.execute(act);
+        this.choices.noteStep(key, fp.end(act.run.cpu.id));
+        continue;
+      }
       this.execute(act);
       // Fast path: while this CPU is the only one with anything to do, keep stepping it without
       // re-collecting (no choice exists, so the trace and the path are the same).
@@ -428,9 +436,19 @@ export class Scheduler {
     return `${this.platform.staleWritebacks.length}|${fp?.globalState() ?? ''}#${cpus.join('#')}`;
   }
 
-  private describe(a: Action): SchedAction {
+  /** What `describe` names an action's detail. */
+  private detailOf(a: Action): string {
     const top = a.run.stack[a.run.stack.length - 1];
-    const detail = a.kind === ActKind.Irq ? (a.irq?.vector ?? 'irq') : a.kind === ActKind.Timeout ? (top?.blocked?.kind === 'wait' ? top.blocked.label : 'timeout') : (top?.pauseLabel ?? '');
+    return a.kind === ActKind.Irq ? (a.irq?.vector ?? 'irq') : a.kind === ActKind.Timeout ? (top?.blocked?.kind === 'wait' ? top.blocked.label : 'timeout') : (top?.pauseLabel ?? '');
+  }
+
+  /** The action key choice sources see (`actionKey()` of `describe()`). */
+  private keyOf(a: Action): string {
+    return `${a.run.cpu.id}:${ACT_NAMES[a.kind]}:${this.detailOf(a)}`;
+  }
+
+  private describe(a: Action): SchedAction {
+    const detail = this.detailOf(a);
     const c = a.run.cpu;
     const sig = `${a.run.hist}|${a.run.stack.map((f) => f.pauseLabel).join('/')}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}|${c.pending.map((p) => (p.latencyClass === undefined ? p.vector : `${p.vector}~${p.latencyClass}`)).join(',')}|${a.kind}`;
     return { cpu: c.id, kind: ACT_NAMES[a.kind], detail, sig };
@@ -448,7 +466,11 @@ export class Scheduler {
     if (act.time > cpu.clockNs) {
       cpu.clockNs = act.time;
     }
+    const fp = this.platform.fp;
     if (cpu.clockNs > this.now) {
+      // Simulated time is a maximum over CPUs: raising it commutes with other raises and
+      // conflicts with a wait that resumes at it (footprint roles: raise = read, resume = write).
+      fp.r('now');
       this.now = cpu.clockNs;
     }
     this.platform.current = cpu;
@@ -458,6 +480,8 @@ export class Scheduler {
         this.deliver(run, act.irq as PendingInterrupt);
         return;
       case ActKind.Timeout: {
+        // Whether a timeout may fire depends on every other CPU's next action and its time.
+        fp.everything();
         const top = run.stack[run.stack.length - 1] as Frame;
         top.blocked = undefined;
         top.input = false;
@@ -469,6 +493,11 @@ export class Scheduler {
       case ActKind.Step: {
         const top = run.stack[run.stack.length - 1] as Frame;
         if (top.blocked !== undefined) {
+          if (fp.on && top.blocked.kind === 'wait') {
+            // The wait ends because its condition holds: the step reads what the condition reads.
+            this.readCondition(top.blocked.until);
+            fp.w('now');
+          }
           top.blocked = undefined;
           top.input = true;
         }
@@ -489,6 +518,20 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Evaluate a wait's condition while recording its footprint. A condition that records no
+   * access reads state nobody declared: the step then depends on everything.
+   */
+  private readCondition(until: () => boolean): boolean {
+    const fp = this.platform.fp;
+    const before = fp.count;
+    const v = until();
+    if (fp.count === before) {
+      fp.everything();
+    }
+    return v;
+  }
+
   private takeInput(frame: Frame): unknown {
     const v = frame.input;
     frame.input = undefined;
@@ -497,6 +540,7 @@ export class Scheduler {
 
   private deliver(run: CpuRun, irq: PendingInterrupt): void {
     const cpu = run.cpu;
+    this.platform.fp.w('pending', cpu.id);
     const i = cpu.pending.indexOf(irq);
     cpu.pending.splice(i, 1);
     const nmi = irq.vector === 'NMI';
@@ -565,6 +609,10 @@ export class Scheduler {
       for (const l of this.listeners) {
         l(cpu, 'done');
       }
+      if (frame.onDone !== undefined) {
+        // Whoever waits for this program looks at the whole machine when it ends.
+        this.platform.fp.everything();
+      }
       frame.onDone?.(r.value);
       return;
     }
@@ -584,7 +632,7 @@ export class Scheduler {
       case 'yield':
         return;
       case 'wait':
-        if (s.until()) {
+        if (this.platform.fp.on ? this.readCondition(s.until) : s.until()) {
           frame.input = true;
         } else {
           frame.blocked = { kind: 'wait', until: s.until, deadline: s.timeoutNs === Infinity ? Infinity : cpu.clockNs + s.timeoutNs, label: s.label };

@@ -43,6 +43,7 @@ interface ExploreOpts {
   saveCounterexample?: string;
   force?: boolean;
   stateful?: boolean;
+  dpor?: boolean;
   stateMemory?: number;
   platform?: string;
   kernel?: string;
@@ -167,6 +168,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--out <file>', 'write the result as JSON to FILE (a shard file for explore merge)')
     .option('--save-counterexample <file>', 'write the counterexample as a scenario file with its fixed schedule (tdxsim run FILE reproduces it)')
     .option('--stateful', 'exhaustive: never explore a state twice (state fingerprints, CPUs in canonical order) instead of sleep sets')
+    .option('--dpor', 'exhaustive, stateless: dynamic partial-order reduction (only orders of steps whose footprints conflict)')
     .option('--state-memory <mb>', 'stateful: MiB for the visited-state table before it turns bit-state (default 1024)', parseUint('--state-memory'))
     .option('--force', 'run an exhaustive search even if its estimate says it cannot finish within --time')
     .option('--json', 'print JSON')
@@ -204,6 +206,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         ...(o.splitDepth !== undefined ? { splitDepth: o.splitDepth } : {}),
         ...(o.force === true ? { force: true } : {}),
         ...(o.stateful === true ? { stateful: true } : {}),
+        ...(o.dpor === true ? { dpor: true } : {}),
         ...(o.stateMemory !== undefined ? { stateMemoryBytes: o.stateMemory * 2 ** 20 } : {}),
       };
       const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);

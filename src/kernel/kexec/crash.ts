@@ -21,6 +21,7 @@ export const CRASH_NMI_WAIT_NS = 1_000_000_000;
  */
 export function* crash_nmi_callback(k: Kernel, cpu: Cpu): Prog {
   const st = k.kexec_state;
+  k.platform.fp.r('stopping_cpu');
   if (cpu.id === st.stopping_cpu) {
     return;
   }
@@ -29,10 +30,17 @@ export function* crash_nmi_callback(k: Kernel, cpu: Cpu): Prog {
   k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'crash_nmi_callback' });
   yield { op: 'tick', ns: 5_000, label: 'local:crash_save_cpu' };
   yield { op: 'yield', label: 'waiting_for_crash_ipi' };
+  k.platform.fp.w('crashAcked', cpu.id);
   st.crashAcked.add(cpu.id);
   for (;;) {
     yield { op: 'halt' };
   }
+}
+
+/** Every CPU in `others` acknowledged the crash NMI (atomic_read(&waiting_for_crash_ipi) == 0). */
+function crash_acked(k: Kernel, others: readonly Cpu[]): boolean {
+  k.platform.fp.r('crashAcked');
+  return others.every((c) => k.kexec_state.crashAcked.has(c.id));
 }
 
 /**
@@ -43,6 +51,9 @@ export function* native_machine_crash_shutdown(k: Kernel, cpu: Cpu): Prog {
   const st = k.kexec_state;
   const p = k.platform;
   cpu.irqEnabled = false;
+  p.fp.w('crashing');
+  p.fp.w('stopping_cpu');
+  p.fp.r('online');
   st.crashing = true;
   st.stopping_cpu = cpu.id;
   const others = p.cpus.filter((c) => c !== cpu && c.online);
@@ -50,7 +61,7 @@ export function* native_machine_crash_shutdown(k: Kernel, cpu: Cpu): Prog {
     p.sendIpi(cpu, c, 'NMI');
   }
   yield { op: 'yield', label: 'waiting_for_crash_ipi' };
-  yield* waitUntil(() => others.every((c) => st.crashAcked.has(c.id)), CRASH_NMI_WAIT_NS, 'waiting_for_crash_ipi');
+  yield* waitUntil(() => crash_acked(k, others), CRASH_NMI_WAIT_NS, 'waiting_for_crash_ipi');
   // 7.2: disable the module from the crashing CPU, whether or not TDX was initialized (a CPU
   // not in VMX operation faults, which is not printed).
   // @see linux arch/x86/kernel/crash.c native_machine_crash_shutdown() (5b25f249be32, v7.2)

@@ -45,6 +45,7 @@ function* kvm_disable_virtualization_cpu(k: Kernel, c: Cpu): Prog {
   }
   const flush = k.kvm.enable_tdx && k.profile.kexec.earlyFlush && k.profile.kexec.earlyFlushBy === 'kvm' && k.profile.cacheStateFlag;
   if (flush && k.cache_state_incoherent.get(c.id)) {
+    k.platform.fp.w('flushes', c.id);
     k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_cpu_flush_cache_for_kexec' });
   }
   if (flush) {
@@ -72,6 +73,7 @@ export function kexec_load(k: Kernel): KernelStatus {
  */
 export function* kernel_kexec(k: Kernel, cpu: Cpu, stop: Pick<StopOptions, 'ipiInTime'> = {}): Prog<KernelStatus> {
   const st = k.kexec_state;
+  k.platform.fp.w('kexec_in_progress');
   st.kexec_in_progress = true;
   k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'kexec', detail: 'kernel_kexec' });
   // kernel_restart_prepare("kexec reboot"): reboot notifiers, device_shutdown().

@@ -53,6 +53,7 @@ export function* machine_kexec(k: Kernel, cpu: Cpu): Prog {
   yield { op: 'tick', ns: 5_000, label: 'local:machine_kexec' };
   k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'relocate_kernel', detail: flags === 0 ? 'no WBINVD' : 'WBINVD' });
   if (flags & RELOC_KERNEL_CACHE_INCOHERENT) {
+    k.platform.fp.w('flushes', cpu.id);
     k.kexec_state.flushes.push({ cpu: cpu.id, t: k.platform.nowNs, site: 'relocate_kernel' });
     yield* k.platform.wbinvd(cpu);
   }

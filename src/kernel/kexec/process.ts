@@ -32,6 +32,7 @@ export function stop_this_cpu_wants_wbinvd(k: Kernel, cpu: Cpu): boolean {
  */
 export function* stop_this_cpu(k: Kernel, cpu: Cpu): Prog {
   const st = k.kexec_state;
+  k.platform.fp.w('stopRuns', cpu.id);
   st.stopRuns.set(cpu.id, (st.stopRuns.get(cpu.id) ?? 0) + 1);
   cpu.irqEnabled = false;
   k.platform.tracer.emit({ kind: 'mark', t: k.platform.nowNs, cpu: cpu.id, label: 'stop_this_cpu', detail: `run ${st.stopRuns.get(cpu.id) ?? 1}` });
@@ -39,8 +40,10 @@ export function* stop_this_cpu(k: Kernel, cpu: Cpu): Prog {
   yield { op: 'tick', ns: 2_000, label: 'local:disable_local_APIC' };
   // Before 6.5 this is what native_stop_other_cpus() waits for (num_online_cpus() > 1): from
   // here the stopping CPU may go on, while the WBINVD below still runs.
+  k.platform.fp.w('online', cpu.id);
   cpu.online = false;
   if (stop_this_cpu_wants_wbinvd(k, cpu)) {
+    k.platform.fp.w('flushes', cpu.id);
     st.flushes.push({ cpu: cpu.id, t: k.platform.nowNs, site: 'stop_this_cpu' });
     // A preemption point per WBINVD sub-block: a CPU that jumps meanwhile leaves the rest of
     // this cache dirty behind it.
@@ -53,6 +56,7 @@ export function* stop_this_cpu(k: Kernel, cpu: Cpu): Prog {
   }
   // Pairs with native_stop_other_cpus() polling the mask: the CPU counts as stopped from here.
   yield { op: 'yield', label: 'cpus_stop_mask' };
+  k.platform.fp.w('cpus_stop_mask', cpu.id);
   st.cpus_stop_mask.delete(cpu.id);
   for (;;) {
     yield { op: 'halt' };

@@ -57,11 +57,13 @@ export function* reboot_interrupt(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): 
  * @see linux (v6.1) native_stop_other_cpus()
  */
 function others_online(k: Kernel, cpu: Cpu): boolean {
+  k.platform.fp.r('online');
   return k.platform.cpus.some((c) => c !== cpu && c.online);
 }
 
 /** cpumask_next(): the lowest CPU in `mask` above `after`, or -1. @see linux find_next_bit() */
-function next_cpu_in_mask(mask: ReadonlySet<number>, after: number): number {
+function next_cpu_in_mask(k: Kernel, mask: ReadonlySet<number>, after: number): number {
+  k.platform.fp.r('cpus_stop_mask');
   let best = -1;
   for (const id of mask) {
     if (id > after && (best === -1 || id < best)) {
@@ -71,12 +73,21 @@ function next_cpu_in_mask(mask: ReadonlySet<number>, after: number): number {
   return best;
 }
 
+/** cpumask_empty(&cpus_stop_mask), read from the stopping CPU. */
+function stop_mask_empty(k: Kernel): boolean {
+  k.platform.fp.r('cpus_stop_mask');
+  return k.kexec_state.cpus_stop_mask.size === 0;
+}
+
 /** NMI handler registered by native_stop_other_cpus(). @see linux smp_stop_nmi_callback() */
 export function* smp_stop_nmi_callback(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): Prog {
   const st = k.kexec_state;
+  k.platform.fp.r('crashing');
   if (st.crashing) {
     return yield* crash_nmi_callback(k, cpu);
   }
+  k.platform.fp.r('nmiHandlerRegistered');
+  k.platform.fp.r('stopping_cpu');
   if (!st.nmiHandlerRegistered || cpu.id === st.stopping_cpu) {
     return; // NMI_HANDLED / not ours
   }
@@ -93,6 +104,7 @@ export function* native_stop_other_cpus(k: Kernel, cpu: Cpu, opts: StopOptions):
   const st = k.kexec_state;
   // atomic_try_cmpxchg(&stopping_cpu, -1, this_cpu): a second caller just returns.
   yield { op: 'yield', label: 'stopping_cpu' };
+  k.platform.fp.w('stopping_cpu');
   if (st.stopping_cpu !== -1) {
     return;
   }
@@ -104,6 +116,7 @@ export function* native_stop_other_cpus(k: Kernel, cpu: Cpu, opts: StopOptions):
   }
   // local_irq_save(); disable_local_APIC(); mcheck_cpu_clear(); local_irq_restore()
   yield { op: 'tick', ns: 2_000, label: 'local:disable_local_APIC' };
+  k.platform.fp.w('cpus_stop_mask');
   st.cpus_stop_mask.clear();
 }
 
@@ -117,6 +130,7 @@ export function* native_stop_other_cpus(k: Kernel, cpu: Cpu, opts: StopOptions):
 function* stop_other_cpus_online_count(k: Kernel, cpu: Cpu, opts: StopOptions): Prog {
   const st = k.kexec_state;
   const p = k.platform;
+  p.fp.r('online');
   const others = p.cpus.filter((c) => c !== cpu && c.online);
   if (others_online(k, cpu)) {
     // apic_send_IPI_allbutself(REBOOT_VECTOR)
@@ -128,6 +142,7 @@ function* stop_other_cpus_online_count(k: Kernel, cpu: Cpu, opts: StopOptions): 
   }
   if (others_online(k, cpu) && k.profile.kexec.nmiFallback !== false) {
     // register_stop_handler(); pr_emerg(); apic_send_IPI_allbutself(NMI_VECTOR)
+    p.fp.w('nmiHandlerRegistered');
     st.nmiHandlerRegistered = true;
     k.klog.emerg('Shutting down cpus with NMI');
     for (const c of others) {
@@ -147,6 +162,8 @@ function* stop_other_cpus_online_count(k: Kernel, cpu: Cpu, opts: StopOptions): 
 function* stop_other_cpus_stop_mask(k: Kernel, cpu: Cpu, opts: StopOptions): Prog {
   const st = k.kexec_state;
   const p = k.platform;
+  p.fp.r('online');
+  p.fp.w('cpus_stop_mask');
   for (const c of p.cpus) {
     if (c !== cpu && c.online) {
       st.cpus_stop_mask.add(c.id);
@@ -158,19 +175,20 @@ function* stop_other_cpus_stop_mask(k: Kernel, cpu: Cpu, opts: StopOptions): Pro
       p.sendIpi(cpu, p.cpu(id), 'REBOOT');
     }
     yield { op: 'yield', label: 'cpus_stop_mask' };
-    yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.ipiInTime === true ? Infinity : rebootWaitNs(k), 'cpus_stop_mask');
+    yield* waitUntil(() => stop_mask_empty(k), opts.ipiInTime === true ? Infinity : rebootWaitNs(k), 'cpus_stop_mask');
   }
-  if (st.cpus_stop_mask.size > 0 && k.profile.kexec.nmiFallback !== false) {
+  if (!stop_mask_empty(k) && k.profile.kexec.nmiFallback !== false) {
     k.klog.emerg('Shutting down cpus with NMI');
+    p.fp.w('nmiHandlerRegistered');
     st.nmiHandlerRegistered = true;
     yield { op: 'tick', ns: 2_000_000, label: 'cpus_stop_mask' };
     // for_each_cpu(cpu, &cpus_stop_mask): find_next_bit() on the live mask, so a CPU that
     // leaves it while the walk goes on gets no NMI. The walk's position is this loop's state.
-    for (let id = next_cpu_in_mask(st.cpus_stop_mask, -1); id !== -1; id = next_cpu_in_mask(st.cpus_stop_mask, id)) {
+    for (let id = next_cpu_in_mask(k, st.cpus_stop_mask, -1); id !== -1; id = next_cpu_in_mask(k, st.cpus_stop_mask, id)) {
       p.sendIpi(cpu, p.cpu(id), 'NMI');
       yield { op: 'yield', label: 'cpus_stop_mask', local: `for_each_cpu@${id}` };
     }
     // An NMI is always taken eventually in the model, so `wait` ends once every CPU answered.
-    yield* waitUntil(() => st.cpus_stop_mask.size === 0, opts.wait ? Infinity : STOP_NMI_WAIT_NS, 'cpus_stop_mask');
+    yield* waitUntil(() => stop_mask_empty(k), opts.wait ? Infinity : STOP_NMI_WAIT_NS, 'cpus_stop_mask');
   }
 }

@@ -916,6 +916,7 @@ export function* tdx_shutdown(k: Kernel, cpu: Cpu): Prog {
 /** One CPU's part of tdx_shutdown(). */
 function* tdx_shutdown_cpu(k: Kernel, c: Cpu): Prog {
   if (k.cache_state_incoherent.get(c.id)) {
+    k.platform.fp.w('flushes', c.id);
     k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_shutdown_cpu' });
   }
   yield* tdx_cpu_flush_cache_for_kexec(k, c);

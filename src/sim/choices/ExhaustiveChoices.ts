@@ -1,16 +1,28 @@
 /**
  * Exhaustive depth-first search over choice sequences by re-execution (stateless model
- * checking), with two reductions:
+ * checking), with these reductions:
  * - sleep sets (partial-order reduction): after exploring action a at a node, a sibling branch
  *   need not try a again until something dependent with a has run;
  * - symmetry: among actions of CPUs whose execution signatures are identical, only the first
- *   is explored.
+ *   is explored;
+ * - dynamic partial-order reduction (`dpor`): a node explores only the actions that the race
+ *   analysis of the executions below it asked for. After every execution each step is checked
+ *   against the earlier steps of other CPUs it depends on (footprints, base/footprint.ts); the
+ *   latest such step that does not already happen before this CPU's previous step is a race,
+ *   and the node where it was chosen gets this CPU (or, if this CPU could not move there,
+ *   every enabled action) added to its backtrack set. The actions of one CPU at a node (its
+ *   step, a pending interrupt, a timeout) are alternatives of one thread: a node that explores
+ *   one explores them all. Sleep sets then use footprints instead of labels.
  * An execution that reaches a node whose every enabled action sleeps is redundant: the choice
  * source throws `SleepBlocked` and the explorer discards it.
  * @see Godefroid, "Partial-Order Methods for the Verification of Concurrent Systems" (sleep sets);
- *      TigerBeetle exhaustigen.zig (odometer enumeration)
+ *      Flanagan and Godefroid, "Dynamic partial-order reduction for model checking software"
+ *      (POPL 2005, the race analysis with clock vectors); TigerBeetle exhaustigen.zig
+ *      (odometer enumeration)
  */
 import type { ChoiceSource, SchedAction } from '../../base/choice.js';
+import { dependent } from '../../base/footprint.js';
+import type { StepFootprint } from '../../base/footprint.js';
 import type { StateStore } from '../stateStore.js';
 
 /** Thrown when every enabled action at a node is asleep: the execution is redundant. */
@@ -30,6 +42,20 @@ interface Node {
   sleep: Set<string>;
   /** At the split depth of a sharded search: keys another shard explores. */
   foreign: Set<string> | undefined;
+  /** DPOR: keys to explore here (undefined: every key, as without DPOR). */
+  backtrack: Set<string> | undefined;
+  /** DPOR: footprints of the keys explored from here (for sleep sets). */
+  fps: Map<string, StepFootprint> | undefined;
+  /** DPOR: index, in the current execution's steps, of the step chosen here. */
+  event: number;
+}
+
+/** One step of the current execution (DPOR). */
+interface Event {
+  readonly key: string;
+  readonly fp: StepFootprint;
+  /** Depth of the node that chose it, or -1 (the only enabled action, or below maxDepth). */
+  readonly node: number;
 }
 
 /** This search explores part `index` of `count` (see ExhaustiveChoices). */
@@ -76,6 +102,11 @@ export interface ExhaustiveOptions {
    * are then off: combined with state caching they can miss states.
    */
   readonly states?: StateStore;
+  /**
+   * Dynamic partial-order reduction from step footprints (stateless search only; ignored with
+   * `states`). Sleep sets, if on, use footprints too.
+   */
+  readonly dpor?: boolean;
 }
 
 /**
@@ -119,6 +150,18 @@ export class ExhaustiveChoices implements ChoiceSource {
   private reached = 0;
   /** Nodes created above the split depth (walked by every shard). */
   nodesAboveSplit = 0;
+  private readonly dpor: boolean;
+  /** DPOR: the steps of the current execution. */
+  private events: Event[] = [];
+  /** DPOR: depth of the node whose choice the next noted step is. */
+  private pendingNode = -1;
+  /** DPOR: races found (backtrack entries added). */
+  races = 0;
+  /**
+   * DPOR: the scheduler reports every step with its footprint (present only with `dpor`, so
+   * that other searches do not pay for recording).
+   */
+  readonly noteStep: ((key: string, fp: StepFootprint) => void) | undefined;
 
   constructor(opts: ExhaustiveOptions = {}) {
     this.states = opts.states;
@@ -127,6 +170,20 @@ export class ExhaustiveChoices implements ChoiceSource {
     this.maxDepth = opts.maxDepth ?? 10_000;
     this.shard = opts.shard ?? { index: 0, count: 1 };
     this.splitDepth = opts.splitDepth ?? 6;
+    this.dpor = opts.dpor === true && opts.states === undefined;
+    this.noteStep = this.dpor ? (key, fp) => this.note(key, fp) : undefined;
+  }
+
+  private note(key: string, fp: StepFootprint): void {
+    const node = this.pendingNode;
+    this.pendingNode = -1;
+    const idx = this.events.length;
+    this.events.push({ key, fp, node });
+    const n = node >= 0 ? this.stack[node] : undefined;
+    if (n !== undefined) {
+      n.event = idx;
+      n.fps?.set(key, fp);
+    }
   }
 
   /** Whether the current execution chose below the split depth (it belongs to one shard). */
@@ -165,6 +222,8 @@ export class ExhaustiveChoices implements ChoiceSource {
   begin(): void {
     this.depth = 0;
     this.reached = 0;
+    this.events = [];
+    this.pendingNode = -1;
   }
 
   /** The path taken by the current execution. */
@@ -214,9 +273,12 @@ export class ExhaustiveChoices implements ChoiceSource {
     const existing = this.stack[d];
     if (existing !== undefined) {
       this.reached = d + 1;
+      if (actions !== undefined) {
+        this.pendingNode = d;
+      }
       return existing.chosen;
     }
-    const sleep = this.inheritSleep(d, actions);
+    const sleep = this.dpor ? this.inheritSleepDpor(d, actions) : this.inheritSleep(d, actions);
     if (this.states !== undefined && actions !== undefined) {
       // Stateful search: an ample set of one. A step labelled local: touches only its CPU's
       // own state, so it commutes with everything else enabled here and is invisible to the
@@ -230,6 +292,8 @@ export class ExhaustiveChoices implements ChoiceSource {
         });
       }
     }
+    /** DPOR: representative of each option under symmetry (itself if none). */
+    const reps = keys.map((_, i) => i);
     if (this.symmetry && actions !== undefined) {
       const seen = new Map<string, number>();
       actions.forEach((a, i) => {
@@ -241,6 +305,7 @@ export class ExhaustiveChoices implements ChoiceSource {
           seen.set(a.sig, i);
         } else if (actions[first]?.cpu !== a.cpu) {
           sleep.add(keys[i] as string);
+          reps[i] = first;
         }
       });
     }
@@ -259,19 +324,205 @@ export class ExhaustiveChoices implements ChoiceSource {
     if (d <= this.splitDepth) {
       this.nodesAboveSplit++;
     }
+    // DPOR: a sched node starts with its first action (and the other actions of that CPU);
+    // a sharded search explores every action down to the split depth, so that every shard
+    // walks the same tree above it.
+    const dporNode = this.dpor && actions !== undefined && !(this.shard.count > 1 && d <= this.splitDepth);
     if (chosen < 0) {
       this.pruned += keys.length;
-      this.stack.push({ keys, actions, chosen: 0, done: [...keys], sleep, foreign });
+      this.stack.push({ keys, actions, chosen: 0, done: [...keys], sleep, foreign, backtrack: undefined, fps: undefined, event: -1 });
       if (foreign !== undefined && keys.some((k) => !sleep.has(k))) {
         throw new NotThisShard('every branch here belongs to another shard');
       }
       throw new SleepBlocked('all enabled actions sleep');
     }
-    const node: Node = { keys, actions, chosen, done: [], sleep, foreign };
+    const node: Node = { keys, actions, chosen, done: [], sleep, foreign, backtrack: undefined, fps: this.dpor && actions !== undefined ? new Map(this.inheritedFps) : undefined, event: -1 };
+    if (dporNode) {
+      node.backtrack = new Set();
+      this.reps.set(node, reps);
+      this.addCpu(node, (actions[chosen] as SchedAction).cpu);
+    }
     markForeignDone(node);
     this.stack.push(node);
     this.reached = d + 1;
+    if (actions !== undefined) {
+      this.pendingNode = d;
+    }
     return chosen;
+  }
+
+  /** DPOR: footprints of the sleep set just inherited (for the new node). */
+  private readonly inheritedFps = new Map<string, StepFootprint>();
+
+  /** DPOR: representatives per option of the nodes that have a backtrack set. */
+  private readonly reps = new WeakMap<Node, number[]>();
+
+  /** DPOR: explore every action of `cpu` at `node` (through their symmetry representatives). */
+  private addCpu(node: Node, cpu: number): void {
+    const bt = node.backtrack;
+    const acts = node.actions;
+    if (bt === undefined || acts === undefined) {
+      return;
+    }
+    const reps = this.reps.get(node);
+    for (let i = 0; i < acts.length; i++) {
+      if ((acts[i] as SchedAction).cpu === cpu) {
+        const k = node.keys[reps?.[i] ?? i] as string;
+        if (!node.sleep.has(k) || k === node.keys[i]) {
+          this.addBacktrack(node, k);
+        }
+      }
+    }
+  }
+
+  private addBacktrack(node: Node, k: string): void {
+    const bt = node.backtrack as Set<string>;
+    if (!bt.has(k)) {
+      bt.add(k);
+      this.races++;
+    }
+  }
+
+  /** DPOR: explore every action at `node`. */
+  private addAll(node: Node): void {
+    const acts = node.actions;
+    if (node.backtrack === undefined || acts === undefined) {
+      return;
+    }
+    const cpus = new Set(acts.map((a) => a.cpu));
+    for (const c of cpus) {
+      this.addCpu(node, c);
+    }
+  }
+
+  /**
+   * DPOR race analysis of the execution just finished (Flanagan and Godefroid's, with clock
+   * vectors over the steps): for each step j of CPU p, the latest earlier step i of another
+   * CPU that j depends on and that does not happen before p's previous step is a race; the
+   * node that chose i must also try p there (all of p's actions), or, if p could not move
+   * there, everything enabled there.
+   */
+  private analyzeRaces(): void {
+    const ev = this.events;
+    const n = ev.length;
+    if (n === 0) {
+      return;
+    }
+    let ncpu = 0;
+    for (const e of ev) {
+      ncpu = Math.max(ncpu, e.fp.cpu + 1);
+    }
+    const clocks = new Int32Array(n * ncpu).fill(-1);
+    const lastOf = new Int32Array(ncpu).fill(-1);
+    const cj = new Int32Array(ncpu);
+    for (let j = 0; j < n; j++) {
+      const ej = ev[j] as Event;
+      const fj = ej.fp;
+      const p = fj.cpu;
+      if (fj.all && ej.node >= 0) {
+        // A step that depends on everything (a timeout, the end of a program the scenario
+        // waits for, after which the execution may stop) races with whatever every other CPU
+        // would do next, including steps this execution never ran: try them all first.
+        const node = this.stack[ej.node];
+        if (node !== undefined) {
+          this.addAll(node);
+        }
+      }
+      const prev = lastOf[p] as number;
+      if (prev >= 0) {
+        cj.set(clocks.subarray(prev * ncpu, prev * ncpu + ncpu));
+      } else {
+        cj.fill(-1);
+      }
+      const base = prev >= 0 ? prev * ncpu : -1;
+      let raced = false;
+      for (let i = j - 1; i >= 0; i--) {
+        const fi = (ev[i] as Event).fp;
+        const q = fi.cpu;
+        if (q === p) {
+          continue;
+        }
+        const known = i <= (cj[q] as number);
+        if (known && raced) {
+          continue;
+        }
+        if (!dependent(fi, fj)) {
+          continue;
+        }
+        if (!raced && !(base >= 0 && i <= (clocks[base + q] as number))) {
+          raced = true;
+          this.race(i, j);
+        }
+        if (!known) {
+          const bi = i * ncpu;
+          for (let c = 0; c < ncpu; c++) {
+            const v = clocks[bi + c] as number;
+            if (v > (cj[c] as number)) {
+              cj[c] = v;
+            }
+          }
+          if (i > (cj[q] as number)) {
+            cj[q] = i;
+          }
+        }
+      }
+      cj[p] = j;
+      clocks.set(cj, j * ncpu);
+      lastOf[p] = j;
+    }
+  }
+
+  /** Steps i and j race: make the node that chose i try j's CPU first. */
+  private race(i: number, j: number): void {
+    const ev = this.events;
+    const ei = ev[i] as Event;
+    if (ei.node < 0) {
+      return;
+    }
+    const node = this.stack[ei.node];
+    if (node?.backtrack === undefined || node.actions === undefined) {
+      return;
+    }
+    const p = (ev[j] as Event).fp.cpu;
+    if (node.actions.some((a) => a.cpu === p)) {
+      this.addCpu(node, p);
+    } else {
+      this.addAll(node);
+    }
+  }
+
+  /**
+   * DPOR sleep set of a new node at depth d: what slept or was done at the nearest sched node
+   * above, still enabled here, and independent (by footprint) of every step since that node's
+   * choice.
+   */
+  private inheritSleepDpor(d: number, actions: readonly SchedAction[] | undefined): Set<string> {
+    const out = new Set<string>();
+    this.inheritedFps.clear();
+    if (!this.sleepSets || actions === undefined) {
+      return out;
+    }
+    let pd = d - 1;
+    while (pd >= 0 && (this.stack[pd] as Node).actions === undefined) {
+      pd--;
+    }
+    const parent = this.stack[pd];
+    if (parent === undefined || parent.fps === undefined || parent.event < 0) {
+      return out;
+    }
+    const here = new Set(actions.map(actionKey));
+    const since = this.events.slice(parent.event);
+    for (const k of [...parent.sleep, ...parent.done]) {
+      const f = parent.fps.get(k);
+      if (f === undefined || !here.has(k)) {
+        continue;
+      }
+      if (since.every((e) => !dependent(f, e.fp))) {
+        out.add(k);
+        this.inheritedFps.set(k, f);
+      }
+    }
+    return out;
   }
 
   /** Sleep set of a new node at depth d: the parent's sleep and done actions that commute with the parent's choice. */
@@ -297,6 +548,9 @@ export class ExhaustiveChoices implements ChoiceSource {
 
   /** Move to the next unexplored path. @returns false when the search is complete. */
   advance(): boolean {
+    if (this.dpor) {
+      this.analyzeRaces();
+    }
     // Forget nodes beyond what this execution reached (a shorter run).
     this.stack.length = Math.min(this.stack.length, this.depth);
     while (this.stack.length > 0) {
@@ -305,7 +559,8 @@ export class ExhaustiveChoices implements ChoiceSource {
       if (!node.done.includes(cur)) {
         node.done.push(cur);
       }
-      const next = node.keys.findIndex((k) => !node.done.includes(k) && !node.sleep.has(k) && node.foreign?.has(k) !== true);
+      const bt = node.backtrack;
+      const next = node.keys.findIndex((k) => !node.done.includes(k) && !node.sleep.has(k) && node.foreign?.has(k) !== true && (bt === undefined || bt.has(k)));
       if (next >= 0) {
         node.chosen = next;
         markForeignDone(node);
