@@ -17,6 +17,7 @@ import { DEFAULT_LATENCY_LADDER } from '../scenario/latency.js';
 import { parsePath } from '../sim/choices/path.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { ScenarioRun } from '../scenario/runScenario.js';
+import type { RunObserver } from '../scenario/runScenario.js';
 import type { FindingClass, Scenario, ScenarioStep } from '../scenario/scenario.js';
 import { needsKernel } from '../scenario/scenario.js';
 import { formatTimeline, timelineOf } from '../scenario/timeline.js';
@@ -88,6 +89,24 @@ export function withCpus(spec: PlatformSpec, cpus: number): PlatformSpec {
   return { ...spec, topology: { ...topology, logicalCpus: cpus } };
 }
 
+/** How a scenario becomes an exploration target. */
+export interface TargetOptions {
+  readonly latency?: boolean;
+  /** Record this many trace events of the prefix and of recorded executions (reports). */
+  readonly recordTrace?: number;
+  /** Watches the prefix and each recorded execution (the HTML report); see RunObserver. */
+  readonly observer?: TargetObserver;
+}
+
+/**
+ * A RunObserver that also hears when the prefix's machine is put aside (`paused`, before it is
+ * copied for the executions) and when an execution's copy starts (`resumed`).
+ */
+export interface TargetObserver extends RunObserver {
+  paused?(run: ScenarioRun): void;
+  resumed?(run: ScenarioRun): void;
+}
+
 interface Split {
   readonly prefix: ScenarioStep[];
   readonly rest: ScenarioStep[];
@@ -100,14 +119,19 @@ function split(sc: Scenario): Split {
 }
 
 /** Build the target for a prepared scenario. */
-export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean } = {}): ExploreTarget {
+export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: TargetOptions = {}): ExploreTarget {
   const ladder = opts.latency === false ? undefined : DEFAULT_LATENCY_LADDER;
   const { prefix, rest } = split(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
-  const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: 0 }, factory);
-  for (const s of prefix) {
+  const watch = opts.observer;
+  const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: opts.recordTrace ?? 0 }, factory);
+  watch?.started?.(base, sc.name);
+  prefix.forEach((s, i) => {
     base.exec(s);
-  }
+    watch?.afterStep?.(base, sc.name, i, s);
+  });
+  // The observer lets go of the prefix's machine before it is compiled into a template.
+  watch?.paused?.(base);
   // When the explored part ends with the jump, the next kernel's boot adds nothing to check.
   const last = rest[rest.length - 1];
   base.kernel?.setLiteNextKernel?.(last !== undefined && (last.op === 'kexec' || last.op === 'crash') && rest.filter((x) => x.op === 'kexec' || x.op === 'crash').length === 1);
@@ -115,12 +139,14 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
   return (ctx: ExecutionContext): Execution => {
     const run = snapshot.instantiate();
     run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
-    run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
+    run.platform.tracer.recordLimit = ctx.record ? Math.max(200_000, opts.recordTrace ?? 0) : 0;
     run.reschedule(ctx.choices, 'free', ladder);
+    watch?.resumed?.(run);
     try {
-      for (const s of rest) {
+      rest.forEach((s, i) => {
         run.exec(s);
-      }
+        watch?.afterStep?.(run, sc.name, prefix.length + i, s);
+      });
     } catch (e) {
       if (e instanceof SleepBlocked || !(e instanceof ModelBug)) {
         throw e;
@@ -133,6 +159,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
       return { findings: run.findings(sc.name, ''), traceHash: run.platform.tracer.hash, steps: run.sched.stats.steps };
     }
     const out = run.outcome(sc.name, []);
+    watch?.finished?.(run, out);
     return {
       findings: out.findings,
       traceHash: out.traceHash,
@@ -237,7 +264,7 @@ export interface ReplayResult {
 }
 
 /** Replay one path of a scenario, recording the timeline. */
-export function replayScenario(req: ExploreRequest & { path: string; faultChoices?: 'binary' | 'weighted' }): ReplayResult {
+export function replayScenario(req: ExploreRequest & { path: string; faultChoices?: 'binary' | 'weighted' }, watch?: { readonly observer: TargetObserver; readonly recordTrace: number }): ReplayResult {
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
   const path = parsePath(req.path);
@@ -252,7 +279,7 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
     }
     plan = parsed;
   }
-  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
+  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true, ...(watch ?? {}) });
   let execution: Execution;
   try {
     execution = replayPath(target, path, plan, true, req.faultChoices === 'binary');
