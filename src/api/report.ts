@@ -142,7 +142,7 @@ export interface ReportRequest extends RunRequest {
 
 /** Trace events kept for a report. */
 const RECORD_EVENTS = 500_000;
-/** Cache snapshots taken at trace events (the steps always get theirs). */
+/** Cache snapshots taken at WBINVDs, NMIs and stale write-backs (steps and kexec marks always get theirs). */
 const MAX_EVENT_MOMENTS = 120;
 /** Dirty ranges listed per CPU and moment. */
 const MAX_RANGES_PER_CPU = 64;
@@ -309,8 +309,10 @@ class Recorder implements TargetObserver {
     this.unsubscribe = run.platform.tracer.subscribe((e) => {
       this.lastT = Math.max(this.lastT, e.t);
       const label = momentLabel(e);
-      if (label !== undefined && this.eventMoments < MAX_EVENT_MOMENTS) {
-        this.eventMoments++;
+      // The kexec path's marks always get theirs; WBINVDs, NMIs and write-backs up to a cap.
+      const mark = e.kind === 'mark' && ['kexec', 'crash', 'relocate_kernel', 'kexec jump'].includes(e.label);
+      if (label !== undefined && (mark || this.eventMoments < MAX_EVENT_MOMENTS)) {
+        this.eventMoments += mark ? 0 : 1;
         this.caches.push(cacheMoment(run, label, e.t));
       }
     });

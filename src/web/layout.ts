@@ -240,7 +240,10 @@ export function niceStep2(span: number, n: number): number {
   return Math.pow(2, Math.ceil(Math.log2(Math.max(raw, 1))));
 }
 
-/** Page: a time in the unit that suits the tick step (`0.5 ms`, `1.028 s`, `120 ns`). */
+/**
+ * Page: a time in the unit of its size, with the decimals the tick step needs (`28.000 ms`,
+ * `1.0330 s`, `120 ns`).
+ */
 export function fmtTime(t: number, step: number): string {
   const units: [number, string][] = [
     [1e9, 's'],
@@ -248,9 +251,10 @@ export function fmtTime(t: number, step: number): string {
     [1e3, 'µs'],
     [1, 'ns'],
   ];
+  const size = Math.max(Math.abs(t), step);
   for (const [k, name] of units) {
-    if (step >= k || k === 1) {
-      const digits = Math.max(0, Math.min(9, Math.ceil(-Math.log10(step / k) - 1e-9)));
+    if (size >= k || k === 1) {
+      const digits = Math.max(0, Math.min(9, Math.ceil(Math.log10(k / step) - 1e-9)));
       return `${(t / k).toFixed(digits)} ${name}`;
     }
   }

@@ -157,7 +157,7 @@ function chart(ex,lay,svgId,fitId,div,divT){
     const f=ex.findings[state.finding];const hlLane=f&&f.cpu!==null&&lay.laneOf[f.cpu]!==undefined?lay.laneOf[f.cpu]:-1;
     lay.lanes.forEach((l,i)=>{const y=top+i*LH;el('rect',{class:'lane-bg'+(i===hlLane?' hl':''),x:0,y:y,width:W,height:LH,fill:i%2?'#fbfcfd':'#fff','data-lane-index':i},svg);const t=el('text',{x:4,y:y+LH/2+4,class:'lane-label'},svg);t.textContent=l.label;if(i>0&&l.pkg!==lay.lanes[i-1].pkg)el('line',{x1:0,x2:W,y1:y,y2:y,stroke:'#8c959f'},svg)});
     const body=el('g',{'clip-path':'url(#'+svgId+'-clip)'},svg);
-    ex.epochs.forEach((e,i)=>{const x0=Math.max(left,X(e.t0)),x1=Math.min(right,X(e.t1));if(x1<=x0)return;const r=el('rect',{class:'epoch',x:x0,y:top,width:x1-x0,height:lay.lanes.length*LH,fill:i%2?'rgba(9,105,218,0.05)':'rgba(154,103,0,0.04)','data-epoch':e.label},body);hover(r,e.label);if(x1-x0>40){const t=el('text',{x:x0+3,y:12,class:'epoch-label'},body);t.textContent=e.label}el('line',{x1:x0,x2:x0,y1:0,y2:top+lay.lanes.length*LH,stroke:'#d0d7de','stroke-dasharray':'2,3'},body)});
+    ex.epochs.forEach((e,i)=>{const x0=Math.max(left,X(e.t0)),x1=Math.min(right,X(e.t1));if(x1<=x0)return;const r=el('rect',{class:'epoch',x:x0,y:top,width:x1-x0,height:lay.lanes.length*LH,fill:i%2?'rgba(9,105,218,0.05)':'rgba(154,103,0,0.04)','data-epoch':e.label},body);hover(r,e.label);if(x1-x0>e.label.length*5.5+6){const t=el('text',{x:x0+3,y:12,class:'epoch-label'},body);t.textContent=e.label}el('line',{x1:x0,x2:x0,y1:0,y2:top+lay.lanes.length*LH,stroke:'#d0d7de','stroke-dasharray':'2,3'},body)});
     // Axis breaks.
     for(let i=0;i+1<lay.pieces.length;i++){const p=lay.pieces[i],n=lay.pieces[i+1];const u0=p.u0+(p.t1-p.t0),u1=u0+lay.breakU;const x0=sx(u0),x1=sx(u1);if(x1<left||x0>right)continue;const xm=(x0+x1)/2;
       const g=el('g',{class:'break','data-gap':n.t0-p.t1},body);el('rect',{x:x0,y:top,width:Math.max(1,x1-x0),height:lay.lanes.length*LH,fill:'url(#'+svgId+'-hatch)',opacity:0.5},g);
@@ -219,7 +219,7 @@ window.addEventListener('resize',redrawAll);
 `;
 
 function renderChartSection(id: string, fitId: string, title: string, ex: ExecutionModel): string {
-  return `<h3>${esc(title)}: ${esc(ex.schedule)} · ${ex.verdict === 'pass' ? 'no findings' : `${ex.findings.length} finding(s)`}</h3>
+  return `<h3>${esc(title === ex.schedule ? title : `${title}: ${ex.schedule}`)} · ${ex.verdict === 'pass' ? 'no findings' : `${ex.findings.length} finding(s)`}</h3>
 <div class="controls"><button id="${fitId}">fit</button> wheel to zoom, drag to pan, click to see the caches at that moment</div>
 <svg id="${id}" class="zoom" role="img" aria-label="sequence chart: ${esc(title)}"></svg>`;
 }
