@@ -557,7 +557,7 @@ export function buildReport(req: ReportRequest): ReportResult {
     const x = readExploreResult(req.exploreResult);
     base = { ...x.req, ...(req.platform !== undefined ? { platform: req.platform } : {}) };
     const p = prepareRun(base);
-    const firstKernel = needsKernel(p.scenario) ? p.scenario.kernel : 'bare platform';
+    const firstKernel = needsKernel(p.scenario) ? `${p.scenario.kernel} (kernel#0)` : 'bare platform';
     if (x.path === undefined) {
       main = drawRun(base, 'default schedule (the search found no counterexample)', firstKernel);
     } else {
@@ -568,7 +568,7 @@ export function buildReport(req: ReportRequest): ReportResult {
     }
   } else {
     const p = prepareRun(req);
-    const firstKernel = needsKernel(p.scenario) ? p.scenario.kernel : 'bare platform';
+    const firstKernel = needsKernel(p.scenario) ? `${p.scenario.kernel} (kernel#0)` : 'bare platform';
     if (req.replay !== undefined) {
       if (req.path === undefined) {
         throw new TdxsimError('TDXSIM_BAD_ARGS', '--replay (or --faults, --fault-choices, --cpus, --no-latency): give the explored schedule with --path');
