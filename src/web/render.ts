@@ -216,6 +216,7 @@ function select(i){state.finding=i;document.querySelectorAll('#findings .finding
   map.focus(f.ranges);pickMoment(f.t)}
 document.querySelectorAll('#findings .finding').forEach((d,i)=>d.addEventListener('click',()=>select(i)));
 window.addEventListener('resize',redrawAll);
+redrawAll();
 `;
 
 function renderChartSection(id: string, fitId: string, title: string, ex: ExecutionModel): string {
