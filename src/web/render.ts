@@ -213,7 +213,10 @@ sel.onchange=()=>{state.moment=M.main.caches[sel.value].t;showCaches();redrawAll
 
 // Findings.
 function select(i){state.finding=i;document.querySelectorAll('#findings .finding').forEach((d,k)=>d.classList.toggle('selected',k===i));const f=M.main.findings[i];
-  map.focus(f.ranges);pickMoment(f.t)}
+  map.focus(f.ranges);
+  // The caches at the last moment the finding's lines were still dirty (for a corruption: where the stale alias sat), else at the finding.
+  let k=-1;M.main.caches.forEach((m,j)=>{if(m.t<=f.t&&m.cpus.some(c=>c.ranges.some(r=>f.ranges.some(x=>x.base<r.end&&x.end>r.base))))k=j});
+  if(k<0){pickMoment(f.t);return}sel.value=String(k);state.moment=M.main.caches[k].t;showCaches();redrawAll()}
 document.querySelectorAll('#findings .finding').forEach((d,i)=>d.addEventListener('click',()=>select(i)));
 window.addEventListener('resize',redrawAll);
 redrawAll();

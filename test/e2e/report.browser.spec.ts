@@ -85,6 +85,9 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#timeline rect.lane-bg.hl').getAttribute('data-lane-index')).toBe('1');
     expect(await page.locator('#timeline rect.hl-ev[data-kind="stale-writeback"]').count()).toBe(1);
     expect(await page.locator('#timeline line.finding-time').count()).toBe(1);
+    // The cache view moves to the last moment the lines were still dirty, and marks them.
+    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('stale write-back from CPU 0 (33.104 ms)');
+    expect(await page.locator('#cache-table tr.hl').allInnerTexts()).toEqual(['17\t[0x17efa1000, 0x17efe1000)\t4096\ttd1']);
     // Pixels: the highlighted range is drawn in red over the map.
     const box = await hl.boundingBox();
     expect(box).not.toBeNull();
