@@ -93,7 +93,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(box).not.toBeNull();
     const shot = await page.screenshot({ path: join(SHOTS, 'corruption.png'), fullPage: true });
     const png = readPng(shot);
-    const scrollY = await page.evaluate(() => window.scrollY);
+    const scrollY = Number(await page.evaluate('window.scrollY'));
     const [r, g, b] = png.pixel(Math.round((box?.x ?? 0) + 1), Math.round((box?.y ?? 0) + scrollY + (box?.height ?? 0) / 2));
     expect(r).toBeGreaterThan(150);
     expect(g).toBeLessThan(120);
@@ -143,7 +143,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(lanes.filter((l) => l.startsWith('P7 '))).toEqual(['P7 CPU 420', 'P7 CPUs 421\u2013479 (59, as CPU 421)']);
     const chartHeight = Number(await page.locator('#timeline').getAttribute('height'));
     expect(chartHeight).toBeLessThan(1000);
-    expect(await page.evaluate(() => document.body.scrollHeight)).toBeLessThan(3000);
+    expect(Number(await page.evaluate('document.body.scrollHeight'))).toBeLessThan(3000);
     await page.screenshot({ path: join(SHOTS, '8s-12t.png'), fullPage: true });
     // Print layout: controls hidden, the page still renders.
     await page.emulateMedia({ media: 'print' });

@@ -68,6 +68,15 @@ describe('report model', () => {
     expect(again.model.main.events).toEqual(r.model.main.events);
   });
 
+  it('draws another path of the same scenario next to it (--compare-path)', () => {
+    const r = buildReport({ scenario: 'kexec-stop-race', comparePath: '0' });
+    expect(r.verdict).toBe('pass');
+    expect(r.model.main.findings).toHaveLength(1);
+    expect(r.model.compare?.other.name).toBe('path 0');
+    expect(r.model.compare?.other.findings).toEqual([]);
+    expect(r.model.compare?.divergence).toEqual({ index: 44, mainT: 1_029_024_426, otherT: 1_030_022_426, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+  });
+
   it('refuses what it cannot draw, with stable codes', () => {
     expect(() => buildReport({ scenario: 'kexec-race-2cpu', replay: {} })).toThrow(expect.objectContaining({ code: 'TDXSIM_BAD_ARGS', message: '--replay (or --faults, --fault-choices, --cpus, --no-latency): give the explored schedule with --path' }));
     const bad = join(mkdtempSync(join(tmpdir(), 'tdxsim-report-')), 'x.json');
