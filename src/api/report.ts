@@ -116,7 +116,7 @@ export interface ReportModel {
   readonly description: string;
   readonly seed: number;
   readonly variant: string | null;
-  readonly platform: { readonly name: string; readonly cpuModel: string; readonly cpus: number; readonly packages: number };
+  readonly platform: { readonly name: string; readonly cpuModel: string; readonly cpus: number; readonly packages: number; readonly overridden: boolean };
   readonly kernel: string | null;
   readonly module: string | null;
   /** The verdict `run` (or `replay`) gives, and the same in words. */
@@ -593,7 +593,7 @@ export function buildReport(req: ReportRequest): ReportResult {
     description: sc.description,
     seed: sc.seed,
     variant: main.variant,
-    platform: { name: p.spec.name, cpuModel: p.spec.cpuModel, cpus: spec, packages: new Set(main.model.cpus.map((c) => c.pkg)).size },
+    platform: { name: p.spec.name, cpuModel: p.spec.cpuModel, cpus: spec, packages: new Set(main.model.cpus.map((c) => c.pkg)).size, overridden: base.platform !== undefined || base.replay?.cpus !== undefined },
     kernel: needsKernel(sc) ? sc.kernel : null,
     module: needsKernel(sc) ? (sc.module ?? null) : null,
     verdict: main.verdict,

@@ -236,7 +236,7 @@ export function renderReport(m: ReportModel): string {
       ? '<p class="none">No findings.</p>'
       : ex.findings.map((f, i) => `<div class="finding" data-index="${i}" title="click: mark it on the map and the chart"><b>[${esc(f.class)}]</b> ${esc(f.message)}<code>${esc(f.replay)}</code></div>`).join('\n');
   const meta = [
-    `platform ${m.platform.name} (${m.platform.cpuModel}, ${m.platform.packages} packages, ${m.platform.cpus} CPUs)`,
+    `platform ${m.platform.name} (${m.platform.cpuModel}, ${m.platform.packages} packages, ${m.platform.cpus} CPUs${m.platform.overridden ? '; set on the command line, not the scenario\'s' : ''})`,
     m.kernel === null ? 'bare platform' : `kernel ${m.kernel}${m.module === null ? '' : `, module ${m.module}`}`,
     `seed ${m.seed}`,
     m.variant === null ? '' : `variant ${m.variant}`,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { exploreScenario, run } from '../../../src/api/index.js';
 import { buildReport, reportSource } from '../../../src/api/report.js';
+import { renderReport } from '../../../src/web/render.js';
 
 /** An explore result file as `explore --out` writes it (src/cli/commands/explore.ts). */
 function exploreFile(): string {
@@ -30,6 +31,15 @@ describe('report model', () => {
     expect(m.epochs[1]).toEqual({ t0: 1_030_050_426, t1: 1_033_050_426, label: 'relocate_kernel, swap_pages' });
     expect(m.jumps).toEqual([1_033_050_426]);
     expect(m.caches.map((c) => c.label)).toContain('just before the jump (relocate_kernel on CPU 0)');
+  });
+
+  it('is deterministic: the same execution gives the same page, with no clock in it', () => {
+    const a = renderReport(buildReport({ scenario: 'kexec-stop-race' }).model);
+    const b = renderReport(buildReport({ scenario: 'kexec-stop-race' }).model);
+    expect(a).toBe(b);
+    expect(a).not.toMatch(/Date|Math\.random|performance\.now/);
+    // Self-contained: no URL other than the SVG namespace.
+    expect([...a.matchAll(/https?:\/\/[^'"\s)]+/g)].map((x) => x[0])).toEqual(['http://www.w3.org/2000/svg']);
   });
 
   it('has the verdict of run: a mutant kernel fails', () => {
