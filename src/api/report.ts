@@ -6,12 +6,14 @@
  * RunObserver watches from outside, recording the trace and cache snapshots. The verdict and the
  * exit code are therefore the ones `run` (or `replay`) gives.
  */
+import { ModelBug } from '../base/assert.js';
 import { LINE_SIZE } from '../base/ids.js';
 import type { TraceEvent } from '../base/trace.js';
 import type { Finding } from '../scenario/findings.js';
 import type { RunOutcome, ScenarioRun } from '../scenario/runScenario.js';
 import { needsKernel } from '../scenario/scenario.js';
 import { namedScenario } from '../scenario/scenarios/index.js';
+import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { timelineOf } from '../scenario/timeline.js';
 import type { TimelineEvent } from '../scenario/timeline.js';
 import { TdxsimError } from './errors.js';
@@ -372,7 +374,7 @@ function executionModel(rec: Recorder, name: string, schedule: string, verdict: 
   const run = rec.run;
   const outcome = rec.outcome;
   if (run === undefined || outcome === undefined) {
-    throw new TdxsimError('TDXSIM_BAD_ARGS', `${name}: the run did not finish`);
+    throw new ModelBug(`report: ${name}: the run was not observed to its end`);
   }
   const trace = outcome.trace as TraceEvent[];
   const events = timelineOf(trace);
@@ -505,7 +507,15 @@ function drawRun(req: ReportRequest, name: string, firstKernel: string): Drawn {
       recorders.get(out.name)?.finished(r, out);
     },
   };
-  const res = run({ ...req, recordTrace: RECORD_EVENTS }, observer);
+  let res: ReturnType<typeof run>;
+  try {
+    res = run({ ...req, recordTrace: RECORD_EVENTS }, observer);
+  } catch (e) {
+    if ((e instanceof TdxsimError || e instanceof PathMismatch) && e.code === 'TDXSIM_BAD_PATH' && req.path !== undefined) {
+      throw new TdxsimError('TDXSIM_BAD_PATH', `${e instanceof PathMismatch ? `--path ${req.path}: ${e.message.replace(/^--path /, '')}` : e.message} (a path printed by explore or replay is drawn with --replay)`);
+    }
+    throw e;
+  }
   // The variant drawn: the one asked for, else the first whose run has findings, else the first.
   const shown = res.runs.find((r) => r.name === req.variant) ?? res.runs.find((r) => r.findings.length > 0) ?? (res.runs[0] as RunOutcome);
   const rec = recorders.get(shown.name) as Recorder;
@@ -534,6 +544,10 @@ function drawReplay(req: ReportRequest, path: string, name: string, firstKernel:
   );
   const n = res.execution.findings.length;
   const seed = rec.run?.scenario.seed ?? 0;
+  if (rec.outcome === undefined && rec.run !== undefined) {
+    // The execution stopped at a model assertion (a model-bug finding): draw it up to there.
+    rec.outcome = { ...rec.run.outcome(res.scenario, []), findings: [...res.execution.findings] };
+  }
   const model = executionModel(rec, name, `explored schedule: path ${path === '' ? '(empty)' : path}, faults ${res.faults}`, n > 0 ? 'fail' : 'pass', firstKernel, () => replayCommand(req, res.scenario, seed, path));
   return { model, verdict: n > 0 ? 'fail' : 'pass', verdictText: n > 0 ? `replay: ${n} finding(s)` : 'replay: no findings', variant: null };
 }

@@ -92,6 +92,9 @@ describe('report model', () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'tdxsim-report-')), 'x.json');
     writeFileSync(bad, JSON.stringify({ format: 'tdxsim-explore/1', campaign: 'nope' }));
     expect(() => buildReport({ exploreResult: bad })).toThrow(expect.objectContaining({ code: 'TDXSIM_BAD_ARGS', message: `explore result file ${bad}: "campaign" is not one explore wrote` }));
+    expect(() => buildReport({ scenario: 'kexec-stop-race', path: '9.9' })).toThrow(
+      expect.objectContaining({ code: 'TDXSIM_BAD_PATH', message: '--path 9.9: does not fit this scenario: choice 0 is 9 but only 2 options exist there (at sched); was it recorded with other options (--platform, --kernel, --module, --cpus, --faults, --seed)? (a path printed by explore or replay is drawn with --replay)' }),
+    );
     expect(() => reportSource('no-such-scenario')).toThrow(expect.objectContaining({ code: 'TDXSIM_UNKNOWN_SCENARIO' }));
   });
 });
