@@ -142,8 +142,13 @@ export interface ReportRequest extends RunRequest {
   readonly comparePath?: string;
 }
 
-/** Trace events kept for a report. */
-const RECORD_EVENTS = 500_000;
+/**
+ * The trace events the chart is drawn from (timelineOf, arrowsOf, epochsOf); the rest (memory
+ * writes, ordinary write-backs: millions on a large host) are not kept.
+ */
+const DRAWN_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['seamcall.exit', 'seamcall.fault', 'ipi.send', 'ipi.deliver', 'cache.flush', 'cache.writeback', 'cpu.halt', 'cpu.wake', 'mem.poison', 'mark']);
+/** Most trace events kept for a report. */
+const MAX_DRAWN_EVENTS = 2_000_000;
 /** Cache snapshots taken at WBINVDs, NMIs and stale write-backs (steps and kexec marks always get theirs). */
 const MAX_EVENT_MOMENTS = 120;
 /** Dirty ranges listed per CPU and moment. */
@@ -294,6 +299,8 @@ function reportFinding(f: Finding, run: ScenarioRun, replay: string): ReportFind
 /** Watches one machine's run for the report: cache moments at steps and at the trace's turning points. */
 class Recorder implements TargetObserver {
   readonly caches: CacheMoment[] = [];
+  /** The trace events the page draws, from the start (the tracer's own ring keeps only the last ones). */
+  readonly events: TraceEvent[] = [];
   run: ScenarioRun | undefined;
   outcome: RunOutcome | undefined;
   private lastT = 0;
@@ -310,6 +317,9 @@ class Recorder implements TargetObserver {
     this.run = run;
     this.unsubscribe = run.platform.tracer.subscribe((e) => {
       this.lastT = Math.max(this.lastT, e.t);
+      if (DRAWN_KINDS.has(e.kind) && (e.kind !== 'cache.writeback' || e.stale) && this.events.length < MAX_DRAWN_EVENTS) {
+        this.events.push(e);
+      }
       const label = momentLabel(e);
       // The kexec path's marks always get theirs; WBINVDs, NMIs and write-backs up to a cap.
       const mark = e.kind === 'mark' && ['kexec', 'crash', 'relocate_kernel', 'kexec jump'].includes(e.label);
@@ -376,7 +386,7 @@ function executionModel(rec: Recorder, name: string, schedule: string, verdict: 
   if (run === undefined || outcome === undefined) {
     throw new ModelBug(`report: ${name}: the run was not observed to its end`);
   }
-  const trace = outcome.trace as TraceEvent[];
+  const trace = rec.events;
   const events = timelineOf(trace);
   const tEnd = events.reduce((m, e) => Math.max(m, e.end ?? e.t), Math.max(run.sched.now, trace.length > 0 ? (trace[trace.length - 1] as TraceEvent).t : 0));
   const lanes = [...platformLanes(run), ...(run.kernel?.memoryLanes?.() ?? []), overwrittenLane(run)];
@@ -509,7 +519,7 @@ function drawRun(req: ReportRequest, name: string, firstKernel: string): Drawn {
   };
   let res: ReturnType<typeof run>;
   try {
-    res = run({ ...req, recordTrace: RECORD_EVENTS }, observer);
+    res = run({ ...req, recordTrace: 0 }, observer);
   } catch (e) {
     if ((e instanceof TdxsimError || e instanceof PathMismatch) && e.code === 'TDXSIM_BAD_PATH' && req.path !== undefined) {
       throw new TdxsimError('TDXSIM_BAD_PATH', `${e instanceof PathMismatch ? `--path ${req.path}: ${e.message.replace(/^--path /, '')}` : e.message} (a path printed by explore or replay is drawn with --replay)`);
@@ -540,7 +550,7 @@ function drawReplay(req: ReportRequest, path: string, name: string, firstKernel:
       ...(r.cpus !== undefined ? { cpus: r.cpus } : {}),
       ...(r.latency !== undefined ? { latency: r.latency } : {}),
     },
-    { observer: rec, recordTrace: RECORD_EVENTS },
+    { observer: rec, recordTrace: 0 },
   );
   const n = res.execution.findings.length;
   const seed = rec.run?.scenario.seed ?? 0;

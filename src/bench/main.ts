@@ -8,10 +8,11 @@ import { exploreBenches } from './explore.js';
 import { kernelBenches } from './kernel.js';
 import { moduleBenches } from './module.js';
 import { platformBenches } from './platform.js';
+import { reportBenches } from './report.js';
 import { toolBenches } from './tools.js';
 import type { Bench } from './types.js';
 
-const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...exploreBenches, ...toolBenches];
+const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...exploreBenches, ...toolBenches, ...reportBenches];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
