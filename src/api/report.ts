@@ -303,7 +303,8 @@ class Recorder implements TargetObserver {
   readonly events: TraceEvent[] = [];
   run: ScenarioRun | undefined;
   outcome: RunOutcome | undefined;
-  private lastT = 0;
+  /** Time of the last trace event seen (of any kind). */
+  lastT = 0;
   private eventMoments = 0;
   private unsubscribe: (() => void) | undefined;
 
@@ -388,7 +389,7 @@ function executionModel(rec: Recorder, name: string, schedule: string, verdict: 
   }
   const trace = rec.events;
   const events = timelineOf(trace);
-  const tEnd = events.reduce((m, e) => Math.max(m, e.end ?? e.t), Math.max(run.sched.now, trace.length > 0 ? (trace[trace.length - 1] as TraceEvent).t : 0));
+  const tEnd = events.reduce((m, e) => Math.max(m, e.end ?? e.t), Math.max(run.sched.now, rec.lastT));
   const lanes = [...platformLanes(run), ...(run.kernel?.memoryLanes?.() ?? []), overwrittenLane(run)];
   let maxAddr = 1;
   for (const l of lanes) {
