@@ -193,6 +193,9 @@ function chart(ex,lay,svgId,fitId,div,divT){
   const moved=zoomable(svg,st,draw);
   svg.addEventListener('click',e=>{if(moved())return;const r=svg.getBoundingClientRect();const px=e.clientX-r.left;if(px<left)return;const u=st.v0+(px-left)/(r.width-left-10)*(st.v1-st.v0);pickMoment(uToT(lay.pieces,lay.breakU,u))});
   document.getElementById(fitId).onclick=()=>{st.v0=st.lo;st.v1=st.hi;draw()};
+  // "kexec": from the first mark of the kexec path (kernel_kexec, __crash_kexec) to the end.
+  const kx=ex.events.find(e=>e.kind==='kexec');const kb=document.getElementById(fitId+'-kexec');
+  if(kx&&kb){kb.onclick=()=>{const u0=U(kx.t);st.v0=Math.max(st.lo,u0-(st.hi-u0)*0.02);st.v1=st.hi;draw()}}else if(kb){kb.style.display='none'}
   redraws.push(draw);
 }
 chart(M.main,L.main,'timeline','tl-fit',M.compare&&M.compare.divergence?M.compare.divergence:null,M.compare&&M.compare.divergence?M.compare.divergence.mainT:0);
@@ -224,7 +227,7 @@ redrawAll();
 
 function renderChartSection(id: string, fitId: string, title: string, ex: ExecutionModel): string {
   return `<h3>${esc(title === ex.schedule ? title : `${title}: ${ex.schedule}`)} · ${ex.verdict === 'pass' ? 'no findings' : `${ex.findings.length} finding(s)`}</h3>
-<div class="controls"><button id="${fitId}">fit</button> wheel to zoom, drag to pan, click to see the caches at that moment</div>
+<div class="controls"><button id="${fitId}">fit</button><button id="${fitId}-kexec">from the kexec on</button> wheel to zoom, drag to pan, click to see the caches at that moment</div>
 <svg id="${id}" class="zoom" role="img" aria-label="sequence chart: ${esc(title)}"></svg>`;
 }
 

@@ -125,6 +125,24 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#divergence').innerText()).toBe(
       'first divergence at event 44: counterexample CPU 1: stop_this_cpu: run 1 at 1.029027 s; default schedule (first option at every choice, no faults) CPU 0: send NMI to CPU 1 at 1.030025 s',
     );
+    // "from the kexec on" zooms to the kexec path: more of its labels fit.
+    await page.locator('#tl-fit-kexec').click();
+    expect(await page.locator('#timeline text.ev-label').allTextContents()).toEqual([
+      'kexec: kernel_kexec',
+      'send CALL_FUNCTION to CPU 1',
+      'WBINVD (2 dirty lines)',
+      'take CALL_FUNCTION',
+      'WBINVD (4096 dirty lines)',
+      'take REBOOT',
+      'stop_this_cpu: run 1',
+      'send NMI to CPU 1',
+      'woken by NMI',
+      'take NMI',
+      'relocate_kernel: no WBINVD',
+      'kexec jump: new kernel entry',
+    ]);
+    await page.screenshot({ path: join(SHOTS, 'explore-race-kexec.png'), fullPage: true });
+    await page.locator('#tl-fit').click();
     // Clicking the chart at the finding's diamond picks the moment for the cache view.
     await page.locator('#timeline path.finding-mark').click();
     expect(await page.locator('#findings .finding.selected').count()).toBe(1);
