@@ -3,7 +3,7 @@
  * over these functions.
  */
 export { TdxsimError, isTdxsimError } from './errors.js';
-export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared } from './run.js';
+export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared, seamcallLines } from './run.js';
 export { shellCommand, shellQuote } from './shell.js';
 export type { PreparedRun, RunRequest } from './run.js';
 export type { RunOutcome, RunResult } from '../scenario/runScenario.js';

@@ -10,13 +10,17 @@ import { runScenario } from '../scenario/runScenario.js';
 import type { RunObserver, RunResult } from '../scenario/runScenario.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
 import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
-import { FAULT_SITES as EXPLORE_FAULT_SITES } from '../explore/faults.js';
+import { FAULT_SITES as EXPLORE_FAULT_SITES, KERNEL_BUG_SITES } from '../explore/faults.js';
 import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
 import { MetadataTable } from '../module/metadata.js';
 import { namedScenario, scenarioNames } from '../scenario/scenarios/index.js';
 import { preset, presetNames } from '../platform/presets.js';
 import { parsePlatformSpec } from '../platform/spec.js';
 import type { PlatformSpec } from '../platform/spec.js';
+import { formatTimestamp } from '../base/dmesg.js';
+import type { TraceEvent } from '../base/trace.js';
+import { leafName } from '../module/leafNumbers.js';
+import { describeStatus } from '../module/status.js';
 import { TdxsimError } from './errors.js';
 import { readInputFile } from './parse/input.js';
 import { parseJsonWithPlace } from './parse/json.js';
@@ -117,8 +121,8 @@ function checkStepValues(sc: Scenario): string[] {
     if (s.op === 'tdx.enable' && new Set(s.cpus).size !== s.cpus.length) {
       problems.push(`${at}: cpus lists a CPU twice (${s.cpus.join(', ')})`);
     }
-    if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site)) {
-      problems.push(`${at}: unknown fault site "${s.site}" (known: ${[...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES)])].join(', ')})`);
+    if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site) && !Object.hasOwn(KERNEL_BUG_SITES, s.site)) {
+      problems.push(`${at}: unknown fault site "${s.site}" (known: ${[...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES), ...Object.keys(KERNEL_BUG_SITES)])].join(', ')})`);
     }
   };
   sc.steps.forEach((s, i) => check(`steps[${i}]`, s));
@@ -221,6 +225,37 @@ export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'reco
     },
     needsKernel(p.scenario) ? createKernelSession : undefined,
   );
+}
+
+/**
+ * The SEAMCALLs of a run's recorded trace, one line each: time as dmesg prints it, CPU, leaf and
+ * status (`[    0.028267] CPU 1 TDH.VP.FLUSH -> TDX_SUCCESS`); a SEAMCALL that faulted (#UD,
+ * #GP, VMfailInvalid) says so. Only what the recorder kept (RunRequest.recordTrace events).
+ */
+/**
+ * VMX exit reasons TDH.VP.ENTER returns in RAX with status class SUCCESS, by name.
+ * @see Intel SDM Vol. 3 Appendix C (basic exit reasons 48 EPT violation, 77 TDCALL)
+ */
+const VP_ENTER_EXITS: Readonly<Record<number, string>> = { 48: 'EPT violation', 77: 'TDCALL' };
+
+function statusText(leaf: number, status: bigint): string {
+  if (leaf === 0 && status < 0x1_0000_0000n) {
+    const n = Number(status);
+    return `exit reason ${n}${VP_ENTER_EXITS[n] !== undefined ? ` (${VP_ENTER_EXITS[n]})` : ''}`;
+  }
+  return describeStatus(status).display;
+}
+
+export function seamcallLines(trace: readonly unknown[]): string[] {
+  const out: string[] = [];
+  for (const x of trace as readonly TraceEvent[]) {
+    if (x.kind === 'seamcall.exit') {
+      out.push(`${formatTimestamp(x.t)} CPU ${x.cpu} ${leafName(x.leaf)} -> ${statusText(x.leaf, x.status)}`);
+    } else if (x.kind === 'seamcall.fault') {
+      out.push(`${formatTimestamp(x.t)} CPU ${x.cpu} ${leafName(x.leaf)} -> ${x.fault === 'VMFAILINVALID' ? 'VMfailInvalid' : `#${x.fault}`}`);
+    }
+  }
+  return out;
 }
 
 /**

@@ -8,11 +8,12 @@ import { exploreBenches } from './explore.js';
 import { kernelBenches } from './kernel.js';
 import { moduleBenches } from './module.js';
 import { platformBenches } from './platform.js';
+import { tdBenches } from './td.js';
 import { toolBenches } from './tools.js';
 import type { Bench } from './types.js';
 import { reportBenches } from './report.js';
 
-const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...exploreBenches, ...toolBenches];
+const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...tdBenches, ...exploreBenches, ...toolBenches];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);

@@ -24,6 +24,17 @@ export function timeMs<T>(fn: () => T): { ms: number; value: T } {
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, value };
 }
 
+/**
+ * Wall-clock and process CPU milliseconds of `fn`. On a machine shared with other work the wall
+ * time includes time the process waited for a core; the CPU time does not.
+ */
+export function timeCpuMs<T>(fn: () => T): { ms: number; cpuMs: number; value: T } {
+  const c0 = process.cpuUsage();
+  const { ms, value } = timeMs(fn);
+  const c = process.cpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1000, value };
+}
+
 /** Resident set size in MB. */
 export function rssMb(): number {
   return process.memoryUsage().rss / 2 ** 20;

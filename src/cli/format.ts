@@ -1,14 +1,19 @@
 /** Human-readable rendering of run results. */
 import type { RunResult } from '../api/index.js';
+import { seamcallLines } from '../api/index.js';
 
 /** Render a run result for a terminal; `replay` gives the command that replays a finding of a run. */
-export function formatRunResult(r: RunResult, replay: (runName: string, seed: number, path: string) => string): string {
+export function formatRunResult(r: RunResult, replay: (runName: string, seed: number, path: string) => string, seamcalls = false): string {
   const out: string[] = [];
   for (const run of r.runs) {
     if (r.runs.length > 1 || run.name !== r.scenario) {
       out.push(`== ${r.scenario} / ${run.name}`);
     }
     out.push(...run.dmesgFormatted);
+    if (seamcalls) {
+      const lines = seamcallLines(run.trace);
+      out.push(`-- SEAMCALLs (${lines.length}):`, ...lines.map((l) => `   ${l}`));
+    }
     for (const n of run.notes) {
       out.push(`-- note: ${n}`);
     }
@@ -30,7 +35,7 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
 }
 
 /** The --json form. */
-export function runResultJson(r: RunResult): unknown {
+export function runResultJson(r: RunResult, seamcalls = false): unknown {
   const one = r.runs.length === 1 ? r.runs[0] : undefined;
   return {
     scenario: r.scenario,
@@ -41,6 +46,6 @@ export function runResultJson(r: RunResult): unknown {
     findings: r.findings,
     stats: one?.stats ?? Object.fromEntries(r.runs.map((x) => [x.name, x.stats])),
     notes: one?.notes ?? r.runs.flatMap((x) => x.notes),
-    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats })),
+    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats, ...(seamcalls ? { seamcalls: seamcallLines(x.trace) } : {}) })),
   };
 }

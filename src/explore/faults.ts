@@ -21,6 +21,16 @@ export const FAULT_SITES: Readonly<Record<string, string>> = {
   'seamcall.status': 'a SEAMCALL returns a chosen error status without reaching the module',
 };
 
+/**
+ * Kernel bugs a scenario can arm with a `fault` step (never drawn by swarm plans: they are
+ * mutations of KVM, not events of a correct run).
+ * @see src/kernel/kvm/td.ts FAULT_KVM_SKIP_VP_FLUSH, FAULT_KVM_RECLAIM_STALE
+ */
+export const KERNEL_BUG_SITES: Readonly<Record<string, string>> = {
+  'kvm.vp_flush.skip': 'KVM tears a TD down without flushing its VCPU off the CPU it ran on (no TDH.VP.FLUSH)',
+  'kvm.reclaim.stale': 'KVM reclaims a page again right after reclaiming it (its PAMT entry is already free)',
+};
+
 /** How one site behaves in a run. */
 export interface SiteRule {
   /** Probability per opportunity in random runs. */

@@ -215,6 +215,23 @@ export interface KernelProfile {
    * @see linux (v5, 22 Jun 2022) 05/22 arch_memory_add_precheck(); tdx_memory_notifier()
    */
   readonly memHotplug: 'notifier' | 'reject-add';
+  /**
+   * How KVM prints a failed TD SEAMCALL: `pr_tdx_error` (mainline 6.16+: `kvm_intel: SEAMCALL
+   * <LEAF> failed: 0x%llx[, rcx …]`, the default) or `seamcall-regs` (the out-of-tree KVM TDX
+   * of Ubuntu's 6.8 kernels: `SEAMCALL (0x%016llx) failed: 0x%016llx RCX … R11 …` on one line,
+   * no prefix).
+   * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error() (v6.16–v6.18);
+   *      test/fixtures/corpus/11-*, 12-* (canonical/tdx #156, #153)
+   */
+  readonly kvmTdxErrors?: 'pr_tdx_error' | 'seamcall-regs';
+  /**
+   * Pages KVM gets back from the module (RECLAIM, PAGE.REMOVE) are cleared with MOVDIR64B:
+   * `always` (6.16, 6.17: tdx_clear_page()) or only on X86_BUG_TDX_PW_MCE parts (`quirk`, the
+   * default: 6.18+, tdx_quirk_reset_page()). Ubuntu's out-of-tree KVM was not checked and is
+   * modelled as `quirk`.
+   * @see linux 01fb93a363e0 "x86/tdx: Skip clearing reclaimed pages unless X86_BUG_TDX_PW_MCE is present" (x86_tdx_for_6.18)
+   */
+  readonly kvmClearReclaimed?: 'always' | 'quirk';
   readonly kexec: KexecPolicy;
   readonly strings: KernelStrings;
 }
@@ -358,6 +375,7 @@ const LINUX_6_16: KernelProfile = {
   linuxVersion: '6.16.0',
   cacheStateFlag: false,
   kvmSysinfoErrEinval: false,
+  kvmClearReclaimed: 'always',
   kexec: NO_KEXEC,
 };
 
@@ -412,6 +430,7 @@ const UBUNTU_6_8_INTEL: KernelProfile = {
       `TDX module: attributes 0x${l.attributes.toString(16)}, vendor_id 0x${l.vendor_id.toString(16)}, major_version ${l.major_version}, minor_version ${l.minor_version}, build_date ${l.build_date}, build_num ${l.build_num}`,
     kvmInitFailed: 'Failed to initialize TDX module.',
   },
+  kvmTdxErrors: 'seamcall-regs',
 };
 
 /**

@@ -20,7 +20,7 @@ import type { PlatformSpec } from '../platform/spec.js';
 import type { KernelStatus } from '../kernel/errno.js';
 import { DEFAULT_RESERVED_PFNS, Kernel } from '../kernel/Kernel.js';
 import { kvm_intel_init } from '../kernel/kvm/kvm.js';
-import { kvm_create_td, kvm_destroy_td } from '../kernel/kvm/td.js';
+import { kvm_create_td, kvm_destroy_td, kvm_release_private, kvm_run_td } from '../kernel/kvm/td.js';
 import type { Td, TdOptions } from '../kernel/kvm/td.js';
 import type { Memblock } from '../kernel/mm/memblock.js';
 import { DEFAULT_KERNEL_PROFILE, kernelProfile } from '../kernel/profiles.js';
@@ -133,6 +133,16 @@ export class Machine {
   /** Create a TD (KVM must be loaded with TDX) and let it write its memory. */
   *createTd(opts: TdOptions = {}): Prog<{ ret: KernelStatus; td: Td | undefined }> {
     return yield* kvm_create_td(this.current, this.platform.cpu(0), opts);
+  }
+
+  /** KVM_RUN of the TD's VCPU from a task on `cpu` (migrating it there first); TDH.VP.ENTER's last status. */
+  *runTd(td: Td, cpu: number): Prog<bigint> {
+    return yield* kvm_run_td(this.current, this.platform.cpu(cpu), td);
+  }
+
+  /** Release [gpa, gpa + size) of a running TD's private memory (BLOCK, TRACK, REMOVE, WBINVD), from CPU 0. */
+  *releaseTdMemory(td: Td, gpa: number, size: number): Prog<KernelStatus> {
+    return yield* kvm_release_private(this.current, this.platform.cpu(0), td, gpa, size);
   }
 
   /** Tear a TD down and reclaim its pages. */

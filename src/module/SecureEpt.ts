@@ -80,6 +80,16 @@ export class SecureEpt {
     }
   }
 
+  /** Make every entry at `level` in [gpa, gpa+size) FREE (the entries of a SEPT page PROMOTE frees). */
+  clearRun(level: number, gpa: number, size: number): void {
+    const m = this.levels[level];
+    if (m !== undefined) {
+      const span = septSpan(level);
+      const i0 = Math.floor(gpa / span);
+      m.delete(i0, i0 + Math.ceil(size / span));
+    }
+  }
+
   /** Number of non-FREE entries at `level` whose GPA lies in [gpa0, gpa1). */
   countIn(level: number, gpa0: number, gpa1: number): number {
     const m = this.levels[level];

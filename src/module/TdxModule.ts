@@ -21,6 +21,19 @@ import type { ModuleProfile, ModuleProfileName } from './profiles.js';
 import { DEFAULT_MODULE_PROFILE, moduleProfile, releaseString } from './profiles.js';
 import { TDX_OPERAND_INVALID, TDX_SYS_NOT_READY, TDX_SYS_SHUTDOWN } from './status.js';
 
+/**
+ * Versioned leaves the dispatcher lets through with *any* version > 0: the leaf rejects a version
+ * above its own maximum after writing what it writes first (SEPT.ADD and PROMOTE zero RCX/RDX,
+ * SEPT.REMOVE and PROMOTE set R9-R11 to NULL_PA, MNG.RD/VP.RD set RDX to -1 and R8 to 0). Module
+ * audit row 18. TDH.VP.INIT (versioned from 1.5.05) is not in the set: its leaf refuses a version
+ * above 1 before touching any register (tdh_vp_init.c @ e98d9639), which is what the dispatcher
+ * check here returns too.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/tdx_vmm_dispatcher.c (the switch on
+ *   leaf_opcode.leaf when version > 0), tdh_mem_sept_add.c, tdh_mem_page_promote.c,
+ *   tdh_mem_sept_remove.c, tdh_mng_rd_wr.c, tdh_vp_rd_wr.c
+ */
+const LEAF_CHECKS_OWN_VERSION: ReadonlySet<number> = new Set([LEAF.TDH_MEM_PAGE_PROMOTE, LEAF.TDH_MEM_SEPT_ADD, LEAF.TDH_MEM_SEPT_REMOVE, LEAF.TDH_MNG_RD, LEAF.TDH_VP_RD]);
+
 /** How to build a module instance. */
 export interface TdxModuleOptions {
   /** A release name or an old alias. */
@@ -96,7 +109,7 @@ export class TdxModule implements SeamHandler {
     if (m.sysState !== SYS_STATE.SYS_READY && !p.notReadyAllowed.has(leaf)) {
       return TDX_SYS_NOT_READY; // 4 (unknown leaves too)
     }
-    if (!p.knownLeaves.has(leaf) || version > (p.versionedLeaves.get(leaf) ?? 0)) {
+    if (!p.knownLeaves.has(leaf) || (version > (p.versionedLeaves.get(leaf) ?? 0) && !LEAF_CHECKS_OWN_VERSION.has(leaf))) {
       return TDX_OPERAND_INVALID; // 5
     }
     return undefined;

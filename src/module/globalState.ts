@@ -197,6 +197,8 @@ export class ModuleState {
       handoff: { ...this.handoff },
       tds: [...this.tds.values()].map((t) => t.snapshot()),
       pamtOwned: this.pamt.ownedPages().map((p) => ({ ...p, pa: hx(p.pa), owner: hx(p.owner) })),
+      // Only when TDH.SYS.CONFIG enabled Dynamic PAMT: the 2 MiB ranges with a 4 KiB page pair.
+      ...(this.pamt.dynamic ? { dynamicPamt: [...this.pamt.pairs].map(([i, [a, b]]) => ({ range: hx(i * 0x20_0000), hpa0: hx(a), hpa1: hx(b) })) } : {}),
     };
   }
 }

@@ -10,8 +10,8 @@ import type { TdmrRow } from './globalState.js';
 import type { LeafCtx } from './leafCtx.js';
 import type { LockMode } from './TryLock.js';
 import type { PamtEntry } from './pamt.js';
-import { PAGE_LEVEL, pagesPerLevel, PT } from './pamt.js';
-import { TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_PAGE_METADATA_INCORRECT, TDX_SUCCESS, withOperand } from './status.js';
+import { Pamt, PAGE_LEVEL, pagesPerLevel, PT } from './pamt.js';
+import { TDX_MISSING_PAMT_PAGE_PAIR, TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_PAGE_METADATA_INCORRECT, TDX_SUCCESS, withOperand } from './status.js';
 import type { TdState } from './tdState.js';
 import type { ModuleState } from './globalState.js';
 
@@ -24,8 +24,17 @@ export interface SplitHpa {
   readonly hkid: number;
 }
 
-/** Split `v` (< 2^52) into PA and HKID bits using the layout SYS.INIT latched. */
+/**
+ * Split `v` into PA and HKID bits (bits 51 down to the shift SYS.INIT latched; bits from 52 up
+ * ignored). Below 2^52, every address a well-formed call passes, the split is exact in doubles
+ * (a division by a power of two), which spares the bigint temporaries on the hot path.
+ */
 export function splitHpa(m: ModuleState, v: bigint): SplitHpa {
+  if (v < MAX_PA) {
+    const n = Number(v);
+    const unit = 2 ** m.hkidShift;
+    return { pa: n % unit, hkid: Math.floor(n / unit) };
+  }
   const shift = BigInt(m.hkidShift);
   return { pa: Number(v & ((1n << shift) - 1n)), hkid: Number((v & (MAX_PA - 1n)) >> shift) };
 }
@@ -78,17 +87,47 @@ export function privatePage(ctx: LeafCtx, v: bigint, operand: number, expectedPt
   }
   out.tdmr = tdmr;
   const entry = m.pamt.get(pa, tdmr);
-  if (!pamtWalk(ctx, pa, entry.level, level, mode)) {
+  const stop = m.pamt.walkStop(pa, entry.level);
+  if (!pamtWalk(ctx, pa, stop, level, mode)) {
     out.status = withOperand(TDX_OPERAND_BUSY, operand);
     return out;
   }
   out.entry = entry;
+  if (m.pamt.dynamic) {
+    out.status = dynamicPamtMetadata(m, pa, entry, stop, level, expectedPt, operand);
+    return out;
+  }
   // A free (PT_NDA) range is walked at 4 KiB granularity; for a 2 MiB target the caller checks
   // that all 512 entries are free (pamt_is_2mb_range_free()).
   if ((expectedPt !== PT.NDA && entry.level !== level) || entry.pt !== expectedPt) {
     out.status = withOperand(TDX_PAGE_METADATA_INCORRECT, operand);
   }
   return out;
+}
+
+/**
+ * non_shared_hpa_metadata_check_and_lock() with Dynamic PAMT, after the walk: a walk that stopped
+ * above the target level fails TDX_PAGE_METADATA_INCORRECT, or TDX_MISSING_PAMT_PAGE_PAIR when it
+ * stopped at a PT_NDA PAMT_2M entry (no 4 KiB page pair) and a free page was expected; then the page
+ * type (a 2 MiB target whose range has a pair meets the PT_PAMT node); then a free page that is in
+ * use as a 4 KiB PAMT page (PAMT_PAGE_BITMAP) is PAGE_METADATA_INCORRECT.
+ * @see intel/tdx-module 2.0.08 (1666adc4) src/common/helpers/helpers.c non_shared_hpa_metadata_check_and_lock()
+ */
+function dynamicPamtMetadata(m: ModuleState, pa: number, entry: PamtEntry, stop: number, level: number, expectedPt: number, operand: number): U64 {
+  const reached = Math.max(stop, level);
+  if (reached !== level) {
+    const missing = reached === PAGE_LEVEL.PT_2MB && entry.level === PAGE_LEVEL.PT_4KB && entry.pt === PT.NDA && expectedPt === PT.NDA;
+    return withOperand(missing ? TDX_MISSING_PAMT_PAGE_PAIR : TDX_PAGE_METADATA_INCORRECT, operand);
+  }
+  const pair = level === PAGE_LEVEL.PT_2MB && entry.level === PAGE_LEVEL.PT_4KB && m.pamt.pairs.has(Pamt.index2m(pa));
+  const pt = pair ? PT.PAMT : entry.level === level ? entry.pt : PT.NDA;
+  if (pt !== expectedPt || (expectedPt !== PT.NDA && entry.level !== level)) {
+    return withOperand(TDX_PAGE_METADATA_INCORRECT, operand);
+  }
+  if (pt === PT.NDA && m.pamt.pamtPages.has(Math.floor(pa / 4096))) {
+    return withOperand(TDX_PAGE_METADATA_INCORRECT, operand);
+  }
+  return TDX_SUCCESS;
 }
 
 /**

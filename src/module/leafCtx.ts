@@ -96,7 +96,9 @@ export class LeafCtx {
 
   /** Where metadata values come from. */
   metaSource(): MetadataSource {
-    return { profile: this.profile, numPkgs: this.m.sysinfo.totNumSockets, pkgFms: this.m.sysinfo.fms, cmrs: this.m.sysinfo.cmrs, sysAttributes: this.m.sysAttributes };
+    const inherited = this.m.inheritedHandoff;
+    const handoff = inherited === undefined ? undefined : { valid: true, hv: inherited.hv };
+    return { profile: this.profile, numPkgs: this.m.sysinfo.totNumSockets, pkgFms: this.m.sysinfo.fms, cmrs: this.m.sysinfo.cmrs, sysAttributes: this.m.sysAttributes, ...(handoff === undefined ? {} : { handoff }) };
   }
 
   /** Metadata value by name (0 when the field does not exist in this profile). */

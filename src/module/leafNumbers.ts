@@ -53,6 +53,9 @@ export const LEAF = {
   TDH_SERVTD_PREBIND: 49,
   TDH_SYS_SHUTDOWN: 52,
   TDH_SYS_UPDATE: 53,
+  /** Dynamic PAMT. @see intel/tdx-module 2.0.08 (1666adc4) include/tdx_api_defs.h seamcall_leaf_opcode_t */
+  TDH_PHYMEM_PAMT_ADD: 58,
+  TDH_PHYMEM_PAMT_REMOVE: 59,
   TDH_EXT_MEM_ADD: 61,
   TDH_SYS_DISABLE: 69,
 } as const;

@@ -47,6 +47,10 @@ import { tdhMrExtend } from './leaves/tdhMrExtend.js';
 import { tdhMrFinalize } from './leaves/tdhMrFinalize.js';
 import { tdhVpEnter } from './leaves/tdhVpEnter.js';
 import { tdhVpRd, tdhVpWr } from './leaves/tdhVpRdWr.js';
+import { tdhMemPageDemote } from './leaves/tdhMemPageDemote.js';
+import { tdhMemPagePromote } from './leaves/tdhMemPagePromote.js';
+import { tdhPhymemPamtAdd } from './leaves/tdhPhymemPamtAdd.js';
+import { tdhPhymemPamtRemove } from './leaves/tdhPhymemPamtRemove.js';
 
 /** Implemented leaves. */
 export const LEAF_TABLE: ReadonlyMap<number, LeafHandler> = new Map<number, LeafHandler>([
@@ -93,4 +97,8 @@ export const LEAF_TABLE: ReadonlyMap<number, LeafHandler> = new Map<number, Leaf
   [LEAF.TDH_MEM_TRACK, tdhMemTrack],
   [LEAF.TDH_MEM_RANGE_UNBLOCK, tdhMemRangeUnblock],
   [LEAF.TDH_VP_WR, tdhVpWr],
+  [LEAF.TDH_MEM_PAGE_DEMOTE, tdhMemPageDemote],
+  [LEAF.TDH_MEM_PAGE_PROMOTE, tdhMemPagePromote],
+  [LEAF.TDH_PHYMEM_PAMT_ADD, tdhPhymemPamtAdd],
+  [LEAF.TDH_PHYMEM_PAMT_REMOVE, tdhPhymemPamtRemove],
 ]);

@@ -17,6 +17,11 @@ export interface MetadataSource {
   readonly cmrs: readonly { base: number; size: number }[];
   /** RCX of the successful TDH.SYS.INIT (0). */
   readonly sysAttributes: bigint;
+  /**
+   * The handoff data header in this module's data region: what the previous module wrote at
+   * TDH.SYS.SHUTDOWN before a TD-preserving update (absent: none, valid = 0).
+   */
+  readonly handoff?: { readonly valid: boolean; readonly hv: number };
 }
 
 /** One table entry: `numFields` fields of `numElems` elements each. */
@@ -138,8 +143,14 @@ const CATALOG: readonly MetadataField[] = [
   f('MIN_UPDATE_HV', 0x8900000100000001n, 16, 1, c(0)),
   f('NO_DOWNGRADE', 0x8900000000000002n, 8, 1, c(0)),
   f('NUM_HANDOFF_PAGES', 0x8900000100000003n, 16, 1, c(4)),
-  f('HANDOFF_DATA_VALID', 0x8900000000000004n, 8, 1, c(0)),
-  f('HANDOFF_DATA_HV', 0x8900000100000005n, 16, 1, c(0)),
+  // HANDOFF_DATA_VALID/HV read the live handoff header (module audit row 24); HANDOFF_DATA_SIZE
+  // (the header's size) and NUM_HANDOFF_PAGES (from SEAMLDR's sysinfo table) stay constants: the
+  // model has neither the header's byte layout nor a SEAMLDR sysinfo table, so those two values
+  // are not known (0 and 4 are the model's, not the module's). TDH.SYS.UPDATE clears VALID and
+  // SIZE but keeps HV (tdh_sys_update.c); the model reports HV 0 once VALID is 0.
+  // @see intel/tdx-module 1.5.01 (72d8cff) src/common/metadata_handlers/metadata_sys.c
+  f('HANDOFF_DATA_VALID', 0x8900000000000004n, 8, 1, (s) => (s.handoff?.valid === true ? 1n : 0n)),
+  f('HANDOFF_DATA_HV', 0x8900000100000005n, 16, 1, (s) => BigInt(s.handoff?.valid === true ? s.handoff.hv : 0)),
   f('HANDOFF_DATA_SIZE', 0x8900000200000006n, 32, 1, c(0)),
   f('SYS_ATTRIBUTES', 0x0a00000200000000n, 32, 1, (s) => s.sysAttributes),
   f('NUM_TDX_FEATURES', 0x0a00000000000001n, 8, 1, c(1)),

@@ -10,10 +10,14 @@ import { IntervalMap } from '../base/IntervalMap.js';
 import { TryLock } from './TryLock.js';
 import type { TdmrRow } from './globalState.js';
 
-/** PAMT page types. */
-export const PT = { NDA: 0, RSVD: 1, REG: 3, TDR: 4, TDCX: 5, TDVPR: 6, EPT: 8 } as const;
+/**
+ * PAMT page types. PT_PAMT (15) marks a PAMT_2M entry that is a node over a pair of 4 KiB PAMT
+ * pages (Dynamic PAMT).
+ * @see intel/tdx-module 2.0.08 (1666adc4) src/common/memory_handlers/pamt_manager.h page_type_t
+ */
+export const PT = { NDA: 0, RSVD: 1, REG: 3, TDR: 4, TDCX: 5, TDVPR: 6, EPT: 8, PAMT: 15 } as const;
 /** Names of page types, for machine.state. */
-export const PT_NAME: Readonly<Record<number, string>> = { 0: 'PT_NDA', 1: 'PT_RSVD', 3: 'PT_REG', 4: 'PT_TDR', 5: 'PT_TDCX', 6: 'PT_TDVPR', 7: 'PT_TDVPX', 8: 'PT_EPT' };
+export const PT_NAME: Readonly<Record<number, string>> = { 0: 'PT_NDA', 1: 'PT_RSVD', 3: 'PT_REG', 4: 'PT_TDR', 5: 'PT_TDCX', 6: 'PT_TDVPR', 7: 'PT_TDVPX', 8: 'PT_EPT', 15: 'PT_PAMT' };
 /** Page sizes (PAMT levels). */
 export const PAGE_LEVEL = { PT_4KB: 0, PT_2MB: 1, PT_1GB: 2 } as const;
 
@@ -27,6 +31,7 @@ export interface PamtEntry {
 }
 
 const PAGE = 4096;
+const SZ_2M = 0x20_0000;
 const SZ_1G = 0x4000_0000;
 const NDA: PamtEntry = { pt: PT.NDA, level: 0, owner: 0 };
 const RSVD: PamtEntry = { pt: PT.RSVD, level: 0, owner: 0 };
@@ -44,8 +49,54 @@ export class Pamt {
   /** PAMT entry locks currently held, by 4 × the pfn of the entry's first page + its level. */
   private readonly locks = new Map<number, TryLock>();
 
+  /**
+   * Dynamic PAMT (TDH.SYS.CONFIG R8 bit 16 on releases that have it): the 4 KiB PAMT entries of a
+   * 2 MiB range exist only once TDH.PHYMEM.PAMT.ADD gave the range a page pair.
+   * @see intel/tdx-module 2.0.08 (1666adc4) tdh_sys_config.c (dynamic_pamt_enabled)
+   */
+  dynamic = false;
+  /** Dynamic PAMT: the 4 KiB PAMT page pair (hpa0, hpa1) of each 2 MiB range that has one, by 2 MiB index. */
+  readonly pairs = new Map<number, readonly [number, number]>();
+  /** Dynamic PAMT: pfns of the pages in use as 4 KiB PAMT pages (the module's PAMT_PAGE_BITMAP). */
+  readonly pamtPages = new Set<number>();
+
   /** @param tdmrs the module's TDMR table (held, not copied: no closures in model state). */
   constructor(private readonly tdmrs: readonly TdmrRow[]) {}
+
+  /** Index of the 2 MiB range holding `pa`. */
+  static index2m(pa: number): number {
+    return Math.floor(pa / SZ_2M);
+  }
+
+  /**
+   * The level at which pamt_walk() stops for `pa` whose leaf entry has `leafLevel`: the leaf, or,
+   * with Dynamic PAMT, the PAMT_2M entry of a range without a 4 KiB page pair (its entry is not a
+   * PT_PAMT node, so there is nothing below it).
+   * @see intel/tdx-module pamt_manager.c pamt_walk() of the Dynamic PAMT trees
+   */
+  walkStop(pa: number, leafLevel: number): number {
+    if (this.dynamic && leafLevel === 0 && !this.pairs.has(Pamt.index2m(pa))) {
+      return 1;
+    }
+    return leafLevel;
+  }
+
+  /** Number of 4 KiB entries in the 2 MiB range at `pa2m` that are not PT_NDA (explicit entries). */
+  used4kIn2m(pa2m: number): { first: number; second: number } {
+    const p0 = Math.floor(pa2m / PAGE);
+    let first = 0;
+    let second = 0;
+    for (const iv of this.entries.entries(p0, p0 + 512)) {
+      if (iv.value.level !== 0) {
+        continue;
+      }
+      const s = Math.max(iv.start, p0);
+      const e = Math.min(iv.end, p0 + 512);
+      first += Math.max(0, Math.min(e, p0 + 256) - s);
+      second += Math.max(0, e - Math.max(s, p0 + 256));
+    }
+    return { first, second };
+  }
 
   /** The TDMR covering `pa` whose 1 GiB block holding `pa` is initialized, if any. */
   block(pa: number): TdmrRow | undefined {
@@ -79,6 +130,15 @@ export class Pamt {
     this.entries.set(p, p + pagesPerLevel(entry.level), entry);
   }
 
+  /**
+   * pamt_demote(): the leaf of `level` (1 or 2) at `pa` becomes 512 leaves one level down with its
+   * page type and owner (one interval: the model keeps one entry per run).
+   */
+  demote(pa: number, level: number, entry: PamtEntry): void {
+    const p = Math.floor(pa / PAGE);
+    this.entries.set(p, p + pagesPerLevel(level), { pt: entry.pt, level: level - 1, owner: entry.owner });
+  }
+
   /** Return the leaf starting at `pa` to PT_NDA (the default written by TDMR.INIT). */
   free(pa: number, level: number): void {
     const p = Math.floor(pa / PAGE);
@@ -89,6 +149,25 @@ export class Pamt {
   rangeFree(pa: number, len: number, tdmr: TdmrRow): boolean {
     const p0 = Math.floor(pa / PAGE);
     const p1 = p0 + Math.ceil(len / PAGE);
+    if (this.dynamic) {
+      // pamt_is_2mb_range_free() with Dynamic PAMT reads only the PAMT_PAGE_BITMAP: no page of
+      // the range may be in use as a 4 KiB PAMT page.
+      // Whichever is smaller: the pages of the range, or the PAMT pages.
+      if (this.pamtPages.size > p1 - p0) {
+        for (let p = p0; p < p1; p++) {
+          if (this.pamtPages.has(p)) {
+            return false;
+          }
+        }
+        return true;
+      }
+      for (const p of this.pamtPages) {
+        if (p >= p0 && p < p1) {
+          return false;
+        }
+      }
+      return true;
+    }
     if (this.entries.entries(p0, p1).length > 0) {
       return false;
     }
@@ -115,16 +194,30 @@ export class Pamt {
     return l;
   }
 
-  /** Forget locks nobody holds (called at the end of every SEAMCALL). */
+  /** Free PAMT entry locks kept between SEAMCALLs before pruneLocks() drops them. */
+  private static readonly LOCKS_KEPT = 64;
+
+  /**
+   * Forget locks nobody holds (called at the end of every SEAMCALL), once more than
+   * LOCKS_KEPT are known. A free lock behaves exactly as an absent one (lock() would make a free
+   * one), so keeping the last few spares the Map an insert and a delete per lock per SEAMCALL —
+   * a fifth of the module's own time on a 64 GiB teardown (98,304 calls) — while the TDR's and
+   * other hot entries' locks are reused; the map stays bounded.
+   */
   pruneLocks(): void {
-    if (this.locks.size === 0) {
+    if (this.locks.size <= Pamt.LOCKS_KEPT) {
       return;
     }
-    for (const [p, l] of this.locks) {
+    this.locks.forEach((l, p) => {
       if (l.free) {
         this.locks.delete(p);
       }
-    }
+    });
+  }
+
+  /** Number of PAMT entry locks known (held or kept for reuse); for tests of the bound. */
+  get lockCount(): number {
+    return this.locks.size;
   }
 
   /** Explicit (TD-owned) entries, for machine.state. */
@@ -137,11 +230,21 @@ export class Pamt {
     for (const iv of from.entries.entries()) {
       this.entries.set(iv.start, iv.end, iv.value);
     }
+    this.dynamic = from.dynamic;
+    for (const [k, v] of from.pairs) {
+      this.pairs.set(k, v);
+    }
+    for (const p of from.pamtPages) {
+      this.pamtPages.add(p);
+    }
   }
 
   /** Drop everything (module load). */
   clear(): void {
     this.entries.clear();
     this.locks.clear();
+    this.pairs.clear();
+    this.pamtPages.clear();
+    this.dynamic = false;
   }
 }

@@ -164,6 +164,11 @@ const M15_KNOWN = [
   ...Array.from({ length: 8 }, (_, i) => 80 + i),
   96,
 ];
+/**
+ * The 1.5 leaves plus TDH.PHYMEM.PAMT.ADD/REMOVE (58, 59): the releases whose dispatcher has them.
+ * @see intel/tdx-module 2.0.08 (1666adc4) and 1.5.34 (9fd3c8b1) tdx_vmm_dispatcher.c
+ */
+const DYNAMIC_PAMT_KNOWN = [...M15_KNOWN, LEAF.TDH_PHYMEM_PAMT_ADD, LEAF.TDH_PHYMEM_PAMT_REMOVE];
 /** Leaves with a version 1 in 1.5.01. @see intel/tdx-module 1.5.01 (72d8cff) tdx_vmm_dispatcher.c */
 const M15_VERSIONED: [number, number][] = [
   [LEAF.TDH_MEM_PAGE_PROMOTE, 1],
@@ -298,8 +303,9 @@ const R_1_5_34 = r15(34, {
   tdxFeatures0Source: UNKNOWN_FEATURES('1.5.16'),
   tdxFeatures0Known: false,
   dynamicPamtLeaves: true,
+  knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
   differences: [
-    'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59) in the dispatcher',
+    'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59) in the dispatcher; TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT',
     'version > 0 also for TDH.SYS.INIT, TDH.SYS.CONFIG, TDH.SYS.UPDATE and four export/import leaves (not modelled)',
     'defines TDX_FEATURES0.SYS_DISABLE (bit 53), but has no TDH.SYS.DISABLE leaf',
   ],
@@ -319,8 +325,11 @@ const R_2_0_04 = r20(4, {
   minUpdateFrom: { value: '2.0.04', source: MAPPING },
   tdxFeatures0: 0x12af1f0fbfn,
   tdxFeatures0Source: MAPPING,
-  dynamicPamtLeaves: undefined,
-  differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36)'],
+  // The mapping file gives this release DYNAMIC_PAMT (bit 36), yet its source's dispatcher has no
+  // TDH_PHYMEM_PAMT_ADD/REMOVE case (intel/tdx-module 92f6945d tdx_vmm_dispatcher.c: TDH_VP_WR is
+  // followed by TDH_SERVTD_BIND): the leaves stay unknown here, as in the source.
+  dynamicPamtLeaves: false,
+  differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)'],
 });
 const R_2_0_05 = r20(5, {
   buildNum: { value: 863, source: FROM_BINARY('2.0.05').replace('/1.5/', '/2.0/') },
@@ -339,7 +348,11 @@ const R_2_0_08 = r20(8, {
   tdxFeatures0: 0x32a71f0fbfn,
   tdxFeatures0Source: MAPPING,
   dynamicPamtLeaves: true,
-  differences: ['TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59)', 'version > 0 also for TDH.SYS.INIT and TDH.MEM.SHARED.SEPT.WR (not modelled)'],
+  knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
+  differences: [
+    'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59); TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT; TDH.MEM.PAGE.DEMOTE takes the new 4 KiB PAMT page pair in R12/R13 and PROMOTE returns it there',
+    'version > 0 also for TDH.SYS.INIT and TDH.MEM.SHARED.SEPT.WR (not modelled)',
+  ],
 });
 const R_2_0_16 = r20(16, {
   buildNum: { value: 994, source: buildMd('6e66b9d2', '2.0.16') },

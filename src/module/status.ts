@@ -70,6 +70,12 @@ const ROWS: readonly (readonly [string, bigint, Detail?])[] = [
   ['TDX_PAGE_ALREADY_FREE', 0x0000_0301_0000_0000n, 'operand'],
   ['TDX_PAGE_NOT_OWNED_BY_TD', 0xc000_0302_0000_0000n, 'operand'],
   ['TDX_PAGE_NOT_FREE', 0xc000_0303_0000_0000n, 'operand'],
+  // Dynamic PAMT (2.0.08 and 1.5.34 trees: include/auto_gen_2_0/tdx_error_codes_defs.h @ 1666adc4).
+  ['TDX_HPA_RANGE_NOT_FREE', 0xc000_0304_0000_0000n, 'operand'],
+  ['TDX_NO_PAMT_PAGE_PAIR', 0xc000_0305_0000_0000n, 'operand'],
+  ['TDX_PAMT_PAGE_NOT_EMPTY', 0xc000_0306_0000_0000n, 'operand'],
+  ['TDX_INTERRUPTED_PAMT', 0x8000_0307_0000_0000n],
+  ['TDX_MISSING_PAMT_PAGE_PAIR', 0x8000_0308_0000_0000n, 'operand'],
   ['TDX_TD_ASSOCIATED_PAGES_EXIST', 0xc000_0400_0000_0000n],
   // System state (class 0x05).
   ['TDX_SYS_INIT_NOT_PENDING', 0xc000_0500_0000_0000n],
@@ -199,12 +205,19 @@ function v(name: string): U64 {
 // Named constants for the statuses the model produces (SCREAMING_SNAKE, as in the module source).
 export const TDX_SUCCESS: U64 = v('TDX_SUCCESS');
 export const TDX_INTERRUPTED_RESUMABLE: U64 = v('TDX_INTERRUPTED_RESUMABLE');
+export const TDX_INTERRUPTED_RESTARTABLE: U64 = v('TDX_INTERRUPTED_RESTARTABLE');
 export const TDX_OPERAND_INVALID: U64 = v('TDX_OPERAND_INVALID');
 export const TDX_OPERAND_ADDR_RANGE_ERROR: U64 = v('TDX_OPERAND_ADDR_RANGE_ERROR');
 export const TDX_OPERAND_BUSY: U64 = v('TDX_OPERAND_BUSY');
 export const TDX_SYS_BUSY: U64 = v('TDX_SYS_BUSY');
 export const TDX_RND_NO_ENTROPY: U64 = v('TDX_RND_NO_ENTROPY');
 export const TDX_PAGE_METADATA_INCORRECT: U64 = v('TDX_PAGE_METADATA_INCORRECT');
+export const TDX_PAGE_NOT_FREE: U64 = v('TDX_PAGE_NOT_FREE');
+export const TDX_HPA_RANGE_NOT_FREE: U64 = v('TDX_HPA_RANGE_NOT_FREE');
+export const TDX_NO_PAMT_PAGE_PAIR: U64 = v('TDX_NO_PAMT_PAGE_PAIR');
+export const TDX_PAMT_PAGE_NOT_EMPTY: U64 = v('TDX_PAMT_PAGE_NOT_EMPTY');
+export const TDX_MISSING_PAMT_PAGE_PAIR: U64 = v('TDX_MISSING_PAMT_PAGE_PAIR');
+export const TDX_EPT_INVALID_PROMOTE_CONDITIONS: U64 = v('TDX_EPT_INVALID_PROMOTE_CONDITIONS');
 export const TDX_TD_ASSOCIATED_PAGES_EXIST: U64 = v('TDX_TD_ASSOCIATED_PAGES_EXIST');
 export const TDX_SYS_INIT_NOT_PENDING: U64 = v('TDX_SYS_INIT_NOT_PENDING');
 export const TDX_SYS_LP_INIT_NOT_DONE: U64 = v('TDX_SYS_LP_INIT_NOT_DONE');

@@ -8,7 +8,7 @@ import type { LeafCtx } from './leafCtx.js';
 import { PAGE_LEVEL } from './pamt.js';
 import { TDX_SUCCESS, TDX_TD_FATAL, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCS_NOT_ALLOCATED } from './status.js';
 import type { SeptEntry, TdState } from './tdState.js';
-import { SEPT_STATE, TD_LIFECYCLE } from './tdState.js';
+import { publicSeptState, SEPT_STATE, TD_LIFECYCLE } from './tdState.js';
 
 /** check_td_in_correct_build_state(): fatal, lifecycle, TDCS. */
 export function checkBuildState(td: TdState): U64 {
@@ -27,10 +27,19 @@ export function checkBuildState(td: TdState): U64 {
 /** The "free" Secure EPT entry value: only SUPPRESS_VE (bit 63) set. */
 export const SEPTE_FREE = 0x8000_0000_0000_0000n;
 
-/** Architectural 64-bit value of a SEPT entry (for RCX on SEPT errors). */
+/**
+ * Architectural 64-bit value of a SEPT entry (for RCX on SEPT errors and SEPT.RD). A non-leaf
+ * entry is masked with SEPT_ARCH_ENTRY_NON_LEAF_MASK (permission bits and PS, no HPA): 0x7 while
+ * NL_MAPPED, 0 while NL_BLOCKED (its RWX bits cleared). Module audit row 15.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/common/memory_handlers/sept_manager.c
+ *   set_arch_septe_details_in_vmm_regs(), sept_manager.h SEPT_ARCH_ENTRY_NON_LEAF_MASK
+ */
 export function septValue(e: SeptEntry | undefined, level: number): bigint {
   if (e === undefined) {
     return SEPTE_FREE;
+  }
+  if (!e.leaf) {
+    return e.state === SEPT_STATE.MAPPED ? 0x7n : 0n;
   }
   const ps = e.leaf && level > 0 ? 0x80n : 0n;
   if (e.state === SEPT_STATE.PENDING || e.state === SEPT_STATE.PENDING_BLOCKED) {
@@ -72,10 +81,16 @@ export function septWalk(td: TdState, gpa: number, target: number): SeptWalk {
   return { level: target, entry: td.sept.get(target, gpa) };
 }
 
-/** Set RCX/RDX to the extended error information of a SEPT error. */
+/**
+ * Set RCX/RDX to the extended error information of a SEPT error: the architectural entry, and the
+ * level with the entry's public state in bits 15:8 (NL_MAPPED 132, NL_BLOCKED 129 for non-leaf
+ * entries: sept_special_flags_lookup[].public_state).
+ */
 export function septErrorInfo(ctx: LeafCtx, walk: SeptWalk): void {
-  ctx.regs.rcx = septValue(walk.entry, walk.level) as typeof ctx.regs.rcx;
-  ctx.regs.rdx = (BigInt(walk.level) | (BigInt(walk.entry?.state ?? SEPT_STATE.FREE) << 8n)) as typeof ctx.regs.rdx;
+  const e = walk.entry;
+  const state = e === undefined ? SEPT_STATE.FREE : publicSeptState(e.state, e.leaf);
+  ctx.regs.rcx = septValue(e, walk.level) as typeof ctx.regs.rcx;
+  ctx.regs.rdx = (BigInt(walk.level) | (BigInt(state) << 8n)) as typeof ctx.regs.rdx;
 }
 
 /** Level of a PAMT leaf for a SEPT level (0 = 4K, 1 = 2M, 2 = 1G). */

@@ -62,6 +62,12 @@ export interface TdmrRuleEnv {
   readonly cmrs: readonly { base: number; size: number }[];
   /** PAMT entry sizes by PAMT index (4K, 2M, 1G). */
   readonly entrySizes: readonly [number, number, number];
+  /**
+   * Dynamic PAMT enabled at this CONFIG: the PAMT_4K area is a bitmap of one bit per 4 KiB page
+   * ((TDMR size / 4 KiB) / 8 bytes) instead of an entry per page.
+   * @see intel/tdx-module 2.0.08 (1666adc4) tdh_sys_config.c check_pamt_addresses_and_size()
+   */
+  readonly dynamicPamt?: boolean;
 }
 
 function badAddr(v: bigint, hkidShift: number): boolean {
@@ -151,6 +157,13 @@ function checkReserved(i: number, t: TdmrInfo): U64 {
   return TDX_SUCCESS;
 }
 
+function pamtRequired(t: TdmrInfo, pt: 0 | 1 | 2, env: TdmrRuleEnv): bigint {
+  if (pt === 0 && env.dynamicPamt === true) {
+    return (t.size >> PAMT_SHIFT[0]) / 8n;
+  }
+  return (t.size >> PAMT_SHIFT[pt]) * BigInt(env.entrySizes[pt]);
+}
+
 function checkPamtShapes(i: number, t: TdmrInfo, env: TdmrRuleEnv): U64 {
   for (const pt of [2, 1, 0] as const) {
     const p = t.pamt[pt];
@@ -161,7 +174,7 @@ function checkPamtShapes(i: number, t: TdmrInfo, env: TdmrRuleEnv): U64 {
       badAddr(p.base, env.hkidShift) ||
       p.base + p.size - 1n < 0n ||
       badAddr(p.base + p.size - 1n, env.hkidShift) ||
-      p.size < (t.size >> PAMT_SHIFT[pt]) * BigInt(env.entrySizes[pt]);
+      p.size < pamtRequired(t, pt, env);
     if (bad) {
       return tdmrPamtCode(TDX_INVALID_PAMT, i, pt); // P1, P2, P3
     }

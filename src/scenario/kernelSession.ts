@@ -156,6 +156,29 @@ export class MachineSession implements KernelSession, StateFingerprinter {
         }
         return;
       }
+      case 'td.run': {
+        const td = this.liveTd(s.td);
+        if (td === undefined) {
+          this.results.push(`td.run: no running TD${s.td === undefined ? '' : ` ${s.td}`}`);
+          return;
+        }
+        if (!this.platform.cpu(s.cpu).online) {
+          this.results.push(`td.run: CPU ${s.cpu} is offline`);
+          return;
+        }
+        const st = this.run(s.cpu, m.runTd(td, s.cpu), 'td.run');
+        this.results.push(`td.run on CPU ${s.cpu}: TDH.VP.ENTER ${st < 0n ? 'not issued' : hex(st)}`);
+        return;
+      }
+      case 'td.release': {
+        const td = this.liveTd(s.td);
+        if (td === undefined) {
+          this.results.push(`td.release: no running TD${s.td === undefined ? '' : ` ${s.td}`}`);
+          return;
+        }
+        this.results.push(`td.release ${hex(s.gpa)}+${hex(s.size)}: ${this.run(0, m.releaseTdMemory(td, s.gpa, s.size), 'td.release')}`);
+        return;
+      }
       case 'cpu.offline':
         this.results.push(`cpu.offline ${s.cpu}: ${this.run(0, m.cpuOffline(s.cpu), 'cpu.offline')}`);
         return;
@@ -174,6 +197,12 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       default:
         throw new ModelBug(`kernel session cannot run step "${s.op}"`);
     }
+  }
+
+  /** The TD a step names (index in creation order), or the first one still running. */
+  private liveTd(index: number | undefined): Td | undefined {
+    const td = index === undefined ? this.tds.find((t) => t.state === 'runnable') : this.tds[index];
+    return td !== undefined && td.state === 'runnable' ? td : undefined;
   }
 
   /** Fault site "cpu.offline": before a step, one CPU (not the boot CPU) may go offline. */

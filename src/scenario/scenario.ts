@@ -9,6 +9,8 @@ import { formatPath } from '../platform/spec.js';
 
 const uint = z.union([z.number().int().nonnegative(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'expected an integer or a hex string')]).transform((v) => (typeof v === 'number' ? v : Number(BigInt(v))));
 const cpu = z.number().int().nonnegative();
+/** A byte count or address that is a whole number of 4 KiB pages. */
+const page = uint.refine((v) => v % 4096 === 0, 'expected a multiple of 4096 (whole 4 KiB pages)');
 const hexBytes = z.string().regex(/^(0x)?([0-9a-fA-F]{2})*$/, 'expected hex bytes');
 
 /** Bare-platform steps (no kernel needed). */
@@ -29,6 +31,10 @@ const kernelSteps = [
   z.strictObject({ op: z.literal('tdx.enable'), cpus: z.array(cpu).min(1).default([0]) }),
   z.strictObject({ op: z.literal('td.create'), count: z.number().int().min(1).max(64).default(1), memMiB: z.number().int().min(1).default(16), cpu: cpu.optional() }),
   z.strictObject({ op: z.literal('td.destroy'), td: z.number().int().nonnegative().optional() }),
+  /** KVM_RUN of a TD's VCPU on `cpu`: migrate it there (VP.FLUSH on its old CPU), then TDH.VP.ENTER. */
+  z.strictObject({ op: z.literal('td.run'), td: z.number().int().nonnegative().optional(), cpu }),
+  /** Release [gpa, gpa + size) of a running TD's private memory (RANGE.BLOCK, TRACK, PAGE.REMOVE, PAGE.WBINVD). */
+  z.strictObject({ op: z.literal('td.release'), td: z.number().int().nonnegative().optional(), gpa: page, size: page.refine((v) => v > 0, 'expected a positive size') }),
   z.strictObject({ op: z.literal('cpu.offline'), cpu }),
   z.strictObject({ op: z.literal('cpu.online'), cpu }),
   z.strictObject({ op: z.literal('mem.online'), base: uint, size: uint }),
@@ -83,7 +89,7 @@ export interface ScenarioProblem {
   readonly message: string;
 }
 
-const KERNEL_OPS = new Set(['kvm.load', 'tdx.enable', 'td.create', 'td.destroy', 'cpu.offline', 'cpu.online', 'mem.online', 'kexec', 'crash']);
+const KERNEL_OPS = new Set(['kvm.load', 'tdx.enable', 'td.create', 'td.destroy', 'td.run', 'td.release', 'cpu.offline', 'cpu.online', 'mem.online', 'kexec', 'crash']);
 
 /** Order rules: what must come before what. */
 function orderProblems(steps: readonly ScenarioStep[], base: string): ScenarioProblem[] {
@@ -95,7 +101,7 @@ function orderProblems(steps: readonly ScenarioStep[], base: string): ScenarioPr
     if (KERNEL_OPS.has(s.op) && !booted) {
       out.push({ path, message: `"${s.op}" before "boot": the kernel is not running yet` });
     }
-    if ((s.op === 'td.create' || s.op === 'td.destroy') && !kvm) {
+    if ((s.op === 'td.create' || s.op === 'td.destroy' || s.op === 'td.run' || s.op === 'td.release') && !kvm) {
       out.push({ path, message: `"${s.op}" before "kvm.load": no hypervisor has brought TDX up` });
     }
     if (s.op === 'boot') {

@@ -539,6 +539,22 @@ const SPECIAL: Readonly<Record<string, StatusKnowledge>> = {
     causes: ['a module older than the TDH.SYS.DISABLE draft (every released module as of early 2026)'],
     remedies: ['none needed for this message; kexec\'d kernels will not be able to initialise TDX with this module'],
   },
+  // TDH.PHYMEM.PAGE.RECLAIM (leaf 28): the module's check order, src/module/leaves/tdhPhymemPageReclaim.ts.
+  '28:TDX_PAGE_METADATA_INCORRECT': {
+    meaning: 'TDH.PHYMEM.PAGE.RECLAIM found the page\'s PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero)',
+    causes: [
+      'the host reclaims a page that is already back in its hands: reclaimed before, or taken away with TDH.MEM.PAGE.REMOVE, or never added to the TD',
+      'seen at TD teardown on Ubuntu 24.04 linux-intel 6.8 (canonical/tdx #153, #156); what made KVM reclaim free pages there is not known',
+    ],
+  },
+  '28:TDX_OPERAND_INVALID': {
+    meaning: 'the page address in RCX is not 4 KiB aligned, carries a KeyID, or is not the first page of its PAMT entry (a 4 KiB address inside a 2 MiB page); RCX, RDX and R8 report the entry in the last case',
+  },
+  '19:TDX_FLUSHVP_NOT_DONE': {
+    meaning: 'TDH.MNG.VPFLUSHDONE: a VCPU of the TD is still associated with a logical CPU',
+    causes: ['the host did not run TDH.VP.FLUSH on every CPU a VCPU was loaded on before releasing the HKID'],
+    remedies: ['flush each VCPU on the CPU it ran on last (Linux: tdx_flush_vp_on_cpu()), then call TDH.MNG.VPFLUSHDONE again; Linux KVM prints nothing for this status and leaks the HKID and the TD\'s pages'],
+  },
   '31:TDX_RND_NO_ENTROPY': {
     meaning: 'TDH.SYS.KEY.CONFIG found no entropy for the key, ten times in a row (Linux retries this code)',
     causes: ['the CPU\'s random number generator failing persistently'],

@@ -156,6 +156,13 @@ const STATE_ONLY_ON_SUCCESS_EXCEPT: Record<number, string[]> = {
   40: ['wbt'], // CACHE.WB: progress kept on INTERRUPTED_RESUMABLE; a start resets it
 };
 const DISPATCHER_STATUSES = new Set([0xc000050500000000n, 0xc000050600000000n, 0xc000010000000000n]);
+/**
+ * Versioned leaves that refuse a too-high version themselves, after their first register writes
+ * (SEPT.ADD, SEPT.REMOVE, MNG.RD, PROMOTE, VP.RD: module audit row 18): their OPERAND_INVALID|RAX
+ * is not a dispatcher rejection when a version is given.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/tdx_vmm_dispatcher.c
+ */
+const LEAF_CHECKS_OWN_VERSION = new Set([3, 11, 23, 26, 30]);
 
 function moduleState(m: ModuleMachine, drop: string[]): string {
   const s = m.module.snapshot();
@@ -190,7 +197,8 @@ function runOne(base: ModuleMachine, lp: number, regs: R, mem: MemInput | null):
   if (out.rax !== 0n) {
     expect(moduleState(m, drop)).toBe(before);
   }
-  if (DISPATCHER_STATUSES.has(out.rax)) {
+  const ownVersion = LEAF_CHECKS_OWN_VERSION.has(leaf) && ((regs.rax ?? 0n) >> 16n) % 256n !== 0n && (regs.rax ?? 0n) >> 24n === 0n;
+  if (DISPATCHER_STATUSES.has(out.rax) && !ownVersion) {
     for (const n of SEAM_REG_NAMES) {
       if (n !== 'rax') {
         expect(out[n]).toBe(input[n]);

@@ -17,7 +17,11 @@ interface RunOpts {
   path?: string;
   variant?: string;
   json?: boolean;
+  seamcalls?: boolean;
 }
+
+/** Trace events kept for --seamcalls (the recorder keeps the last ones). */
+const SEAMCALL_TRACE_EVENTS = 2_000_000;
 
 /** Register `run`. */
 export function registerRun(program: Command, ctx: CommandContext): void {
@@ -31,6 +35,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--path <p>', 'replay this choice path (dot-separated)')
     .option('--variant <name>', 'run only this variant of a scenario that has several')
     .option('--json', 'print JSON')
+    .option('--seamcalls', 'also print every SEAMCALL: time, CPU, leaf and status')
     .addHelpText('after', '\nExit codes: 0 verdict pass, 1 findings (verdict fail), 2 bad input.')
     .action((file: string | undefined, o: RunOpts) => {
       const r = run({
@@ -42,10 +47,11 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.path !== undefined ? { path: o.path } : {}),
         ...(o.variant !== undefined ? { variant: o.variant } : {}),
+        ...(o.seamcalls === true ? { recordTrace: SEAMCALL_TRACE_EVENTS } : {}),
       });
       const multi = r.runs.length > 1 || o.variant !== undefined;
       const replay = (runName: string, seed: number, path: string): string => runReplayCommand({ ...o, ...(file !== undefined ? { file } : {}) }, r.scenario, multi ? runName : undefined, seed, path);
-      process.stdout.write(o.json === true ? `${JSON.stringify(runResultJson(r), null, 2)}\n` : formatRunResult(r, replay));
+      process.stdout.write(o.json === true ? `${JSON.stringify(runResultJson(r, o.seamcalls === true), null, 2)}\n` : formatRunResult(r, replay, o.seamcalls === true));
       ctx.exitCode = r.verdict === 'pass' ? EXIT_OK : EXIT_FINDINGS;
     });
 }

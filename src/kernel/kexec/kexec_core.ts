@@ -10,6 +10,7 @@ import type { Prog } from '../../platform/Exec.js';
 import { ENOSYS } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { Kernel } from '../Kernel.js';
+import { tdx_flush_associated_vcpus } from '../kvm/td.js';
 import { on_each_cpu } from '../smp.js';
 import { tdx_cpu_flush_cache_for_kexec, tdx_shutdown } from '../tdx/tdx.js';
 import { native_machine_crash_shutdown } from './crash.js';
@@ -39,6 +40,9 @@ function* kvm_shutdown(k: Kernel, cpu: Cpu): Prog {
  *      tdx_disable_virtualization_cpu() v6.18
  */
 function* kvm_disable_virtualization_cpu(k: Kernel, c: Cpu): Prog {
+  if (k.kvm.enable_tdx) {
+    yield* tdx_flush_associated_vcpus(k, c);
+  }
   const flush = k.kvm.enable_tdx && k.profile.kexec.earlyFlush && k.profile.kexec.earlyFlushBy === 'kvm' && k.profile.cacheStateFlag;
   if (flush && k.cache_state_incoherent.get(c.id)) {
     k.kexec_state.flushes.push({ cpu: c.id, t: k.platform.nowNs, site: 'tdx_cpu_flush_cache_for_kexec' });

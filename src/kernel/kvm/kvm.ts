@@ -15,6 +15,7 @@ import { on_each_cpu } from '../smp.js';
 import type { TdxSysInfoTdConf } from '../tdx/globalMetadata.js';
 import { tdx_cpu_enable, tdx_cpu_flush_cache_for_kexec, tdx_enable, tdx_get_sysinfo } from '../tdx/tdx.js';
 import type { Td } from './td.js';
+import { tdx_flush_associated_vcpus } from './td.js';
 
 /** KVM's TDX state for one boot. */
 export class Kvm {
@@ -38,15 +39,23 @@ export class Kvm {
   nr_configured_hkid = 0;
   readonly tds: Td[] = [];
   nextTdId = 1;
+  /**
+   * per_cpu(associated_tdvcpus, cpu): the TD vCPUs loaded on each CPU (vcpu->cpu == cpu), in
+   * list order. Only the owning CPU changes its list: vcpu_load() adds the vCPU there after the
+   * old CPU removed it in tdx_flush_vp() (by IPI); tdx_disable_virtualization_cpu() walks it.
+   * @see linux arch/x86/kvm/vmx/tdx.c associated_tdvcpus, tdx_vcpu_load(), tdx_disassociate_vp() (v6.16–v6.18)
+   */
+  readonly associated_tdvcpus = new Map<number, Td[]>();
 }
 
 /** KVM's pr_fmt. */
 export const KVM_PREFIX = 'kvm_intel: ';
 
 /**
- * VMXON on a CPU, and its inverse. Disabling virtualization first flushes the caches a SEAMCALL
- * may have dirtied (v6.18), but only while enable_tdx is set: vt_disable_virtualization_cpu()
- * calls tdx_disable_virtualization_cpu() under `if (enable_tdx)`.
+ * VMXON on a CPU, and its inverse. Disabling virtualization first flushes the TD vCPUs loaded on
+ * the CPU (VP.FLUSH of its associated_tdvcpus list), then the caches a SEAMCALL may have dirtied
+ * (v6.18), but only while enable_tdx is set: vt_disable_virtualization_cpu() calls
+ * tdx_disable_virtualization_cpu() under `if (enable_tdx)`.
  * @see linux vmx_enable_virtualization_cpu(), vt_disable_virtualization_cpu(),
  *      tdx_disable_virtualization_cpu()
  */
@@ -58,6 +67,9 @@ export const kvmOnlineState: CpuhpState = {
     return 0;
   },
   *offline(k, cpu) {
+    if (k.kvm.enable_tdx) {
+      yield* tdx_flush_associated_vcpus(k, cpu);
+    }
     if (k.kvm.enable_tdx && k.profile.cacheStateFlag) {
       yield* tdx_cpu_flush_cache_for_kexec(k, cpu);
     }

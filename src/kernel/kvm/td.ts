@@ -24,9 +24,10 @@
  *      tdx_mem_page_aug() (v6.16–v6.18)
  */
 import { PAGE_SIZE } from '../../base/ids.js';
-import { hex } from '../../base/u64.js';
+import { hex, hex16 } from '../../base/u64.js';
 import type { Cpu } from '../../platform/Cpu.js';
 import type { Prog } from '../../platform/Exec.js';
+import { seamRegs } from '../../platform/Seam.js';
 import { EINVAL, EIO, ENOMEM } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { Kernel } from '../Kernel.js';
@@ -34,7 +35,10 @@ import { smp_call_on_cpu } from '../smp.js';
 import {
   TDH_MEM_PAGE_ADD,
   TDH_MEM_PAGE_AUG,
+  TDH_MEM_PAGE_REMOVE,
+  TDH_MEM_RANGE_BLOCK,
   TDH_MEM_SEPT_ADD,
+  TDH_MEM_TRACK,
   TDH_MNG_ADDCX,
   TDH_MNG_CREATE,
   TDH_MNG_INIT,
@@ -54,12 +58,13 @@ import {
   TDX_FLUSHVP_NOT_DONE,
   TDX_INTERRUPTED_RESUMABLE,
   TDX_NO_HKID_READY_TO_WBCACHE,
+  TDX_OPERAND_BUSY,
   TDX_OPERAND_INVALID,
   TDX_SEAMCALL_STATUS_MASK,
   TDX_VCPU_NOT_ASSOCIATED,
 } from '../tdx/defs.js';
 import { seamcall } from '../tdx/seamcall.js';
-import type { SeamArgs } from '../tdx/seamcall.js';
+import type { SeamArgs, SeamResult } from '../tdx/seamcall.js';
 import { tdx_clflush_page, tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
 import { KVM_PREFIX, MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM } from './kvm.js';
 
@@ -136,11 +141,36 @@ export function pr_tdx_error_line(fn: string, err: bigint, variant: Exclude<PrTd
   return `SEAMCALL ${fn} failed: ${hex(err)}${tail}`;
 }
 
+/**
+ * The out-of-tree KVM TDX's line for a failed SEAMCALL (Ubuntu's 6.8 kernels): one line, no
+ * printk prefix, leaf and status as 16 hex digits, then RCX, RDX, R8, R9, R10 and R11 (ratelimited:
+ * `pr_tdx_error: N callbacks suppressed`).
+ * @see test/fixtures/corpus/11-ubuntu68-runtime-reclaim-quote-stress.log,
+ *      12-ubuntu68-runtime-reclaim-td-termination.log (canonical/tdx #156, #153); the out-of-tree
+ *      KVM TDX series calls it as `pr_tdx_error(TDH_MEM_PAGE_REMOVE, err, &out)` (Isaku Yamahata,
+ *      "KVM: TDX: TDP MMU TDX support"); its own source was not read
+ */
+export function seamcall_regs_line(leaf: bigint, err: bigint, out: SeamResult['out']): string {
+  return `SEAMCALL (${hex16(leaf)}) failed: ${hex16(err)} RCX ${hex16(out.rcx)} RDX ${hex16(out.rdx)} R8 ${hex16(out.r8)} R9 ${hex16(out.r9)} R10 ${hex16(out.r10)} R11 ${hex16(out.r11)}`;
+}
+
+/** Print a failed TD SEAMCALL the way this kernel's KVM does (nothing for `none`). */
+function kvm_pr_tdx_error(k: Kernel, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError): void {
+  if (pr === 'none') {
+    return;
+  }
+  if (k.profile.kvmTdxErrors === 'seamcall-regs') {
+    k.klog.err(seamcall_regs_line(leaf, r.ret, r.out));
+    return;
+  }
+  k.scope(KVM_PREFIX).err(pr_tdx_error_line(fn, r.ret, pr, r.out));
+}
+
 /** Status of a TD SEAMCALL, and KVM's pr_err_ratelimited() line when it fails. */
 function* tdcall(k: Kernel, cpu: Cpu, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError = 'pr_tdx_error'): Prog<bigint> {
   const r = yield* seamcall(k, cpu, BigInt(leaf), args);
-  if (r.ret !== 0n && pr !== 'none') {
-    k.scope(KVM_PREFIX).err(pr_tdx_error_line(what, r.ret, pr, r.out));
+  if (r.ret !== 0n) {
+    kvm_pr_tdx_error(k, BigInt(leaf), what, r, pr);
   }
   return r.ret;
 }
@@ -183,6 +213,14 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     k.kvm.nr_configured_hkid--;
     return { ret: -ENOMEM, td: undefined };
   }
+  if (!all_packages_online(k)) {
+    // free_packages, free_tdr, free_hkid: nothing reached the module.
+    k.scope(KVM_PREFIX).warn('All packages need to have online CPU to create TD. Online CPU and retry.');
+    k.pageAlloc.free_contig_range(tdr, 1);
+    tdx_guest_keyid_free(k, hkid);
+    k.kvm.nr_configured_hkid--;
+    return { ret: -EIO, td: undefined };
+  }
   const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], ranges: [], runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, state: 'created' };
   k.kvm.tds.push(td);
   const ret = yield* td_build(k, cpu, td, opts);
@@ -195,6 +233,16 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
   yield* tdx_vcpu_load(k, cpu, td, td.runCpu);
   yield* td_touch_memory(k, td, opts.fill ?? 0xa5);
   return { ret: 0, td };
+}
+
+/**
+ * Every package has an online CPU: TDH.MNG.KEY.CONFIG must program the key on each package, so
+ * __tdx_td_init() refuses before TDH.MNG.CREATE otherwise (pr_warn_ratelimited, -EIO).
+ * @see linux arch/x86/kvm/vmx/tdx.c __tdx_td_init() MSG_ALLPKG (v6.16–v6.18)
+ */
+function all_packages_online(k: Kernel): boolean {
+  const present = new Set(k.platform.cpus.map((c) => c.packageId));
+  return packageLeaders(k).length === present.size;
 }
 
 /** The leaf sequence of TD creation. */
@@ -287,7 +335,8 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
     }
     td.tdcx.push(pa);
   }
-  td.vcpuCpu = cpu.id;
+  // The KVM_TDX_INIT_VCPU ioctl runs with the vCPU loaded on this CPU (vcpu_load()).
+  tdx_associate_vp(k, td, cpu.id);
   const v1 = ((k.tdx.tdx_sysinfo?.features?.tdx_features0 ?? 0n) & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) !== 0n;
   const leaf = BigInt(TDH_VP_INIT) | (v1 ? 1n << 16n : 0n);
   if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: 0n }, 'TDH_VP_INIT')) !== 0n) {
@@ -298,18 +347,47 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
 }
 
 /**
- * vcpu_load() of the TD's VCPU on `target`: if it was loaded elsewhere, flush it off that CPU
- * first. The VCPU is then on `target` (the model does not enter TDs, so the module associates
- * it there only at VP.INIT; a later VP.FLUSH on `target` finds it not associated, which KVM
- * accepts).
- * @see linux tdx_vcpu_load()
+ * vcpu_load() of the TD's VCPU on `target`: if it was loaded elsewhere (and the TD still has its
+ * HKID), flush it off that CPU first, by an IPI there (VP.FLUSH, and the old CPU drops it from
+ * its associated_tdvcpus list); then add it to `target`'s list. The module associates it with
+ * `target` at the next TDH.VP.ENTER there.
+ * @see linux tdx_vcpu_load() (v6.16–v6.18)
  */
 function* tdx_vcpu_load(k: Kernel, cpu: Cpu, td: Td, target: number): Prog {
   if (td.vcpuCpu === target || td.state === 'torn-down') {
     return;
   }
   yield* tdx_flush_vp_on_cpu(k, cpu, td);
-  td.vcpuCpu = target;
+  tdx_associate_vp(k, td, target);
+}
+
+/** list_add(&tdx->cpu_list, &per_cpu(associated_tdvcpus, cpu)), vcpu->cpu = cpu. */
+function tdx_associate_vp(k: Kernel, td: Td, cpu: number): void {
+  let list = k.kvm.associated_tdvcpus.get(cpu);
+  if (list === undefined) {
+    list = [];
+    k.kvm.associated_tdvcpus.set(cpu, list);
+  }
+  list.push(td);
+  td.vcpuCpu = cpu;
+}
+
+/**
+ * Drop the vCPU from its CPU's associated_tdvcpus list and forget the CPU (vcpu->cpu = -1).
+ * @see linux tdx_disassociate_vp() (v6.16–v6.18)
+ */
+function tdx_disassociate_vp(k: Kernel, td: Td): void {
+  const list = k.kvm.associated_tdvcpus.get(td.vcpuCpu);
+  const i = list === undefined ? -1 : list.indexOf(td);
+  if (list !== undefined && i >= 0) {
+    list.splice(i, 1);
+  }
+  td.vcpuCpu = -1;
+}
+
+/** The TD vCPUs loaded on `cpu` (per_cpu(associated_tdvcpus, cpu)), in list order. */
+export function associated_tdvcpus(k: Kernel, cpu: number): readonly Td[] {
+  return k.kvm.associated_tdvcpus.get(cpu) ?? [];
 }
 
 /**
@@ -325,7 +403,23 @@ function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td): Prog {
   const target = k.platform.cpu(td.vcpuCpu);
   const err = yield* smp_call_on_cpu(k.platform, cpu, target, (on) => tdx_flush_vp(k, on, td));
   if (err !== 0n) {
-    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_VP_FLUSH', err, 'pr_tdx_error', { rcx: 0n, rdx: 0n, r8: 0n }));
+    kvm_pr_tdx_error(k, BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error');
+  }
+}
+
+/** Output registers of a status KVM prints without them. */
+const NO_OUT: SeamResult['out'] = seamRegs();
+
+/**
+ * The vCPU part of tdx_disable_virtualization_cpu() on `cpu` (CPU offline, KVM's shutdown before
+ * kexec): flush every TD vCPU on this CPU's associated_tdvcpus list (VP.FLUSH, errors ignored:
+ * nothing is printed from there) and empty the list. The cache flush that follows in 6.18 is the
+ * caller's.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_disable_virtualization_cpu() (v6.16–v6.18)
+ */
+export function* tdx_flush_associated_vcpus(k: Kernel, cpu: Cpu): Prog {
+  for (const td of [...associated_tdvcpus(k, cpu.id)]) {
+    yield* tdx_flush_vp(k, cpu, td);
   }
 }
 
@@ -338,7 +432,7 @@ function* tdx_flush_vp(k: Kernel, on: Cpu, td: Td): Prog<bigint> {
       err = r.ret;
     }
   }
-  td.vcpuCpu = -1;
+  tdx_disassociate_vp(k, td);
   return err;
 }
 
@@ -403,6 +497,16 @@ function td_alloc_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number): KernelSt
     left -= want;
   }
   return 0;
+}
+
+/**
+ * `gpa` lies strictly inside a 2 MiB leaf of `r` (not at its start): a release boundary there
+ * would cut the leaf. The walk of td_leaf_size() maps every 2 MiB-aligned offset that has 2 MiB
+ * left as one leaf, so only the aligned address below `gpa` needs a look.
+ */
+function td_in_huge_leaf(r: TdMemRange, gpa: number): boolean {
+  const base = gpa - (gpa % SZ_2M);
+  return base !== gpa && base >= r.gpa && base < r.gpa + r.size && td_leaf_size(r, base - r.gpa) === SZ_2M;
 }
 
 /** Size of the Secure EPT leaf at offset `off` of `r`: 2 MiB where GPA and PA allow it, else 4 KiB. */
@@ -537,6 +641,22 @@ export function* td_touch_memory(k: Kernel, td: Td, _fill: number): Prog {
   yield { op: 'tick', ns: (td_private_bytes(td) / PAGE_SIZE) * k.platform.spec.costs.stepNs, label: 'td_run' };
 }
 
+/**
+ * KVM_RUN of the TD's VCPU from a task on `cpu`: vcpu_load() there (which flushes the VCPU off
+ * the CPU it was loaded on, by an IPI, if that differs), then TDH.VP.ENTER on `cpu`, which
+ * associates the VCPU with this LP in the module. A VCPU that was never flushed off its old LP
+ * gets TDX_VCPU_ASSOCIATED.
+ * @see linux vcpu_load() → tdx_vcpu_load(); tdx_vcpu_pre_run(), tdx_vcpu_run() (v6.16–v6.18)
+ */
+export function* kvm_run_td(k: Kernel, cpu: Cpu, td: Td): Prog<bigint> {
+  if (td.state !== 'runnable') {
+    return -1n;
+  }
+  yield* tdx_vcpu_load(k, cpu, td, cpu.id);
+  td.runCpu = cpu.id;
+  return yield* tdx_vcpu_run(k, cpu, td);
+}
+
 /** TDH.VP.ENTER on `cpu` (the VCPU must be loaded there) until the guest halts; the last status. */
 export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td): Prog<bigint> {
   for (let i = 0; i < 8; i++) {
@@ -553,11 +673,142 @@ export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td): Prog<bigint> {
 }
 
 /**
+ * Fault site: at TD teardown, KVM skips flushing the VCPU off its CPU (a broken
+ * tdx_mmu_release_hkid(); real KVM always flushes), so TDH.MNG.VPFLUSHDONE finds it associated.
+ */
+export const FAULT_KVM_SKIP_VP_FLUSH = 'kvm.vp_flush.skip';
+/**
+ * Fault site: KVM reclaims a page a second time right after reclaiming it, as if its bookkeeping
+ * still listed the page: the module finds the PAMT entry free (PT_NDA) and answers
+ * TDX_PAGE_METADATA_INCORRECT|RCX with RCX/RDX/R8 zero, the status of the real reports.
+ */
+export const FAULT_KVM_RECLAIM_STALE = 'kvm.reclaim.stale';
+
+/**
+ * Release private memory of a TD while it runs (guest_memfd punch-hole, private→shared
+ * conversion, memslot removal): for each Secure EPT leaf in [gpa, gpa + size), the path of
+ * tdx_sept_remove_private_spte(). The range must be page aligned, inside the TD's private memory,
+ * and must not split a 2 MiB leaf. What was released leaves `td.ranges`; a leaf the module
+ * refuses stays mapped and leaks (KVM_BUG_ON: the VM is marked bugged, the page never freed).
+ * @returns 0, -EINVAL for a bad range, -EIO if a leaf failed
+ */
+export function* kvm_release_private(k: Kernel, cpu: Cpu, td: Td, gpa: number, size: number): Prog<KernelStatus> {
+  if (td.state !== 'runnable' || size <= 0 || gpa % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0) {
+    return -EINVAL;
+  }
+  const end = gpa + size;
+  // Check the whole range first: covered by private memory, no 2 MiB leaf cut in two.
+  let covered = 0;
+  for (const r of td.ranges) {
+    const lo = Math.max(r.gpa, gpa);
+    const hi = Math.min(r.gpa + r.size, end);
+    if (lo >= hi) {
+      continue;
+    }
+    covered += hi - lo;
+    if (td_in_huge_leaf(r, lo) || td_in_huge_leaf(r, hi)) {
+      return -EINVAL;
+    }
+  }
+  if (covered !== size) {
+    return -EINVAL;
+  }
+  let ret: KernelStatus = 0;
+  const kept: TdMemRange[] = [];
+  for (const r of td.ranges) {
+    if (r.gpa + r.size <= gpa || r.gpa >= end) {
+      kept.push(r);
+      continue;
+    }
+    const lo = Math.max(r.gpa, gpa) - r.gpa;
+    const hi = Math.min(r.gpa + r.size, end) - r.gpa;
+    if (lo > 0) {
+      kept.push({ gpa: r.gpa, pa: r.pa, size: lo });
+    }
+    for (let off = lo, sz = 0; off < hi; off += sz) {
+      sz = td_leaf_size(r, off);
+      const st = yield* tdx_sept_remove_private_spte(k, cpu, td, r.gpa + off, sz === SZ_2M ? 1 : 0, r.pa + off);
+      if (st !== 0) {
+        // The leaf stays in the Secure EPT and its page is never freed.
+        kept.push({ gpa: r.gpa + off, pa: r.pa + off, size: sz });
+        ret = st;
+      }
+    }
+    if (hi < r.size) {
+      kept.push({ gpa: r.gpa + hi, pa: r.pa + hi, size: r.size - hi });
+    }
+  }
+  td.ranges.length = 0;
+  td.ranges.push(...kept);
+  return ret;
+}
+
+/**
+ * Take one private leaf away from a running TD: TDH.MEM.RANGE.BLOCK (no new TLB entries), then
+ * tdx_track() (TDH.MEM.TRACK bumps the TD epoch, then every vCPU is kicked out of guest mode, so
+ * none still runs with the old translation), TDH.MEM.PAGE.REMOVE, TDH.PHYMEM.PAGE.WBINVD of each
+ * 4 KiB page under the TD's HKID (its dirty lines go to memory before the host may touch the
+ * page), then the page is cleared (tdx_clear_page(): MOVDIR64B of zeroes on every part in 6.16,
+ * on erratum parts only from 6.18) and freed. A TDX_OPERAND_BUSY from BLOCK, TRACK or REMOVE is retried once
+ * with vCPUs kept out of the guest (tdx_no_vcpus_enter_start/stop). Failures are KVM_BUG_ON:
+ * BLOCK and REMOVE print `pr_tdx_error_2` (RCX and RDX: the SEPT entry and level/state), TRACK
+ * and WBINVD `pr_tdx_error`; the page is leaked.
+ *
+ * Kicking vCPUs (kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE)) sends nothing in the
+ * model: between scenario steps no vCPU is in guest mode (VP.ENTER runs to the guest's exit).
+ * 6.16–6.18 KVM maps private memory at 4 KiB only (`KVM_BUG_ON(level != PG_LEVEL_4K)`); the
+ * model's 2 MiB leaves (docs/kernel.md) are removed at level 1, as the huge-page series does.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_sept_remove_private_spte(), tdx_sept_zap_private_spte(),
+ *      tdx_track(), tdx_sept_drop_private_spte(), tdx_no_vcpus_enter_start() (v6.16–v6.18);
+ *      tdx_quirk_reset_page() replaced tdx_clear_page() in v6.18
+ */
+export function* tdx_sept_remove_private_spte(k: Kernel, cpu: Cpu, td: Td, gpa: number, level: number, pa: number): Prog<KernelStatus> {
+  const sept = { rcx: BigInt(gpa) | BigInt(level), rdx: BigInt(td.tdr) };
+  let r = yield* retry_busy(k, cpu, TDH_MEM_RANGE_BLOCK, sept);
+  if (r.ret !== 0n) {
+    kvm_pr_tdx_error(k, BigInt(TDH_MEM_RANGE_BLOCK), 'TDH_MEM_RANGE_BLOCK', r, 'pr_tdx_error_2');
+    return -EIO;
+  }
+  r = yield* retry_busy(k, cpu, TDH_MEM_TRACK, { rcx: BigInt(td.tdr) });
+  if (r.ret !== 0n) {
+    // tdx_track() goes on after its KVM_BUG_ON; PAGE.REMOVE then finds the TLBs not tracked.
+    kvm_pr_tdx_error(k, BigInt(TDH_MEM_TRACK), 'TDH_MEM_TRACK', r, 'pr_tdx_error');
+  }
+  r = yield* retry_busy(k, cpu, TDH_MEM_PAGE_REMOVE, sept);
+  if (r.ret !== 0n) {
+    kvm_pr_tdx_error(k, BigInt(TDH_MEM_PAGE_REMOVE), 'TDH_MEM_PAGE_REMOVE', r, 'pr_tdx_error_2');
+    return -EIO;
+  }
+  const size = level === 1 ? SZ_2M : PAGE_SIZE;
+  for (let off = 0; off < size; off += PAGE_SIZE) {
+    const keyed = k.platform.withKeyId(pa + off, td.hkid);
+    if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD')) !== 0n) {
+      return -EIO;
+    }
+  }
+  yield* tdx_clear_page(k, cpu, pa, size);
+  k.pageAlloc.free_contig_range(pa, size / PAGE_SIZE);
+  return 0;
+}
+
+/** A SEPT-zap leaf, retried once on TDX_OPERAND_BUSY with vCPUs kept out of the guest. */
+function* retry_busy(k: Kernel, cpu: Cpu, leaf: number, args: SeamArgs): Prog<SeamResult> {
+  let r = yield* seamcall(k, cpu, BigInt(leaf), args);
+  if ((r.ret & TDX_SEAMCALL_STATUS_MASK) === TDX_OPERAND_BUSY) {
+    // tdx_no_vcpus_enter_start(): wait_for_sept_zap, all vCPUs kicked; none is in the guest here.
+    r = yield* seamcall(k, cpu, BigInt(leaf), args);
+  }
+  return r;
+}
+
+/**
  * Destroy a TD: release its HKID (flush every package's caches of it) and reclaim all pages.
  * @see linux tdx_mmu_release_hkid(), tdx_vm_free(), tdx_reclaim_page()
  */
 export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
-  yield* tdx_flush_vp_on_cpu(k, cpu, td);
+  if (!k.platform.faults.shouldFail(FAULT_KVM_SKIP_VP_FLUSH, cpu.id)) {
+    yield* tdx_flush_vp_on_cpu(k, cpu, td);
+  }
   // TDX_FLUSHVP_NOT_DONE goes unreported (KVM skips the release; the HKID stays assigned).
   const st = yield* tdcall(k, cpu, TDH_MNG_VPFLUSHDONE, { rcx: BigInt(td.tdr) }, 'TDH_MNG_VPFLUSHDONE', 'none');
   if (st !== 0n) {
@@ -579,31 +830,37 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
   }
   tdx_guest_keyid_free(k, td.hkid);
   k.kvm.nr_configured_hkid--;
+  // A page the module refuses is leaked and the teardown goes on (the KVM paths are void).
+  let ret: KernelStatus = 0;
   for (const range of td.ranges) {
-    const r = yield* tdx_reclaim_range(k, cpu, range);
-    if (r !== 0) {
-      return r;
+    if ((yield* tdx_reclaim_range(k, cpu, range)) !== 0) {
+      ret = -EIO;
     }
   }
   // SEPT pages (MMU teardown), the VCPU (tdx_vcpu_free(): TDCX, then TDVPR), the TDCS pages.
   for (const pa of [...td.sept, ...td.tdcx, ...td.tdvpr, ...td.tdcs]) {
-    const r = yield* tdx_reclaim_page(k, cpu, pa);
-    if (r !== 0) {
-      return r;
+    if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
+      ret = -EIO;
     }
   }
-  const r = yield* tdx_reclaim_page(k, cpu, td.tdr);
-  if (r !== 0) {
-    return r;
+  // tdx_reclaim_td_control_pages(): the TDR is cleared only after its PAGE.WBINVD.
+  if ((yield* tdh_phymem_page_reclaim(k, cpu, td.tdr)) !== 0n) {
+    td.state = 'failed';
+    return -EIO;
   }
   const tdrKeyed = k.platform.withKeyId(td.tdr, k.tdx.tdx_global_keyid);
-  yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD');
+  if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD')) !== 0n) {
+    td.state = 'failed';
+    return -EIO;
+  }
+  yield* tdx_clear_page(k, cpu, td.tdr, PAGE_SIZE);
+  k.pageAlloc.free_contig_range(td.tdr, 1);
   td.state = 'torn-down';
   const i = k.kvm.tds.indexOf(td);
   if (i >= 0) {
     k.kvm.tds.splice(i, 1);
   }
-  return 0;
+  return ret;
 }
 
 /** TDH.PHYMEM.CACHE.WB on this package, resumed while interrupted. @see linux tdx_mmu_release_hkid() */
@@ -624,31 +881,71 @@ function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
 }
 
 /**
- * Reclaim a private-memory range leaf by leaf (a 2 MiB leaf in one RECLAIM), then reset it on
- * erratum parts and free it in one piece. A range with a leaf the module refuses is leaked, as
- * Linux leaks a page it cannot reclaim.
+ * Reclaim a private-memory range leaf by leaf (a 2 MiB leaf in one RECLAIM), then reset on
+ * erratum parts and free each run of reclaimed leaves in one piece. A leaf the module refuses is
+ * leaked, as Linux leaks a page it cannot reclaim, and the others go on.
  * @see linux tdx_reclaim_page(), tdx_sept_drop_private_spte()
  */
 function* tdx_reclaim_range(k: Kernel, cpu: Cpu, r: TdMemRange): Prog<KernelStatus> {
+  let ret: KernelStatus = 0;
+  let runStart = 0;
   for (let off = 0, size = 0; off < r.size; off += size) {
     size = td_leaf_size(r, off);
-    const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(r.pa + off) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
-    if (st !== 0n) {
-      return -EIO;
+    if ((yield* tdh_phymem_page_reclaim(k, cpu, r.pa + off)) !== 0n) {
+      yield* tdx_free_reclaimed(k, cpu, r.pa + runStart, off - runStart);
+      runStart = off + size;
+      ret = -EIO;
     }
   }
-  yield* tdx_quirk_reset_paddr(k, cpu, r.pa, r.size);
-  k.pageAlloc.free_contig_range(r.pa, r.size / PAGE_SIZE);
+  yield* tdx_free_reclaimed(k, cpu, r.pa + runStart, r.size - runStart);
+  return ret;
+}
+
+/** Reset (erratum parts) and free reclaimed private memory. */
+function* tdx_free_reclaimed(k: Kernel, cpu: Cpu, pa: number, size: number): Prog {
+  if (size <= 0) {
+    return;
+  }
+  yield* tdx_clear_page(k, cpu, pa, size);
+  k.pageAlloc.free_contig_range(pa, size / PAGE_SIZE);
+}
+
+/**
+ * TDH.PHYMEM.PAGE.RECLAIM of one page (or 2 MiB leaf), `pr_tdx_error_3` on failure (RCX, RDX,
+ * R8: the page's PAMT type, owner and level). Under FAULT_KVM_RECLAIM_STALE the page is reclaimed
+ * a second time and that status is the result.
+ * @see linux __tdx_reclaim_page() (v6.16–v6.18)
+ */
+function* tdh_phymem_page_reclaim(k: Kernel, cpu: Cpu, pa: number): Prog<bigint> {
+  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
+  if (st !== 0n || !k.platform.faults.shouldFail(FAULT_KVM_RECLAIM_STALE, cpu.id)) {
+    return st;
+  }
+  return yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
+}
+
+/** Reclaim one page from the module, clear it (tdx_clear_page()), free it. @see linux tdx_reclaim_page() */
+function* tdx_reclaim_page(k: Kernel, cpu: Cpu, pa: number): Prog<KernelStatus> {
+  if ((yield* tdh_phymem_page_reclaim(k, cpu, pa)) !== 0n) {
+    return -EIO;
+  }
+  yield* tdx_clear_page(k, cpu, pa, PAGE_SIZE);
+  k.pageAlloc.free_contig_range(pa, 1);
   return 0;
 }
 
-/** Reclaim one page from the module, reset it on erratum parts, free it. @see linux tdx_reclaim_page() */
-function* tdx_reclaim_page(k: Kernel, cpu: Cpu, pa: number): Prog<KernelStatus> {
-  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
-  if (st !== 0n) {
-    return -EIO;
+/**
+ * Clear pages KVM got back from the module: MOVDIR64B of zeroes, which also clears poison and
+ * the TD-owner bit (linux-6.16 and 6.17: tdx_clear_page() on every reclaimed or removed page), or
+ * only on X86_BUG_TDX_PW_MCE parts (6.18+: tdx_quirk_reset_page()).
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_clear_page() (v6.16); 01fb93a363e0 "x86/tdx: Skip clearing
+ *      reclaimed pages unless X86_BUG_TDX_PW_MCE is present" (x86_tdx_for_6.18)
+ */
+function* tdx_clear_page(k: Kernel, cpu: Cpu, pa: number, size: number): Prog {
+  if (k.profile.kvmClearReclaimed !== 'always') {
+    yield* tdx_quirk_reset_paddr(k, cpu, pa, size);
+    return;
   }
-  yield* tdx_quirk_reset_paddr(k, cpu, pa, PAGE_SIZE);
-  k.pageAlloc.free_contig_range(pa, 1);
-  return 0;
+  k.platform.movdir64b(cpu, pa, size, 0, 0, 'kvm:tdx_clear_page');
+  yield { op: 'tick', ns: (size / 64) * k.platform.spec.costs.perLineNs, label: 'movdir64b' };
 }

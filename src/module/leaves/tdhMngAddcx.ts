@@ -14,17 +14,34 @@ import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_RND_NO_ENTROPY, TDX_SUCCESS, TDX_TD_FATAL, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCX_NUM_INCORRECT } from '../status.js';
 import { MAX_NUM_TDCS_PAGES, MIN_NUM_TDCS_PAGES, OP_STATE, TD_LIFECYCLE } from '../tdState.js';
 
-/** Content of TDCS page `index` right after ADDCX. */
+/**
+ * Content of a new Secure EPT page: every entry SEPTE_INIT_VALUE = the FREE state encoding (0xE:
+ * bits 53-55) | SUPPRESS_VE (bit 63) = 0x80E0000000000000. (The *architectural* view of a free
+ * entry in RCX, set_arch_septe_details_in_vmm_regs(), is SUPPRESS_VE only: see tdChecks.ts.)
+ * @see intel/tdx-module 1.5.01 (72d8cff) sept_manager.h SEPTE_INIT_VALUE, SEPT_STATE_ENC_TO_MASK;
+ *   include/auto_gen/sept_state_lookup.h SEPT_STATE_FREE_ENCODING; x86_defs.h SEPT_ENTRY_*_BIT_POSITION
+ */
+export function septInitPage(): Uint8Array {
+  const page = new Uint8Array(4096);
+  for (let o = 0; o < 4096; o += 8) {
+    page[o + 6] = 0xe0;
+    page[o + 7] = 0x80;
+  }
+  return page;
+}
+
+/**
+ * Content of TDCS page `index` right after ADDCX: the MSR bitmaps (index 2) all ones, the SEPT
+ * root (index 3) SEPTE_INIT_VALUE entries, the L2 SEPT roots (index ≥ 6) SEPTE_L2_INIT_VALUE =
+ * SEPT_STATE_L2_FREE_MASK = 0, the rest zeros. Module audit row 22.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_mng_add_cx.c,
+ *   sept_manager.h SEPTE_L2_INIT_VALUE
+ */
 export function tdcxPattern(index: number): number | Uint8Array {
   if (index === 2) {
     return 0xff; // MSR bitmaps: intercept everything
   }
-  // SEPT root (index 3) and L2 SEPT roots: "free" entries, SUPPRESS_VE (bit 63) only.
-  const page = new Uint8Array(4096);
-  for (let o = 7; o < 4096; o += 8) {
-    page[o] = 0x80;
-  }
-  return index === 3 || index >= MIN_NUM_TDCS_PAGES ? page : 0;
+  return index === 3 ? septInitPage() : 0;
 }
 
 /** TDH.MNG.ADDCX. */

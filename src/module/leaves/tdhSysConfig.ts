@@ -1,7 +1,11 @@
 /**
  * TDH.SYS.CONFIG (leaf 45): hand the module the TDMRs, their PAMTs and the global private HKID.
  * TDMR_INFO and the PA array are read from host memory through the KeyIDs in the addresses.
- * @see TDX module ABI sections 3.6, 5.1, 5.4, 6
+ * On releases with Dynamic PAMT (`dynamicPamtLeaves`), R8 bit 16 enables it: the KOT reservation
+ * comes first, then dynamic_pamt_enabled is set, then the HKID start bit must be at most 48
+ * (OPERAND_INVALID|R8), and the PAMT_4K area need only hold a bitmap.
+ * @see TDX module ABI sections 3.6, 5.1, 5.4, 6; intel/tdx-module 2.0.08 (1666adc4)
+ *   src/vmm_dispatcher/api_calls/tdh_sys_config.c tdh_sys_config()
  */
 import { deepFreeze } from '../../base/clone.js';
 import type { U64 } from '../../base/u64.js';
@@ -17,6 +21,12 @@ import { checkTdmr, nonNullRsvd, parseTdmrInfo, TDMR_INFO_RSVD_OFFSET } from '..
 import { TryLock } from '../TryLock.js';
 
 const TDMR_INFO_ALIGN = 512;
+/**
+ * With Dynamic PAMT the HKID bits of an HPA must start at bit 48 or below ("the number of
+ * non-HKID bits in HPA must be at most 48").
+ * @see intel/tdx-module pamt_manager.h MAX_DYNAMIC_PAMT_HKID_START_BIT (Dynamic PAMT trees)
+ */
+const MAX_DYNAMIC_PAMT_HKID_START_BIT = 48;
 
 function toRow(t: TdmrInfo, entrySizes: readonly [number, number, number]): TdmrRow {
   const r = (x: { base: bigint; size: bigint }): { base: number; size: number } => ({ base: Number(x.base), size: Number(x.size) });
@@ -55,12 +65,22 @@ export function* tdhSysConfig(ctx: LeafCtx): Prog<U64> {
     return invalid(OPERAND_ID.RDX); // C5, C6
   }
   const hkid = Number(r.r8 & 0xffffn);
-  if (r.r8 >> 16n !== 0n || !m.isPrivateHkid(hkid)) {
+  // Releases with Dynamic PAMT read R8 as sys_config_options_t: HKID in bits 15:0, dynamic_pamt
+  // in bit 16, bits 63:17 reserved (tdx_api_defs.h @ 1666adc4); before, R8 is the HKID alone.
+  const dynamicCapable = ctx.profile.dynamicPamtLeaves === true;
+  if (r.r8 >> (dynamicCapable ? 17n : 16n) !== 0n || !m.isPrivateHkid(hkid)) {
     return invalid(OPERAND_ID.R8); // C7
   }
   // Side effect kept even if a later check fails: the HKID is reserved (and leaked on retry).
   m.kotState.set(hkid, HKID_STATE.HKID_RESERVED);
   m.hkid = hkid;
+  if (dynamicCapable) {
+    // Set before its own check, so it stays set when that check fails (as in the source).
+    m.pamt.dynamic = ((r.r8 >> 16n) & 1n) === 1n;
+    if (m.pamt.dynamic && m.hkidShift > MAX_DYNAMIC_PAMT_HKID_START_BIT) {
+      return invalid(OPERAND_ID.R8);
+    }
+  }
   const n = Number(r.rdx);
   const list = env.read(arr.pa, 8 * n, arr.hkid);
   if (!list.ok) {
@@ -69,7 +89,7 @@ export function* tdhSysConfig(ctx: LeafCtx): Prog<U64> {
   const pas = new DataView(list.bytes.buffer, list.bytes.byteOffset, list.bytes.byteLength);
   const nrsvd = Math.min(ctx.metaValue('MAX_RESERVED_PER_TDMR'), 28);
   const entrySizes: [number, number, number] = [ctx.metaValue('PAMT_4K_ENTRY_SIZE'), ctx.metaValue('PAMT_2M_ENTRY_SIZE'), ctx.metaValue('PAMT_1G_ENTRY_SIZE')];
-  const ruleEnv = { hkidShift: m.hkidShift, cmrs: m.sysinfo.cmrs, entrySizes };
+  const ruleEnv = { hkidShift: m.hkidShift, cmrs: m.sysinfo.cmrs, entrySizes, dynamicPamt: m.pamt.dynamic };
   const infos: TdmrInfo[] = [];
   for (let i = 0; i < n; i++) {
     const at = sharedHpa(m, pas.getBigUint64(8 * i, true), TDMR_INFO_ALIGN, TDMR_INFO_ALIGN);

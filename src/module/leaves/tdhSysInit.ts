@@ -13,7 +13,7 @@ import { YIELD } from '../leafCtx.js';
 import { OPERAND_ID, TDX_OPERAND_INVALID, TDX_RND_NO_ENTROPY, TDX_SUCCESS, TDX_SYS_BUSY, TDX_SYS_INIT_NOT_PENDING, withOperand } from '../status.js';
 
 /** MSRs whose values LP.INIT compares against the ones latched here. */
-export const LATCHED_MSRS = [0x10a, 0xbc, 0xbd, 0x1a0, 0x3b, 0xfe, 0x1f2, 0x1f3, 0x480, 0x345, 0x981, 0x982, 0x87, 0x98, 0x99] as const;
+export const LATCHED_MSRS = [0xcf, 0x10a, 0xbc, 0xbd, 0x1a0, 0x3b, 0xfe, 0x1f2, 0x1f3, 0x480, 0x345, 0x981, 0x982, 0x87, 0x98, 0x99] as const;
 
 /** TDH.SYS.INIT. */
 export function* tdhSysInit(ctx: LeafCtx): Prog<U64> {

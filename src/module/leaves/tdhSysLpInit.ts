@@ -21,8 +21,14 @@ import {
   withOperand,
 } from '../status.js';
 
-/** MSRs compared before the package check, and after TSC_ADJUST, in the module's order. */
-const EARLY_MSRS = [0x10a, 0xbc, 0xbd] as const;
+/**
+ * MSRs compared before the package check, and after TSC_ADJUST, in the module's order.
+ * check_msrs() compares IA32_CORE_CAPABILITIES (0xCF) first, then 0x10A, 0xBC, 0xBD (module
+ * audit row 25). The CPUID comparison that follows (compare_cpuid_configuration()) is not
+ * modelled: the platform has no CPUID model, so it always passes.
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_sys_lp_init.c check_msrs()
+ */
+const EARLY_MSRS = [0xcf, 0x10a, 0xbc, 0xbd] as const;
 const LATE_MSRS = [0xfe, 0x1f2, 0x1f3, 0x480, 0x345, 0x981, 0x982, 0x87, 0x98, 0x99] as const;
 
 /** TDH.SYS.LP.INIT. */

@@ -118,6 +118,47 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
     steps: [{ op: 'boot' }, { op: 'store', cpu: 1, pa: '0x17f000000', keyId: 1, fill: 0x5a, len: 4096 }, { op: 'kexec' }],
     expect: { findings: ['silent-corruption'] },
   },
+  // The TD lifecycle as KVM runs it (docs/kernel.md "TD lifecycle scenarios").
+  'td-migrate': {
+    name: 'td-migrate',
+    description:
+      'linux-6.18: a TD runs on CPU 1, KVM_RUN moves its vCPU to CPU 0 and back to CPU 1; each move flushes it off the old CPU first (TDH.VP.FLUSH there by IPI, tdx_flush_vp_on_cpu()) and TDH.VP.ENTER associates it with the new one. Teardown flushes it off CPU 1, then TDH.MNG.VPFLUSHDONE, TDH.PHYMEM.CACHE.WB per package, TDH.MNG.KEY.FREEID and TDH.PHYMEM.PAGE.RECLAIM of every page. No finding, nothing in dmesg from KVM.',
+    platform: 'small-2s',
+    kernel: 'linux-6.18',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'td.run', cpu: 0 }, { op: 'td.run', cpu: 1 }, { op: 'td.destroy' }],
+  },
+  'td-release': {
+    name: 'td-release',
+    description:
+      'linux-6.18: KVM takes 64 KiB of private memory away from a running TD (tdx_sept_remove_private_spte() per 4 KiB page: TDH.MEM.RANGE.BLOCK, TDH.MEM.TRACK, TDH.MEM.PAGE.REMOVE, TDH.PHYMEM.PAGE.WBINVD under the TD\'s HKID), then the TD is destroyed; the released pages are not reclaimed again. No finding.',
+    platform: 'small-2s',
+    kernel: 'linux-6.18',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'td.release', gpa: '0x110000', size: '0x10000' }, { op: 'td.destroy' }],
+  },
+  'td-teardown-no-vp-flush': {
+    name: 'td-teardown-no-vp-flush',
+    description:
+      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every TD page leaks (td.destroy: -5).',
+    platform: 'small-2s',
+    kernel: 'linux-6.18',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.vp_flush.skip' }, { op: 'td.destroy' }],
+  },
+  'td-reclaim-metadata-incorrect': {
+    name: 'td-reclaim-metadata-incorrect',
+    description:
+      'linux-6.18 with a KVM bug (fault kvm.reclaim.stale): at teardown KVM reclaims a private page whose PAMT entry is already free. TDH.PHYMEM.PAGE.RECLAIM answers TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001) with RCX, RDX and R8 zero, and KVM prints `kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx 0x0, r8 0x0` (pr_tdx_error_3). `tdxsim diagnose` classifies it as runtime-seamcall-failure.',
+    platform: 'small-2s',
+    kernel: 'linux-6.18',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.reclaim.stale' }, { op: 'td.destroy' }],
+  },
+  'td-reclaim-ubuntu-6.8': {
+    name: 'td-reclaim-ubuntu-6.8',
+    description:
+      'ubuntu-6.8-intel, the reclaim failure of the real Ubuntu 24.04 reports (canonical/tdx #153, #156): three private pages are reclaimed when their PAMT entries are already free (fault kvm.reclaim.stale), and the out-of-tree KVM prints each as `SEAMCALL (0x000000000000001c) failed: 0xc000030000000001 RCX 0x0000000000000000 RDX … R11 0x0000000000000000` (leaf 28, TDX_PAGE_METADATA_INCORRECT|RCX). What made the real KVM reclaim free pages is not known from the reports. `tdxsim diagnose` classifies it as runtime-seamcall-failure.',
+    platform: 'small-2s',
+    kernel: 'ubuntu-6.8-intel',
+    steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.reclaim.stale', count: 3 }, { op: 'td.destroy' }],
+  },
   // Exploration targets (tdxsim explore NAME ...).
   'kexec-race-2cpu': {
     name: 'kexec-race-2cpu',

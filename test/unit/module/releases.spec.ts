@@ -65,6 +65,12 @@ describe('release facts (intel/tdx-module-binaries mapping_file.json, BUILD.md)'
     expect(hasFeature(moduleProfile('1.5.05'), TDX_FEATURES0_BITS.TOPOLOGY_ENUM)).toBe(true);
     expect(MODULE_PROFILE_NAMES.filter((n) => hasFeature(moduleProfile(n), TDX_FEATURES0_BITS.DYNAMIC_PAMT))).toEqual(['2.0.04', '2.0.08', '2.0.16', '2.0.18']);
     expect(MODULE_PROFILE_NAMES.filter((n) => hasFeature(moduleProfile(n), TDX_FEATURES0_BITS.SYS_DISABLE))).toEqual([]);
+    // The Dynamic PAMT leaves (58, 59) are known where the source's dispatcher has them: 1.5.34 and
+    // 2.0.08 (not 2.0.04, whose dispatcher lacks them although the mapping file gives it bit 36).
+    const pamtAdd = (n: string): boolean => moduleProfile(n).knownLeaves.has(LEAF.TDH_PHYMEM_PAMT_ADD) && moduleProfile(n).knownLeaves.has(LEAF.TDH_PHYMEM_PAMT_REMOVE);
+    expect(MODULE_PROFILE_NAMES.filter(pamtAdd)).toEqual(['1.5.34', '2.0.08']);
+    expect(LEAF.TDH_PHYMEM_PAMT_ADD).toBe(58);
+    expect(LEAF.TDH_PHYMEM_PAMT_REMOVE).toBe(59);
     expect(features0Diff(moduleProfile('1.5.05'), moduleProfile('1.5.06'))).toEqual({ added: [25, 26, 27, 29], dropped: [] });
   });
 

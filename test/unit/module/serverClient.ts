@@ -109,6 +109,8 @@ export interface CallOut {
   r9: bigint;
   r10: bigint;
   r11: bigint;
+  r12: bigint;
+  r13: bigint;
 }
 
 const hx = (v: bigint): string => `0x${v.toString(16)}`;
@@ -149,7 +151,7 @@ export const L = {
 function toOut(r: Record<string, unknown>): CallOut {
   const regs = r['regs'] as Record<string, string>;
   const b = (n: string): bigint => BigInt(regs[n] ?? '0x0');
-  return { outcome: r['outcome'] as string, status: BigInt(r['status'] as string), statusName: r['statusName'] as string, rax: b('rax'), rcx: b('rcx'), rdx: b('rdx'), r8: b('r8'), r9: b('r9'), r10: b('r10'), r11: b('r11') };
+  return { outcome: r['outcome'] as string, status: BigInt(r['status'] as string), statusName: r['statusName'] as string, rax: b('rax'), rcx: b('rcx'), rdx: b('rdx'), r8: b('r8'), r9: b('r9'), r10: b('r10'), r11: b('r11'), r12: b('r12'), r13: b('r13') };
 }
 
 /** One machine on a server, driven the way a host kernel would. */
@@ -244,7 +246,7 @@ export class Host {
   }
 
   /** Bring the module to a named state of spec 10.2. */
-  async boot(to: 'S1' | 'S2' | 'S3' | 'S4' | 'S5'): Promise<void> {
+  async boot(to: 'S1' | 'S2' | 'S3' | 'S4' | 'S5', configR8 = 32n): Promise<void> {
     const ok = (o: CallOut, what: string): void => {
       if (o.status !== 0n) {
         throw new Error(`${what}: ${o.statusName}`);
@@ -261,7 +263,7 @@ export class Host {
       return;
     }
     await this.writeCfgA();
-    ok(await this.config(), 'SYS.CONFIG');
+    ok(await this.config(configR8), 'SYS.CONFIG');
     if (to === 'S3') {
       return;
     }

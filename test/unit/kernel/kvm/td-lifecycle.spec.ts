@@ -1,0 +1,321 @@
+/**
+ * The TD lifecycle as KVM 6.16–6.18 runs it, against the real module on small-2s (CPUs 0–1 in
+ * package 0, 2–3 in package 1): vCPU migration (VP.FLUSH on the old CPU by IPI, VP.ENTER on the
+ * new one, the per-CPU associated_tdvcpus lists), private page release (RANGE.BLOCK, TRACK,
+ * PAGE.REMOVE, PAGE.WBINVD), a teardown whose VP.FLUSH is skipped (VPFLUSHDONE refuses, KVM
+ * prints nothing) and refused reclaims in the 6.18 and Ubuntu 6.8 print formats. Every SEAMCALL
+ * is checked as "cpu leaf status" from the trace.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { run } from '../../../../src/api/index.js';
+import type { TraceEvent } from '../../../../src/base/trace.js';
+import { EINVAL, EIO } from '../../../../src/kernel/errno.js';
+import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line, tdx_sept_remove_private_spte } from '../../../../src/kernel/kvm/td.js';
+import type { Td } from '../../../../src/kernel/kvm/td.js';
+import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
+import { leafName } from '../../../../src/module/leafNumbers.js';
+import { describeStatus } from '../../../../src/module/status.js';
+import { seamRegs } from '../../../../src/platform/Seam.js';
+import { diagnose } from '../../../../src/tools/diagnose.js';
+import { explain } from '../../../../src/tools/explain.js';
+import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
+import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
+
+interface Lifecycle {
+  readonly r: KernelRig;
+  readonly td: Td;
+  /** SEAMCALLs since the TD was built, as "cpu leaf status". */
+  readonly calls: string[];
+  /** kvm_intel lines and unprefixed SEAMCALL lines of dmesg. */
+  kvmLines(): string[];
+}
+
+/** A TD of 4 MiB built by KVM and run on CPU 1 (ranges: 1 MiB of 4 KiB leaves, then 2 MiB leaves). */
+function lifecycle(kernel: KernelProfileName = 'linux-6.18'): Lifecycle {
+  const r = kernelRig('small-2s', { module: 'real', kernel });
+  expect(r.run(r.m.loadKvm())).toBe(0);
+  const { ret, td } = r.run(r.m.createTd({ pages: 1024, runCpu: 1 }));
+  expect(ret).toBe(0);
+  const calls: string[] = [];
+  r.m.platform.tracer.subscribe((e) => {
+    if (e.kind === 'seamcall.exit') {
+      calls.push(`${e.cpu} ${leafName(e.leaf)} ${describeStatus(e.status).display}`);
+    }
+  });
+  return { r, td: td as Td, calls, kvmLines: () => r.lines().filter((l) => l.startsWith('kvm_intel: ') || l.startsWith('SEAMCALL ')) };
+}
+
+/** How many RECLAIMs a full teardown issues: private leaves, SEPT pages, TDCX, TDVPR, TDCS, TDR. */
+function reclaimCount(td: Td): number {
+  let leaves = 0;
+  for (const x of td.ranges) {
+    for (let off = 0; off < x.size; ) {
+      const huge = (x.gpa + off) % 0x20_0000 === 0 && (x.pa + off) % 0x20_0000 === 0 && x.size - off >= 0x20_0000;
+      off += huge ? 0x20_0000 : 0x1000;
+      leaves++;
+    }
+  }
+  return leaves + td.sept.length + td.tdcx.length + td.tdvpr.length + td.tdcs.length + 1;
+}
+
+const BLOCK_TRACK_REMOVE = ['0 TDH.MEM.RANGE.BLOCK TDX_SUCCESS', '0 TDH.MEM.TRACK TDX_SUCCESS', '0 TDH.MEM.PAGE.REMOVE TDX_SUCCESS'];
+const WBINVD = '0 TDH.PHYMEM.PAGE.WBINVD TDX_SUCCESS';
+
+describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus)', () => {
+  it('each move flushes the vCPU off the old CPU first, VP.ENTER associates it with the new one; teardown flushes the last CPU', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    const k = r.m.kernel;
+    expect(td.vcpuCpu).toBe(1);
+    expect(associated_tdvcpus(k, 1)).toEqual([td]);
+    expect(associated_tdvcpus(k, 0)).toEqual([]);
+    // KVM_RUN from a task on CPU 0: VP.FLUSH runs on CPU 1 (by IPI), then VP.ENTER on CPU 0
+    // returns the TDG.VP.VMCALL<HLT> exit (RAX 77: status class SUCCESS, exit reason 77).
+    expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
+    expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS', '0 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(associated_tdvcpus(k, 0)).toEqual([td]);
+    expect(associated_tdvcpus(k, 1)).toEqual([]);
+    // Running again on the same CPU flushes nothing.
+    expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
+    expect(calls.slice(2)).toEqual(['0 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(r.run(r.m.runTd(td, 1), 1)).toBe(77n);
+    expect(calls.slice(3)).toEqual(['0 TDH.VP.FLUSH TDX_SUCCESS', '1 TDH.VP.ENTER UNKNOWN_STATUS']);
+    expect(td.vcpuCpu).toBe(1);
+    calls.length = 0;
+    const nReclaim = reclaimCount(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    expect(calls.slice(0, 5)).toEqual([
+      '1 TDH.VP.FLUSH TDX_SUCCESS',
+      '0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS',
+      '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '2 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '0 TDH.MNG.KEY.FREEID TDX_SUCCESS',
+    ]);
+    expect(calls.slice(5, -1)).toEqual(Array<string>(nReclaim).fill('0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS'));
+    expect(calls[calls.length - 1]).toBe(WBINVD);
+    expect(associated_tdvcpus(k, 1)).toEqual([]);
+    expect(td.vcpuCpu).toBe(-1);
+    expect(kvmLines()).toEqual([]);
+  });
+
+  it('taking the CPU offline flushes the vCPUs on its list first (tdx_disable_virtualization_cpu), then WBINVD', () => {
+    const { r, td, calls } = lifecycle();
+    const k = r.m.kernel;
+    expect(r.run(r.m.cpuOffline(1))).toBe(0);
+    expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS']);
+    expect(associated_tdvcpus(k, 1)).toEqual([]);
+    expect(td.vcpuCpu).toBe(-1);
+    expect(k.cache_state_incoherent.get(1)).toBe(false);
+    // The vCPU is on no CPU: the teardown has nothing to flush and VPFLUSHDONE succeeds.
+    calls.length = 0;
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    expect(calls.slice(0, 2)).toEqual(['0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS', '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS']);
+  });
+
+  it('at kexec, KVM\'s shutdown flushes the vCPU on CPU 1 (VP.FLUSH) before that CPU\'s WBINVD', () => {
+    const res = run({ scenario: 'kexec-linux-6.18', recordTrace: 200_000 });
+    expect(res.verdict).toBe('pass');
+    const trace = (res.runs[0]?.trace ?? []) as readonly TraceEvent[];
+    const from = trace.findIndex((e) => e.kind === 'dmesg' && e.text === 'kvm: exiting hardware virtualization');
+    expect(from).toBeGreaterThan(0);
+    const cpu1 = trace
+      .slice(from)
+      .filter((e) => e.cpu === 1 && (e.kind === 'seamcall.exit' || e.kind === 'cache.flush'))
+      .map((e) => (e.kind === 'seamcall.exit' ? `${leafName(e.leaf)} ${describeStatus(e.status).display}` : e.kind === 'cache.flush' ? `${e.op} ${e.dirtyLines}` : ''));
+    expect(cpu1.slice(0, 2)).toEqual(['TDH.VP.FLUSH TDX_SUCCESS', 'wbinvd 4096']);
+  });
+
+  it('the td-migrate scenario passes with no finding and its notes show both moves', () => {
+    const res = run({ scenario: 'td-migrate' });
+    expect(res.verdict).toBe('pass');
+    const one = res.runs[0];
+    expect(one?.findings).toEqual([]);
+    expect(one?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.run on CPU 0: TDH.VP.ENTER 0x4d', 'td.run on CPU 1: TDH.VP.ENTER 0x4d', 'td.destroy: 0']);
+    expect(one?.dmesg.filter((l) => l.startsWith('kvm_intel: '))).toEqual([]);
+  });
+});
+
+describe('private page release (tdx_sept_remove_private_spte)', () => {
+  it('BLOCK, TRACK, REMOVE, WBINVD per 4 KiB leaf; the pages leave the TD and teardown does not reclaim them', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    const before = td.ranges.map((x) => ({ ...x }));
+    expect(before[0]).toEqual({ gpa: 0x100000, pa: before[0]?.pa, size: 0x100000 });
+    expect(r.run(r.m.releaseTdMemory(td, 0x110000, 0x2000))).toBe(0);
+    expect(calls).toEqual([...BLOCK_TRACK_REMOVE, WBINVD, ...BLOCK_TRACK_REMOVE, WBINVD]);
+    const pa0 = before[0]?.pa as number;
+    expect(td.ranges.slice(0, 2)).toEqual([
+      { gpa: 0x100000, pa: pa0, size: 0x10000 },
+      { gpa: 0x112000, pa: pa0 + 0x12000, size: 0xee000 },
+    ]);
+    expect(td.ranges.slice(2)).toEqual(before.slice(1));
+    calls.length = 0;
+    const nReclaim = reclaimCount(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    expect(calls.filter((c) => c.includes('RECLAIM'))).toEqual(Array<string>(nReclaim).fill('0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS'));
+    expect(kvmLines()).toEqual([]);
+  });
+
+  it('a whole 2 MiB leaf is removed at level 1 and written back page by page (512 PAGE.WBINVDs)', () => {
+    const { r, td, calls } = lifecycle();
+    const huge = td.ranges.find((x) => x.gpa % 0x20_0000 === 0 && x.pa % 0x20_0000 === 0 && x.size >= 0x20_0000);
+    expect(huge).toBeDefined();
+    const gpa = huge?.gpa as number;
+    expect(r.run(r.m.releaseTdMemory(td, gpa, 0x20_0000))).toBe(0);
+    expect(calls).toEqual([...BLOCK_TRACK_REMOVE, ...Array<string>(512).fill(WBINVD)]);
+    expect(td.ranges.some((x) => x.gpa <= gpa && x.gpa + x.size > gpa)).toBe(false);
+  });
+
+  it('refuses a range that is unaligned, outside private memory or splits a 2 MiB leaf, before any SEAMCALL', () => {
+    const { r, td, calls } = lifecycle();
+    const huge = td.ranges.find((x) => x.gpa % 0x20_0000 === 0 && x.pa % 0x20_0000 === 0 && x.size >= 0x20_0000);
+    expect(r.run(r.m.releaseTdMemory(td, 0x110800, 0x1000))).toBe(-EINVAL);
+    expect(r.run(r.m.releaseTdMemory(td, 0x4000_0000, 0x1000))).toBe(-EINVAL);
+    expect(r.run(r.m.releaseTdMemory(td, 0xff000, 0x2000))).toBe(-EINVAL);
+    expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) + 0x1000, 0x1000))).toBe(-EINVAL);
+    // Ends inside the 2 MiB leaf that starts the next range.
+    expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) - 0x1000, 0x2000))).toBe(-EINVAL);
+    expect(calls).toEqual([]);
+    // The same start with the whole leaf: one 4 KiB leaf, then the 2 MiB one.
+    expect(r.run(r.m.releaseTdMemory(td, (huge?.gpa as number) - 0x1000, 0x201000))).toBe(0);
+    expect(calls.length).toBe(4 + 3 + 512);
+  });
+
+  it('removing a leaf twice: RANGE.BLOCK finds the SEPT entry free, pr_tdx_error_2 prints the entry and level/state, -EIO', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    const pa = (td.ranges[0]?.pa as number) + 0x10000;
+    const cpu0 = r.m.platform.cpu(0);
+    expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(0);
+    calls.length = 0;
+    expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(-EIO);
+    expect(calls).toEqual(['0 TDH.MEM.RANGE.BLOCK TDX_EPT_ENTRY_STATE_INCORRECT|RCX']);
+    expect(kvmLines()).toEqual(['kvm_intel: SEAMCALL TDH_MEM_RANGE_BLOCK failed: 0xc0000b0d00000001, rcx 0x8000000000000000, rdx 0x0']);
+  });
+
+  it('the td-release scenario passes with no finding', () => {
+    const res = run({ scenario: 'td-release' });
+    expect(res.verdict).toBe('pass');
+    expect(res.runs[0]?.findings).toEqual([]);
+    expect(res.runs[0]?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.release 0x110000+0x10000: 0', 'td.destroy: 0']);
+  });
+});
+
+describe('TD creation with a package offline (__tdx_td_init)', () => {
+  it('refuses before TDH.MNG.CREATE with KVM\'s warning and -EIO; the HKID goes back', () => {
+    const r = kernelRig('small-2s', { module: 'real' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    expect(r.run(r.m.cpuOffline(2))).toBe(0);
+    expect(r.run(r.m.cpuOffline(3))).toBe(0);
+    const before = r.lines().length;
+    const calls: string[] = [];
+    r.m.platform.tracer.subscribe((e) => {
+      if (e.kind === 'seamcall.exit') {
+        calls.push(leafName(e.leaf));
+      }
+    });
+    const { ret, td } = r.run(r.m.createTd({ pages: 16 }));
+    expect(ret).toBe(-EIO);
+    expect(td).toBeUndefined();
+    expect(calls).toEqual([]);
+    expect(r.lines().slice(before)).toEqual(['kvm_intel: All packages need to have online CPU to create TD. Online CPU and retry.']);
+    expect(r.m.kernel.kvm.nr_configured_hkid).toBe(0);
+  });
+});
+
+describe('clearing what KVM gets back (tdx_clear_page, tdx_quirk_reset_page)', () => {
+  it('linux-6.16 zeroes every reclaimed and removed page with MOVDIR64B; linux-6.18 only on erratum parts', () => {
+    for (const kernel of ['linux-6.16', 'linux-6.18'] as const) {
+      const { r, td } = lifecycle(kernel);
+      const mem = r.m.platform.memory;
+      const released = (td.ranges[0]?.pa as number) + 0x10000;
+      expect(r.run(r.m.releaseTdMemory(td, 0x110000, 0x1000))).toBe(0);
+      const tdr = td.tdr;
+      const control = td.tdcs[0] as number;
+      expect(r.run(r.m.destroyTd(td))).toBe(0);
+      if (kernel === 'linux-6.16') {
+        for (const pa of [released, tdr, control]) {
+          expect(mem.lineState(pa / 64)).toMatchObject({ writer: 'kvm:tdx_clear_page', td: false, key: 0, fill: 0 });
+        }
+      } else {
+        // Not cleared: the lines keep what the module or the TD last wrote.
+        expect(mem.lineState(tdr / 64).writer).not.toBe('kvm:tdx_clear_page');
+        expect(mem.lineState(released / 64).writer).not.toBe('kvm:tdx_clear_page');
+      }
+    }
+  });
+});
+
+describe('teardown without VP.FLUSH (fault kvm.vp_flush.skip)', () => {
+  it('VPFLUSHDONE answers TDX_FLUSHVP_NOT_DONE, KVM prints nothing and stops: the HKID and every page leak', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    r.faults.arm(FAULT_KVM_SKIP_VP_FLUSH, 1);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    expect(calls).toEqual(['0 TDH.MNG.VPFLUSHDONE TDX_FLUSHVP_NOT_DONE']);
+    expect(describeStatus(0x8000_0824_0000_0000n).name).toBe('TDX_FLUSHVP_NOT_DONE');
+    expect(kvmLines()).toEqual([]);
+    expect(r.m.kernel.kvm.nr_configured_hkid).toBe(1);
+    expect(td.vcpuCpu).toBe(1);
+  });
+
+  it('the embedded scenario shows td.destroy -5 and no KVM line', () => {
+    const res = run({ scenario: 'td-teardown-no-vp-flush' });
+    expect(res.verdict).toBe('pass');
+    expect(res.runs[0]?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.destroy: -5']);
+    expect(res.runs[0]?.dmesg.filter((l) => l.startsWith('kvm_intel: '))).toEqual([]);
+  });
+});
+
+describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
+  const LINE_618 = 'kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx 0x0, r8 0x0';
+  const LINE_UBUNTU = 'SEAMCALL (0x000000000000001c) failed: 0xc000030000000001 RCX 0x0000000000000000 RDX 0x0000000000000000 R8 0x0000000000000000 R9 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000';
+
+  it('linux-6.18: the second RECLAIM of a page finds its PAMT entry free; pr_tdx_error_3, the teardown goes on', () => {
+    const { r, td, calls, kvmLines } = lifecycle();
+    r.faults.arm(FAULT_KVM_RECLAIM_STALE, 1);
+    const nReclaim = reclaimCount(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    const reclaims = calls.filter((c) => c.includes('RECLAIM'));
+    expect(reclaims.slice(0, 2)).toEqual(['0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS', '0 TDH.PHYMEM.PAGE.RECLAIM TDX_PAGE_METADATA_INCORRECT|RCX']);
+    expect(reclaims.length).toBe(nReclaim + 1);
+    expect(calls[calls.length - 1]).toBe(WBINVD);
+    expect(kvmLines()).toEqual([LINE_618]);
+    expect(td.state).toBe('torn-down');
+  });
+
+  it('ubuntu-6.8-intel prints the out-of-tree KVM one-liner of the real reports, once per refused page', () => {
+    const { r, td, kvmLines } = lifecycle('ubuntu-6.8-intel');
+    r.faults.arm(FAULT_KVM_RECLAIM_STALE, 3);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    expect(kvmLines()).toEqual([LINE_UBUNTU, LINE_UBUNTU, LINE_UBUNTU]);
+  });
+
+  it('explain knows what RECLAIM\'s PAGE_METADATA_INCORRECT and VPFLUSHDONE\'s FLUSHVP_NOT_DONE mean', () => {
+    expect(explain({ status: '0xc000030000000001', leaf: '28' }).meaning).toBe(
+      'TDH.PHYMEM.PAGE.RECLAIM found the page\'s PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero)',
+    );
+    expect(explain({ status: '0x8000082400000000', leaf: '19' }).meaning).toBe('TDH.MNG.VPFLUSHDONE: a VCPU of the TD is still associated with a logical CPU');
+  });
+
+  it('seamcall_regs_line() prints all six output registers as 16 hex digits', () => {
+    expect(seamcall_regs_line(28n, 0xc000030000000001n, seamRegs({ r8: 0x410f759000n }))).toBe(
+      'SEAMCALL (0x000000000000001c) failed: 0xc000030000000001 RCX 0x0000000000000000 RDX 0x0000000000000000 R8 0x000000410f759000 R9 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000',
+    );
+  });
+
+  it('both embedded scenarios pass, and diagnose classifies their dmesg as runtime-seamcall-failure', () => {
+    for (const [name, line, n] of [
+      ['td-reclaim-metadata-incorrect', LINE_618, 1],
+      ['td-reclaim-ubuntu-6.8', LINE_UBUNTU, 3],
+    ] as const) {
+      const res = run({ scenario: name });
+      expect(res.verdict).toBe('pass');
+      const one = res.runs[0];
+      expect(one?.findings).toEqual([]);
+      expect(one?.dmesg.filter((l) => l.includes('SEAMCALL'))).toEqual(Array<string>(n).fill(line));
+      const d = diagnose({ text: (one?.dmesgFormatted ?? []).join('\n'), name, reproduce: false });
+      expect(d.classification.class).toBe('runtime-seamcall-failure');
+      expect(d.classification.explanation).toBe(
+        `${n} SEAMCALL failure(s) of TDH.PHYMEM.PAGE.RECLAIM (first: TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX) while KVM tore a TD down and reclaimed its pages; the module itself had initialised: the host's TDX came up, a TD operation failed`,
+      );
+    }
+  });
+});
