@@ -68,7 +68,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#memory-map rect[data-lane="pamt"]').count()).toBe(9);
     expect(await page.locator('#memory-map rect[data-lane="crashkernel"]').count()).toBe(1);
     // The cache view opens just before the jump, with the TD's dirty lines by address and KeyID.
-    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('just before the jump (relocate_kernel on CPU 0) (28.064 ms)');
+    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('just before the jump (relocate_kernel on CPU 0) (28.065 ms)');
     const cpu1 = page.locator('#cache-table table').nth(1);
     expect(await page.locator('#cache-table h3').nth(1).innerText()).toBe('CPU 1: 4096 dirty lines');
     expect(await cpu1.locator('tr').nth(1).innerText()).toBe('17\t[0x17efa1000, 0x17efe1000)\t4096\ttd1');
@@ -86,7 +86,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#timeline rect.hl-ev[data-kind="stale-writeback"]').count()).toBe(1);
     expect(await page.locator('#timeline line.finding-time').count()).toBe(1);
     // The cache view moves to the last moment the lines were still dirty, and marks them.
-    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('stale write-back from CPU 0 (33.104 ms)');
+    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('stale write-back from CPU 0 (33.105 ms)');
     expect(await page.locator('#cache-table tr.hl').allInnerTexts()).toEqual(['17\t[0x17efa1000, 0x17efe1000)\t4096\ttd1']);
     // Pixels: the highlighted range is drawn in red over the map.
     const box = await hl.boundingBox();
@@ -123,7 +123,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#timeline line.divergence').count()).toBe(1);
     expect(await page.locator('#timeline-other line.divergence').count()).toBe(1);
     expect(await page.locator('#divergence').innerText()).toBe(
-      'first divergence at event 44: counterexample CPU 1: stop_this_cpu: run 1 at 1.029027 s; default schedule (first option at every choice, no faults) CPU 0: send NMI to CPU 1 at 1.030025 s',
+      'first divergence at event 45: counterexample CPU 1: stop_this_cpu: run 1 at 1.029027 s; default schedule (first option at every choice, no faults) CPU 0: send NMI to CPU 1 at 1.030025 s',
     );
     // "from the kexec on" zooms to the kexec path: more of its labels fit.
     await page.locator('#tl-fit-kexec').click();
@@ -132,7 +132,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
       'send CALL_FUNCTION to CPU 1',
       'WBINVD (2 dirty lines)',
       'take CALL_FUNCTION',
-      'WBINVD (4096 dirty lines)',
+      'TDH.VP.FLUSH',
       'take REBOOT',
       'stop_this_cpu: run 1',
       'send NMI to CPU 1',

@@ -72,7 +72,7 @@ describe('report model', () => {
     expect(r.model.main.findings.map((f) => f.class)).toEqual(['cpu-still-running']);
     expect(r.model.main.findings[0]?.replay).toBe('tdxsim replay kexec-race-2cpu --seed 1 --path 1.1.0.0.2.0.1.1');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 44, mainT: 1_029_027_362, otherT: 1_030_025_362, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_027_362, otherT: 1_030_025_362, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
     // The same schedule given as a replay draws the same execution.
     const again = buildReport({ scenario: 'kexec-race-2cpu', path: '1.1.0.0.2.0.1.1', replay: {} });
     expect(again.model.main.events).toEqual(r.model.main.events);
@@ -84,7 +84,7 @@ describe('report model', () => {
     expect(r.model.main.findings).toHaveLength(1);
     expect(r.model.compare?.other.name).toBe('path 0');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 44, mainT: 1_029_024_426, otherT: 1_030_022_426, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_024_426, otherT: 1_030_022_426, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
   });
 
   it('refuses what it cannot draw, with stable codes', () => {
