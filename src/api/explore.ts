@@ -18,6 +18,7 @@ import { DEFAULT_LATENCY_LADDER } from '../scenario/latency.js';
 import { parsePath } from '../sim/choices/path.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
 import { ScenarioRun } from '../scenario/runScenario.js';
+import type { RunObserver } from '../scenario/runScenario.js';
 import type { FindingClass, Scenario, ScenarioInput } from '../scenario/scenario.js';
 import { preset } from '../platform/presets.js';
 import { needsKernel } from '../scenario/scenario.js';
@@ -81,15 +82,40 @@ export interface ExploreResult {
   readonly replay?: string;
 }
 
+/** How a scenario becomes an exploration target. */
+export interface TargetOptions {
+  readonly latency?: boolean;
+  /** Record each execution's machine state at the jump (DPOR soundness tests). */
+  readonly finalState?: boolean;
+  /** Record this many trace events of the prefix and of recorded executions (reports). */
+  readonly recordTrace?: number;
+  /** Watches the prefix and each recorded execution (the HTML report); see RunObserver. */
+  readonly observer?: TargetObserver;
+}
+
+/**
+ * A RunObserver that also hears when the prefix's machine is put aside (`paused`, before it is
+ * copied for the executions) and when an execution's copy starts (`resumed`).
+ */
+export interface TargetObserver extends RunObserver {
+  paused?(run: ScenarioRun): void;
+  resumed?(run: ScenarioRun): void;
+}
+
 /** Build the target for a prepared scenario. */
-export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonly latency?: boolean; readonly finalState?: boolean } = {}): ExploreTarget {
+export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: TargetOptions = {}): ExploreTarget {
   const ladder = opts.latency === false ? undefined : DEFAULT_LATENCY_LADDER;
   const { prefix, rest } = splitForExplore(sc);
   const factory = needsKernel(sc) ? createKernelSession : undefined;
-  const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: 0 }, factory);
-  for (const s of prefix) {
+  const watch = opts.observer;
+  const base = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: opts.recordTrace ?? 0 }, factory);
+  watch?.started?.(base, sc.name);
+  prefix.forEach((s, i) => {
     base.exec(s);
-  }
+    watch?.afterStep?.(base, sc.name, i, s);
+  });
+  // The observer lets go of the prefix's machine before it is compiled into a template.
+  watch?.paused?.(base);
   // When the explored part ends with the jump, the next kernel's boot adds nothing to check.
   base.kernel?.setLiteNextKernel?.(liteNextKernel(rest));
   // Footprints (DPOR) are declared by the platform and by the reboot paths of the kernel
@@ -101,16 +127,18 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
   return (ctx: ExecutionContext): Execution => {
     const run = snapshot.instantiate();
     run.platform.faults = new CompositeFaults([run.armed, new PlanFaults(ctx.faults, ctx.choices, ctx.exhaustiveFaults)]);
-    run.platform.tracer.recordLimit = ctx.record ? 200_000 : 0;
+    run.platform.tracer.recordLimit = ctx.record ? Math.max(200_000, opts.recordTrace ?? 0) : 0;
     run.reschedule(ctx.choices, 'free', ladder);
     if (!run.platform.fp.coarse && [...ctx.faults.sites.keys()].some((site) => site !== 'cache.evict' && site !== 'nmi')) {
       // Faults that run unrecorded kernel code (CPU offline) or change SEAMCALL results.
       run.platform.fp.coarse = true;
     }
+    watch?.resumed?.(run);
     try {
-      for (const s of rest) {
+      rest.forEach((s, i) => {
         run.exec(s);
-      }
+        watch?.afterStep?.(run, sc.name, prefix.length + i, s);
+      });
     } catch (e) {
       if (e instanceof SleepBlocked || !(e instanceof ModelBug)) {
         throw e;
@@ -123,6 +151,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: { readonl
       return { findings: run.findings(sc.name, ''), traceHash: run.platform.tracer.hash, steps: run.sched.stats.steps, ...(opts.finalState === true ? { finalState: run.finalState() } : {}) };
     }
     const out = run.outcome(sc.name, []);
+    watch?.finished?.(run, out);
     return {
       findings: out.findings,
       traceHash: out.traceHash,
@@ -229,7 +258,7 @@ export interface ReplayResult {
 }
 
 /** Replay one path of a scenario, recording the timeline. */
-export function replayScenario(req: ExploreRequest & { path: string; faultChoices?: 'binary' | 'weighted' }): ReplayResult {
+export function replayScenario(req: ExploreRequest & { path: string; faultChoices?: 'binary' | 'weighted' }, watch?: { readonly observer: TargetObserver; readonly recordTrace: number }): ReplayResult {
   const p = prepareRun(req);
   const spec = req.cpus === undefined ? p.spec : withCpus(p.spec, req.cpus);
   checkStepCpus(p.scenario, spec, '--cpus');
@@ -245,7 +274,7 @@ export function replayScenario(req: ExploreRequest & { path: string; faultChoice
     }
     plan = parsed;
   }
-  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true });
+  const target = scenarioTarget(p.scenario, spec, { latency: req.latency ?? true, ...(watch ?? {}) });
   let execution: Execution;
   try {
     execution = replayPath(target, path, plan, true, req.faultChoices === 'binary');

@@ -12,7 +12,7 @@ import { parsePlan } from '../explore/faults.js';
 import type { FaultPlan } from '../explore/faults.js';
 import { runExplored } from '../explore/replayRun.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
-import type { RunResult } from '../scenario/runScenario.js';
+import type { RunObserver, RunResult } from '../scenario/runScenario.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
 import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
 import { FAULT_SITES as EXPLORE_FAULT_SITES, KERNEL_BUG_SITES } from '../explore/faults.js';
@@ -240,7 +240,7 @@ export function prepareRun(req: RunRequest): PreparedRun {
 }
 
 /** Run a prepared scenario. */
-export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace'> = {}): RunResult {
+export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace'> & { readonly observer?: RunObserver } = {}): RunResult {
   const sched = p.scenario.schedule;
   if (sched.policy === 'explored') {
     return runExploredScenario(p, req.recordTrace);
@@ -253,6 +253,7 @@ export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'reco
       policy: req.free === true || sched.policy === 'free' ? 'free' : 'timed',
       ...(path !== undefined ? { path } : {}),
       ...(req.recordTrace !== undefined ? { recordTrace: req.recordTrace } : {}),
+      ...(req.observer !== undefined ? { observer: req.observer } : {}),
     },
     needsKernel(p.scenario) ? createKernelSession : undefined,
   );
@@ -275,10 +276,13 @@ export function seamcallLines(trace: readonly unknown[]): string[] {
   return out;
 }
 
-/** Validate and run. A `path` that the run does not use up is bad input (TDXSIM_BAD_PATH). */
-export function run(req: RunRequest): RunResult {
+/**
+ * Validate and run. A `path` that the run does not use up is bad input (TDXSIM_BAD_PATH).
+ * `observer` watches the runs (the report draws them); it does not change what runs.
+ */
+export function run(req: RunRequest, observer?: RunObserver): RunResult {
   const p = prepareRun(req);
-  const r = runPrepared(p, req);
+  const r = runPrepared(p, { ...req, ...(observer !== undefined ? { observer } : {}) });
   if (p.path !== undefined && p.path.length > 0) {
     const used = Math.max(...r.runs.map((x) => (x.path === '' ? 0 : x.path.split('.').length)));
     if (used < p.path.length) {

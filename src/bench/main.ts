@@ -11,12 +11,13 @@ import { platformBenches } from './platform.js';
 import { tdBenches } from './td.js';
 import { toolBenches } from './tools.js';
 import type { Bench } from './types.js';
+import { reportBenches } from './report.js';
 
 const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ...tdBenches, ...exploreBenches, ...toolBenches];
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
-  const chosen = ALL.filter((b) => filters.length === 0 || filters.some((f) => b.name.includes(f)));
+  const chosen = [...ALL, ...reportBenches].filter((b) => filters.length === 0 || filters.some((f) => b.name.includes(f)));
   const results: Record<string, { target: string; pass: boolean; metrics: Record<string, number> }> = {};
   let failed = 0;
   for (const b of chosen) {

@@ -513,6 +513,9 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     const k = [...ks].reverse().find((x) => x.tdx.tdx_tdmr_list !== undefined) ?? this.machine.kernel;
     const tdx = k.tdx;
     const lanes: { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[] = [];
+    // The crashkernel= reservation (where a kdump kernel runs), and whether one ran there.
+    const crash = this.crashkernel;
+    lanes.push({ name: 'crashkernel= region', kind: 'crashkernel', regions: crash.size > 0 ? [{ base: crash.base, end: crash.base + crash.size, label: this.crashRegionBytes !== undefined ? 'crash kernel (ran)' : 'crashkernel=256M (reserved)' }] : [] });
     lanes.push({ name: 'TDX memlist', kind: 'memlist', regions: tdx.tdx_memlist.map((m) => ({ base: m.start_pfn * 4096, end: m.end_pfn * 4096, label: `node ${m.nid}` })) });
     const list = tdx.tdx_tdmr_list;
     const tdmrs = list === undefined ? [] : list.tdmrs.slice(0, list.nr_consumed_tdmrs);

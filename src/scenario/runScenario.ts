@@ -36,6 +36,18 @@ export interface RunOptions {
   readonly path?: readonly number[];
   /** Keep this many trace events for reports (0 = none). */
   readonly recordTrace?: number;
+  /** Watches each machine's run (the HTML report takes cache snapshots this way). */
+  readonly observer?: RunObserver;
+}
+
+/**
+ * Watches a run from outside without changing it: called when a machine is built, after each
+ * step and with the outcome. The report draws the same execution `run` judges this way.
+ */
+export interface RunObserver {
+  started?(run: ScenarioRun, name: string): void;
+  afterStep?(run: ScenarioRun, name: string, index: number, step: ScenarioStep): void;
+  finished?(run: ScenarioRun, outcome: RunOutcome): void;
 }
 
 /** The outcome of one machine run (the scenario, or one of its variants). */
@@ -343,10 +355,14 @@ export class ScenarioRun {
 /** Run one machine: common steps, then a variant's steps. */
 export function runOnce(scenario: Scenario, spec: PlatformSpec, steps: readonly ScenarioStep[], name: string, opts: RunOptions, kernelFactory?: KernelSessionFactory): RunOutcome {
   const r = new ScenarioRun(scenario, spec, opts, kernelFactory);
-  for (const s of steps) {
+  opts.observer?.started?.(r, name);
+  steps.forEach((s, i) => {
     r.exec(s);
-  }
-  return r.outcome(name, r.takenPath());
+    opts.observer?.afterStep?.(r, name, i, s);
+  });
+  const out = r.outcome(name, r.takenPath());
+  opts.observer?.finished?.(r, out);
+  return out;
 }
 
 /** Run a validated scenario on a validated platform. */

@@ -169,7 +169,7 @@ describe('output files, stdin and size limits', () => {
     expect(readFileSync(out, 'utf8')).toBe('OLD\n');
     const ok = tdxsim(['report', 'default', '-o', out]);
     expect(ok.status).toBe(0);
-    expect(ok.stderr).toBe(`wrote ${out} (${readFileSync(out).length} bytes)\n`);
+    expect(ok.stderr).toBe(`wrote ${out} (${readFileSync(out).length} bytes): verdict pass (expected: none; found: none)\n`);
   });
 
   it('-o - writes the report to stdout; - reads a scenario or statuses from stdin', () => {

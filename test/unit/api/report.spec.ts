@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { exploreScenario, run } from '../../../src/api/index.js';
+import { buildReport, reportSource } from '../../../src/api/report.js';
+import { renderReport } from '../../../src/web/render.js';
+
+/** An explore result file as `explore --out` writes it (src/cli/commands/explore.ts). */
+function exploreFile(): string {
+  const r = exploreScenario({ scenario: 'kexec-race-2cpu' });
+  const file = join(mkdtempSync(join(tmpdir(), 'tdxsim-report-')), 'race.json');
+  writeFileSync(file, JSON.stringify({ format: 'tdxsim-explore/1', scenario: r.scenario, campaign: r.campaign, replay: r.replay ?? null, ...r.details }));
+  return file;
+}
+
+describe('report model', () => {
+  it('runs a scenario with its own schedule, as run does: kexec-stop-race finds the race', () => {
+    const r = buildReport({ scenario: 'kexec-stop-race' });
+    expect(run({ scenario: 'kexec-stop-race' }).verdict).toBe('pass');
+    expect(r.verdict).toBe('pass');
+    expect(r.model.verdictText).toBe('verdict pass (expected: cpu-still-running; found: cpu-still-running)');
+    const m = r.model.main;
+    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_050_426]]);
+    expect(m.findings[0]?.replay).toBe('tdxsim run --scenario kexec-stop-race --seed 1 --path 1.1.0.0.2.0.1.1.0.0');
+    // The NMI from CPU 0 to CPU 1 after the 1 s wait, the epochs, the jump.
+    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_022_426, t1: 1_030_023_426, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
+    expect(m.epochs.map((e) => e.label)).toEqual(['linux-6.18 (kernel#0)', 'relocate_kernel, swap_pages', 'purgatory, early boot', 'new kernel (kernel#1)']);
+    expect(m.epochs[1]).toEqual({ t0: 1_030_050_426, t1: 1_033_050_426, label: 'relocate_kernel, swap_pages' });
+    expect(m.jumps).toEqual([1_033_050_426]);
+    expect(m.caches.map((c) => c.label)).toContain('just before the jump (relocate_kernel on CPU 0)');
+  });
+
+  it('is deterministic: the same execution gives the same page, with no clock in it', () => {
+    const a = renderReport(buildReport({ scenario: 'kexec-stop-race' }).model);
+    const b = renderReport(buildReport({ scenario: 'kexec-stop-race' }).model);
+    expect(a).toBe(b);
+    expect(a).not.toMatch(/Date|Math\.random|performance\.now/);
+    // Self-contained: no URL other than the SVG namespace.
+    expect([...a.matchAll(/https?:\/\/[^'"\s)]+/g)].map((x) => x[0])).toEqual(['http://www.w3.org/2000/svg']);
+  });
+
+  it('has the verdict of run: a mutant kernel fails', () => {
+    expect(run({ scenario: 'default', kernel: 'mutant-no-kexec-wbinvd' }).verdict).toBe('fail');
+    const r = buildReport({ scenario: 'default', kernel: 'mutant-no-kexec-wbinvd' });
+    expect(r.verdict).toBe('fail');
+    expect(r.model.verdictText).toBe('verdict fail (expected: none; found: seamcall-after-flush, silent-corruption)');
+  });
+
+  it('ties corruption findings to their lines, and shows those lines dirty just before the jump', () => {
+    const m = buildReport({ scenario: 'kexec-mutant' }).model.main;
+    const td = m.findings.find((f) => f.class === 'silent-corruption' && f.cpu === 1);
+    expect(td?.message).toContain('4096 lines from 0x17efa1000');
+    expect(td?.ranges).toEqual([{ base: 0x17efa1000, end: 0x17efa1000 + 4096 * 64 }]);
+    expect(td?.writebacks).toHaveLength(1);
+    const before = m.caches.find((c) => c.label.startsWith('just before the jump'));
+    expect(before?.cpus.find((c) => c.cpu === 1)).toEqual({ cpu: 1, lines: 4096, ranges: [{ keyId: 17, base: 0x17efa1000, end: 0x17efa1000 + 4096 * 64, writer: 'td1' }], moreRanges: 0 });
+    const lanes = Object.fromEntries(m.memory.lanes.map((l) => [l.kind, l.regions.length]));
+    expect(lanes['overwritten']).toBe(4);
+    expect(lanes['crashkernel']).toBe(1);
+    expect(lanes['newkernel']).toBeGreaterThan(0);
+  });
+
+  it('draws an explore result: its counterexample next to the default schedule, first divergence marked', () => {
+    const file = exploreFile();
+    expect(reportSource(file)).toEqual({ exploreResult: file });
+    const r = buildReport({ exploreResult: file });
+    expect(r.verdict).toBe('fail');
+    expect(r.model.verdictText).toBe('replay: 1 finding(s)');
+    expect(r.model.main.findings.map((f) => f.class)).toEqual(['cpu-still-running']);
+    expect(r.model.main.findings[0]?.replay).toBe('tdxsim replay kexec-race-2cpu --seed 1 --path 1.1.0.0.2.0.1.1');
+    expect(r.model.compare?.other.findings).toEqual([]);
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_027_362, otherT: 1_030_025_362, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    // The same schedule given as a replay draws the same execution.
+    const again = buildReport({ scenario: 'kexec-race-2cpu', path: '1.1.0.0.2.0.1.1', replay: {} });
+    expect(again.model.main.events).toEqual(r.model.main.events);
+  });
+
+  it('draws another path of the same scenario next to it (--compare-path)', () => {
+    const r = buildReport({ scenario: 'kexec-stop-race', comparePath: '0' });
+    expect(r.verdict).toBe('pass');
+    expect(r.model.main.findings).toHaveLength(1);
+    expect(r.model.compare?.other.name).toBe('path 0');
+    expect(r.model.compare?.other.findings).toEqual([]);
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_024_426, otherT: 1_030_022_426, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+  });
+
+  it('refuses what it cannot draw, with stable codes', () => {
+    expect(() => buildReport({ scenario: 'kexec-race-2cpu', replay: {} })).toThrow(expect.objectContaining({ code: 'TDXSIM_BAD_ARGS', message: '--replay (or --faults, --fault-choices, --cpus, --no-latency): give the explored schedule with --path' }));
+    const bad = join(mkdtempSync(join(tmpdir(), 'tdxsim-report-')), 'x.json');
+    writeFileSync(bad, JSON.stringify({ format: 'tdxsim-explore/1', campaign: 'nope' }));
+    expect(() => buildReport({ exploreResult: bad })).toThrow(expect.objectContaining({ code: 'TDXSIM_BAD_ARGS', message: `explore result file ${bad}: "campaign" is not one explore wrote` }));
+    expect(() => buildReport({ scenario: 'kexec-stop-race', path: '9.9' })).toThrow(
+      expect.objectContaining({ code: 'TDXSIM_BAD_PATH', message: '--path 9.9: does not fit this scenario: choice 0 is 9 but only 2 options exist there (at sched); was it recorded with other options (--platform, --kernel, --module, --cpus, --faults, --seed)? (a path printed by explore or replay is drawn with --replay)' }),
+    );
+    expect(() => reportSource('no-such-scenario')).toThrow(expect.objectContaining({ code: 'TDXSIM_UNKNOWN_SCENARIO' }));
+  });
+});
