@@ -9,9 +9,7 @@ import { parsePath } from '../sim/choices/path.js';
 import { runScenario } from '../scenario/runScenario.js';
 import type { RunResult } from '../scenario/runScenario.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
-import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
-import { FAULT_SITES as EXPLORE_FAULT_SITES } from '../explore/faults.js';
-import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
+import type { Scenario } from '../scenario/scenario.js';
 import { MetadataTable } from '../module/metadata.js';
 import { namedScenario, scenarioNames } from '../scenario/scenarios/index.js';
 import { preset, presetNames } from '../platform/presets.js';
@@ -21,6 +19,7 @@ import { TdxsimError } from './errors.js';
 import { readInputFile } from './parse/input.js';
 import { parseJsonWithPlace } from './parse/json.js';
 import { checkKernelName, checkModuleName } from './profileNames.js';
+import { stepValueProblems } from './stepValues.js';
 
 /** What the caller asks for; every field optional. */
 export interface RunRequest {
@@ -89,43 +88,6 @@ export function resolvePlatform(p: unknown, label: string): PlatformSpec {
   return r.spec;
 }
 
-/** Physical addresses end below 2^52 (the architectural MAXPHYADDR). */
-const PA_LIMIT = 2 ** 52;
-/** Most bytes one load or store step may touch. */
-const MAX_ACCESS_BYTES = 64 * 2 ** 20;
-
-/**
- * Value checks the schema cannot express, so that bad input is refused before anything runs
- * (and never reaches a model assertion): address ranges, access sizes, duplicate CPUs, fault sites.
- */
-function checkStepValues(sc: Scenario): string[] {
-  const problems: string[] = [];
-  const check = (where: string, s: ScenarioStep): void => {
-    const at = `${where} (${s.op})`;
-    if ('pa' in s) {
-      const len = 'len' in s && s.len !== undefined ? s.len : 'data' in s && s.data !== undefined ? s.data.length : 64;
-      if (!Number.isSafeInteger(s.pa) || s.pa + len > PA_LIMIT) {
-        problems.push(`${at}: pa ${s.pa} + len ${len} goes past the 52-bit physical address space`);
-      }
-      if ((s.op === 'load' || s.op === 'store') && len > MAX_ACCESS_BYTES) {
-        problems.push(`${at}: len ${len} is more than ${MAX_ACCESS_BYTES} bytes for one access`);
-      }
-    }
-    if (s.op === 'mem.online' && (!Number.isSafeInteger(s.base + s.size) || s.base + s.size > PA_LIMIT)) {
-      problems.push(`${at}: base + size goes past the 52-bit physical address space`);
-    }
-    if (s.op === 'tdx.enable' && new Set(s.cpus).size !== s.cpus.length) {
-      problems.push(`${at}: cpus lists a CPU twice (${s.cpus.join(', ')})`);
-    }
-    if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site)) {
-      problems.push(`${at}: unknown fault site "${s.site}" (known: ${[...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES)])].join(', ')})`);
-    }
-  };
-  sc.steps.forEach((s, i) => check(`steps[${i}]`, s));
-  sc.variants.forEach((v, j) => v.steps.forEach((s, i) => check(`variants[${j}].steps[${i}]`, s)));
-  return problems;
-}
-
 /** Validate a request into a runnable scenario; throws TdxsimError on bad input. */
 export function prepareRun(req: RunRequest): PreparedRun {
   let raw: unknown;
@@ -184,18 +146,10 @@ export function prepareRun(req: RunRequest): PreparedRun {
     }
   }
   const spec = resolvePlatform(sc.platform, `${label}: platform`);
-  const stepProblems = checkStepValues(sc);
+  const stepProblems = stepValueProblems(sc, spec);
   if (stepProblems.length > 0) {
     throw new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n'));
   }
-  sc.steps.concat(sc.variants.flatMap((v) => v.steps)).forEach((s, i) => {
-    const cpus = [...('cpu' in s && typeof s.cpu === 'number' ? [s.cpu] : []), ...('cpus' in s ? s.cpus : []), ...('lateRebootIpi' in s ? s.lateRebootIpi : [])];
-    for (const c of cpus) {
-      if (c >= spec.topology.packages * spec.topology.coresPerPackage * spec.topology.threadsPerCore) {
-        throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: step ${i} (${s.op}): CPU ${c} does not exist on platform ${spec.name}`);
-      }
-    }
-  });
   let path: number[] | undefined;
   if (req.path !== undefined) {
     path = parsePath(req.path);
