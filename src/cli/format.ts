@@ -44,3 +44,35 @@ export function runResultJson(r: RunResult): unknown {
     runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats })),
   };
 }
+
+/** Most lines one section of a text report prints; the rest is counted (the --json form has all). */
+export const MAX_SECTION_LINES = 200;
+
+/**
+ * Bounded text for a long list: consecutive items with the same `key` become one line (rendered
+ * with their count and first and last item), and after `max` lines the rest is one count line.
+ * Linear in the number of items, so a log of a million repeated lines prints a few lines.
+ */
+export function collapseRuns<T>(items: readonly T[], key: (x: T) => string, render: (first: T, last: T, count: number) => string, indent: string, max = MAX_SECTION_LINES): string[] {
+  const out: string[] = [];
+  let hidden = 0;
+  let i = 0;
+  while (i < items.length) {
+    const first = items[i] as T;
+    const k = key(first);
+    let j = i + 1;
+    while (j < items.length && key(items[j] as T) === k) {
+      j++;
+    }
+    if (out.length < max) {
+      out.push(render(first, items[j - 1] as T, j - i));
+    } else {
+      hidden += j - i;
+    }
+    i = j;
+  }
+  if (hidden > 0) {
+    out.push(`${indent}... ${hidden} more (every one is in the --json output)`);
+  }
+  return out;
+}
