@@ -6,7 +6,7 @@ export { TdxsimError, isTdxsimError } from './errors.js';
 export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared } from './run.js';
 export { shellCommand, shellQuote } from './shell.js';
 export type { PreparedRun, RunRequest } from './run.js';
-export type { RunOutcome, RunResult } from '../scenario/runScenario.js';
+export type { RunOutcome, RunResult, StepProgress } from '../scenario/runScenario.js';
 export type { Finding } from '../scenario/findings.js';
 export type { Scenario, ScenarioInput, ScenarioStep } from '../scenario/scenario.js';
 export { scenarioNames, namedScenario } from '../scenario/scenarios/index.js';

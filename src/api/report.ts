@@ -98,6 +98,7 @@ export function buildReport(req: RunRequest & { variant?: string }): ReportModel
   const run = new ScenarioRun(sc, p.spec, { recordTrace: 500_000, ...(p.path !== undefined ? { path: p.path } : {}) }, needsKernel(sc) ? createKernelSession : undefined);
   const caches: CacheMoment[] = [cacheMoment(run, 'start')];
   steps.forEach((s, i) => {
+    req.onStep?.({ run: variant?.name ?? sc.name, index: i, count: steps.length, op: s.op });
     run.exec(s);
     caches.push(cacheMoment(run, `after step ${i}: ${s.op}`));
   });

@@ -7,7 +7,7 @@
 import { createKernelSession, kernelProfileNames } from '../scenario/kernelSession.js';
 import { parsePath } from '../sim/choices/path.js';
 import { runScenario } from '../scenario/runScenario.js';
-import type { RunResult } from '../scenario/runScenario.js';
+import type { RunResult, StepProgress } from '../scenario/runScenario.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { MetadataTable } from '../module/metadata.js';
@@ -41,6 +41,8 @@ export interface RunRequest {
   /** Exploration-style scheduling (any interleaving). */
   readonly free?: boolean;
   readonly recordTrace?: number;
+  /** Called before each step of each machine (progress for long runs). */
+  readonly onStep?: (s: StepProgress) => void;
 }
 
 /** A scenario ready to run. */
@@ -161,7 +163,7 @@ export function prepareRun(req: RunRequest): PreparedRun {
 }
 
 /** Run a prepared scenario. */
-export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace'> = {}): RunResult {
+export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace' | 'onStep'> = {}): RunResult {
   const sched = p.scenario.schedule;
   const path = p.path ?? (sched.policy === 'free' && sched.path !== '' ? parsePath(sched.path) : undefined);
   return runScenario(
@@ -171,6 +173,7 @@ export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'reco
       policy: req.free === true || sched.policy === 'free' ? 'free' : 'timed',
       ...(path !== undefined ? { path } : {}),
       ...(req.recordTrace !== undefined ? { recordTrace: req.recordTrace } : {}),
+      ...(req.onStep !== undefined ? { onStep: req.onStep } : {}),
     },
     needsKernel(p.scenario) ? createKernelSession : undefined,
   );

@@ -34,6 +34,16 @@ export interface RunOptions {
   readonly path?: readonly number[];
   /** Keep this many trace events for reports (0 = none). */
   readonly recordTrace?: number;
+  /** Called before each step (progress for long runs; the run itself ignores it). */
+  readonly onStep?: (s: StepProgress) => void;
+}
+
+/** Which step a run is at: the machine (scenario or variant name), the step's index and op. */
+export interface StepProgress {
+  readonly run: string;
+  readonly index: number;
+  readonly count: number;
+  readonly op: string;
 }
 
 /** The outcome of one machine run (the scenario, or one of its variants). */
@@ -310,9 +320,10 @@ export class ScenarioRun {
 /** Run one machine: common steps, then a variant's steps. */
 export function runOnce(scenario: Scenario, spec: PlatformSpec, steps: readonly ScenarioStep[], name: string, opts: RunOptions, kernelFactory?: KernelSessionFactory): RunOutcome {
   const r = new ScenarioRun(scenario, spec, opts, kernelFactory);
-  for (const s of steps) {
+  steps.forEach((s, index) => {
+    opts.onStep?.({ run: name, index, count: steps.length, op: s.op });
     r.exec(s);
-  }
+  });
   return r.outcome(name, r.takenPath());
 }
 
