@@ -3,9 +3,9 @@
  * over these functions.
  */
 export { TdxsimError, isTdxsimError } from './errors.js';
-export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared } from './run.js';
+export { prepareRun, readJsonFile, resolvePlatform, run, runJson, runPrepared } from './run.js';
 export { shellCommand, shellQuote } from './shell.js';
-export type { PreparedRun, RunRequest } from './run.js';
+export type { PreparedRun, RunJson, RunJsonMachine, RunRequest } from './run.js';
 export type { RunOutcome, RunResult, StepProgress } from '../scenario/runScenario.js';
 export type { Finding } from '../scenario/findings.js';
 export type { Scenario, ScenarioInput, ScenarioStep } from '../scenario/scenario.js';

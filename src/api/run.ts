@@ -7,7 +7,8 @@
 import { createKernelSession, kernelProfileNames } from '../scenario/kernelSession.js';
 import { parsePath } from '../sim/choices/path.js';
 import { runScenario } from '../scenario/runScenario.js';
-import type { RunResult, StepProgress } from '../scenario/runScenario.js';
+import type { RunOutcome, RunResult, StepProgress } from '../scenario/runScenario.js';
+import type { Finding } from '../scenario/findings.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { MetadataTable } from '../module/metadata.js';
@@ -190,4 +191,52 @@ export function run(req: RunRequest): RunResult {
     }
   }
   return r;
+}
+
+/** One machine (the scenario, or one variant) in the `run --json` form. */
+export interface RunJsonMachine {
+  readonly name: string;
+  readonly path: string;
+  readonly traceHash: string;
+  readonly dmesg: readonly string[];
+  readonly notes: readonly string[];
+  readonly findings: readonly Finding[];
+  readonly stats: RunOutcome['stats'];
+}
+
+/**
+ * What `tdxsim run --json` prints. The top-level `dmesg`, `stats` and `notes` are the one
+ * machine's when the scenario has one; with variants, `dmesg` and `notes` are every variant's in
+ * order and `stats` is keyed by variant name (each variant's own are in `runs`).
+ */
+export interface RunJson {
+  readonly scenario: string;
+  readonly verdict: RunResult['verdict'];
+  readonly seed: number;
+  readonly expected: RunResult['expected'];
+  readonly dmesg: readonly string[];
+  readonly findings: readonly Finding[];
+  readonly stats: RunOutcome['stats'] | Record<string, RunOutcome['stats']>;
+  readonly notes: readonly string[];
+  readonly runs: readonly RunJsonMachine[];
+}
+
+/**
+ * The `run --json` form of a run result: the same object the CLI prints, so a program can move
+ * between the library and the CLI (`runJson(run(req))` equals `JSON.parse` of `tdxsim run --json`).
+ * It leaves out what only the library keeps: formatted dmesg, timeline and trace events.
+ */
+export function runJson(r: RunResult): RunJson {
+  const one = r.runs.length === 1 ? r.runs[0] : undefined;
+  return {
+    scenario: r.scenario,
+    verdict: r.verdict,
+    seed: r.seed,
+    expected: r.expected,
+    dmesg: one?.dmesg ?? r.runs.flatMap((x) => x.dmesg),
+    findings: r.findings,
+    stats: one?.stats ?? Object.fromEntries(r.runs.map((x) => [x.name, x.stats])),
+    notes: one?.notes ?? r.runs.flatMap((x) => x.notes),
+    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats })),
+  };
 }

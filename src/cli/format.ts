@@ -29,22 +29,6 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
   return `${out.join('\n')}\n`;
 }
 
-/** The --json form. */
-export function runResultJson(r: RunResult): unknown {
-  const one = r.runs.length === 1 ? r.runs[0] : undefined;
-  return {
-    scenario: r.scenario,
-    verdict: r.verdict,
-    seed: r.seed,
-    expected: r.expected,
-    dmesg: one?.dmesg ?? r.runs.flatMap((x) => x.dmesg),
-    findings: r.findings,
-    stats: one?.stats ?? Object.fromEntries(r.runs.map((x) => [x.name, x.stats])),
-    notes: one?.notes ?? r.runs.flatMap((x) => x.notes),
-    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats })),
-  };
-}
-
 /** Most lines one section of a text report prints; the rest is counted (the --json form has all). */
 export const MAX_SECTION_LINES = 200;
 

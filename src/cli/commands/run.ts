@@ -1,11 +1,12 @@
 /** `tdxsim run`: run a scenario and print its dmesg transcript and findings. */
 import type { Command } from 'commander';
 
+import { runJson } from '../../api/index.js';
 import type { RunRequest, RunResult } from '../../api/index.js';
 import { runReplayCommand } from '../../api/shell.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM } from '../exitCodes.js';
-import { formatRunResult, runResultJson } from '../format.js';
+import { formatRunResult } from '../format.js';
 import { runInWorker } from '../longRun.js';
 import { machineOptions } from '../options.js';
 
@@ -53,7 +54,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       const r = done.result;
       const multi = r.runs.length > 1 || o.variant !== undefined;
       const replay = (runName: string, seed: number, path: string): string => runReplayCommand({ ...o, ...(file !== undefined ? { file } : {}) }, r.scenario, multi ? runName : undefined, seed, path);
-      process.stdout.write(o.json === true ? `${JSON.stringify(runResultJson(r), null, 2)}\n` : formatRunResult(r, replay));
+      process.stdout.write(o.json === true ? `${JSON.stringify(runJson(r), null, 2)}\n` : formatRunResult(r, replay));
       ctx.exitCode = r.verdict === 'pass' ? EXIT_OK : EXIT_FINDINGS;
     });
 }
