@@ -14,9 +14,18 @@ export function registerSchema(program: Command, _ctx: CommandContext): void {
     });
   program
     .command('scenarios')
-    .description('list the embedded scenarios with their descriptions')
+    .description('list the embedded scenarios with their descriptions, or print one as a scenario file to start your own')
+    .argument('[name]', 'scenario to print as JSON (a valid scenario file: tdxsim scenarios NAME > my.json; tdxsim run my.json)')
     .option('--json', 'print JSON: name, description, kernel (null: the default kernel) and platform of each')
-    .action((o: { json?: boolean }) => {
+    .action((name: string | undefined, o: { json?: boolean }) => {
+      if (name !== undefined) {
+        const sc = namedScenario(name);
+        if (sc === undefined) {
+          throw new TdxsimError('TDXSIM_UNKNOWN_SCENARIO', `unknown scenario "${name}" (known: ${scenarioNames().join(', ')})`);
+        }
+        process.stdout.write(`${JSON.stringify(sc, null, 2)}\n`);
+        return;
+      }
       if (o.json === true) {
         const list = scenarioNames().map((n) => {
           const sc = namedScenario(n);
