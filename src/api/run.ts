@@ -129,10 +129,23 @@ export function prepareRun(req: RunRequest): PreparedRun {
     raw = o;
   }
   const r = parseScenario(raw);
-  if (!r.ok) {
-    throw new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
-  }
   const sc = r.scenario;
+  if (sc === undefined) {
+    throw new TdxsimError('TDXSIM_BAD_SCENARIO', (r.ok ? [] : r.problems).map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
+  }
+  // Every problem at once: order rules, profile names, the platform, then step values.
+  const errors: TdxsimError[] = r.ok ? [] : [new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'))];
+  const collect = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof TdxsimError) {
+        errors.push(e);
+        return undefined;
+      }
+      throw e;
+    }
+  };
   if (req.variant !== undefined) {
     const v = sc.variants.find((x) => x.name === req.variant);
     if (v === undefined) {
@@ -142,16 +155,25 @@ export function prepareRun(req: RunRequest): PreparedRun {
   }
   if (needsKernel(sc)) {
     if (!kernelProfileNames().includes(sc.kernel)) {
-      sc.kernel = checkKernelName(sc.kernel, `${label}: kernel`).name;
+      sc.kernel = collect(() => checkKernelName(sc.kernel, `${label}: kernel`).name) ?? sc.kernel;
     }
     if (sc.module !== undefined) {
-      sc.module = checkModuleName(sc.module, `${label}: module`).name;
+      const m = sc.module;
+      sc.module = collect(() => checkModuleName(m, `${label}: module`).name) ?? m;
     }
   }
-  const spec = resolvePlatform(sc.platform, `${label}: platform`);
-  const stepProblems = stepValueProblems(sc, spec);
+  const spec = collect(() => resolvePlatform(sc.platform, `${label}: platform`));
+  const stepProblems = spec === undefined ? [] : stepValueProblems(sc, spec);
   if (stepProblems.length > 0) {
-    throw new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n'));
+    errors.push(new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n')));
+  }
+  const [first] = errors;
+  if (first !== undefined) {
+    // One kind of problem keeps its own code (TDXSIM_UNKNOWN_PRESET, ...); several are a bad scenario.
+    throw errors.length === 1 ? first : new TdxsimError('TDXSIM_BAD_SCENARIO', errors.map((e) => e.message).join('\n'));
+  }
+  if (spec === undefined) {
+    throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: platform: not resolved`);
   }
   let path: number[] | undefined;
   if (req.path !== undefined) {

@@ -81,3 +81,20 @@ describe('scenario step values are checked at load time', () => {
     expect(p.map((l) => l.split(' (')[0])).toEqual(['scenario: steps[0].keyId', 'scenario: steps[0]', 'scenario: steps[0].cpu', 'scenario: steps[2]']);
   });
 });
+
+describe('a scenario file reports every problem at once, in the format\'s words', () => {
+  it('order, kernel and platform problems together; one kind of problem keeps its own code', () => {
+    const p = problems({ platform: 'nope', kernel: 'bad', steps: [{ op: 'kexec' }, { op: 'boot' }] });
+    expect(p.map((l) => l.split(': ').slice(0, 2).join(': '))).toEqual(['scenario: steps[0]', 'scenario: kernel', 'scenario: platform']);
+    try {
+      prepareRun({ scenarioObject: { platform: 'nope' } });
+    } catch (e) {
+      expect(isTdxsimError(e) ? e.code : e).toBe('TDXSIM_UNKNOWN_PRESET');
+    }
+  });
+
+  it('an unknown step op and an unknown field are named without validator jargon', () => {
+    expect(problems({ steps: [{ op: 'bogus' }] })).toEqual(['scenario: steps[0].op: unknown step op "bogus" (ops: store, movdir64b, clflush, wbinvd, wbnoinvd, evict, load, boot, kvm.load, tdx.enable, td.create, td.destroy, cpu.offline, cpu.online, mem.online, kexec, crash, fault)']);
+    expect(problems({ steps: [{ op: 'boot', extra: 1 }], bogus: 2 })).toEqual(['scenario: steps[0]: unknown field "extra"', 'scenario: (root): unknown field "bogus"']);
+  });
+});
