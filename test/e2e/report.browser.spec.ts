@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+if (CHROMIUM === undefined) {
+  // Say why the browser tests are skipped (README "Set up").
+  console.warn('report.browser.spec.ts: skipped: install chromium (/usr/bin/chromium) to run the HTML report tests');
+}
 
 describe('tdxsim report', () => {
   it('writes nothing on bad input', () => {

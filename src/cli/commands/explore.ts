@@ -155,8 +155,8 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
       .argument('[files...]', 'with "merge": shard result files written by --out'),
   )
     .option('--strategy <s>', 'exhaustive | random | pct', 'random')
-    .option('--budget <n>', 'maximum executions', parseUint('--budget'))
-    .option('--time <s>', 'wall-clock budget in seconds', parseUint('--time'))
+    .option('--budget <n>', 'maximum executions (default: 1000 for random and pct; exhaustive runs to completion)', parseUint('--budget'))
+    .option('--time <s>', 'wall-clock budget in seconds, setup included (default: none)', parseUint('--time'))
     .option('--faults <f>', 'none | swarm | SITE[,SITE...] (SITE or SITE:n/d:max)', 'none')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--check-determinism', 'run every execution twice and compare trace hashes')
@@ -226,6 +226,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--no-latency', 'nominal interrupt latency only (as explore --no-latency)')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 no finding on this path, 1 a finding, 2 bad input (including a --path that does not fit the scenario).')
     .action((scenario: string, o: ExploreOpts & { path: string; faultChoices?: string }) => {
       if (o.faultChoices !== 'binary' && o.faultChoices !== 'weighted') {
         throw new TdxsimError('TDXSIM_BAD_ARGS', `--fault-choices "${o.faultChoices ?? ''}": expected binary or weighted`);
