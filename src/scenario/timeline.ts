@@ -106,8 +106,9 @@ export function formatTimeline(events: readonly TimelineEvent[], maxCpus = 6, ma
     .slice(-maxRows)
     .map((e) => {
       const col = cpus.indexOf(e.cpu);
-      const cell = e.label.length > W ? `${e.label.slice(0, W - 1)}…` : e.label;
-      return `${secs(e.t)}  ${' '.repeat((W + 1) * col)}${cell}`.trimEnd();
+      // One event per row, so a long label may run past its column: nothing is cut (the
+      // address of a stale write-back is the part that matters).
+      return `${secs(e.t)}  ${' '.repeat((W + 1) * col)}${e.label}`.trimEnd();
     });
   return [head, ...rows];
 }
