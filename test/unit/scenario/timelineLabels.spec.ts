@@ -7,10 +7,10 @@ import type { TimelineEvent } from '../../../src/scenario/timeline.js';
 describe('text timeline labels', () => {
   it('a long label (a stale write-back with its address) is not cut, and starts in its CPU column', () => {
     const label = 'stale KeyID 17 write-back at 0x17efec000 over kernel#1';
-    const events = [
-      { t: 1000, cpu: 0, label: 'kexec: kernel_kexec' },
-      { t: 2000, cpu: 1, label },
-    ] as unknown as TimelineEvent[];
+    const events: TimelineEvent[] = [
+      { t: 1000, cpu: 0, kind: 'kexec', label: 'kexec: kernel_kexec' },
+      { t: 2000, cpu: 1, kind: 'stale-writeback', label },
+    ];
     const rows = formatTimeline(events);
     expect(rows[2]).toBe(`${'0.000002'.padStart(12)}  ${' '.repeat(35)}${label}`);
   });
