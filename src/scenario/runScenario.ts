@@ -297,7 +297,7 @@ export class ScenarioRun {
       stats: {
         steps: this.sched.stats.steps,
         choices: this.sched.stats.choices,
-        simulatedNs: this.sched.now,
+        simulatedNs: this.latestNs(),
         staleWritebacks: this.platform.staleWritebacks.length,
         traceEvents: tracer.eventCount,
         ...(this.kernel?.stats() ?? {}),
@@ -309,6 +309,19 @@ export class ScenarioRun {
       traceHash: tracer.hash,
       trace: tracer.events(),
     };
+  }
+
+  /**
+   * The latest simulated time the run reached: the scheduler's clock or any CPU's own clock,
+   * whichever is later (a CPU that ran on, such as a write-back after the kexec jump, is ahead
+   * of the scheduler), so no finding's time is past it.
+   */
+  latestNs(): number {
+    let t = this.sched.now;
+    for (const c of this.platform.cpus) {
+      t = Math.max(t, c.clockNs);
+    }
+    return t;
   }
 
   /** The choice path taken by the run's own random or replay source. */
