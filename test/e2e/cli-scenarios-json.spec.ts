@@ -35,4 +35,12 @@ describe('tdxsim scenarios NAME', () => {
     expect(h).toContain('mutant-no-kexec-wbinvd (6.18 without kexec-time WBINVD, wrong on purpose)');
     expect(namedScenario('kexec-mutant')?.kernel).toBe('mutant-no-kexec-wbinvd');
   });
+
+  it('presets lists each preset with CPU model, topology, usable RAM and KeyIDs', () => {
+    const r = tdxsim(['presets']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('small-2s     granite-rapids, 2 package(s) x 1 cores x 2 thread(s) = 4 CPUs, 5.9 GiB usable RAM, KeyIDs: 15 MKTME + 48 TDX');
+    expect(lines.filter((l) => l !== '')).toHaveLength(7);
+  });
 });

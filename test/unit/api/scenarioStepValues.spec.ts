@@ -44,7 +44,7 @@ describe('scenario step values are checked at load time', () => {
   });
 
   it('a KeyID beyond the platform\'s KeyIDs is refused, with the platform\'s range', () => {
-    // small-2s: 31 MKTME + 32 TDX KeyIDs (src/platform/presets.ts).
+    // small-2s: 15 MKTME + 48 TDX KeyIDs (src/platform/presets.ts).
     expect(problems({ platform: 'small-2s', steps: [{ op: 'store', cpu: 0, pa: '0x1000', keyId: 100000, fill: 1 }] })).toEqual([
       'scenario: steps[0].keyId (store): KeyID 100000 does not exist on platform small-2s (its KeyIDs are 0..63: keyids.mktme + keyids.tdx)',
     ]);
