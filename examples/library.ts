@@ -3,13 +3,16 @@
  * suite compiles and runs (test/e2e/library-examples.spec.ts). Run it yourself with
  * `npx tsc -p examples && node examples/.build/library.js`.
  */
-import { buildReport, compat, createSeamMachine, diagnose, explain, exploreScenario, isTdxsimError, namedScenario, plan, regsFrom, replayScenario, run } from 'tdxsim';
-import type { RunResult, ScenarioInput } from 'tdxsim';
+import { buildReport, compat, createSeamMachine, diagnose, explain, exploreScenario, isTdxsimError, namedScenario, plan, regsFrom, replayScenario, run, runJson } from 'tdxsim';
+import type { RunJson, RunResult, ScenarioInput } from 'tdxsim';
 import { renderReport } from 'tdxsim/web';
 
 // Run an embedded scenario, then your own object; bad input is a TdxsimError with a code.
 const r: RunResult = run({ scenario: 'kexec-mutant' });
 console.log('run:', r.verdict, r.findings.map((f) => f.class).join(','));
+// `tdxsim run --json` prints runJson(result): top-level dmesg, stats and notes, and one entry per machine.
+const j: RunJson = runJson(r);
+console.log('run json:', j.verdict, j.runs.length, j.dmesg.length === r.runs[0]?.dmesg.length);
 const mine: ScenarioInput = { ...(namedScenario('bringup') as ScenarioInput), seed: 7 };
 console.log('own scenario:', run({ scenarioObject: mine, platform: 'small-2s' }).verdict);
 try {

@@ -101,11 +101,14 @@ int main(int argc, char **argv)
 		dup2(out[1], 1);
 		close(in[1]);
 		close(out[0]);
-		if (argc > 1)
+		if (argc > 1) {
 			execvp(argv[1], argv + 1);
-		else
+			fprintf(stderr, "seamcall-client: cannot run %s: ", argv[1]);
+		} else {
 			execlp("tdxsim", "tdxsim", "serve", "--stdio", (char *)NULL);
-		perror("exec");
+			fprintf(stderr, "seamcall-client: cannot run tdxsim (is it on PATH? npm link in the clone, or pass the command: ./seamcall-client node dist/cli/main.js serve --stdio): ");
+		}
+		perror(NULL);
 		_exit(127);
 	}
 	close(in[0]);

@@ -3,10 +3,10 @@
  * over these functions.
  */
 export { TdxsimError, isTdxsimError } from './errors.js';
-export { prepareRun, readJsonFile, resolvePlatform, run, runPrepared, seamcallLines } from './run.js';
+export { prepareRun, readJsonFile, resolvePlatform, run, runJson, runPrepared, seamcallLines } from './run.js';
 export { shellCommand, shellQuote } from './shell.js';
-export type { PreparedRun, RunRequest } from './run.js';
-export type { RunOutcome, RunResult } from '../scenario/runScenario.js';
+export type { PreparedRun, RunJson, RunJsonMachine, RunRequest } from './run.js';
+export type { RunOutcome, RunResult, StepProgress } from '../scenario/runScenario.js';
 export type { Finding } from '../scenario/findings.js';
 export { formatTimeline, timelineOf } from '../scenario/timeline.js';
 export type { TimelineEvent, TimelineFormat } from '../scenario/timeline.js';

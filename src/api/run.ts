@@ -12,11 +12,10 @@ import { parsePlan } from '../explore/faults.js';
 import type { FaultPlan } from '../explore/faults.js';
 import { runExplored } from '../explore/replayRun.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
-import type { RunObserver, RunResult } from '../scenario/runScenario.js';
+import type { RunObserver, RunOutcome, RunResult, StepProgress } from '../scenario/runScenario.js';
+import type { Finding } from '../scenario/findings.js';
 import { needsKernel, parseScenario } from '../scenario/scenario.js';
-import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
-import { FAULT_SITES as EXPLORE_FAULT_SITES, KERNEL_BUG_SITES } from '../explore/faults.js';
-import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
+import type { Scenario } from '../scenario/scenario.js';
 import { MetadataTable } from '../module/metadata.js';
 import { namedScenario, scenarioNames } from '../scenario/scenarios/index.js';
 import { preset, presetNames } from '../platform/presets.js';
@@ -30,6 +29,7 @@ import { TdxsimError } from './errors.js';
 import { readInputFile } from './parse/input.js';
 import { parseJsonWithPlace } from './parse/json.js';
 import { checkKernelName, checkModuleName, closestName } from './profileNames.js';
+import { stepValueProblems } from './stepValues.js';
 
 /** What the caller asks for; every field optional. */
 export interface RunRequest {
@@ -51,6 +51,8 @@ export interface RunRequest {
   /** Exploration-style scheduling (any interleaving). */
   readonly free?: boolean;
   readonly recordTrace?: number;
+  /** Called before each step of each machine (progress for long runs). */
+  readonly onStep?: (s: StepProgress) => void;
 }
 
 /** A scenario ready to run. */
@@ -96,43 +98,6 @@ export function resolvePlatform(p: unknown, label: string): PlatformSpec {
     throw new TdxsimError('TDXSIM_BAD_PLATFORM', bad.map((b) => `${label}: tdxModule.overrides: ${b}`).join('\n'));
   }
   return r.spec;
-}
-
-/** Physical addresses end below 2^52 (the architectural MAXPHYADDR). */
-const PA_LIMIT = 2 ** 52;
-/** Most bytes one load or store step may touch. */
-const MAX_ACCESS_BYTES = 64 * 2 ** 20;
-
-/**
- * Value checks the schema cannot express, so that bad input is refused before anything runs
- * (and never reaches a model assertion): address ranges, access sizes, duplicate CPUs, fault sites.
- */
-function checkStepValues(sc: Scenario): string[] {
-  const problems: string[] = [];
-  const check = (where: string, s: ScenarioStep): void => {
-    const at = `${where} (${s.op})`;
-    if ('pa' in s) {
-      const len = 'len' in s && s.len !== undefined ? s.len : 'data' in s && s.data !== undefined ? s.data.length : 64;
-      if (!Number.isSafeInteger(s.pa) || s.pa + len > PA_LIMIT) {
-        problems.push(`${at}: pa ${s.pa} + len ${len} goes past the 52-bit physical address space`);
-      }
-      if ((s.op === 'load' || s.op === 'store') && len > MAX_ACCESS_BYTES) {
-        problems.push(`${at}: len ${len} is more than ${MAX_ACCESS_BYTES} bytes for one access`);
-      }
-    }
-    if (s.op === 'mem.online' && (!Number.isSafeInteger(s.base + s.size) || s.base + s.size > PA_LIMIT)) {
-      problems.push(`${at}: base + size goes past the 52-bit physical address space`);
-    }
-    if (s.op === 'tdx.enable' && new Set(s.cpus).size !== s.cpus.length) {
-      problems.push(`${at}: cpus lists a CPU twice (${s.cpus.join(', ')})`);
-    }
-    if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site) && !Object.hasOwn(KERNEL_BUG_SITES, s.site)) {
-      problems.push(`${at}: unknown fault site "${s.site}" (known: ${[...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES), ...Object.keys(KERNEL_BUG_SITES)])].join(', ')})`);
-    }
-  };
-  sc.steps.forEach((s, i) => check(`steps[${i}]`, s));
-  sc.variants.forEach((v, j) => v.steps.forEach((s, i) => check(`variants[${j}].steps[${i}]`, s)));
-  return problems;
 }
 
 /**
@@ -204,10 +169,23 @@ export function prepareRun(req: RunRequest): PreparedRun {
   }
   checkOverrideNames(raw, label);
   const r = parseScenario(raw);
-  if (!r.ok) {
-    throw new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
-  }
   const sc = r.scenario;
+  if (sc === undefined) {
+    throw new TdxsimError('TDXSIM_BAD_SCENARIO', (r.ok ? [] : r.problems).map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'));
+  }
+  // Every problem at once: order rules, profile names, the platform, then step values.
+  const errors: TdxsimError[] = r.ok ? [] : [new TdxsimError('TDXSIM_BAD_SCENARIO', r.problems.map((p) => `${label}: ${p.path}: ${p.message}`).join('\n'))];
+  const collect = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof TdxsimError) {
+        errors.push(e);
+        return undefined;
+      }
+      throw e;
+    }
+  };
   if (req.variant !== undefined) {
     const v = sc.variants.find((x) => x.name === req.variant);
     if (v === undefined) {
@@ -217,16 +195,25 @@ export function prepareRun(req: RunRequest): PreparedRun {
   }
   if (needsKernel(sc)) {
     if (!kernelProfileNames().includes(sc.kernel)) {
-      sc.kernel = checkKernelName(sc.kernel, `${label}: kernel`).name;
+      sc.kernel = collect(() => checkKernelName(sc.kernel, `${label}: kernel`).name) ?? sc.kernel;
     }
     if (sc.module !== undefined) {
-      sc.module = checkModuleName(sc.module, `${label}: module`).name;
+      const m = sc.module;
+      sc.module = collect(() => checkModuleName(m, `${label}: module`).name) ?? m;
     }
   }
-  const spec = resolvePlatform(sc.platform, `${label}: platform`);
-  const stepProblems = checkStepValues(sc);
+  const spec = collect(() => resolvePlatform(sc.platform, `${label}: platform`));
+  const stepProblems = spec === undefined ? [] : stepValueProblems(sc, spec);
   if (stepProblems.length > 0) {
-    throw new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n'));
+    errors.push(new TdxsimError('TDXSIM_BAD_SCENARIO', stepProblems.map((m) => `${label}: ${m}`).join('\n')));
+  }
+  const [first] = errors;
+  if (first !== undefined) {
+    // One kind of problem keeps its own code (TDXSIM_UNKNOWN_PRESET, ...); several are a bad scenario.
+    throw errors.length === 1 ? first : new TdxsimError('TDXSIM_BAD_SCENARIO', errors.map((e) => e.message).join('\n'));
+  }
+  if (spec === undefined) {
+    throw new TdxsimError('TDXSIM_BAD_SCENARIO', `${label}: platform: not resolved`);
   }
   checkStepCpus(sc, spec, label);
   let path: number[] | undefined;
@@ -240,7 +227,7 @@ export function prepareRun(req: RunRequest): PreparedRun {
 }
 
 /** Run a prepared scenario. */
-export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace'> & { readonly observer?: RunObserver } = {}): RunResult {
+export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace' | 'onStep'> & { readonly observer?: RunObserver } = {}): RunResult {
   const sched = p.scenario.schedule;
   if (sched.policy === 'explored') {
     return runExploredScenario(p, req.recordTrace);
@@ -254,6 +241,7 @@ export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'reco
       ...(path !== undefined ? { path } : {}),
       ...(req.recordTrace !== undefined ? { recordTrace: req.recordTrace } : {}),
       ...(req.observer !== undefined ? { observer: req.observer } : {}),
+      ...(req.onStep !== undefined ? { onStep: req.onStep } : {}),
     },
     needsKernel(p.scenario) ? createKernelSession : undefined,
   );
@@ -333,4 +321,59 @@ function runExploredScenario(p: PreparedRun, recordTrace: number | undefined): R
   }
   const outcome = run.outcome(sc.variants[0]?.name ?? sc.name, path);
   return resultOf(sc, [outcome]);
+}
+
+/** One machine (the scenario, or one variant) in the `run --json` form. */
+export interface RunJsonMachine {
+  readonly name: string;
+  readonly path: string;
+  readonly traceHash: string;
+  readonly dmesg: readonly string[];
+  readonly notes: readonly string[];
+  readonly findings: readonly Finding[];
+  readonly stats: RunOutcome['stats'];
+  /** The timeline's marks as data. */
+  readonly timeline: RunOutcome['timelineEvents'];
+  /** With `seamcalls`: one line per SEAMCALL (`tdxsim run --seamcalls`). */
+  readonly seamcalls?: readonly string[];
+}
+
+/**
+ * What `tdxsim run --json` prints. The top-level `dmesg`, `stats` and `notes` are the one
+ * machine's when the scenario has one; with variants, `dmesg` and `notes` are every variant's in
+ * order and `stats` is keyed by variant name (each variant's own are in `runs`).
+ */
+export interface RunJson {
+  readonly scenario: string;
+  /** The kernel profile, with the scenario's kernelOverrides if any. */
+  readonly kernel: string;
+  readonly verdict: RunResult['verdict'];
+  readonly seed: number;
+  readonly expected: RunResult['expected'];
+  readonly dmesg: readonly string[];
+  readonly findings: readonly Finding[];
+  readonly stats: RunOutcome['stats'] | Record<string, RunOutcome['stats']>;
+  readonly notes: readonly string[];
+  readonly runs: readonly RunJsonMachine[];
+}
+
+/**
+ * The `run --json` form of a run result: the same object the CLI prints, so a program can move
+ * between the library and the CLI (`runJson(run(req))` equals `JSON.parse` of `tdxsim run --json`).
+ * It leaves out what only the library keeps: formatted dmesg, the text timeline and trace events.
+ */
+export function runJson(r: RunResult, opts: { readonly seamcalls?: boolean } = {}): RunJson {
+  const one = r.runs.length === 1 ? r.runs[0] : undefined;
+  return {
+    scenario: r.scenario,
+    kernel: r.kernel,
+    verdict: r.verdict,
+    seed: r.seed,
+    expected: r.expected,
+    dmesg: one?.dmesg ?? r.runs.flatMap((x) => x.dmesg),
+    findings: r.findings,
+    stats: one?.stats ?? Object.fromEntries(r.runs.map((x) => [x.name, x.stats])),
+    notes: one?.notes ?? r.runs.flatMap((x) => x.notes),
+    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats, timeline: x.timelineEvents, ...(opts.seamcalls === true ? { seamcalls: seamcallLines(x.trace) } : {}) })),
+  };
 }

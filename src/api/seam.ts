@@ -137,6 +137,8 @@ export class SeamMachine {
   readonly faults = new ArmedFaults();
   private readonly inFlight = new Map<string, InFlight>();
   private nextCall = 1;
+  /** The e820 map merged into sorted, disjoint [base, end) ranges: where there is memory at all. */
+  private readonly memoryRanges: readonly (readonly [number, number])[];
 
   constructor(readonly spec: PlatformSpec, params: SeamMachineParams) {
     const profile = params.module ?? spec.tdxModule.profile;
@@ -154,6 +156,7 @@ export class SeamMachine {
     for (const c of this.machine.platform.cpus) {
       c.vmx = (params.vmx ?? true) && c.online;
     }
+    this.memoryRanges = mergeRanges(spec.memory.e820.map((e) => [e.base, e.base + e.size] as const));
   }
 
   /** Summary returned by machine.create. */
@@ -244,7 +247,33 @@ export class SeamMachine {
     if (!Number.isSafeInteger(s.key) || s.key < 0 || s.key >= 2 ** this.spec.keyids.bits) {
       throw new TdxsimError('TDXSIM_BAD_PARAMS', `KeyID ${s.key} does not fit ${this.spec.keyids.bits} KeyID bits`);
     }
+    this.hostAccessible(s.pa, len);
     return s;
+  }
+
+  /**
+   * A host load or store reaches only memory the host may touch. SEAMRR belongs to SEAM mode
+   * and SMRR to SMM; an address in no e820 entry (an MMIO hole, or past the end of memory) has
+   * no DRAM behind it. What the hardware answers there (dropped writes, a fixed read value,
+   * an MMIO device) is not modelled, so such an access is refused instead of pretending to
+   * store bytes that read back. (The sources this model follows do not say what a host access
+   * to SEAMRR, SMRR or a hole returns, so the model does not guess.)
+   */
+  private hostAccessible(pa: number, len: number): void {
+    const span = Math.max(len, 1);
+    const what = `range 0x${pa.toString(16)}+0x${span.toString(16)}`;
+    const sr = this.spec.seamrr;
+    if (sr.enabled && sr.size > 0 && pa < sr.base + sr.size && sr.base < pa + span) {
+      throw new TdxsimError('TDXSIM_NOT_HOST_MEMORY', `${what} overlaps SEAMRR [0x${sr.base.toString(16)}, 0x${(sr.base + sr.size).toString(16)}), which only the TDX module (SEAM mode) accesses; a host access there is not modelled`);
+    }
+    const sm = this.spec.smrr;
+    if (sm.valid && sm.size > 0 && pa < sm.base + sm.size && sm.base < pa + span) {
+      throw new TdxsimError('TDXSIM_NOT_HOST_MEMORY', `${what} overlaps SMRR [0x${sm.base.toString(16)}, 0x${(sm.base + sm.size).toString(16)}), which only SMM code accesses; a host access there is not modelled`);
+    }
+    const gap = firstGap(this.memoryRanges, pa, pa + span);
+    if (gap !== undefined) {
+      throw new TdxsimError('TDXSIM_NOT_HOST_MEMORY', `${what} is not all memory: [0x${gap[0].toString(16)}, 0x${gap[1].toString(16)}) is in no e820 entry (a memory hole or past the end of memory); a host access there is not modelled`);
+    }
   }
 
   /**
@@ -367,4 +396,41 @@ export function platformPreset(name: string): PlatformSpecInput {
 /** Registers from a partial record (missing ones are 0). */
 export function regsFrom(r: Partial<Record<SeamRegName, bigint>>): SeamRegs {
   return seamRegs(r);
+}
+
+/** Sort and merge [base, end) ranges into disjoint ones (touching ranges join). */
+function mergeRanges(ranges: readonly (readonly [number, number])[]): [number, number][] {
+  const sorted = ranges.filter(([b, e]) => e > b).sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [b, e] of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && b <= last[1]) {
+      last[1] = Math.max(last[1], e);
+    } else {
+      out.push([b, e]);
+    }
+  }
+  return out;
+}
+
+/** The first part of [from, to) that no merged range covers, or undefined (binary search). */
+function firstGap(ranges: readonly (readonly [number, number])[], from: number, to: number): [number, number] | undefined {
+  let lo = 0;
+  let hi = ranges.length;
+  // The last range whose base is at or below `from`.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ranges[mid] as readonly [number, number])[0] <= from) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  const r = ranges[lo - 1];
+  if (r === undefined || r[1] <= from) {
+    const next = ranges[lo];
+    return [from, Math.min(to, next === undefined ? to : next[0])];
+  }
+  // Merged ranges are disjoint and not touching, so coverage ends at r's end.
+  return r[1] >= to ? undefined : [r[1], Math.min(to, ranges[lo]?.[0] ?? to)];
 }

@@ -17,7 +17,17 @@ const ALL: Bench[] = [...platformBenches, ...kernelBenches, ...moduleBenches, ..
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
+  if (filters.includes('--help') || filters.includes('-h')) {
+    console.log(`usage: node --expose-gc dist/bench/main.js [FILTER...]  (runs the benchmarks whose name contains a FILTER; all without one)\nbenchmarks: ${[...ALL, ...reportBenches].map((b) => b.name).join(', ')}`);
+    return;
+  }
   const chosen = [...ALL, ...reportBenches].filter((b) => filters.length === 0 || filters.some((f) => b.name.includes(f)));
+  if (chosen.length === 0) {
+    // Nothing to run: say so, and leave the previous results file alone.
+    console.error(`no benchmark matches ${filters.map((f) => JSON.stringify(f)).join(', ')} (benchmarks: ${[...ALL, ...reportBenches].map((b) => b.name).join(', ')})`);
+    process.exitCode = 2;
+    return;
+  }
   const results: Record<string, { target: string; pass: boolean; metrics: Record<string, number> }> = {};
   let failed = 0;
   for (const b of chosen) {

@@ -51,19 +51,34 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
   return `${out.join('\n')}\n`;
 }
 
-/** The --json form. */
-export function runResultJson(r: RunResult, seamcalls = false): unknown {
-  const one = r.runs.length === 1 ? r.runs[0] : undefined;
-  return {
-    scenario: r.scenario,
-    kernel: r.kernel,
-    verdict: r.verdict,
-    seed: r.seed,
-    expected: r.expected,
-    dmesg: one?.dmesg ?? r.runs.flatMap((x) => x.dmesg),
-    findings: r.findings,
-    stats: one?.stats ?? Object.fromEntries(r.runs.map((x) => [x.name, x.stats])),
-    notes: one?.notes ?? r.runs.flatMap((x) => x.notes),
-    runs: r.runs.map((x) => ({ name: x.name, path: x.path, traceHash: x.traceHash, dmesg: x.dmesg, notes: x.notes, findings: x.findings, stats: x.stats, timeline: x.timelineEvents, ...(seamcalls ? { seamcalls: seamcallLines(x.trace) } : {}) })),
-  };
+/** Most lines one section of a text report prints; the rest is counted (the --json form has all). */
+export const MAX_SECTION_LINES = 200;
+
+/**
+ * Bounded text for a long list: consecutive items with the same `key` become one line (rendered
+ * with their count and first and last item), and after `max` lines the rest is one count line.
+ * Linear in the number of items, so a log of a million repeated lines prints a few lines.
+ */
+export function collapseRuns<T>(items: readonly T[], key: (x: T) => string, render: (first: T, last: T, count: number) => string, indent: string, max = MAX_SECTION_LINES): string[] {
+  const out: string[] = [];
+  let hidden = 0;
+  let i = 0;
+  while (i < items.length) {
+    const first = items[i] as T;
+    const k = key(first);
+    let j = i + 1;
+    while (j < items.length && key(items[j] as T) === k) {
+      j++;
+    }
+    if (out.length < max) {
+      out.push(render(first, items[j - 1] as T, j - i));
+    } else {
+      hidden += j - i;
+    }
+    i = j;
+  }
+  if (hidden > 0) {
+    out.push(`${indent}... ${hidden} more (every one is in the --json output)`);
+  }
+  return out;
 }

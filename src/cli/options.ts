@@ -24,7 +24,7 @@ export function parseUint(name: string): (v: string) => number {
 export function machineOptions(cmd: Command): Command {
   return cmd
     .option('--platform <preset|file.json>', 'platform preset or description file')
-    .option('--kernel <kernel>', 'kernel profile (default: the scenario\'s, else linux-6.18): linux-6.18, linux-6.6, ubuntu-6.8-intel, linux-6.16, linux-7.1, linux-7.2, tdx-host-v8, tdx-host-rfc (tdxsim kernels; docs/kernel.md)', kernelArg('--kernel'))
+    .option('--kernel <kernel>', 'kernel profile (default: the scenario\'s, else linux-6.18): linux-6.18, linux-6.6, ubuntu-6.8-intel, linux-6.16, linux-7.1, linux-7.2, tdx-host-v8, tdx-host-rfc, and mutant-no-kexec-wbinvd (6.18 without kexec-time WBINVD, wrong on purpose) (tdxsim kernels; docs/kernel.md)', kernelArg('--kernel'))
     .option('--module <release>', 'TDX module release: 1.0, 1.5.01 ... 1.5.34, 2.0.02 ... 2.0.18, or RELEASE+sys-disable (default: the scenario\'s, the platform\'s, else the kernel\'s; tdxsim modules; docs/module.md)', moduleArg('--module'))
     .option('--seed <n>', 'seed for every random decision', parseUint('--seed'));
 }

@@ -141,9 +141,38 @@ export interface Counterexample {
   readonly exhaustiveFaults: boolean;
 }
 
+/**
+ * What a search result claims. `proved`: an exhaustive search covered every (reduced) schedule
+ * with no finding, so none exists in the whole space (of the `failOn` classes, if given).
+ * `not-proved`: no finding, but the search did not cover the space (a random or PCT search, a
+ * budget, time or signal stop, or a bit-state table that may take a new state for a seen one).
+ * `proved-in-shard`: one shard of an exhaustive search is complete; merge the shards for the
+ * whole. `counterexample`, `nondeterminism`: a finding; `refused`: not run (estimate beyond time).
+ */
+export type ExploreClaim = 'proved' | 'proved-in-shard' | 'not-proved' | 'counterexample' | 'nondeterminism' | 'refused';
+
+/** The claim of a result, from its other fields. */
+export function exploreClaim(d: Omit<ExploreDetails, 'claim'>): ExploreClaim {
+  if (d.counterexample !== undefined) {
+    return 'counterexample';
+  }
+  if (d.nondeterminism !== undefined) {
+    return 'nondeterminism';
+  }
+  if (d.stopped === 'refused') {
+    return 'refused';
+  }
+  if (!d.complete || d.strategy !== 'exhaustive' || d.stateStore?.kind === 'bitstate') {
+    return 'not-proved';
+  }
+  return d.shard !== undefined ? 'proved-in-shard' : 'proved';
+}
+
 /** Result of an exploration. */
 export interface ExploreDetails {
   readonly outcome: 'passed' | 'failed' | 'interrupted';
+  /** What the result shows: a proof of absence, only "no finding so far", or a finding. */
+  readonly claim: ExploreClaim;
   readonly strategy: Strategy;
   readonly seed: number;
   readonly executions: number;
@@ -316,7 +345,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
     const e = complete ? { fractionDone: 1, remainingMs: 0 } : estimate();
     // The two names callers use: `stopped` (signal, refused) and `stoppedBy` (request).
     const stoppedBy: ExploreDetails['stoppedBy'] = stopped === 'signal' ? 'request' : stopped === 'refused' ? undefined : stopped;
-    return {
+    const d: Omit<ExploreDetails, 'claim'> = {
       outcome,
       strategy: opts.strategy,
       seed: opts.seed,
@@ -335,6 +364,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
       ...(failureOrder !== undefined ? { failureOrder } : {}),
       ...(store !== undefined ? { stateStore: { stored: store.size, bytes: store.bytes, kind: store.kind, revisits: exh?.revisits ?? 0 } } : {}),
     };
+    return { ...d, claim: exploreClaim(d) };
   }
 }
 

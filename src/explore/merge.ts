@@ -4,6 +4,7 @@
  * one shard), the search is complete when every shard completed, and the counterexample is the
  * one an unsharded run meets first (the smallest `failureOrder`).
  */
+import { exploreClaim } from './explore.js';
 import type { ExploreDetails } from './explore.js';
 
 function compareOrder(a: readonly number[], b: readonly number[]): number {
@@ -53,7 +54,8 @@ export function mergeDetails(parts: readonly ExploreDetails[]): ExploreDetails |
   const outcome: ExploreDetails['outcome'] = cx !== undefined || nondet !== undefined ? 'failed' : complete || parts.every((p) => p.outcome === 'passed') ? 'passed' : 'interrupted';
   const stopped = parts.find((p) => p.stopped !== undefined)?.stopped;
   const fr = parts.filter((p) => p.fractionDone !== undefined);
-  return {
+  const bitstate = parts.find((p) => p.stateStore?.kind === 'bitstate')?.stateStore;
+  const merged: Omit<ExploreDetails, 'claim'> = {
     outcome,
     strategy: first.strategy,
     seed: first.seed,
@@ -68,5 +70,8 @@ export function mergeDetails(parts: readonly ExploreDetails[]): ExploreDetails |
     ...(nondet !== undefined ? { nondeterminism: nondet } : {}),
     ...(stopped !== undefined && outcome === 'interrupted' ? { stopped } : {}),
     ...(fr.length === parts.length && !complete ? { fractionDone: fr.reduce((a, p) => a + (p.fractionDone ?? 0), 0) / fr.length, remainingMs: Math.max(...fr.map((p) => p.remainingMs ?? 0)) } : {}),
+    // One bit-state shard makes the whole a partial search: keep its table's figures.
+    ...(bitstate !== undefined ? { stateStore: bitstate } : {}),
   };
+  return { ...merged, claim: exploreClaim(merged) };
 }

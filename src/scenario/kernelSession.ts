@@ -341,7 +341,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     }
     // In time order (CPU, then site, for equal times): flushes of different CPUs commute.
     const fl = [...old.kexec_state.flushes].sort((a, b) => a.t - b.t || a.cpu - b.cpu || (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
-    this.results.push(`${how}: cache flushes before the jump: ${fl.length === 0 ? 'none' : fl.map((f) => `CPU ${f.cpu} ${f.site} at ${(f.t / 1e9).toFixed(6)} s`).join('; ')}`);
+    this.results.push(`${how}: cache flushes before the jump: ${formatFlushes(fl)}`);
     const twice = [...old.kexec_state.stopRuns].filter(([, n]) => n > 1);
     if (twice.length > 0) {
       this.results.push(`${how}: stop_this_cpu() ran more than once on ${twice.map(([c, n]) => `CPU ${c} (${n} times)`).join(', ')}`);
@@ -552,4 +552,45 @@ export class MachineSession implements KernelSession, StateFingerprinter {
 /** Create the kernel session for a run. */
 export function createKernelSession(args: KernelSessionArgs): KernelSession {
   return new MachineSession(args);
+}
+
+/** Up to this many flushes are listed one by one; more are grouped by site and time. */
+const MAX_LISTED_FLUSHES = 8;
+
+/** "0-3,8,10-11": sorted CPU numbers as ranges. */
+function cpuRanges(cpus: readonly number[]): string {
+  const sorted = [...cpus].sort((a, b) => a - b);
+  const out: string[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    let j = i;
+    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) {
+      j++;
+    }
+    out.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+/**
+ * The kexec flush note: each flush on a small host; on a large one (hundreds of CPUs) one entry
+ * per site and time with the CPUs as ranges, so the note stays a readable line.
+ */
+export function formatFlushes(fl: readonly { cpu: number; site: string; t: number }[]): string {
+  if (fl.length === 0) {
+    return 'none';
+  }
+  const at = (t: number): string => `${(t / 1e9).toFixed(6)} s`;
+  if (fl.length <= MAX_LISTED_FLUSHES) {
+    return fl.map((f) => `CPU ${f.cpu} ${f.site} at ${at(f.t)}`).join('; ');
+  }
+  const groups = new Map<string, { site: string; t: number; cpus: number[] }>();
+  for (const f of fl) {
+    const key = `${f.site}@${f.t}`;
+    const g = groups.get(key) ?? { site: f.site, t: f.t, cpus: [] };
+    g.cpus.push(f.cpu);
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => `${g.site} on ${g.cpus.length === 1 ? 'CPU' : `${g.cpus.length} CPUs`} ${cpuRanges(g.cpus)} at ${at(g.t)}`).join('; ');
 }

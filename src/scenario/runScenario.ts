@@ -38,6 +38,16 @@ export interface RunOptions {
   readonly recordTrace?: number;
   /** Watches each machine's run (the HTML report takes cache snapshots this way). */
   readonly observer?: RunObserver;
+  /** Called before each step (progress for long runs; the run itself ignores it). */
+  readonly onStep?: (s: StepProgress) => void;
+}
+
+/** Which step a run is at: the machine (scenario or variant name), the step's index and op. */
+export interface StepProgress {
+  readonly run: string;
+  readonly index: number;
+  readonly count: number;
+  readonly op: string;
 }
 
 /**
@@ -322,7 +332,7 @@ export class ScenarioRun {
       stats: {
         steps: this.sched.stats.steps,
         choices: this.sched.stats.choices,
-        simulatedNs: this.sched.now,
+        simulatedNs: this.latestNs(),
         staleWritebacks: this.platform.staleWritebacks.length,
         traceEvents: tracer.eventCount,
         ...(this.kernel?.stats() ?? {}),
@@ -346,6 +356,19 @@ export class ScenarioRun {
     return JSON.stringify([findings.sort(), this.kernel?.notes?.() ?? this.notes, this.kernel?.dmesg()[1] ?? [], this.kernel?.jumpStates?.() ?? []]);
   }
 
+  /**
+   * The latest simulated time the run reached: the scheduler's clock or any CPU's own clock,
+   * whichever is later (a CPU that ran on, such as a write-back after the kexec jump, is ahead
+   * of the scheduler), so no finding's time is past it.
+   */
+  latestNs(): number {
+    let t = this.sched.now;
+    for (const c of this.platform.cpus) {
+      t = Math.max(t, c.clockNs);
+    }
+    return t;
+  }
+
   /** The choice path taken by the run's own random or replay source. */
   takenPath(): number[] {
     return this.random?.path ?? this.replay?.taken ?? [];
@@ -357,6 +380,7 @@ export function runOnce(scenario: Scenario, spec: PlatformSpec, steps: readonly 
   const r = new ScenarioRun(scenario, spec, opts, kernelFactory);
   opts.observer?.started?.(r, name);
   steps.forEach((s, i) => {
+    opts.onStep?.({ run: name, index: i, count: steps.length, op: s.op });
     r.exec(s);
     opts.observer?.afterStep?.(r, name, i, s);
   });

@@ -180,18 +180,43 @@ function orderProblems(steps: readonly ScenarioStep[], base: string): ScenarioPr
   return out;
 }
 
+/** The value at `path` inside `input` (own properties only), for messages. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null || typeof k === 'symbol' || !Object.hasOwn(v, k)) {
+      return undefined;
+    }
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+/** A schema problem in the scenario format's words rather than the validator's. */
+function issueMessage(i: z.core.$ZodIssue, input: unknown): string {
+  if (i.code === 'invalid_union' && 'discriminator' in i && 'options' in i && Array.isArray(i.options)) {
+    const got = valueAt(input, i.path);
+    return `${got === undefined ? 'missing "op"' : `unknown step op ${JSON.stringify(got)}`} (ops: ${i.options.map(String).join(', ')})`;
+  }
+  if (i.code === 'unrecognized_keys') {
+    return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  }
+  return i.message;
+}
+
 /** Validate untrusted scenario JSON. */
-export function parseScenario(input: unknown): { ok: true; scenario: Scenario } | { ok: false; problems: ScenarioProblem[] } {
+export function parseScenario(input: unknown): { ok: true; scenario: Scenario } | { ok: false; problems: ScenarioProblem[]; scenario?: Scenario } {
   const r = scenarioSchema.safeParse(input);
   if (!r.success) {
-    return { ok: false, problems: r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+    return { ok: false, problems: r.error.issues.map((i) => ({ path: formatPath(i.path), message: issueMessage(i, input) })) };
   }
   const sc = r.data;
   const problems = orderProblems(sc.steps, 'steps');
   sc.variants.forEach((v, i) => {
     problems.push(...orderProblems([...sc.steps, ...v.steps], `variants[${i}].steps`).filter((p) => p.path.startsWith('variants') && Number(/\[(\d+)\]$/.exec(p.path)?.[1] ?? 0) >= sc.steps.length).map((p) => ({ path: p.path.replace(/\[(\d+)\]$/, (_m, n: string) => `[${Number(n) - sc.steps.length}]`), message: p.message })));
   });
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, scenario: sc };
+  // With order problems the scenario is still returned, so callers can report every other problem too.
+  return problems.length > 0 ? { ok: false, problems, scenario: sc } : { ok: true, scenario: sc };
 }
 
 /** True if the scenario needs a kernel (any kernel-level step). */

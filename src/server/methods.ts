@@ -45,7 +45,7 @@ function regsParam(p: Params): ReturnType<typeof regsFrom> {
   const out: Partial<Record<SeamRegName, bigint>> = {};
   for (const n of SEAM_REG_NAMES) {
     if (rec[n] !== undefined) {
-      out[n] = u64Param(rec, n);
+      out[n] = u64Param(rec, n, undefined, 'params.regs');
     }
   }
   if (out.rax === undefined) {

@@ -66,7 +66,7 @@ function bad(message: string): TdxsimError {
 export type Params = Readonly<Record<string, unknown>>;
 
 /** A 64-bit value: "0x..." hex string (or a non-negative safe integer). */
-export function u64Param(p: Params, name: string, dflt?: bigint): bigint {
+export function u64Param(p: Params, name: string, dflt?: bigint, at = 'params'): bigint {
   const v = p[name];
   if (v === undefined && dflt !== undefined) {
     return dflt;
@@ -77,7 +77,7 @@ export function u64Param(p: Params, name: string, dflt?: bigint): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
     return BigInt(v);
   }
-  throw bad(`params.${name}: expected a 64-bit value as a hex string such as "0x1f", got ${JSON.stringify(v) ?? 'nothing'}`);
+  throw bad(`${at}.${name}: expected a 64-bit value as a hex string such as "0x1f", got ${JSON.stringify(v) ?? 'nothing'}`);
 }
 
 /** A physical address or length (below 2^53). */

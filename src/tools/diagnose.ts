@@ -676,8 +676,22 @@ function unknownValueWhy(kind: string, x: DiffContext): string {
  * bring-up that took another path.
  */
 function explainDiff(diff: readonly DiffLine[], x: DiffContext): DiffLine[] {
-  const kindOfLog = (line: number | undefined): string => x.logTdx.find((t) => t.line === line)?.kind ?? 'other';
-  const kindOfSim = (text: string | undefined): string => x.simKinds.find((t) => t.text === text)?.kind ?? 'other';
+  // Looked up once per difference: maps keep this linear in the number of TDX lines (a log
+  // with hundreds of thousands of identical failures).
+  const logKinds = new Map<number, string>();
+  for (const t of x.logTdx) {
+    if (!logKinds.has(t.line)) {
+      logKinds.set(t.line, t.kind);
+    }
+  }
+  const simKinds = new Map<string, string>();
+  for (const t of x.simKinds) {
+    if (!simKinds.has(t.text)) {
+      simKinds.set(t.text, t.kind);
+    }
+  }
+  const kindOfLog = (line: number | undefined): string => (line === undefined ? undefined : logKinds.get(line)) ?? 'other';
+  const kindOfSim = (text: string | undefined): string => (text === undefined ? undefined : simKinds.get(text)) ?? 'other';
   const missingKinds = new Set(diff.filter((d) => d.op === 'missing').map((d) => kindOfLog(d.logLine)));
   const extraKinds = new Set(diff.filter((d) => d.op === 'extra').map((d) => kindOfSim(d.sim)));
   const lastSame = diff.reduce((a, d, i) => (d.op === 'same' ? i : a), -1);

@@ -108,7 +108,7 @@ describe('bad input and environment errors are exit 2 naming the path and the pr
     const big = join(d, 'big.json');
     writeFileSync(big, JSON.stringify({ platform: 'small-2s', steps: [{ op: 'load', cpu: 0, pa: '0x0', len: '0x10000000000' }, { op: 'store', cpu: 0, pa: '0xffffffffffffffff', fill: 1 }, { op: 'fault', site: 'nope' }] }));
     const r1 = tdxsim(['run', dup]);
-    expect([r1.status, r1.stderr]).toEqual([2, `tdxsim: ${dup}: steps[1] (tdx.enable): cpus lists a CPU twice (1, 1)\n`]);
+    expect([r1.status, r1.stderr]).toEqual([2, `tdxsim: ${dup}: steps[1].cpus (tdx.enable): lists a CPU twice (1, 1)\n`]);
     const r2 = tdxsim(['run', big]);
     expect(r2.status).toBe(2);
     expect(r2.stderr.split('\n').filter((l) => l !== '')).toHaveLength(3);

@@ -58,8 +58,8 @@ describe('tdxsim run: bad input', () => {
     const r = tdxsim(['run', f]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`tdxsim: ${f}: steps[1].op: Invalid discriminator value. Expected 'store' | 'movdir64b'`);
-    expect(r.stderr).toContain(`tdxsim: ${f}: (root): Unrecognized key: "colour"`);
+    expect(r.stderr).toContain(`tdxsim: ${f}: steps[1].op: unknown step op "dance" (ops: store, movdir64b, `);
+    expect(r.stderr).toContain(`tdxsim: ${f}: (root): unknown field "colour"`);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   });
   it('steps in an order that makes no sense', () => {

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
+import { run, runJson } from '../../src/api/index.js';
+import { tdxsim } from '../__test-helpers__/cli.js';
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('the library examples', () => {
@@ -19,11 +22,22 @@ describe('the library examples', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/run: pass silent-corruption/);
+    expect(r.stdout).toContain('run json: pass 1 true');
     expect(r.stdout).toContain('bad input: TDXSIM_UNKNOWN_SCENARIO');
     expect(r.stdout).toContain('replay: cpu-still-running');
     expect(r.stdout).toContain('report: true true');
     expect(r.stdout).toContain('explain: TDX_SYS_INIT_NOT_PENDING');
     expect(r.stdout).toContain('seamcall: ok TDX_SUCCESS');
     expect(r.stdout).toContain('memory: 01020304');
+  });
+
+  it('run --json prints exactly runJson(run(req)) of the library, with one machine and with variants', () => {
+    for (const scenario of ['default', 'cache-alias']) {
+      const cli = tdxsim(['run', '--scenario', scenario, '--json']);
+      expect(JSON.parse(cli.stdout)).toEqual(JSON.parse(JSON.stringify(runJson(run({ scenario })))));
+    }
+    const variants = runJson(run({ scenario: 'cache-alias' }));
+    expect(variants.runs.map((m) => m.name)).toEqual(['cpu0-then-cpu1', 'cpu1-then-cpu0']);
+    expect(Object.keys(variants.stats)).toEqual(['cpu0-then-cpu1', 'cpu1-then-cpu0']);
   });
 });

@@ -11,6 +11,10 @@ import { readPng } from '../__test-helpers__/png.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const SHOTS = join(process.cwd(), 'test-results', 'report');
+if (CHROMIUM === undefined) {
+  // Say why the browser tests are skipped (README "Set up").
+  console.warn('report.browser.spec.ts: skipped: install chromium (/usr/bin/chromium) to run the HTML report tests');
+}
 
 describe('tdxsim report (CLI)', () => {
   it('writes nothing on bad input', () => {

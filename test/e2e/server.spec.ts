@@ -207,4 +207,19 @@ describe('tdxsim serve --port', () => {
       expect(await c.close()).toBe(0);
     }
   });
+  it('a bad register value is named by its full path; host accesses outside memory are refused', async () => {
+    const c = new ServerClient(['serve', '--stdio']);
+    try {
+      await c.call('machine.create', { platform: 'ref' });
+      const r = await c.request('seamcall', { machine: 'm1', lp: 0, regs: { rax: '0x12345678901234567' } });
+      expect(r.error).toEqual({ code: 'TDXSIM_BAD_PARAMS', message: 'params.regs.rax: expected a 64-bit value as a hex string such as "0x1f", got "0x12345678901234567"' });
+      // ref: SEAMRR at [0x80000000, 0x82000000), the MMIO hole up to 4 GiB, memory ends at 8 GiB.
+      for (const pa of ['0x80000000', '0xc0000000', '0x200000000']) {
+        expect((await c.request('mem.write', { machine: 'm1', pa, data: 'aa' })).error?.code).toBe('TDXSIM_NOT_HOST_MEMORY');
+        expect((await c.request('mem.read', { machine: 'm1', pa, len: 1 })).error?.code).toBe('TDXSIM_NOT_HOST_MEMORY');
+      }
+    } finally {
+      expect(await c.close()).toBe(0);
+    }
+  });
 });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { diagnose, isSuccessClass } from '../../api/index.js';
 import type { DiagnoseResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
+import { collapseRuns } from '../format.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
 import { readStdin } from './plan.js';
 
@@ -30,18 +31,14 @@ export function formatDiagnosis(d: DiagnoseResult): string {
     out.push('  (the log has no TDX lines)');
   }
   const width = String(d.boot.lastLine).length;
-  for (const l of d.story.lines) {
-    out.push(`  line ${String(l.line).padStart(width)}  ${l.text}`);
-  }
-  for (const f of d.story.failures) {
-    out.push(`  -> line ${f.line}: ${f.leafName} returned ${f.statusName}: ${f.meaning}`);
-  }
+  // Repeated lines (a log with a million identical failures) print once, with their count.
+  const times = (n: number, last: number): string => (n > 1 ? `  (${n} times, through line ${last})` : '');
+  out.push(...collapseRuns(d.story.lines, (l) => l.text, (l, z, n) => `  line ${String(l.line).padStart(width)}  ${l.text}${times(n, z.line)}`, '  '));
+  out.push(...collapseRuns(d.story.failures, (f) => `${f.leafName} ${f.statusName}`, (f, z, n) => `  -> line ${f.line}: ${f.leafName} returned ${f.statusName}: ${f.meaning}${times(n, z.line)}`, '  '));
   out.push('');
   out.push(`classification: ${d.classification.class}: ${d.classification.title}`);
   out.push(`  why: ${d.classification.explanation}`);
-  for (const e of d.classification.evidence) {
-    out.push(`  evidence: line ${e.line}: ${e.text}`);
-  }
+  out.push(...collapseRuns(d.classification.evidence, (e) => e.text, (e, z, n) => `  evidence: line ${e.line}: ${e.text}${times(n, z.line)}`, '  '));
   out.push('');
   const r = d.reproduction;
   if (!r.attempted) {
@@ -64,16 +61,26 @@ export function formatDiagnosis(d: DiagnoseResult): string {
     } else {
       out.push(`  result: ${counts}; the simulated kernel took another path than the log's where marked "diverged" below`);
     }
-    for (const x of r.diff) {
-      const why = x.reason !== undefined ? `: ${x.reason.kind}: ${x.reason.text}` : '';
-      if (x.op === 'same') {
-        out.push(`    = ${x.log ?? ''}`);
-      } else if (x.op === 'missing') {
-        out.push(`    - ${x.log ?? ''}   (log line ${x.logLine ?? '?'}, not reproduced${why})`);
-      } else {
-        out.push(`    + ${x.sim ?? ''}   (simulator only${why})`);
-      }
-    }
+    const diffKey = (x: (typeof r.diff)[number]): string => `${x.op}\n${x.log ?? ''}\n${x.sim ?? ''}\n${x.reason?.kind ?? ''}\n${x.reason?.text ?? ''}`;
+    out.push(
+      ...collapseRuns(
+        r.diff,
+        diffKey,
+        (x, z, n) => {
+          const why = x.reason !== undefined ? `: ${x.reason.kind}: ${x.reason.text}` : '';
+          const many = n > 1 ? ` (${n} times)` : '';
+          if (x.op === 'same') {
+            return `    = ${x.log ?? ''}${many}`;
+          }
+          if (x.op === 'missing') {
+            const where = n > 1 ? `log lines ${x.logLine ?? '?'}-${z.logLine ?? '?'}, ${n} lines` : `log line ${x.logLine ?? '?'}`;
+            return `    - ${x.log ?? ''}   (${where}, not reproduced${why})`;
+          }
+          return `    + ${x.sim ?? ''}   (simulator only${why})${many}`;
+        },
+        '    ',
+      ),
+    );
   }
   out.push('');
   out.push(`confidence: ${d.confidence.level}: ${d.confidence.reasons.join('; ')}`);

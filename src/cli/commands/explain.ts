@@ -91,6 +91,7 @@ export function registerExplain(program: Command, ctx: CommandContext): void {
     .argument('<status...>', 'one or more 64-bit statuses in hex (with or without 0x) or status names, a whole "SEAMCALL (0x..) failed: 0x.." line, or - to read one per line from stdin')
     .option('--leaf <n>', 'the leaf that returned it (number, 0x hex or name such as TDH.SYS.RD)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 explained, 2 bad input (a value that is not a 64-bit status, an unknown name or leaf).')
     .action((status: string[], o: ExplainOpts) => {
       const items = statusItems(status);
       const rs = items.map((s) => explain({ status: s, ...(o.leaf !== undefined ? { leaf: o.leaf } : {}) }));

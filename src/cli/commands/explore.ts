@@ -89,14 +89,19 @@ export function formatExplore(r: ExploreResult): string {
     out.push(`path ${cx.path === '' ? '(empty)' : cx.path} (shrunk from ${cx.originalPath === '' ? '(empty)' : cx.originalPath} in ${cx.shrinkAttempts} replays; replay ${cx.replayed ? 'reproduces it' : 'did NOT reproduce it'}); ${cx.faults}`);
     out.push('', 'timeline:', ...timelineText(cx.timeline).map((l) => `  ${l}`), '', 'dmesg (tail):', ...cx.dmesgTail.map((l) => `  ${l}`));
     out.push('', 'hint: run the replay command to see this execution again; add --json for machine-readable output.');
+  } else if (d.claim === 'proved') {
+    out.push(`PASSED (proved): ${r.scenario}: exhaustive search complete, no finding on any schedule: ${stats}`);
+  } else if (d.claim === 'proved-in-shard') {
+    out.push(`PASSED in this shard: ${r.scenario}: exhaustive search of shard ${d.shard?.index ?? 0}/${d.shard?.count ?? 1} complete, no finding; merge every shard for the proof: ${stats}`);
   } else if (d.outcome === 'passed') {
-    out.push(`PASSED: ${r.scenario}: ${d.complete ? `exhaustive search complete, no finding on any schedule: ` : ''}${stats}`);
+    out.push(`NO FINDING (not a proof): ${r.scenario}: search complete, but the bit-state table may take a new state for a seen one and skip it: ${stats}`);
   } else if (d.stopped === 'refused') {
     out.push(`REFUSED: ${r.scenario}: exhaustive search estimated at ${formatDuration(d.elapsedMs + (d.remainingMs ?? Infinity))} (${((d.fractionDone ?? 0) * 100).toFixed(2)}% done after ${(d.elapsedMs / 1000).toFixed(1)} s), more than --time; pass --force to run it anyway, or split it with --jobs / --shard`);
   } else if (d.nondeterminism === undefined) {
     const why = d.stopped === 'signal' ? 'interrupted by a signal' : d.stopped === 'time' ? 'no finding within the time' : 'no finding within the budget';
     const rest = d.fractionDone !== undefined && d.strategy === 'exhaustive' ? `; ${(d.fractionDone * 100).toFixed(2)}% of the tree done, about ${formatDuration(d.remainingMs ?? Infinity)} remaining` : '';
     out.push(`${why}: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}${rest}`);
+    out.push(`not a proof: ${d.strategy === 'exhaustive' ? 'the exhaustive search did not finish' : `a ${d.strategy} search tries only the schedules it draws`}; only a complete exhaustive search (--strategy exhaustive) proves there is no finding`);
   }
   if (d.shard !== undefined) {
     out.push(`shard ${d.shard.index}/${d.shard.count}: merge the shard files with tdxsim explore merge`);
@@ -154,8 +159,8 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
       .argument('[files...]', 'with "merge": shard result files written by --out'),
   )
     .option('--strategy <s>', 'exhaustive | random | pct', 'random')
-    .option('--budget <n>', 'maximum executions', parseUint('--budget'))
-    .option('--time <s>', 'wall-clock budget in seconds', parseUint('--time'))
+    .option('--budget <n>', 'maximum executions (default: 1000 for random and pct; exhaustive runs to completion)', parseUint('--budget'))
+    .option('--time <s>', 'wall-clock budget in seconds, setup included (default: none)', parseUint('--time'))
     .option('--faults <f>', 'none | swarm | SITE[,SITE...] (SITE or SITE:n/d:max)', 'none')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--check-determinism', 'run every execution twice and compare trace hashes')
@@ -235,6 +240,7 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
     .option('--no-latency', 'nominal interrupt latency only (as explore --no-latency)')
     .option('--cpus <n>', 'resize the platform to N logical CPUs', parseUint('--cpus'))
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 no finding on this path, 1 a finding, 2 bad input (including a --path that does not fit the scenario).')
     .action((scenario: string, o: ExploreOpts & { path: string; faultChoices?: string }) => {
       if (o.faultChoices !== 'binary' && o.faultChoices !== 'weighted') {
         throw new TdxsimError('TDXSIM_BAD_ARGS', `--fault-choices "${o.faultChoices ?? ''}": expected binary or weighted`);

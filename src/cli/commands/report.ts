@@ -5,11 +5,12 @@
  */
 import type { Command } from 'commander';
 
-import { buildReport, reportSource, TdxsimError } from '../../api/index.js';
-import type { ReportRequest } from '../../api/index.js';
+import { reportSource, TdxsimError } from '../../api/index.js';
+import type { ReportRequest, ReportResult } from '../../api/index.js';
 import { renderReport } from '../../web/render.js';
 import type { CommandContext } from '../cli.js';
-import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM } from '../exitCodes.js';
+import { runInWorker } from '../longRun.js';
 import { machineOptions, parseUint } from '../options.js';
 import { writeOutput } from '../output.js';
 
@@ -48,9 +49,9 @@ export function registerReport(program: Command, ctx: CommandContext): void {
     .option('--no-latency', 'with --replay: nominal interrupt latency only (as explore --no-latency)')
     .addHelpText(
       'after',
-      '\nAn explore counterexample: replace `tdxsim replay` in the printed replay line with `tdxsim report --replay`\nand add -o FILE; or give the result file of `explore --out` (its counterexample next to the default schedule).\n\nExit codes: as `run` (or `replay` with --replay): 0 verdict pass, 1 findings (verdict fail; the report is written),\n2 bad input or the file cannot be written (the previous file is left intact).',
+      '\nAn explore counterexample: replace `tdxsim replay` in the printed replay line with `tdxsim report --replay`\nand add -o FILE; or give the result file of `explore --out` (its counterexample next to the default schedule).\n\nExit codes: as `run` (or `replay` with --replay): 0 verdict pass, 1 findings (verdict fail; the report is written),\n2 bad input or the file cannot be written (the previous file is left intact),\n130/143 stopped by SIGINT/SIGTERM (no file is written).\n\nProgress: a line every 10 s on stderr off a terminal (a status line on one).',
     )
-    .action((scenario: string, o: ReportOpts) => {
+    .action(async (scenario: string, o: ReportOpts) => {
       if (o.faultChoices !== undefined && o.faultChoices !== 'binary' && o.faultChoices !== 'weighted') {
         throw new TdxsimError('TDXSIM_BAD_ARGS', `--fault-choices "${o.faultChoices}": expected binary or weighted`);
       }
@@ -79,7 +80,12 @@ export function registerReport(program: Command, ctx: CommandContext): void {
             }
           : {}),
       };
-      const r = buildReport(req);
+      const done = await runInWorker<ReportResult>({ kind: 'report', req }, scenario, process.stderr.isTTY === true, `${o.output === '-' ? 'nothing written' : `${o.output ?? ''} not written (a previous file is left intact)`}`);
+      if (!('result' in done)) {
+        ctx.exitCode = done.signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+        return;
+      }
+      const r = done.result;
       const html = renderReport(r.model);
       // Written only once everything succeeded, and atomically: a failed write leaves the previous report.
       const bytes = writeOutput(o.output as string, html);

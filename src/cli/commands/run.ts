@@ -1,11 +1,13 @@
 /** `tdxsim run`: run a scenario and print its dmesg transcript and findings. */
 import type { Command } from 'commander';
 
-import { run } from '../../api/index.js';
+import { runJson } from '../../api/index.js';
+import type { RunRequest, RunResult } from '../../api/index.js';
 import { runReplayCommand } from '../../api/shell.js';
 import type { CommandContext } from '../cli.js';
-import { EXIT_FINDINGS, EXIT_OK } from '../exitCodes.js';
-import { formatRunResult, runResultJson } from '../format.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM } from '../exitCodes.js';
+import { formatRunResult } from '../format.js';
+import { runInWorker } from '../longRun.js';
 import { machineOptions } from '../options.js';
 
 interface RunOpts {
@@ -36,9 +38,9 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--variant <name>', 'run only this variant of a scenario that has several')
     .option('--json', 'print JSON')
     .option('--seamcalls', 'also print every SEAMCALL: time, CPU, leaf and status')
-    .addHelpText('after', '\nExit codes: 0 verdict pass, 1 findings (verdict fail), 2 bad input.')
-    .action((file: string | undefined, o: RunOpts) => {
-      const r = run({
+    .addHelpText('after', '\nProgress: a line every 10 s on stderr off a terminal (a status line on one). SIGINT/SIGTERM stop the run with a summary of how far it got.\nExit codes: 0 verdict pass, 1 findings (verdict fail), 2 bad input, 130/143 stopped by SIGINT/SIGTERM.')
+    .action(async (file: string | undefined, o: RunOpts) => {
+      const req: RunRequest = {
         ...(file !== undefined ? { file } : {}),
         ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
         ...(o.platform !== undefined ? { platform: o.platform } : {}),
@@ -48,10 +50,17 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         ...(o.path !== undefined ? { path: o.path } : {}),
         ...(o.variant !== undefined ? { variant: o.variant } : {}),
         ...(o.seamcalls === true ? { recordTrace: SEAMCALL_TRACE_EVENTS } : {}),
-      });
+      };
+      const label = file ?? o.scenario ?? 'default';
+      const done = await runInWorker<RunResult>({ kind: 'run', req }, label, process.stderr.isTTY === true, 'nothing printed (a run prints its result only once it has finished)');
+      if (!('result' in done)) {
+        ctx.exitCode = done.signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+        return;
+      }
+      const r = done.result;
       const multi = r.runs.length > 1 || o.variant !== undefined;
       const replay = (runName: string, seed: number, path: string): string => runReplayCommand({ ...o, ...(file !== undefined ? { file } : {}) }, r.scenario, multi ? runName : undefined, seed, path);
-      process.stdout.write(o.json === true ? `${JSON.stringify(runResultJson(r, o.seamcalls === true), null, 2)}\n` : formatRunResult(r, replay, o.seamcalls === true));
+      process.stdout.write(o.json === true ? `${JSON.stringify(runJson(r, { seamcalls: o.seamcalls === true }), null, 2)}\n` : formatRunResult(r, replay, o.seamcalls === true));
       ctx.exitCode = r.verdict === 'pass' ? EXIT_OK : EXIT_FINDINGS;
     });
 }

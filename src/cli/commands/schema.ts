@@ -1,7 +1,7 @@
 /** `tdxsim schema` prints the platform or scenario JSON Schema; `presets` and `scenarios` list what is embedded (or print one). */
 import type { Command } from 'commander';
 
-import { namedScenario, platformJsonSchema, presetInput, presetNames, scenarioJsonSchema, scenarioNames, TdxsimError } from '../../api/index.js';
+import { namedScenario, platformJsonSchema, presetInput, presetNames, resolvePlatform, scenarioJsonSchema, scenarioNames, TdxsimError } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 
 /** Register `schema` and `presets`. */
@@ -45,7 +45,7 @@ export function registerSchema(program: Command, _ctx: CommandContext): void {
     });
   program
     .command('presets')
-    .description('list platform presets, or print one as JSON to start your own')
+    .description('list platform presets (CPU model, topology, RAM, KeyIDs), or print one as JSON to start your own')
     .argument('[name]', 'preset to print')
     .option('--json', 'with no name: print the preset names as a JSON array')
     .action((name: string | undefined, o: { json?: boolean }) => {
@@ -54,7 +54,17 @@ export function registerSchema(program: Command, _ctx: CommandContext): void {
         return;
       }
       if (name === undefined) {
-        process.stdout.write(`${presetNames().join('\n')}\n`);
+        // One line each: what the preset is, so that choosing one needs no JSON dump.
+        for (const n of presetNames()) {
+          const p = resolvePlatform(n, n);
+          const t = p.topology;
+          let ram = 0;
+          for (const e of p.memory.e820) {
+            ram += e.type === 'usable' ? e.size : 0;
+          }
+          const cpus = t.packages * t.coresPerPackage * t.threadsPerCore;
+          process.stdout.write(`${n.padEnd(12)} ${p.cpuModel}, ${t.packages} package(s) x ${t.coresPerPackage} cores x ${t.threadsPerCore} thread(s) = ${cpus} CPUs, ${(ram / 2 ** 30).toFixed(1)} GiB usable RAM, KeyIDs: ${p.keyids.mktme} MKTME + ${p.keyids.tdx} TDX\n`);
+        }
         return;
       }
       const p = presetInput(name);
