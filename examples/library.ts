@@ -34,8 +34,10 @@ console.log('explore:', x.replay);
 const again = replayScenario({ scenario: 'kexec-race-2cpu', path: cx.path });
 console.log('replay:', again.execution.findings[0]?.class);
 
-// The report model, and the HTML page `tdxsim report` writes.
-const html: string = renderReport(buildReport({ scenario: 'default' }));
+// The report (model, verdict as `run` gives it), and the HTML page `tdxsim report` writes.
+const report = buildReport({ scenario: 'default' });
+const html: string = renderReport(report.model);
+console.log('report verdict:', report.verdict);
 console.log('report:', html.startsWith('<!doctype html>'), html.length > 10_000);
 
 // Operator tools.

@@ -4,7 +4,7 @@
  * before anything runs, so bad input is refused with one line per problem, naming the step's
  * field path, and never reaches a model assertion (docs/scenarios.md "What is checked").
  */
-import { FAULT_SITES as EXPLORE_FAULT_SITES } from '../explore/faults.js';
+import { FAULT_SITES as EXPLORE_FAULT_SITES, KERNEL_BUG_SITES } from '../explore/faults.js';
 import { FAULT_SITES as MODULE_FAULT_SITES } from '../module/faultSites.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import type { Scenario, ScenarioStep } from '../scenario/scenario.js';
@@ -22,9 +22,9 @@ const MAX_ACCESS_BYTES = 64 * 2 ** 20;
  */
 const MIN_MEMORY_BLOCK_BYTES = 2 ** 27;
 
-/** Every fault site a scenario's `fault` step may name: the exploration's and the module's. */
+/** Every fault site a scenario's `fault` step may name: the exploration's, the module's and the kernel-bug sites. */
 export function scenarioFaultSites(): string[] {
-  return [...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES)])];
+  return [...new Set([...Object.keys(EXPLORE_FAULT_SITES), ...Object.keys(MODULE_FAULT_SITES), ...Object.keys(KERNEL_BUG_SITES)])];
 }
 
 function hex(n: number): string {
@@ -119,7 +119,7 @@ function kernelStepProblems(s: ScenarioStep, tdsBefore: number): Problem[] {
       out.push(['', `base ${hex(s.base)} and size ${hex(s.size)} must be non-zero multiples of the 128 MiB memory block (Linux refuses an unaligned hot-add with -EINVAL)`]);
     }
   }
-  if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site)) {
+  if (s.op === 'fault' && !Object.hasOwn(EXPLORE_FAULT_SITES, s.site) && !Object.hasOwn(MODULE_FAULT_SITES, s.site) && !Object.hasOwn(KERNEL_BUG_SITES, s.site)) {
     out.push(['.site', `unknown fault site "${s.site}" (known: ${scenarioFaultSites().join(', ')})`]);
   }
   return out;

@@ -32,7 +32,7 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
 
   it('at the jump: the others stopped in the REBOOT handler, KVM flushed CPU 1 before the stop, the TD\'s PAMT entries are still there', () => {
     const v = inspectScenario({ scenario: 'default', at: parseMoment('jump'), cache: 1, line: LINE, pamt: { base: 0x17ef00000, len: 0x200000 } });
-    expect(v.at).toEqual({ requested: 'jump', t: 31092550, where: 'during step 3 (kexec), as CPU 0 jumps to the next kernel' });
+    expect(v.at).toEqual({ requested: 'jump', t: 31093550, where: 'during step 3 (kexec), as CPU 0 jumps to the next kernel' });
     expect(v.kernel?.kexec).toEqual({ stopping_cpu: 0, kexec_in_progress: true, nmiHandlerRegistered: false, crashing: false });
     expect(v.cpus.map((c) => [c.cpu, c.online, c.vmx, c.halted, c.cache_state_incoherent, c.stopThisCpuRuns, c.dirtyLines, c.running])).toEqual([
       [0, true, false, false, false, 0, 0, 'kernel_kexec'],

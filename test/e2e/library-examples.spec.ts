@@ -25,6 +25,7 @@ describe('the library examples', () => {
     expect(r.stdout).toContain('run json: pass 1 true');
     expect(r.stdout).toContain('bad input: TDXSIM_UNKNOWN_SCENARIO');
     expect(r.stdout).toContain('replay: cpu-still-running');
+    expect(r.stdout).toContain('report verdict: pass');
     expect(r.stdout).toContain('report: true true');
     expect(r.stdout).toContain('explain: TDX_SYS_INIT_NOT_PENDING');
     expect(r.stdout).toContain('seamcall: ok TDX_SUCCESS');

@@ -161,7 +161,7 @@ export class ExhaustiveChoices implements ChoiceSource {
    * DPOR: the scheduler reports every step with its footprint (present only with `dpor`, so
    * that other searches do not pay for recording).
    */
-  readonly noteStep: ((key: string, fp: StepFootprint) => void) | undefined;
+  readonly noteStep?: (key: string, fp: StepFootprint) => void;
 
   constructor(opts: ExhaustiveOptions = {}) {
     this.states = opts.states;
@@ -171,7 +171,9 @@ export class ExhaustiveChoices implements ChoiceSource {
     this.shard = opts.shard ?? { index: 0, count: 1 };
     this.splitDepth = opts.splitDepth ?? 6;
     this.dpor = opts.dpor === true && opts.states === undefined;
-    this.noteStep = this.dpor ? (key, fp) => this.note(key, fp) : undefined;
+    if (this.dpor) {
+      this.noteStep = (key, fp) => this.note(key, fp);
+    }
   }
 
   private note(key: string, fp: StepFootprint): void {

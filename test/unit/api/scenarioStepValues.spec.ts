@@ -94,7 +94,7 @@ describe('a scenario file reports every problem at once, in the format\'s words'
   });
 
   it('an unknown step op and an unknown field are named without validator jargon', () => {
-    expect(problems({ steps: [{ op: 'bogus' }] })).toEqual(['scenario: steps[0].op: unknown step op "bogus" (ops: store, movdir64b, clflush, wbinvd, wbnoinvd, evict, load, boot, kvm.load, tdx.enable, td.create, td.destroy, cpu.offline, cpu.online, mem.online, kexec, crash, fault)']);
+    expect(problems({ steps: [{ op: 'bogus' }] })).toEqual(['scenario: steps[0].op: unknown step op "bogus" (ops: store, movdir64b, clflush, wbinvd, wbnoinvd, evict, load, boot, kvm.load, tdx.enable, td.create, td.destroy, td.run, td.release, cpu.offline, cpu.online, mem.online, kexec, crash, fault)']);
     expect(problems({ steps: [{ op: 'boot', extra: 1 }], bogus: 2 })).toEqual(['scenario: steps[0]: unknown field "extra"', 'scenario: (root): unknown field "bogus"']);
   });
 });

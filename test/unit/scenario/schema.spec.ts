@@ -24,7 +24,7 @@ describe('scenario JSON Schema', () => {
     const s = scenarioJsonSchema() as { $schema: string; properties: Record<string, { properties?: Record<string, { enum?: string[] }>; items?: { oneOf: { properties: { op: { const: string } } }[] } }> };
     expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(Object.keys(s.properties)).toEqual(['$schema', 'name', 'description', 'platform', 'kernel', 'module', 'seed', 'steps', 'variants', 'kernelOverrides', 'schedule', 'expect']);
-    expect(s.properties['steps']!.items!.oneOf.map((o) => o.properties.op.const)).toEqual(['store', 'movdir64b', 'clflush', 'wbinvd', 'wbnoinvd', 'evict', 'load', 'boot', 'kvm.load', 'tdx.enable', 'td.create', 'td.destroy', 'cpu.offline', 'cpu.online', 'mem.online', 'kexec', 'crash', 'fault']);
+    expect(s.properties['steps']!.items!.oneOf.map((o) => o.properties.op.const)).toEqual(['store', 'movdir64b', 'clflush', 'wbinvd', 'wbnoinvd', 'evict', 'load', 'boot', 'kvm.load', 'tdx.enable', 'td.create', 'td.destroy', 'td.run', 'td.release', 'cpu.offline', 'cpu.online', 'mem.online', 'kexec', 'crash', 'fault']);
     expect(s.properties['schedule']!.properties!['policy']!.enum).toEqual(['timed', 'free', 'explored']);
     expect(Object.keys(s.properties['kernelOverrides']!.properties!)).toEqual(['cacheStateFlag', 'stopThisCpuWbinvd', 'relocateWbinvd', 'earlyFlush', 'earlyFlushBy', 'flagClear', 'stopProtocol', 'stopRebootWaitMs', 'nmiFallback', 'sysDisable', 'kexecAllowed', 'refuseOnErratum']);
   });
