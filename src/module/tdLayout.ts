@@ -20,6 +20,7 @@
  */
 import { LINE_SIZE } from '../base/ids.js';
 import type { SeamEnv } from '../platform/Seam.js';
+import type { LeafCtx } from './leafCtx.js';
 import type { TdState } from './tdState.js';
 
 /** One laid-out field: byte offset, element size in bytes, element count. */
@@ -146,4 +147,9 @@ export function storeTdcsMgmtLine(env: SeamEnv, td: TdState): void {
   if (pa !== undefined) {
     env.write(pa, tdcsMgmtLineBytes(td), td.hkid, 'tdx-module');
   }
+}
+
+/** `storeTdrLines` from a leaf: through the module's global private KeyID. */
+export function storeTdr(ctx: LeafCtx, td: TdState, ...lines: TdrLine[]): void {
+  storeTdrLines(ctx.env, td, ctx.m.hkid, ctx.m.hkidShift, ...lines);
 }
