@@ -69,23 +69,28 @@ export function tdrLineOfTdcx(index: number): TdrLine {
   return Math.floor((TDR_LAYOUT.TDCX_PA.offset + 8 * index) / LINE_SIZE) === 0 ? 0 : 1;
 }
 
-function put(view: DataView, lineBase: number, f: LaidOutField, elem: number, value: bigint): void {
+/**
+ * Write element `elem` of `f` into the line starting at byte `lineBase`, if it lies there.
+ * Values are numbers: every laid-out value is below 2^53 (a PA with KeyID bits is below 2^52).
+ */
+function put(view: DataView, lineBase: number, f: LaidOutField, elem: number, value: number): void {
   const at = f.offset + elem * f.size - lineBase;
   if (at < 0 || at + f.size > LINE_SIZE) {
     return;
   }
   switch (f.size) {
     case 1:
-      view.setUint8(at, Number(value & 0xffn));
+      view.setUint8(at, value & 0xff);
       break;
     case 2:
-      view.setUint16(at, Number(value & 0xffffn), true);
+      view.setUint16(at, value & 0xffff, true);
       break;
     case 4:
-      view.setUint32(at, Number(value & 0xffff_ffffn), true);
+      view.setUint32(at, value >>> 0, true);
       break;
     case 8:
-      view.setBigUint64(at, BigInt.asUintN(64, value), true);
+      view.setUint32(at, value % 2 ** 32, true);
+      view.setUint32(at + 4, Math.floor(value / 2 ** 32), true);
       break;
   }
 }
@@ -94,20 +99,23 @@ function put(view: DataView, lineBase: number, f: LaidOutField, elem: number, va
  * The 64 bytes of TDR line `line` for `td` (little-endian, as the module stores them).
  * `hkidShift` is the lowest KeyID bit of a physical address (52 - KeyID bits).
  */
-export function tdrLineBytes(td: TdState, line: TdrLine, hkidShift: number): Uint8Array {
-  const bytes = new Uint8Array(LINE_SIZE);
-  const view = new DataView(bytes.buffer);
+export function tdrLineBytes(td: TdState, line: TdrLine, hkidShift: number, bytes = new Uint8Array(LINE_SIZE)): Uint8Array {
+  bytes.fill(0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, LINE_SIZE);
   const base = line * LINE_SIZE;
   const L = TDR_LAYOUT;
-  put(view, base, L.FATAL, 0, td.fatal ? 1n : 0n);
-  put(view, base, L.NUM_TDCX, 0, BigInt(td.numTdcx));
-  put(view, base, L.CHLDCNT, 0, BigInt(td.chldcnt));
-  put(view, base, L.LIFECYCLE_STATE, 0, BigInt(td.lifecycle));
+  if (line === TDR_LINE_KEYS) {
+    put(view, base, L.HKID, 0, td.hkid);
+    put(view, base, L.PKG_CONFIG_BITMAP, 0, td.pkgConfigBitmap);
+    return bytes;
+  }
+  put(view, base, L.FATAL, 0, td.fatal ? 1 : 0);
+  put(view, base, L.NUM_TDCX, 0, td.numTdcx);
+  put(view, base, L.CHLDCNT, 0, td.chldcnt);
+  put(view, base, L.LIFECYCLE_STATE, 0, td.lifecycle);
   for (let i = 0; i < td.tdcx.length && i < L.TDCX_PA.elems; i++) {
     put(view, base, L.TDCX_PA, i, tdcxPaValue(td.tdcx[i] ?? 0, td.hkid, hkidShift));
   }
-  put(view, base, L.HKID, 0, BigInt(td.hkid));
-  put(view, base, L.PKG_CONFIG_BITMAP, 0, BigInt(td.pkgConfigBitmap));
   return bytes;
 }
 
@@ -115,8 +123,8 @@ export function tdrLineBytes(td: TdState, line: TdrLine, hkidShift: number): Uin
  * A TDCX_PA entry as the module records it: the page PA with the TD's HKID in the KeyID bits.
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_mng_add_cx.c (tdcx_pa[] = assign_hkid_to_hpa())
  */
-export function tdcxPaValue(pa: number, hkid: number, hkidShift: number): bigint {
-  return BigInt(pa) | (BigInt(hkid) << BigInt(hkidShift));
+export function tdcxPaValue(pa: number, hkid: number, hkidShift: number): number {
+  return pa + hkid * 2 ** hkidShift;
 }
 
 /** The 64 bytes of the first line of the first TDCS page (the management fields). */
@@ -124,12 +132,15 @@ export function tdcsMgmtLineBytes(td: TdState): Uint8Array {
   const bytes = new Uint8Array(LINE_SIZE);
   const view = new DataView(bytes.buffer);
   const L = TDCS_MGMT_LAYOUT;
-  put(view, 0, L.NUM_VCPUS, 0, BigInt(td.numVcpus));
-  put(view, 0, L.NUM_ASSOC_VCPUS, 0, BigInt(td.numAssocVcpus));
-  put(view, 0, L.OP_STATE, 0, BigInt(td.opState));
-  put(view, 0, L.NUM_L2_VMS, 0, BigInt(td.numL2Vms));
+  put(view, 0, L.NUM_VCPUS, 0, td.numVcpus);
+  put(view, 0, L.NUM_ASSOC_VCPUS, 0, td.numAssocVcpus);
+  put(view, 0, L.OP_STATE, 0, td.opState);
+  put(view, 0, L.NUM_L2_VMS, 0, td.numL2Vms);
   return bytes;
 }
+
+/** Scratch buffer for the line being stored (SeamEnv.write copies its input). */
+const scratchLine = new Uint8Array(LINE_SIZE);
 
 /**
  * Store TDR lines of `td` through the global private KeyID `globalHkid`: cached stores, so the
@@ -137,7 +148,8 @@ export function tdcsMgmtLineBytes(td: TdState): Uint8Array {
  */
 export function storeTdrLines(env: SeamEnv, td: TdState, globalHkid: number, hkidShift: number, ...lines: TdrLine[]): void {
   for (const line of lines) {
-    env.write(td.tdrPa + line * LINE_SIZE, tdrLineBytes(td, line, hkidShift), globalHkid, 'tdx-module');
+    // The scratch line is safe to reuse: a store copies what it is given.
+    env.write(td.tdrPa + line * LINE_SIZE, tdrLineBytes(td, line, hkidShift, scratchLine), globalHkid, 'tdx-module');
   }
 }
 
