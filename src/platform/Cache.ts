@@ -81,6 +81,15 @@ export class Cache {
       this.byKey.set(key, m);
     }
     const before = m.covered(start, end);
+    if (end - start === 1) {
+      // Re-storing a line that is cached on its own: its old LRU entry is superseded, drop it
+      // now (otherwise one stale entry per store piles up until the next eviction).
+      const old = m.get(start);
+      const span = old === undefined ? undefined : this.lru.get(old.seq);
+      if (old !== undefined && span !== undefined && span.key === key && span.start === start && span.end === end) {
+        this.lru.delete(old.seq);
+      }
+    }
     const seq = this.seqNext++;
     m.set(start, end, { ver, dirty, writer, fill, seq });
     this.count += end - start - before;
