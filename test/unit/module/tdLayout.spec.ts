@@ -19,7 +19,7 @@ import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
 const TDR = 0x40000000;
 const HKID = 33;
-const LEAF = { MNG_ADDCX: 1n, MNG_KEY_CONFIG: 8n, MNG_CREATE: 9n, MNG_RD: 11n, VPFLUSHDONE: 19n, KEY_FREEID: 20n, MNG_INIT: 21n, CACHE_WB: 40n } as const;
+const LEAF = { MNG_ADDCX: 1n, VP_ADDCX: 4n, MNG_KEY_CONFIG: 8n, MNG_CREATE: 9n, VP_CREATE: 10n, MNG_RD: 11n, VP_FLUSH: 18n, VPFLUSHDONE: 19n, KEY_FREEID: 20n, MNG_INIT: 21n, VP_INIT: 22n, CACHE_WB: 40n } as const;
 
 function call(m: ModuleMachine, lp: number, r: Partial<Record<keyof SeamRegs, bigint>>): SeamRegs {
   const o = seamcallSync(m, lp, seamRegs(r));
@@ -187,5 +187,28 @@ describe('TD control structures in their pages', () => {
     expect(call(m, 2, { rax: LEAF.CACHE_WB, rcx: 0n }).rax).toBe(0n);
     expect(call(m, 0, { rax: LEAF.KEY_FREEID, rcx: BigInt(TDR) }).rax).toBe(0n);
     expect(tdrFields(view(m, TDR, 0x140, gk)).lifecycle).toBe(3);
+  });
+
+  it('VP.CREATE/ADDCX count in TDR CHLDCNT; VP.INIT and VP.FLUSH store NUM_VCPUS and NUM_ASSOC_VCPUS in the TDCS', () => {
+    const m = tdInitialized();
+    finishInit(m);
+    const gk = m.module.state.hkid;
+    const TDVPR = TDR + 0xa000;
+    const chldcnt = (): bigint => tdrFields(view(m, TDR, 0x140, gk)).chldcnt as bigint;
+    const tdcs = (): number[] => {
+      const v = view(m, TDR + 0x1000, 64, HKID);
+      return [v.getUint32(TDCS_MGMT_LAYOUT.NUM_VCPUS.offset, true), v.getUint32(TDCS_MGMT_LAYOUT.NUM_ASSOC_VCPUS.offset, true)];
+    };
+    expect(call(m, 0, { rax: LEAF.VP_CREATE, rcx: BigInt(TDVPR), rdx: BigInt(TDR) }).rax).toBe(0n);
+    expect(chldcnt()).toBe(7n);
+    for (let i = 1; i <= 5; i++) {
+      expect(call(m, 0, { rax: LEAF.VP_ADDCX, rcx: BigInt(TDVPR + i * 0x1000), rdx: BigInt(TDVPR) }).rax).toBe(0n);
+    }
+    expect(chldcnt()).toBe(12n);
+    expect(tdcs()).toEqual([0, 0]);
+    expect(call(m, 1, { rax: LEAF.VP_INIT, rcx: BigInt(TDVPR) }).rax).toBe(0n);
+    expect(tdcs()).toEqual([1, 1]);
+    expect(call(m, 1, { rax: LEAF.VP_FLUSH, rcx: BigInt(TDVPR) }).rax).toBe(0n);
+    expect(tdcs()).toEqual([1, 0]);
   });
 });
