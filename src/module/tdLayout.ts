@@ -69,6 +69,10 @@ export function tdrLineOfTdcx(index: number): TdrLine {
   return Math.floor((TDR_LAYOUT.TDCX_PA.offset + 8 * index) / LINE_SIZE) === 0 ? 0 : 1;
 }
 
+/** Scratch buffer for the line being stored (SeamEnv.write copies its input). */
+const scratchLine = new Uint8Array(LINE_SIZE);
+const scratchView = new DataView(scratchLine.buffer);
+
 /**
  * Write element `elem` of `f` into the line starting at byte `lineBase`, if it lies there.
  * Values are numbers: every laid-out value is below 2^53 (a PA with KeyID bits is below 2^52).
@@ -101,7 +105,7 @@ function put(view: DataView, lineBase: number, f: LaidOutField, elem: number, va
  */
 export function tdrLineBytes(td: TdState, line: TdrLine, hkidShift: number, bytes = new Uint8Array(LINE_SIZE)): Uint8Array {
   bytes.fill(0);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, LINE_SIZE);
+  const view = bytes === scratchLine ? scratchView : new DataView(bytes.buffer, bytes.byteOffset, LINE_SIZE);
   const base = line * LINE_SIZE;
   const L = TDR_LAYOUT;
   if (line === TDR_LINE_KEYS) {
@@ -139,8 +143,6 @@ export function tdcsMgmtLineBytes(td: TdState): Uint8Array {
   return bytes;
 }
 
-/** Scratch buffer for the line being stored (SeamEnv.write copies its input). */
-const scratchLine = new Uint8Array(LINE_SIZE);
 
 /**
  * Store TDR lines of `td` through the global private KeyID `globalHkid`: cached stores, so the

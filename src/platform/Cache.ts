@@ -106,6 +106,33 @@ export class Cache {
     }
   }
 
+  /**
+   * Store one line again when this cache already holds it on its own (its LRU entry covers just
+   * that line): the new dirty bytes replace it and it becomes the most recent. No other cache
+   * can hold the same (KeyID, line), since every insertion drops the others' copies, and the
+   * line count does not change, so the caller needs neither invalidation nor eviction.
+   * @returns false (nothing done) when the line is not cached on its own here
+   */
+  restoreAlone(key: number, line: number, ver: number, writer: string, bytes: Uint8Array): boolean {
+    const m = this.byKey.get(key);
+    const old = m?.get(line);
+    const span = old === undefined ? undefined : this.lru.get(old.seq);
+    if (m === undefined || old === undefined || span === undefined || span.key !== key || span.start !== line || span.end !== line + 1) {
+      return false;
+    }
+    this.lru.delete(old.seq);
+    const seq = this.seqNext++;
+    m.set(line, line + 1, { ver, dirty: true, writer, fill: -1, seq });
+    this.lru.set(seq, span);
+    let d = this.data.get(key);
+    if (d === undefined) {
+      d = new Map();
+      this.data.set(key, d);
+    }
+    d.set(line, bytes);
+    return true;
+  }
+
   /** Remove [start, end) under `key`; returns the removed ranges (dirty or not). */
   remove(key: number, start: number, end: number): CacheRange[] {
     const m = this.byKey.get(key);
