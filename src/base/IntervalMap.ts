@@ -103,7 +103,7 @@ export class IntervalMap<V> {
     if (start === end) {
       return;
     }
-    if (this.extend(start, end, value)) {
+    if (this.extend(start, end, value) || this.replaceExact(start, end, value)) {
       return;
     }
     this.split(start);
@@ -124,6 +124,27 @@ export class IntervalMap<V> {
       this.tree.delete(end);
     }
     this.tree.set(s, { end: e, value });
+  }
+
+  /**
+   * Fast path for re-assigning exactly one existing interval [start, end) (a cache line stored
+   * again): one node replaced, when neither neighbour would coalesce with the new value.
+   */
+  private replaceExact(start: number, end: number, value: V): boolean {
+    const node = this.tree.get(start);
+    if (node === undefined || node.end !== end) {
+      return false;
+    }
+    const left = this.tree.nextLowerPair(start);
+    if (left !== undefined && left[1].end === start && this.eq(left[1].value, value)) {
+      return false;
+    }
+    const right = this.tree.get(end);
+    if (right !== undefined && this.eq(right.value, value)) {
+      return false;
+    }
+    this.tree.set(start, { end, value });
+    return true;
   }
 
   /**

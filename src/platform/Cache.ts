@@ -81,6 +81,15 @@ export class Cache {
       this.byKey.set(key, m);
     }
     const before = m.covered(start, end);
+    if (end - start === 1) {
+      // Re-storing a line that is cached on its own: its old LRU entry is superseded, drop it
+      // now (otherwise one stale entry per store piles up until the next eviction).
+      const old = m.get(start);
+      const span = old === undefined ? undefined : this.lru.get(old.seq);
+      if (old !== undefined && span !== undefined && span.key === key && span.start === start && span.end === end) {
+        this.lru.delete(old.seq);
+      }
+    }
     const seq = this.seqNext++;
     m.set(start, end, { ver, dirty, writer, fill, seq });
     this.count += end - start - before;
@@ -95,6 +104,33 @@ export class Cache {
         d.set(line, b);
       }
     }
+  }
+
+  /**
+   * Store one line again when this cache already holds it on its own (its LRU entry covers just
+   * that line): the new dirty bytes replace it and it becomes the most recent. No other cache
+   * can hold the same (KeyID, line), since every insertion drops the others' copies, and the
+   * line count does not change, so the caller needs neither invalidation nor eviction.
+   * @returns false (nothing done) when the line is not cached on its own here
+   */
+  restoreAlone(key: number, line: number, ver: number, writer: string, bytes: Uint8Array): boolean {
+    const m = this.byKey.get(key);
+    const old = m?.get(line);
+    const span = old === undefined ? undefined : this.lru.get(old.seq);
+    if (m === undefined || old === undefined || span === undefined || span.key !== key || span.start !== line || span.end !== line + 1) {
+      return false;
+    }
+    this.lru.delete(old.seq);
+    const seq = this.seqNext++;
+    m.set(line, line + 1, { ver, dirty: true, writer, fill: -1, seq });
+    this.lru.set(seq, span);
+    let d = this.data.get(key);
+    if (d === undefined) {
+      d = new Map();
+      this.data.set(key, d);
+    }
+    d.set(line, bytes);
+    return true;
   }
 
   /** Remove [start, end) under `key`; returns the removed ranges (dirty or not). */

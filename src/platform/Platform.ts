@@ -419,6 +419,12 @@ export class Platform {
   store(cpu: Cpu, pa: number, data: Uint8Array, key: number, writer: string): void {
     const [l0, l1] = this.lineRange(pa, data.length);
     const ver = this.nextVersion();
+    if (data.length === LINE_SIZE && pa % LINE_SIZE === 0 && cpu.cache.restoreAlone(key, l0, ver, writer, data.slice())) {
+      // One whole line this CPU already holds on its own (e.g. a control-structure counter).
+      this.cachedCpus.add(cpu);
+      this.tracer.memWrite(this.nowNs, cpu.id, pa, data.length, key, 'store');
+      return;
+    }
     const lines = new Map<number, Uint8Array>();
     for (let l = l0; l < l1; l++) {
       const lineBase = l * LINE_SIZE;

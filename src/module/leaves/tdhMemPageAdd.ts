@@ -13,6 +13,7 @@ import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, withOperand } from '../status.js';
 import { gpaValid } from '../tdChecks.js';
 import { OP_STATE, SEPT_STATE } from '../tdState.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.MEM.PAGE.ADD. */
 export function* tdhMemPageAdd(ctx: LeafCtx): Prog<U64> {
@@ -50,6 +51,7 @@ export function* tdhMemPageAdd(ctx: LeafCtx): Prog<U64> {
   ctx.env.movdir64b(page.pa, 4096, td.hkid, bytes.bytes, 'tdx-module');
   td.sept.set(0, gpa, { state: SEPT_STATE.MAPPED, pa: page.pa, leaf: true });
   td.chldcnt++;
+  storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.set(page.pa, { pt: PT.REG, level: 0, owner: td.tdrPa });
   return TDX_SUCCESS;
 }

@@ -54,6 +54,7 @@ import { septErrorInfo } from '../tdChecks.js';
 import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
 import type { SeptEntry, TdState } from '../tdState.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** td_handle_and_flags_t: bits 11:1 and 63:52 reserved (bit 0: ALLOW_EXISTING / L2_SEPT_ADD_MODE). */
 export const TD_HANDLE_RESERVED = 0xfff0_0000_0000_0ffen;
@@ -172,6 +173,7 @@ function commitDemote(ctx: LeafCtx, td: TdState, info: { gpa: number; level: num
   td.sept.set(info.level, info.gpa, { state: SEPT_STATE.MAPPED, pa: newPage, leaf: false });
   td.bepoch.delete(e.pa);
   td.chldcnt++;
+  storeTdr(ctx, td, TDR_LINE_STATE);
   pamt.demote(e.pa, info.level, leaf);
   pamt.set(newPage, { pt: PT.EPT, level: 0, owner: td.tdrPa });
   if (dynamicPair) {

@@ -50,6 +50,7 @@ import { septErrorInfo } from '../tdChecks.js';
 import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
 import type { SeptEntry, TdState } from '../tdState.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** NULL_PA: "no page" in R9-R11. */
 export const NULL_PA = 0xffff_ffff_ffff_ffffn as U64;
@@ -149,6 +150,7 @@ function commitPromote(ctx: LeafCtx, td: TdState, info: { gpa: number; level: nu
   td.sept.set(info.level, info.gpa, { state: first.state, pa: first.pa, leaf: true });
   td.bepoch.delete(septPagePa);
   td.chldcnt--;
+  storeTdr(ctx, td, TDR_LINE_STATE);
   pamt.set(first.pa, { pt: child?.pt ?? PT.REG, level: info.level, owner: child?.owner ?? td.tdrPa });
   pamt.free(septPagePa, 0);
   let rcx = BigInt(septPagePa);

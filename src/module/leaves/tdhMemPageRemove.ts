@@ -30,6 +30,7 @@ import {
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
 import { lockedSeptWalk, pageInfo, removableEntry, tdPrologue } from '../tdcsChecks.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.MEM.PAGE.REMOVE. */
 export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
@@ -66,6 +67,7 @@ export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
   td.sept.clear(info.level, info.gpa);
   td.bepoch.delete(e.pa);
   td.chldcnt -= pagesPerLevel(info.level);
+  storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.free(e.pa, info.level);
   r.rcx = BigInt(e.pa) as U64;
   return TDX_SUCCESS;

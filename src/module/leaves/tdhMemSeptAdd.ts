@@ -42,6 +42,7 @@ import type { SeptEntry } from '../tdState.js';
 import { septInitPage } from './tdhMngAddcx.js';
 import { NULL_PA } from './tdhMemPagePromote.js';
 import { TD_HANDLE_RESERVED, TD_HANDLE_TDR } from './tdhMemPageDemote.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** op_states in which SEPT.ADD may run. @see intel/tdx-module 1.5.01 include/auto_gen/op_state_lookup.c [3] */
 export const SEPT_ADD_OP_STATES: ReadonlySet<number> = new Set([
@@ -126,6 +127,7 @@ function* septAddChecked(ctx: LeafCtx, gpaLevel: bigint, handle: bigint, flagged
   ctx.env.movdir64b(l1.pa, 4096, td.hkid, septInitPage(), 'tdx-module');
   td.sept.set(info.level, info.gpa, { state: SEPT_STATE.MAPPED, pa: l1.pa, leaf: false });
   td.chldcnt++;
+  storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.set(l1.pa, { pt: PT.EPT, level: 0, owner: td.tdrPa });
   flagged[0] = NULL_PA;
   return TDX_SUCCESS;

@@ -28,6 +28,7 @@ import {
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
 import { gpaEntryPrologue, removableEntry } from '../tdcsChecks.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 const NULL_PA = 0xffff_ffff_ffff_ffffn as U64;
 
@@ -66,6 +67,7 @@ export function* tdhMemSeptRemove(ctx: LeafCtx): Prog<U64> {
   td.sept.clear(info.level, info.gpa);
   td.bepoch.delete(e.pa);
   td.chldcnt--;
+  storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.free(e.pa, 0);
   r.rcx = BigInt(e.pa) as U64;
   return TDX_SUCCESS;

@@ -13,6 +13,7 @@ import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_RND_NO_ENTROPY, TDX_SUCCESS, TDX_TD_FATAL, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCX_NUM_INCORRECT } from '../status.js';
 import { MAX_NUM_TDCS_PAGES, MIN_NUM_TDCS_PAGES, OP_STATE, TD_LIFECYCLE } from '../tdState.js';
+import { TDR_LINE_STATE, storeTdr, tdrLineOfTdcx } from '../tdLayout.js';
 
 /**
  * Content of a new Secure EPT page: every entry SEPTE_INIT_VALUE = the FREE state encoding (0xE:
@@ -76,6 +77,11 @@ export function* tdhMngAddcx(ctx: LeafCtx): Prog<U64> {
   }
   td.tdcx.push(page.pa);
   td.chldcnt++;
+  // tdcx_pa[index], num_tdcx and chldcnt: one or two TDR lines.
+  storeTdr(ctx, td, TDR_LINE_STATE);
+  if (tdrLineOfTdcx(index) !== TDR_LINE_STATE) {
+    storeTdr(ctx, td, tdrLineOfTdcx(index));
+  }
   ctx.m.pamt.set(page.pa, { pt: PT.TDCX, level: 0, owner: td.tdrPa });
   return TDX_SUCCESS;
 }

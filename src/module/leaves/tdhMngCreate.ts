@@ -14,6 +14,7 @@ import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_HKID_NOT_FREE, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_RND_NO_ENTROPY, TDX_SUCCESS, withOperand } from '../status.js';
 import { TdState } from '../tdState.js';
+import { TDR_LINE_KEYS, TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.MNG.CREATE. */
 export function* tdhMngCreate(ctx: LeafCtx): Prog<U64> {
@@ -38,7 +39,10 @@ export function* tdhMngCreate(ctx: LeafCtx): Prog<U64> {
     return TDX_RND_NO_ENTROPY;
   }
   m.kotState.set(hkid, HKID_STATE.HKID_ASSIGNED);
-  m.tds.set(tdr.pa, new TdState(tdr.pa, hkid));
+  const td = new TdState(tdr.pa, hkid);
+  m.tds.set(tdr.pa, td);
+  // key_management_fields.hkid and lifecycle_state = TD_HKID_ASSIGNED: cached stores.
+  storeTdr(ctx, td, TDR_LINE_KEYS, TDR_LINE_STATE);
   m.pamt.set(tdr.pa, { pt: PT.TDR, level: 0, owner: 0 });
   return TDX_SUCCESS;
 }

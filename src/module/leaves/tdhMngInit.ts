@@ -27,6 +27,7 @@ import {
 } from '../status.js';
 import type { TdState } from '../tdState.js';
 import { MIN_NUM_TDCS_PAGES, OP_STATE, TD_LIFECYCLE } from '../tdState.js';
+import { storeTdcsMgmtLine } from '../tdLayout.js';
 
 /** Size and alignment of TD_PARAMS. */
 export const TD_PARAMS_SIZE = 1024;
@@ -235,6 +236,6 @@ export function* tdhMngInit(ctx: LeafCtx): Prog<U64> {
   }
   td.opState = OP_STATE.INITIALIZED;
   // TDCS fields are written with ordinary stores through the TD's KeyID.
-  ctx.env.write(td.tdcx[0] ?? td.tdrPa, new Uint8Array(64), td.hkid, 'tdx-module');
+  storeTdcsMgmtLine(ctx.env, td);
   return TDX_SUCCESS;
 }

@@ -11,6 +11,7 @@ import { YIELD } from '../leafCtx.js';
 import { OPERAND_ID, TDX_KEY_CONFIGURED, TDX_LIFECYCLE_STATE_INCORRECT, TDX_SUCCESS, TDX_TD_FATAL } from '../status.js';
 import { TD_LIFECYCLE } from '../tdState.js';
 import { programMktmeKey } from './tdhSysKeyConfig.js';
+import { TDR_LINE_KEYS, TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.MNG.KEY.CONFIG. */
 export function* tdhMngKeyConfig(ctx: LeafCtx): Prog<U64> {
@@ -35,11 +36,12 @@ export function* tdhMngKeyConfig(ctx: LeafCtx): Prog<U64> {
   if (s !== TDX_SUCCESS) {
     return s;
   }
+  // The TDR updates are ordinary stores: dirty global-KeyID lines stay in this LP's cache.
   td.pkgConfigBitmap |= bit;
+  storeTdr(ctx, td, TDR_LINE_KEYS);
   if (td.pkgConfigBitmap === m.pkgConfigBitmap) {
     td.lifecycle = TD_LIFECYCLE.TD_KEYS_CONFIGURED;
+    storeTdr(ctx, td, TDR_LINE_STATE);
   }
-  // The TDR update is an ordinary store: a dirty global-KeyID line stays in this LP's cache.
-  ctx.env.write(td.tdrPa, new Uint8Array(64), m.hkid, 'tdx-module');
   return TDX_SUCCESS;
 }

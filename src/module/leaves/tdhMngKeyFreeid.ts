@@ -11,6 +11,7 @@ import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { OPERAND_ID, TDX_LIFECYCLE_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, TDX_WBCACHE_NOT_COMPLETE, withOperand } from '../status.js';
 import { TD_LIFECYCLE } from '../tdState.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.MNG.KEY.FREEID. */
 export function* tdhMngKeyFreeid(ctx: LeafCtx): Prog<U64> {
@@ -32,5 +33,6 @@ export function* tdhMngKeyFreeid(ctx: LeafCtx): Prog<U64> {
   yield YIELD;
   m.kotState.set(td.hkid, HKID_STATE.HKID_FREE);
   td.lifecycle = TD_LIFECYCLE.TD_TEARDOWN;
+  storeTdr(ctx, td, TDR_LINE_STATE);
   return TDX_SUCCESS;
 }

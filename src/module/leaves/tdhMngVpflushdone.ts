@@ -17,6 +17,7 @@ import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
 import { OPERAND_ID, TDX_FLUSHVP_NOT_DONE, TDX_LIFECYCLE_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, withOperand } from '../status.js';
 import { OP_STATE, TD_LIFECYCLE } from '../tdState.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.MNG.VPFLUSHDONE. */
 export function* tdhMngVpflushdone(ctx: LeafCtx): Prog<U64> {
@@ -39,6 +40,6 @@ export function* tdhMngVpflushdone(ctx: LeafCtx): Prog<U64> {
   m.kotWbinvd.set(td.hkid, m.pkgConfigBitmap);
   m.kotState.set(td.hkid, HKID_STATE.HKID_FLUSHED);
   td.lifecycle = TD_LIFECYCLE.TD_BLOCKED;
-  ctx.env.write(td.tdrPa, new Uint8Array(64), m.hkid, 'tdx-module');
+  storeTdr(ctx, td, TDR_LINE_STATE);
   return TDX_SUCCESS;
 }

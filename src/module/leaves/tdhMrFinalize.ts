@@ -17,6 +17,7 @@ import { OPERAND_ID, TDX_NO_VCPUS, TDX_SUCCESS } from '../status.js';
 import { tdPrologue } from '../tdcsChecks.js';
 import { OP_STATE } from '../tdState.js';
 import { mrChainStep } from './tdhMrExtend.js';
+import { storeTdcsMgmtLine } from '../tdLayout.js';
 
 /** TDH.MR.FINALIZE. */
 export function* tdhMrFinalize(ctx: LeafCtx): Prog<U64> {
@@ -32,6 +33,6 @@ export function* tdhMrFinalize(ctx: LeafCtx): Prog<U64> {
   td.mrtd = mrChainStep(td.mrChain, new Uint8Array(0), new Uint8Array(0));
   td.opState = OP_STATE.RUNNABLE;
   // TDCS fields are written with ordinary stores through the TD's KeyID.
-  ctx.env.write(td.tdcx[0] ?? td.tdrPa, new Uint8Array(64), td.hkid, 'tdx-module');
+  storeTdcsMgmtLine(ctx.env, td);
   return TDX_SUCCESS;
 }

@@ -25,6 +25,7 @@ import {
 } from '../status.js';
 import { TD_LIFECYCLE } from '../tdState.js';
 import type { PamtEntry } from '../pamt.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** Result of the common first steps of RECLAIM and RDMD. */
 export interface PageLookup {
@@ -104,6 +105,7 @@ export function* tdhPhymemPageReclaim(ctx: LeafCtx): Prog<U64> {
     m.tds.delete(p.pa);
   } else if (owner !== undefined) {
     owner.chldcnt -= pagesPerLevel(e.level);
+    storeTdr(ctx, owner, TDR_LINE_STATE);
     owner.vcpus.delete(p.pa);
   }
   return TDX_SUCCESS;

@@ -17,6 +17,7 @@ import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, withOperand } from '../status.js';
 import { checkBuildState } from '../tdChecks.js';
 import { VP_ADDCX_OP_STATES } from './tdhVpAddcx.js';
+import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.VP.CREATE. */
 export function* tdhVpCreate(ctx: LeafCtx): Prog<U64> {
@@ -44,6 +45,7 @@ export function* tdhVpCreate(ctx: LeafCtx): Prog<U64> {
   ctx.env.movdir64b(page.pa, 4096, td.hkid, 0, 'tdx-module');
   td.vcpus.set(page.pa, { initialized: false, associatedLp: -1, tdcx: [] });
   td.chldcnt++;
+  storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.set(page.pa, { pt: PT.TDVPR, level: 0, owner: td.tdrPa });
   return TDX_SUCCESS;
 }

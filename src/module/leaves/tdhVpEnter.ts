@@ -42,6 +42,7 @@ import { checkTdcsState } from '../tdcsChecks.js';
 import type { TdState, VcpuState } from '../tdState.js';
 import { tdvpsComplete } from '../tdState.js';
 import { tdvprOperand } from '../vcpuChecks.js';
+import { storeTdcsMgmtLine } from '../tdLayout.js';
 
 const IA32_MISC_ENABLE = 0x1a0;
 const IA32_TSC_ADJUST = 0x3b;
@@ -64,6 +65,7 @@ export function associateVcpu(ctx: LeafCtx, td: TdState, vcpu: VcpuState): U64 {
   if (vcpu.associatedLp === -1) {
     vcpu.associatedLp = ctx.lp;
     td.numAssocVcpus++;
+    storeTdcsMgmtLine(ctx.env, td);
   }
   return TDX_SUCCESS;
 }

@@ -17,6 +17,7 @@ import { YIELD } from '../leafCtx.js';
 import { OPERAND_ID, TDX_SUCCESS, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCX_NUM_INCORRECT, TDX_VCPU_NOT_ASSOCIATED } from '../status.js';
 import { TD_LIFECYCLE, tdvpsComplete } from '../tdState.js';
 import { tdvprOperand } from '../vcpuChecks.js';
+import { storeTdcsMgmtLine } from '../tdLayout.js';
 
 /** TDH.VP.FLUSH. */
 export function* tdhVpFlush(ctx: LeafCtx): Prog<U64> {
@@ -37,5 +38,6 @@ export function* tdhVpFlush(ctx: LeafCtx): Prog<U64> {
   yield YIELD;
   vcpu.associatedLp = -1;
   td.numAssocVcpus--;
+  storeTdcsMgmtLine(ctx.env, td);
   return TDX_SUCCESS;
 }

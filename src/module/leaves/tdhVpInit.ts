@@ -35,6 +35,7 @@ import {
 import { checkBuildState } from '../tdChecks.js';
 import { OP_STATE, tdvpsComplete } from '../tdState.js';
 import { tdvprOperand } from '../vcpuChecks.js';
+import { storeTdcsMgmtLine } from '../tdLayout.js';
 
 const IA32_TSC_ADJUST = 0x3b;
 
@@ -61,9 +62,12 @@ export function* tdhVpInit(ctx: LeafCtx): Prog<U64> {
   if (vcpu.initialized) {
     return TDX_VCPU_STATE_INCORRECT;
   }
+  // num_vcpus is incremented in the TDCS, and decremented back if over MAX_VCPUS.
   const vcpuIndex = td.numVcpus++;
+  storeTdcsMgmtLine(ctx.env, td);
   if (vcpuIndex >= td.maxVcpus) {
     td.numVcpus--;
+    storeTdcsMgmtLine(ctx.env, td);
     return TDX_MAX_VCPUS_EXCEEDED;
   }
   if ((ctx.env.rdmsr(IA32_TSC_ADJUST) ?? 0n) !== (ctx.m.msrSnapshot.get(IA32_TSC_ADJUST) ?? 0n)) {
@@ -77,6 +81,7 @@ export function* tdhVpInit(ctx: LeafCtx): Prog<U64> {
   // associate_vcpu_initial()
   vcpu.associatedLp = ctx.lp;
   td.numAssocVcpus++;
+  storeTdcsMgmtLine(ctx.env, td);
   ctx.env.write(pa, new Uint8Array(64), td.hkid, 'tdx-module');
   return TDX_SUCCESS;
 }

@@ -3,6 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { IntervalMap } from '../../../src/base/IntervalMap.js';
 
 describe('IntervalMap', () => {
+  it('re-assigning exactly one interval replaces it, or coalesces with an equal neighbour', () => {
+    const m = new IntervalMap<string>();
+    m.set(0, 1, 'a');
+    m.set(1, 2, 'b');
+    m.set(2, 3, 'c');
+    m.set(1, 2, 'd');
+    expect(m.entries()).toEqual([
+      { start: 0, end: 1, value: 'a' },
+      { start: 1, end: 2, value: 'd' },
+      { start: 2, end: 3, value: 'c' },
+    ]);
+    m.set(1, 2, 'a');
+    expect(m.entries()).toEqual([
+      { start: 0, end: 2, value: 'a' },
+      { start: 2, end: 3, value: 'c' },
+    ]);
+    m.set(2, 3, 'a');
+    expect(m.entries()).toEqual([{ start: 0, end: 3, value: 'a' }]);
+  });
   it('splits, coalesces and clips', () => {
     const m = new IntervalMap<number>();
     m.set(0, 100, 1);

@@ -131,15 +131,22 @@ describe('memory effects', () => {
     const r = m.platform.load(m.platform.cpu(cpuId(1)), 0x7f000000, 8, 0);
     expect(r.ok && [...r.bytes]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
-  it('MNG.CREATE zeroes the TDR through the global KeyID; KEY.CONFIG leaves a dirty global-KeyID line in the LP cache', () => {
+  it('MNG.CREATE zeroes the TDR through the global KeyID; KEY.CONFIG leaves its TDR line dirty in the LP cache', () => {
     const m = mk();
     boot(m, 5);
     write(m, Number(TDR), new Uint8Array(4096).fill(0x55));
     ok(m, 0, { rax: 9n, rcx: TDR, rdx: 33n });
     expect(m.platform.lineAt(Number(TDR))).toMatchObject({ key: 32, td: true });
+    // MNG.CREATE stored HKID (TDR+0x100) and LIFECYCLE_STATE (TDR+0x10) on LP 0 (tdh_mng_create.c).
+    const keysLine = (Number(TDR) + 0x100) / 64;
+    expect(m.platform.cpu(cpuId(0)).cache.lookup(32, keysLine)?.seg.dirty).toBe(true);
+    expect(m.platform.cpu(cpuId(0)).cache.lookup(32, Number(TDR) / 64)?.seg.dirty).toBe(true);
+    // KEY.CONFIG on LP 2 (one package of two) stores PKG_CONFIG_BITMAP (TDR+0x108) only: that line
+    // moves to LP 2's cache, dirty; LP 0 keeps line 0 (tdh_mng_key_config.c).
     ok(m, 2, { rax: 8n, rcx: TDR });
-    expect(m.platform.cpu(cpuId(2)).cache.lookup(32, Number(TDR) / 64)?.seg.dirty).toBe(true);
-    expect(m.platform.cpu(cpuId(0)).cache.lookup(32, Number(TDR) / 64)).toBeUndefined();
+    expect(m.platform.cpu(cpuId(2)).cache.lookup(32, keysLine)?.seg.dirty).toBe(true);
+    expect(m.platform.cpu(cpuId(0)).cache.lookup(32, keysLine)).toBeUndefined();
+    expect(m.platform.cpu(cpuId(2)).cache.lookup(32, Number(TDR) / 64)).toBeUndefined();
   });
   it('ADDCX fills TDCX pages through the TD KeyID; PAGE.ADD copies the source through the TD KeyID after SEPT.ADD', () => {
     const m = mk();

@@ -85,6 +85,31 @@ describe('memory, integrity and caches', () => {
     expect(p.lineAt(LINE)).toMatchObject({ key: 17, td: true, writer: 'td', fill: 0x33 });
     expect(p.staleWritebacks).toEqual([]);
   });
+  it('storing one line again on the CPU holding it replaces it in place; another CPU takes it over', () => {
+    const spec = preset('small-2s')!;
+    const p = new Platform({ ...spec, cache: { linesPerCpu: 4, wbinvdSubBlocks: 4 } });
+    const line = (b: number): Uint8Array => new Uint8Array(64).fill(b);
+    p.store(p.cpu(0), LINE, line(1), 17, 'module');
+    p.store(p.cpu(0), LINE, line(2), 17, 'module');
+    p.store(p.cpu(0), LINE, line(3), 17, 'module');
+    expect(p.cpu(0).cache.lineCount).toBe(1);
+    expect(p.load(p.cpu(1), LINE, 2, 17)).toEqual({ ok: true, bytes: new Uint8Array([3, 3]) });
+    // Three other lines fill the cache; the re-stored line is still the most recent, so the
+    // oldest of them is evicted first when a fifth line arrives.
+    for (let i = 1; i <= 3; i++) {
+      p.store(p.cpu(0), LINE + 64 * i, line(0x10 + i), 17, 'module');
+    }
+    p.store(p.cpu(0), LINE, line(4), 17, 'module');
+    p.store(p.cpu(0), LINE + 64 * 4, line(0x14), 17, 'module');
+    expect(p.cpu(0).cache.lineCount).toBe(4);
+    expect(p.lineAt(LINE + 64)).toMatchObject({ key: 17, td: true, fill: -1 });
+    expect(p.cpu(0).cache.lookup(17, LINE / 64)?.bytes?.[0]).toBe(4);
+    // A store from CPU 1 drops CPU 0's copy (same KeyID, coherent).
+    p.store(p.cpu(1), LINE, line(5), 17, 'module');
+    expect(p.cpu(0).cache.lookup(17, LINE / 64)).toBeUndefined();
+    expect(p.load(p.cpu(0), LINE, 1, 17)).toEqual({ ok: true, bytes: new Uint8Array([5]) });
+    expect(p.staleWritebacks).toEqual([]);
+  });
   it('a stale alias written back over newer data is recorded', () => {
     const p = new Platform(preset('small-2s')!);
     p.storeFill(p.cpu(0), LINE, 64, 0x11, 17, 'old kernel');
