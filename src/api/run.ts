@@ -230,7 +230,7 @@ export function prepareRun(req: RunRequest): PreparedRun {
 export function runPrepared(p: PreparedRun, req: Pick<RunRequest, 'free' | 'recordTrace' | 'onStep'> & { readonly observer?: RunObserver } = {}): RunResult {
   const sched = p.scenario.schedule;
   if (sched.policy === 'explored') {
-    return runExploredScenario(p, req.recordTrace);
+    return runExploredScenario(p, req.recordTrace, req.observer, req.onStep);
   }
   const path = p.path ?? (sched.policy === 'free' && sched.path !== '' ? parsePath(sched.path) : undefined);
   return runScenario(
@@ -303,7 +303,7 @@ export function faultPlanOf(faults: string, where: string): FaultPlan {
  * A scenario whose schedule is `explored` (a counterexample saved by `explore
  * --save-counterexample`): one execution exactly as explore and replay run it.
  */
-function runExploredScenario(p: PreparedRun, recordTrace: number | undefined): RunResult {
+function runExploredScenario(p: PreparedRun, recordTrace: number | undefined, observer?: RunObserver, onStep?: (s: StepProgress) => void): RunResult {
   const sc = p.scenario;
   const sched = sc.schedule;
   const path = p.path ?? parsePath(sched.path) ?? [];
@@ -311,15 +311,29 @@ function runExploredScenario(p: PreparedRun, recordTrace: number | undefined): R
   const spec = sched.cpus === undefined ? p.spec : withCpus(p.spec, sched.cpus);
   checkStepCpus(sc, spec, `${sc.name}: schedule.cpus`);
   const run = new ScenarioRun(sc, spec, { policy: 'timed', recordTrace: recordTrace ?? 5000 }, needsKernel(sc) ? createKernelSession : undefined);
+  const name = sc.variants[0]?.name ?? sc.name;
+  const count = sc.steps.length + (sc.variants[0]?.steps.length ?? 0);
+  // The report watches this execution as it watches any run (RunObserver), progress sees each step.
+  observer?.started?.(run, name);
   try {
-    runExplored(run, { path, plan, exhaustiveFaults: sched.faultChoices === 'binary', latency: sched.latency });
+    runExplored(run, {
+      path,
+      plan,
+      exhaustiveFaults: sched.faultChoices === 'binary',
+      latency: sched.latency,
+      observer: {
+        beforeStep: (_r, index, step) => onStep?.({ run: name, index, count, op: step.op }),
+        afterStep: (r, index, step) => observer?.afterStep?.(r, name, index, step),
+      },
+    });
   } catch (e) {
     if (e instanceof PathMismatch) {
       throw new TdxsimError('TDXSIM_BAD_PATH', `${sc.name}: schedule.path: ${e.message.replace(/^--path /, '')}`);
     }
     throw e;
   }
-  const outcome = run.outcome(sc.variants[0]?.name ?? sc.name, path);
+  const outcome = run.outcome(name, path);
+  observer?.finished?.(run, outcome);
   return resultOf(sc, [outcome]);
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { exploreScenario, run } from '../../../src/api/index.js';
+import { counterexampleScenario, exploreScenario, run } from '../../../src/api/index.js';
 import { buildReport, reportSource } from '../../../src/api/report.js';
 import { renderReport } from '../../../src/web/render.js';
 
@@ -23,13 +23,13 @@ describe('report model', () => {
     expect(r.verdict).toBe('pass');
     expect(r.model.verdictText).toBe('verdict pass (expected: cpu-still-running; found: cpu-still-running)');
     const m = r.model.main;
-    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_050_426]]);
+    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_050_428]]);
     expect(m.findings[0]?.replay).toBe('tdxsim run --scenario kexec-stop-race --seed 1 --path 1.1.0.0.2.0.1.1.0.0');
     // The NMI from CPU 0 to CPU 1 after the 1 s wait, the epochs, the jump.
-    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_022_426, t1: 1_030_023_426, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
+    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_022_428, t1: 1_030_023_428, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
     expect(m.epochs.map((e) => e.label)).toEqual(['linux-6.18 (kernel#0)', 'relocate_kernel, swap_pages', 'purgatory, early boot', 'new kernel (kernel#1)']);
-    expect(m.epochs[1]).toEqual({ t0: 1_030_050_426, t1: 1_033_050_426, label: 'relocate_kernel, swap_pages' });
-    expect(m.jumps).toEqual([1_033_050_426]);
+    expect(m.epochs[1]).toEqual({ t0: 1_030_050_428, t1: 1_033_050_428, label: 'relocate_kernel, swap_pages' });
+    expect(m.jumps).toEqual([1_033_050_428]);
     expect(m.caches.map((c) => c.label)).toContain('just before the jump (relocate_kernel on CPU 0)');
   });
 
@@ -52,13 +52,24 @@ describe('report model', () => {
   it('ties corruption findings to their lines, and shows those lines dirty just before the jump', () => {
     const m = buildReport({ scenario: 'kexec-mutant' }).model.main;
     const td = m.findings.find((f) => f.class === 'silent-corruption' && f.cpu === 1);
-    expect(td?.message).toContain('4096 lines from 0x17efa1000');
-    expect(td?.ranges).toEqual([{ base: 0x17efa1000, end: 0x17efa1000 + 4096 * 64 }]);
+    // 4095, not 4096: the TDCS line the module stores on CPU 1 at the first VP.ENTER evicts the
+    // TD's oldest line (CPU 1's cache holds 4096 lines), which is written back before the jump.
+    expect(td?.message).toContain('4095 lines from 0x17efa1040');
+    expect(td?.ranges).toEqual([{ base: 0x17efa1040, end: 0x17efa1000 + 4096 * 64 }]);
     expect(td?.writebacks).toHaveLength(1);
     const before = m.caches.find((c) => c.label.startsWith('just before the jump'));
-    expect(before?.cpus.find((c) => c.cpu === 1)).toEqual({ cpu: 1, lines: 4096, ranges: [{ keyId: 17, base: 0x17efa1000, end: 0x17efa1000 + 4096 * 64, writer: 'td1' }], moreRanges: 0 });
+    expect(before?.cpus.find((c) => c.cpu === 1)).toEqual({
+      cpu: 1,
+      lines: 4096,
+      ranges: [
+        { keyId: 17, base: 0x17efa1040, end: 0x17efa1000 + 4096 * 64, writer: 'td1' },
+        { keyId: 17, base: 0x17efec000, end: 0x17efec040, writer: 'tdx-module' },
+      ],
+      moreRanges: 0,
+    });
     const lanes = Object.fromEntries(m.memory.lanes.map((l) => [l.kind, l.regions.length]));
-    expect(lanes['overwritten']).toBe(4);
+    // The TD's lines and the TDR/TDCS lines the module left dirty (no WBINVD on this mutant).
+    expect(lanes['overwritten']).toBe(6);
     expect(lanes['crashkernel']).toBe(1);
     expect(lanes['newkernel']).toBeGreaterThan(0);
   });
@@ -72,7 +83,7 @@ describe('report model', () => {
     expect(r.model.main.findings.map((f) => f.class)).toEqual(['cpu-still-running']);
     expect(r.model.main.findings[0]?.replay).toBe('tdxsim replay kexec-race-2cpu --seed 1 --path 1.1.0.0.2.0.1.1');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_027_362, otherT: 1_030_025_362, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_027_364, otherT: 1_030_025_364, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
     // The same schedule given as a replay draws the same execution.
     const again = buildReport({ scenario: 'kexec-race-2cpu', path: '1.1.0.0.2.0.1.1', replay: {} });
     expect(again.model.main.events).toEqual(r.model.main.events);
@@ -84,7 +95,7 @@ describe('report model', () => {
     expect(r.model.main.findings).toHaveLength(1);
     expect(r.model.compare?.other.name).toBe('path 0');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_024_426, otherT: 1_030_022_426, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_024_428, otherT: 1_030_022_428, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
   });
 
   it('refuses what it cannot draw, with stable codes', () => {
@@ -96,5 +107,20 @@ describe('report model', () => {
       expect.objectContaining({ code: 'TDXSIM_BAD_PATH', message: '--path 9.9: does not fit this scenario: choice 0 is 9 but only 2 options exist there (at sched); was it recorded with other options (--platform, --kernel, --module, --cpus, --faults, --seed)? (a path printed by explore or replay is drawn with --replay)' }),
     );
     expect(() => reportSource('no-such-scenario')).toThrow(expect.objectContaining({ code: 'TDXSIM_UNKNOWN_SCENARIO' }));
+  });
+});
+
+describe('report of a saved counterexample (schedule policy explored)', () => {
+  it('draws the execution run judges, with its verdict and finding', () => {
+    const req = { scenario: 'kexec-race-2cpu' } as const;
+    const x = exploreScenario(req);
+    const sc = counterexampleScenario(req, x);
+    expect(sc).toBeDefined();
+    const ran = run({ scenarioObject: sc });
+    const r = buildReport({ scenarioObject: sc });
+    expect(r.verdict).toBe(ran.verdict);
+    expect(ran.verdict).toBe('fail');
+    expect(r.model.main.findings.map((f) => [f.class, f.cpu])).toEqual(ran.findings.map((f) => [f.class, f.details['cpu']]));
+    expect(r.model.main.findings.map((f) => f.class)).toEqual(['cpu-still-running']);
   });
 });
