@@ -80,6 +80,19 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     expect(m.findings.map((f) => [f.class, f.details['staleKeyId'], f.details['fromCpu']])).toEqual([['silent-corruption', 1, 1]]);
   });
 
+  it('AMD: kvm_intel fails to load with -EOPNOTSUPP and no TDX line, and KVM flushes nothing at kexec', () => {
+    const r = one('default', { platform: 'amd-sme-2s' });
+    expect(r.verdict).toBe('pass');
+    const d = r.runs[0]!.dmesg;
+    expect(d.filter((l) => l.startsWith('kvm'))).toEqual(['kvm_intel: VMX not supported by CPU 0', 'kvm_intel: VMX not supported by CPU 0']);
+    expect(d.filter((l) => /tdx[:_]|TDX/.test(l))).toEqual([]);
+    expect(r.runs[0]!.notes.filter((n) => n.startsWith('kvm.load'))).toEqual(['kvm.load: -95', 'kvm.load: -95']);
+    const flushes = r.runs[0]!.notes.find((n) => n.startsWith('kexec: cache flushes'));
+    // Only stop_this_cpu() (AMD: every CPU incoherent) and relocate_kernel flush; KVM's syscore step is not registered.
+    expect(flushes).not.toContain('tdx_cpu_flush_cache_for_kexec');
+    expect(flushes).toMatch(/^kexec: cache flushes before the jump: (CPU [1-7] stop_this_cpu at [\d.]+ s; ){7}CPU 0 relocate_kernel at [\d.]+ s$/);
+  });
+
   it('the 2022 RFC leaves the kexec-ing CPU unflushed: its dirty TDR line hits the new kernel', () => {
     const r = one('kexec-rfc-td');
     expect(r.verdict).toBe('pass');
