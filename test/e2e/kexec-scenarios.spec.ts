@@ -69,6 +69,7 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     const f = r.findings[0]!;
     expect(f.class).toBe('cpu-still-running');
     expect(f.message).toMatch(/^CPU 1 still running after the new kernel started: at the kexec jump \(t=1\.\d{6} s\) it was in REBOOT > NMI/);
+    expect(f.message).toMatch(/; until it halts it runs old-kernel code: it can still store to memory the new kernel now owns and write back dirty lines from its cache \(eviction or its own WBINVD\) over the new kernel$/);
     const tl = r.runs[0]!.timeline.join('\n');
     expect(tl).toMatch(/take REBOOT[\s\S]*stop_this_cpu: run 1[\s\S]*HLT[\s\S]*send NMI to CPU 1[\s\S]*woken by NMI[\s\S]*kexec jump/);
     expect(r.runs[0]!.dmesg).toContain('Shutting down cpus with NMI');
