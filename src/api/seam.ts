@@ -21,6 +21,7 @@ import { createModuleMachine } from '../machine/moduleMachine.js';
 import type { ModuleMachine } from '../machine/moduleMachine.js';
 import { FAULT_SITES } from '../module/faultSites.js';
 import { MetadataTable } from '../module/metadata.js';
+import { LEAF } from '../module/leafNumbers.js';
 import { MODULE_PROFILE_NAMES } from '../module/profiles.js';
 import { describeStatus, leafStatusName, statusName, TDX_SEAMCALL_GP, TDX_SEAMCALL_UD, TDX_SEAMCALL_VMFAILINVALID } from '../module/status.js';
 import type { StatusDescription } from '../module/status.js';
@@ -29,6 +30,17 @@ import { checkModuleName } from './profileNames.js';
 
 export { describeStatus, FAULT_SITES, MODULE_PROFILE_NAMES, presetNames, presetInput };
 export type { StatusDescription };
+
+/**
+ * The leaf number of a SEAMCALL leaf name, in the spec's dotted style or with underscores and
+ * any case (`TDH.SYS.LP.INIT`, `tdh_sys_lp_init`): the names `tdxsim explain --leaf` accepts.
+ * Undefined for an unknown name.
+ * @see TDX module ABI section 1.3 (leaf numbers, module/leafNumbers.ts)
+ */
+export function leafNumberByName(name: string): number | undefined {
+  const key = name.trim().toUpperCase().replace(/[.\-\s]/g, '_');
+  return Object.hasOwn(LEAF, key) ? (LEAF as Record<string, number>)[key] : undefined;
+}
 
 /** Register names a SEAMCALL reads and writes. */
 export type SeamRegName = (typeof SEAM_REG_NAMES)[number];

@@ -29,6 +29,15 @@ import type { KernelEpoch, KernelSession, KernelSessionArgs } from './runScenari
 import type { ScenarioStep } from './scenario.js';
 import type { Scheduler, StateFingerprinter } from '../sim/Scheduler.js';
 
+
+/**
+ * Why a CPU still running at the jump matters, appended to the cpu-still-running finding: until
+ * it halts it runs old-kernel code with its caches intact, so its stores, and any dirty line its
+ * cache holds (written back by eviction or by a WBINVD it runs), can land in memory the new
+ * kernel now owns. The finding says only that it could; a silent-corruption finding says it did.
+ */
+const STILL_RUNNING_RISK = 'until it halts it runs old-kernel code: it can still store to memory the new kernel now owns and write back dirty lines from its cache (eviction or its own WBINVD) over the new kernel';
+
 /** Kernel profiles a scenario may name. */
 export function kernelProfileNames(): string[] {
   return [...KERNEL_PROFILE_NAMES, ...MUTANT_PROFILE_NAMES];
@@ -337,7 +346,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     for (const c of running) {
       const extra = c.stepCount - (before.get(c.id) ?? 0);
       const where = sched.frames(c).join(' > ') || 'idle loop';
-      this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}`, jumpNs, { cpu: c.id, frames: where, pausedAt: pausedAt.get(c.id) ?? '', stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
+      this.note('cpu-still-running', `CPU ${c.id} still running after the new kernel started: at the ${how} jump (t=${(jumpNs / 1e9).toFixed(6)} s) it was in ${where}${extra > 0 ? `, and executed ${extra} more old-kernel step(s) afterwards` : ''}; ${STILL_RUNNING_RISK}`, jumpNs, { cpu: c.id, frames: where, pausedAt: pausedAt.get(c.id) ?? '', stepsAfterJump: extra, stopThisCpuRuns: old.kexec_state.stopRuns.get(c.id) ?? 0 });
     }
     // In time order (CPU, then site, for equal times): flushes of different CPUs commute.
     const fl = [...old.kexec_state.flushes].sort((a, b) => a.t - b.t || a.cpu - b.cpu || (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));

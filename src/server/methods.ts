@@ -4,7 +4,7 @@
  * @see docs/server.md
  */
 import { TdxsimError } from '../api/errors.js';
-import { createSeamMachine, describeStatus, FAULT_SITES, MODULE_PROFILE_NAMES, platformPreset, presetNames, regsFrom, SEAM_REG_NAMES } from '../api/seam.js';
+import { createSeamMachine, describeStatus, FAULT_SITES, leafNumberByName, MODULE_PROFILE_NAMES, platformPreset, presetNames, regsFrom, SEAM_REG_NAMES } from '../api/seam.js';
 import type { SeamCallResult, SeamMachine, SeamRegName } from '../api/seam.js';
 import type { Params, ServerLimits } from './protocol.js';
 import { bytesParam, hex64, numParam, optBool, optNum, strParam, u64Param } from './protocol.js';
@@ -31,6 +31,21 @@ function machineOf(s: SessionState, p: Params): SeamMachine {
   return m;
 }
 
+/**
+ * `rax` given as a leaf name ("TDH.SYS.LP.INIT", version 0), or undefined when it is not a
+ * name-like string (numbers and hex strings go through u64Param). An unknown name is an error.
+ */
+function raxParam(v: unknown): bigint | undefined {
+  if (typeof v !== 'string' || !/^\s*TDH[._]/i.test(v)) {
+    return undefined;
+  }
+  const n = leafNumberByName(v);
+  if (n === undefined) {
+    throw new TdxsimError('TDXSIM_BAD_PARAMS', `params.regs.rax: ${JSON.stringify(v.slice(0, 80))} is not a SEAMCALL leaf name (expected a hex string such as "0x21" or a name such as "TDH.SYS.LP.INIT")`);
+  }
+  return BigInt(n);
+}
+
 function regsParam(p: Params): ReturnType<typeof regsFrom> {
   const r = p['regs'];
   if (typeof r !== 'object' || r === null || Array.isArray(r)) {
@@ -45,11 +60,11 @@ function regsParam(p: Params): ReturnType<typeof regsFrom> {
   const out: Partial<Record<SeamRegName, bigint>> = {};
   for (const n of SEAM_REG_NAMES) {
     if (rec[n] !== undefined) {
-      out[n] = u64Param(rec, n, undefined, 'params.regs');
+      out[n] = n === 'rax' ? raxParam(rec[n]) ?? u64Param(rec, n, undefined, 'params.regs') : u64Param(rec, n, undefined, 'params.regs');
     }
   }
   if (out.rax === undefined) {
-    throw new TdxsimError('TDXSIM_BAD_PARAMS', 'params.regs.rax: required (leaf number and version)');
+    throw new TdxsimError('TDXSIM_BAD_PARAMS', 'params.regs.rax: required (leaf number and version, or a leaf name such as "TDH.SYS.LP.INIT")');
   }
   return regsFrom(out);
 }

@@ -69,6 +69,7 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     const f = r.findings[0]!;
     expect(f.class).toBe('cpu-still-running');
     expect(f.message).toMatch(/^CPU 1 still running after the new kernel started: at the kexec jump \(t=1\.\d{6} s\) it was in REBOOT > NMI/);
+    expect(f.message).toMatch(/; until it halts it runs old-kernel code: it can still store to memory the new kernel now owns and write back dirty lines from its cache \(eviction or its own WBINVD\) over the new kernel$/);
     const tl = r.runs[0]!.timeline.join('\n');
     expect(tl).toMatch(/take REBOOT[\s\S]*stop_this_cpu: run 1[\s\S]*HLT[\s\S]*send NMI to CPU 1[\s\S]*woken by NMI[\s\S]*kexec jump/);
     expect(r.runs[0]!.dmesg).toContain('Shutting down cpus with NMI');
@@ -78,6 +79,19 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     expect(one('kexec-amd-sme').findings).toEqual([]);
     const m = one('kexec-amd-sme-mutant');
     expect(m.findings.map((f) => [f.class, f.details['staleKeyId'], f.details['fromCpu']])).toEqual([['silent-corruption', 1, 1]]);
+  });
+
+  it('AMD: kvm_intel fails to load with -EOPNOTSUPP and no TDX line, and KVM flushes nothing at kexec', () => {
+    const r = one('default', { platform: 'amd-sme-2s' });
+    expect(r.verdict).toBe('pass');
+    const d = r.runs[0]!.dmesg;
+    expect(d.filter((l) => l.startsWith('kvm'))).toEqual(['kvm_intel: VMX not supported by CPU 0', 'kvm_intel: VMX not supported by CPU 0']);
+    expect(d.filter((l) => /tdx[:_]|TDX/.test(l))).toEqual([]);
+    expect(r.runs[0]!.notes.filter((n) => n.startsWith('kvm.load'))).toEqual(['kvm.load: -95', 'kvm.load: -95']);
+    const flushes = r.runs[0]!.notes.find((n) => n.startsWith('kexec: cache flushes'));
+    // Only stop_this_cpu() (AMD: every CPU incoherent) and relocate_kernel flush; KVM's syscore step is not registered.
+    expect(flushes).not.toContain('tdx_cpu_flush_cache_for_kexec');
+    expect(flushes).toMatch(/^kexec: cache flushes before the jump: (CPU [1-7] stop_this_cpu at [\d.]+ s; ){7}CPU 0 relocate_kernel at [\d.]+ s$/);
   });
 
   it('the 2022 RFC leaves the kexec-ing CPU unflushed: its dirty TDR line hits the new kernel', () => {

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-import { counterexampleScenario, mergeExploreResults, namedScenario, replayScenario, shellQuote, TdxsimError } from '../../api/index.js';
+import { counterexampleScenario, mergeExploreResults, namedScenario, presetInput, replayScenario, shellQuote, TdxsimError } from '../../api/index.js';
 import type { ExploreRequest, ExploreResult } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 import { formatDuration, runCampaign } from '../exploreCampaign.js';
@@ -24,7 +24,7 @@ function parseClasses(s: string): (typeof CLASSES)[number][] {
   return out as (typeof CLASSES)[number][];
 }
 
-interface ExploreOpts {
+export interface ExploreOpts {
   failOn?: string;
   strategy?: string;
   budget?: number;
@@ -70,6 +70,42 @@ function common(o: ExploreOpts): Record<string, unknown> {
     ...(o.faults !== undefined ? { faults: o.faults } : {}),
     ...(o.latency === false ? { latency: false } : {}),
   };
+}
+
+/**
+ * Above this many logical CPUs `explore` warns about the cost up front (without --time): every
+ * CPU takes part in every execution, so an execution's length grows with the CPU count
+ * (`explore kexec-race-2cpu --cpus 1000`: depth 3,996 per execution, 1,000 executions in 285 s).
+ */
+export const MANY_CPUS = 64;
+
+/** Logical CPUs of a topology-bearing platform description, or undefined. */
+function topologyCpus(p: unknown): number | undefined {
+  if (typeof p !== 'object' || p === null || !('topology' in p)) {
+    return undefined;
+  }
+  const t = (p as { topology?: { packages?: unknown; coresPerPackage?: unknown; threadsPerCore?: unknown } }).topology;
+  const n = Number(t?.packages) * Number(t?.coresPerPackage) * Number(t?.threadsPerCore);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The CPU count an exploration will run with, when it can be told without loading files. */
+function exploreCpus(scenario: string, o: ExploreOpts): number | undefined {
+  if (o.cpus !== undefined) {
+    return o.cpus;
+  }
+  const plat = o.platform ?? (namedScenario(scenario) as { platform?: unknown } | undefined)?.platform;
+  return typeof plat === 'string' ? topologyCpus(presetInput(plat)) : topologyCpus(plat);
+}
+
+/** The one-line cost warning for a large platform explored without --time, or undefined. */
+export function cpuCostWarning(scenario: string, o: ExploreOpts): string | undefined {
+  const n = exploreCpus(scenario, o);
+  if (n === undefined || n <= MANY_CPUS || o.time !== undefined) {
+    return undefined;
+  }
+  const runs = o.budget !== undefined ? `--budget ${o.budget}` : o.strategy === 'exhaustive' ? 'an exhaustive search' : 'the default budget of 1000 executions';
+  return `explore: warning: ${n} logical CPUs: every CPU takes part in every execution, so executions are long and ${runs} may run for minutes; bound the run with --time SECONDS\n`;
 }
 
 /** Human-readable exploration result. */
@@ -214,6 +250,10 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
         ...(o.dpor === true ? { dpor: true } : {}),
         ...(o.stateMemory !== undefined ? { stateMemoryBytes: o.stateMemory * 2 ** 20 } : {}),
       };
+      const warning = cpuCostWarning(scenario, o);
+      if (warning !== undefined) {
+        process.stderr.write(warning);
+      }
       const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);
       if (o.saveCounterexample !== undefined) {
         const cx = counterexampleScenario(req, result);

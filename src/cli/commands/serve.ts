@@ -49,6 +49,16 @@ function limitsOf(f: ServeFlags): ServerLimits {
 
 const L = DEFAULT_LIMITS;
 
+/**
+ * The one line `serve --stdio` prints on stderr when a person types at it (stdin is a terminal):
+ * how to start, since the server itself prints nothing until it reads a request.
+ */
+export function stdioHint(stdinIsTty: boolean): string | undefined {
+  return stdinIsTty
+    ? 'tdxsim serve: one JSON request per line; type {"id":1,"method":"server.info"} to start, {"id":2,"method":"machine.create","params":{"platform":"ref"}} for a machine; Ctrl-D ends (docs/server.md)\n'
+    : undefined;
+}
+
 /** Register `serve`. */
 export function registerServe(program: Command, _ctx?: unknown): void {
   program
@@ -72,6 +82,10 @@ export function registerServe(program: Command, _ctx?: unknown): void {
       }
       const limits = limitsOf(flags);
       if (flags.stdio === true) {
+        const hint = stdioHint(process.stdin.isTTY === true);
+        if (hint !== undefined) {
+          process.stderr.write(hint);
+        }
         await serveStdio(limits);
         return;
       }

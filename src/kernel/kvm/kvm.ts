@@ -8,7 +8,7 @@
  */
 import type { Cpu } from '../../platform/Cpu.js';
 import type { Prog } from '../../platform/Exec.js';
-import { EBUSY, EINVAL, ENODEV } from '../errno.js';
+import { EBUSY, EINVAL, ENODEV, EOPNOTSUPP } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { CpuhpState, Kernel } from '../Kernel.js';
 import { on_each_cpu } from '../smp.js';
@@ -111,6 +111,22 @@ export const tdxOnlineState: CpuhpState = {
 };
 
 /**
+ * The CPU kvm_intel is loaded on has VMX. Our CPU models carry no CPUID bits: an AMD part has no
+ * VMX (CPUID.1:ECX.VMX clear), the Intel parts have it and their BIOS enables it in
+ * IA32_FEATURE_CONTROL, so the second check ("VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on
+ * CPU %d") is never taken here.
+ * @see linux arch/x86/kvm/vmx/vmx.c __kvm_is_vmx_supported(): pr_err("VMX not supported by CPU %d\n")
+ *      with pr_fmt KBUILD_MODNAME ": "; vmx_init() returns -EOPNOTSUPP when it fails (v6.18)
+ */
+function kvm_is_vmx_supported(k: Kernel, cpu: Cpu): boolean {
+  if (k.platform.isAmd) {
+    k.klog.err(`kvm_intel: VMX not supported by CPU ${cpu.id}`);
+    return false;
+  }
+  return true;
+}
+
+/**
  * modprobe kvm_intel [tdx=1]: enable virtualization on every CPU and, if asked, bring TDX up.
  * A missing module (-ENODEV) only disables TDX; any other TDX error fails the load.
  * @returns 0 when kvm_intel loaded
@@ -125,7 +141,16 @@ export function* kvm_intel_init(k: Kernel, cpu: Cpu, opts: { tdx: boolean } = { 
     // No KVM TDX in this kernel (mainline before 6.16): the parameter is unknown.
     // @see linux kernel/params.c parse_args(): pr_warn("%s: unknown parameter '%s' ignored\n")
     k.klog.warn("kvm_intel: unknown parameter 'tdx' ignored");
-  } else if (opts.tdx) {
+  }
+  if (!kvm_is_vmx_supported(k, cpu)) {
+    // vt_init() → vmx_init() fails before tdx_bringup() and before kvm_init(): no TDX line, no
+    // VMXON, no KVM syscore shutdown (so no TDX cache flush at kexec).
+    kvm.enable_tdx = false;
+    kvm.bringupRet = -EOPNOTSUPP;
+    kvm.loaded = false;
+    return -EOPNOTSUPP;
+  }
+  if (opts.tdx && k.profile.initAt !== 'none') {
     // vt_init(): tdx_bringup() runs before kvm_init(), with its own VMXON.
     r = yield* tdx_bringup(k, cpu);
   }

@@ -137,7 +137,7 @@ describe('compat: choices and checks', () => {
     expect(cell(r, 'linux-6.18', '1.5.06')).toMatchObject({
       verdict: 'none',
       initialized: false,
-      reason: 'not initialized: linux-6.18 found no usable TDX on this platform (kvm_intel: tdx: no TDX private KeyIDs available)',
+      reason: 'not initialized: linux-6.18 found no usable TDX on this platform (kvm_intel: VMX not supported by CPU 0)',
     });
   });
 
