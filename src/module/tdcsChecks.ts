@@ -127,23 +127,26 @@ export function lockedSeptWalk(ctx: LeafCtx, td: TdState, info: PageInfo, mode: 
 export type GpaEntry = { readonly status?: undefined; readonly td: TdState; readonly info: PageInfo; readonly walk: SeptWalk } | { readonly status: U64 };
 
 /**
- * The common start of the leaves that act on one Secure EPT entry of a TD (RANGE.BLOCK,
- * RANGE.UNBLOCK, SEPT.REMOVE): the TDR in RDX (shared) with the op-state lock shared, the GPA and
- * level in RCX (OPERAND_INVALID|RCX when malformed or below `minLevel`), then the exclusive SEPT
- * walk; a failed walk reports the entry it stopped at in RCX/RDX.
- * @see intel/tdx-module 1.5.01 tdh_mem_range_block.c, tdh_mem_range_unblock.c, tdh_mem_sept_remove.c
+ * The common start of the leaves that act on one Secure EPT entry of a TD: the TDR in RDX
+ * (shared) with the op-state lock shared, the GPA and level in RCX (OPERAND_INVALID|RCX when
+ * malformed, below `minLevel` or above `maxLevel`, by default the TD's root level), then the SEPT
+ * walk with the tree lock in `walkMode`; a failed walk reports the entry it stopped at in RCX/RDX.
+ * RANGE.BLOCK, RANGE.UNBLOCK and SEPT.REMOVE walk exclusive; PAGE.REMOVE, PAGE.PROMOTE and
+ * PAGE.DEMOTE walk shared with levels up to 1G.
+ * @see intel/tdx-module 1.5.01 tdh_mem_range_block.c, tdh_mem_range_unblock.c, tdh_mem_sept_remove.c,
+ *      tdh_mem_page_remove.c, tdh_mem_page_promote.c, tdh_mem_page_demote.c
  */
-export function gpaEntryPrologue(ctx: LeafCtx, tdrIn: bigint, gpaLevel: bigint, minLevel: number, leaf: number): GpaEntry {
+export function gpaEntryPrologue(ctx: LeafCtx, tdrIn: bigint, gpaLevel: bigint, minLevel: number, leaf: number, walkMode: LockMode = 'exclusive', maxLevel?: number): GpaEntry {
   const t = tdPrologue(ctx, tdrIn, OPERAND_ID.RDX, 'shared', 'shared', leaf);
   if (t.status !== undefined) {
     return { status: t.status };
   }
   const td = t.td;
-  const info = pageInfo(gpaLevel, minLevel, td.septRootLevel);
+  const info = pageInfo(gpaLevel, minLevel, maxLevel ?? td.septRootLevel);
   if (info === undefined) {
     return { status: withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX) };
   }
-  const w = lockedSeptWalk(ctx, td, info, 'exclusive');
+  const w = lockedSeptWalk(ctx, td, info, walkMode);
   if (w.status !== TDX_SUCCESS || w.walk === undefined) {
     if (w.walk !== undefined) {
       septErrorInfo(ctx, w.walk);

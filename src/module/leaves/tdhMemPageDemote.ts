@@ -51,7 +51,7 @@ import {
   withOperand,
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
-import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
+import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js';
 import type { SeptEntry, TdState } from '../tdState.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
@@ -74,23 +74,12 @@ export function* tdhMemPageDemote(ctx: LeafCtx): Prog<U64> {
   if ((rdxIn & TD_HANDLE_RESERVED) !== 0n) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RDX);
   }
-  const t = tdPrologue(ctx, rdxIn & TD_HANDLE_TDR, OPERAND_ID.RDX, 'shared', 'shared', LEAF.TDH_MEM_PAGE_DEMOTE);
-  if (t.status !== undefined) {
-    return t.status;
+  const g = gpaEntryPrologue(ctx, rdxIn & TD_HANDLE_TDR, rcxIn, 1, LEAF.TDH_MEM_PAGE_DEMOTE, 'shared', 2);
+  if (g.status !== undefined) {
+    return g.status;
   }
-  const td = t.td;
-  const info = pageInfo(rcxIn, 1, 2);
-  if (info === undefined) {
-    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
-  }
-  const w = lockedSeptWalk(ctx, td, info, 'shared');
-  if (w.status !== TDX_SUCCESS || w.walk === undefined) {
-    if (w.walk !== undefined) {
-      septErrorInfo(ctx, w.walk);
-    }
-    return w.status;
-  }
-  const e = w.walk.entry;
+  const { td, info } = g;
+  const e = g.walk.entry;
   const here = { level: info.level, entry: e };
   if (!demotable(e)) {
     septErrorInfo(ctx, here);

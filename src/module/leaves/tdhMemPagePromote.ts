@@ -47,7 +47,7 @@ import {
   withOperand,
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
-import { lockedSeptWalk, opStateTracksTlb, pageInfo, tdPrologue, tlbTracked } from '../tdcsChecks.js';
+import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js';
 import type { SeptEntry, TdState } from '../tdState.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
@@ -86,23 +86,12 @@ export function* tdhMemPagePromote(ctx: LeafCtx): Prog<U64> {
   if (ctx.version > 1) {
     return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RAX);
   }
-  const t = tdPrologue(ctx, rdxIn, OPERAND_ID.RDX, 'shared', 'shared', LEAF.TDH_MEM_PAGE_PROMOTE);
-  if (t.status !== undefined) {
-    return t.status;
+  const g = gpaEntryPrologue(ctx, rdxIn, rcxIn, 1, LEAF.TDH_MEM_PAGE_PROMOTE, 'shared', 2);
+  if (g.status !== undefined) {
+    return g.status;
   }
-  const td = t.td;
-  const info = pageInfo(rcxIn, 1, 2);
-  if (info === undefined) {
-    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
-  }
-  const w = lockedSeptWalk(ctx, td, info, 'shared');
-  if (w.status !== TDX_SUCCESS || w.walk === undefined) {
-    if (w.walk !== undefined) {
-      septErrorInfo(ctx, w.walk);
-    }
-    return w.status;
-  }
-  const e = w.walk.entry;
+  const { td, info } = g;
+  const e = g.walk.entry;
   const here = { level: info.level, entry: e };
   if (e === undefined || e.leaf || (e.state !== SEPT_STATE.MAPPED && e.state !== SEPT_STATE.BLOCKED)) {
     septErrorInfo(ctx, here);

@@ -24,12 +24,11 @@ import { pagesPerLevel } from '../pamt.js';
 import {
   OPERAND_ID,
   TDX_EPT_ENTRY_STATE_INCORRECT,
-  TDX_OPERAND_INVALID,
   TDX_SUCCESS,
   withOperand,
 } from '../status.js';
 import { septErrorInfo } from '../tdChecks.js';
-import { lockedSeptWalk, pageInfo, removableEntry, tdPrologue } from '../tdcsChecks.js';
+import { gpaEntryPrologue, removableEntry } from '../tdcsChecks.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
 
 /** TDH.MEM.PAGE.REMOVE. */
@@ -38,23 +37,12 @@ export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
   const gpaLevel = r.rcx;
   const tdrIn = r.rdx;
   r.rcx = r.rdx = 0n as U64;
-  const t = tdPrologue(ctx, tdrIn, OPERAND_ID.RDX, 'shared', 'shared', LEAF.TDH_MEM_PAGE_REMOVE);
-  if (t.status !== undefined) {
-    return t.status;
+  const g = gpaEntryPrologue(ctx, tdrIn, gpaLevel, 0, LEAF.TDH_MEM_PAGE_REMOVE, 'shared', 2);
+  if (g.status !== undefined) {
+    return g.status;
   }
-  const td = t.td;
-  const info = pageInfo(gpaLevel, 0, 2);
-  if (info === undefined) {
-    return withOperand(TDX_OPERAND_INVALID, OPERAND_ID.RCX);
-  }
-  const w = lockedSeptWalk(ctx, td, info, 'shared');
-  if (w.status !== TDX_SUCCESS || w.walk === undefined) {
-    if (w.walk !== undefined) {
-      septErrorInfo(ctx, w.walk);
-    }
-    return w.status;
-  }
-  const e = w.walk.entry;
+  const { td, info } = g;
+  const e = g.walk.entry;
   if (e === undefined || !e.leaf) {
     septErrorInfo(ctx, { level: info.level, entry: e });
     return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
