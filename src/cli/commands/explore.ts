@@ -112,7 +112,7 @@ export function cpuCostWarning(scenario: string, o: ExploreOpts): string | undef
 export function formatExplore(r: ExploreResult): string {
   const d = r.details;
   const out: string[] = [];
-  const store = d.stateStore === undefined ? '' : `, ${d.stateStore.stored} states stored (${d.stateStore.kind}, ${(d.stateStore.bytes / 2 ** 20).toFixed(1)} MiB), ${d.stateStore.revisits} revisits cut`;
+  const store = d.stateStore === undefined ? '' : `, ${d.stateStore.stored} states stored (${d.stateStore.kind}, ${(d.stateStore.bytes / 2 ** 20).toFixed(1)} MiB), ${d.stateStore.revisits} revisits cut${d.stateStore.reopened !== undefined && d.stateStore.reopened > 0 ? `, ${d.stateStore.reopened} reopened for woken actions` : ''}`;
   const stats = `${d.executions} executions (${d.redundant} pruned as redundant), ${d.states} states${store}, depth ${d.maxDepth}, ${(d.elapsedMs / 1000).toFixed(2)} s`;
   if (d.nondeterminism !== undefined) {
     out.push(`NON-DETERMINISM: ${d.nondeterminism}`);

@@ -70,8 +70,9 @@ export class StateRevisit extends SleepBlocked {
   override readonly name: string = 'StateRevisit';
 }
 
-/** One instance: building an Error (and its stack) per revisit is costly. */
+/** One instance each: building an Error (and its stack) per redundant execution is costly. */
 const STATE_REVISIT = new StateRevisit('state explored before');
+const ALL_ASLEEP = new SleepBlocked('all enabled actions sleep');
 
 /** Thrown when an execution reaches a split node none of whose branches belong to this shard. */
 export class NotThisShard extends Error {
@@ -442,7 +443,7 @@ export class ExhaustiveChoices implements ChoiceSource {
       if (foreign !== undefined && keys.some((k) => !sleep.has(k))) {
         throw new NotThisShard('every branch here belongs to another shard');
       }
-      throw new SleepBlocked('all enabled actions sleep');
+      throw ALL_ASLEEP;
     }
     const node: Node = { keys, actions, chosen, done: [], sleep, foreign, backtrack: undefined, fps: this.footprints && actions !== undefined ? new Map(this.inheritedFps) : undefined, event: -1 };
     if (dporNode) {
