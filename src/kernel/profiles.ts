@@ -250,6 +250,24 @@ export interface KernelProfile {
    * @see linux 01fb93a363e0 "x86/tdx: Skip clearing reclaimed pages unless X86_BUG_TDX_PW_MCE is present" (x86_tdx_for_6.18)
    */
   readonly kvmClearReclaimed?: 'always' | 'quirk';
+  /**
+   * The order in which KVM takes a TD apart (docs/kernel.md, "TD teardown order"):
+   * - `upstream` (the default; mainline KVM TDX, 6.16 on): private memory leaves the TD while
+   *   its HKID is still assigned, when the guest_memfd file goes (per 4 KiB leaf RANGE.BLOCK,
+   *   MEM.TRACK, PAGE.REMOVE, PAGE.WBINVD under the HKID); only then tdx_mmu_release_hkid()
+   *   (VP.FLUSH, VPFLUSHDONE, CACHE.WB per package, KEY.FREEID), then RECLAIM of the TDCX pages
+   *   and TDVPR (tdx_vcpu_free()), the Secure EPT pages (tdx_sept_free_private_spt()), the TDCS
+   *   pages and the TDR (tdx_vm_destroy());
+   * - `out-of-tree` (Isaku Yamahata's KVM TDX series, which Ubuntu's 6.8 kernels carry and the
+   *   2022 host drafts ran under): the HKID is released first, from the MMU notifier's release
+   *   (vt_flush_shadow_all_private() → tdx_mmu_release_hkid()), and every private page is then
+   *   RECLAIMed (tdx_sept_drop_private_spte() reclaims when the HKID is gone).
+   * @see linux arch/x86/kvm/vmx/tdx.c tdx_sept_remove_private_spte(), tdx_mmu_release_hkid(),
+   *      tdx_vcpu_free(), tdx_sept_free_private_spt(), tdx_vm_destroy(); vmx/main.c
+   *      vt_vm_pre_destroy() (v6.16); KVM TDX v10 (Oct 2022) vt_flush_shadow_all_private(),
+   *      tdx_sept_drop_private_spte()
+   */
+  readonly kvmTdTeardown?: 'upstream' | 'out-of-tree';
   readonly kexec: KexecPolicy;
   readonly strings: KernelStrings;
 }
@@ -449,6 +467,7 @@ const UBUNTU_6_8_INTEL: KernelProfile = {
     kvmInitFailed: 'Failed to initialize TDX module.',
   },
   kvmTdxErrors: 'seamcall-regs',
+  kvmTdTeardown: 'out-of-tree',
 };
 
 /**
