@@ -234,14 +234,17 @@ export interface KernelProfile {
    */
   readonly memHotplug: 'notifier' | 'reject-add';
   /**
-   * How KVM prints a failed TD SEAMCALL: `pr_tdx_error` (mainline 6.16+: `kvm_intel: SEAMCALL
-   * <LEAF> failed: 0x%llx[, rcx …]`, the default) or `seamcall-regs` (the out-of-tree KVM TDX
-   * of Ubuntu's 6.8 kernels: `SEAMCALL (0x%016llx) failed: 0x%016llx RCX … R11 …` on one line,
-   * no prefix).
-   * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error() (v6.16–v6.18);
+   * How KVM prints a failed TD SEAMCALL: `pr_tdx_error` (mainline 6.16–6.18: `kvm_intel: SEAMCALL
+   * <LEAF> failed: 0x%llx[, rcx …]`, every failure, the default), `tdx_bug_on` (6.19 on:
+   * `TDX_BUG_ON*()`, the extra values named after KVM's variables, `, entry 0x%llx, level_state
+   * 0x%llx`, and printed only for a VM's first failure) or `seamcall-regs` (the out-of-tree KVM
+   * TDX of Ubuntu's 6.8 kernels: `SEAMCALL (0x%016llx) failed: 0x%016llx RCX … R11 …` on one
+   * line, no prefix).
+   * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error() (v6.16–v6.18); "[GIT PULL] KVM: x86: TDX
+   *      changes for 6.19" (kvm-x86-tdx-6.19: 597d7068702f, 55560b6be5bc);
    *      test/fixtures/corpus/11-*, 12-* (canonical/tdx #156, #153)
    */
-  readonly kvmTdxErrors?: 'pr_tdx_error' | 'seamcall-regs';
+  readonly kvmTdxErrors?: 'pr_tdx_error' | 'tdx_bug_on' | 'seamcall-regs';
   /**
    * Pages KVM gets back from the module (RECLAIM, PAGE.REMOVE) are cleared with MOVDIR64B:
    * `always` (6.16, 6.17: tdx_clear_page()) or only on X86_BUG_TDX_PW_MCE parts (`quirk`, the
@@ -488,6 +491,11 @@ const LINUX_7_1: KernelProfile = {
   defaultModule: '1.5.16',
   printVersion: true,
   strings: V7_1_STRINGS,
+  /**
+   * KVM's TDX_BUG_ON() lines, merged for 6.19 (kvm-x86-tdx-6.19); that 7.1 and 7.2 still print
+   * them unchanged is assumed, not checked.
+   */
+  kvmTdxErrors: 'tdx_bug_on',
 };
 
 /**

@@ -104,6 +104,8 @@ export interface Td {
   vcpuCpu: number;
   /** to_tdx(vcpu)->state != VCPU_TD_STATE_UNINITIALIZED: TDH.VP.INIT succeeded. */
   vcpuInitialized: boolean;
+  /** kvm->vm_bugged: a KVM_BUG_ON()/TDX_BUG_ON() fired for this VM (6.19+ prints only the first). */
+  bugged: boolean;
   state: 'created' | 'runnable' | 'torn-down' | 'failed';
 }
 
@@ -165,25 +167,77 @@ export function seamcall_regs_line(leaf: bigint, err: bigint, out: SeamResult['o
   return `SEAMCALL (${hex16(leaf)}) failed: ${hex16(err)} RCX ${hex16(out.rcx)} RDX ${hex16(out.rdx)} R8 ${hex16(out.r8)} R9 ${hex16(out.r9)} R10 ${hex16(out.r10)} R11 ${hex16(out.r11)}`;
 }
 
-/** Print a failed TD SEAMCALL the way this kernel's KVM does (nothing for `none`). */
-function kvm_pr_tdx_error(k: Kernel, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError): void {
+/**
+ * KVM's line for a failed TD SEAMCALL from 6.19 on (`TDX_BUG_ON()`, `TDX_BUG_ON_1/2/3()`):
+ * `SEAMCALL %s failed: 0x%llx` followed by each extra value named after the variable KVM holds
+ * it in. Every `_2` call site passes `entry, level_state` (SEPT.ADD, PAGE.ADD, PAGE.AUG,
+ * MR.EXTEND, RANGE.BLOCK, PAGE.REMOVE), the `_1` site `rcx` (MNG.INIT) and the `_3` site `rcx,
+ * rdx, r8` (PHYMEM.PAGE.RECLAIM), whose format string has a stray comma after the second name
+ * (`, rdx, 0x%llx`), kept here as the source has it.
+ * @see linux "[GIT PULL] KVM: x86: TDX changes for 6.19" (tags/kvm-x86-tdx-6.19, pulled 26 Nov
+ *      2025): 597d7068702f "KVM: TDX: Combine KVM_BUG_ON + pr_tdx_error() into TDX_BUG_ON()",
+ *      55560b6be5bc "KVM: TDX: Derive error argument names from the local variable names"
+ */
+export function tdx_bug_on_line(fn: string, err: bigint, variant: Exclude<PrTdxError, 'none'>, out: { rcx: bigint; rdx: bigint; r8: bigint }): string {
+  switch (variant) {
+    case 'pr_tdx_error':
+      return `SEAMCALL ${fn} failed: ${hex(err)}`;
+    case 'pr_tdx_error_1':
+      return `SEAMCALL ${fn} failed: ${hex(err)}, rcx ${hex(out.rcx)}`;
+    case 'pr_tdx_error_2':
+      return `SEAMCALL ${fn} failed: ${hex(err)}, entry ${hex(out.rcx)}, level_state ${hex(out.rdx)}`;
+    case 'pr_tdx_error_3':
+      return `SEAMCALL ${fn} failed: ${hex(err)}, rcx ${hex(out.rcx)}, rdx, ${hex(out.rdx)}, r8 ${hex(out.r8)}`;
+  }
+}
+
+/**
+ * Print a failed TD SEAMCALL the way this kernel's KVM does (nothing for `none`). `vm` is the
+ * TD the call belongs to (KVM's `kvm` argument; `null` where KVM passes NULL: RECLAIM,
+ * CACHE.WB). With `tdx_bug_on` (6.19+) a failure bugs the VM and prints only if the VM was not
+ * bugged yet (`__TDX_BUG_ON()`: `WARN_ON_ONCE(err && (!kvm || !kvm->vm_bugged))`); calls
+ * without a VM print every time. Earlier KVMs print every failure.
+ */
+function kvm_pr_tdx_error(k: Kernel, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError, vm: Td | null): void {
   if (pr === 'none') {
     return;
   }
-  if (k.profile.kvmTdxErrors === 'seamcall-regs') {
-    k.klog.err(seamcall_regs_line(leaf, r.ret, r.out));
-    return;
+  switch (k.profile.kvmTdxErrors) {
+    case 'seamcall-regs':
+      k.klog.err(seamcall_regs_line(leaf, r.ret, r.out));
+      return;
+    case 'tdx_bug_on':
+      if (vm !== null) {
+        if (vm.bugged) {
+          return;
+        }
+        vm.bugged = true;
+      }
+      k.scope(KVM_PREFIX).err(tdx_bug_on_line(fn, r.ret, pr, r.out));
+      return;
+    default:
+      k.scope(KVM_PREFIX).err(pr_tdx_error_line(fn, r.ret, pr, r.out));
   }
-  k.scope(KVM_PREFIX).err(pr_tdx_error_line(fn, r.ret, pr, r.out));
 }
 
-/** Status of a TD SEAMCALL, and KVM's pr_err_ratelimited() line when it fails. */
-function* tdcall(k: Kernel, cpu: Cpu, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError = 'pr_tdx_error'): Prog<bigint> {
+/** Status of a TD SEAMCALL of `vm` (null: none), and KVM's pr_err_ratelimited() line when it fails. */
+function* tdcall(k: Kernel, cpu: Cpu, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError, vm: Td | null): Prog<bigint> {
   const r = yield* seamcall(k, cpu, BigInt(leaf), args);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(leaf), what, r, pr);
+    kvm_pr_tdx_error(k, BigInt(leaf), what, r, pr, vm);
   }
   return r.ret;
+}
+
+/**
+ * How KVM reports a failed TDH.MEM.PAGE.ADD or TDH.MR.EXTEND while populating the initial image:
+ * not at all in 6.16–6.18 (tdx_gmem_post_populate() returns -EIO), `TDX_BUG_ON_2` from 6.19
+ * ("KVM: TDX: Bug the VM if extending the initial measurement fails", "KVM: TDX: ADD pages to
+ * the TD image while populating mirror EPT entries").
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_gmem_post_populate() (v6.16); kvm-x86-tdx-6.19
+ */
+function populatePr(k: Kernel): PrTdxError {
+  return k.profile.kvmTdxErrors === 'tdx_bug_on' ? 'pr_tdx_error_2' : 'none';
 }
 
 function allocPage(k: Kernel, cpu: Cpu): number | undefined {
@@ -232,7 +286,7 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     k.kvm.nr_configured_hkid--;
     return { ret: -EIO, td: undefined };
   }
-  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], septLevel: [], ranges: [], mappedEnd: TD_GPA_BASE, runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, state: 'created' };
+  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], septLevel: [], ranges: [], mappedEnd: TD_GPA_BASE, runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, bugged: false, state: 'created' };
   k.kvm.tds.push(td);
   const ret = yield* td_build(k, cpu, td, opts);
   if (ret !== 0) {
@@ -259,11 +313,11 @@ function all_packages_online(k: Kernel): boolean {
 /** The leaf sequence of TD creation. */
 function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelStatus> {
   tdx_clflush_page(k, cpu, td.tdr);
-  if ((yield* tdcall(k, cpu, TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE', 'pr_tdx_error', td)) !== 0n) {
     return -EIO;
   }
   for (const leader of packageLeaders(k)) {
-    const st = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdcall(k, on, TDH_MNG_KEY_CONFIG, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_CONFIG'));
+    const st = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdcall(k, on, TDH_MNG_KEY_CONFIG, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_CONFIG', 'pr_tdx_error', td));
     if (st !== 0n) {
       return -EIO;
     }
@@ -276,7 +330,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
     }
     td.tdcs.push(pa);
     tdx_clflush_page(k, cpu, pa);
-    if ((yield* tdcall(k, cpu, TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX')) !== 0n) {
+    if ((yield* tdcall(k, cpu, TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX', 'pr_tdx_error', td)) !== 0n) {
       return -EIO;
     }
   }
@@ -301,7 +355,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
  * @see linux tdx_td_finalize()
  */
 function* tdx_td_finalize(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
-  return (yield* tdcall(k, cpu, TDH_MR_FINALIZE, { rcx: BigInt(td.tdr) }, 'TDH_MR_FINALIZE')) === 0n ? 0 : -EIO;
+  return (yield* tdcall(k, cpu, TDH_MR_FINALIZE, { rcx: BigInt(td.tdr) }, 'TDH_MR_FINALIZE', 'pr_tdx_error', td)) === 0n ? 0 : -EIO;
 }
 
 /**
@@ -330,7 +384,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
     pages.push(pa);
   }
   tdx_clflush_page(k, cpu, tdvpr);
-  if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE', 'pr_tdx_error', td)) !== 0n) {
     // free_tdcx, free_tdvpr: nothing reached the module.
     [...pages, tdvpr].forEach((p) => k.pageAlloc.free_contig_range(p, 1));
     return -EIO;
@@ -339,7 +393,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   for (let i = 0; i < pages.length; i++) {
     const pa = pages[i] as number;
     tdx_clflush_page(k, cpu, pa);
-    if ((yield* tdcall(k, cpu, TDH_VP_ADDCX, { rcx: BigInt(pa), rdx: BigInt(tdvpr) }, 'TDH_VP_ADDCX')) !== 0n) {
+    if ((yield* tdcall(k, cpu, TDH_VP_ADDCX, { rcx: BigInt(pa), rdx: BigInt(tdvpr) }, 'TDH_VP_ADDCX', 'pr_tdx_error', td)) !== 0n) {
       // Pages already added are reclaimed at teardown; the rest are freed here.
       pages.slice(i).forEach((p) => k.pageAlloc.free_contig_range(p, 1));
       return -EIO;
@@ -350,7 +404,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   tdx_associate_vp(k, td, cpu.id);
   const v1 = ((k.tdx.tdx_sysinfo?.features?.tdx_features0 ?? 0n) & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) !== 0n;
   const leaf = BigInt(TDH_VP_INIT) | (v1 ? 1n << 16n : 0n);
-  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: 0n }, 'TDH_VP_INIT')) !== 0n) {
+  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: 0n }, 'TDH_VP_INIT', 'pr_tdx_error', td)) !== 0n) {
     return -EIO;
   }
   td.vcpuInitialized = true;
@@ -414,7 +468,7 @@ function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td): Prog {
   const target = k.platform.cpu(td.vcpuCpu);
   const err = yield* smp_call_on_cpu(k.platform, cpu, target, (on) => tdx_flush_vp(k, on, td));
   if (err !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error');
+    kvm_pr_tdx_error(k, BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error', td);
   }
 }
 
@@ -471,7 +525,7 @@ function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_INIT), { rcx: BigInt(td.tdr), rdx: BigInt(pa) });
   const st = r.ret;
   if (st !== 0n && (st & TDX_SEAMCALL_STATUS_MASK) !== TDX_OPERAND_INVALID) {
-    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_MNG_INIT', st, 'pr_tdx_error_1', r.out));
+    kvm_pr_tdx_error(k, BigInt(TDH_MNG_INIT), 'TDH_MNG_INIT', r, 'pr_tdx_error_1', td);
   }
   k.pageAlloc.free_contig_range(pa, 1);
   return st === 0n ? 0 : -EIO;
@@ -563,11 +617,11 @@ function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number, fill: numb
         td.septLevel.push(level);
         tdx_clflush_page(k, cpu, sp);
         const gpaAligned = gpa - (gpa % span);
-        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD', 'pr_tdx_error_2')) !== 0n) {
+        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD', 'pr_tdx_error_2', td)) !== 0n) {
           return -EIO;
         }
       }
-      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa, fill) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2');
+      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa, fill) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2', td);
       first = false;
       if (st !== 0n) {
         return -EIO;
@@ -601,14 +655,14 @@ function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number, fill
     return -1n;
   }
   k.platform.store(cpu, src, td_guest_program(td, fill), 0, 'kvm:td_image');
-  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', 'none');
+  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', populatePr(k), td);
   k.pageAlloc.free_contig_range(src, 1);
   if (st !== 0n) {
     return st;
   }
   td.mappedEnd = gpa + PAGE_SIZE;
   for (let off = 0; off < PAGE_SIZE; off += 256) {
-    const r = yield* tdcall(k, cpu, TDH_MR_EXTEND, { rcx: BigInt(gpa + off), rdx: BigInt(td.tdr) }, 'TDH_MR_EXTEND', 'pr_tdx_error_2');
+    const r = yield* tdcall(k, cpu, TDH_MR_EXTEND, { rcx: BigInt(gpa + off), rdx: BigInt(td.tdr) }, 'TDH_MR_EXTEND', populatePr(k), td);
     if (r !== 0n) {
       return r;
     }
@@ -800,25 +854,25 @@ function* tdx_sept_zap_drop(k: Kernel, cpu: Cpu, td: Td, gpa: number, level: num
   const sept = { rcx: BigInt(gpa) | BigInt(level), rdx: BigInt(td.tdr) };
   let r = yield* retry_busy(k, cpu, TDH_MEM_RANGE_BLOCK, sept);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_MEM_RANGE_BLOCK), 'TDH_MEM_RANGE_BLOCK', r, 'pr_tdx_error_2');
+    kvm_pr_tdx_error(k, BigInt(TDH_MEM_RANGE_BLOCK), 'TDH_MEM_RANGE_BLOCK', r, 'pr_tdx_error_2', td);
     return -EIO;
   }
   if (td.state === 'runnable') {
     r = yield* retry_busy(k, cpu, TDH_MEM_TRACK, { rcx: BigInt(td.tdr) });
     if (r.ret !== 0n) {
       // tdx_track() goes on after its KVM_BUG_ON; PAGE.REMOVE then finds the TLBs not tracked.
-      kvm_pr_tdx_error(k, BigInt(TDH_MEM_TRACK), 'TDH_MEM_TRACK', r, 'pr_tdx_error');
+      kvm_pr_tdx_error(k, BigInt(TDH_MEM_TRACK), 'TDH_MEM_TRACK', r, 'pr_tdx_error', td);
     }
   }
   r = yield* retry_busy(k, cpu, TDH_MEM_PAGE_REMOVE, sept);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_MEM_PAGE_REMOVE), 'TDH_MEM_PAGE_REMOVE', r, 'pr_tdx_error_2');
+    kvm_pr_tdx_error(k, BigInt(TDH_MEM_PAGE_REMOVE), 'TDH_MEM_PAGE_REMOVE', r, 'pr_tdx_error_2', td);
     return -EIO;
   }
   const size = level === 1 ? SZ_2M : PAGE_SIZE;
   for (let off = 0; off < size; off += PAGE_SIZE) {
     const keyed = k.platform.withKeyId(pa + off, td.hkid);
-    if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD')) !== 0n) {
+    if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
       return -EIO;
     }
   }
@@ -980,10 +1034,10 @@ function* tdx_mmu_release_hkid(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> 
     yield* tdx_flush_vp_on_cpu(k, cpu, td);
   }
   // TDX_FLUSHVP_NOT_DONE goes unreported (KVM skips the release; the HKID stays assigned).
-  const st = yield* tdcall(k, cpu, TDH_MNG_VPFLUSHDONE, { rcx: BigInt(td.tdr) }, 'TDH_MNG_VPFLUSHDONE', 'none');
-  if (st !== 0n) {
-    if (st !== TDX_FLUSHVP_NOT_DONE) {
-      k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_MNG_VPFLUSHDONE', st, 'pr_tdx_error', { rcx: 0n, rdx: 0n, r8: 0n }));
+  const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_VPFLUSHDONE), { rcx: BigInt(td.tdr) });
+  if (r.ret !== 0n) {
+    if (r.ret !== TDX_FLUSHVP_NOT_DONE) {
+      kvm_pr_tdx_error(k, BigInt(TDH_MNG_VPFLUSHDONE), 'TDH_MNG_VPFLUSHDONE', r, 'pr_tdx_error', td);
       k.scope(KVM_PREFIX).err(`tdh_mng_vpflushdone() failed. HKID ${td.hkid} is leaked.`);
     }
     return -EIO;
@@ -991,7 +1045,7 @@ function* tdx_mmu_release_hkid(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> 
   for (const leader of packageLeaders(k)) {
     yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdh_phymem_cache_wb_all(k, on));
   }
-  if ((yield* tdcall(k, cpu, TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID', 'pr_tdx_error', td)) !== 0n) {
     k.scope(KVM_PREFIX).err(`tdh_mng_key_freeid() failed. HKID ${td.hkid} is leaked.`);
     return -EIO;
   }
@@ -1019,7 +1073,7 @@ function* tdx_reclaim_td_control_pages(k: Kernel, cpu: Cpu, td: Td): Prog<Kernel
     return -EIO;
   }
   const tdrKeyed = k.platform.withKeyId(td.tdr, k.tdx.tdx_global_keyid);
-  if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
     td.state = 'failed';
     return -EIO;
   }
@@ -1045,7 +1099,7 @@ function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
     if (r.ret === TDX_NO_HKID_READY_TO_WBCACHE || r.ret === 0n) {
       return 0n;
     }
-    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_PHYMEM_CACHE_WB', r.ret, 'pr_tdx_error', r.out));
+    kvm_pr_tdx_error(k, BigInt(TDH_PHYMEM_CACHE_WB), 'TDH_PHYMEM_CACHE_WB', r, 'pr_tdx_error', null);
     return r.ret;
   }
 }
@@ -1087,11 +1141,11 @@ function* tdx_free_reclaimed(k: Kernel, cpu: Cpu, pa: number, size: number): Pro
  * @see linux __tdx_reclaim_page() (v6.16–v6.18)
  */
 function* tdh_phymem_page_reclaim(k: Kernel, cpu: Cpu, pa: number): Prog<bigint> {
-  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
+  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
   if (st !== 0n || !k.platform.faults.shouldFail(FAULT_KVM_RECLAIM_STALE, cpu.id)) {
     return st;
   }
-  return yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
+  return yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
 }
 
 /** Reclaim one page from the module, clear it (tdx_clear_page()), free it. @see linux tdx_reclaim_page() */

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../../../src/api/index.js';
 import type { TraceEvent } from '../../../../src/base/trace.js';
 import { EINVAL, EIO } from '../../../../src/kernel/errno.js';
-import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line, sept_children_first, tdx_sept_remove_private_spte } from '../../../../src/kernel/kvm/td.js';
+import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line, sept_children_first, tdx_bug_on_line, tdx_sept_remove_private_spte } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
@@ -260,6 +260,47 @@ describe('teardown order per kernel (docs/kernel.md, "TD teardown order")', () =
     const { td } = lifecycle();
     expect(td.septLevel).toEqual([3, 2, 1, 1]);
     expect(sept_children_first(td)).toEqual([td.sept[2], td.sept[3], td.sept[1], td.sept[0]]);
+  });
+});
+
+describe('TDX_BUG_ON() (6.19+: linux-7.1, linux-7.2)', () => {
+  const BLOCK_618 = 'kvm_intel: SEAMCALL TDH_MEM_RANGE_BLOCK failed: 0xc0000b0d00000001, rcx 0x8000000000000000, rdx 0x0';
+  const BLOCK_71 = 'kvm_intel: SEAMCALL TDH_MEM_RANGE_BLOCK failed: 0xc0000b0d00000001, entry 0x8000000000000000, level_state 0x0';
+
+  it('names the extra values after KVM\'s variables; the RECLAIM format keeps its stray comma', () => {
+    const out = { rcx: 0x11n, rdx: 0x22n, r8: 0x33n };
+    expect(tdx_bug_on_line('TDH_VP_FLUSH', 0x8000070200000000n, 'pr_tdx_error', out)).toBe('SEAMCALL TDH_VP_FLUSH failed: 0x8000070200000000');
+    expect(tdx_bug_on_line('TDH_MNG_INIT', 0xc000010000000000n, 'pr_tdx_error_1', out)).toBe('SEAMCALL TDH_MNG_INIT failed: 0xc000010000000000, rcx 0x11');
+    expect(tdx_bug_on_line('TDH_MEM_PAGE_AUG', 0x1n, 'pr_tdx_error_2', out)).toBe('SEAMCALL TDH_MEM_PAGE_AUG failed: 0x1, entry 0x11, level_state 0x22');
+    expect(tdx_bug_on_line('TDH_PHYMEM_PAGE_RECLAIM', 0xc000030000000001n, 'pr_tdx_error_3', out)).toBe('SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x11, rdx, 0x22, r8 0x33');
+  });
+
+  it('linux-7.1: only the VM\'s first failure prints (the VM is bugged); linux-6.18 prints every one', () => {
+    for (const [kernel, lines] of [
+      ['linux-7.1', [BLOCK_71]],
+      ['linux-6.18', [BLOCK_618, BLOCK_618]],
+    ] as const) {
+      const { r, td, kvmLines } = lifecycle(kernel);
+      const pa = (td.ranges[0]?.pa as number) + 0x10000;
+      const cpu0 = r.m.platform.cpu(0);
+      expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(0);
+      expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(-EIO);
+      expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(-EIO);
+      expect(kvmLines()).toEqual(lines);
+      expect(td.bugged).toBe(kernel === 'linux-7.1');
+    }
+  });
+
+  it('linux-7.1: a refused RECLAIM has no VM (NULL): every one prints, in the TDX_BUG_ON_3 format', () => {
+    const { r, td, kvmLines } = lifecycle('linux-7.1');
+    r.faults.arm(FAULT_KVM_RECLAIM_STALE, 2);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    const line = 'kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx, 0x0, r8 0x0';
+    expect(kvmLines()).toEqual([line, line]);
+    expect(td.bugged).toBe(false);
+    // diagnose reads the 6.19+ line like the 6.16 one.
+    const d = diagnose({ text: r.lines().join('\n'), name: 'linux-7.1 reclaim', reproduce: false });
+    expect(d.classification.class).toBe('runtime-seamcall-failure');
   });
 });
 
