@@ -251,6 +251,25 @@ describe('teardown order per kernel (docs/kernel.md, "TD teardown order")', () =
     expect(kvmLines()).toEqual([]);
   });
 
+  it('a TD whose build stopped at its second PAGE.AUG: the two mapped leaves are removed without MEM.TRACK (not RUNNABLE), the unmapped ones freed without a SEAMCALL, every page back', () => {
+    const r = kernelRig('small-2s');
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    const stub = r.stub!;
+    const before = r.m.kernel.pageAlloc.allocated;
+    // PAGE.AUG (leaf 6): the first succeeds, the second fails (TDX_OPERAND_INVALID).
+    stub.fail(6, 0n, 0xc000010000000000n);
+    const { ret, td } = r.run(r.m.createTd({ pages: 4 }));
+    expect(ret).toBe(-EIO);
+    expect(td?.state).toBe('failed');
+    expect(td?.mappedEnd).toBe(0x102000);
+    stub.calls.length = 0;
+    expect(r.run(r.m.destroyTd(td as Td))).toBe(0);
+    // RANGE.BLOCK 7, PAGE.REMOVE 29, PAGE.WBINVD 41; VP.FLUSH 18, VPFLUSHDONE 19, CACHE.WB 40, FREEID 20, RECLAIM 28.
+    expect(stub.calls.map((c) => c.leaf)).toEqual([7, 29, 41, 7, 29, 41, 18, 19, 40, 40, 20, ...Array<number>(5 + 1 + 3 + 6 + 1).fill(28), 41]);
+    expect(r.m.kernel.pageAlloc.allocated).toBe(before);
+    expect(r.m.kernel.kvm.tds).toEqual([]);
+  });
+
   it('Secure EPT pages are reclaimed after the pages below them (PTs, then their PD, then the PDPT)', () => {
     // Allocation order is depth first, parents first: PDPT a, PD b, PTs c and d, PD e, PT f.
     expect(sept_children_first({ sept: [0xa, 0xb, 0xc, 0xd, 0xe, 0xf], septLevel: [3, 2, 1, 1, 2, 1] })).toEqual([0xc, 0xd, 0xb, 0xf, 0xe, 0xa]);
