@@ -945,10 +945,15 @@ function* kvm_destroy_td_out_of_tree(k: Kernel, cpu: Cpu, td: Td): Prog<KernelSt
     return -EIO;
   }
   // A page the module refuses is leaked and the teardown goes on (the KVM paths are void).
+  // Leaves past td.mappedEnd never reached the module: they are freed without a SEAMCALL.
   let ret: KernelStatus = 0;
   for (const range of td.ranges) {
-    if ((yield* tdx_reclaim_range(k, cpu, range)) !== 0) {
+    const mapped = Math.max(0, Math.min(range.size, td.mappedEnd - range.gpa));
+    if (mapped > 0 && (yield* tdx_reclaim_range(k, cpu, { gpa: range.gpa, pa: range.pa, size: mapped })) !== 0) {
       ret = -EIO;
+    }
+    if (mapped < range.size) {
+      k.pageAlloc.free_contig_range(range.pa + mapped, (range.size - mapped) / PAGE_SIZE);
     }
   }
   // SEPT pages (MMU teardown), the VCPU (tdx_vcpu_free(): TDCX, then TDVPR), the TDCS pages.

@@ -270,6 +270,20 @@ describe('teardown order per kernel (docs/kernel.md, "TD teardown order")', () =
     expect(r.m.kernel.kvm.tds).toEqual([]);
   });
 
+  it('ubuntu-6.8-intel, the same stopped build: the HKID released first, then RECLAIM of the two mapped leaves only, every page back', () => {
+    const r = kernelRig('small-2s', { kernel: 'ubuntu-6.8-intel' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    const stub = r.stub!;
+    const before = r.m.kernel.pageAlloc.allocated;
+    stub.fail(6, 0n, 0xc000010000000000n);
+    const { ret, td } = r.run(r.m.createTd({ pages: 4 }));
+    expect(ret).toBe(-EIO);
+    stub.calls.length = 0;
+    expect(r.run(r.m.destroyTd(td as Td))).toBe(0);
+    expect(stub.calls.map((c) => c.leaf)).toEqual([18, 19, 40, 40, 20, ...Array<number>(2 + 3 + 5 + 1 + 6 + 1).fill(28), 41]);
+    expect(r.m.kernel.pageAlloc.allocated).toBe(before);
+  });
+
   it('Secure EPT pages are reclaimed after the pages below them (PTs, then their PD, then the PDPT)', () => {
     // Allocation order is depth first, parents first: PDPT a, PD b, PTs c and d, PD e, PT f.
     expect(sept_children_first({ sept: [0xa, 0xb, 0xc, 0xd, 0xe, 0xf], septLevel: [3, 2, 1, 1, 2, 1] })).toEqual([0xc, 0xd, 0xb, 0xf, 0xe, 0xa]);
