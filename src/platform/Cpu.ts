@@ -33,6 +33,12 @@ export type InterruptHandler = ((cpu: Cpu, irq: PendingInterrupt) => Prog) | Bou
 export interface BoundHandler {
   readonly self: object;
   readonly fn: (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog;
+  /**
+   * Label of the handler's first step (from its entry to its first pause), as a `yield` label
+   * would name it: `local:...` promises that this step touches only this CPU's own state.
+   * Default: none.
+   */
+  readonly entry?: string;
 }
 
 /** Invoke a handler of either form. */

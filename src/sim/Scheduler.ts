@@ -597,7 +597,7 @@ export class Scheduler {
       blocked: undefined,
       input: undefined,
       onDone: undefined,
-      pauseLabel: '',
+      pauseLabel: handler !== undefined && typeof handler !== 'function' ? (handler.entry ?? '') : '',
     });
     if (nmi) {
       cpu.inNmi = true;

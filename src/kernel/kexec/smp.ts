@@ -45,6 +45,12 @@ function emergency_disable_virtualization(cpu: Cpu): void {
   cpu.vmx = false;
 }
 
+/**
+ * The REBOOT handler's entry step (interrupt entry up to its first pause) reads and writes
+ * nothing another CPU can see, so exploration may take it first (see ExhaustiveChoices).
+ */
+export const REBOOT_ENTRY = 'local:sysvec_reboot';
+
 /** REBOOT_VECTOR handler. @see linux sysvec_reboot() */
 export function* reboot_interrupt(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): Prog {
   yield { op: 'yield', label: 'local:reboot_interrupt' };
