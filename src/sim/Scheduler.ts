@@ -16,7 +16,7 @@
 import { assert, ModelBug } from '../base/assert.js';
 import type { ChoiceSource, SchedAction } from '../base/choice.js';
 import { fnv1a32 } from '../base/prng.js';
-import { callHandler } from '../platform/Cpu.js';
+import { callHandler, handlerEntry } from '../platform/Cpu.js';
 import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import { stepCalls } from '../platform/Exec.js';
 import type { Prog, Step } from '../platform/Exec.js';
@@ -597,7 +597,7 @@ export class Scheduler {
       blocked: undefined,
       input: undefined,
       onDone: undefined,
-      pauseLabel: handler !== undefined && typeof handler !== 'function' ? (handler.entry ?? '') : '',
+      pauseLabel: handler !== undefined ? handlerEntry(handler, cpu, irq) : '',
     });
     if (nmi) {
       cpu.inNmi = true;
