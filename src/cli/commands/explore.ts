@@ -254,6 +254,11 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
       if (warning !== undefined) {
         process.stderr.write(warning);
       }
+      if (o.stateful === true && (jobs > 1 || shard !== undefined)) {
+        // Each shard keeps its own state table and the subtrees of a stop protocol meet in the
+        // same states, so every shard revisits most of what the others explore.
+        process.stderr.write('explore: note: --stateful shards do not share their state tables; each shard re-explores most states the others reach (docs/explore.md "Campaigns")\n');
+      }
       const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);
       if (o.saveCounterexample !== undefined) {
         const cx = counterexampleScenario(req, result);
