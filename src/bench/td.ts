@@ -8,6 +8,9 @@
  *   tdx_sept_remove_private_spte() does);
  * - 1,000 TDs created and destroyed by the KVM model on the emr-2s-1t preset (boot and
  *   kvm_intel tdx=1 are not timed).
+ * - one TD of 1 GiB and one of 64 GiB built by the KVM model (linux-6.18, spr-2s-256g) and
+ *   destroyed in KVM 6.16+'s order, the teardown alone timed (kvm.td-destroy-*; docs/kernel.md
+ *   section Performance has the numbers).
  * The TD leaf sequence is KVM's (docs/server.md, "A TD's life"); setup outside the timed part.
  */
 import { FIRST_CHOICE } from '../base/choice.js';
