@@ -84,6 +84,9 @@ export interface StateFingerprinter {
   cpuState(cpu: Cpu): string;
 }
 
+/** The stop condition kept between runs (none: the scheduler holds no caller's closure then). */
+const NEVER_STOP = (): boolean => false;
+
 /** One instance, thrown every time: building an Error (and its stack) per revisit is costly. */
 const STATE_SEEN = new StateSeen('state explored before');
 
@@ -126,7 +129,7 @@ export class Scheduler implements FastStepper {
   private fastRun: CpuRun | undefined = undefined;
   private stepNo = 0;
   private stepMax = 0;
-  private stopFn: () => boolean = () => false;
+  private stopFn: () => boolean = NEVER_STOP;
   private credited = 0;
 
   constructor(
@@ -215,6 +218,7 @@ export class Scheduler implements FastStepper {
     } finally {
       this.platform.stepper = undefined;
       this.fastRun = undefined;
+      this.stopFn = NEVER_STOP;
     }
   }
 
