@@ -568,7 +568,6 @@ export class Platform {
    * `clflush()` would write back and drop nothing, and leave only its trace event.
    */
   clflushUncached(cpu: Cpu, pa: number, len: number, key: number): void {
-    this.lineRange(pa, len);
     this.tracer.memWrite(this.nowNs, cpu.id, pa, len, key, 'clflush');
   }
 
@@ -755,13 +754,14 @@ export class Platform {
       return false;
     }
     const leaf = Number(regs.rax & 0xffffn);
+    const steps = rep.steps;
     for (let k = 0; k < n; k++) {
       const rax = regs.rax;
       cpu.lastSeamcallNs = this.nowNs;
       this.tracer.seamcallEnter(this.nowNs, cpu.id, leaf, rax);
       stepper.fastStep(cpu, this.seamcallTick);
-      for (const s of rep.steps) {
-        stepper.fastStep(cpu, s);
+      for (let j = 0; j < steps.length; j++) {
+        stepper.fastStep(cpu, steps[j] as Step);
       }
       rep.apply(k);
       this.tracer.seamcallExit(this.nowNs, cpu.id, leaf, 0n);
