@@ -8,6 +8,9 @@
  *   tdx_sept_remove_private_spte() does);
  * - 1,000 TDs created and destroyed by the KVM model on the emr-2s-1t preset (boot and
  *   kvm_intel tdx=1 are not timed).
+ * - one TD of 1 GiB and one of 64 GiB built by the KVM model (linux-6.18, spr-2s-256g) and
+ *   destroyed in KVM 6.16+'s order, the teardown alone timed (kvm.td-destroy-*; docs/kernel.md
+ *   section Performance has the numbers).
  * The TD leaf sequence is KVM's (docs/server.md, "A TD's life"); setup outside the timed part.
  */
 import { FIRST_CHOICE } from '../base/choice.js';
@@ -380,5 +383,45 @@ const thousandTds: Bench = {
   },
 };
 
+/**
+ * One TD of `gib` GiB built by the KVM model the way a scenario's `td.create memMiB` builds it
+ * (KVM on linux-6.18, spr-2s-256g: 2 MiB PAGE.AUGs where GPA and PA allow), then destroyed in
+ * KVM 6.16+'s order: every private leaf RANGE.BLOCK, MEM.TRACK, PAGE.REMOVE and one
+ * PAGE.WBINVD per 4 KiB page while the HKID is assigned, then the HKID release and the control
+ * pages. Only the teardown (`destroyTd`) is timed; boot, kvm_intel tdx=1 and the build are not.
+ */
+function kvmTdDestroy(gib: number, targetS: number): Bench {
+  return {
+    name: `kvm.td-destroy-${gib}g-spr-2s-256g`,
+    target: `destroyTd of a ${gib} GiB TD (KVM model, linux-6.18, 6.16+ teardown order) on spr-2s-256g, ${CPU_NOTE.replace('N', String(targetS))}`,
+    run(): BenchResult {
+      const spec = preset('spr-2s-256g');
+      if (spec === undefined) {
+        throw new Error('no preset spr-2s-256g');
+      }
+      const m = createMachine({ spec, kernel: 'linux-6.18' });
+      const sched = new Scheduler(m.platform, FIRST_CHOICE, 'timed');
+      const cpu0 = m.platform.cpu(0);
+      sched.runProgram(cpu0, m.bootKernel(), 'boot', 1e9);
+      if (sched.runProgram(cpu0, m.loadKvm(), 'kvm', 1e9) !== 0) {
+        throw new Error('bench: kvm_intel tdx=1 failed');
+      }
+      const c = sched.runProgram(cpu0, m.createTd({ pages: (gib * GiB) / 4096 }), 'td.create', 1e9);
+      if (c.ret !== 0 || c.td === undefined) {
+        throw new Error(`bench: td.create of ${gib} GiB failed: ${c.ret}`);
+      }
+      const td = c.td;
+      gc();
+      const steps0 = sched.stats.steps;
+      const events0 = m.platform.tracer.eventCount;
+      const r = timeCpuMs(() => sched.runProgram(cpu0, m.destroyTd(td), 'td.destroy', 2e9));
+      return {
+        metrics: { wall_ms: r.ms, cpu_ms: r.cpuMs, ret: r.value, sched_steps: sched.stats.steps - steps0, trace_events: m.platform.tracer.eventCount - events0, tds_left: m.kernel.kvm.tds.length, rss_mb: rssMb() },
+        pass: r.value === 0 && m.kernel.kvm.tds.length === 0 && r.cpuMs < targetS * 1000,
+      };
+    },
+  };
+}
+
 /** The TD lifecycle benchmarks (registered in bench/main.ts). */
-export const tdBenches: Bench[] = [td64g('module.td-64g-aug2m-reclaim', 'reclaim'), td64g('module.td-64g-aug2m-block-track-remove', 'block-track-remove'), thousandTds];
+export const tdBenches: Bench[] = [td64g('module.td-64g-aug2m-reclaim', 'reclaim'), td64g('module.td-64g-aug2m-block-track-remove', 'block-track-remove'), thousandTds, kvmTdDestroy(1, 1), kvmTdDestroy(64, 1)];

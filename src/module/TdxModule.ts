@@ -8,13 +8,14 @@
 import { deepFreeze } from '../base/clone.js';
 import type { U64 } from '../base/u64.js';
 import type { Prog, Step } from '../platform/Exec.js';
-import type { SeamEnv, SeamHandler, SeamRegs } from '../platform/Seam.js';
+import type { SeamEnv, SeamHandler, SeamRegs, SeamRepeat } from '../platform/Seam.js';
 import { ModuleState, SYS_STATE } from './globalState.js';
 import type { SysInfoTable } from './globalState.js';
 import type { ModuleCosts } from './leafCtx.js';
 import { LeafCtx } from './leafCtx.js';
 import { LEAF } from './leafNumbers.js';
 import { LEAF_TABLE } from './leafTable.js';
+import { tdhPhymemPageWbinvd, tdhPhymemPageWbinvdRepeat } from './leaves/tdhPhymemPageWbinvd.js';
 import { tdmrInitStep } from './leaves/tdhSysTdmrInit.js';
 import { MetadataTable } from './metadata.js';
 import type { ModuleProfile, ModuleProfileName } from './profiles.js';
@@ -142,6 +143,22 @@ export class TdxModule implements SeamHandler {
       this.state = new ModuleState(this.opts.sysinfo, this.opts.lpCount);
     }
     return regs;
+  }
+
+  /**
+   * A run of identical calls in one go (SeamHandler.repeat): only TDH.PHYMEM.PAGE.WBINVD of
+   * consecutive 4 KiB pages (KVM's write-back of a huge leaf), when the pre-checks of section 1.2
+   * pass and the leaf's own checks hold for every page (tdhPhymemPageWbinvdRepeat()). Changes
+   * nothing: the caller applies the calls.
+   */
+  repeat(regs: SeamRegs, n: number, rcxStride: bigint, env: SeamEnv): SeamRepeat | undefined {
+    if (rcxStride !== 4096n || this.precheck(regs.rax) !== undefined || this.pcLeaf !== LEAF.TDH_PHYMEM_PAGE_WBINVD || this.pcVersion !== 0) {
+      return undefined;
+    }
+    if (LEAF_TABLE.get(this.pcLeaf) !== tdhPhymemPageWbinvd || this.state.disabled) {
+      return undefined;
+    }
+    return tdhPhymemPageWbinvdRepeat(this.state, env, regs.rcx, n);
   }
 
   /** JSON view of the module state (machine.state). */

@@ -65,6 +65,12 @@ export class Cache {
     return bytes === undefined ? { seg } : { seg, bytes };
   }
 
+  /** True if a line of [start, end) is cached under `key`. */
+  holds(key: number, start: number, end: number): boolean {
+    const m = this.byKey.get(key);
+    return m !== undefined && m.entries(start, end).length > 0;
+  }
+
   /** KeyIDs that have at least one cached line. */
   keys(): number[] {
     return [...this.byKey.keys()];

@@ -105,6 +105,23 @@ export class CountingFaults implements FaultInjector {
   }
 }
 
+/**
+ * The scheduler, as code running on a CPU may ask it: whether the next steps of this CPU would
+ * all be taken on its fast path (nothing else can run and nobody watches the steps), and if so
+ * to account for such steps without the program yielding them. Set by the running scheduler for
+ * the duration of `run()`.
+ */
+export interface FastStepper {
+  /**
+   * True if the next `steps` steps of `cpu` (the running CPU) would each be taken right after
+   * the previous one, with no choice, no interrupt, no other CPU and no step listener, and
+   * within the step budget.
+   */
+  canFastStep(cpu: Cpu, steps: number): boolean;
+  /** Account for one step `cpu` paused at (a tick or a yield) and resumed from on the fast path. */
+  fastStep(cpu: Cpu, step: Step): void;
+}
+
 /** Options for building a platform. */
 export interface PlatformOptions {
   readonly seed?: number;
@@ -132,6 +149,8 @@ export class Platform {
   readonly fp = new FootprintRecorder();
   /** CPU whose code is running now (set by the scheduler). */
   current: Cpu;
+  /** The scheduler running this platform's CPUs, while it runs (see FastStepper). */
+  stepper: FastStepper | undefined = undefined;
   /** The SEAM module, if one is attached (machine/ wires it). */
   seamHandler: SeamHandler | undefined;
   /** PA bit where the KeyID field starts (MAX_PA 52 minus KeyID bits). */
@@ -532,6 +551,26 @@ export class Platform {
     this.tracer.memWrite(this.nowNs, cpu.id, pa, len, key, 'clflush');
   }
 
+  /** True if some CPU's cache holds a line of [pa, pa+len) under `key` (clean or dirty). */
+  cachedAnywhere(pa: number, len: number, key: number): boolean {
+    const [l0, l1] = this.lineRange(pa, len);
+    this.fp.r('cache');
+    for (const c of this.cachedCpus) {
+      if (!c.cache.empty && c.cache.holds(key, l0, l1)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * CLFLUSH of a range that no cache holds a line of under `key` (`cachedAnywhere()` false):
+   * `clflush()` would write back and drop nothing, and leave only its trace event.
+   */
+  clflushUncached(cpu: Cpu, pa: number, len: number, key: number): void {
+    this.tracer.memWrite(this.nowNs, cpu.id, pa, len, key, 'clflush');
+  }
+
   /** WBINVD on `cpu`: write back every dirty line, invalidate all. @returns dirty lines. */
   wbinvdNow(cpu: Cpu): number {
     this.fp.w('cache', cpu.id);
@@ -686,6 +725,50 @@ export class Platform {
     return { kind: 'ok', regs: out };
   }
 
+  /**
+   * `n` SEAMCALLs of one leaf on `cpu`, back to back, the k-th with RCX = `regs.rcx + k *
+   * rcxStride` (KVM writing a huge leaf back page by page), taken in one go when no one could
+   * tell them from `n` calls of `seamcall()`: the CPU may issue them (VMX, SEAM, module), no
+   * fault can be injected at the `seamcall.status` site, no footprints are recorded, the
+   * scheduler would run all their steps on its fast path (FastStepper.canFastStep) and the module
+   * says each would succeed (SeamHandler.repeat). Each call then leaves what `seamcall()` leaves:
+   * its enter and exit events at the same times, its steps (the instruction's tick, the module's
+   * steps) accounted for by the scheduler, the module's effects in order, `lastSeamcallNs` of its
+   * start. Status TDX_SUCCESS for all, no register but RAX written.
+   * @returns false if nothing was done (issue the calls one by one)
+   */
+  seamcallRepeat(cpu: Cpu, regs: SeamRegs, n: number, rcxStride: bigint): boolean {
+    const handler = this.seamHandler;
+    const stepper = this.stepper;
+    if (n < 1 || stepper === undefined || handler?.repeat === undefined || cpu !== this.current) {
+      return false;
+    }
+    if (!cpu.vmx || !this.seamEnabled || !this.spec.tdxModule.loaded || this.fp.on) {
+      return false;
+    }
+    if (!(this.faults instanceof CountingFaults) || (this.faults.armed()['seamcall.status'] ?? 0) > 0) {
+      return false;
+    }
+    const rep = handler.repeat(regs, n, rcxStride, this.seamEnv(cpu));
+    if (rep === undefined || !stepper.canFastStep(cpu, n * (1 + rep.steps.length))) {
+      return false;
+    }
+    const leaf = Number(regs.rax & 0xffffn);
+    const steps = rep.steps;
+    for (let k = 0; k < n; k++) {
+      const rax = regs.rax;
+      cpu.lastSeamcallNs = this.nowNs;
+      this.tracer.seamcallEnter(this.nowNs, cpu.id, leaf, rax);
+      stepper.fastStep(cpu, this.seamcallTick);
+      for (let j = 0; j < steps.length; j++) {
+        stepper.fastStep(cpu, steps[j] as Step);
+      }
+      rep.apply(k);
+      this.tracer.seamcallExit(this.nowNs, cpu.id, leaf, 0n);
+    }
+    return true;
+  }
+
   /** SEAM's view of the machine from LP `cpu` (one object per LP, made on first use). */
   seamEnv(cpu: Cpu): SeamEnv {
     let env = this.seamEnvs[cpu.id];
@@ -734,6 +817,14 @@ class LpSeamEnv implements SeamEnv {
   }
   clflush(pa: number, len: number, key: number): void {
     this.platform.clflush(this.cpu, pa, len, key);
+  }
+
+  cachedLines(pa: number, len: number, keyId: number): boolean {
+    return this.platform.cachedAnywhere(pa, len, keyId);
+  }
+
+  clflushUncached(pa: number, len: number, keyId: number): void {
+    this.platform.clflushUncached(this.cpu, pa, len, keyId);
   }
   wbnoinvdSubBlock(index: number, count: number): void {
     // Sub-block k of n covers the package's CPUs with (position % n) === k.

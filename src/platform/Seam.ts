@@ -7,7 +7,7 @@
  */
 import type { CpuId } from '../base/ids.js';
 import type { U64 } from '../base/u64.js';
-import type { Prog } from './Exec.js';
+import type { Prog, Step } from './Exec.js';
 
 /** The general-purpose registers a SEAMCALL reads and writes. */
 export interface SeamRegs {
@@ -68,6 +68,13 @@ export interface SeamEnv {
   movdir64b(pa: number, len: number, keyId: number, content: number | Uint8Array, writer: string): void;
   /** CLFLUSH(OPT) over a range through `keyId` (write back + invalidate, all CPUs). */
   clflush(pa: number, len: number, keyId: number): void;
+  /** True if some CPU's cache holds a line of [pa, pa+len) under `keyId` (clean or dirty). */
+  cachedLines(pa: number, len: number, keyId: number): boolean;
+  /**
+   * CLFLUSH over a range no cache holds a line of under `keyId` (`cachedLines()` false since):
+   * nothing to write back or drop, so only what `clflush()` leaves on the trace.
+   */
+  clflushUncached(pa: number, len: number, keyId: number): void;
   /** WBNOINVD of one sub-block of this package's caches (TDH.PHYMEM.CACHE.WB). */
   wbnoinvdSubBlock(index: number, count: number): void;
   /** True when an external interrupt is pending on this LP. */
@@ -85,4 +92,23 @@ export interface SeamHandler {
    * are what make TDX_SYS_BUSY observable) and returns the output registers, RAX = status.
    */
   seamcall(regs: SeamRegs, env: SeamEnv): Prog<SeamRegs>;
+  /**
+   * Optional: can the module take `n` calls of the leaf in `regs`, the k-th with RCX =
+   * `regs.rcx + k * rcxStride`, issued back to back from `env.lp`, in one go? Only when each of
+   * them would succeed (TDX_SUCCESS, no register but RAX written) whatever the others did, and
+   * nothing but the returned `SeamRepeat` describes what each call does. Undefined: issue them
+   * one by one. Must not change any state (it is a question).
+   */
+  repeat?(regs: SeamRegs, n: number, rcxStride: bigint, env: SeamEnv): SeamRepeat | undefined;
+}
+
+/**
+ * What each of a run of identical SEAMCALLs does in the module (SeamHandler.repeat): the steps
+ * its handler yields, in order, and its effects after the last of them.
+ */
+export interface SeamRepeat {
+  /** The tick and yield steps one call's handler yields (after the instruction's own tick). */
+  readonly steps: readonly Step[];
+  /** The effects of the k-th call (0-based), applied where its handler returns; must not yield. */
+  apply(k: number): void;
 }

@@ -20,7 +20,7 @@ import { callHandler, handlerEntry } from '../platform/Cpu.js';
 import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import { stepCalls } from '../platform/Exec.js';
 import type { Prog, Step } from '../platform/Exec.js';
-import type { Platform } from '../platform/Platform.js';
+import type { FastStepper, Platform } from '../platform/Platform.js';
 import { SleepBlocked } from './choices/ExhaustiveChoices.js';
 
 /** Scheduling policy. */
@@ -84,6 +84,9 @@ export interface StateFingerprinter {
   cpuState(cpu: Cpu): string;
 }
 
+/** The stop condition kept between runs (none: the scheduler holds no caller's closure then). */
+const NEVER_STOP = (): boolean => false;
+
 /** One instance, thrown every time: building an Error (and its stack) per revisit is costly. */
 const STATE_SEEN = new StateSeen('state explored before');
 
@@ -98,7 +101,7 @@ export interface SchedStats {
 }
 
 /** The scheduler. */
-export class Scheduler {
+export class Scheduler implements FastStepper {
   private readonly runs: CpuRun[];
   private readonly actions: Action[] = [];
   /** CPUs with frames or pending interrupts: the only ones collect() looks at. */
@@ -118,6 +121,16 @@ export class Scheduler {
   private readonly actionScratch: SchedAction[] = [];
   /** Kernel-side state for fingerprints (stateful search). */
   fingerprinter: StateFingerprinter | undefined;
+  /**
+   * While `run()` executes a step: the CPU whose next steps the fast path would take (the
+   * action is a step of the only busy CPU under the timed policy), the loop's step number, its
+   * budget and stop condition, and the steps accounted for by `fastStep()` since (FastStepper).
+   */
+  private fastRun: CpuRun | undefined = undefined;
+  private stepNo = 0;
+  private stepMax = 0;
+  private stopFn: () => boolean = NEVER_STOP;
+  private credited = 0;
 
   constructor(
     readonly platform: Platform,
@@ -197,6 +210,19 @@ export class Scheduler {
 
   /** Run until `stop()` holds, nothing can run, or the budget is spent. */
   run(stop: () => boolean = () => false, maxSteps = 50_000_000): StopReason {
+    this.platform.stepper = this;
+    this.stopFn = stop;
+    this.stepMax = maxSteps;
+    try {
+      return this.runLoop(stop, maxSteps);
+    } finally {
+      this.platform.stepper = undefined;
+      this.fastRun = undefined;
+      this.stopFn = NEVER_STOP;
+    }
+  }
+
+  private runLoop(stop: () => boolean, maxSteps: number): StopReason {
     for (let i = 0; i < maxSteps; i++) {
       if (stop()) {
         return 'stopped';
@@ -210,11 +236,17 @@ export class Scheduler {
         const key = this.keyOf(act);
         const fp = this.platform.fp;
         fp.begin();
+        this.fastRun = undefined;
         this.execute(act);
         this.choices.noteStep(key, fp.end(act.run.cpu.id));
         continue;
       }
+      const fast = act.kind === ActKind.Step && this.busy.size === 1 && this.policy === 'timed';
+      this.fastRun = fast ? act.run : undefined;
+      this.stepNo = i;
       this.execute(act);
+      i += this.credited;
+      this.credited = 0;
       // Fast path: while this CPU is the only one with anything to do, keep stepping it without
       // re-collecting (no choice exists, so the trace and the path are the same).
       if (act.kind === ActKind.Step && this.busy.size === 1 && this.policy === 'timed') {
@@ -229,11 +261,55 @@ export class Scheduler {
           this.stats.steps++;
           this.stats.fastSteps++;
           this.platform.tracer.mix(cpu.id);
+          this.stepNo = i;
           this.resume(run, top);
+          i += this.credited;
+          this.credited = 0;
         }
       }
     }
     return 'budget';
+  }
+
+  /**
+   * FastStepper: the running step is `cpu`'s, and its next `steps` steps would go down the fast
+   * path of `runLoop()` one after the other: the timed policy, `cpu` the only busy CPU, no
+   * interrupt sent or pending, no step listener, the stop condition false (it cannot change
+   * while the CPU's program runs on), and room in the step budget for all of them.
+   */
+  canFastStep(cpu: Cpu, steps: number): boolean {
+    const run = this.fastRun;
+    if (run === undefined || run.cpu !== cpu || this.policy !== 'timed' || this.busy.size !== 1 || this.listeners.length > 0) {
+      return false;
+    }
+    if (this.platform.irqTargets.size > 0 || cpu.pending.length > 0 || run.dead !== undefined || this.stopFn()) {
+      return false;
+    }
+    return this.stepNo + this.credited + steps < this.stepMax;
+  }
+
+  /**
+   * FastStepper: what `resume()` does when the program yields `step` (a tick or a yield), then
+   * what the fast path does to resume it: the pause label and history, the clock, the step
+   * counters, the trace hash's per-step mix.
+   */
+  fastStep(cpu: Cpu, step: Step): void {
+    const run = this.fastRun;
+    assert(run !== undefined && run.cpu === cpu && (step.op === 'tick' || step.op === 'yield'), 'fastStep outside a granted run');
+    const frame = run.stack[run.stack.length - 1] as Frame;
+    frame.pauseLabel = step.label ?? '';
+    run.hist = fnv1a32(frame.pauseLabel, run.hist);
+    if (step.op === 'yield' && step.local !== undefined) {
+      run.hist = fnv1a32(step.local, run.hist);
+    }
+    if (step.op === 'tick') {
+      cpu.clockNs += step.ns;
+    }
+    this.credited++;
+    this.stats.steps++;
+    this.stats.fastSteps++;
+    this.platform.tracer.mix(cpu.id);
+    cpu.stepCount++;
   }
 
   private push(run: CpuRun, kind: ActKind, time: number, irq: PendingInterrupt | undefined): void {

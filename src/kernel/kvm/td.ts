@@ -67,7 +67,7 @@ import {
   TDX_SEAMCALL_STATUS_MASK,
   TDX_VCPU_NOT_ASSOCIATED,
 } from '../tdx/defs.js';
-import { seamcall } from '../tdx/seamcall.js';
+import { seamcall, seamcall_repeat } from '../tdx/seamcall.js';
 import type { SeamArgs, SeamResult } from '../tdx/seamcall.js';
 import { tdx_clflush_page, tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
 import { KVM_PREFIX, MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM } from './kvm.js';
@@ -870,6 +870,11 @@ function* tdx_sept_zap_drop(k: Kernel, cpu: Cpu, td: Td, gpa: number, level: num
     return -EIO;
   }
   const size = level === 1 ? SZ_2M : PAGE_SIZE;
+  // The write-back of a huge leaf's pages, one SEAMCALL per 4 KiB page, in one go where the
+  // platform shows nobody could tell (seamcall_repeat()); else page by page.
+  if (size > PAGE_SIZE && seamcall_repeat(k, cpu, BigInt(TDH_PHYMEM_PAGE_WBINVD), BigInt(k.platform.withKeyId(pa, td.hkid)), size / PAGE_SIZE, BigInt(PAGE_SIZE))) {
+    return 0;
+  }
   for (let off = 0; off < size; off += PAGE_SIZE) {
     const keyed = k.platform.withKeyId(pa + off, td.hkid);
     if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {

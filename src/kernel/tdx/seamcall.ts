@@ -68,6 +68,26 @@ export function* seamcall(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs = {}):
 }
 
 /**
+ * `n` calls of `seamcall()` with leaf `fn` on `cpu`, the k-th with RCX = `rcx + k * rcxStride`
+ * and no other input, in one go when the platform can show that they all succeed and nothing
+ * could tell them from `n` calls (Platform.seamcallRepeat: no interleaving, no fault injection,
+ * the module vouches for each). The CPU's cache_state_incoherent flag is set as the first of
+ * them would set it. A model shortcut, not a Linux function: callers loop over single calls
+ * when it returns false.
+ * @returns true if all `n` calls were made and returned TDX_SUCCESS; false if none was made
+ */
+export function seamcall_repeat(k: Kernel, cpu: Cpu, fn: bigint, rcx: bigint, n: number, rcxStride: bigint): boolean {
+  const regs: SeamRegs = { rax: fn as U64, rcx: rcx as U64, rdx: 0n as U64, r8: 0n as U64, r9: 0n as U64, r10: 0n as U64, r11: 0n as U64, r12: 0n as U64, r13: 0n as U64, r14: 0n as U64, r15: 0n as U64 };
+  if (!k.platform.seamcallRepeat(cpu, regs, n, rcxStride)) {
+    return false;
+  }
+  if (k.profile.cacheStateFlag) {
+    k.cache_state_incoherent.set(cpu.id, true);
+  }
+  return true;
+}
+
+/**
  * SEAMCALL, retried while the module reports no entropy (at most RDRAND_RETRY_LOOPS calls in
  * all). Profiles before v9 of the host series did not retry.
  * @see linux sc_retry()
