@@ -13,7 +13,7 @@ export type { TimelineEvent, TimelineFormat } from '../scenario/timeline.js';
 export type { Scenario, ScenarioInput, ScenarioStep } from '../scenario/scenario.js';
 export { scenarioNames, namedScenario } from '../scenario/scenarios/index.js';
 export { presetNames, presetInput } from '../platform/presets.js';
-export { platformJsonSchema } from '../platform/spec.js';
+export { platformJsonSchema, withHexAddresses } from '../platform/spec.js';
 export { scenarioJsonSchema } from '../scenario/scenario.js';
 export type { PlatformSpec, PlatformSpecInput } from '../platform/spec.js';
 export { buildReport, reportSource } from './report.js';
