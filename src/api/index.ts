@@ -9,6 +9,7 @@ export type { PreparedRun, RunJson, RunJsonMachine, RunRequest } from './run.js'
 export type { RunOutcome, RunResult, StepProgress } from '../scenario/runScenario.js';
 export type { Finding } from '../scenario/findings.js';
 export { formatTimeline, timelineOf } from '../scenario/timeline.js';
+export { noteText, returnCodeText } from '../scenario/noteText.js';
 export type { TimelineEvent, TimelineFormat } from '../scenario/timeline.js';
 export type { Scenario, ScenarioInput, ScenarioStep } from '../scenario/scenario.js';
 export { scenarioNames, namedScenario } from '../scenario/scenarios/index.js';

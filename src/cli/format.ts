@@ -1,5 +1,5 @@
 /** Human-readable rendering of run results. */
-import { formatTimeline, seamcallLines } from '../api/index.js';
+import { formatTimeline, noteText, seamcallLines } from '../api/index.js';
 import type { RunResult, TimelineEvent } from '../api/index.js';
 
 /**
@@ -31,8 +31,9 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
       const lines = seamcallLines(run.trace);
       out.push(`-- SEAMCALLs (${lines.length}):`, ...lines.map((l) => `   ${l}`));
     }
+    // Return codes and statuses by name (`kvm.load: -5 (EIO)`); --json keeps the raw notes.
     for (const n of run.notes) {
-      out.push(`-- note: ${n}`);
+      out.push(`-- note: ${noteText(n)}`);
     }
     if (run.findings.length === 0) {
       out.push('-- no findings');

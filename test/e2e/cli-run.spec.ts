@@ -6,6 +6,20 @@ import { describe, expect, it } from 'vitest';
 
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
 
+describe('tdxsim run: the first run (default scenario)', () => {
+  it('notes name their return codes; --json keeps the raw notes', () => {
+    const r = tdxsim(['run']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('-- note: ') && !l.startsWith('-- note: kexec:'))).toEqual([
+      '-- note: kvm.load: 0 (success)',
+      '-- note: td.create: 0 (success)',
+      '-- note: kvm.load: -5 (EIO)',
+    ]);
+    const j = JSON.parse(tdxsim(['run', '--json']).stdout) as { notes: string[] };
+    expect(j.notes.filter((n) => !n.startsWith('kexec:'))).toEqual(['kvm.load: 0', 'td.create: 0', 'kvm.load: -5']);
+  });
+});
+
 describe('tdxsim run --scenario cache-alias', () => {
   it('names the order that corrupted memory, the line, the KeyIDs and the CPU', () => {
     const r = tdxsim(['run', '--scenario', 'cache-alias']);
