@@ -22,7 +22,7 @@ import type { RunObserver } from '../scenario/runScenario.js';
 import type { FindingClass, Scenario, ScenarioInput } from '../scenario/scenario.js';
 import { preset } from '../platform/presets.js';
 import { needsKernel } from '../scenario/scenario.js';
-import { timelineOf } from '../scenario/timeline.js';
+import { timelineOf, withCauseMarks } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { checkStepCpus, prepareRun, readJsonFile, withCpus } from './run.js';
@@ -167,7 +167,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: TargetOpt
       findings: out.findings,
       traceHash: out.traceHash,
       steps: run.sched.stats.steps,
-      timeline: timelineOf(run.platform.tracer.events()),
+      timeline: withCauseMarks(timelineOf(run.platform.tracer.events()), run.platform.tracer.events(), run.pageDescriber()),
       dmesgTail: out.dmesgFormatted.slice(-25),
     };
   };

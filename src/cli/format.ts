@@ -42,6 +42,12 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
       out.push(`-- FINDING [${f.class}] ${f.message}`);
       out.push(`   replay: ${replay(run.name, f.seed, f.path)}`);
     }
+    // Where each stale line was dirtied (timeline marks of withCauseMarks): the cause of a corruption.
+    for (const m of run.timelineEvents) {
+      if (m.fields['mark'] === 'stale-line-dirtied') {
+        out.push(`-- cause: CPU ${m.cpu} at ${(m.t / 1e9).toFixed(6)} s: ${m.label}`);
+      }
+    }
     if (run.findings.some((f) => f.class === 'cpu-still-running') && run.timelineEvents.length > 0) {
       out.push('-- timeline (end of the old kernel):', ...timelineText(run.timelineEvents, 40).map((l) => `   ${l}`));
     }

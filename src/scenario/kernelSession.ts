@@ -494,6 +494,37 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     return this.results;
   }
 
+  /**
+   * What a physical address was to the TDs this run built: their TDR, TDCS, TDVPR, TDCX and
+   * Secure EPT pages, or their private memory (`TDR page of TD 0, HKID 17`); undefined for
+   * anything else. Used to say what a stale write-back came from.
+   */
+  describePage(pa: number): string | undefined {
+    for (const td of this.tds) {
+      const of = `of TD ${td.id}, HKID ${td.hkid}`;
+      const page = (list: readonly number[]): boolean => list.some((b) => pa >= b && pa < b + 4096);
+      if (page([td.tdr])) {
+        return `TDR page ${of}`;
+      }
+      if (page(td.tdcs)) {
+        return `TDCS page ${of}`;
+      }
+      if (page(td.tdvpr)) {
+        return `TDVPR page ${of}`;
+      }
+      if (page(td.tdcx)) {
+        return `TDCX page ${of}`;
+      }
+      if (page(td.sept)) {
+        return `Secure EPT page ${of}`;
+      }
+      if (td.ranges.some((r) => pa >= r.pa && pa < r.pa + r.size)) {
+        return `private memory ${of}`;
+      }
+    }
+    return undefined;
+  }
+
   epochs(endNs: number): KernelEpoch[] {
     const out: KernelEpoch[] = [];
     const name = this.machine.kernelProfile.name;
