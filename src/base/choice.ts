@@ -39,9 +39,10 @@ export interface ChoiceSource {
   /**
    * Optional (stateful search): the scheduler is at a choice point in the state that
    * `fingerprint()` names (`canonical` false: CPUs not sorted, for tests). @returns false if that state was explored before (the scheduler
-   * then abandons the execution).
+   * then abandons the execution). `ranks()`, called after `fingerprint()`, gives each CPU id's
+   * position in the fingerprint's canonical CPU order (equal CPUs share one).
    */
-  visitState?(fingerprint: (canonical?: boolean) => string): boolean;
+  visitState?(fingerprint: (canonical?: boolean) => string, ranks?: () => readonly number[]): boolean;
   /**
    * Optional (dynamic partial-order reduction): called after every step the scheduler executes
    * in the free policy, choice or not, with the step's action key (`cpu:kind:detail`, as

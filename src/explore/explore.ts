@@ -201,8 +201,12 @@ export interface ExploreDetails {
    * index), so merged shards report the failure one run would have found first.
    */
   readonly failureOrder?: readonly number[];
-  /** Stateful search: states stored, bytes used, and whether the table went bit-state. */
-  readonly stateStore?: { readonly stored: number; readonly bytes: number; readonly kind: 'exact' | 'bitstate'; readonly revisits: number };
+  /**
+   * Stateful search: states stored, bytes used (fingerprints and the sleep sets states were
+   * first reached with), whether the table went bit-state, visits cut as covered, and visits
+   * that explored actions asleep at the state's first visit.
+   */
+  readonly stateStore?: { readonly stored: number; readonly bytes: number; readonly kind: 'exact' | 'bitstate'; readonly revisits: number; readonly reopened?: number };
 }
 
 function failing(ex: Execution, failOn: readonly FindingClass[] | undefined, failIf: ((f: Finding) => boolean) | undefined): Finding | undefined {
@@ -362,7 +366,7 @@ export function explore(target: ExploreTarget, opts: ExploreOptions): ExploreDet
       ...(e !== undefined && Number.isFinite(e.remainingMs) ? e : {}),
       ...(shard.count > 1 ? { shard } : {}),
       ...(failureOrder !== undefined ? { failureOrder } : {}),
-      ...(store !== undefined ? { stateStore: { stored: store.size, bytes: store.bytes, kind: store.kind, revisits: exh?.revisits ?? 0 } } : {}),
+      ...(store !== undefined ? { stateStore: { stored: store.size, bytes: store.bytes + (exh?.sleepTable.bytes ?? 0), kind: store.kind, revisits: exh?.revisits ?? 0, reopened: exh?.reopened ?? 0 } } : {}),
     };
     return { ...d, claim: exploreClaim(d) };
   }

@@ -14,7 +14,7 @@ import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import type { Prog } from '../platform/Exec.js';
 import type { Platform } from '../platform/Platform.js';
 import { EBUSY, EINVAL } from './errno.js';
-import { reboot_interrupt, smp_stop_nmi_callback } from './kexec/smp.js';
+import { nmi_entry, REBOOT_ENTRY, reboot_interrupt, smp_stop_nmi_callback } from './kexec/smp.js';
 import { KexecState } from './kexec/state.js';
 import type { KernelStatus } from './errno.js';
 import { Kvm } from './kvm/kvm.js';
@@ -169,8 +169,8 @@ export class Kernel {
    * stop NMI run stop_this_cpu() (bound to this kernel, so snapshots copy them correctly).
    */
   private installHandlers(c: Cpu): void {
-    c.handlers.set('REBOOT', { self: this, fn: reboot_interrupt as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog });
-    c.handlers.set('NMI', { self: this, fn: smp_stop_nmi_callback as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog });
+    c.handlers.set('REBOOT', { self: this, fn: reboot_interrupt as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog, entry: REBOOT_ENTRY });
+    c.handlers.set('NMI', { self: this, fn: smp_stop_nmi_callback as (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog, entry: nmi_entry as (self: never, cpu: Cpu, irq: PendingInterrupt) => string });
     c.handlers.set('CALL_FUNCTION', (_cpu, irq) => runIpiPayload(irq.payload));
   }
 

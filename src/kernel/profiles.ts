@@ -234,14 +234,17 @@ export interface KernelProfile {
    */
   readonly memHotplug: 'notifier' | 'reject-add';
   /**
-   * How KVM prints a failed TD SEAMCALL: `pr_tdx_error` (mainline 6.16+: `kvm_intel: SEAMCALL
-   * <LEAF> failed: 0x%llx[, rcx …]`, the default) or `seamcall-regs` (the out-of-tree KVM TDX
-   * of Ubuntu's 6.8 kernels: `SEAMCALL (0x%016llx) failed: 0x%016llx RCX … R11 …` on one line,
-   * no prefix).
-   * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error() (v6.16–v6.18);
+   * How KVM prints a failed TD SEAMCALL: `pr_tdx_error` (mainline 6.16–6.18: `kvm_intel: SEAMCALL
+   * <LEAF> failed: 0x%llx[, rcx …]`, every failure, the default), `tdx_bug_on` (6.19 on:
+   * `TDX_BUG_ON*()`, the extra values named after KVM's variables, `, entry 0x%llx, level_state
+   * 0x%llx`, and printed only for a VM's first failure) or `seamcall-regs` (the out-of-tree KVM
+   * TDX of Ubuntu's 6.8 kernels: `SEAMCALL (0x%016llx) failed: 0x%016llx RCX … R11 …` on one
+   * line, no prefix).
+   * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error() (v6.16–v6.18); "[GIT PULL] KVM: x86: TDX
+   *      changes for 6.19" (kvm-x86-tdx-6.19: 597d7068702f, 55560b6be5bc);
    *      test/fixtures/corpus/11-*, 12-* (canonical/tdx #156, #153)
    */
-  readonly kvmTdxErrors?: 'pr_tdx_error' | 'seamcall-regs';
+  readonly kvmTdxErrors?: 'pr_tdx_error' | 'tdx_bug_on' | 'seamcall-regs';
   /**
    * Pages KVM gets back from the module (RECLAIM, PAGE.REMOVE) are cleared with MOVDIR64B:
    * `always` (6.16, 6.17: tdx_clear_page()) or only on X86_BUG_TDX_PW_MCE parts (`quirk`, the
@@ -250,6 +253,24 @@ export interface KernelProfile {
    * @see linux 01fb93a363e0 "x86/tdx: Skip clearing reclaimed pages unless X86_BUG_TDX_PW_MCE is present" (x86_tdx_for_6.18)
    */
   readonly kvmClearReclaimed?: 'always' | 'quirk';
+  /**
+   * The order in which KVM takes a TD apart (docs/kernel.md, "TD teardown order"):
+   * - `upstream` (the default; mainline KVM TDX, 6.16 on): private memory leaves the TD while
+   *   its HKID is still assigned, when the guest_memfd file goes (per 4 KiB leaf RANGE.BLOCK,
+   *   MEM.TRACK, PAGE.REMOVE, PAGE.WBINVD under the HKID); only then tdx_mmu_release_hkid()
+   *   (VP.FLUSH, VPFLUSHDONE, CACHE.WB per package, KEY.FREEID), then RECLAIM of the TDCX pages
+   *   and TDVPR (tdx_vcpu_free()), the Secure EPT pages (tdx_sept_free_private_spt()), the TDCS
+   *   pages and the TDR (tdx_vm_destroy());
+   * - `out-of-tree` (Isaku Yamahata's KVM TDX series, which Ubuntu's 6.8 kernels carry and the
+   *   2022 host drafts ran under): the HKID is released first, from the MMU notifier's release
+   *   (vt_flush_shadow_all_private() → tdx_mmu_release_hkid()), and every private page is then
+   *   RECLAIMed (tdx_sept_drop_private_spte() reclaims when the HKID is gone).
+   * @see linux arch/x86/kvm/vmx/tdx.c tdx_sept_remove_private_spte(), tdx_mmu_release_hkid(),
+   *      tdx_vcpu_free(), tdx_sept_free_private_spt(), tdx_vm_destroy(); vmx/main.c
+   *      vt_vm_pre_destroy() (v6.16); KVM TDX v10 (Oct 2022) vt_flush_shadow_all_private(),
+   *      tdx_sept_drop_private_spte()
+   */
+  readonly kvmTdTeardown?: 'upstream' | 'out-of-tree';
   readonly kexec: KexecPolicy;
   readonly strings: KernelStrings;
 }
@@ -449,6 +470,7 @@ const UBUNTU_6_8_INTEL: KernelProfile = {
     kvmInitFailed: 'Failed to initialize TDX module.',
   },
   kvmTdxErrors: 'seamcall-regs',
+  kvmTdTeardown: 'out-of-tree',
 };
 
 /**
@@ -469,6 +491,11 @@ const LINUX_7_1: KernelProfile = {
   defaultModule: '1.5.16',
   printVersion: true,
   strings: V7_1_STRINGS,
+  /**
+   * KVM's TDX_BUG_ON() lines, merged for 6.19 (kvm-x86-tdx-6.19); that 7.1 and 7.2 still print
+   * them unchanged is assumed, not checked.
+   */
+  kvmTdxErrors: 'tdx_bug_on',
 };
 
 /**

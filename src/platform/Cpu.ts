@@ -33,6 +33,21 @@ export type InterruptHandler = ((cpu: Cpu, irq: PendingInterrupt) => Prog) | Bou
 export interface BoundHandler {
   readonly self: object;
   readonly fn: (self: never, cpu: Cpu, irq: PendingInterrupt) => Prog;
+  /**
+   * Label of the handler's first step (from its entry to its first pause), as a `yield` label
+   * would name it: `local:...` promises that this step touches only this CPU's own state (or
+   * reads state no CPU will write again). A function computes it at delivery from `self`,
+   * without recording footprints. Default: none.
+   */
+  readonly entry?: string | ((self: never, cpu: Cpu, irq: PendingInterrupt) => string);
+}
+
+/** The label of a handler's entry step (see BoundHandler.entry). */
+export function handlerEntry(h: InterruptHandler, cpu: Cpu, irq: PendingInterrupt): string {
+  if (typeof h === 'function' || h.entry === undefined) {
+    return '';
+  }
+  return typeof h.entry === 'string' ? h.entry : h.entry(h.self as never, cpu, irq);
 }
 
 /** Invoke a handler of either form. */

@@ -16,7 +16,7 @@
 import { assert, ModelBug } from '../base/assert.js';
 import type { ChoiceSource, SchedAction } from '../base/choice.js';
 import { fnv1a32 } from '../base/prng.js';
-import { callHandler } from '../platform/Cpu.js';
+import { callHandler, handlerEntry } from '../platform/Cpu.js';
 import type { Cpu, PendingInterrupt } from '../platform/Cpu.js';
 import { stepCalls } from '../platform/Exec.js';
 import type { Prog, Step } from '../platform/Exec.js';
@@ -358,7 +358,7 @@ export class Scheduler {
       return this.actions[0] as Action;
     }
     if (this.policy === 'free') {
-      if (this.choices.visitState !== undefined && !this.choices.visitState((canonical) => this.fingerprint(canonical))) {
+      if (this.choices.visitState !== undefined && !this.choices.visitState(this.fingerprintFn, this.ranksFn)) {
         throw STATE_SEEN;
       }
       this.stats.choices++;
@@ -415,6 +415,7 @@ export class Scheduler {
   fingerprint(canonical = true): string {
     const fp = this.fingerprinter;
     const cpus: string[] = [];
+    this.descriptors = cpus;
     for (const run of this.runs) {
       const c = run.cpu;
       let d = `${run.hist}|${run.dead ?? ''}|${c.clockNs}|${c.irqEnabled ? 1 : 0}${c.inNmi ? 1 : 0}${c.online ? 1 : 0}${c.halted ? 1 : 0}${c.vmx ? 1 : 0}|${c.cache.lineCount}|`;
@@ -431,9 +432,37 @@ export class Scheduler {
       cpus.push(d);
     }
     if (canonical) {
+      this.descriptors = cpus.slice();
       cpus.sort();
     }
     return `${this.platform.staleWritebacks.length}|${fp?.globalState() ?? ''}#${cpus.join('#')}`;
+  }
+
+  /** Per-CPU descriptors of the last fingerprint, in CPU order (for `canonicalRanks`). */
+  private descriptors: string[] = [];
+  private readonly fingerprintFn = (canonical?: boolean): string => this.fingerprint(canonical);
+  private readonly ranksFn = (): readonly number[] => this.canonicalRanks();
+
+  /**
+   * After `fingerprint()`: for each CPU id, the position of its descriptor in the fingerprint's
+   * sorted CPU list (CPUs with equal descriptors, which symmetry treats as one, share the
+   * first position). Stateful search names actions by these ranks, so that what it remembers
+   * about a state holds for every permutation of it.
+   */
+  canonicalRanks(): number[] {
+    const d = this.descriptors;
+    const sorted = d.slice().sort();
+    const first = new Map<string, number>();
+    sorted.forEach((x, i) => {
+      if (!first.has(x)) {
+        first.set(x, i);
+      }
+    });
+    const ranks: number[] = new Array(this.runs.length).fill(0);
+    this.runs.forEach((r, i) => {
+      ranks[r.cpu.id] = first.get(d[i] as string) ?? i;
+    });
+    return ranks;
   }
 
   /** What `describe` names an action's detail. */
@@ -568,7 +597,7 @@ export class Scheduler {
       blocked: undefined,
       input: undefined,
       onDone: undefined,
-      pauseLabel: '',
+      pauseLabel: handler !== undefined ? handlerEntry(handler, cpu, irq) : '',
     });
     if (nmi) {
       cpu.inNmi = true;

@@ -13,6 +13,8 @@ import { fnv1a32 } from '../base/prng.js';
 export interface StateStore {
   /** Record a state. @returns false if it was (probably) recorded before */
   add(fingerprint: string): boolean;
+  /** Record a state by its key (`stateKey(fingerprint)`). @returns false if it was (probably) recorded before */
+  addKey(key: number): boolean;
   /** States recorded. */
   readonly size: number;
   /** Approximate bytes used. */
@@ -110,7 +112,10 @@ export class AdaptiveStore implements StateStore {
   constructor(private readonly limitBytes: number) {}
 
   add(fingerprint: string): boolean {
-    const key = stateKey(fingerprint);
+    return this.addKey(stateKey(fingerprint));
+  }
+
+  addKey(key: number): boolean {
     if (this.exact !== undefined) {
       const fresh = this.exact.addKey(key);
       if (this.exact.bytes > this.limitBytes) {

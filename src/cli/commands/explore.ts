@@ -112,7 +112,7 @@ export function cpuCostWarning(scenario: string, o: ExploreOpts): string | undef
 export function formatExplore(r: ExploreResult): string {
   const d = r.details;
   const out: string[] = [];
-  const store = d.stateStore === undefined ? '' : `, ${d.stateStore.stored} states stored (${d.stateStore.kind}, ${(d.stateStore.bytes / 2 ** 20).toFixed(1)} MiB), ${d.stateStore.revisits} revisits cut`;
+  const store = d.stateStore === undefined ? '' : `, ${d.stateStore.stored} states stored (${d.stateStore.kind}, ${(d.stateStore.bytes / 2 ** 20).toFixed(1)} MiB), ${d.stateStore.revisits} revisits cut${d.stateStore.reopened !== undefined && d.stateStore.reopened > 0 ? `, ${d.stateStore.reopened} reopened for woken actions` : ''}`;
   const stats = `${d.executions} executions (${d.redundant} pruned as redundant), ${d.states} states${store}, depth ${d.maxDepth}, ${(d.elapsedMs / 1000).toFixed(2)} s`;
   if (d.nondeterminism !== undefined) {
     out.push(`NON-DETERMINISM: ${d.nondeterminism}`);
@@ -262,6 +262,11 @@ export function registerExplore(program: Command, ctx: CommandContext): void {
       const warning = cpuCostWarning(scenario, o);
       if (warning !== undefined) {
         process.stderr.write(warning);
+      }
+      if (o.stateful === true && (jobs > 1 || shard !== undefined)) {
+        // Each shard keeps its own state table and the subtrees of a stop protocol meet in the
+        // same states, so every shard revisits most of what the others explore.
+        process.stderr.write('explore: note: --stateful shards do not share their state tables; each shard re-explores most states the others reach (docs/explore.md "Campaigns")\n');
       }
       const { result, signal } = await runCampaign(req, jobs, process.stderr.isTTY === true);
       if (o.saveCounterexample !== undefined) {

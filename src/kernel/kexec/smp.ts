@@ -45,6 +45,12 @@ function emergency_disable_virtualization(cpu: Cpu): void {
   cpu.vmx = false;
 }
 
+/**
+ * The REBOOT handler's entry step (interrupt entry up to its first pause) reads and writes
+ * nothing another CPU can see, so exploration may take it first (see ExhaustiveChoices).
+ */
+export const REBOOT_ENTRY = 'local:sysvec_reboot';
+
 /** REBOOT_VECTOR handler. @see linux sysvec_reboot() */
 export function* reboot_interrupt(k: Kernel, cpu: Cpu, _irq: PendingInterrupt): Prog {
   yield { op: 'yield', label: 'local:reboot_interrupt' };
@@ -77,6 +83,18 @@ function next_cpu_in_mask(k: Kernel, mask: ReadonlySet<number>, after: number): 
 function stop_mask_empty(k: Kernel): boolean {
   k.platform.fp.r('cpus_stop_mask');
   return k.kexec_state.cpus_stop_mask.size === 0;
+}
+
+/**
+ * The NMI handler's entry step reads `crashing`, `nmiHandlerRegistered` and `stopping_cpu`.
+ * Each is written once per reboot path (stopping_cpu by the cmpxchg that elects the stopping
+ * CPU, the others before the first stop NMI is sent) and never again within it, so once a
+ * stopping CPU is elected and the handler registered, those reads commute with every other
+ * step and the entry is local. Before that (a stray NMI), it is an ordinary step.
+ */
+export function nmi_entry(k: Kernel, _cpu: Cpu, _irq: PendingInterrupt): string {
+  const st = k.kexec_state;
+  return st.stopping_cpu !== -1 && st.nmiHandlerRegistered ? 'local:exc_nmi' : '';
 }
 
 /** NMI handler registered by native_stop_other_cpus(). @see linux smp_stop_nmi_callback() */

@@ -13,15 +13,19 @@
  * touched by the TD with one bulk store. A TD of 8 GiB is then a handful of ranges and ~4k
  * SEAMCALLs, not two million of each (the scale rule of docs/architecture.md section 4).
  *
- * Teardown flushes the VCPU off the CPU it was last loaded on (VP.FLUSH), releases the HKID
- * (VPFLUSHDONE, PHYMEM.CACHE.WB per package, KEY.FREEID) and then reclaims every page: private
- * memory leaf by leaf (PHYMEM.PAGE.RECLAIM reclaims a 2 MiB page whole), SEPT pages, the VCPU's
- * TDCX pages and TDVPR (tdx_vcpu_free()), the TDCS pages and the TDR, which also gets
- * PHYMEM.PAGE.WBINVD under the global KeyID (tdx_reclaim_td_control_pages()).
+ * Teardown follows the kernel's KVM (`kvmTdTeardown`, docs/kernel.md "TD teardown order").
+ * Upstream (6.16 on): the private memory leaves first, with the HKID still assigned (RANGE.BLOCK,
+ * MEM.TRACK, PAGE.REMOVE, PAGE.WBINVD per leaf, as guest_memfd's release zaps it); then the
+ * VCPU is flushed off its CPU (VP.FLUSH) and the HKID released (VPFLUSHDONE, PHYMEM.CACHE.WB per
+ * package, KEY.FREEID); then PHYMEM.PAGE.RECLAIM of the VCPU's TDCX pages and TDVPR
+ * (tdx_vcpu_free()), the SEPT pages (children first), the TDCS pages and the TDR, which also gets
+ * PHYMEM.PAGE.WBINVD under the global KeyID (tdx_reclaim_td_control_pages()). Out-of-tree (Ubuntu
+ * 6.8, the 2022 drafts): the HKID is released first and every page reclaimed after it, private
+ * memory leaf by leaf (RECLAIM takes a 2 MiB page whole).
  * @see linux arch/x86/kvm/vmx/tdx.c __tdx_td_init(), tdx_td_init(), tdx_td_vcpu_init(),
  *      tdx_vcpu_load(), tdx_flush_vp_on_cpu(), tdx_mmu_release_hkid(), tdx_vcpu_free(),
  *      tdx_reclaim_td_control_pages(), tdx_reclaim_page(), tdx_sept_link_private_spt(),
- *      tdx_mem_page_aug() (v6.16–v6.18)
+ *      tdx_mem_page_aug(), tdx_sept_remove_private_spte(), tdx_sept_free_private_spt() (v6.16–v6.18)
  */
 import { PAGE_SIZE } from '../../base/ids.js';
 import { hex, hex16 } from '../../base/u64.js';
@@ -85,14 +89,23 @@ export interface Td {
   /** The VCPU's TDCX pages (tdx->vp.tdcx_pages), added with TDH.VP.ADDCX. */
   readonly tdcx: number[];
   readonly sept: number[];
+  /** Secure EPT level of each page of `sept` (3 PDPT, 2 PD, 1 PT), in the same (allocation) order. */
+  readonly septLevel: number[];
   /** Private memory in GPA order, as ranges contiguous in both GPA and PA. */
   readonly ranges: TdMemRange[];
+  /**
+   * GPA up to which private memory is mapped in the Secure EPT (PAGE.ADD/AUG succeeded); leaves
+   * above it were allocated but never reached the module (a TD whose build stopped midway).
+   */
+  mappedEnd: number;
   /** The CPU the TD's VCPU last ran on. */
   runCpu: number;
   /** vcpu->cpu: the CPU the VCPU is loaded on (-1: none), where TDH.VP.FLUSH must run. */
   vcpuCpu: number;
   /** to_tdx(vcpu)->state != VCPU_TD_STATE_UNINITIALIZED: TDH.VP.INIT succeeded. */
   vcpuInitialized: boolean;
+  /** kvm->vm_bugged: a KVM_BUG_ON()/TDX_BUG_ON() fired for this VM (6.19+ prints only the first). */
+  bugged: boolean;
   state: 'created' | 'runnable' | 'torn-down' | 'failed';
 }
 
@@ -154,25 +167,77 @@ export function seamcall_regs_line(leaf: bigint, err: bigint, out: SeamResult['o
   return `SEAMCALL (${hex16(leaf)}) failed: ${hex16(err)} RCX ${hex16(out.rcx)} RDX ${hex16(out.rdx)} R8 ${hex16(out.r8)} R9 ${hex16(out.r9)} R10 ${hex16(out.r10)} R11 ${hex16(out.r11)}`;
 }
 
-/** Print a failed TD SEAMCALL the way this kernel's KVM does (nothing for `none`). */
-function kvm_pr_tdx_error(k: Kernel, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError): void {
+/**
+ * KVM's line for a failed TD SEAMCALL from 6.19 on (`TDX_BUG_ON()`, `TDX_BUG_ON_1/2/3()`):
+ * `SEAMCALL %s failed: 0x%llx` followed by each extra value named after the variable KVM holds
+ * it in. Every `_2` call site passes `entry, level_state` (SEPT.ADD, PAGE.ADD, PAGE.AUG,
+ * MR.EXTEND, RANGE.BLOCK, PAGE.REMOVE), the `_1` site `rcx` (MNG.INIT) and the `_3` site `rcx,
+ * rdx, r8` (PHYMEM.PAGE.RECLAIM), whose format string has a stray comma after the second name
+ * (`, rdx, 0x%llx`), kept here as the source has it.
+ * @see linux "[GIT PULL] KVM: x86: TDX changes for 6.19" (tags/kvm-x86-tdx-6.19, pulled 26 Nov
+ *      2025): 597d7068702f "KVM: TDX: Combine KVM_BUG_ON + pr_tdx_error() into TDX_BUG_ON()",
+ *      55560b6be5bc "KVM: TDX: Derive error argument names from the local variable names"
+ */
+export function tdx_bug_on_line(fn: string, err: bigint, variant: Exclude<PrTdxError, 'none'>, out: { rcx: bigint; rdx: bigint; r8: bigint }): string {
+  switch (variant) {
+    case 'pr_tdx_error':
+      return `SEAMCALL ${fn} failed: ${hex(err)}`;
+    case 'pr_tdx_error_1':
+      return `SEAMCALL ${fn} failed: ${hex(err)}, rcx ${hex(out.rcx)}`;
+    case 'pr_tdx_error_2':
+      return `SEAMCALL ${fn} failed: ${hex(err)}, entry ${hex(out.rcx)}, level_state ${hex(out.rdx)}`;
+    case 'pr_tdx_error_3':
+      return `SEAMCALL ${fn} failed: ${hex(err)}, rcx ${hex(out.rcx)}, rdx, ${hex(out.rdx)}, r8 ${hex(out.r8)}`;
+  }
+}
+
+/**
+ * Print a failed TD SEAMCALL the way this kernel's KVM does (nothing for `none`). `vm` is the
+ * TD the call belongs to (KVM's `kvm` argument; `null` where KVM passes NULL: RECLAIM,
+ * CACHE.WB). With `tdx_bug_on` (6.19+) a failure bugs the VM and prints only if the VM was not
+ * bugged yet (`__TDX_BUG_ON()`: `WARN_ON_ONCE(err && (!kvm || !kvm->vm_bugged))`); calls
+ * without a VM print every time. Earlier KVMs print every failure.
+ */
+function kvm_pr_tdx_error(k: Kernel, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError, vm: Td | null): void {
   if (pr === 'none') {
     return;
   }
-  if (k.profile.kvmTdxErrors === 'seamcall-regs') {
-    k.klog.err(seamcall_regs_line(leaf, r.ret, r.out));
-    return;
+  switch (k.profile.kvmTdxErrors) {
+    case 'seamcall-regs':
+      k.klog.err(seamcall_regs_line(leaf, r.ret, r.out));
+      return;
+    case 'tdx_bug_on':
+      if (vm !== null) {
+        if (vm.bugged) {
+          return;
+        }
+        vm.bugged = true;
+      }
+      k.scope(KVM_PREFIX).err(tdx_bug_on_line(fn, r.ret, pr, r.out));
+      return;
+    default:
+      k.scope(KVM_PREFIX).err(pr_tdx_error_line(fn, r.ret, pr, r.out));
   }
-  k.scope(KVM_PREFIX).err(pr_tdx_error_line(fn, r.ret, pr, r.out));
 }
 
-/** Status of a TD SEAMCALL, and KVM's pr_err_ratelimited() line when it fails. */
-function* tdcall(k: Kernel, cpu: Cpu, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError = 'pr_tdx_error'): Prog<bigint> {
+/** Status of a TD SEAMCALL of `vm` (null: none), and KVM's pr_err_ratelimited() line when it fails. */
+function* tdcall(k: Kernel, cpu: Cpu, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError, vm: Td | null): Prog<bigint> {
   const r = yield* seamcall(k, cpu, BigInt(leaf), args);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(leaf), what, r, pr);
+    kvm_pr_tdx_error(k, BigInt(leaf), what, r, pr, vm);
   }
   return r.ret;
+}
+
+/**
+ * How KVM reports a failed TDH.MEM.PAGE.ADD or TDH.MR.EXTEND while populating the initial image:
+ * not at all in 6.16–6.18 (tdx_gmem_post_populate() returns -EIO), `TDX_BUG_ON_2` from 6.19
+ * ("KVM: TDX: Bug the VM if extending the initial measurement fails", "KVM: TDX: ADD pages to
+ * the TD image while populating mirror EPT entries").
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_gmem_post_populate() (v6.16); kvm-x86-tdx-6.19
+ */
+function populatePr(k: Kernel): PrTdxError {
+  return k.profile.kvmTdxErrors === 'tdx_bug_on' ? 'pr_tdx_error_2' : 'none';
 }
 
 function allocPage(k: Kernel, cpu: Cpu): number | undefined {
@@ -227,7 +292,7 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     k.kvm.nr_configured_hkid--;
     return { ret: -EIO, td: undefined };
   }
-  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], ranges: [], runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, state: 'created' };
+  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], septLevel: [], ranges: [], mappedEnd: TD_GPA_BASE, runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, bugged: false, state: 'created' };
   k.kvm.tds.push(td);
   const ret = yield* td_build(k, cpu, td, opts);
   if (ret !== 0) {
@@ -254,11 +319,11 @@ function all_packages_online(k: Kernel): boolean {
 /** The leaf sequence of TD creation. */
 function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelStatus> {
   tdx_clflush_page(k, cpu, td.tdr);
-  if ((yield* tdcall(k, cpu, TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE', 'pr_tdx_error', td)) !== 0n) {
     return -EIO;
   }
   for (const leader of packageLeaders(k)) {
-    const st = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdcall(k, on, TDH_MNG_KEY_CONFIG, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_CONFIG'));
+    const st = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdcall(k, on, TDH_MNG_KEY_CONFIG, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_CONFIG', 'pr_tdx_error', td));
     if (st !== 0n) {
       return -EIO;
     }
@@ -271,7 +336,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
     }
     td.tdcs.push(pa);
     tdx_clflush_page(k, cpu, pa);
-    if ((yield* tdcall(k, cpu, TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX')) !== 0n) {
+    if ((yield* tdcall(k, cpu, TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX', 'pr_tdx_error', td)) !== 0n) {
       return -EIO;
     }
   }
@@ -296,7 +361,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
  * @see linux tdx_td_finalize()
  */
 function* tdx_td_finalize(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
-  return (yield* tdcall(k, cpu, TDH_MR_FINALIZE, { rcx: BigInt(td.tdr) }, 'TDH_MR_FINALIZE')) === 0n ? 0 : -EIO;
+  return (yield* tdcall(k, cpu, TDH_MR_FINALIZE, { rcx: BigInt(td.tdr) }, 'TDH_MR_FINALIZE', 'pr_tdx_error', td)) === 0n ? 0 : -EIO;
 }
 
 /**
@@ -325,7 +390,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
     pages.push(pa);
   }
   tdx_clflush_page(k, cpu, tdvpr);
-  if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE', 'pr_tdx_error', td)) !== 0n) {
     // free_tdcx, free_tdvpr: nothing reached the module.
     [...pages, tdvpr].forEach((p) => k.pageAlloc.free_contig_range(p, 1));
     return -EIO;
@@ -334,7 +399,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   for (let i = 0; i < pages.length; i++) {
     const pa = pages[i] as number;
     tdx_clflush_page(k, cpu, pa);
-    if ((yield* tdcall(k, cpu, TDH_VP_ADDCX, { rcx: BigInt(pa), rdx: BigInt(tdvpr) }, 'TDH_VP_ADDCX')) !== 0n) {
+    if ((yield* tdcall(k, cpu, TDH_VP_ADDCX, { rcx: BigInt(pa), rdx: BigInt(tdvpr) }, 'TDH_VP_ADDCX', 'pr_tdx_error', td)) !== 0n) {
       // Pages already added are reclaimed at teardown; the rest are freed here.
       pages.slice(i).forEach((p) => k.pageAlloc.free_contig_range(p, 1));
       return -EIO;
@@ -345,7 +410,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   tdx_associate_vp(k, td, cpu.id);
   const v1 = ((k.tdx.tdx_sysinfo?.features?.tdx_features0 ?? 0n) & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) !== 0n;
   const leaf = BigInt(TDH_VP_INIT) | (v1 ? 1n << 16n : 0n);
-  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: 0n }, 'TDH_VP_INIT')) !== 0n) {
+  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: 0n }, 'TDH_VP_INIT', 'pr_tdx_error', td)) !== 0n) {
     return -EIO;
   }
   td.vcpuInitialized = true;
@@ -409,7 +474,7 @@ function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td): Prog {
   const target = k.platform.cpu(td.vcpuCpu);
   const err = yield* smp_call_on_cpu(k.platform, cpu, target, (on) => tdx_flush_vp(k, on, td));
   if (err !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error');
+    kvm_pr_tdx_error(k, BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error', td);
   }
 }
 
@@ -466,7 +531,7 @@ function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_INIT), { rcx: BigInt(td.tdr), rdx: BigInt(pa) });
   const st = r.ret;
   if (st !== 0n && (st & TDX_SEAMCALL_STATUS_MASK) !== TDX_OPERAND_INVALID) {
-    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_MNG_INIT', st, 'pr_tdx_error_1', r.out));
+    kvm_pr_tdx_error(k, BigInt(TDH_MNG_INIT), 'TDH_MNG_INIT', r, 'pr_tdx_error_1', td);
   }
   k.pageAlloc.free_contig_range(pa, 1);
   return st === 0n ? 0 : -EIO;
@@ -555,17 +620,19 @@ function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number, fill: numb
           return -ENOMEM;
         }
         td.sept.push(sp);
+        td.septLevel.push(level);
         tdx_clflush_page(k, cpu, sp);
         const gpaAligned = gpa - (gpa % span);
-        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD', 'pr_tdx_error_2')) !== 0n) {
+        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD', 'pr_tdx_error_2', td)) !== 0n) {
           return -EIO;
         }
       }
-      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa, fill) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2');
+      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa, fill) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2', td);
       first = false;
       if (st !== 0n) {
         return -EIO;
       }
+      td.mappedEnd = gpa + size;
     }
   }
   return 0;
@@ -594,13 +661,14 @@ function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number, fill
     return -1n;
   }
   k.platform.store(cpu, src, td_guest_program(td, fill), 0, 'kvm:td_image');
-  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', 'none');
+  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', populatePr(k), td);
   k.pageAlloc.free_contig_range(src, 1);
   if (st !== 0n) {
     return st;
   }
+  td.mappedEnd = gpa + PAGE_SIZE;
   for (let off = 0; off < PAGE_SIZE; off += 256) {
-    const r = yield* tdcall(k, cpu, TDH_MR_EXTEND, { rcx: BigInt(gpa + off), rdx: BigInt(td.tdr) }, 'TDH_MR_EXTEND', 'pr_tdx_error_2');
+    const r = yield* tdcall(k, cpu, TDH_MR_EXTEND, { rcx: BigInt(gpa + off), rdx: BigInt(td.tdr) }, 'TDH_MR_EXTEND', populatePr(k), td);
     if (r !== 0n) {
       return r;
     }
@@ -769,31 +837,51 @@ export function* kvm_release_private(k: Kernel, cpu: Cpu, td: Td, gpa: number, s
  *      tdx_quirk_reset_page() replaced tdx_clear_page() in v6.18
  */
 export function* tdx_sept_remove_private_spte(k: Kernel, cpu: Cpu, td: Td, gpa: number, level: number, pa: number): Prog<KernelStatus> {
+  const ret = yield* tdx_sept_zap_drop(k, cpu, td, gpa, level, pa);
+  if (ret !== 0) {
+    return ret;
+  }
+  const size = level === 1 ? SZ_2M : PAGE_SIZE;
+  yield* tdx_clear_page(k, cpu, pa, size);
+  k.pageAlloc.free_contig_range(pa, size / PAGE_SIZE);
+  return 0;
+}
+
+/**
+ * The SEAMCALLs of tdx_sept_remove_private_spte() for one leaf, without the clearing and freeing:
+ * tdx_sept_zap_private_spte() (RANGE.BLOCK), tdx_track() (MEM.TRACK, only once the TD is
+ * RUNNABLE: before TDH.MR.FINALIZE no vCPU can have run), tdx_sept_drop_private_spte()
+ * (PAGE.REMOVE, then PAGE.WBINVD of each 4 KiB page under the HKID).
+ * @returns 0, or -EIO once a step failed (KVM_BUG_ON: the page is leaked)
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_sept_zap_private_spte(), tdx_track(),
+ *      tdx_sept_drop_private_spte() (v6.16)
+ */
+function* tdx_sept_zap_drop(k: Kernel, cpu: Cpu, td: Td, gpa: number, level: number, pa: number): Prog<KernelStatus> {
   const sept = { rcx: BigInt(gpa) | BigInt(level), rdx: BigInt(td.tdr) };
   let r = yield* retry_busy(k, cpu, TDH_MEM_RANGE_BLOCK, sept);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_MEM_RANGE_BLOCK), 'TDH_MEM_RANGE_BLOCK', r, 'pr_tdx_error_2');
+    kvm_pr_tdx_error(k, BigInt(TDH_MEM_RANGE_BLOCK), 'TDH_MEM_RANGE_BLOCK', r, 'pr_tdx_error_2', td);
     return -EIO;
   }
-  r = yield* retry_busy(k, cpu, TDH_MEM_TRACK, { rcx: BigInt(td.tdr) });
-  if (r.ret !== 0n) {
-    // tdx_track() goes on after its KVM_BUG_ON; PAGE.REMOVE then finds the TLBs not tracked.
-    kvm_pr_tdx_error(k, BigInt(TDH_MEM_TRACK), 'TDH_MEM_TRACK', r, 'pr_tdx_error');
+  if (td.state === 'runnable') {
+    r = yield* retry_busy(k, cpu, TDH_MEM_TRACK, { rcx: BigInt(td.tdr) });
+    if (r.ret !== 0n) {
+      // tdx_track() goes on after its KVM_BUG_ON; PAGE.REMOVE then finds the TLBs not tracked.
+      kvm_pr_tdx_error(k, BigInt(TDH_MEM_TRACK), 'TDH_MEM_TRACK', r, 'pr_tdx_error', td);
+    }
   }
   r = yield* retry_busy(k, cpu, TDH_MEM_PAGE_REMOVE, sept);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_MEM_PAGE_REMOVE), 'TDH_MEM_PAGE_REMOVE', r, 'pr_tdx_error_2');
+    kvm_pr_tdx_error(k, BigInt(TDH_MEM_PAGE_REMOVE), 'TDH_MEM_PAGE_REMOVE', r, 'pr_tdx_error_2', td);
     return -EIO;
   }
   const size = level === 1 ? SZ_2M : PAGE_SIZE;
   for (let off = 0; off < size; off += PAGE_SIZE) {
     const keyed = k.platform.withKeyId(pa + off, td.hkid);
-    if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD')) !== 0n) {
+    if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
       return -EIO;
     }
   }
-  yield* tdx_clear_page(k, cpu, pa, size);
-  k.pageAlloc.free_contig_range(pa, size / PAGE_SIZE);
   return 0;
 }
 
@@ -808,54 +896,195 @@ function* retry_busy(k: Kernel, cpu: Cpu, leaf: number, args: SeamArgs): Prog<Se
 }
 
 /**
- * Destroy a TD: release its HKID (flush every package's caches of it) and reclaim all pages.
- * @see linux tdx_mmu_release_hkid(), tdx_vm_free(), tdx_reclaim_page()
+ * Destroy a TD (its VM fd, vCPU fds and guest_memfd closed), in the order of this kernel's KVM
+ * (`kvmTdTeardown`, docs/kernel.md "TD teardown order"). A page the module refuses is leaked and
+ * the teardown goes on (the KVM paths are void); the result is -EIO if anything failed.
+ *
+ * Upstream (6.16 on): the guest_memfd holds a reference on the VM, so its release comes first
+ * and takes every private leaf away while the HKID is assigned (kvm_gmem_tdx_release()); then
+ * kvm_destroy_vm(): tdx_mmu_release_hkid() from kvm_arch_pre_destroy_vm(), then in
+ * kvm_arch_destroy_vm() the vCPUs (tdx_vcpu_free(): TDCX pages, TDVPR), the MMU (the Secure EPT
+ * pages, children before parents) and last the vendor vm_destroy (tdx_vm_destroy(): TDCS pages,
+ * TDR). If the HKID could not be released, everything after it leaks: tdx_vcpu_free() and
+ * tdx_reclaim_td_control_pages() return at once, tdx_sept_free_private_spt() is a KVM_BUG_ON.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_mmu_release_hkid(), tdx_vcpu_free(),
+ *      tdx_sept_free_private_spt(), tdx_vm_destroy(); vmx/main.c vt_vm_pre_destroy() (v6.16);
+ *      virt/kvm/guest_memfd.c kvm_gmem_release() (zaps the file's SPTEs, then kvm_put_kvm());
+ *      17bcd7144263 "KVM: x86: Free vCPUs before freeing VM state" and its follow-up moving
+ *      kvm_mmu_uninit_vm() before vm_destroy ("All pages that were donated to the TDX module,
+ *      e.g. for S-EPT tables, need to be reclaimed before the VM metadata page can be freed",
+ *      Sean Christopherson, 25 Feb 2025)
  */
 export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+  if (k.profile.kvmTdTeardown === 'out-of-tree') {
+    return yield* kvm_destroy_td_out_of_tree(k, cpu, td);
+  }
+  let ret = yield* kvm_gmem_tdx_release(k, cpu, td);
+  if ((yield* tdx_mmu_release_hkid(k, cpu, td)) !== 0) {
+    return -EIO;
+  }
+  // tdx_vcpu_free(): the TDCX pages, then the TDVPR (tdx_reclaim_control_page() each).
+  for (const pa of [...td.tdcx, ...td.tdvpr]) {
+    if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
+      ret = -EIO;
+    }
+  }
+  // kvm_mmu_uninit_vm(): zapping the mirror root frees each S-EPT page after its children.
+  for (const pa of sept_children_first(td)) {
+    if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
+      ret = -EIO;
+    }
+  }
+  const st = yield* tdx_reclaim_td_control_pages(k, cpu, td);
+  return st !== 0 ? st : ret;
+}
+
+/**
+ * The out-of-tree order: release the HKID first, then RECLAIM every page: private memory leaf by
+ * leaf (a 2 MiB leaf whole), the SEPT pages, the VCPU's TDCX pages and TDVPR, the TDCS pages,
+ * the TDR.
+ * @see KVM TDX v10 (Isaku Yamahata, Oct 2022) vt_flush_shadow_all_private() →
+ *      tdx_mmu_release_hkid(); tdx_sept_drop_private_spte() reclaims when the HKID is gone
+ */
+function* kvm_destroy_td_out_of_tree(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+  if ((yield* tdx_mmu_release_hkid(k, cpu, td)) !== 0) {
+    return -EIO;
+  }
+  // A page the module refuses is leaked and the teardown goes on (the KVM paths are void).
+  // Leaves past td.mappedEnd never reached the module: they are freed without a SEAMCALL.
+  let ret: KernelStatus = 0;
+  for (const range of td.ranges) {
+    const mapped = Math.max(0, Math.min(range.size, td.mappedEnd - range.gpa));
+    if (mapped > 0 && (yield* tdx_reclaim_range(k, cpu, { gpa: range.gpa, pa: range.pa, size: mapped })) !== 0) {
+      ret = -EIO;
+    }
+    if (mapped < range.size) {
+      k.pageAlloc.free_contig_range(range.pa + mapped, (range.size - mapped) / PAGE_SIZE);
+    }
+  }
+  // SEPT pages (MMU teardown), the VCPU (tdx_vcpu_free(): TDCX, then TDVPR), the TDCS pages.
+  for (const pa of [...td.sept, ...td.tdcx, ...td.tdvpr]) {
+    if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
+      ret = -EIO;
+    }
+  }
+  const st = yield* tdx_reclaim_td_control_pages(k, cpu, td);
+  return st !== 0 ? st : ret;
+}
+
+/**
+ * The TD's guest_memfd goes away (its last file reference closed): every private leaf it backs is
+ * zapped in GPA order, through tdx_sept_remove_private_spte() with the HKID still assigned. The
+ * pages go back to guest_memfd, which frees them; leaves that never reached the Secure EPT are
+ * freed without a SEAMCALL. A leaf the module refuses stays in `td.ranges`, leaked. Runs of removed
+ * leaves are cleared and freed in one piece (Linux does it leaf by leaf; nothing else touches
+ * those pages in between).
+ * @returns 0, or -EIO if a leaf failed
+ * @see linux virt/kvm/guest_memfd.c kvm_gmem_release(); arch/x86/kvm/vmx/tdx.c
+ *      tdx_sept_remove_private_spte() (v6.16)
+ */
+function* kvm_gmem_tdx_release(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+  let ret: KernelStatus = 0;
+  const leaked: TdMemRange[] = [];
+  for (const r of td.ranges) {
+    let runStart = 0;
+    let off = 0;
+    for (let size = 0; off < r.size && r.gpa + off < td.mappedEnd; off += size) {
+      size = td_leaf_size(r, off);
+      if ((yield* tdx_sept_zap_drop(k, cpu, td, r.gpa + off, size === SZ_2M ? 1 : 0, r.pa + off)) !== 0) {
+        yield* tdx_free_reclaimed(k, cpu, r.pa + runStart, off - runStart);
+        leaked.push({ gpa: r.gpa + off, pa: r.pa + off, size });
+        runStart = off + size;
+        ret = -EIO;
+      }
+    }
+    yield* tdx_free_reclaimed(k, cpu, r.pa + runStart, off - runStart);
+    if (off < r.size) {
+      // Never mapped: the module never owned these pages.
+      k.pageAlloc.free_contig_range(r.pa + off, (r.size - off) / PAGE_SIZE);
+    }
+  }
+  td.ranges.length = 0;
+  td.ranges.push(...leaked);
+  return ret;
+}
+
+/**
+ * The TD's Secure EPT pages, each after the pages below it (a PT before its PD, a PD before its
+ * PDPT), as tearing down the mirror root frees them: `td.sept` holds them in allocation order,
+ * which is depth-first with parents first.
+ * @see linux arch/x86/kvm/mmu/tdp_mmu.c handle_removed_pt() (the children, then
+ *      free_external_spt() for the page itself)
+ */
+export function sept_children_first(td: Pick<Td, 'sept' | 'septLevel'>): number[] {
+  const out: number[] = [];
+  const stack: number[] = [];
+  for (let i = 0; i < td.sept.length; i++) {
+    const level = td.septLevel[i] ?? 0;
+    while (stack.length > 0 && (td.septLevel[stack[stack.length - 1] as number] ?? 0) <= level) {
+      out.push(td.sept[stack.pop() as number] as number);
+    }
+    stack.push(i);
+  }
+  while (stack.length > 0) {
+    out.push(td.sept[stack.pop() as number] as number);
+  }
+  return out;
+}
+
+/**
+ * tdx_mmu_release_hkid(): flush the vCPU off the CPU it is loaded on (VP.FLUSH there), then
+ * under tdx_lock VPFLUSHDONE, CACHE.WB on the first online CPU of each package and KEY.FREEID;
+ * the HKID goes back to the allocator only when FREEID succeeded. A CACHE.WB error is printed
+ * where it happens and the release goes on (FREEID then fails).
+ * @returns 0 once the HKID is released, -EIO while it stays assigned
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_mmu_release_hkid(), smp_func_do_phymem_cache_wb() (v6.16)
+ */
+function* tdx_mmu_release_hkid(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   if (!k.platform.faults.shouldFail(FAULT_KVM_SKIP_VP_FLUSH, cpu.id)) {
     yield* tdx_flush_vp_on_cpu(k, cpu, td);
   }
   // TDX_FLUSHVP_NOT_DONE goes unreported (KVM skips the release; the HKID stays assigned).
-  const st = yield* tdcall(k, cpu, TDH_MNG_VPFLUSHDONE, { rcx: BigInt(td.tdr) }, 'TDH_MNG_VPFLUSHDONE', 'none');
-  if (st !== 0n) {
-    if (st !== TDX_FLUSHVP_NOT_DONE) {
-      k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_MNG_VPFLUSHDONE', st, 'pr_tdx_error', { rcx: 0n, rdx: 0n, r8: 0n }));
+  const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_VPFLUSHDONE), { rcx: BigInt(td.tdr) });
+  if (r.ret !== 0n) {
+    if (r.ret !== TDX_FLUSHVP_NOT_DONE) {
+      kvm_pr_tdx_error(k, BigInt(TDH_MNG_VPFLUSHDONE), 'TDH_MNG_VPFLUSHDONE', r, 'pr_tdx_error', td);
       k.scope(KVM_PREFIX).err(`tdh_mng_vpflushdone() failed. HKID ${td.hkid} is leaked.`);
     }
     return -EIO;
   }
   for (const leader of packageLeaders(k)) {
-    const r = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdh_phymem_cache_wb_all(k, on));
-    if (r !== 0n) {
-      return -EIO;
-    }
+    yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdh_phymem_cache_wb_all(k, on));
   }
-  if ((yield* tdcall(k, cpu, TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID', 'pr_tdx_error', td)) !== 0n) {
     k.scope(KVM_PREFIX).err(`tdh_mng_key_freeid() failed. HKID ${td.hkid} is leaked.`);
     return -EIO;
   }
   tdx_guest_keyid_free(k, td.hkid);
   k.kvm.nr_configured_hkid--;
-  // A page the module refuses is leaked and the teardown goes on (the KVM paths are void).
+  return 0;
+}
+
+/**
+ * tdx_reclaim_td_control_pages(): RECLAIM the TDCS pages (each cleared and freed, or leaked),
+ * then the TDR, which is written back with PAGE.WBINVD under the global KeyID before it is
+ * cleared and freed; the TD is then gone from KVM. A refused TDR RECLAIM or WBINVD leaves the
+ * TDR leaked (the TD stays listed, state `failed`).
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_reclaim_td_control_pages() (v6.16)
+ */
+function* tdx_reclaim_td_control_pages(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   let ret: KernelStatus = 0;
-  for (const range of td.ranges) {
-    if ((yield* tdx_reclaim_range(k, cpu, range)) !== 0) {
-      ret = -EIO;
-    }
-  }
-  // SEPT pages (MMU teardown), the VCPU (tdx_vcpu_free(): TDCX, then TDVPR), the TDCS pages.
-  for (const pa of [...td.sept, ...td.tdcx, ...td.tdvpr, ...td.tdcs]) {
+  for (const pa of td.tdcs) {
     if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
       ret = -EIO;
     }
   }
-  // tdx_reclaim_td_control_pages(): the TDR is cleared only after its PAGE.WBINVD.
   if ((yield* tdh_phymem_page_reclaim(k, cpu, td.tdr)) !== 0n) {
     td.state = 'failed';
     return -EIO;
   }
   const tdrKeyed = k.platform.withKeyId(td.tdr, k.tdx.tdx_global_keyid);
-  if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD')) !== 0n) {
+  if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
     td.state = 'failed';
     return -EIO;
   }
@@ -881,7 +1110,7 @@ function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
     if (r.ret === TDX_NO_HKID_READY_TO_WBCACHE || r.ret === 0n) {
       return 0n;
     }
-    k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_PHYMEM_CACHE_WB', r.ret, 'pr_tdx_error', r.out));
+    kvm_pr_tdx_error(k, BigInt(TDH_PHYMEM_CACHE_WB), 'TDH_PHYMEM_CACHE_WB', r, 'pr_tdx_error', null);
     return r.ret;
   }
 }
@@ -923,11 +1152,11 @@ function* tdx_free_reclaimed(k: Kernel, cpu: Cpu, pa: number, size: number): Pro
  * @see linux __tdx_reclaim_page() (v6.16–v6.18)
  */
 function* tdh_phymem_page_reclaim(k: Kernel, cpu: Cpu, pa: number): Prog<bigint> {
-  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
+  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
   if (st !== 0n || !k.platform.faults.shouldFail(FAULT_KVM_RECLAIM_STALE, cpu.id)) {
     return st;
   }
-  return yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3');
+  return yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
 }
 
 /** Reclaim one page from the module, clear it (tdx_clear_page()), free it. @see linux tdx_reclaim_page() */

@@ -122,7 +122,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-migrate': {
     name: 'td-migrate',
     description:
-      'linux-6.18: a TD runs on CPU 1, KVM_RUN moves its vCPU to CPU 0 and back to CPU 1; each move flushes it off the old CPU first (TDH.VP.FLUSH there by IPI, tdx_flush_vp_on_cpu()) and TDH.VP.ENTER associates it with the new one. Teardown flushes it off CPU 1, then TDH.MNG.VPFLUSHDONE, TDH.PHYMEM.CACHE.WB per package, TDH.MNG.KEY.FREEID and TDH.PHYMEM.PAGE.RECLAIM of every page. No finding, nothing in dmesg from KVM.',
+      'linux-6.18: a TD runs on CPU 1, KVM_RUN moves its vCPU to CPU 0 and back to CPU 1; each move flushes it off the old CPU first (TDH.VP.FLUSH there by IPI, tdx_flush_vp_on_cpu()) and TDH.VP.ENTER associates it with the new one. Teardown in the upstream order: the private memory first, with the HKID still assigned (TDH.MEM.RANGE.BLOCK, TDH.MEM.TRACK, TDH.MEM.PAGE.REMOVE, TDH.PHYMEM.PAGE.WBINVD per leaf), then tdx_mmu_release_hkid() (TDH.VP.FLUSH on CPU 1, TDH.MNG.VPFLUSHDONE, TDH.PHYMEM.CACHE.WB per package, TDH.MNG.KEY.FREEID), then TDH.PHYMEM.PAGE.RECLAIM of the vCPU, Secure EPT and TD control pages. No finding, nothing in dmesg from KVM.',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'td.run', cpu: 0 }, { op: 'td.run', cpu: 1 }, { op: 'td.destroy' }],
@@ -130,7 +130,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-release': {
     name: 'td-release',
     description:
-      'linux-6.18: KVM takes 64 KiB of private memory away from a running TD (tdx_sept_remove_private_spte() per 4 KiB page: TDH.MEM.RANGE.BLOCK, TDH.MEM.TRACK, TDH.MEM.PAGE.REMOVE, TDH.PHYMEM.PAGE.WBINVD under the TD\'s HKID), then the TD is destroyed; the released pages are not reclaimed again. No finding.',
+      'linux-6.18: KVM takes 64 KiB of private memory away from a running TD (tdx_sept_remove_private_spte() per 4 KiB page: TDH.MEM.RANGE.BLOCK, TDH.MEM.TRACK, TDH.MEM.PAGE.REMOVE, TDH.PHYMEM.PAGE.WBINVD under the TD\'s HKID), then the TD is destroyed, its remaining private memory removed the same way before the HKID is released; the released pages are not touched again. No finding.',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'td.release', gpa: '0x110000', size: '0x10000' }, { op: 'td.destroy' }],
@@ -138,7 +138,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-teardown-no-vp-flush': {
     name: 'td-teardown-no-vp-flush',
     description:
-      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every TD page leaks (td.destroy: -5).',
+      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. The private memory was already removed (the guest_memfd release comes first). KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every vCPU, Secure EPT and TD control page leaks (td.destroy: -5).',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.vp_flush.skip' }, { op: 'td.destroy' }],
@@ -146,7 +146,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-reclaim-metadata-incorrect': {
     name: 'td-reclaim-metadata-incorrect',
     description:
-      'linux-6.18 with a KVM bug (fault kvm.reclaim.stale): at teardown KVM reclaims a private page whose PAMT entry is already free. TDH.PHYMEM.PAGE.RECLAIM answers TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001) with RCX, RDX and R8 zero, and KVM prints `kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx 0x0, r8 0x0` (pr_tdx_error_3). `tdxsim diagnose` classifies it as runtime-seamcall-failure.',
+      'linux-6.18 with a KVM bug (fault kvm.reclaim.stale): at teardown KVM reclaims a page whose PAMT entry is already free (the first page it reclaims, a TDCX page: upstream KVM removes private memory instead of reclaiming it). TDH.PHYMEM.PAGE.RECLAIM answers TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001) with RCX, RDX and R8 zero, and KVM prints `kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx 0x0, r8 0x0` (pr_tdx_error_3). `tdxsim diagnose` classifies it as runtime-seamcall-failure.',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.reclaim.stale' }, { op: 'td.destroy' }],

@@ -23,6 +23,7 @@
 import type { ChoiceSource, SchedAction } from '../../base/choice.js';
 import { dependent } from '../../base/footprint.js';
 import type { StepFootprint } from '../../base/footprint.js';
+import { stateKey } from '../stateStore.js';
 import type { StateStore } from '../stateStore.js';
 
 /** Thrown when every enabled action at a node is asleep: the execution is redundant. */
@@ -64,6 +65,15 @@ export interface ShardSpec {
   readonly count: number;
 }
 
+/** Thrown at a state explored before whose every action is covered (stateful search). */
+export class StateRevisit extends SleepBlocked {
+  override readonly name: string = 'StateRevisit';
+}
+
+/** One instance each: building an Error (and its stack) per redundant execution is costly. */
+const STATE_REVISIT = new StateRevisit('state explored before');
+const ALL_ASLEEP = new SleepBlocked('all enabled actions sleep');
+
 /** Thrown when an execution reaches a split node none of whose branches belong to this shard. */
 export class NotThisShard extends Error {
   override readonly name = 'NotThisShard';
@@ -98,8 +108,10 @@ export interface ExhaustiveOptions {
   readonly shard?: ShardSpec;
   readonly splitDepth?: number;
   /**
-   * Stateful search: never explore a state twice (its fingerprint is in the store). Sleep sets
-   * are then off: combined with state caching they can miss states.
+   * Stateful search: never explore a state twice (its fingerprint is in the store). With sleep
+   * sets on, they come from footprints and each state remembers the sleep set it was first
+   * reached with: a later visit whose sleep set lacks some of those actions explores exactly
+   * them (Godefroid's sleep sets with state caching), otherwise it is cut.
    */
   readonly states?: StateStore;
   /**
@@ -162,17 +174,102 @@ export class ExhaustiveChoices implements ChoiceSource {
    * that other searches do not pay for recording).
    */
   readonly noteStep?: (key: string, fp: StepFootprint) => void;
+  /** Sleep sets from footprints (DPOR, or stateful search with sleep sets). */
+  private readonly footprints: boolean;
+  /**
+   * Stateful search with sleep sets: for states first reached with a non-empty sleep set, that
+   * set (interned, actions named by canonical CPU rank). A state absent here was reached with
+   * an empty one: every later visit is covered.
+   */
+  private readonly stateSleep = new Map<number, number>();
+  private readonly sleepIds = new Map<string, number>();
+  private readonly sleepSetsById: (readonly string[])[] = [];
+  /** The state key and canonical CPU ranks of the choice point about to be decided. */
+  private pendingState: { key: number; ranks: readonly number[] } | undefined;
+  /** Stateful: visits of a known state that woke some of its sleeping actions. */
+  reopened = 0;
 
   constructor(opts: ExhaustiveOptions = {}) {
     this.states = opts.states;
-    this.sleepSets = opts.states === undefined && (opts.sleepSets ?? true);
+    this.sleepSets = opts.sleepSets ?? true;
     this.symmetry = opts.symmetry ?? true;
     this.maxDepth = opts.maxDepth ?? 10_000;
     this.shard = opts.shard ?? { index: 0, count: 1 };
     this.splitDepth = opts.splitDepth ?? 6;
     this.dpor = opts.dpor === true && opts.states === undefined;
-    if (this.dpor) {
+    this.footprints = this.dpor || (opts.states !== undefined && this.sleepSets);
+    if (this.footprints) {
       this.noteStep = (key, fp) => this.note(key, fp);
+    }
+  }
+
+  /** Entries of the state/sleep-set table and their approximate bytes (for the report). */
+  get sleepTable(): { readonly entries: number; readonly bytes: number } {
+    return { entries: this.stateSleep.size, bytes: this.stateSleep.size * 52 };
+  }
+
+  private internSleep(keys: readonly string[]): number {
+    const name = keys.join('\n');
+    let id = this.sleepIds.get(name);
+    if (id === undefined) {
+      id = this.sleepSetsById.length;
+      this.sleepIds.set(name, id);
+      this.sleepSetsById.push(keys);
+    }
+    return id;
+  }
+
+  /**
+   * Stateful search at a new sched node: record the state with its sleep set, or, if it was
+   * seen before, cut the execution (every action explored then is covered) or mark asleep all
+   * but the actions that slept then and are awake now.
+   * @throws SleepBlocked (a StateRevisit) when the visit is covered
+   */
+  private visitWithSleep(keys: readonly string[], actions: readonly SchedAction[], sleep: Set<string>): void {
+    const st = this.pendingState;
+    this.pendingState = undefined;
+    const store = this.states;
+    if (st === undefined || store === undefined) {
+      return;
+    }
+    const canon = (i: number): string => {
+      const a = actions[i] as SchedAction;
+      return `${st.ranks[a.cpu] ?? a.cpu}:${a.kind}:${a.detail}`;
+    };
+    const asleep: string[] = [];
+    keys.forEach((k, i) => {
+      if (sleep.has(k)) {
+        asleep.push(canon(i));
+      }
+    });
+    asleep.sort();
+    if (store.addKey(st.key)) {
+      if (asleep.length > 0) {
+        this.stateSleep.set(st.key, this.internSleep(asleep));
+      }
+      return;
+    }
+    const id = this.stateSleep.get(st.key);
+    const before = id === undefined ? undefined : this.sleepSetsById[id];
+    const now = new Set(asleep);
+    const wake = before === undefined ? [] : before.filter((c) => !now.has(c));
+    if (wake.length === 0) {
+      this.revisits++;
+      throw STATE_REVISIT;
+    }
+    // Explored at the first visit: everything but the woken actions.
+    this.reopened++;
+    const woken = new Set(wake);
+    keys.forEach((k, i) => {
+      if (!woken.has(canon(i))) {
+        sleep.add(k);
+      }
+    });
+    const keep = (before as readonly string[]).filter((c) => now.has(c));
+    if (keep.length === 0) {
+      this.stateSleep.delete(st.key);
+    } else {
+      this.stateSleep.set(st.key, this.internSleep(keep));
     }
   }
 
@@ -222,6 +319,7 @@ export class ExhaustiveChoices implements ChoiceSource {
 
   /** Start an execution. */
   begin(): void {
+    this.pendingState = undefined;
     this.depth = 0;
     this.reached = 0;
     this.events = [];
@@ -233,9 +331,15 @@ export class ExhaustiveChoices implements ChoiceSource {
     return this.stack.slice(0, this.depth).map((n) => n.chosen);
   }
 
-  visitState(fingerprint: () => string): boolean {
+  visitState(fingerprint: () => string, ranks?: () => readonly number[]): boolean {
     // Only new nodes: an execution replays its path's prefix through states already recorded.
     if (this.states === undefined || this.stack[this.depth] !== undefined || this.depth >= this.maxDepth) {
+      return true;
+    }
+    if (this.footprints) {
+      // Decided in at(), once the sleep set of the node is known.
+      const key = stateKey(fingerprint());
+      this.pendingState = { key, ranks: ranks?.() ?? [] };
       return true;
     }
     if (this.states.add(fingerprint())) {
@@ -280,7 +384,10 @@ export class ExhaustiveChoices implements ChoiceSource {
       }
       return existing.chosen;
     }
-    const sleep = this.dpor ? this.inheritSleepDpor(d, actions) : this.inheritSleep(d, actions);
+    const sleep = this.footprints ? this.inheritSleepDpor(d, actions) : this.inheritSleep(d, actions);
+    if (this.footprints && this.states !== undefined && actions !== undefined) {
+      this.visitWithSleep(keys, actions, sleep);
+    }
     if (this.states !== undefined && actions !== undefined) {
       // Stateful search: an ample set of one. A step labelled local: touches only its CPU's
       // own state, so it commutes with everything else enabled here and is invisible to the
@@ -336,9 +443,9 @@ export class ExhaustiveChoices implements ChoiceSource {
       if (foreign !== undefined && keys.some((k) => !sleep.has(k))) {
         throw new NotThisShard('every branch here belongs to another shard');
       }
-      throw new SleepBlocked('all enabled actions sleep');
+      throw ALL_ASLEEP;
     }
-    const node: Node = { keys, actions, chosen, done: [], sleep, foreign, backtrack: undefined, fps: this.dpor && actions !== undefined ? new Map(this.inheritedFps) : undefined, event: -1 };
+    const node: Node = { keys, actions, chosen, done: [], sleep, foreign, backtrack: undefined, fps: this.footprints && actions !== undefined ? new Map(this.inheritedFps) : undefined, event: -1 };
     if (dporNode) {
       node.backtrack = new Set();
       this.reps.set(node, reps);

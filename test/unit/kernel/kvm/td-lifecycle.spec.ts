@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../../../src/api/index.js';
 import type { TraceEvent } from '../../../../src/base/trace.js';
 import { EINVAL, EIO } from '../../../../src/kernel/errno.js';
-import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line, tdx_sept_remove_private_spte } from '../../../../src/kernel/kvm/td.js';
+import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, seamcall_regs_line, sept_children_first, tdx_bug_on_line, tdx_sept_remove_private_spte } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
@@ -46,21 +46,46 @@ function lifecycle(kernel: KernelProfileName = 'linux-6.18'): Lifecycle {
   return { r, td: td as Td, calls, kvmLines: () => r.lines().filter((l) => l.startsWith('kvm_intel: ') || l.startsWith('SEAMCALL ')) };
 }
 
-/** How many RECLAIMs a full teardown issues: private leaves, SEPT pages, TDCX, TDVPR, TDCS, TDR. */
-function reclaimCount(td: Td): number {
-  let leaves = 0;
-  for (const x of td.ranges) {
-    for (let off = 0; off < x.size; ) {
-      const huge = (x.gpa + off) % 0x20_0000 === 0 && (x.pa + off) % 0x20_0000 === 0 && x.size - off >= 0x20_0000;
-      off += huge ? 0x20_0000 : 0x1000;
-      leaves++;
-    }
-  }
-  return leaves + td.sept.length + td.tdcx.length + td.tdvpr.length + td.tdcs.length + 1;
+/** Pages RECLAIMed by a linux-6.16+ teardown: TDCX, TDVPR, SEPT pages, TDCS, TDR (never private memory). */
+function controlCount(td: Td): number {
+  return td.tdcx.length + td.tdvpr.length + td.sept.length + td.tdcs.length + 1;
 }
 
 const BLOCK_TRACK_REMOVE = ['0 TDH.MEM.RANGE.BLOCK TDX_SUCCESS', '0 TDH.MEM.TRACK TDX_SUCCESS', '0 TDH.MEM.PAGE.REMOVE TDX_SUCCESS'];
 const WBINVD = '0 TDH.PHYMEM.PAGE.WBINVD TDX_SUCCESS';
+const RECLAIM = '0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS';
+
+/**
+ * The SEAMCALLs of a successful linux-6.16+ teardown (docs/kernel.md, "TD teardown order"):
+ * the guest_memfd release first, with the HKID assigned: per private leaf in GPA order
+ * RANGE.BLOCK, MEM.TRACK, PAGE.REMOVE and one PAGE.WBINVD per 4 KiB page (512 for a 2 MiB
+ * leaf); then tdx_mmu_release_hkid(): VP.FLUSH on the CPU the vCPU is loaded on (if any),
+ * VPFLUSHDONE, CACHE.WB on CPUs 0 and 2 (one per package of small-2s), KEY.FREEID; then RECLAIM
+ * of the TDCX pages and TDVPR, the SEPT pages, the TDCS pages and the TDR, and the TDR's
+ * PAGE.WBINVD. Private memory is never RECLAIMed.
+ */
+function upstreamTeardown(td: Td, vpFlushCpu: number | undefined): string[] {
+  const out = privateZap(td);
+  if (vpFlushCpu !== undefined) {
+    out.push(`${vpFlushCpu} TDH.VP.FLUSH TDX_SUCCESS`);
+  }
+  out.push('0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS', '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS', '2 TDH.PHYMEM.CACHE.WB TDX_SUCCESS', '0 TDH.MNG.KEY.FREEID TDX_SUCCESS');
+  out.push(...Array<string>(controlCount(td)).fill(RECLAIM), WBINVD);
+  return out;
+}
+
+/** The guest_memfd release of a RUNNABLE TD: BLOCK, TRACK, REMOVE, WBINVD per 4 KiB page, per leaf in GPA order. */
+function privateZap(td: Td): string[] {
+  const out: string[] = [];
+  for (const x of td.ranges) {
+    for (let off = 0; off < x.size; ) {
+      const huge = (x.gpa + off) % 0x20_0000 === 0 && (x.pa + off) % 0x20_0000 === 0 && x.size - off >= 0x20_0000;
+      out.push(...BLOCK_TRACK_REMOVE, ...Array<string>(huge ? 512 : 1).fill(WBINVD));
+      off += huge ? 0x20_0000 : 0x1000;
+    }
+  }
+  return out;
+}
 
 describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus)', () => {
   it('each move flushes the vCPU off the old CPU first, VP.ENTER associates it with the new one; teardown flushes the last CPU', () => {
@@ -82,17 +107,13 @@ describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus
     expect(calls.slice(3)).toEqual(['0 TDH.VP.FLUSH TDX_SUCCESS', '1 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
     expect(td.vcpuCpu).toBe(1);
     calls.length = 0;
-    const nReclaim = reclaimCount(td);
+    // 1 MiB of 4 KiB leaves (256), then one 2 MiB leaf and 1 MiB of 4 KiB leaves again.
+    const want = upstreamTeardown(td, 1);
+    expect(want.length).toBe(512 * 4 + (3 + 512) + 1 + 4 + (5 + 1 + 4 + 6 + 1) + 1);
     expect(r.run(r.m.destroyTd(td))).toBe(0);
-    expect(calls.slice(0, 5)).toEqual([
-      '1 TDH.VP.FLUSH TDX_SUCCESS',
-      '0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS',
-      '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
-      '2 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
-      '0 TDH.MNG.KEY.FREEID TDX_SUCCESS',
-    ]);
-    expect(calls.slice(5, -1)).toEqual(Array<string>(nReclaim).fill('0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS'));
-    expect(calls[calls.length - 1]).toBe(WBINVD);
+    expect(calls).toEqual(want);
+    expect(r.m.kernel.kvm.nr_configured_hkid).toBe(0);
+    expect(r.m.kernel.kvm.tds).toEqual([]);
     expect(associated_tdvcpus(k, 1)).toEqual([]);
     expect(td.vcpuCpu).toBe(-1);
     expect(kvmLines()).toEqual([]);
@@ -108,8 +129,9 @@ describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus
     expect(k.cache_state_incoherent.get(1)).toBe(false);
     // The vCPU is on no CPU: the teardown has nothing to flush and VPFLUSHDONE succeeds.
     calls.length = 0;
+    const want = upstreamTeardown(td, undefined);
     expect(r.run(r.m.destroyTd(td))).toBe(0);
-    expect(calls.slice(0, 2)).toEqual(['0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS', '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS']);
+    expect(calls).toEqual(want);
   });
 
   it('at kexec, KVM\'s shutdown flushes the vCPU on CPU 1 (VP.FLUSH) before that CPU\'s WBINVD', () => {
@@ -149,9 +171,11 @@ describe('private page release (tdx_sept_remove_private_spte)', () => {
     ]);
     expect(td.ranges.slice(2)).toEqual(before.slice(1));
     calls.length = 0;
-    const nReclaim = reclaimCount(td);
+    const want = upstreamTeardown(td, 1);
     expect(r.run(r.m.destroyTd(td))).toBe(0);
-    expect(calls.filter((c) => c.includes('RECLAIM'))).toEqual(Array<string>(nReclaim).fill('0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS'));
+    // The two released leaves are not zapped again; only control and SEPT pages are RECLAIMed.
+    expect(calls).toEqual(want);
+    expect(calls.filter((c) => c.includes('RECLAIM')).length).toBe(5 + 1 + 4 + 6 + 1);
     expect(kvmLines()).toEqual([]);
   });
 
@@ -196,6 +220,120 @@ describe('private page release (tdx_sept_remove_private_spte)', () => {
     expect(res.verdict).toBe('pass');
     expect(res.runs[0]?.findings).toEqual([]);
     expect(res.runs[0]?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.release 0x110000+0x10000: 0', 'td.destroy: 0']);
+  });
+});
+
+describe('teardown order per kernel (docs/kernel.md, "TD teardown order")', () => {
+  it('linux-6.16 and linux-7.2 run the upstream order: private leaves removed with the HKID assigned, then the HKID released, then control and SEPT pages reclaimed', () => {
+    for (const kernel of ['linux-6.16', 'linux-7.2'] as const) {
+      const { r, td, calls, kvmLines } = lifecycle(kernel);
+      const want = upstreamTeardown(td, 1);
+      expect(r.run(r.m.destroyTd(td))).toBe(0);
+      expect(calls).toEqual(want);
+      expect(kvmLines()).toEqual([]);
+      expect(r.m.kernel.kvm.tds).toEqual([]);
+    }
+  });
+
+  it('ubuntu-6.8-intel keeps the out-of-tree order: the HKID released first, then every private leaf RECLAIMed (a 2 MiB leaf whole), no BLOCK/REMOVE', () => {
+    const { r, td, calls, kvmLines } = lifecycle('ubuntu-6.8-intel');
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    // 512 4 KiB leaves and one 2 MiB leaf, then 4 SEPT pages, 5 TDCX, the TDVPR, 6 TDCS pages, the TDR.
+    expect(calls).toEqual([
+      '1 TDH.VP.FLUSH TDX_SUCCESS',
+      '0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS',
+      '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '2 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '0 TDH.MNG.KEY.FREEID TDX_SUCCESS',
+      ...Array<string>(512 + 1 + 4 + 5 + 1 + 6 + 1).fill(RECLAIM),
+      WBINVD,
+    ]);
+    expect(kvmLines()).toEqual([]);
+  });
+
+  it('a TD whose build stopped at its second PAGE.AUG: the two mapped leaves are removed without MEM.TRACK (not RUNNABLE), the unmapped ones freed without a SEAMCALL, every page back', () => {
+    const r = kernelRig('small-2s');
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    const stub = r.stub!;
+    const before = r.m.kernel.pageAlloc.allocated;
+    // PAGE.AUG (leaf 6): the first succeeds, the second fails (TDX_OPERAND_INVALID).
+    stub.fail(6, 0n, 0xc000010000000000n);
+    const { ret, td } = r.run(r.m.createTd({ pages: 4 }));
+    expect(ret).toBe(-EIO);
+    expect(td?.state).toBe('failed');
+    expect(td?.mappedEnd).toBe(0x102000);
+    stub.calls.length = 0;
+    expect(r.run(r.m.destroyTd(td as Td))).toBe(0);
+    // RANGE.BLOCK 7, PAGE.REMOVE 29, PAGE.WBINVD 41; VP.FLUSH 18, VPFLUSHDONE 19, CACHE.WB 40, FREEID 20, RECLAIM 28.
+    expect(stub.calls.map((c) => c.leaf)).toEqual([7, 29, 41, 7, 29, 41, 18, 19, 40, 40, 20, ...Array<number>(5 + 1 + 3 + 6 + 1).fill(28), 41]);
+    expect(r.m.kernel.pageAlloc.allocated).toBe(before);
+    expect(r.m.kernel.kvm.tds).toEqual([]);
+  });
+
+  it('ubuntu-6.8-intel, the same stopped build: the HKID released first, then RECLAIM of the two mapped leaves only, every page back', () => {
+    const r = kernelRig('small-2s', { kernel: 'ubuntu-6.8-intel' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    const stub = r.stub!;
+    const before = r.m.kernel.pageAlloc.allocated;
+    stub.fail(6, 0n, 0xc000010000000000n);
+    const { ret, td } = r.run(r.m.createTd({ pages: 4 }));
+    expect(ret).toBe(-EIO);
+    stub.calls.length = 0;
+    expect(r.run(r.m.destroyTd(td as Td))).toBe(0);
+    expect(stub.calls.map((c) => c.leaf)).toEqual([18, 19, 40, 40, 20, ...Array<number>(2 + 3 + 5 + 1 + 6 + 1).fill(28), 41]);
+    expect(r.m.kernel.pageAlloc.allocated).toBe(before);
+  });
+
+  it('Secure EPT pages are reclaimed after the pages below them (PTs, then their PD, then the PDPT)', () => {
+    // Allocation order is depth first, parents first: PDPT a, PD b, PTs c and d, PD e, PT f.
+    expect(sept_children_first({ sept: [0xa, 0xb, 0xc, 0xd, 0xe, 0xf], septLevel: [3, 2, 1, 1, 2, 1] })).toEqual([0xc, 0xd, 0xb, 0xf, 0xe, 0xa]);
+    expect(sept_children_first({ sept: [1, 2], septLevel: [3, 2] })).toEqual([2, 1]);
+    expect(sept_children_first({ sept: [], septLevel: [] })).toEqual([]);
+    // The 4 MiB TD: PDPT, PD, the PT of [1 MiB, 2 MiB), the PT of [4 MiB, 5 MiB).
+    const { td } = lifecycle();
+    expect(td.septLevel).toEqual([3, 2, 1, 1]);
+    expect(sept_children_first(td)).toEqual([td.sept[2], td.sept[3], td.sept[1], td.sept[0]]);
+  });
+});
+
+describe('TDX_BUG_ON() (6.19+: linux-7.1, linux-7.2)', () => {
+  const BLOCK_618 = 'kvm_intel: SEAMCALL TDH_MEM_RANGE_BLOCK failed: 0xc0000b0d00000001, rcx 0x8000000000000000, rdx 0x0';
+  const BLOCK_71 = 'kvm_intel: SEAMCALL TDH_MEM_RANGE_BLOCK failed: 0xc0000b0d00000001, entry 0x8000000000000000, level_state 0x0';
+
+  it('names the extra values after KVM\'s variables; the RECLAIM format keeps its stray comma', () => {
+    const out = { rcx: 0x11n, rdx: 0x22n, r8: 0x33n };
+    expect(tdx_bug_on_line('TDH_VP_FLUSH', 0x8000070200000000n, 'pr_tdx_error', out)).toBe('SEAMCALL TDH_VP_FLUSH failed: 0x8000070200000000');
+    expect(tdx_bug_on_line('TDH_MNG_INIT', 0xc000010000000000n, 'pr_tdx_error_1', out)).toBe('SEAMCALL TDH_MNG_INIT failed: 0xc000010000000000, rcx 0x11');
+    expect(tdx_bug_on_line('TDH_MEM_PAGE_AUG', 0x1n, 'pr_tdx_error_2', out)).toBe('SEAMCALL TDH_MEM_PAGE_AUG failed: 0x1, entry 0x11, level_state 0x22');
+    expect(tdx_bug_on_line('TDH_PHYMEM_PAGE_RECLAIM', 0xc000030000000001n, 'pr_tdx_error_3', out)).toBe('SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x11, rdx, 0x22, r8 0x33');
+  });
+
+  it('linux-7.1: only the VM\'s first failure prints (the VM is bugged); linux-6.18 prints every one', () => {
+    for (const [kernel, lines] of [
+      ['linux-7.1', [BLOCK_71]],
+      ['linux-6.18', [BLOCK_618, BLOCK_618]],
+    ] as const) {
+      const { r, td, kvmLines } = lifecycle(kernel);
+      const pa = (td.ranges[0]?.pa as number) + 0x10000;
+      const cpu0 = r.m.platform.cpu(0);
+      expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(0);
+      expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(-EIO);
+      expect(r.run(tdx_sept_remove_private_spte(r.m.kernel, cpu0, td, 0x110000, 0, pa))).toBe(-EIO);
+      expect(kvmLines()).toEqual(lines);
+      expect(td.bugged).toBe(kernel === 'linux-7.1');
+    }
+  });
+
+  it('linux-7.1: a refused RECLAIM has no VM (NULL): every one prints, in the TDX_BUG_ON_3 format', () => {
+    const { r, td, kvmLines } = lifecycle('linux-7.1');
+    r.faults.arm(FAULT_KVM_RECLAIM_STALE, 2);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    const line = 'kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx, 0x0, r8 0x0';
+    expect(kvmLines()).toEqual([line, line]);
+    expect(td.bugged).toBe(false);
+    // diagnose reads the 6.19+ line like the 6.16 one.
+    const d = diagnose({ text: r.lines().join('\n'), name: 'linux-7.1 reclaim', reproduce: false });
+    expect(d.classification.class).toBe('runtime-seamcall-failure');
   });
 });
 
@@ -245,11 +383,17 @@ describe('clearing what KVM gets back (tdx_clear_page, tdx_quirk_reset_page)', (
 });
 
 describe('teardown without VP.FLUSH (fault kvm.vp_flush.skip)', () => {
-  it('VPFLUSHDONE answers TDX_FLUSHVP_NOT_DONE, KVM prints nothing and stops: the HKID and every page leak', () => {
+  it('linux-6.18: private memory goes first; VPFLUSHDONE answers TDX_FLUSHVP_NOT_DONE, KVM prints nothing: the HKID and every control and SEPT page leak', () => {
     const { r, td, calls, kvmLines } = lifecycle();
     r.faults.arm(FAULT_KVM_SKIP_VP_FLUSH, 1);
+    const zap = privateZap(td);
+    const allocated = r.m.kernel.pageAlloc.allocated;
     expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
-    expect(calls).toEqual(['0 TDH.MNG.VPFLUSHDONE TDX_FLUSHVP_NOT_DONE']);
+    expect(calls).toEqual([...zap, '0 TDH.MNG.VPFLUSHDONE TDX_FLUSHVP_NOT_DONE']);
+    // The 4 MiB of private memory went back to the allocator; nothing else did.
+    expect(td.ranges).toEqual([]);
+    expect(allocated - r.m.kernel.pageAlloc.allocated).toBe(1024);
+    expect(r.m.kernel.kvm.tds).toEqual([td]);
     expect(describeStatus(0x8000_0824_0000_0000n).name).toBe('TDX_FLUSHVP_NOT_DONE');
     expect(kvmLines()).toEqual([]);
     expect(r.m.kernel.kvm.nr_configured_hkid).toBe(1);
@@ -271,7 +415,8 @@ describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
   it('linux-6.18: the second RECLAIM of a page finds its PAMT entry free; pr_tdx_error_3, the teardown goes on', () => {
     const { r, td, calls, kvmLines } = lifecycle();
     r.faults.arm(FAULT_KVM_RECLAIM_STALE, 1);
-    const nReclaim = reclaimCount(td);
+    // The first RECLAIM is the first TDCX page's (tdx_vcpu_free()): private memory is removed, not reclaimed.
+    const nReclaim = controlCount(td);
     expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
     const reclaims = calls.filter((c) => c.includes('RECLAIM'));
     expect(reclaims.slice(0, 2)).toEqual(['0 TDH.PHYMEM.PAGE.RECLAIM TDX_SUCCESS', '0 TDH.PHYMEM.PAGE.RECLAIM TDX_PAGE_METADATA_INCORRECT|RCX']);
