@@ -63,12 +63,22 @@ export const MAX_SECTION_LINES = 200;
 
 /**
  * Bounded text for a long list: consecutive items with the same `key` become one line (rendered
- * with their count and first and last item), and after `max` lines the rest is one count line.
- * Linear in the number of items, so a log of a million repeated lines prints a few lines.
+ * with their count and first and last item); a block of 2 to 4 items repeated as a whole at least
+ * 3 times in a row (a SEAMCALL failure line with its two register lines) becomes one line per
+ * item of the block, each with the repeat count and its copy in the last repetition; after `max`
+ * lines the rest is one count line. Linear in the number of items, so a log of a million
+ * repeated lines prints a few lines.
  */
 export function collapseRuns<T>(items: readonly T[], key: (x: T) => string, render: (first: T, last: T, count: number) => string, indent: string, max = MAX_SECTION_LINES): string[] {
   const out: string[] = [];
   let hidden = 0;
+  const emit = (first: T, last: T, count: number): void => {
+    if (out.length < max) {
+      out.push(render(first, last, count));
+    } else {
+      hidden += count;
+    }
+  };
   let i = 0;
   while (i < items.length) {
     const first = items[i] as T;
@@ -77,15 +87,54 @@ export function collapseRuns<T>(items: readonly T[], key: (x: T) => string, rend
     while (j < items.length && key(items[j] as T) === k) {
       j++;
     }
-    if (out.length < max) {
-      out.push(render(first, items[j - 1] as T, j - i));
-    } else {
-      hidden += j - i;
+    const block = j === i + 1 ? repeatedBlockAt(items, key, i) : undefined;
+    if (block !== undefined) {
+      // A block of lines repeated as a whole (a SEAMCALL failure line and its register lines):
+      // each of its lines once, counted, with its copy in the last repetition.
+      for (let q = 0; q < block.size; q++) {
+        emit(items[i + q] as T, items[i + (block.repeats - 1) * block.size + q] as T, block.repeats);
+      }
+      i += block.size * block.repeats;
+      continue;
     }
+    emit(first, items[j - 1] as T, j - i);
     i = j;
   }
   if (hidden > 0) {
     out.push(`${indent}... ${hidden} more (every one is in the --json output)`);
   }
   return out;
+}
+
+/** The longest block of items that is folded when it repeats as a whole. */
+const MAX_BLOCK_SIZE = 4;
+/** A block is folded when it repeats at least this often in a row. */
+const MIN_BLOCK_REPEATS = 3;
+
+/**
+ * The block of 2 to MAX_BLOCK_SIZE items starting at `i` that repeats at least
+ * MIN_BLOCK_REPEATS times in a row (the shortest such block), or undefined. Constant work when
+ * there is none; otherwise proportional to what it folds, so a pass stays linear.
+ */
+function repeatedBlockAt<T>(items: readonly T[], key: (x: T) => string, i: number): { size: number; repeats: number } | undefined {
+  for (let size = 2; size <= MAX_BLOCK_SIZE; size++) {
+    if (i + size * MIN_BLOCK_REPEATS > items.length) {
+      return undefined;
+    }
+    const keys: string[] = [];
+    for (let q = 0; q < size; q++) {
+      keys.push(key(items[i + q] as T));
+    }
+    if (keys.every((x) => x === keys[0])) {
+      continue;
+    }
+    let repeats = 1;
+    while (i + (repeats + 1) * size <= items.length && keys.every((x, q) => key(items[i + repeats * size + q] as T) === x)) {
+      repeats++;
+    }
+    if (repeats >= MIN_BLOCK_REPEATS) {
+      return { size, repeats };
+    }
+  }
+  return undefined;
 }
