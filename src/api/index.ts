@@ -38,6 +38,6 @@ export { compat } from '../tools/compat.js';
 export type { CompatCell, CompatReason, CompatRequest, CompatResult, CompatVerdict, FailingSeamcall } from '../tools/compat.js';
 export { describeReleases } from '../module/profiles.js';
 export { kernelCatalogue, moduleCatalogue } from '../tools/catalogue.js';
-export { createSeamMachine, describeStatus, platformPreset, regsFrom, SeamMachine, SEAM_REG_NAMES } from './seam.js';
+export { createSeamMachine, describeStatus, METADATA_FIELD_NAMES, metadataFieldIdByName, platformPreset, regsFrom, SeamMachine, SEAM_REG_NAMES } from './seam.js';
 export type { SeamCallResult, SeamMachineParams, SeamRegName, StatusDescription } from './seam.js';
 export type { KernelEntry, ModuleEntry } from '../tools/catalogue.js';
