@@ -26,7 +26,15 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
     if (r.runs.length > 1 || run.name !== r.scenario) {
       out.push(`== ${r.scenario} / ${run.name}`);
     }
-    out.push(...run.dmesgFormatted);
+    // Each kernel's dmesg starts at "Linux version"; a later kernel (kexec, kdump) gets a header
+    // so that its lines (often the one that matters: the next kernel's TDH.SYS.INIT failure) stand apart.
+    let kernels = 0;
+    for (const l of run.dmesgFormatted) {
+      if (/^\[ *\d+\.\d+\] Linux version /.test(l) && kernels++ > 0) {
+        out.push(`-- kernel ${kernels} (started by the jump):`);
+      }
+      out.push(l);
+    }
     if (seamcalls) {
       const lines = seamcallLines(run.trace);
       out.push(`-- SEAMCALLs (${lines.length}):`, ...lines.map((l) => `   ${l}`));

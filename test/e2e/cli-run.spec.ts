@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
 
 describe('tdxsim run: the first run (default scenario)', () => {
-  it('notes name their return codes; --json keeps the raw notes', () => {
+  it('notes name their return codes and the next kernel\'s dmesg has a header; --json keeps the raw notes', () => {
     const r = tdxsim(['run']);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n').filter((l) => l.startsWith('-- note: ') && !l.startsWith('-- note: kexec:'))).toEqual([
@@ -15,6 +15,13 @@ describe('tdxsim run: the first run (default scenario)', () => {
       '-- note: td.create: 0 (success)',
       '-- note: kvm.load: -5 (EIO)',
     ]);
+    // The kexec'd kernel's dmesg stands apart, with its TDH.SYS.INIT failure.
+    const lines = r.stdout.split('\n');
+    const k2 = lines.indexOf('-- kernel 2 (started by the jump):');
+    expect(lines[k2 - 1]).toBe('[    0.028062] kexec_core: Starting new kernel');
+    expect(lines[k2 + 1]).toBe('[    0.000000] Linux version 6.18.0 (tdxsim) #2 SMP');
+    expect(lines.filter((l) => l.startsWith('-- kernel '))).toHaveLength(1);
+    expect(lines.slice(k2).find((l) => l.includes('SEAMCALL'))).toBe('[    0.001044] virt/tdx: SEAMCALL (0x0000000000000021) failed: 0xc000050000000000');
     const j = JSON.parse(tdxsim(['run', '--json']).stdout) as { notes: string[] };
     expect(j.notes.filter((n) => !n.startsWith('kexec:'))).toEqual(['kvm.load: 0', 'td.create: 0', 'kvm.load: -5']);
   });
