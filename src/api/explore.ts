@@ -22,7 +22,7 @@ import type { RunObserver } from '../scenario/runScenario.js';
 import type { FindingClass, Scenario, ScenarioInput } from '../scenario/scenario.js';
 import { preset } from '../platform/presets.js';
 import { needsKernel } from '../scenario/scenario.js';
-import { timelineOf } from '../scenario/timeline.js';
+import { timelineOf, withCauseMarks } from '../scenario/timeline.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { TdxsimError } from './errors.js';
 import { checkStepCpus, prepareRun, readJsonFile, withCpus } from './run.js';
@@ -80,6 +80,17 @@ export interface ExploreResult {
   readonly campaign: string;
   /** One-line replay command for the counterexample, if any. */
   readonly replay?: string;
+  /**
+   * One-line `tdxsim report ... --replay -o FILE` command that draws the counterexample as an
+   * HTML page: the replay command's arguments (every option that shaped the run), shell-quoted.
+   */
+  readonly report?: string;
+}
+
+/** The HTML file a printed report command writes: the scenario's name, kept to file-name characters. */
+function reportFileName(scenario: string): string {
+  const base = scenario.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '');
+  return `${base === '' ? 'scenario' : base}-counterexample.html`;
 }
 
 /** How a scenario becomes an exploration target. */
@@ -156,7 +167,7 @@ export function scenarioTarget(sc: Scenario, spec: PlatformSpec, opts: TargetOpt
       findings: out.findings,
       traceHash: out.traceHash,
       steps: run.sched.stats.steps,
-      timeline: timelineOf(run.platform.tracer.events()),
+      timeline: withCauseMarks(timelineOf(run.platform.tracer.events()), run.platform.tracer.events(), run.pageDescriber()),
       dmesgTail: out.dmesgFormatted.slice(-25),
     };
   };
@@ -211,12 +222,11 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
   const campaign = JSON.stringify([req.file ?? p.scenario.name, req.platform ?? null, req.kernel ?? null, req.module ?? null, req.cpus ?? null, strategy, p.scenario.seed, req.faults ?? 'none', req.latency ?? true, req.symmetry ?? true, req.splitDepth ?? null, req.budget ?? null, req.stateful ?? false, ...(req.dpor === true ? ['dpor'] : [])]);
   const cx = details.counterexample;
   const src = req.file ?? p.scenario.name;
-  const replay =
+  // The arguments that reproduce the counterexample, shared by the replay and the report command.
+  const reproduce =
     cx === undefined
       ? undefined
-      : shellCommand([
-          'tdxsim',
-          'replay',
+      : [
           src,
           '--seed',
           String(p.scenario.seed),
@@ -227,8 +237,10 @@ export function exploreScenario(req: ExploreRequest): ExploreResult {
           ...(req.cpus !== undefined ? ['--cpus', String(req.cpus)] : []),
           ...machineArgs(req),
           ...(req.latency === false ? ['--no-latency'] : []),
-        ]);
-  return { details, scenario: p.scenario.name, campaign, ...(replay !== undefined ? { replay } : {}) };
+        ];
+  const replay = reproduce === undefined ? undefined : shellCommand(['tdxsim', 'replay', ...reproduce]);
+  const report = reproduce === undefined ? undefined : shellCommand(['tdxsim', 'report', ...reproduce, '--replay', '-o', reportFileName(p.scenario.name)]);
+  return { details, scenario: p.scenario.name, campaign, ...(replay !== undefined ? { replay } : {}), ...(report !== undefined ? { report } : {}) };
 }
 
 /**
@@ -246,7 +258,13 @@ export function mergeExploreResults(parts: readonly ExploreResult[]): ExploreRes
     throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${merged}`);
   }
   const winner = parts.find((x) => x.details.counterexample !== undefined && x.details.counterexample === merged.counterexample);
-  return { details: merged, scenario: first.scenario, campaign: first.campaign, ...(winner?.replay !== undefined ? { replay: winner.replay } : {}) };
+  return {
+    details: merged,
+    scenario: first.scenario,
+    campaign: first.campaign,
+    ...(winner?.replay !== undefined ? { replay: winner.replay } : {}),
+    ...(winner?.report !== undefined ? { report: winner.report } : {}),
+  };
 }
 
 /** What a replay produced. */

@@ -14,7 +14,7 @@ import type { RunOutcome, ScenarioRun } from '../scenario/runScenario.js';
 import { needsKernel } from '../scenario/scenario.js';
 import { namedScenario } from '../scenario/scenarios/index.js';
 import { PathMismatch } from '../sim/choices/ReplayChoices.js';
-import { timelineOf } from '../scenario/timeline.js';
+import { timelineOf, withCauseMarks } from '../scenario/timeline.js';
 import type { TimelineEvent } from '../scenario/timeline.js';
 import { TdxsimError } from './errors.js';
 import { replayScenario } from './explore.js';
@@ -149,6 +149,11 @@ export interface ReportRequest extends RunRequest {
 const DRAWN_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['seamcall.exit', 'seamcall.fault', 'ipi.send', 'ipi.deliver', 'cache.flush', 'cache.writeback', 'cpu.halt', 'cpu.wake', 'mem.poison', 'mark']);
 /** Most trace events kept for a report. */
 const MAX_DRAWN_EVENTS = 2_000_000;
+/**
+ * The events withCauseMarks needs (SEAMCALL entries and exits, cached stores, stale write-backs),
+ * kept in a ring of this many: the last ones, where the stores before a kexec are.
+ */
+const MAX_CAUSE_EVENTS = 500_000;
 /** Cache snapshots taken at WBINVDs, NMIs and stale write-backs (steps and kexec marks always get theirs). */
 const MAX_EVENT_MOMENTS = 120;
 /** Dirty ranges listed per CPU and moment. */
@@ -301,6 +306,9 @@ class Recorder implements TargetObserver {
   readonly caches: CacheMoment[] = [];
   /** The trace events the page draws, from the start (the tracer's own ring keeps only the last ones). */
   readonly events: TraceEvent[] = [];
+  /** A ring of the events that locate where stale lines were dirtied (see MAX_CAUSE_EVENTS). */
+  private readonly causeRing: TraceEvent[] = [];
+  private causeStart = 0;
   run: ScenarioRun | undefined;
   outcome: RunOutcome | undefined;
   /** Time of the last trace event seen (of any kind). */
@@ -321,6 +329,9 @@ class Recorder implements TargetObserver {
       if (DRAWN_KINDS.has(e.kind) && (e.kind !== 'cache.writeback' || e.stale) && this.events.length < MAX_DRAWN_EVENTS) {
         this.events.push(e);
       }
+      if (e.kind === 'seamcall.enter' || e.kind === 'seamcall.exit' || e.kind === 'seamcall.fault' || (e.kind === 'mem.write' && (e.op === 'store' || e.op === 'store-fill')) || (e.kind === 'cache.writeback' && e.stale)) {
+        this.keepForCauses(e);
+      }
       const label = momentLabel(e);
       // The kexec path's marks always get theirs; WBINVDs, NMIs and write-backs up to a cap.
       const mark = e.kind === 'mark' && ['kexec', 'crash', 'relocate_kernel', 'kexec jump'].includes(e.label);
@@ -329,6 +340,20 @@ class Recorder implements TargetObserver {
         this.caches.push(cacheMoment(run, label, e.t));
       }
     });
+  }
+
+  private keepForCauses(e: TraceEvent): void {
+    if (this.causeRing.length < MAX_CAUSE_EVENTS) {
+      this.causeRing.push(e);
+    } else {
+      this.causeRing[this.causeStart] = e;
+      this.causeStart = (this.causeStart + 1) % MAX_CAUSE_EVENTS;
+    }
+  }
+
+  /** The kept cause events, oldest first. */
+  causeEvents(): TraceEvent[] {
+    return [...this.causeRing.slice(this.causeStart), ...this.causeRing.slice(0, this.causeStart)];
   }
 
   started(run: ScenarioRun, name: string): void {
@@ -388,7 +413,8 @@ function executionModel(rec: Recorder, name: string, schedule: string, verdict: 
     throw new ModelBug(`report: ${name}: the run was not observed to its end`);
   }
   const trace = rec.events;
-  const events = timelineOf(trace);
+  // The chart's marks, plus where each stale line was dirtied (CPU 0's last SEAMCALL dirtying a TDR line...).
+  const events = withCauseMarks(timelineOf(trace), rec.causeEvents(), run.pageDescriber());
   const tEnd = events.reduce((m, e) => Math.max(m, e.end ?? e.t), Math.max(run.sched.now, rec.lastT));
   const lanes = [...platformLanes(run), ...(run.kernel?.memoryLanes?.() ?? []), overwrittenLane(run)];
   let maxAddr = 1;

@@ -29,6 +29,7 @@ import { TdxsimError } from './errors.js';
 import { checkModuleName } from './profileNames.js';
 
 export { describeStatus, FAULT_SITES, MODULE_PROFILE_NAMES, presetNames, presetInput };
+export { METADATA_FIELD_NAMES, metadataFieldElements, metadataFieldIdByName } from '../module/metadata.js';
 export type { StatusDescription };
 
 /**
@@ -100,6 +101,8 @@ export interface SeamCallResult {
   /** 'ok' (the module ran), or the instruction fault. */
   readonly outcome: SeamOutcome['kind'];
   readonly regs: SeamRegs;
+  /** The registers as the call was given them (a copy taken before the call). */
+  readonly input: SeamRegs;
   /** RAX for 'ok'; Linux's synthesized TDX_SEAMCALL_* code for a fault. */
   readonly status: U64;
   readonly statusName: string;
@@ -129,12 +132,12 @@ function resolveSpec(p: unknown): PlatformSpec {
 
 function faultResult(kind: 'UD' | 'GP' | 'VMFAILINVALID', regs: SeamRegs): SeamCallResult {
   const status = kind === 'UD' ? TDX_SEAMCALL_UD : kind === 'GP' ? TDX_SEAMCALL_GP : TDX_SEAMCALL_VMFAILINVALID;
-  return { outcome: kind, regs, status, statusName: statusName(status) };
+  return { outcome: kind, regs, input: regs, status, statusName: statusName(status) };
 }
 
 function toResult(o: SeamOutcome, input: SeamRegs): SeamCallResult {
   // A TD exit of TDH.VP.ENTER is named by its status class (the exit reason is in RAX 31:0).
-  return o.kind === 'ok' ? { outcome: 'ok', regs: o.regs, status: o.regs.rax, statusName: leafStatusName(Number(input.rax & 0xffffn), o.regs.rax) } : faultResult(o.kind, input);
+  return o.kind === 'ok' ? { outcome: 'ok', regs: o.regs, input, status: o.regs.rax, statusName: leafStatusName(Number(input.rax & 0xffffn), o.regs.rax) } : faultResult(o.kind, input);
 }
 
 /** Footprint estimate (bytes): a machine's fixed part, per LP, per memory range, per cached line. */
@@ -213,7 +216,8 @@ export class SeamMachine {
     const p = this.machine.platform;
     const cpu = p.cpu(lp as CpuId);
     p.current = cpu;
-    return toResult(runToCompletion(p.seamcall(cpu, regs)).value, regs);
+    const input = { ...regs };
+    return toResult(runToCompletion(p.seamcall(cpu, regs)).value, input);
   }
 
   /**
@@ -226,15 +230,16 @@ export class SeamMachine {
     const p = this.machine.platform;
     const cpu = p.cpu(lp as CpuId);
     p.current = cpu;
+    const input = { ...regs };
     const prog = p.seamcall(cpu, regs);
     for (let i = 0; i < 2; i++) {
       const r = prog.next(undefined);
       if (r.done === true) {
-        return { result: toResult(r.value, regs) };
+        return { result: toResult(r.value, input) };
       }
     }
     const call = `c${this.nextCall++}`;
-    this.inFlight.set(call, { lp, prog, regs });
+    this.inFlight.set(call, { lp, prog, regs: input });
     return { call };
   }
 

@@ -1,5 +1,5 @@
 /** Human-readable rendering of run results. */
-import { formatTimeline, seamcallLines } from '../api/index.js';
+import { formatTimeline, noteText, seamcallLines } from '../api/index.js';
 import type { RunResult, TimelineEvent } from '../api/index.js';
 
 /**
@@ -26,13 +26,22 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
     if (r.runs.length > 1 || run.name !== r.scenario) {
       out.push(`== ${r.scenario} / ${run.name}`);
     }
-    out.push(...run.dmesgFormatted);
+    // Each kernel's dmesg starts at "Linux version"; a later kernel (kexec, kdump) gets a header
+    // so that its lines (often the one that matters: the next kernel's TDH.SYS.INIT failure) stand apart.
+    let kernels = 0;
+    for (const l of run.dmesgFormatted) {
+      if (/^\[ *\d+\.\d+\] Linux version /.test(l) && kernels++ > 0) {
+        out.push(`-- kernel ${kernels} (started by the jump):`);
+      }
+      out.push(l);
+    }
     if (seamcalls) {
       const lines = seamcallLines(run.trace);
       out.push(`-- SEAMCALLs (${lines.length}):`, ...lines.map((l) => `   ${l}`));
     }
+    // Return codes and statuses by name (`kvm.load: -5 (EIO)`); --json keeps the raw notes.
     for (const n of run.notes) {
-      out.push(`-- note: ${n}`);
+      out.push(`-- note: ${noteText(n)}`);
     }
     if (run.findings.length === 0) {
       out.push('-- no findings');
@@ -40,6 +49,12 @@ export function formatRunResult(r: RunResult, replay: (runName: string, seed: nu
     for (const f of run.findings) {
       out.push(`-- FINDING [${f.class}] ${f.message}`);
       out.push(`   replay: ${replay(run.name, f.seed, f.path)}`);
+    }
+    // Where each stale line was dirtied (timeline marks of withCauseMarks): the cause of a corruption.
+    for (const m of run.timelineEvents) {
+      if (m.fields['mark'] === 'stale-line-dirtied') {
+        out.push(`-- cause: CPU ${m.cpu} at ${(m.t / 1e9).toFixed(6)} s: ${m.label}`);
+      }
     }
     if (run.findings.some((f) => f.class === 'cpu-still-running') && run.timelineEvents.length > 0) {
       out.push('-- timeline (end of the old kernel):', ...timelineText(run.timelineEvents, 40).map((l) => `   ${l}`));
@@ -56,12 +71,22 @@ export const MAX_SECTION_LINES = 200;
 
 /**
  * Bounded text for a long list: consecutive items with the same `key` become one line (rendered
- * with their count and first and last item), and after `max` lines the rest is one count line.
- * Linear in the number of items, so a log of a million repeated lines prints a few lines.
+ * with their count and first and last item); a block of 2 to 4 items repeated as a whole at least
+ * 3 times in a row (a SEAMCALL failure line with its two register lines) becomes one line per
+ * item of the block, each with the repeat count and its copy in the last repetition; after `max`
+ * lines the rest is one count line. Linear in the number of items, so a log of a million
+ * repeated lines prints a few lines.
  */
 export function collapseRuns<T>(items: readonly T[], key: (x: T) => string, render: (first: T, last: T, count: number) => string, indent: string, max = MAX_SECTION_LINES): string[] {
   const out: string[] = [];
   let hidden = 0;
+  const emit = (first: T, last: T, count: number): void => {
+    if (out.length < max) {
+      out.push(render(first, last, count));
+    } else {
+      hidden += count;
+    }
+  };
   let i = 0;
   while (i < items.length) {
     const first = items[i] as T;
@@ -70,15 +95,54 @@ export function collapseRuns<T>(items: readonly T[], key: (x: T) => string, rend
     while (j < items.length && key(items[j] as T) === k) {
       j++;
     }
-    if (out.length < max) {
-      out.push(render(first, items[j - 1] as T, j - i));
-    } else {
-      hidden += j - i;
+    const block = j === i + 1 ? repeatedBlockAt(items, key, i) : undefined;
+    if (block !== undefined) {
+      // A block of lines repeated as a whole (a SEAMCALL failure line and its register lines):
+      // each of its lines once, counted, with its copy in the last repetition.
+      for (let q = 0; q < block.size; q++) {
+        emit(items[i + q] as T, items[i + (block.repeats - 1) * block.size + q] as T, block.repeats);
+      }
+      i += block.size * block.repeats;
+      continue;
     }
+    emit(first, items[j - 1] as T, j - i);
     i = j;
   }
   if (hidden > 0) {
     out.push(`${indent}... ${hidden} more (every one is in the --json output)`);
   }
   return out;
+}
+
+/** The longest block of items that is folded when it repeats as a whole. */
+const MAX_BLOCK_SIZE = 4;
+/** A block is folded when it repeats at least this often in a row. */
+const MIN_BLOCK_REPEATS = 3;
+
+/**
+ * The block of 2 to MAX_BLOCK_SIZE items starting at `i` that repeats at least
+ * MIN_BLOCK_REPEATS times in a row (the shortest such block), or undefined. Constant work when
+ * there is none; otherwise proportional to what it folds, so a pass stays linear.
+ */
+function repeatedBlockAt<T>(items: readonly T[], key: (x: T) => string, i: number): { size: number; repeats: number } | undefined {
+  for (let size = 2; size <= MAX_BLOCK_SIZE; size++) {
+    if (i + size * MIN_BLOCK_REPEATS > items.length) {
+      return undefined;
+    }
+    const keys: string[] = [];
+    for (let q = 0; q < size; q++) {
+      keys.push(key(items[i + q] as T));
+    }
+    if (keys.every((x) => x === keys[0])) {
+      continue;
+    }
+    let repeats = 1;
+    while (i + (repeats + 1) * size <= items.length && keys.every((x, q) => key(items[i + repeats * size + q] as T) === x)) {
+      repeats++;
+    }
+    if (repeats >= MIN_BLOCK_REPEATS) {
+      return { size, repeats };
+    }
+  }
+  return undefined;
 }

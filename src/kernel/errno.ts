@@ -7,6 +7,7 @@
 
 /** Errno numbers, as in Linux. */
 export const EPERM = 1;
+export const ENOENT = 2;
 export const EIO = 5;
 export const ENOMEM = 12;
 export const EACCES = 13;
@@ -24,6 +25,7 @@ export type KernelStatus = number;
 
 const NAMES: Record<number, string> = {
   [EPERM]: 'EPERM',
+  [ENOENT]: 'ENOENT',
   [EIO]: 'EIO',
   [ENOMEM]: 'ENOMEM',
   [EACCES]: 'EACCES',

@@ -244,6 +244,33 @@ const OPTIONAL_FIELDS = new Set(['MAX_VCPUS_PER_TD', 'PAMT_PAGE_BITMAP_ENTRY_BIT
 /** Names of every field the model knows (valid keys for `tdxModule.overrides`). */
 export const METADATA_FIELD_NAMES: readonly string[] = CATALOG.map((x) => x.name);
 
+/**
+ * The TDH.SYS.RD field id of a global metadata field named as the module's table names it
+ * (`MAX_TDMRS`, any case), or of one element (`CMR_BASE[3]`): the canonical id of element k.
+ * Undefined for a name the model's table lacks or an element past the field's end. The name maps
+ * to the same id in every release; a release without the field answers that id with
+ * TDX_METADATA_FIELD_ID_INCORRECT, as the module does.
+ * @see intel/tdx-module 1.5.01 include/auto_gen/global_sys_fields_lookup.c (names and ids)
+ */
+export function metadataFieldIdByName(name: string): bigint | undefined {
+  const m = /^\s*([A-Za-z][A-Za-z0-9_]*)(?:\[(\d+)\])?\s*$/.exec(name);
+  if (m === null) {
+    return undefined;
+  }
+  const field = CATALOG.find((x) => x.name === (m[1] ?? '').toUpperCase());
+  const k = m[2] === undefined ? 0 : Number(m[2]);
+  if (field === undefined || k >= field.numFields * field.numElems) {
+    return undefined;
+  }
+  return fieldId(field, k);
+}
+
+/** How many elements a global metadata field has (fields x elements per field), or undefined for an unknown name. */
+export function metadataFieldElements(name: string): number | undefined {
+  const field = CATALOG.find((x) => x.name === name);
+  return field === undefined ? undefined : field.numFields * field.numElems;
+}
+
 /** Canonical field id of element k of `field`. */
 export function fieldId(field: MetadataField, k = 0): bigint {
   return ((field.nonArch ? 1n : 0n) << 63n) | (BigInt(field.cls) << 56n) | (SIZE_CODE[field.bits] << 32n) | BigInt(field.code + k);

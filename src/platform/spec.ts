@@ -42,93 +42,156 @@ export type CpuModel = (typeof CPU_MODELS)[number];
 export const E820_TYPES = ['usable', 'reserved', 'ACPI data', 'ACPI NVS', 'unusable', 'persistent', 'reserved-kern'] as const;
 export type E820Type = (typeof E820_TYPES)[number];
 
-const range = z.strictObject({ base: uint, size: uint });
-const e820Entry = z.strictObject({ base: uint, size: uint, type: z.enum(E820_TYPES) });
-const nodeRange = z.strictObject({ node: uint, base: uint, size: uint });
+/** A physical address: a "0x..." string (how firmware tables and dmesg print them) or a number. */
+const addr = (what: string): typeof uint => uint.describe(`${what}: a physical address, as a "0x..." hex string (e.g. "0x100000000") or a number of bytes`);
+/** A size in bytes: a "0x..." string or a number. */
+const bytes = (what: string): typeof uint => uint.describe(`${what}: a size in bytes, as a "0x..." hex string (e.g. "0x80000000" for 2 GiB) or a number`);
 
-const costsSchema = z.strictObject({
-  /** Fixed cost of one WBINVD. */
-  wbinvdBaseNs: uint.default(20_000),
-  /** Added per dirty line written back by WBINVD/WBNOINVD. */
-  wbinvdPerDirtyLineNs: uint.default(2),
-  /** Per 64-byte line of MOVDIR64B / CLFLUSH. */
-  perLineNs: uint.default(1),
-  /** SEAMCALL entry+exit overhead. */
-  seamcallNs: uint.default(1_000),
-  /** One TDH.SYS.TDMR.INIT call (4 MiB of PAMT_4K entries). */
-  tdmrInitCallNs: uint.default(16_000),
-  /** IPI delivery latency. */
-  ipiLatencyNs: uint.default(2_000),
-  /** NMI delivery latency. */
-  nmiLatencyNs: uint.default(1_000),
-  /** A generic kernel step (a loop iteration, a lock operation). */
-  stepNs: uint.default(50),
-});
+const range = (what: string) => z.strictObject({ base: addr(`start of the ${what}`), size: bytes(`length of the ${what}`) });
+const e820Entry = z
+  .strictObject({
+    base: addr('start of the range'),
+    size: bytes('length of the range'),
+    type: z.enum(E820_TYPES).describe('e820 type, as Linux prints it in its "BIOS-e820" lines; only "usable" ranges are RAM'),
+  })
+  .describe('one entry of the firmware memory map (e820), as in a "BIOS-e820: [mem ...]" line');
+const nodeRange = z
+  .strictObject({
+    node: uint.describe('NUMA node number (below 64)'),
+    base: addr('start of the node\'s memory'),
+    size: bytes('length of the node\'s memory'),
+  })
+  .describe('memory of one NUMA node (from the firmware\'s SRAT), as in an "Early memory node ranges" line');
 
-const moduleSchema = z.strictObject({
-  loaded: z.boolean().default(true),
-  /** Module release (1.0, 1.5.01 … 2.0.08; the old names tdx-1.0, tdx-1.5, tdx-1.5-late are aliases). Absent: the kernel profile's default. */
-  profile: z.string().optional(),
-  /** Overrides of global metadata values, by field name (e.g. MAX_TDMRS). */
-  overrides: z.record(z.string(), uint).optional(),
-});
+const costsSchema = z
+  .strictObject({
+    wbinvdBaseNs: uint.default(20_000).describe('model cost in ns: fixed cost of one WBINVD (a simulation parameter, not a measured value)'),
+    wbinvdPerDirtyLineNs: uint.default(2).describe('model cost in ns added per dirty 64-byte line that WBINVD/WBNOINVD writes back'),
+    perLineNs: uint.default(1).describe('model cost in ns per 64-byte line of MOVDIR64B or CLFLUSH'),
+    seamcallNs: uint.default(1_000).describe('model cost in ns of SEAMCALL entry and exit'),
+    tdmrInitCallNs: uint.default(16_000).describe('model cost in ns of one TDH.SYS.TDMR.INIT call (it initialises up to 4 MiB of PAMT_4K entries)'),
+    ipiLatencyNs: uint.default(2_000).describe('model latency in ns of IPI delivery'),
+    nmiLatencyNs: uint.default(1_000).describe('model latency in ns of NMI delivery'),
+    stepNs: uint.default(50).describe('model cost in ns of a generic kernel step (a loop iteration, a lock operation)'),
+  })
+  .describe('simulated time costs (ns); defaults apply to omitted fields. They order events in the timed scheduler; they are not measurements of a real CPU');
 
-/** The platform description, as parsed (numbers normalized). */
-export const platformSchema = z.strictObject({
-  name: z.string().min(1).default('custom'),
-  cpuModel: z.enum(CPU_MODELS),
-  topology: z.strictObject({
-    packages: uint,
-    coresPerPackage: uint,
-    threadsPerCore: uint,
-    /** If given, must equal packages * coresPerPackage * threadsPerCore. */
-    logicalCpus: uint.optional(),
-    /** CPUs that are present but offline at boot (e.g. maxcpus=). */
-    offlineAtBoot: z.array(uint).default([]),
-  }),
-  memory: z.strictObject({
-    e820: z.array(e820Entry).min(1),
-    /** NUMA node ranges (SRAT). Absent: everything on node 0. */
-    nodes: z.array(nodeRange).default([]),
-  }),
-  cmrs: z.array(range).max(32),
-  seamrr: z.strictObject({ base: uint, size: uint, enabled: z.boolean(), locked: z.boolean() }),
-  smrr: z.strictObject({ base: uint, size: uint, valid: z.boolean(), locked: z.boolean() }),
-  keyids: z.strictObject({
-    /** MK_TME_KEYID_BITS (IA32_TME_ACTIVATE bits 35:32). For AMD SME: 1 (the C-bit). */
-    bits: uint,
-    /** NUM_MKTME_KIDS (MSR 0x87 bits 31:0). */
-    mktme: uint,
-    /** NUM_TDX_PRIV_KIDS (MSR 0x87 bits 63:32). */
-    tdx: uint,
-  }),
-  cache: z
-    .strictObject({
-      /** Capacity of each logical CPU's cache in 64-byte lines. */
-      linesPerCpu: uint.default(32_768),
-      /** IA32_WBINVDP: WBINVD sub-blocks per package. */
-      wbinvdSubBlocks: uint.default(4),
-    })
-    .prefault({}),
-  costs: costsSchema.prefault({}),
-  tdxModule: moduleSchema.prefault({}),
-  firmware: z
-    .strictObject({
-      hibernation: z.boolean().default(false),
-      /** The firmware offers ACPI S3. Linux's TDX `Disable ACPI S3` line ignores it (compile-time). */
-      acpiS3: z.boolean().default(true),
-    })
-    .prefault({}),
-  /** Per-CPU MSR value overrides (for misconfiguration scenarios). */
-  msrOverrides: z
-    .array(z.strictObject({ cpu: uint, msr: uint, value: z.string().regex(/^0x[0-9a-fA-F]{1,16}$/) }))
-    .default([]),
-});
+const moduleSchema = z
+  .strictObject({
+    loaded: z.boolean().default(true).describe('the BIOS (P-SEAMLDR) loaded a TDX module into SEAMRR; false: the first SEAMCALL ends in VMfailInvalid'),
+    profile: z
+      .string()
+      .optional()
+      .describe('TDX module release (1.0, 1.5.01 ... 2.0.08, see `tdxsim modules`; the old names tdx-1.0, tdx-1.5, tdx-1.5-late are aliases). Absent: the kernel profile\'s default'),
+    overrides: z.record(z.string(), uint).optional().describe('overrides of global metadata values read by TDH.SYS.RD, by field name (e.g. {"MAX_TDMRS": 4})'),
+  })
+  .describe('the TDX module in SEAMRR');
+
+/**
+ * The platform description, as parsed (numbers normalized). Every field carries a `.describe()`
+ * text, so the generated JSON Schema (schema/platform.schema.json) gives editors their hints.
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c record_keyid_partitioning() v6.18 (MSR 0x87: bits 31:0 MKTME KeyIDs, bits 63:32 TDX private KeyIDs)
+ * @see linux arch/x86/include/asm/msr-index.h MSR_IA32_MKTME_KEYID_PARTITIONING, MSR_IA32_TME_ACTIVATE v6.18
+ */
+export const platformSchema = z
+  .strictObject({
+    name: z.string().min(1).default('custom').describe('name of the platform, shown in output'),
+    cpuModel: z.enum(CPU_MODELS).describe('CPU generation; decides the errata the model applies (e.g. the partial-write erratum of Sapphire and Emerald Rapids). amd-sme: an AMD host with SME (no TDX)'),
+    topology: z
+      .strictObject({
+        packages: uint.describe('CPU packages (sockets), 1 to 8'),
+        coresPerPackage: uint.describe('cores per package'),
+        threadsPerCore: uint.describe('hardware threads per core: 1, or 2 with Hyper-Threading'),
+        logicalCpus: uint.optional().describe('if given, must equal packages x coresPerPackage x threadsPerCore (a check of your arithmetic)'),
+        offlineAtBoot: z.array(uint).default([]).describe('logical CPUs present but offline at boot (as with maxcpus=); never CPU 0'),
+      })
+      .describe('the CPU topology; logical CPUs are numbered package by package'),
+    memory: z
+      .strictObject({
+        e820: z.array(e820Entry).min(1).describe('the firmware memory map, sorted or not, without overlaps; page-aligned'),
+        nodes: z.array(nodeRange).default([]).describe('NUMA node ranges (SRAT). Absent: everything on node 0'),
+      })
+      .describe('physical memory as the firmware reports it'),
+    cmrs: z.array(range('CMR')).max(32).describe('Convertible Memory Ranges: the memory the BIOS/MCHECK lets TDX use, in address order, at most 32; page-aligned'),
+    seamrr: z
+      .strictObject({
+        base: addr('start of SEAMRR (the range holding the TDX module)'),
+        size: bytes('length of SEAMRR'),
+        enabled: z.boolean().describe('IA32_SEAMRR_PHYS_MASK enable bit: SEAM mode is on (false: SEAMCALL raises #GP, "not enabled by BIOS")'),
+        locked: z.boolean().describe('IA32_SEAMRR_PHYS_MASK lock bit'),
+      })
+      .describe('the SEAM range register (MSRs 0x1400/0x1401)'),
+    smrr: z
+      .strictObject({
+        base: addr('start of SMRAM'),
+        size: bytes('length of SMRAM'),
+        valid: z.boolean().describe('IA32_SMRR_PHYSMASK valid bit'),
+        locked: z.boolean().describe('the SMRR configuration is locked'),
+      })
+      .describe('the SMM range register (MSRs 0x1f2/0x1f3)'),
+    keyids: z
+      .strictObject({
+        bits: uint.describe('MK_TME_KEYID_BITS (IA32_TME_ACTIVATE bits 35:32): KeyID bits taken from the physical address, at most 11. For AMD SME: 1 (the C-bit)'),
+        mktme: uint.describe('NUM_MKTME_KIDS (IA32_MKTME_KEYID_PARTITIONING, MSR 0x87, bits 31:0): KeyIDs for MKTME; TDX KeyIDs start after them'),
+        tdx: uint.describe('NUM_TDX_PRIV_KIDS (MSR 0x87 bits 63:32): private KeyIDs for TDX; 0 means the BIOS did not enable TDX'),
+      })
+      .describe('the BIOS\'s KeyID split between MKTME and TDX (the TME-MT/TDX key split setting)'),
+    cache: z
+      .strictObject({
+        linesPerCpu: uint.default(32_768).describe('capacity of each logical CPU\'s cache in 64-byte lines (a model size: the model keeps the newest lines)'),
+        wbinvdSubBlocks: uint.default(4).describe('IA32_WBINVDP: WBINVD sub-blocks per package, 1 to 64'),
+      })
+      .prefault({})
+      .describe('per-CPU cache model'),
+    costs: costsSchema.prefault({}),
+    tdxModule: moduleSchema.prefault({}),
+    firmware: z
+      .strictObject({
+        hibernation: z.boolean().default(false).describe('the kernel can hibernate (Linux refuses TDX then; boot with nohibernate)'),
+        acpiS3: z.boolean().default(true).describe('the firmware offers ACPI S3. Linux\'s TDX "Disable ACPI S3" line does not depend on it'),
+      })
+      .prefault({})
+      .describe('firmware and boot settings that Linux\'s TDX code looks at'),
+    msrOverrides: z
+      .array(
+        z
+          .strictObject({
+            cpu: uint.describe('logical CPU whose MSR differs'),
+            msr: uint.describe('MSR number, as a "0x..." hex string (e.g. "0x3b" for IA32_TSC_ADJUST) or a number'),
+            value: z.string().regex(/^0x[0-9a-fA-F]{1,16}$/).describe('the MSR\'s value on that CPU, a "0x..." hex string of up to 16 digits'),
+          })
+          .describe('one MSR value that differs on one CPU'),
+      )
+      .default([])
+      .describe('per-CPU MSR value overrides (for misconfiguration scenarios: the module checks that some MSRs agree on every CPU)'),
+  })
+  .describe('a tdxsim platform: what firmware and silicon present to the TDX module and to Linux. Start from `tdxsim presets NAME`');
 
 /** A validated platform description. */
 export type PlatformSpec = z.output<typeof platformSchema>;
 /** What a user writes (numbers may be hex strings, defaults may be omitted). */
 export type PlatformSpecInput = z.input<typeof platformSchema>;
+
+/**
+ * A platform description with every address and size (e820 and node ranges, CMRs, SEAMRR, SMRR)
+ * and every MSR number as a "0x..." string, the form firmware tables and dmesg use; counts,
+ * costs and KeyIDs stay numbers. The result validates to the same platform (the schema takes
+ * both forms). Values already given as strings are kept.
+ * @param p a platform description as a user writes it
+ * @returns a copy, ready to print as a file to start from
+ */
+export function withHexAddresses(p: PlatformSpecInput): PlatformSpecInput {
+  const hex = (v: number | string): string => (typeof v === 'string' ? v : `0x${v.toString(16)}`);
+  const r = <T extends { base: number | string; size: number | string }>(x: T): T => ({ ...x, base: hex(x.base), size: hex(x.size) });
+  return {
+    ...p,
+    memory: { ...p.memory, e820: p.memory.e820.map(r), ...(p.memory.nodes !== undefined ? { nodes: p.memory.nodes.map(r) } : {}) },
+    cmrs: p.cmrs.map(r),
+    seamrr: r(p.seamrr),
+    smrr: r(p.smrr),
+    ...(p.msrOverrides !== undefined ? { msrOverrides: p.msrOverrides.map((m) => ({ ...m, msr: hex(m.msr) })) } : {}),
+  };
+}
 
 /** One problem found in a platform description. */
 export interface SpecProblem {

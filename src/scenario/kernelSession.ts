@@ -10,7 +10,7 @@ import { fnv1a32 } from '../base/prng.js';
 import { hex } from '../base/u64.js';
 import { KERNEL_PROFILE_NAMES, MUTANT_PROFILE_NAMES } from '../kernel/profiles.js';
 import type { KernelProfileName } from '../kernel/profiles.js';
-import { EINVAL, ENOSYS } from '../kernel/errno.js';
+import { EINVAL, ENOENT, ENOSYS, errname } from '../kernel/errno.js';
 import { crash_kexec, kernel_kexec, kexec_load } from '../kernel/kexec/kexec_core.js';
 import type { Kernel } from '../kernel/Kernel.js';
 import type { Td } from '../kernel/kvm/td.js';
@@ -63,6 +63,15 @@ export function crashRegionOf(spec: PlatformSpec): { base: number; size: number 
 }
 
 /** A scenario's kernel side. */
+/**
+ * The note of a TD step without /dev/kvm: kvm_intel is not loaded (its init failed, e.g. -95 on
+ * an AMD CPU without VMX), so there is no device to open (ENOENT), let alone a TD.
+ * @see linux virt/kvm/kvm_main.c kvm_init() registers /dev/kvm (v6.18); kernel/kvm/td.ts kvm_create_td()
+ */
+function noDevKvm(loadRet: number): string {
+  return `no /dev/kvm: kvm_intel is not loaded${loadRet !== 0 ? ` (modprobe kvm_intel failed with ${loadRet} (${errname(loadRet).slice(1)}))` : ''}; open("/dev/kvm") fails with ENOENT`;
+}
+
 export class MachineSession implements KernelSession, StateFingerprinter {
   readonly machine: Machine;
   sched: Scheduler | undefined;
@@ -179,7 +188,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       case 'td.create':
         for (let i = 0; i < s.count; i++) {
           const r = this.run(0, m.createTd({ pages: Math.max(1, Math.floor((s.memMiB * 2 ** 20) / 4096)), ...(s.cpu !== undefined ? { runCpu: s.cpu } : {}) }), 'td.create');
-          this.results.push(`td.create: ${r.ret}`);
+          this.results.push(r.ret === -ENOENT ? `td.create: ${noDevKvm(m.kernel.kvm.bringupRet)}` : `td.create: ${r.ret}`);
           if (r.td !== undefined) {
             this.tds.push(r.td);
           }
@@ -492,6 +501,37 @@ export class MachineSession implements KernelSession, StateFingerprinter {
 
   notes(): string[] {
     return this.results;
+  }
+
+  /**
+   * What a physical address was to the TDs this run built: their TDR, TDCS, TDVPR, TDCX and
+   * Secure EPT pages, or their private memory (`TDR page of TD 0, HKID 17`); undefined for
+   * anything else. Used to say what a stale write-back came from.
+   */
+  describePage(pa: number): string | undefined {
+    for (const td of this.tds) {
+      const of = `of TD ${td.id}, HKID ${td.hkid}`;
+      const page = (list: readonly number[]): boolean => list.some((b) => pa >= b && pa < b + 4096);
+      if (page([td.tdr])) {
+        return `TDR page ${of}`;
+      }
+      if (page(td.tdcs)) {
+        return `TDCS page ${of}`;
+      }
+      if (page(td.tdvpr)) {
+        return `TDVPR page ${of}`;
+      }
+      if (page(td.tdcx)) {
+        return `TDCX page ${of}`;
+      }
+      if (page(td.sept)) {
+        return `Secure EPT page ${of}`;
+      }
+      if (td.ranges.some((r) => pa >= r.pa && pa < r.pa + r.size)) {
+        return `private memory ${of}`;
+      }
+    }
+    return undefined;
   }
 
   epochs(endNs: number): KernelEpoch[] {

@@ -14,14 +14,14 @@ import type { Prog } from '../platform/Exec.js';
 import { CountingFaults, Platform } from '../platform/Platform.js';
 import type { PlatformSpec } from '../platform/spec.js';
 import { corruptionFindings } from './checkers/corruption.js';
-import type { RelevanceFilter } from './checkers/corruption.js';
+import type { PageDescriber, RelevanceFilter } from './checkers/corruption.js';
 import { RandomChoices } from '../sim/choices/RandomChoices.js';
 import { ReplayChoices } from '../sim/choices/ReplayChoices.js';
 import { formatPath } from '../sim/choices/path.js';
 import { describeKernel } from './kernelOverrides.js';
 import { LatencyChoices } from './latency.js';
 import type { LatencyLadder } from './latency.js';
-import { formatTimeline, timelineOf } from './timeline.js';
+import { formatTimeline, timelineOf, withCauseMarks } from './timeline.js';
 import type { TimelineEvent } from './timeline.js';
 import type { Finding } from './findings.js';
 import type { Scenario, ScenarioStep } from './scenario.js';
@@ -112,6 +112,8 @@ export interface KernelSession {
   lastJumpNs?(): number | undefined;
   /** Results and notes that dmesg does not show (return codes, refused kexec_load). */
   notes?(): string[];
+  /** What a physical address was to the run's TDs (`TDR page of TD 0, HKID 17`), if anything. */
+  describePage?(pa: number): string | undefined;
   /** Extra memory-map lanes for reports (memlist, TDMRs, reserved areas, PAMTs, TD pages). */
   memoryLanes?(): { name: string; kind: string; regions: { base: number; end: number; label: string }[] }[];
   /** Exploration: the jump is the last step, so the next kernel need not actually boot. */
@@ -306,11 +308,17 @@ export class ScenarioRun {
     this.kernel?.rescheduled?.(this.sched);
   }
 
+  /** What an address was to the run's TDs (for findings and timeline marks). */
+  pageDescriber(): PageDescriber {
+    const k = this.kernel;
+    return (pa) => k?.describePage?.(pa);
+  }
+
   /** Only the checkers' findings (what exploration needs from every execution). */
   findings(name: string, path: string): Finding[] {
     const scenario = this.scenario;
     const relevance = this.kernel?.relevance() ?? (() => true);
-    const out = [...corruptionFindings(this.platform.staleWritebacks, scenario.seed, path, relevance), ...(this.kernel?.findings(scenario.seed, path) ?? [])];
+    const out = [...corruptionFindings(this.platform.staleWritebacks, scenario.seed, path, relevance, this.pageDescriber()), ...(this.kernel?.findings(scenario.seed, path) ?? [])];
     return name === scenario.name ? out : out.map((f) => ({ ...f, variant: name }));
   }
 
@@ -320,10 +328,17 @@ export class ScenarioRun {
     const seed = scenario.seed;
     const path = formatPath(pathArr);
     const relevance = this.kernel?.relevance() ?? (() => true);
-    const findings = [...corruptionFindings(this.platform.staleWritebacks, seed, path, relevance), ...(this.kernel?.findings(seed, path) ?? [])].map((f) => (name === scenario.name ? f : { ...f, variant: name }));
+    const findings = [...corruptionFindings(this.platform.staleWritebacks, seed, path, relevance, this.pageDescriber()), ...(this.kernel?.findings(seed, path) ?? [])].map((f) => (name === scenario.name ? f : { ...f, variant: name }));
     const [dm, dmf] = this.kernel?.dmesg() ?? [this.notes, this.notes];
     const tracer = this.platform.tracer;
-    const timelineEvents = timelineOf(tracer.events().filter((e) => e.t <= (this.kernel?.lastJumpNs?.() ?? Infinity)));
+    // The old kernel's timeline, plus where each stale write-back's line was dirtied (its cause).
+    const jumpNs = this.kernel?.lastJumpNs?.() ?? Infinity;
+    const all = tracer.events();
+    const timelineEvents = withCauseMarks(
+      timelineOf(all.filter((e) => e.t <= jumpNs)),
+      all,
+      this.pageDescriber(),
+    ).filter((m) => m.t <= jumpNs);
     return {
       name,
       findings,

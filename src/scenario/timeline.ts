@@ -111,6 +111,70 @@ export function timelineOf(events: readonly TraceEvent[]): TimelineEvent[] {
   return out.sort((a, b) => a.t - b.t || a.cpu - b.cpu);
 }
 
+/** How many stale write-backs get a cause mark: the first ones (a TD's worth of lines is one story). */
+const MAX_CAUSE_MARKS = 16;
+
+/**
+ * The timeline with the cause of each of the first stale write-backs marked: where its line was
+ * dirtied. The line a CPU wrote back stale was last stored by that same CPU through that KeyID
+ * (a store by another CPU through the same KeyID would have taken the line from it), so the
+ * cause is the last cached store on that CPU, through that KeyID, covering the line, before the
+ * write-back; the mark names the SEAMCALL it ran in (the module's own store) and, through
+ * `describe`, what the page was (a TD's TDR page). Linear: one pass to find the write-backs and,
+ * when there are any, one pass over the stores.
+ * @param marks the timeline (timelineOf), possibly of a shorter stretch than `events`
+ * @param events every trace event of the run (the write-backs may come after the marks' end)
+ * @param describe what a physical address was, if known
+ * @returns the marks with one `mark` per cause, in time order
+ */
+export function withCauseMarks(marks: readonly TimelineEvent[], events: readonly TraceEvent[], describe: (pa: number) => string | undefined = () => undefined): TimelineEvent[] {
+  const wanted: { cpu: number; keyId: number; line: number; t: number; store?: { t: number; leaf: number | undefined } }[] = [];
+  for (const e of events) {
+    if (e.kind === 'cache.writeback' && e.stale && !wanted.some((w) => w.cpu === e.cpu && w.keyId === e.keyId && w.line === e.line)) {
+      wanted.push({ cpu: e.cpu, keyId: e.keyId, line: e.line, t: e.t });
+      if (wanted.length === MAX_CAUSE_MARKS) {
+        break;
+      }
+    }
+  }
+  if (wanted.length === 0) {
+    return [...marks];
+  }
+  const inSeamcall = new Map<number, number>();
+  for (const e of events) {
+    if (e.kind === 'seamcall.enter') {
+      inSeamcall.set(e.cpu, e.leaf);
+    } else if (e.kind === 'seamcall.exit' || e.kind === 'seamcall.fault') {
+      inSeamcall.delete(e.cpu);
+    } else if (e.kind === 'mem.write' && (e.op === 'store' || e.op === 'store-fill')) {
+      const l0 = Math.floor(e.pa / LINE_SIZE);
+      const l1 = Math.ceil((e.pa + e.len) / LINE_SIZE);
+      for (const w of wanted) {
+        if (w.cpu === e.cpu && w.keyId === e.keyId && w.line >= l0 && w.line < l1 && e.t <= w.t) {
+          w.store = { t: e.t, leaf: inSeamcall.get(e.cpu) };
+        }
+      }
+    }
+  }
+  const causes: TimelineEvent[] = [];
+  for (const w of wanted) {
+    if (w.store === undefined) {
+      continue;
+    }
+    const pa = w.line * LINE_SIZE;
+    const page = describe(pa);
+    const by = w.store.leaf !== undefined ? leafName(w.store.leaf) : 'a store';
+    causes.push({
+      t: w.store.t,
+      cpu: w.cpu,
+      kind: 'mark',
+      label: `${hex(pa)}${page !== undefined ? ` (${page})` : ''}: dirtied through KeyID ${w.keyId} by ${by}; written back stale at ${(w.t / 1e9).toFixed(6)} s`,
+      fields: { mark: 'stale-line-dirtied', pa: hex(pa), keyId: w.keyId, ...(w.store.leaf !== undefined ? { leaf: leafName(w.store.leaf) } : {}), ...(page !== undefined ? { page } : {}), writebackNs: w.t },
+    });
+  }
+  return [...marks, ...causes].sort((a, b) => a.t - b.t || a.cpu - b.cpu);
+}
+
 /** Format seconds like dmesg. */
 function secs(ns: number): string {
   return (ns / 1e9).toFixed(6).padStart(12);

@@ -4,7 +4,8 @@
  * @see docs/server.md
  */
 import { TdxsimError } from '../api/errors.js';
-import { createSeamMachine, describeStatus, FAULT_SITES, leafNumberByName, MODULE_PROFILE_NAMES, platformPreset, presetNames, regsFrom, SEAM_REG_NAMES } from '../api/seam.js';
+import { closestName } from '../api/profileNames.js';
+import { createSeamMachine, describeStatus, FAULT_SITES, leafNumberByName, METADATA_FIELD_NAMES, metadataFieldElements, metadataFieldIdByName, MODULE_PROFILE_NAMES, platformPreset, presetNames, regsFrom, SEAM_REG_NAMES } from '../api/seam.js';
 import type { SeamCallResult, SeamMachine, SeamRegName } from '../api/seam.js';
 import type { Params, ServerLimits } from './protocol.js';
 import { bytesParam, hex64, numParam, optBool, optNum, strParam, u64Param } from './protocol.js';
@@ -46,6 +47,31 @@ function raxParam(v: unknown): bigint | undefined {
   return BigInt(n);
 }
 
+/** Leaf numbers whose field-id register may be given as a global metadata field name. @see TDX module ABI sections 3.4, 3.5 */
+const TDH_SYS_RD = 34;
+const TDH_SYS_RDALL = 37;
+
+/**
+ * A field id given by name ("MAX_TDMRS", "CMR_BASE[3]") where the leaf takes a global metadata
+ * field id: RDX of TDH.SYS.RD, R8 of TDH.SYS.RDALL. Undefined when the value is not name-like
+ * (numbers and "0x..." strings go through u64Param); an unknown name is bad params naming it.
+ */
+function fieldNameParam(leaf: number, reg: SeamRegName, v: unknown): bigint | undefined {
+  const takesField = (leaf === TDH_SYS_RD && reg === 'rdx') || (leaf === TDH_SYS_RDALL && reg === 'r8');
+  if (!takesField || typeof v !== 'string' || !/^\s*[A-Za-z]/.test(v) || /^\s*0x/i.test(v)) {
+    return undefined;
+  }
+  const id = metadataFieldIdByName(v);
+  if (id === undefined) {
+    const base = v.trim().replace(/\[.*$/, '').toUpperCase();
+    const elems = metadataFieldElements(base);
+    const near = elems !== undefined ? undefined : closestName(base, METADATA_FIELD_NAMES);
+    const why = elems !== undefined ? `element out of range (${base} has elements 0..${elems - 1})` : `not a global metadata field name${near !== undefined ? ` (did you mean "${near}"?)` : ''}`;
+    throw new TdxsimError('TDXSIM_BAD_PARAMS', `params.regs.${reg}: ${JSON.stringify(v.slice(0, 80))}: ${why}; give a field name such as "MAX_TDMRS" or "CMR_BASE[0]" (server.info lists them as metadataFields), or a field id as a hex string such as "0x9100000100000008"`);
+  }
+  return id;
+}
+
 function regsParam(p: Params): ReturnType<typeof regsFrom> {
   const r = p['regs'];
   if (typeof r !== 'object' || r === null || Array.isArray(r)) {
@@ -57,23 +83,41 @@ function regsParam(p: Params): ReturnType<typeof regsFrom> {
       throw new TdxsimError('TDXSIM_BAD_PARAMS', `params.regs.${k}: not a SEAMCALL register (known: ${SEAM_REG_NAMES.join(', ')})`);
     }
   }
-  const out: Partial<Record<SeamRegName, bigint>> = {};
-  for (const n of SEAM_REG_NAMES) {
-    if (rec[n] !== undefined) {
-      out[n] = n === 'rax' ? raxParam(rec[n]) ?? u64Param(rec, n, undefined, 'params.regs') : u64Param(rec, n, undefined, 'params.regs');
-    }
-  }
-  if (out.rax === undefined) {
+  if (rec['rax'] === undefined) {
     throw new TdxsimError('TDXSIM_BAD_PARAMS', 'params.regs.rax: required (leaf number and version, or a leaf name such as "TDH.SYS.LP.INIT")');
+  }
+  const rax = raxParam(rec['rax']) ?? u64Param(rec, 'rax', undefined, 'params.regs');
+  const leaf = Number(rax & 0xffffn);
+  const out: Partial<Record<SeamRegName, bigint>> = { rax };
+  for (const n of SEAM_REG_NAMES) {
+    if (n !== 'rax' && rec[n] !== undefined) {
+      out[n] = fieldNameParam(leaf, n, rec[n]) ?? u64Param(rec, n, undefined, 'params.regs');
+    }
   }
   return regsFrom(out);
 }
 
-/** The JSON form of a SEAMCALL result. */
-export function callResult(r: SeamCallResult): Record<string, unknown> {
+/** Which registers a reply carries: all eleven (the default), or only those the call changed (and RAX). */
+type RegsOut = 'all' | 'changed';
+
+function regsOutParam(p: Params): RegsOut {
+  const v = p['regsOut'];
+  if (v === undefined || v === 'all' || v === 'changed') {
+    return v ?? 'all';
+  }
+  throw new TdxsimError('TDXSIM_BAD_PARAMS', `params.regsOut: expected "all" (every register, the default) or "changed" (RAX and the registers whose value differs from the call's input), got ${JSON.stringify(v) ?? 'nothing'}`);
+}
+
+/**
+ * The JSON form of a SEAMCALL result: every register, or with `regsOut: "changed"` RAX and the
+ * registers whose value after the call differs from what the call was given.
+ */
+export function callResult(r: SeamCallResult, regsOut: RegsOut = 'all'): Record<string, unknown> {
   const regs: Record<string, string> = {};
   for (const n of SEAM_REG_NAMES) {
-    regs[n] = hex64(r.regs[n]);
+    if (regsOut === 'all' || n === 'rax' || r.regs[n] !== r.input[n]) {
+      regs[n] = hex64(r.regs[n]);
+    }
   }
   return { outcome: r.outcome, status: hex64(r.status), statusName: r.statusName, regs };
 }
@@ -119,7 +163,7 @@ function mcheckParam(p: Params): { cmrs: { base: number; size: number }[] } | un
   };
 }
 
-const MACHINE_LP_REGS = ['machine', 'lp', 'regs'];
+const MACHINE_LP_REGS = ['machine', 'lp', 'regs', 'regsOut'];
 
 /** The params each method accepts; any other name is refused with TDXSIM_BAD_PARAMS. */
 export const METHOD_PARAMS: Readonly<Record<string, readonly string[]>> = {
@@ -132,7 +176,7 @@ export const METHOD_PARAMS: Readonly<Record<string, readonly string[]>> = {
   'mem.read': ['machine', 'pa', 'len', 'keyid', 'lp'],
   seamcall: MACHINE_LP_REGS,
   'seamcall.begin': MACHINE_LP_REGS,
-  'seamcall.end': ['machine', 'call'],
+  'seamcall.end': ['machine', 'call', 'regsOut'],
   'lp.set': ['machine', 'lp', 'online', 'vmx', 'msrs'],
   'fault.inject': ['machine', 'site', 'count', 'skip'],
   'status.describe': ['status'],
@@ -208,15 +252,20 @@ export const METHODS: Readonly<Record<string, Method>> = {
   seamcall: (s, p) => {
     const m = machineOf(s, p);
     s.checkMemory(0);
-    return callResult(m.seamcall(lpParam(p), regsParam(p)));
+    const out = regsOutParam(p);
+    return callResult(m.seamcall(lpParam(p), regsParam(p)), out);
   },
   'seamcall.begin': (s, p) => {
     const m = machineOf(s, p);
     s.checkMemory(0);
+    const out = regsOutParam(p);
     const r = m.begin(lpParam(p), regsParam(p));
-    return 'call' in r ? { call: r.call, done: false } : { done: true, ...callResult(r.result) };
+    return 'call' in r ? { call: r.call, done: false } : { done: true, ...callResult(r.result, out) };
   },
-  'seamcall.end': (s, p) => callResult(machineOf(s, p).end(strParam(p, 'call'))),
+  'seamcall.end': (s, p) => {
+    const out = regsOutParam(p);
+    return callResult(machineOf(s, p).end(strParam(p, 'call')), out);
+  },
   'lp.set': (s, p) => {
     const online = optBool(p, 'online');
     const vmx = optBool(p, 'vmx');
@@ -236,6 +285,7 @@ export const METHODS: Readonly<Record<string, Method>> = {
     modules: MODULE_PROFILE_NAMES,
     presets: presetNames(),
     faultSites: FAULT_SITES,
+    metadataFields: METADATA_FIELD_NAMES,
     limits: s.limits,
   }),
 };

@@ -72,7 +72,7 @@ const TITLES: Record<DiagnosisClass, string> = {
   'kexec-success': 'TDX initialised successfully in a kernel started by kexec',
   'not-enabled-by-bios': 'TDX (SEAM) not enabled by the BIOS: the first SEAMCALL raised #GP',
   'cpus-not-in-vmx': 'a CPU was not in VMX operation: the SEAMCALL raised #UD',
-  'runtime-seamcall-failure': 'SEAMCALL failures while TDs ran (TD build, run or teardown), not at initialisation',
+  'runtime-seamcall-failure': 'SEAMCALL failures at run time, not at initialisation (TD build, run or teardown, or a later metadata read)',
   'module-not-loaded': 'TDX module not loaded',
   'too-few-keyids': 'too few TDX KeyIDs',
   hibernation: 'TDX refused because hibernation is available',
@@ -265,9 +265,59 @@ interface Classified {
   readonly explanation: string;
   /** The SEAMCALL failure that decided it, if any. */
   readonly seamcall?: TdxLine & { kind: 'seamcall-failed' };
+  /** runtime-seamcall-failure: which leaves failed (decides the remedy). */
+  readonly runtime?: RuntimeKind;
 }
 
+/** The leaves of runtime failures: all teardown, all metadata reads, all TD leaves, or a mix. */
+type RuntimeKind = 'teardown' | 'metadata' | 'td' | 'mixed';
+
 const STATUS_VMFAILINVALID = 0x8000ff00ffff0000n;
+
+/** Leaves that read the module's global metadata (TDH.SYS.INFO, TDH.SYS.RD, TDH.SYS.RDALL). */
+const METADATA_LEAVES = new Set([32, 34, 37]);
+/** How many distinct (leaf, status) pairs a runtime verdict names before it summarises the rest. */
+const RUNTIME_PAIRS_NAMED = 4;
+
+/**
+ * The verdict text for SEAMCALL failures at run time: whether the module had initialised, how
+ * many failures, and per (leaf, status) pair how often, the status by name and what it means for
+ * that leaf. Linear in the number of failures (one map pass; the status is explained once per
+ * pair), so a log of hundreds of thousands of lines stays fast.
+ */
+function runtimeExplanation(runtime: readonly (TdxLine & { kind: 'seamcall-failed' })[], initOk: TdxLine | undefined): { text: string; kind: RuntimeKind } {
+  const pairs = new Map<string, { sc: TdxLine & { kind: 'seamcall-failed' }; count: number }>();
+  for (const sc of runtime) {
+    const key = `${sc.leafRaw}:${sc.status}`;
+    const p = pairs.get(key);
+    if (p === undefined) {
+      pairs.set(key, { sc, count: 1 });
+    } else {
+      p.count++;
+    }
+  }
+  const all = [...pairs.values()];
+  const named = all.slice(0, RUNTIME_PAIRS_NAMED).map(({ sc, count }) => {
+    const d = describeStatus(sc.status);
+    return `${count} × ${leafName(sc.leaf)} returned ${d.display} (${d.value}): ${explainStatus(sc.status, sc.leafRaw).meaning}`;
+  });
+  const rest = all.length > RUNTIME_PAIRS_NAMED ? `; and ${all.length - RUNTIME_PAIRS_NAMED} more leaf/status pair(s)` : '';
+  const kind: RuntimeKind = runtime.every((r) => TEARDOWN_LEAVES.has(r.leaf))
+    ? 'teardown'
+    : runtime.every((r) => METADATA_LEAVES.has(r.leaf))
+      ? 'metadata'
+      : runtime.every((r) => !INIT_LEAVES.has(r.leaf))
+        ? 'td'
+        : 'mixed';
+  const context = {
+    teardown: 'while KVM tore a TD down and reclaimed its pages: the host\'s TDX came up, a TD operation failed',
+    metadata: 'reads of the module\'s global metadata after initialisation (the log does not name the reader): TDX stays up; each read failed for its caller',
+    td: 'while KVM built or ran a TD: the host\'s TDX came up, a TD operation failed',
+    mixed: 'after initialisation: the host\'s TDX came up, later SEAMCALLs failed',
+  }[kind];
+  const head = initOk !== undefined ? `the TDX module initialised (line ${initOk.line}), then ` : '';
+  return { text: `${head}${runtime.length} SEAMCALL failure(s) at run time: ${named.join('; ')}${rest}; ${context}`, kind };
+}
 
 /** Leaves of module initialisation (and the MVP's TDH.SYS.DEBUGCONFIG probe); every other leaf runs for a TD. */
 const INIT_LEAVES = new Set([31, 32, 33, 34, 35, 36, 37, 44, 45, 52, 53, 69, 254]);
@@ -403,7 +453,14 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
   for (const sc of failures) {
     const leaf = sc.leaf;
     const nextInitFailed = initFailedAfter.get(sc);
-    if (INIT_LEAVES.has(leaf) && initOk !== undefined && (sc.line > initOk.line || !(nextInitFailed !== undefined && nextInitFailed.line < initOk.line))) {
+    // After the module initialised, an initialisation-family leaf is a call at run time (a later
+    // TDH.SYS.RD metadata read, TDH.SYS.LP.INIT of a CPU onlined later): it does not explain the
+    // init, but it is still a failure the verdict must name.
+    if (INIT_LEAVES.has(leaf) && initOk !== undefined && sc.line > initOk.line) {
+      runtime.push(sc);
+      continue;
+    }
+    if (INIT_LEAVES.has(leaf) && initOk !== undefined && !(nextInitFailed !== undefined && nextInitFailed.line < initOk.line)) {
       continue;
     }
     const d = describeStatus(sc.status);
@@ -493,14 +550,13 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
   }
   if (runtime.length > 0) {
     const first = runtime[0]!;
-    const leaves = [...new Set(runtime.map((r) => leafName(r.leaf)))];
-    const teardown = runtime.every((r) => TEARDOWN_LEAVES.has(r.leaf));
-    const d = describeStatus(first.status);
+    const r = runtimeExplanation(runtime, initOk);
     return {
       cls: 'runtime-seamcall-failure',
-      evidence: [ev(first)],
-      explanation: `${runtime.length} SEAMCALL failure(s) of ${leaves.join(', ')} (first: ${leafName(first.leaf)} returned ${d.display}) ${teardown ? 'while KVM tore a TD down and reclaimed its pages' : 'while KVM built or ran a TD'}${initOk !== undefined ? '; the module itself had initialised' : ''}: the host's TDX came up, a TD operation failed`,
+      evidence: [...(initOk !== undefined && initOk.line < first.line ? [ev(initOk)] : []), ev(first)],
+      explanation: r.text,
       seamcall: first,
+      runtime: r.kind,
     };
   }
   const kvmMax = tdx.find((t) => t.kind === 'kvm' && t.what === 'max-vcpus');
@@ -962,11 +1018,17 @@ function remedyFor(c: Classified, alts: readonly Alternative[], kernel: KernelPr
     case 'runtime-seamcall-failure':
       return {
         cause: c.explanation,
-        remedy: [
-          ...scRemedies,
-          'the host\'s TDX initialised: these failures are KVM bugs or races in TD build/teardown of that kernel, not a host setup problem',
-          'update the kernel (Ubuntu linux-intel 6.8 -1028 or later, or Linux 6.16+ with in-tree KVM TDX) and the TDX module; report with the full dmesg if it persists',
-        ],
+        remedy:
+          c.runtime === 'metadata'
+            ? [
+                ...scRemedies,
+                'TDX initialised and stays usable: these are later reads of module metadata; find the reader (KVM, a tool or a driver reading TDX metadata) from what ran at those timestamps, and give it a module that has the field or stop it asking',
+              ]
+            : [
+                ...scRemedies,
+                'the host\'s TDX initialised: these failures are KVM bugs or races in TD build/teardown of that kernel, not a host setup problem',
+                'update the kernel (Ubuntu linux-intel 6.8 -1028 or later, or Linux 6.16+ with in-tree KVM TDX) and the TDX module; report with the full dmesg if it persists',
+              ],
       };
     case 'module-not-loaded':
       return { cause: 'no TDX module is loaded (SEAMCALL ends in VMfailInvalid)', remedy: ['enable the TDX Secure Arbitration Mode Loader (SEAM Loader) in the BIOS and update the BIOS to one that carries a TDX module (the P-SEAMLDR loads it at boot; MSR 0x1401 SEAMRR must be locked and enabled)'] };
@@ -1105,11 +1167,13 @@ export function diagnose(req: DiagnoseRequest): DiagnoseResult {
   const { prefix, pamtUnit } = k;
   const pamtLine = b.tdx.find((x) => x.kind === 'pamt-allocated');
   const c0 = classify(b);
-  const mo0 = inferModule(b, k.kernel, c0.seamcall);
+  // A failure at run time says nothing about the module the init ran on (that init succeeded).
+  const initSeamcall = (x: Classified): Classified['seamcall'] => (x.cls === 'runtime-seamcall-failure' ? undefined : x.seamcall);
+  const mo0 = inferModule(b, k.kernel, initSeamcall(c0));
   const cuts = b.tdx.filter((x): x is TdxLine & { kind: 'truncated' } => x.kind === 'truncated');
   const hints = cuts.length > 0 ? hintsFor(b, k.kernel, mo0.module) : {};
   const c = cuts.length > 0 ? classify(b, hints) : c0;
-  const mo = inferModule(b, k.kernel, c.seamcall);
+  const mo = inferModule(b, k.kernel, initSeamcall(c));
   const truncated = cuts.map((x) => analyseTruncation(x, hints));
   for (const tr of truncated) {
     warnings.push(`line ${tr.line} is cut off: "${tr.text}" could be the start of ${tr.candidates.map((x) => `"${x.format}" (${x.why})`).join('; ')}`);

@@ -59,6 +59,26 @@ describe('printed replay commands reproduce their findings', () => {
     expect(existsSync(join(cwd, 'PWNED'))).toBe(false);
   });
 
+  it('explore prints a report command next to its replay line; pasted, it draws the same finding (every option kept)', () => {
+    const r = tdxsim(['explore', 'kexec-race-2cpu', '--faults', 'swarm', '--no-latency', '--cpus', '3', '--kernel', 'linux-6.18', '--budget', '200']);
+    expect(r.status).toBe(1);
+    const replay = /^replay: (.*)$/m.exec(r.stdout)?.[1] ?? '';
+    const report = /^report: (.*)$/m.exec(r.stdout)?.[1] ?? '';
+    // The report line follows the replay line and carries the same arguments.
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual([`replay: ${replay}`, `report: ${report}`]);
+    expect(report).toBe(`${replay.replace(/^tdxsim replay /, 'tdxsim report ')} --replay -o kexec-race-2cpu-counterexample.html`);
+    expect(report).toContain('--faults ');
+    expect(report).toContain(' --cpus 3 --kernel linux-6.18 --no-latency ');
+    const cwd = scratch();
+    const again = paste(report, cwd);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/^wrote kexec-race-2cpu-counterexample\.html \(\d+ bytes\): replay: 1 finding\(s\)\n$/);
+    const html = readFileSync(join(cwd, 'kexec-race-2cpu-counterexample.html'), 'utf8');
+    const classes = [...html.matchAll(/"findings":\[\{"class":"([a-z-]+)"/g)].map((m) => m[1]);
+    expect(classes).toEqual(['cpu-still-running']);
+    expect(/^finding \[([a-z-]+)\]/m.exec(r.stdout)?.[1]).toBe('cpu-still-running');
+  });
+
   it('a finding of one variant replays that variant (--variant)', () => {
     const r = tdxsim(['run', '--scenario', 'cache-alias']);
     const line = /replay: (.*)/.exec(r.stdout)?.[1] ?? '';

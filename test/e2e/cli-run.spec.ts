@@ -6,6 +6,43 @@ import { describe, expect, it } from 'vitest';
 
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
 
+describe('tdxsim run: the first run (default scenario)', () => {
+  it('notes name their return codes and the next kernel\'s dmesg has a header; --json keeps the raw notes', () => {
+    const r = tdxsim(['run']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('-- note: ') && !l.startsWith('-- note: kexec:'))).toEqual([
+      '-- note: kvm.load: 0 (success)',
+      '-- note: td.create: 0 (success)',
+      '-- note: kvm.load: -5 (EIO)',
+    ]);
+    // The kexec'd kernel's dmesg stands apart, with its TDH.SYS.INIT failure.
+    const lines = r.stdout.split('\n');
+    const k2 = lines.indexOf('-- kernel 2 (started by the jump):');
+    expect(lines[k2 - 1]).toBe('[    0.028062] kexec_core: Starting new kernel');
+    expect(lines[k2 + 1]).toBe('[    0.000000] Linux version 6.18.0 (tdxsim) #2 SMP');
+    expect(lines.filter((l) => l.startsWith('-- kernel '))).toHaveLength(1);
+    expect(lines.slice(k2).find((l) => l.includes('SEAMCALL'))).toBe('[    0.001044] virt/tdx: SEAMCALL (0x0000000000000021) failed: 0xc000050000000000');
+    const j = JSON.parse(tdxsim(['run', '--json']).stdout) as { notes: string[] };
+    expect(j.notes.filter((n) => !n.startsWith('kexec:'))).toEqual(['kvm.load: 0', 'td.create: 0', 'kvm.load: -5']);
+  });
+});
+
+describe('tdxsim run kexec-rfc-td (an embedded scenario by name)', () => {
+  it('runs the embedded scenario and prints where each stale line was dirtied (the cause)', () => {
+    const r = tdxsim(['run', 'kexec-rfc-td']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('-- cause: '))).toEqual([
+      '-- cause: CPU 0 at 0.027198 s: 0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s',
+      '-- cause: CPU 0 at 0.027206 s: 0x17efe6000 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s',
+      '-- cause: CPU 0 at 0.027739 s: 0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s',
+    ]);
+    expect(r.stdout).toContain('   replay: tdxsim run --scenario kexec-rfc-td --seed 1 --path ');
+    const missing = tdxsim(['run', 'no-such-scenario']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('no-such-scenario');
+  });
+});
+
 describe('tdxsim run --scenario cache-alias', () => {
   it('names the order that corrupted memory, the line, the KeyIDs and the CPU', () => {
     const r = tdxsim(['run', '--scenario', 'cache-alias']);

@@ -36,6 +36,20 @@ describe('tdxsim scenarios NAME', () => {
     expect(namedScenario('kexec-mutant')?.kernel).toBe('mutant-no-kexec-wbinvd');
   });
 
+  it('presets NAME prints addresses and sizes in hex, and the file it prints runs as --platform', () => {
+    const r = tdxsim(['presets', 'ref']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { memory: { e820: unknown[] }; seamrr: unknown; topology: unknown };
+    expect(j.memory.e820[2]).toEqual({ base: '0x100000', size: '0x7ff00000', type: 'usable' });
+    expect(j.seamrr).toEqual({ base: '0x80000000', size: '0x2000000', enabled: true, locked: true });
+    expect(j.topology).toEqual({ packages: 2, coresPerPackage: 1, threadsPerCore: 2 });
+    expect(r.stdout).not.toMatch(/"(base|size)": \d/);
+    const file = tempFile('ref.json', r.stdout);
+    const run = tdxsim(['run', '--platform', file]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('verdict: pass');
+  });
+
   it('presets lists each preset with CPU model, topology, usable RAM and KeyIDs', () => {
     const r = tdxsim(['presets']);
     expect(r.status).toBe(0);

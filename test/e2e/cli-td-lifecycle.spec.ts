@@ -38,7 +38,9 @@ describe('tdxsim run --scenario td-migrate --seamcalls', () => {
       'CPU 0 TDH.MNG.KEY.FREEID -> TDX_SUCCESS',
     ]);
     expect(calls[calls.length - 1]).toBe('CPU 0 TDH.PHYMEM.PAGE.WBINVD -> TDX_SUCCESS');
-    expect(r.stdout).toContain('-- note: td.run on CPU 0: TDH.VP.ENTER 0x4d\n-- note: td.run on CPU 1: TDH.VP.ENTER 0x4d\n-- note: td.destroy: 0\n-- no findings\n');
+    expect(r.stdout).toContain(
+      '-- note: td.run on CPU 0: TDH.VP.ENTER 0x4d (TDX_SUCCESS, exit reason 77 (TDCALL))\n-- note: td.run on CPU 1: TDH.VP.ENTER 0x4d (TDX_SUCCESS, exit reason 77 (TDCALL))\n-- note: td.destroy: 0 (success)\n-- no findings\n',
+    );
     expect(r.stdout).toContain('verdict: pass (expected: no findings; found: none)');
   });
 });
@@ -50,7 +52,7 @@ describe('tdxsim run: the refused teardowns', () => {
     const calls = seamcalls(r.stdout);
     expect(calls[calls.length - 1]).toBe('CPU 0 TDH.MNG.VPFLUSHDONE -> TDX_FLUSHVP_NOT_DONE');
     expect(r.stdout).not.toContain('kvm_intel:');
-    expect(r.stdout).toContain('-- note: td.destroy: -5\n');
+    expect(r.stdout).toContain('-- note: td.destroy: -5 (EIO)\n');
   });
 
   it('td-reclaim-ubuntu-6.8: the real reports\' line three times, exit 0 (the expected verdict)', () => {

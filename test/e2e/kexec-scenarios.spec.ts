@@ -34,7 +34,7 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     expect(c.length).toBeGreaterThan(0);
     const td = c.find((f) => f.details['staleWriter'] === 'td1');
     expect(td?.details).toMatchObject({ staleKeyId: 17, fromCpu: 1, overwrittenKeyId: 0, overwrittenWriter: 'kernel#1', cause: 'evict' });
-    expect(td?.message).toMatch(/^silent corruption: \d+ lines (in \d+ ranges, first at|from) 0x[0-9a-f]+: a stale KeyID 17 alias \(written by td1\) was written back from CPU 1's cache \(evict\) over newer data written through KeyID 0 by kernel#1$/);
+    expect(td?.message).toMatch(/^silent corruption: \d+ lines (in \d+ ranges, first at|from) 0x[0-9a-f]+ \(private memory of TD 1, HKID 17\): a stale KeyID 17 alias \(written by td1\) was written back from CPU 1's cache \(evict\) over newer data written through KeyID 0 by kernel#1$/);
   });
 
   it('tdx-host-v8 and tdx-host-rfc flush in stop_this_cpu even when TDX was never initialized', () => {
@@ -94,9 +94,38 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     expect(flushes).toMatch(/^kexec: cache flushes before the jump: (CPU [1-7] stop_this_cpu at [\d.]+ s; ){7}CPU 0 relocate_kernel at [\d.]+ s$/);
   });
 
+  it('AMD: with kvm_intel not loaded there is no /dev/kvm, and td.create says so instead of -22', () => {
+    const r = one('default', { platform: 'amd-sme-2s' });
+    expect(r.runs[0]!.notes.filter((n) => n.startsWith('td.create'))).toEqual(['td.create: no /dev/kvm: kvm_intel is not loaded (modprobe kvm_intel failed with -95 (EOPNOTSUPP)); open("/dev/kvm") fails with ENOENT']);
+    // An Intel host whose kvm_intel loaded with TDX off still answers a TD with -EINVAL (KVM has no TDX VM type).
+    const off = one('default', { platform: 'small-2s', module: '1.5.06', kernel: 'linux-6.6' });
+    expect(off.runs[0]!.notes.filter((n) => n.startsWith('td.create') || n.startsWith('kvm.load'))).toEqual(['kvm.load: 0', 'td.create: -22', 'kvm.load: 0']);
+  });
+
   it('the 2022 RFC leaves the kexec-ing CPU unflushed: its dirty TDR line hits the new kernel', () => {
     const r = one('kexec-rfc-td');
     expect(r.verdict).toBe('pass');
     expect(r.findings.find((f) => f.class === 'silent-corruption')?.details).toMatchObject({ fromCpu: 0, overwrittenWriter: 'kernel#1' });
+  });
+
+  it('kexec-rfc-td names the TDR page and KeyID in the finding, and its timeline marks CPU 0\'s SEAMCALLs that dirtied the lines', () => {
+    const r = one('kexec-rfc-td');
+    const sc = r.findings.filter((f) => f.class === 'silent-corruption');
+    expect(sc.map((f) => f.message)).toEqual([
+      'silent corruption: 2 lines in 2 ranges, first at 0x17efed040 (TDR page of TD 1, HKID 17): a stale KeyID 16 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
+      'silent corruption: line 0x17efe6000 (TDVPR page of TD 1, HKID 17): a stale KeyID 17 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
+    ]);
+    expect(sc[0]?.details['page']).toBe('TDR page of TD 1, HKID 17');
+    const causes = r.runs[0]!.timelineEvents.filter((m) => m.fields['mark'] === 'stale-line-dirtied');
+    expect(causes.map((m) => [m.t, m.cpu, m.label])).toEqual([
+      [27_198_150, 0, '0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s'],
+      [27_206_150, 0, '0x17efe6000 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s'],
+      [27_739_150, 0, '0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s'],
+    ]);
+    expect(causes[2]?.fields).toEqual({ mark: 'stale-line-dirtied', pa: '0x17efed000', keyId: 16, leaf: 'TDH.MEM.PAGE.AUG', page: 'TDR page of TD 1, HKID 17', writebackNs: 33_048_358 });
+    // Every cause is before the jump, on the timeline of the old kernel.
+    const jump = r.runs[0]!.timelineEvents.find((m) => m.fields['mark'] === 'kexec jump')?.t ?? 0;
+    expect(jump).toBe(31_008_358);
+    expect(causes.every((m) => m.t < jump)).toBe(true);
   });
 });

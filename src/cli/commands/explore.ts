@@ -120,11 +120,14 @@ export function formatExplore(r: ExploreResult): string {
   const cx = d.counterexample;
   if (cx !== undefined) {
     out.push(`replay: ${r.replay ?? ''}`);
+    if (r.report !== undefined) {
+      out.push(`report: ${r.report}`);
+    }
     out.push(`FAILED: ${r.scenario}, strategy ${d.strategy}, seed ${d.seed}: ${stats}`);
     out.push(`finding [${cx.finding.class}]: ${cx.finding.message}`);
     out.push(`path ${cx.path === '' ? '(empty)' : cx.path} (shrunk from ${cx.originalPath === '' ? '(empty)' : cx.originalPath} in ${cx.shrinkAttempts} replays; replay ${cx.replayed ? 'reproduces it' : 'did NOT reproduce it'}); ${cx.faults}`);
     out.push('', 'timeline:', ...timelineText(cx.timeline).map((l) => `  ${l}`), '', 'dmesg (tail):', ...cx.dmesgTail.map((l) => `  ${l}`));
-    out.push('', 'hint: run the replay command to see this execution again; add --json for machine-readable output.');
+    out.push('', 'hint: run the replay command to see this execution again, or the report command to draw it as an HTML page; add --json for machine-readable output.');
   } else if (d.claim === 'proved') {
     out.push(`PASSED (proved): ${r.scenario}: exhaustive search complete, no finding on any schedule: ${stats}`);
   } else if (d.claim === 'proved-in-shard') {
@@ -160,7 +163,7 @@ function parseShard(s: string): { index: number; count: number } {
 const SHARD_FORMAT = 'tdxsim-explore/1';
 
 function toJson(r: ExploreResult): string {
-  return `${JSON.stringify({ format: SHARD_FORMAT, scenario: r.scenario, campaign: r.campaign, replay: r.replay ?? null, ...r.details }, null, 2)}\n`;
+  return `${JSON.stringify({ format: SHARD_FORMAT, scenario: r.scenario, campaign: r.campaign, replay: r.replay ?? null, report: r.report ?? null, ...r.details }, null, 2)}\n`;
 }
 
 function readShard(file: string): ExploreResult {
@@ -173,8 +176,14 @@ function readShard(file: string): ExploreResult {
   if (j['format'] !== SHARD_FORMAT) {
     throw new TdxsimError('TDXSIM_BAD_MERGE', `explore merge: ${file} is not a result written by explore --out`);
   }
-  const { format: _f, scenario, campaign, replay, ...details } = j;
-  return { scenario: String(scenario), campaign: String(campaign), ...(typeof replay === 'string' ? { replay } : {}), details: details as unknown as ExploreResult['details'] };
+  const { format: _f, scenario, campaign, replay, report, ...details } = j;
+  return {
+    scenario: String(scenario),
+    campaign: String(campaign),
+    ...(typeof replay === 'string' ? { replay } : {}),
+    ...(typeof report === 'string' ? { report } : {}),
+    details: details as unknown as ExploreResult['details'],
+  };
 }
 
 function finish(r: ExploreResult, o: ExploreOpts, ctx: CommandContext): void {

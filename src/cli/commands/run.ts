@@ -1,7 +1,9 @@
 /** `tdxsim run`: run a scenario and print its dmesg transcript and findings. */
+import { existsSync } from 'node:fs';
+
 import type { Command } from 'commander';
 
-import { runJson } from '../../api/index.js';
+import { namedScenario, runJson } from '../../api/index.js';
 import type { RunRequest, RunResult } from '../../api/index.js';
 import { runReplayCommand } from '../../api/shell.js';
 import type { CommandContext } from '../cli.js';
@@ -31,7 +33,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     program
       .command('run')
       .description('run a scenario (default: the embedded one) and print its dmesg and findings')
-      .argument('[scenario.json]', 'scenario file')
+      .argument('[scenario]', 'scenario file, or the name of an embedded scenario when no such file exists (as --scenario)')
       .option('--scenario <name>', 'embedded scenario to run'),
   )
     .option('--path <p>', 'replay this choice path (dot-separated)')
@@ -39,7 +41,13 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--json', 'print JSON')
     .option('--seamcalls', 'also print every SEAMCALL: time, CPU, leaf and status')
     .addHelpText('after', '\nProgress: a line every 10 s on stderr off a terminal (a status line on one). SIGINT/SIGTERM stop the run with a summary of how far it got.\nExit codes: 0 verdict pass, 1 findings (verdict fail), 2 bad input, 130/143 stopped by SIGINT/SIGTERM.')
-    .action(async (file: string | undefined, o: RunOpts) => {
+    .action(async (arg: string | undefined, o: RunOpts) => {
+      // `run kexec-rfc-td` means the embedded scenario, unless a file of that name exists.
+      const byName = arg !== undefined && o.scenario === undefined && !arg.endsWith('.json') && !existsSync(arg) && namedScenario(arg) !== undefined;
+      const file = byName ? undefined : arg;
+      if (byName) {
+        o.scenario = arg;
+      }
       const req: RunRequest = {
         ...(file !== undefined ? { file } : {}),
         ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),

@@ -1,7 +1,7 @@
 /** `tdxsim schema` prints the platform or scenario JSON Schema; `presets` and `scenarios` list what is embedded (or print one). */
 import type { Command } from 'commander';
 
-import { namedScenario, platformJsonSchema, presetInput, presetNames, resolvePlatform, scenarioJsonSchema, scenarioNames, TdxsimError } from '../../api/index.js';
+import { namedScenario, platformJsonSchema, presetInput, presetNames, resolvePlatform, scenarioJsonSchema, scenarioNames, TdxsimError, withHexAddresses } from '../../api/index.js';
 import type { CommandContext } from '../cli.js';
 
 /** Register `schema` and `presets`. */
@@ -71,6 +71,7 @@ export function registerSchema(program: Command, _ctx: CommandContext): void {
       if (p === undefined) {
         throw new TdxsimError('TDXSIM_UNKNOWN_PRESET', `unknown preset "${name}" (known: ${presetNames().join(', ')})`);
       }
-      process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
+      // Addresses and sizes in hex, as firmware tables and dmesg print them (the schema takes both).
+      process.stdout.write(`${JSON.stringify(withHexAddresses(p), null, 2)}\n`);
     });
 }

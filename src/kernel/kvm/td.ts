@@ -32,7 +32,7 @@ import { hex, hex16 } from '../../base/u64.js';
 import type { Cpu } from '../../platform/Cpu.js';
 import type { Prog } from '../../platform/Exec.js';
 import { seamRegs } from '../../platform/Seam.js';
-import { EINVAL, EIO, ENOMEM } from '../errno.js';
+import { EINVAL, EIO, ENOENT, ENOMEM } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { Kernel } from '../Kernel.js';
 import { smp_call_on_cpu } from '../smp.js';
@@ -264,6 +264,12 @@ function packageLeaders(k: Kernel): Cpu[] {
  * @see linux __tdx_td_init(), tdx_td_init(), tdx_td_vcpu_init()
  */
 export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<{ ret: KernelStatus; td: Td | undefined }> {
+  if (!k.kvm.loaded) {
+    // No /dev/kvm: kvm_init() registers the device, and a vendor module whose init failed (or
+    // never ran) never calls it, so the VMM's open("/dev/kvm") fails with ENOENT before any ioctl.
+    // @see linux virt/kvm/kvm_main.c kvm_init(): misc_register(&kvm_dev) (v6.18); arch/x86/kvm/vmx/main.c vt_init()
+    return { ret: -ENOENT, td: undefined };
+  }
   if (!k.kvm.enable_tdx) {
     return { ret: -EINVAL, td: undefined };
   }

@@ -13,6 +13,9 @@ import type { Finding } from '../findings.js';
 /** Decide whether a stale write-back matters. */
 export type RelevanceFilter = (w: StaleWriteback) => boolean;
 
+/** What a physical address was (a TD's TDR page...), or undefined when nothing is known. */
+export type PageDescriber = (pa: number) => string | undefined;
+
 function who(writer: string): string {
   return writer;
 }
@@ -21,7 +24,7 @@ function who(writer: string): string {
  * Turn stale write-backs into findings, one per (CPU, stale KeyID and writer, overwritten KeyID
  * and writer): a TD's worth of lines written back over a new kernel is one story, not thousands.
  */
-export function corruptionFindings(stale: readonly StaleWriteback[], seed: number, path: string, relevant: RelevanceFilter = () => true): Finding[] {
+export function corruptionFindings(stale: readonly StaleWriteback[], seed: number, path: string, relevant: RelevanceFilter = () => true, describe: PageDescriber = () => undefined): Finding[] {
   const groups = new Map<string, { first: StaleWriteback; lines: number; ranges: number }>();
   for (const w of stale) {
     if (!relevant(w)) {
@@ -39,7 +42,8 @@ export function corruptionFindings(stale: readonly StaleWriteback[], seed: numbe
   const out: Finding[] = [];
   for (const { first: w, lines, ranges } of groups.values()) {
     const pa = w.lineStart * LINE_SIZE;
-    const span = lines === 1 ? `line ${hex(pa)}` : ranges === 1 ? `${lines} lines from ${hex(pa)}` : `${lines} lines in ${ranges} ranges, first at ${hex(pa)}`;
+    const page = describe(pa);
+    const span = `${lines === 1 ? `line ${hex(pa)}` : ranges === 1 ? `${lines} lines from ${hex(pa)}` : `${lines} lines in ${ranges} ranges, first at ${hex(pa)}`}${page !== undefined ? ` (${page})` : ''}`;
     out.push({
       class: 'silent-corruption',
       message: `silent corruption: ${span}: a stale KeyID ${w.key} alias (written by ${who(w.staleWriter)}) was written back from CPU ${w.cpu}'s cache (${w.cause}) over newer data written through KeyID ${w.overwrittenKey} by ${who(w.overwrittenWriter)}`,
@@ -48,6 +52,7 @@ export function corruptionFindings(stale: readonly StaleWriteback[], seed: numbe
       path,
       details: {
         pa: hex(pa),
+        ...(page !== undefined ? { page } : {}),
         lines,
         ranges,
         staleKeyId: w.key,

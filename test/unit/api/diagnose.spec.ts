@@ -8,6 +8,9 @@ import { codeOf } from '../../__test-helpers__/errors.js';
 import { classify, diagnose, diffLines } from '../../../src/tools/diagnose.js';
 import type { DiagnoseResult } from '../../../src/tools/diagnose.js';
 import { mainBoot, parseDmesg, stripLogPrefix } from '../../../src/tools/parse/dmesg.js';
+import type { U64 } from '../../../src/base/u64.js';
+import { seamcallErrLines } from '../../../src/kernel/tdx/seamcall.js';
+import { seamRegs } from '../../../src/platform/Seam.js';
 
 const FIX = 'test/fixtures/dmesg';
 
@@ -163,8 +166,8 @@ describe('diagnose: classification rules on synthetic logs', () => {
     expect(cls(['virt/tdx: module initialized', 'kvm_intel: Disable TDX: MAX_VCPU_PER_TD (576) smaller than number of logical CPUs (960).'])).toBe('kvm-refused');
     expect(cls(['virt/tdx: SEAMCALL (0x0000000000000021) failed: 0xc000091400000000'])).toBe('cpu-msr-misconfiguration');
     expect(cls(['virt/tdx: SEAMCALL (0x0000000000000021) failed: 0x8000ff00ffff0000'])).toBe('module-not-loaded');
-    // A failure after a successful init (a late CPU) does not decide the init.
-    expect(cls(['virt/tdx: module initialized', 'virt/tdx: SEAMCALL (0x0000000000000023) failed: 0xc000050b00000000'])).toBe('success');
+    // A failure after a successful init (a late CPU) does not undo the init, but it is a failure at run time.
+    expect(cls(['virt/tdx: module initialized', 'virt/tdx: SEAMCALL (0x0000000000000023) failed: 0xc000050b00000000'])).toBe('runtime-seamcall-failure');
   });
 
   it('strips every timestamp and prefix form', () => {
@@ -212,10 +215,45 @@ describe('diagnose: bad input', () => {
 });
 
 describe('diagnose at scale', () => {
-  it('20,000 SEAMCALL failure lines after a successful init: still the successful init, in linear time', () => {
+  it('20,000 SEAMCALL failure lines after a successful init: a runtime failure, not success, in linear time', () => {
     const base = readFileSync('test/fixtures/dmesg/linux-6.8-success.dmesg', 'utf8');
     const noise = Array.from({ length: 20_000 }, () => '[   99.000000] virt/tdx: SEAMCALL (0x0000000000000022) failed: 0xc0000c0000000000').join('\n');
     const d = diagnose({ text: `${base}${noise}\n`, name: 'sc20k.dmesg', reproduce: false });
-    expect(d.classification.class).toBe('success');
+    expect(d.classification.class).toBe('runtime-seamcall-failure');
+    expect(d.classification.explanation.startsWith('the TDX module initialised (line 62), then 20000 SEAMCALL failure(s) at run time: 20000 × TDH.SYS.RD returned')).toBe(true);
+  });
+});
+
+describe('diagnose: a healthy init followed by failing SEAMCALLs at run time', () => {
+  /** The model's own failure lines for TDH.SYS.RD (seamcall_prerr_ret: status line plus two register lines). */
+  const rdFailure = (t: number): string[] =>
+    seamcallErrLines(34n, { ret: 0xc0000c0000000000n as U64, out: seamRegs({ rdx: 0xffffffffffffffffn }) }, 'seamcall_prerr_ret').map((l) => `[  ${(100 + t / 1000).toFixed(6)}] virt/tdx: ${l}`);
+  const base = readFileSync('test/fixtures/dmesg/linux-6.8-success.dmesg', 'utf8');
+
+  it('thousands of runtime TDH.SYS.RD failures after "module initialized" are named, counted and explained, never "success"', () => {
+    const text = `${base}${Array.from({ length: 3000 }, (_, i) => rdFailure(i).join('\n')).join('\n')}\n`;
+    const d = diagnose({ text, name: 'rd3k.dmesg', reproduce: false });
+    expect(d.classification.class).toBe('runtime-seamcall-failure');
+    expect(d.classification.title).toBe('SEAMCALL failures at run time, not at initialisation (TD build, run or teardown, or a later metadata read)');
+    expect(d.classification.explanation).toBe(
+      'the TDX module initialised (line 62), then 3000 SEAMCALL failure(s) at run time: 3000 × TDH.SYS.RD returned TDX_METADATA_FIELD_ID_INCORRECT (0xc0000c0000000000): the metadata field id is malformed or this module version does not have the field; reads of the module\'s global metadata after initialisation (the log does not name the reader): TDX stays up; each read failed for its caller',
+    );
+    expect(d.classification.evidence.map((e) => e.line)).toEqual([62, 64]);
+    expect(d.cause).toBe(d.classification.explanation);
+    expect(d.remedy.at(-1)).toBe(
+      'TDX initialised and stays usable: these are later reads of module metadata; find the reader (KVM, a tool or a driver reading TDX metadata) from what ran at those timestamps, and give it a module that has the field or stop it asking',
+    );
+    // The init succeeded, so the runtime failure does not pick the module release.
+    expect(d.inferred.module.profile).toBe('1.5.05');
+  });
+
+  it('several runtime leaves and statuses: each pair counted in order of first appearance', () => {
+    const lp = '[  120.000000] virt/tdx: SEAMCALL (0x0000000000000023) failed: 0xc000050500000000';
+    const text = `${base}${rdFailure(1).join('\n')}\n${lp}\n${lp}\n${rdFailure(2).join('\n')}\n`;
+    const d = diagnose({ text, name: 'mixed.dmesg', reproduce: false });
+    expect(d.classification.class).toBe('runtime-seamcall-failure');
+    expect(d.classification.explanation).toMatch(
+      /^the TDX module initialised \(line 62\), then 4 SEAMCALL failure\(s\) at run time: 2 × TDH\.SYS\.RD returned TDX_METADATA_FIELD_ID_INCORRECT \(0xc0000c0000000000\): [^;]+; 2 × TDH\.SYS\.LP\.INIT returned TDX_SYS_NOT_READY \(0xc000050500000000\): [^;]+; after initialisation: the host's TDX came up, later SEAMCALLs failed$/,
+    );
   });
 });

@@ -49,6 +49,20 @@ describe('report model', () => {
     expect(r.model.verdictText).toBe('verdict fail (expected: none; found: seamcall-after-flush, silent-corruption)');
   });
 
+  it('kexec-rfc-td: the chart marks where CPU 0 dirtied the TDR line written back stale (the cause)', () => {
+    const m = buildReport({ scenario: 'kexec-rfc-td' }).model.main;
+    const causes = m.events.filter((e) => e.fields['mark'] === 'stale-line-dirtied').map((e) => `CPU ${e.cpu} ${e.t}: ${e.label}`);
+    expect(causes).toEqual([
+      'CPU 0 27198150: 0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s',
+      'CPU 0 27206150: 0x17efe6000 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s',
+      'CPU 0 27739150: 0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s',
+    ]);
+    expect(m.findings.filter((f) => f.class === 'silent-corruption').map((f) => f.message.split(': a stale')[0])).toEqual([
+      'silent corruption: 2 lines in 2 ranges, first at 0x17efed040 (TDR page of TD 1, HKID 17)',
+      'silent corruption: line 0x17efe6000 (TDVPR page of TD 1, HKID 17)',
+    ]);
+  });
+
   it('ties corruption findings to their lines, and shows those lines dirty just before the jump', () => {
     const m = buildReport({ scenario: 'kexec-mutant' }).model.main;
     const td = m.findings.find((f) => f.class === 'silent-corruption' && f.cpu === 1);

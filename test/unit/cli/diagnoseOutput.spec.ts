@@ -29,11 +29,27 @@ describe('diagnose output on huge logs', () => {
   });
 
   it('a section of many different lines stops after MAX_SECTION_LINES and counts the rest', () => {
-    const items = Array.from({ length: 1000 }, (_v, i) => ({ line: i + 1, text: i % 2 === 0 ? 'a' : 'b' }));
+    const items = Array.from({ length: 1000 }, (_v, i) => ({ line: i + 1, text: `t${i}` }));
     const out = collapseRuns(items, (x) => x.text, (x) => `  line ${x.line}  ${x.text}`, '  ');
     expect(out).toHaveLength(MAX_SECTION_LINES + 1);
-    expect(out[MAX_SECTION_LINES - 1]).toBe(`  line ${MAX_SECTION_LINES}  b`);
+    expect(out[MAX_SECTION_LINES - 1]).toBe(`  line ${MAX_SECTION_LINES}  t${MAX_SECTION_LINES - 1}`);
     expect(out[MAX_SECTION_LINES]).toBe(`  ... ${1000 - MAX_SECTION_LINES} more (every one is in the --json output)`);
+  });
+
+  it('a block repeated as a whole (a failure line and its register lines) prints once per line, counted', () => {
+    expect(collapseRuns([1, 2, 3, 1, 2, 3, 1, 2, 3, 4], String, (x, z, n) => `${x}x${n}`, '')).toEqual(['1x3', '2x3', '3x3', '4x1']);
+    // Twice is not folded; a block inside runs of one line is.
+    expect(collapseRuns(['a', 'b', 'a', 'b', 'c'], (x) => x, (x, _z, n) => `${x}x${n}`, '')).toEqual(['ax1', 'bx1', 'ax1', 'bx1', 'cx1']);
+    const sc = '[   99.000000] virt/tdx: SEAMCALL (0x0000000000000022) failed: 0xc0000c0000000000\n[   99.000000] virt/tdx: RCX 0x0000000000000000 RDX 0xffffffffffffffff R08 0x0000000000000000\n[   99.000000] virt/tdx: R09 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000\n';
+    const text = `${BASE.endsWith('\n') ? BASE : `${BASE}\n`}${sc.repeat(3000)}`;
+    const first = text.split('\n').length - 1 - 9000 + 1;
+    const lines = formatDiagnosis(diagnose({ text, name: 'rd3k.dmesg', reproduce: false })).split('\n');
+    expect(lines.filter((l) => /^ {2}line +\d+ {2}virt\/tdx: (SEAMCALL|RCX|R09)/.test(l))).toEqual([
+      `  line ${String(first).padStart(4)}  virt/tdx: SEAMCALL (0x0000000000000022) failed: 0xc0000c0000000000  (3000 times, through line ${first + 8997})`,
+      `  line ${String(first + 1).padStart(4)}  virt/tdx: RCX 0x0000000000000000 RDX 0xffffffffffffffff R08 0x0000000000000000  (3000 times, through line ${first + 8998})`,
+      `  line ${String(first + 2).padStart(4)}  virt/tdx: R09 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000  (3000 times, through line ${first + 8999})`,
+    ]);
+    expect(lines.length).toBeLessThan(60);
   });
 
   it('runs are counted with their first and last item', () => {

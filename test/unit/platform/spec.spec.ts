@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parsePlatformSpec, platformJsonSchema } from '../../../src/platform/spec.js';
+import { parsePlatformSpec, platformJsonSchema, withHexAddresses } from '../../../src/platform/spec.js';
 import { presetInput, presetNames } from '../../../src/platform/presets.js';
 
 function problems(mutate: (p: Record<string, any>) => void): string[] {
@@ -57,6 +57,42 @@ describe('platform description validation', () => {
     p['seamrr']['base'] = '0x80000000';
     const r = parsePlatformSpec(p);
     expect(r.ok && r.spec.seamrr.base).toBe(0x80000000);
+  });
+
+  it('every preset written with hex addresses and sizes validates to the same platform', () => {
+    for (const name of presetNames()) {
+      const input = presetInput(name)!;
+      const hex = withHexAddresses(input);
+      expect(parsePlatformSpec(hex), name).toEqual(parsePlatformSpec(input));
+    }
+    const ref = withHexAddresses(presetInput('ref')!);
+    expect(ref.memory.e820[4]).toEqual({ base: '0x100000000', size: '0x100000000', type: 'usable' });
+    expect(ref.seamrr).toEqual({ base: '0x80000000', size: '0x2000000', enabled: true, locked: true });
+    expect(ref.cmrs).toEqual([
+      { base: '0x0', size: '0x80000000' },
+      { base: '0x100000000', size: '0x100000000' },
+    ]);
+    expect(ref.keyids).toEqual({ bits: 6, mktme: 31, tdx: 32 });
+  });
+
+  it('the JSON Schema describes every field, for editor hints', () => {
+    const s = platformJsonSchema() as Record<string, any>;
+    const missing: string[] = [];
+    const walk = (o: Record<string, any>, path: string): void => {
+      for (const [k, v] of Object.entries((o['properties'] ?? {}) as Record<string, Record<string, any>>)) {
+        if (typeof v['description'] !== 'string' || v['description'] === '') {
+          missing.push(`${path}${k}`);
+        }
+        walk(v, `${path}${k}.`);
+        if (v['items'] !== undefined) {
+          walk(v['items'] as Record<string, any>, `${path}${k}[].`);
+        }
+      }
+    };
+    walk(s, '');
+    expect(missing).toEqual([]);
+    expect(s['properties']['keyids']['properties']['tdx']['description']).toBe('NUM_TDX_PRIV_KIDS (MSR 0x87 bits 63:32): private KeyIDs for TDX; 0 means the BIOS did not enable TDX');
+    expect(s['properties']['seamrr']['properties']['base']['description']).toBe('start of SEAMRR (the range holding the TDX module): a physical address, as a "0x..." hex string (e.g. "0x100000000") or a number of bytes');
   });
 
   it('publishes a JSON Schema that names the fields', () => {

@@ -447,9 +447,9 @@ describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
   });
 
   it('both embedded scenarios pass, and diagnose classifies their dmesg as runtime-seamcall-failure', () => {
-    for (const [name, line, n] of [
-      ['td-reclaim-metadata-incorrect', LINE_618, 1],
-      ['td-reclaim-ubuntu-6.8', LINE_UBUNTU, 3],
+    for (const [name, line, n, initLine] of [
+      ['td-reclaim-metadata-incorrect', LINE_618, 1, 18],
+      ['td-reclaim-ubuntu-6.8', LINE_UBUNTU, 3, 21],
     ] as const) {
       const res = run({ scenario: name });
       expect(res.verdict).toBe('pass');
@@ -459,7 +459,7 @@ describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
       const d = diagnose({ text: (one?.dmesgFormatted ?? []).join('\n'), name, reproduce: false });
       expect(d.classification.class).toBe('runtime-seamcall-failure');
       expect(d.classification.explanation).toBe(
-        `${n} SEAMCALL failure(s) of TDH.PHYMEM.PAGE.RECLAIM (first: TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX) while KVM tore a TD down and reclaimed its pages; the module itself had initialised: the host's TDX came up, a TD operation failed`,
+        `the TDX module initialised (line ${initLine}), then ${n} SEAMCALL failure(s) at run time: ${n} × TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001): TDH.PHYMEM.PAGE.RECLAIM found the page's PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero); while KVM tore a TD down and reclaimed its pages: the host's TDX came up, a TD operation failed`,
       );
     }
   });
