@@ -9,6 +9,7 @@ import { runReplayCommand } from '../../api/shell.js';
 import type { CommandContext } from '../cli.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM } from '../exitCodes.js';
 import { formatRunResult } from '../format.js';
+import { colourWanted, highlightRunText } from '../highlight.js';
 import { runInWorker } from '../longRun.js';
 import { machineOptions } from '../options.js';
 
@@ -68,7 +69,12 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       const r = done.result;
       const multi = r.runs.length > 1 || o.variant !== undefined;
       const replay = (runName: string, seed: number, path: string): string => runReplayCommand({ ...o, ...(file !== undefined ? { file } : {}) }, r.scenario, multi ? runName : undefined, seed, path);
-      process.stdout.write(o.json === true ? `${JSON.stringify(runJson(r, { seamcalls: o.seamcalls === true }), null, 2)}\n` : formatRunResult(r, replay, o.seamcalls === true));
+      if (o.json === true) {
+        process.stdout.write(`${JSON.stringify(runJson(r, { seamcalls: o.seamcalls === true }), null, 2)}\n`);
+      } else {
+        const text = formatRunResult(r, replay, o.seamcalls === true);
+        process.stdout.write(colourWanted(process.stdout.isTTY === true, process.env) ? highlightRunText(text) : text);
+      }
       ctx.exitCode = r.verdict === 'pass' ? EXIT_OK : EXIT_FINDINGS;
     });
 }
