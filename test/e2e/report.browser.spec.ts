@@ -128,14 +128,14 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#timeline line.divergence').count()).toBe(1);
     expect(await page.locator('#timeline-other line.divergence').count()).toBe(1);
     expect(await page.locator('#divergence').innerText()).toBe(
-      'first divergence at event 45: counterexample CPU 1: stop_this_cpu: run 1 at 1.029027 s; default schedule (first option at every choice, no faults) CPU 0: send NMI to CPU 1 at 1.030025 s',
+      'first divergence at event 45: counterexample CPU 1: stop_this_cpu: run 1 at 1.029029 s; default schedule (first option at every choice, no faults) CPU 0: send NMI to CPU 1 at 1.030027 s',
     );
     // "from the kexec on" zooms to the kexec path: more of its labels fit.
     await page.locator('#tl-fit-kexec').click();
     expect(await page.locator('#timeline text.ev-label').allTextContents()).toEqual([
       'kexec: kernel_kexec',
       'send CALL_FUNCTION to CPU 1',
-      'WBINVD (3 dirty lines)',
+      'WBINVD (774 dirty lines)',
       'take CALL_FUNCTION',
       'TDH.VP.FLUSH',
       'take REBOOT',
@@ -151,7 +151,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     // Clicking the chart at the finding's diamond picks the moment for the cache view.
     await page.locator('#timeline path.finding-mark').click();
     expect(await page.locator('#findings .finding.selected').count()).toBe(1);
-    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('kexec jump on CPU 0 (1.033053 s)');
+    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('kexec jump on CPU 0 (1.033055 s)');
     await page.screenshot({ path: join(SHOTS, 'explore-race.png'), fullPage: true });
     expect(errors).toEqual([]);
   });
