@@ -178,7 +178,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
         return;
       case 'td.create':
         for (let i = 0; i < s.count; i++) {
-          const r = this.run(0, m.createTd({ pages: Math.max(1, Math.floor((s.memMiB * 2 ** 20) / 4096)), ...(s.cpu !== undefined ? { runCpu: s.cpu } : {}) }), 'td.create');
+          const r = this.run(0, m.createTd({ pages: Math.max(1, Math.floor((s.memMiB * 2 ** 20) / 4096)), vcpus: s.vcpus, ...(s.cpu !== undefined ? { runCpu: s.cpu } : {}) }), 'td.create');
           this.results.push(`td.create: ${r.ret}`);
           if (r.td !== undefined) {
             this.tds.push(r.td);
@@ -202,8 +202,8 @@ export class MachineSession implements KernelSession, StateFingerprinter {
           this.results.push(`td.run: CPU ${s.cpu} is offline`);
           return;
         }
-        const st = this.run(s.cpu, m.runTd(td, s.cpu), 'td.run');
-        this.results.push(`td.run on CPU ${s.cpu}: TDH.VP.ENTER ${st < 0n ? 'not issued' : hex(st)}`);
+        const st = this.run(s.cpu, m.runTd(td, s.cpu, s.vcpu), 'td.run');
+        this.results.push(`td.run${s.vcpu === 0 ? '' : ` vCPU ${s.vcpu}`} on CPU ${s.cpu}: TDH.VP.ENTER ${st < 0n ? 'not issued' : hex(st)}`);
         return;
       }
       case 'td.release': {
@@ -549,7 +549,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       regions: this.tds
         .flatMap((td) => {
           const label = `TD ${td.id} (HKID ${td.hkid})`;
-          const control = [td.tdr, ...td.tdcs, ...td.tdvpr, ...td.sept].map((pa) => ({ base: pa, end: pa + 4096, label }));
+          const control = [td.tdr, ...td.tdcs, ...td.vcpus.map((v) => v.tdvpr), ...td.sept].map((pa) => ({ base: pa, end: pa + 4096, label }));
           return [...control, ...td.ranges.map((r) => ({ base: r.pa, end: r.pa + r.size, label }))];
         })
         .slice(0, 20_000),
