@@ -28,8 +28,8 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
       ],
       tds: [{ tdr: '0x17efed000', hkid: 17, lifecycle: 'TD_KEYS_CONFIGURED' }],
     });
-    expect(v.cache).toEqual({ cpu: 1, lines: 4096, dirtyLines: 4096, ranges: [{ keyId: 17, base: '0x17efa1000', end: '0x17efe1000', lines: 4096, dirty: true, version: 550, writer: 'td1' }] });
-    expect(v.line).toEqual({ pa: '0x17efa1000', memory: { keyId: 17, tdOwned: true, poison: false, version: 548, writer: 'tdx-module' }, cached: [{ cpu: 1, keyId: 17, dirty: true, version: 550, writer: 'td1' }] });
+    expect(v.cache).toEqual({ cpu: 1, lines: 4096, dirtyLines: 4096, ranges: [{ keyId: 17, base: '0x17efa1000', end: '0x17efe1000', lines: 4096, dirty: true, version: 561, writer: 'td1' }] });
+    expect(v.line).toEqual({ pa: '0x17efa1000', memory: { keyId: 17, tdOwned: true, poison: false, version: 559, writer: 'tdx-module' }, cached: [{ cpu: 1, keyId: 17, dirty: true, version: 561, writer: 'td1' }] });
   });
 
   it('at the jump: the others stopped in the REBOOT handler, KVM flushed CPU 1 before the stop, the TD\'s PAMT entries are still there', () => {
@@ -43,7 +43,7 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
       [3, false, false, true, false, 1, 0, 'REBOOT'],
     ]);
     expect(v.cache).toEqual({ cpu: 1, lines: 0, dirtyLines: 0, ranges: [] });
-    expect(v.line?.memory).toEqual({ keyId: 17, tdOwned: true, poison: false, version: 550, writer: 'td1' });
+    expect(v.line?.memory).toEqual({ keyId: 17, tdOwned: true, poison: false, version: 561, writer: 'td1' });
     expect(v.pamt?.ranges).toEqual([
       { base: '0x17ef00000', end: '0x17efe1000', pages: 225, pt: 'PT_REG', level: '4K', owner: '0x17efed000', ownerHkid: 17 },
       { base: '0x17efe1000', end: '0x17efe6000', pages: 5, pt: 'PT_TDCX', level: '4K', owner: '0x17efed000', ownerHkid: 17 },
@@ -102,7 +102,7 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
       '    1    0  yes     yes  -    -     -    yes         -              0   4096  idle',
       '    2    1  yes     yes  -    -     -    yes         -              0      1  idle',
     ]);
-    expect(r.stdout).toContain('     17  0x17efa1000         0x17efe1000          4096  yes        550  td1\n');
+    expect(r.stdout).toContain('     17  0x17efa1000         0x17efe1000          4096  yes        561  td1\n');
     const bad = tdxsim(['inspect', 'default', '--at', '9']);
     expect([bad.status, bad.stdout, bad.stderr]).toEqual([2, '', 'tdxsim: --at 9: never reached: the scenario has steps 0 to 4\n']);
     const badAt = tdxsim(['inspect', 'default', '--at', 'soon']);

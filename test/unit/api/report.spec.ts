@@ -52,25 +52,28 @@ describe('report model', () => {
   it('ties corruption findings to their lines, and shows those lines dirty just before the jump', () => {
     const m = buildReport({ scenario: 'kexec-mutant' }).model.main;
     const td = m.findings.find((f) => f.class === 'silent-corruption' && f.cpu === 1);
-    // 4095, not 4096: the TDCS line the module stores on CPU 1 at the first VP.ENTER evicts the
-    // TD's oldest line (CPU 1's cache holds 4096 lines), which is written back before the jump.
-    expect(td?.message).toContain('4095 lines from 0x17efa1040');
-    expect(td?.ranges).toEqual([{ base: 0x17efa1040, end: 0x17efa1000 + 4096 * 64 }]);
+    // 4094, not 4096: the TDCS line and the vCPU's TDVPS association line (TDVPR + 0x1C0) the
+    // module stores on CPU 1 at VP.ENTER evict the TD's two oldest lines (CPU 1's cache holds 4096
+    // lines), which are written back before the jump.
+    expect(td?.message).toContain('4094 lines from 0x17efa1080');
+    expect(td?.ranges).toEqual([{ base: 0x17efa1080, end: 0x17efa1000 + 4096 * 64 }]);
     expect(td?.writebacks).toHaveLength(1);
     const before = m.caches.find((c) => c.label.startsWith('just before the jump'));
     expect(before?.cpus.find((c) => c.cpu === 1)).toEqual({
       cpu: 1,
       lines: 4096,
       ranges: [
-        { keyId: 17, base: 0x17efa1040, end: 0x17efa1000 + 4096 * 64, writer: 'td1' },
+        { keyId: 17, base: 0x17efa1080, end: 0x17efa1000 + 4096 * 64, writer: 'td1' },
+        { keyId: 17, base: 0x17efe61c0, end: 0x17efe6200, writer: 'tdx-module' },
         { keyId: 17, base: 0x17efec000, end: 0x17efec040, writer: 'tdx-module' },
       ],
       moreRanges: 0,
     });
     const lanes = Object.fromEntries(m.memory.lanes.map((l) => [l.kind, l.regions.length]));
-    // The TD's lines, the TDR/TDCS lines and the PAMT_2M/1G lines the module left dirty (no
-    // WBINVD on this mutant): CPU 0's stale write-backs are 773 lines in 8 ranges.
-    expect(lanes['overwritten']).toBe(12);
+    // The TD's lines, the TDR/TDCS/TDVPS lines and the PAMT_2M/1G lines the module left dirty (no
+    // WBINVD on this mutant): CPU 0's stale write-backs are 773 lines in 8 ranges, CPU 1's TDCS
+    // and TDVPS lines 2 lines in 2 ranges.
+    expect(lanes['overwritten']).toBe(13);
     expect(lanes['crashkernel']).toBe(1);
     expect(lanes['newkernel']).toBeGreaterThan(0);
   });

@@ -383,9 +383,11 @@ describe('multi-vCPU TDs (KVM_TDX_INIT_VCPU per vCPU, a vCPU per CPU, VP.FLUSH o
         .filter((x) => x.key === td.hkid && x.seg.writer === writer)
         .reduce((n, x) => n + x.end - x.start, 0);
     expect([0, 1, 2, 3].map((c) => tdLines(c, 'td1'))).toEqual([0, 4096, 0, 0]);
-    // The module's own lines under the TD's KeyID: the three TDVPR lines VP.INIT stored on CPU 0,
-    // and the TDCS line each VP.ENTER stores, last on CPU 0.
-    expect([0, 1, 2, 3].map((c) => tdLines(c, 'tdx-module'))).toEqual([4, 0, 0, 0]);
+    // The module's own lines under the TD's KeyID: on CPU 0 the TDVPS state lines (0x100) of the
+    // three vCPUs (VP.INIT there), vCPU 1's association line (0x1C0, associated there last) and the
+    // TDCS line; on CPU 3 vCPU 2's association line. vCPU 0's association line, stored on CPU 1
+    // before its guest ran, was evicted by the guest's stores.
+    expect([0, 1, 2, 3].map((c) => tdLines(c, 'tdx-module'))).toEqual([5, 0, 0, 1]);
     calls.length = 0;
     expect(r.run(r.m.destroyTd(td))).toBe(0);
     expect(calls.slice(0, 7)).toEqual([
