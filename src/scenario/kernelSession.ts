@@ -393,9 +393,21 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     const cpu0 = p.cpu(0);
     // The new kernel's allocator hands out its memory, old PAMTs and TD pages included, and
     // the kernel writes it through KeyID 0. Modelled as one direct write per region, so that the
-    // order in which this CPU's own lines get evicted cannot hide a stale alias by luck.
+    // order in which this CPU's own lines get evicted cannot hide a stale alias by luck. A kernel
+    // that brought TDX up while booting (7.1+) gave its own PAMTs to the module: it never writes
+    // those (the module's dirty PAMT lines there are not stale).
+    // (Only a kernel that booted here: the light path of exploration skips the boot, and
+    // m.kernel is then still the old kernel, whose PAMTs the new one does write.)
+    const list = this.liteNextKernel || m.kernel.generation !== generation ? undefined : m.kernel.tdx.tdx_tdmr_list;
+    const own = (list === undefined ? [] : list.tdmrs.slice(0, list.nr_consumed_tdmrs)).flatMap((t) => [
+      { base: t.pamt_4k_base, end: t.pamt_4k_base + t.pamt_4k_size },
+      { base: t.pamt_2m_base, end: t.pamt_2m_base + t.pamt_2m_size },
+      { base: t.pamt_1g_base, end: t.pamt_1g_base + t.pamt_1g_size },
+    ]);
     for (const r of memory) {
-      p.movdir64b(cpu0, r.base, r.size, 0, 0x4b, writer);
+      for (const piece of subtractRanges(r.base, r.base + r.size, own)) {
+        p.movdir64b(cpu0, piece.base, piece.end - piece.base, 0, 0x4b, writer);
+      }
     }
     // Time passes: every cache is eventually written back.
     for (const c of p.cpus) {
@@ -602,4 +614,20 @@ export function formatFlushes(fl: readonly { cpu: number; site: string; t: numbe
     groups.set(key, g);
   }
   return [...groups.values()].map((g) => `${g.site} on ${g.cpus.length === 1 ? 'CPU' : `${g.cpus.length} CPUs`} ${cpuRanges(g.cpus)} at ${at(g.t)}`).join('; ');
+}
+
+/** [start, end) without the ranges in `holes` (any order, may overlap), as sorted pieces. */
+function subtractRanges(start: number, end: number, holes: readonly { base: number; end: number }[]): { base: number; end: number }[] {
+  const out: { base: number; end: number }[] = [];
+  let cursor = start;
+  for (const h of [...holes].filter((x) => x.end > start && x.base < end && x.end > x.base).sort((a, b) => a.base - b.base)) {
+    if (h.base > cursor) {
+      out.push({ base: cursor, end: h.base });
+    }
+    cursor = Math.max(cursor, h.end);
+  }
+  if (cursor < end) {
+    out.push({ base: cursor, end });
+  }
+  return out;
 }
