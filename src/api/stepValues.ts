@@ -102,9 +102,21 @@ function cpuProblems(s: ScenarioStep, f: PlatformFacts): Problem[] {
   return out;
 }
 
-/** Problems of steps whose values depend on the steps before (TDs) or on Linux's rules. */
-function kernelStepProblems(s: ScenarioStep, tdsBefore: number): Problem[] {
+/**
+ * Problems of steps whose values depend on the steps before (TDs: `vcpusBefore[i]` is TD i's
+ * vCPU count) or on Linux's rules.
+ */
+function kernelStepProblems(s: ScenarioStep, vcpusBefore: readonly number[]): Problem[] {
   const out: Problem[] = [];
+  const tdsBefore = vcpusBefore.length;
+  if (s.op === 'td.run' && s.vcpu > 0) {
+    // The TD td.run picks without `td` is known only when the scenario runs: check against the
+    // TD it names, or else against every TD created before.
+    const n = s.td === undefined ? Math.max(0, ...vcpusBefore) : vcpusBefore[s.td];
+    if (n !== undefined && tdsBefore > 0 && s.vcpu >= n) {
+      out.push(['.vcpu', `vCPU ${s.vcpu} does not exist (${s.td === undefined ? 'the TDs created before it have' : `TD ${s.td} has`} vCPUs 0..${n - 1}; "vcpus" of "td.create")`]);
+    }
+  }
   if (s.op === 'td.destroy') {
     if (tdsBefore === 0) {
       out.push(['', `no "td.create" comes before it, so there is no TD to destroy`]);
@@ -132,19 +144,21 @@ function kernelStepProblems(s: ScenarioStep, tdsBefore: number): Problem[] {
 export function stepValueProblems(sc: Scenario, spec: PlatformSpec): string[] {
   const f = facts(spec);
   const problems: string[] = [];
-  const walk = (steps: readonly ScenarioStep[], base: string, tdsAtStart: number): number => {
-    let tds = tdsAtStart;
+  const walk = (steps: readonly ScenarioStep[], base: string, tdsAtStart: readonly number[]): number[] => {
+    const tds = [...tdsAtStart];
     steps.forEach((s, i) => {
       for (const [field, message] of [...accessProblems(s, f), ...cpuProblems(s, f), ...kernelStepProblems(s, tds)]) {
         problems.push(`${base}[${i}]${field} (${s.op}): ${message}`);
       }
       if (s.op === 'td.create') {
-        tds += s.count;
+        for (let t = 0; t < s.count; t++) {
+          tds.push(s.vcpus);
+        }
       }
     });
     return tds;
   };
-  const tds = walk(sc.steps, 'steps', 0);
+  const tds = walk(sc.steps, 'steps', []);
   sc.variants.forEach((v, j) => walk(v.steps, `variants[${j}].steps`, tds));
   return problems;
 }

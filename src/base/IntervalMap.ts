@@ -237,8 +237,24 @@ export class IntervalMap<V> {
     }
   }
 
+  /** True if some point of [start, end) is mapped. O(log n), without listing the intervals. */
+  intersects(start: number, end: number): boolean {
+    if (start >= end) {
+      return false;
+    }
+    const lo = this.tree.getPairOrNextLower(start);
+    if (lo !== undefined && lo[1].end > start) {
+      return true;
+    }
+    const hi = this.tree.getPairOrNextHigher(start);
+    return hi !== undefined && hi[0] < end;
+  }
+
   /** Total length of mapped space inside [start, end). */
   covered(start = -Infinity, end = Infinity): number {
+    if (end - start === 1) {
+      return this.get(start) === undefined ? 0 : 1;
+    }
     let n = 0;
     for (const iv of this.entries(start, end)) {
       n += iv.end - iv.start;

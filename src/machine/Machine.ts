@@ -135,9 +135,9 @@ export class Machine {
     return yield* kvm_create_td(this.current, this.platform.cpu(0), opts);
   }
 
-  /** KVM_RUN of the TD's VCPU from a task on `cpu` (migrating it there first); TDH.VP.ENTER's last status. */
-  *runTd(td: Td, cpu: number): Prog<bigint> {
-    return yield* kvm_run_td(this.current, this.platform.cpu(cpu), td);
+  /** KVM_RUN of the TD's vCPU `vcpu` from a task on `cpu` (migrating it there first); TDH.VP.ENTER's last status. */
+  *runTd(td: Td, cpu: number, vcpu = 0): Prog<bigint> {
+    return yield* kvm_run_td(this.current, this.platform.cpu(cpu), td, vcpu);
   }
 
   /** Release [gpa, gpa + size) of a running TD's private memory (BLOCK, TRACK, REMOVE, WBINVD), from CPU 0. */

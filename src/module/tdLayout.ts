@@ -21,7 +21,8 @@
 import { LINE_SIZE } from '../base/ids.js';
 import type { SeamEnv } from '../platform/Seam.js';
 import type { LeafCtx } from './leafCtx.js';
-import type { TdState } from './tdState.js';
+import type { TdState, VcpuState } from './tdState.js';
+import { numTdvpsPages } from './tdState.js';
 
 /** One laid-out field: byte offset, element size in bytes, element count. */
 export interface LaidOutField {
@@ -55,6 +56,31 @@ export const TDCS_MGMT_LAYOUT = {
   OP_STATE: { offset: 0x08, size: 4, elems: 1 },
   NUM_L2_VMS: { offset: 0x10, size: 2, elems: 1 },
 } as const satisfies Record<string, LaidOutField>;
+
+/**
+ * TDVPS management fields a host reads with TDH.VP.RD, at their offsets from the start of the
+ * TDVPS (the TDVPR page; all of them lie in it, in lines 4 and 7), stored through the TD's HKID.
+ * VCPU_STATE is written as the model's VP.RD value (1 once TDH.VP.INIT succeeded, else 0);
+ * ASSOC_LPID is 0xFFFFFFFF while the VCPU is not associated. The guest-state field RAX (0x980),
+ * which VP.RD/WR reach on debug TDs, always reads 0 in the model and is left at the zero
+ * TDH.VP.CREATE wrote.
+ * @see intel/tdx-module 1.5.01 (72d8cff) include/auto_gen/tdvps_fields_lookup.c entries 59-63
+ *   (.offset, .field_id); src/common/data_structures/tdx_tdvps.h tdvps_management_t
+ */
+export const TDVPS_MGMT_LAYOUT = {
+  VCPU_STATE: { offset: 0x100, size: 1, elems: 1 },
+  VCPU_INDEX: { offset: 0x102, size: 4, elems: 1 },
+  NUM_TDVPS_PAGES: { offset: 0x107, size: 1, elems: 1 },
+  ASSOC_LPID: { offset: 0x1c8, size: 4, elems: 1 },
+  VCPU_EPOCH: { offset: 0x1d0, size: 8, elems: 1 },
+} as const satisfies Record<string, LaidOutField>;
+
+/** TDVPR lines holding laid-out fields: 4 (state, index, page count) and 7 (association, epoch). */
+export type TdvpsLine = 4 | 7;
+/** Line 4 (0x100): VCPU_STATE, VCPU_INDEX, NUM_TDVPS_PAGES. */
+export const TDVPS_LINE_STATE: TdvpsLine = 4;
+/** Line 7 (0x1C0): ASSOC_LPID, VCPU_EPOCH. */
+export const TDVPS_LINE_ASSOC: TdvpsLine = 7;
 
 /** The TDR lines a leaf may store: 0 (state, counts, TDCX_PA[0..4]), 1 (TDCX_PA[5..8]), 4 (key management). */
 export type TdrLine = 0 | 1 | 4;
@@ -143,6 +169,33 @@ export function tdcsMgmtLineBytes(td: TdState): Uint8Array {
   return bytes;
 }
 
+
+/** The 64 bytes of TDVPR line `line` of `vcpu` (little-endian, as the module stores them). */
+export function tdvpsLineBytes(vcpu: VcpuState, line: TdvpsLine): Uint8Array {
+  const bytes = new Uint8Array(LINE_SIZE);
+  const view = new DataView(bytes.buffer);
+  const base = line * LINE_SIZE;
+  const L = TDVPS_MGMT_LAYOUT;
+  if (line === TDVPS_LINE_STATE) {
+    put(view, base, L.VCPU_STATE, 0, vcpu.initialized ? 1 : 0);
+    put(view, base, L.VCPU_INDEX, 0, vcpu.vcpuIndex ?? 0);
+    put(view, base, L.NUM_TDVPS_PAGES, 0, numTdvpsPages(vcpu));
+    return bytes;
+  }
+  put(view, base, L.ASSOC_LPID, 0, vcpu.associatedLp);
+  put(view, base, L.VCPU_EPOCH, 0, vcpu.vcpuEpoch ?? 0);
+  return bytes;
+}
+
+/**
+ * Store TDVPR lines of the VCPU whose TDVPR page is at `tdvprPa`, through the TD's HKID, on this
+ * LP (cached stores, as the module's own stores to the TDVPS through its TD-KeyID mapping).
+ */
+export function storeTdvpsLines(env: SeamEnv, td: TdState, vcpu: VcpuState, tdvprPa: number, ...lines: TdvpsLine[]): void {
+  for (const line of lines) {
+    env.write(tdvprPa + line * LINE_SIZE, tdvpsLineBytes(vcpu, line), td.hkid, 'tdx-module');
+  }
+}
 
 /**
  * Store TDR lines of `td` through the global private KeyID `globalHkid`: cached stores, so the

@@ -87,6 +87,9 @@ export class Cache {
       this.byKey.set(key, m);
     }
     const before = m.covered(start, end);
+    if (fill >= 0 && this.extendLast(m, key, start, end, ver, dirty, writer, fill, before)) {
+      return;
+    }
     if (end - start === 1) {
       // Re-storing a line that is cached on its own: its old LRU entry is superseded, drop it
       // now (otherwise one stale entry per store piles up until the next eviction).
@@ -110,6 +113,44 @@ export class Cache {
         d.set(line, b);
       }
     }
+  }
+
+  /**
+   * Fast path of `insert` for a fill-pattern store that continues the most recent insertion with
+   * the same version, dirtiness, writer and fill (module stores sharing the direct writes'
+   * version, Platform.sharedVersion): a store right after that insertion's range joins it (one
+   * range, one LRU entry; eviction takes a range from its start, which is the order the lines
+   * came in), and a one-line store to a line of it that already holds exactly this changes
+   * nothing. So a run of such stores is one range, whatever its length.
+   * @returns false when the store is not such a continuation (the caller inserts as usual)
+   */
+  private extendLast(m: IntervalMap<CacheSeg>, key: number, start: number, end: number, ver: number, dirty: boolean, writer: string, fill: number, before: number): boolean {
+    const lastSeq = this.seqNext - 1;
+    const last = this.lru.get(lastSeq);
+    if (last === undefined || last.key !== key || start < last.start || start > last.end) {
+      return false;
+    }
+    const same = (seg: CacheSeg | undefined): seg is CacheSeg => seg !== undefined && seg.seq === lastSeq && seg.ver === ver && seg.dirty === dirty && seg.writer === writer && seg.fill === fill;
+    if (start === last.end) {
+      const prev = m.get(start - 1);
+      if (!same(prev)) {
+        return false;
+      }
+      m.set(start, end, prev);
+      this.count += end - start - before;
+      last.end = end;
+      return true;
+    }
+    return end === start + 1 && this.holdsLast(key, start, ver, writer, fill);
+  }
+
+  /**
+   * True when `line` under `key` belongs to the most recent insertion and holds a dirty copy with
+   * exactly this version, writer and fill (storing it again changes nothing).
+   */
+  holdsLast(key: number, line: number, ver: number, writer: string, fill: number): boolean {
+    const seg = this.byKey.get(key)?.get(line);
+    return seg !== undefined && seg.seq === this.seqNext - 1 && seg.ver === ver && seg.dirty && seg.writer === writer && seg.fill === fill;
   }
 
   /**
@@ -142,7 +183,7 @@ export class Cache {
   /** Remove [start, end) under `key`; returns the removed ranges (dirty or not). */
   remove(key: number, start: number, end: number): CacheRange[] {
     const m = this.byKey.get(key);
-    if (m === undefined) {
+    if (m === undefined || !m.intersects(start, end)) {
       return [];
     }
     const out: CacheRange[] = [];
@@ -276,24 +317,49 @@ export class Cache {
       const [seq, span] = oldest.value;
       const m = this.byKey.get(span.key);
       let need = this.count - target;
+      const head = m?.getInterval(span.start);
+      if (m !== undefined && head !== undefined && head.start === span.start && head.value.seq === seq && (need < head.end - head.start || head.end >= span.end)) {
+        // The common case (a run of stores leaving from its start): the lines go from the
+        // range the insertion starts with.
+        const take = Math.min(need, head.end - head.start);
+        out.push(this.withData(span.key, head.start, head.start + take, head.value, true));
+        m.delete(head.start, head.start + take);
+        this.count -= take;
+        if (m.size === 0) {
+          this.byKey.delete(span.key);
+          this.data.delete(span.key);
+        }
+        if (take === head.end - head.start) {
+          this.lru.delete(seq);
+        } else {
+          span.start = head.start + take;
+        }
+        continue;
+      }
+      // Where the first line of this insertion still cached after the eviction starts (-1: none).
+      let restStart = -1;
       if (m !== undefined) {
         for (const iv of m.entries(span.start, span.end)) {
-          if (iv.value.seq !== seq || need <= 0) {
+          if (iv.value.seq !== seq) {
+            continue;
+          }
+          if (need <= 0) {
+            restStart = restStart < 0 ? iv.start : restStart;
             continue;
           }
           const take = Math.min(need, iv.end - iv.start);
           out.push(...this.remove(span.key, iv.start, iv.start + take));
           need -= take;
+          if (take < iv.end - iv.start) {
+            restStart = iv.start + take;
+          }
         }
       }
-      if (need > 0 || this.byKey.get(span.key) === undefined) {
+      if (restStart < 0) {
         this.lru.delete(seq);
       } else {
-        // Partly evicted: keep the remainder's span.
-        const rest = this.byKey.get(span.key)?.entries(span.start, span.end).filter((iv) => iv.value.seq === seq) ?? [];
-        if (rest.length === 0) {
-          this.lru.delete(seq);
-        }
+        // Partly evicted: the span now starts at the first line left.
+        span.start = restStart;
       }
     }
     return out;

@@ -35,7 +35,7 @@ import {
   MSR_IA32_WBNOINVDP,
   MSR_IA32_XAPIC_DISABLE_STATUS,
 } from './Msr.js';
-import { PhysicalMemory, POWER_ON_LINE } from './PhysicalMemory.js';
+import { PhysicalMemory, POWER_ON_LINE, sameLine } from './PhysicalMemory.js';
 import type { LineState } from './PhysicalMemory.js';
 import type { SeamEnv, SeamHandler, SeamOutcome, SeamRead, SeamRegs } from './Seam.js';
 import type { PlatformSpec } from './spec.js';
@@ -156,6 +156,11 @@ export class Platform {
   /** PA bit where the KeyID field starts (MAX_PA 52 minus KeyID bits). */
   readonly keyIdShift: number;
   private verNext = 0;
+  /**
+   * KeyID of the cached stores that took the open direct-write version (`storeFill` with
+   * `shareVersion`), or -1 when no cached store holds it. See `sharedVersion()`.
+   */
+  private sharedVersionKey = -1;
   /** CPUs whose caches may hold lines (a superset; pruned lazily). Keeps bulk ops O(busy CPUs). */
   private readonly cachedCpus = new Set<Cpu>();
   /** CPUs that received an interrupt since the scheduler last looked. */
@@ -284,6 +289,11 @@ export class Platform {
    */
   nextVersion(): number {
     this.fp.w('ver');
+    if (this.sharedVersionKey >= 0) {
+      // A store took verNext + 1 (sharedVersion): skip it, this store is newer.
+      this.verNext++;
+      this.sharedVersionKey = -1;
+    }
     return ++this.verNext;
   }
 
@@ -292,9 +302,32 @@ export class Platform {
    * cached store so far, but not a new epoch, so that back-to-back direct writes (TDMR.INIT's
    * PAMT slices, a TD's pages) share a version and their ranges coalesce.
    */
-  directVersion(): number {
-    this.fp.r('ver');
+  directVersion(key: number): number {
+    if (this.sharedVersionKey >= 0 && this.sharedVersionKey !== key) {
+      // A dirty line under another KeyID holds this version: write newer than it, so that its
+      // write-back over this write is recognised as stale.
+      this.fp.w('ver');
+      this.verNext++;
+      this.sharedVersionKey = -1;
+    } else {
+      this.fp.r('ver');
+    }
     return this.verNext + 1;
+  }
+
+  /**
+   * The version of a cached store that shares the direct writes' version (not a new epoch): the
+   * module's long runs of MOVDIR64B with a small store after each (TDMR.INIT's PAMT_2M entries)
+   * then keep one version, and the PAMT stays one memory range instead of one per call. Stale
+   * detection is unchanged: later cached stores, and direct writes through another KeyID, take a
+   * newer version; a later direct write through the same KeyID takes this one but also drops
+   * every cached copy of the lines it writes, so no write-back can land on it.
+   */
+  sharedVersion(key: number): number {
+    const ver = this.directVersion(key);
+    this.fp.w('ver');
+    this.sharedVersionKey = key;
+    return ver;
   }
 
   // ---------------------------------------------------------------- memory and caches
@@ -312,8 +345,10 @@ export class Platform {
       return;
     }
     const td = this.isPrivateKey(r.key);
+    const st: LineState = { ver: r.seg.ver, key: r.key, td, poison: false, writer: r.seg.writer, fill: r.seg.fill };
     let stale = false;
-    for (const old of this.memory.ranges(r.start, r.end)) {
+    const olds = r.end - r.start === 1 ? [{ start: r.start, end: r.end, value: this.memory.lineState(r.start) }] : this.memory.ranges(r.start, r.end);
+    for (const old of olds) {
       if (old.value.ver > r.seg.ver) {
         stale = true;
         const w: StaleWriteback = {
@@ -335,9 +370,13 @@ export class Platform {
         }
       }
     }
-    const st: LineState = { ver: r.seg.ver, key: r.key, td, poison: false, writer: r.seg.writer, fill: r.seg.fill };
     this.fp.memW(r.start, r.end);
-    this.memory.write(r.start, r.end, st, r.data);
+    const first = olds[0];
+    if (olds.length !== 1 || first === undefined || st.fill < 0 || !sameLine(first.value, st)) {
+      // (Memory already holding exactly this, e.g. a module store after its own MOVDIR64B of the
+      // line, needs no write.)
+      this.memory.write(r.start, r.end, st, r.data);
+    }
     this.tracer.emit({
       kind: 'cache.writeback',
       t: this.nowNs,
@@ -470,10 +509,18 @@ export class Platform {
   /**
    * Cached bulk store of a fill byte over a line-aligned range. Only what fits stays in the
    * cache; the rest counts as already written back (it is the newest version, so harmless).
+   * `shareVersion`: take the direct writes' version (`sharedVersion()`) instead of a new one.
    */
-  storeFill(cpu: Cpu, pa: number, len: number, fill: number, key: number, writer: string): void {
+  storeFill(cpu: Cpu, pa: number, len: number, fill: number, key: number, writer: string, shareVersion = false): void {
     const [l0, l1] = this.lineRange(pa, len);
-    const ver = this.nextVersion();
+    const ver = shareVersion ? this.sharedVersion(key) : this.nextVersion();
+    if (shareVersion && l1 === l0 + 1 && cpu.cache.holdsLast(key, l0, ver, writer, fill)) {
+      // The line as this CPU's last store left it, and only here (one CPU at most holds a line
+      // under one KeyID): nothing changes.
+      this.fp.w('cache', cpu.id);
+      this.tracer.memWrite(this.nowNs, cpu.id, pa, len, key, 'store-fill');
+      return;
+    }
     this.invalidateOthers(cpu, key, l0, l1, false);
     this.fp.w('cache', cpu.id);
     const cap = cpu.cache.capacityLines;
@@ -501,7 +548,7 @@ export class Platform {
     if (l0 === l1) {
       return;
     }
-    const ver = this.directVersion();
+    const ver = this.directVersion(key);
     this.invalidateOthers(undefined, key, l0, l1, false);
     const td = this.isPrivateKey(key);
     this.fp.memW(l0, l1);
@@ -530,7 +577,7 @@ export class Platform {
     for (let l = l0; l < l1; l++) {
       const st = this.memory.lineState(l);
       if (st.td && this.hasPartialWriteErratum) {
-        this.memory.write(l, l + 1, { ...st, poison: true, ver: this.directVersion(), writer });
+        this.memory.write(l, l + 1, { ...st, poison: true, ver: this.directVersion(key), writer });
         this.tracer.emit({ kind: 'mem.poison', t: this.nowNs, cpu: cpu.id, pa: l * LINE_SIZE, keyId: key, reason: 'partial write to TD-owned line (erratum)' });
       }
     }
@@ -809,8 +856,8 @@ class LpSeamEnv implements SeamEnv {
   write(pa: number, data: Uint8Array, key: number, writer: string): void {
     this.platform.store(this.cpu, pa, data, key, writer);
   }
-  fill(pa: number, len: number, fillByte: number, key: number, writer: string): void {
-    this.platform.storeFill(this.cpu, pa, len, fillByte ?? TD_FILL_DEFAULT, key, writer);
+  fill(pa: number, len: number, fillByte: number, key: number, writer: string, shareVersion = false): void {
+    this.platform.storeFill(this.cpu, pa, len, fillByte ?? TD_FILL_DEFAULT, key, writer, shareVersion);
   }
   movdir64b(pa: number, len: number, key: number, content: number | Uint8Array, writer: string): void {
     this.platform.movdir64b(this.cpu, pa, len, key, content, writer);

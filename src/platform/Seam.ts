@@ -62,8 +62,12 @@ export interface SeamEnv {
   read(pa: number, len: number, keyId: number): SeamRead;
   /** Cached store through `keyId`. */
   write(pa: number, data: Uint8Array, keyId: number, writer: string): void;
-  /** Cached bulk store of a fill pattern (e.g. a TD touching its pages). */
-  fill(pa: number, len: number, fillByte: number, keyId: number, writer: string): void;
+  /**
+   * Cached bulk store of a fill pattern (e.g. a TD touching its pages). `shareVersion`: the store
+   * takes the version of the direct writes around it (Platform.sharedVersion), for module code
+   * that interleaves MOVDIR64B runs with small stores.
+   */
+  fill(pa: number, len: number, fillByte: number, keyId: number, writer: string, shareVersion?: boolean): void;
   /** MOVDIR64B over [pa, pa+len) through `keyId` with a fill byte or explicit bytes. */
   movdir64b(pa: number, len: number, keyId: number, content: number | Uint8Array, writer: string): void;
   /** CLFLUSH(OPT) over a range through `keyId` (write back + invalidate, all CPUs). */

@@ -187,7 +187,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
         return;
       case 'td.create':
         for (let i = 0; i < s.count; i++) {
-          const r = this.run(0, m.createTd({ pages: Math.max(1, Math.floor((s.memMiB * 2 ** 20) / 4096)), ...(s.cpu !== undefined ? { runCpu: s.cpu } : {}) }), 'td.create');
+          const r = this.run(0, m.createTd({ pages: Math.max(1, Math.floor((s.memMiB * 2 ** 20) / 4096)), vcpus: s.vcpus, ...(s.cpu !== undefined ? { runCpu: s.cpu } : {}) }), 'td.create');
           this.results.push(r.ret === -ENOENT ? `td.create: ${noDevKvm(m.kernel.kvm.bringupRet)}` : `td.create: ${r.ret}`);
           if (r.td !== undefined) {
             this.tds.push(r.td);
@@ -211,8 +211,8 @@ export class MachineSession implements KernelSession, StateFingerprinter {
           this.results.push(`td.run: CPU ${s.cpu} is offline`);
           return;
         }
-        const st = this.run(s.cpu, m.runTd(td, s.cpu), 'td.run');
-        this.results.push(`td.run on CPU ${s.cpu}: TDH.VP.ENTER ${st < 0n ? 'not issued' : hex(st)}`);
+        const st = this.run(s.cpu, m.runTd(td, s.cpu, s.vcpu), 'td.run');
+        this.results.push(`td.run${s.vcpu === 0 ? '' : ` vCPU ${s.vcpu}`} on CPU ${s.cpu}: TDH.VP.ENTER ${st < 0n ? 'not issued' : hex(st)}`);
         return;
       }
       case 'td.release': {
@@ -330,6 +330,8 @@ export class MachineSession implements KernelSession, StateFingerprinter {
 
   /** Checks at the jump: every other CPU must be stopped; every SEAMCALL must be followed by a flush. */
   private afterJump(old: Kernel, wasOnline: readonly number[], how: 'kexec' | 'crash', jumper = 0): void {
+    this.jumpCount++;
+    this.jumpedPamts.push(...this.pamtsOf(old, `kernel ${this.jumpCount}`));
     const p = this.platform;
     const sched = this.sched as Scheduler;
     const jumpNs = old.kexec_state.jumpNs ?? p.nowNs;
@@ -402,9 +404,21 @@ export class MachineSession implements KernelSession, StateFingerprinter {
     const cpu0 = p.cpu(0);
     // The new kernel's allocator hands out its memory, old PAMTs and TD pages included, and
     // the kernel writes it through KeyID 0. Modelled as one direct write per region, so that the
-    // order in which this CPU's own lines get evicted cannot hide a stale alias by luck.
+    // order in which this CPU's own lines get evicted cannot hide a stale alias by luck. A kernel
+    // that brought TDX up while booting (7.1+) gave its own PAMTs to the module: it never writes
+    // those (the module's dirty PAMT lines there are not stale).
+    // (Only a kernel that booted here: the light path of exploration skips the boot, and
+    // m.kernel is then still the old kernel, whose PAMTs the new one does write.)
+    const list = this.liteNextKernel || m.kernel.generation !== generation ? undefined : m.kernel.tdx.tdx_tdmr_list;
+    const own = (list === undefined ? [] : list.tdmrs.slice(0, list.nr_consumed_tdmrs)).flatMap((t) => [
+      { base: t.pamt_4k_base, end: t.pamt_4k_base + t.pamt_4k_size },
+      { base: t.pamt_2m_base, end: t.pamt_2m_base + t.pamt_2m_size },
+      { base: t.pamt_1g_base, end: t.pamt_1g_base + t.pamt_1g_size },
+    ]);
     for (const r of memory) {
-      p.movdir64b(cpu0, r.base, r.size, 0, 0x4b, writer);
+      for (const piece of subtractRanges(r.base, r.base + r.size, own)) {
+        p.movdir64b(cpu0, piece.base, piece.end - piece.base, 0, 0x4b, writer);
+      }
     }
     // Time passes: every cache is eventually written back.
     for (const c of p.cpus) {
@@ -518,10 +532,10 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       if (page(td.tdcs)) {
         return `TDCS page ${of}`;
       }
-      if (page(td.tdvpr)) {
+      if (page(td.vcpus.map((v) => v.tdvpr))) {
         return `TDVPR page ${of}`;
       }
-      if (page(td.tdcx)) {
+      if (page(td.vcpus.flatMap((v) => v.tdcx))) {
         return `TDCX page ${of}`;
       }
       if (page(td.sept)) {
@@ -531,7 +545,22 @@ export class MachineSession implements KernelSession, StateFingerprinter {
         return `private memory ${of}`;
       }
     }
-    return undefined;
+    const pamt = this.pamtsOf(this.machine.kernel, 'the running kernel').concat(this.jumpedPamts).find((x) => pa >= x.base && pa < x.base + x.size);
+    return pamt === undefined ? undefined : `PAMT of TDMR ${pamt.tdmr}, given to the TDX module by ${pamt.kernel}`;
+  }
+
+  private jumpCount = 0;
+
+  /** PAMTs of the kernels that jumped away (their TDMR lists, kept at the jump). */
+  private readonly jumpedPamts: { readonly base: number; readonly size: number; readonly tdmr: number; readonly kernel: string }[] = [];
+
+  /** The PAMT of each TDMR a kernel gave the module (one allocation per TDMR, as Linux makes it). */
+  private pamtsOf(k: Kernel, kernel: string): { base: number; size: number; tdmr: number; kernel: string }[] {
+    const list = k.tdx.tdx_tdmr_list;
+    if (list === undefined) {
+      return [];
+    }
+    return list.tdmrs.slice(0, list.nr_consumed_tdmrs).map((t, i) => ({ base: t.pamt_4k_base, size: t.pamt_4k_size + t.pamt_2m_size + t.pamt_1g_size, tdmr: i, kernel }));
   }
 
   epochs(endNs: number): KernelEpoch[] {
@@ -589,7 +618,7 @@ export class MachineSession implements KernelSession, StateFingerprinter {
       regions: this.tds
         .flatMap((td) => {
           const label = `TD ${td.id} (HKID ${td.hkid})`;
-          const control = [td.tdr, ...td.tdcs, ...td.tdvpr, ...td.sept].map((pa) => ({ base: pa, end: pa + 4096, label }));
+          const control = [td.tdr, ...td.tdcs, ...td.vcpus.map((v) => v.tdvpr), ...td.sept].map((pa) => ({ base: pa, end: pa + 4096, label }));
           return [...control, ...td.ranges.map((r) => ({ base: r.pa, end: r.pa + r.size, label }))];
         })
         .slice(0, 20_000),
@@ -642,4 +671,20 @@ export function formatFlushes(fl: readonly { cpu: number; site: string; t: numbe
     groups.set(key, g);
   }
   return [...groups.values()].map((g) => `${g.site} on ${g.cpus.length === 1 ? 'CPU' : `${g.cpus.length} CPUs`} ${cpuRanges(g.cpus)} at ${at(g.t)}`).join('; ');
+}
+
+/** [start, end) without the ranges in `holes` (any order, may overlap), as sorted pieces. */
+function subtractRanges(start: number, end: number, holes: readonly { base: number; end: number }[]): { base: number; end: number }[] {
+  const out: { base: number; end: number }[] = [];
+  let cursor = start;
+  for (const h of [...holes].filter((x) => x.end > start && x.base < end && x.end > x.base).sort((a, b) => a.base - b.base)) {
+    if (h.base > cursor) {
+      out.push({ base: cursor, end: h.base });
+    }
+    cursor = Math.max(cursor, h.end);
+  }
+  if (cursor < end) {
+    out.push({ base: cursor, end });
+  }
+  return out;
 }

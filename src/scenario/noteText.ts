@@ -33,7 +33,7 @@ export function noteText(note: string): string {
   if (note.startsWith('tdx.enable: ')) {
     return note.replace(/\b(cpu\d+)=(-?\d+)\b/g, (_m, cpu: string, v: string) => `${cpu}=${returnCodeText(Number(v))}`);
   }
-  const enter = /^(td\.run on CPU \d+: TDH\.VP\.ENTER )(0x[0-9a-f]+)$/.exec(note);
+  const enter = /^(td\.run (?:vCPU \d+ )?on CPU \d+: TDH\.VP\.ENTER )(0x[0-9a-f]+)$/.exec(note);
   if (enter !== null) {
     return `${enter[1] ?? ''}${vpEnterText(enter[2] ?? '0x0')}`;
   }

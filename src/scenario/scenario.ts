@@ -29,10 +29,11 @@ const kernelSteps = [
   z.strictObject({ op: z.literal('boot') }),
   z.strictObject({ op: z.literal('kvm.load'), cpu: cpu.default(0) }),
   z.strictObject({ op: z.literal('tdx.enable'), cpus: z.array(cpu).min(1).default([0]) }),
-  z.strictObject({ op: z.literal('td.create'), count: z.number().int().min(1).max(64).default(1), memMiB: z.number().int().min(1).default(16), cpu: cpu.optional() }),
+  /** `vcpus`: vCPUs per TD (each KVM_TDX_INIT_VCPU'd on CPU 0; vCPU 0 then runs on `cpu`). */
+  z.strictObject({ op: z.literal('td.create'), count: z.number().int().min(1).max(64).default(1), memMiB: z.number().int().min(1).default(16), cpu: cpu.optional(), vcpus: z.number().int().min(1).max(64).default(1) }),
   z.strictObject({ op: z.literal('td.destroy'), td: z.number().int().nonnegative().optional() }),
-  /** KVM_RUN of a TD's VCPU on `cpu`: migrate it there (VP.FLUSH on its old CPU), then TDH.VP.ENTER. */
-  z.strictObject({ op: z.literal('td.run'), td: z.number().int().nonnegative().optional(), cpu }),
+  /** KVM_RUN of a TD's vCPU (`vcpu`, default 0) on `cpu`: migrate it there (VP.FLUSH on its old CPU), then TDH.VP.ENTER. */
+  z.strictObject({ op: z.literal('td.run'), td: z.number().int().nonnegative().optional(), cpu, vcpu: z.number().int().nonnegative().max(63).default(0) }),
   /** Release [gpa, gpa + size) of a running TD's private memory (RANGE.BLOCK, TRACK, PAGE.REMOVE, PAGE.WBINVD). */
   z.strictObject({ op: z.literal('td.release'), td: z.number().int().nonnegative().optional(), gpa: page, size: page.refine((v) => v > 0, 'expected a positive size') }),
   z.strictObject({ op: z.literal('cpu.offline'), cpu }),

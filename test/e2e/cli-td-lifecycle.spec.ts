@@ -45,6 +45,43 @@ describe('tdxsim run --scenario td-migrate --seamcalls', () => {
   });
 });
 
+describe('tdxsim run --scenario td-multi-vcpu --seamcalls', () => {
+  it('three vCPUs: VP.CREATE, 5 VP.ADDCX and VP.INIT each on CPU 0, each entered on its own CPU, each flushed off its last CPU at teardown', () => {
+    const r = tdxsim(['run', '--scenario', 'td-multi-vcpu', '--seamcalls']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const calls = seamcalls(r.stdout);
+    const init = ['CPU 0 TDH.VP.CREATE -> TDX_SUCCESS', ...Array<string>(5).fill('CPU 0 TDH.VP.ADDCX -> TDX_SUCCESS'), 'CPU 0 TDH.VP.INIT -> TDX_SUCCESS'];
+    const enter = (cpu: number): string => `CPU ${cpu} TDH.VP.ENTER -> TDX_SUCCESS, exit reason 77 (TDCALL)`;
+    expect(calls.filter((c) => /VP\.|VPFLUSHDONE|CACHE\.WB|FREEID/.test(c))).toEqual([
+      ...init,
+      ...init,
+      ...init,
+      // vCPU 0 to CPU 1, vCPU 1 to CPU 2, vCPU 2 to CPU 3: each flushed off CPU 0 first.
+      'CPU 0 TDH.VP.FLUSH -> TDX_SUCCESS',
+      enter(1),
+      'CPU 0 TDH.VP.FLUSH -> TDX_SUCCESS',
+      enter(2),
+      'CPU 0 TDH.VP.FLUSH -> TDX_SUCCESS',
+      enter(3),
+      // vCPU 1 moves from CPU 2 to CPU 0.
+      'CPU 2 TDH.VP.FLUSH -> TDX_SUCCESS',
+      enter(0),
+      // Teardown: vCPU 0 off CPU 1, vCPU 1 off CPU 0, vCPU 2 off CPU 3.
+      'CPU 1 TDH.VP.FLUSH -> TDX_SUCCESS',
+      'CPU 0 TDH.VP.FLUSH -> TDX_SUCCESS',
+      'CPU 3 TDH.VP.FLUSH -> TDX_SUCCESS',
+      'CPU 0 TDH.MNG.VPFLUSHDONE -> TDX_SUCCESS',
+      'CPU 0 TDH.PHYMEM.CACHE.WB -> TDX_SUCCESS',
+      'CPU 2 TDH.PHYMEM.CACHE.WB -> TDX_SUCCESS',
+      'CPU 0 TDH.MNG.KEY.FREEID -> TDX_SUCCESS',
+    ]);
+    expect(calls[calls.length - 1]).toBe('CPU 0 TDH.PHYMEM.PAGE.WBINVD -> TDX_SUCCESS');
+    expect(r.stdout).toContain('-- note: td.run vCPU 1 on CPU 2: TDH.VP.ENTER 0x4d (TDX_SUCCESS, exit reason 77 (TDCALL))\n-- note: td.run vCPU 2 on CPU 3: TDH.VP.ENTER 0x4d (TDX_SUCCESS, exit reason 77 (TDCALL))\n-- note: td.run vCPU 1 on CPU 0: TDH.VP.ENTER 0x4d (TDX_SUCCESS, exit reason 77 (TDCALL))\n-- note: td.destroy: 0 (success)\n-- no findings\n');
+    expect(r.stdout).toContain('verdict: pass (expected: no findings; found: none)');
+  });
+});
+
 describe('tdxsim run: the refused teardowns', () => {
   it('td-teardown-no-vp-flush: VPFLUSHDONE refuses, nothing after it, no KVM line', () => {
     const r = tdxsim(['run', '--scenario', 'td-teardown-no-vp-flush', '--seamcalls']);
@@ -66,10 +103,11 @@ describe('tdxsim run: the refused teardowns', () => {
 });
 
 describe('tdxsim scenarios', () => {
-  it('lists the five TD lifecycle scenarios with their kernels', () => {
+  it('lists the six TD lifecycle scenarios with their kernels', () => {
     const s = JSON.parse(tdxsim(['scenarios', '--json']).stdout) as { name: string; kernel: string | null }[];
     expect(s.filter((x) => x.name.startsWith('td-')).map((x) => [x.name, x.kernel])).toEqual([
       ['td-migrate', 'linux-6.18'],
+      ['td-multi-vcpu', 'linux-6.18'],
       ['td-reclaim-metadata-incorrect', 'linux-6.18'],
       ['td-reclaim-ubuntu-6.8', 'ubuntu-6.8-intel'],
       ['td-release', 'linux-6.18'],

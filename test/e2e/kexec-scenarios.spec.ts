@@ -108,21 +108,25 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     expect(r.findings.find((f) => f.class === 'silent-corruption')?.details).toMatchObject({ fromCpu: 0, overwrittenWriter: 'kernel#1' });
   });
 
-  it('kexec-rfc-td names the TDR page and KeyID in the finding, and its timeline marks CPU 0\'s SEAMCALLs that dirtied the lines', () => {
+  it('kexec-rfc-td names the pages hit (PAMT of TDMR 0, TDVPR page, with HKID) in the finding, and its timeline marks CPU 0\'s SEAMCALLs that dirtied the lines', () => {
     const r = one('kexec-rfc-td');
     const sc = r.findings.filter((f) => f.class === 'silent-corruption');
+    // TDH.SYS.TDMR.INIT's ordinary PAMT stores (audit row 21) leave 771 of the 773 lines; the
+    // TD's TDR and TDVPR lines are the other two.
     expect(sc.map((f) => f.message)).toEqual([
-      'silent corruption: 2 lines in 2 ranges, first at 0x17efed040 (TDR page of TD 1, HKID 17): a stale KeyID 16 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
-      'silent corruption: line 0x17efe6000 (TDVPR page of TD 1, HKID 17): a stale KeyID 17 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
+      'silent corruption: 773 lines in 8 ranges, first at 0x17fff3000 (PAMT of TDMR 0, given to the TDX module by kernel 1): a stale KeyID 16 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
+      'silent corruption: line 0x17efe6100 (TDVPR page of TD 1, HKID 17): a stale KeyID 17 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
     ]);
-    expect(sc[0]?.details['page']).toBe('TDR page of TD 1, HKID 17');
+    expect(sc[0]?.details['page']).toBe('PAMT of TDMR 0, given to the TDX module by kernel 1');
     const causes = r.runs[0]!.timelineEvents.filter((m) => m.fields['mark'] === 'stale-line-dirtied');
     expect(causes.map((m) => [m.t, m.cpu, m.label])).toEqual([
+      [18_517_150, 0, '0x1ffffb000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s'],
+      [22_869_150, 0, '0x1ffffd000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s'],
       [27_198_150, 0, '0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s'],
-      [27_206_150, 0, '0x17efe6000 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s'],
+      [27_206_150, 0, '0x17efe6100 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s'],
       [27_739_150, 0, '0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s'],
     ]);
-    expect(causes[2]?.fields).toEqual({ mark: 'stale-line-dirtied', pa: '0x17efed000', keyId: 16, leaf: 'TDH.MEM.PAGE.AUG', page: 'TDR page of TD 1, HKID 17', writebackNs: 33_048_358 });
+    expect(causes[4]?.fields).toEqual({ mark: 'stale-line-dirtied', pa: '0x17efed000', keyId: 16, leaf: 'TDH.MEM.PAGE.AUG', page: 'TDR page of TD 1, HKID 17', writebackNs: 33_048_358 });
     // Every cause is before the jump, on the timeline of the old kernel.
     const jump = r.runs[0]!.timelineEvents.find((m) => m.fields['mark'] === 'kexec jump')?.t ?? 0;
     expect(jump).toBe(31_008_358);

@@ -14,7 +14,7 @@ import type { CpuhpState, Kernel } from '../Kernel.js';
 import { on_each_cpu } from '../smp.js';
 import type { TdxSysInfoTdConf } from '../tdx/globalMetadata.js';
 import { tdx_cpu_enable, tdx_cpu_flush_cache_for_kexec, tdx_enable, tdx_get_sysinfo } from '../tdx/tdx.js';
-import type { Td } from './td.js';
+import type { Td, TdVcpu } from './td.js';
 import { tdx_flush_associated_vcpus } from './td.js';
 
 /** KVM's TDX state for one boot. */
@@ -45,7 +45,7 @@ export class Kvm {
    * old CPU removed it in tdx_flush_vp() (by IPI); tdx_disable_virtualization_cpu() walks it.
    * @see linux arch/x86/kvm/vmx/tdx.c associated_tdvcpus, tdx_vcpu_load(), tdx_disassociate_vp() (v6.16–v6.18)
    */
-  readonly associated_tdvcpus = new Map<number, Td[]>();
+  readonly associated_tdvcpus = new Map<number, TdVcpu[]>();
 }
 
 /** KVM's pr_fmt. */

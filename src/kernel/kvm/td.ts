@@ -79,15 +79,28 @@ export interface TdMemRange {
   readonly size: number;
 }
 
+/** One vCPU of a TD as KVM tracks it (struct vcpu_tdx). */
+export interface TdVcpu {
+  /** vcpu->vcpu_id, also the x2APIC ID given to TDH.VP.INIT version 1. */
+  readonly index: number;
+  /** The TDVPR page (tdx->vp.tdvpr_page), added with TDH.VP.CREATE (0 before). */
+  tdvpr: number;
+  /** The TDCX pages (tdx->vp.tdcx_pages), added with TDH.VP.ADDCX. */
+  readonly tdcx: number[];
+  /** vcpu->cpu: the CPU the vCPU is loaded on (-1: none), where TDH.VP.FLUSH must run. */
+  cpu: number;
+  /** to_tdx(vcpu)->state != VCPU_TD_STATE_UNINITIALIZED: TDH.VP.INIT succeeded. */
+  initialized: boolean;
+}
+
 /** A TD's pages and state as KVM tracks them. */
 export interface Td {
   readonly id: number;
   readonly hkid: number;
   readonly tdr: number;
   readonly tdcs: number[];
-  readonly tdvpr: number[];
-  /** The VCPU's TDCX pages (tdx->vp.tdcx_pages), added with TDH.VP.ADDCX. */
-  readonly tdcx: number[];
+  /** The vCPUs in vcpu_id order (those whose KVM_TDX_INIT_VCPU got as far as TDH.VP.CREATE). */
+  readonly vcpus: TdVcpu[];
   readonly sept: number[];
   /** Secure EPT level of each page of `sept` (3 PDPT, 2 PD, 1 PT), in the same (allocation) order. */
   readonly septLevel: number[];
@@ -98,12 +111,8 @@ export interface Td {
    * above it were allocated but never reached the module (a TD whose build stopped midway).
    */
   mappedEnd: number;
-  /** The CPU the TD's VCPU last ran on. */
+  /** The CPU vCPU 0 first runs on (and touches the TD's memory from). */
   runCpu: number;
-  /** vcpu->cpu: the CPU the VCPU is loaded on (-1: none), where TDH.VP.FLUSH must run. */
-  vcpuCpu: number;
-  /** to_tdx(vcpu)->state != VCPU_TD_STATE_UNINITIALIZED: TDH.VP.INIT succeeded. */
-  vcpuInitialized: boolean;
   /** kvm->vm_bugged: a KVM_BUG_ON()/TDX_BUG_ON() fired for this VM (6.19+ prints only the first). */
   bugged: boolean;
   state: 'created' | 'runnable' | 'torn-down' | 'failed';
@@ -113,8 +122,10 @@ export interface Td {
 export interface TdOptions {
   /** Private 4 KiB pages (first one via PAGE.ADD, the rest via PAGE.AUG). */
   readonly pages?: number;
-  /** The CPU that runs the TD (and touches its memory). */
+  /** The CPU that runs the TD's vCPU 0 (and touches its memory). */
   readonly runCpu?: number;
+  /** vCPUs (KVM_CREATE_VCPU + KVM_TDX_INIT_VCPU each; default 1). */
+  readonly vcpus?: number;
   /** Fill byte of the TD's writes. */
   readonly fill?: number;
 }
@@ -292,7 +303,7 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     k.kvm.nr_configured_hkid--;
     return { ret: -EIO, td: undefined };
   }
-  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], tdvpr: [], tdcx: [], sept: [], septLevel: [], ranges: [], mappedEnd: TD_GPA_BASE, runCpu: opts.runCpu ?? cpu.id, vcpuCpu: -1, vcpuInitialized: false, bugged: false, state: 'created' };
+  const td: Td = { id: k.kvm.nextTdId++, hkid, tdr, tdcs: [], vcpus: [], sept: [], septLevel: [], ranges: [], mappedEnd: TD_GPA_BASE, runCpu: opts.runCpu ?? cpu.id, bugged: false, state: 'created' };
   k.kvm.tds.push(td);
   const ret = yield* td_build(k, cpu, td, opts);
   if (ret !== 0) {
@@ -300,8 +311,8 @@ export function* kvm_create_td(k: Kernel, cpu: Cpu, opts: TdOptions = {}): Prog<
     return { ret, td };
   }
   td.state = 'runnable';
-  // KVM_RUN on the TD's CPU: vcpu_load() there flushes the VCPU off the CPU it was on.
-  yield* tdx_vcpu_load(k, cpu, td, td.runCpu);
+  // KVM_RUN of vCPU 0 on the TD's CPU: vcpu_load() there flushes it off the CPU it was on.
+  yield* tdx_vcpu_load(k, cpu, td, td.vcpus[0] as TdVcpu, td.runCpu);
   yield* td_touch_memory(k, td, opts.fill ?? 0xa5);
   return { ret: 0, td };
 }
@@ -340,13 +351,17 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
       return -EIO;
     }
   }
-  let ret = yield* td_init_params(k, cpu, td);
+  const nrVcpus = Math.max(1, opts.vcpus ?? 1);
+  let ret = yield* td_init_params(k, cpu, td, nrVcpus);
   if (ret !== 0) {
     return ret;
   }
-  ret = yield* tdx_td_vcpu_init(k, cpu, td);
-  if (ret !== 0) {
-    return ret;
+  // KVM_TDX_INIT_VCPU of each vCPU, in vcpu_id order, from the task on `cpu`.
+  for (let i = 0; i < nrVcpus; i++) {
+    ret = yield* tdx_td_vcpu_init(k, cpu, td, i);
+    if (ret !== 0) {
+      return ret;
+    }
   }
   ret = yield* td_add_memory(k, cpu, td, Math.max(1, opts.pages ?? 16), opts.fill ?? 0xa5);
   if (ret !== 0) {
@@ -365,15 +380,15 @@ function* tdx_td_finalize(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
 }
 
 /**
- * KVM_TDX_INIT_VCPU on `cpu` (the VCPU is loaded there): allocate the TDVPR and the
- * TDVPS_BASE_SIZE / 4096 - 1 TDCX pages, then VP.CREATE, VP.ADDCX per TDCX page and VP.INIT,
- * which associates the VCPU with `cpu`. VP.INIT is version 1 (R8 = x2APIC ID = vcpu_id 0) as
+ * KVM_TDX_INIT_VCPU of vCPU `index` on `cpu` (the vCPU is loaded there): allocate the TDVPR and
+ * the TDVPS_BASE_SIZE / 4096 - 1 TDCX pages, then VP.CREATE, VP.ADDCX per TDCX page and VP.INIT,
+ * which associates the vCPU with `cpu`. VP.INIT is version 1 (R8 = x2APIC ID = vcpu_id) as
  * in 6.16+, which KVM only issues on modules reporting TOPOLOGY_ENUM (tdx_bringup() refuses the
  * rest; the modules that have it are the ones that accept version 1); a kernel that did not
  * read TDX_FEATURES0 (profiles before 6.14) issues version 0.
  * @see linux tdx_td_vcpu_init(), tdx_vcpu_init(); arch/x86/virt/vmx/tdx/tdx.c tdh_vp_init()
  */
-function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td, index: number): Prog<KernelStatus> {
   const tdvpsPages = Math.floor((k.tdx.tdx_sysinfo?.td_ctrl?.tdvps_base_size ?? MIN_TDVPS_PAGES * PAGE_SIZE) / PAGE_SIZE);
   const tdvpr = allocPage(k, cpu);
   if (tdvpr === undefined) {
@@ -395,7 +410,8 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
     [...pages, tdvpr].forEach((p) => k.pageAlloc.free_contig_range(p, 1));
     return -EIO;
   }
-  td.tdvpr.push(tdvpr);
+  const vcpu: TdVcpu = { index, tdvpr, tdcx: [], cpu: -1, initialized: false };
+  td.vcpus.push(vcpu);
   for (let i = 0; i < pages.length; i++) {
     const pa = pages[i] as number;
     tdx_clflush_page(k, cpu, pa);
@@ -404,60 +420,60 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
       pages.slice(i).forEach((p) => k.pageAlloc.free_contig_range(p, 1));
       return -EIO;
     }
-    td.tdcx.push(pa);
+    vcpu.tdcx.push(pa);
   }
   // The KVM_TDX_INIT_VCPU ioctl runs with the vCPU loaded on this CPU (vcpu_load()).
-  tdx_associate_vp(k, td, cpu.id);
+  tdx_associate_vp(k, vcpu, cpu.id);
   const v1 = ((k.tdx.tdx_sysinfo?.features?.tdx_features0 ?? 0n) & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) !== 0n;
   const leaf = BigInt(TDH_VP_INIT) | (v1 ? 1n << 16n : 0n);
-  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: 0n }, 'TDH_VP_INIT', 'pr_tdx_error', td)) !== 0n) {
+  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: BigInt(index) }, 'TDH_VP_INIT', 'pr_tdx_error', td)) !== 0n) {
     return -EIO;
   }
-  td.vcpuInitialized = true;
+  vcpu.initialized = true;
   return 0;
 }
 
 /**
- * vcpu_load() of the TD's VCPU on `target`: if it was loaded elsewhere (and the TD still has its
+ * vcpu_load() of a TD vCPU on `target`: if it was loaded elsewhere (and the TD still has its
  * HKID), flush it off that CPU first, by an IPI there (VP.FLUSH, and the old CPU drops it from
  * its associated_tdvcpus list); then add it to `target`'s list. The module associates it with
  * `target` at the next TDH.VP.ENTER there.
  * @see linux tdx_vcpu_load() (v6.16–v6.18)
  */
-function* tdx_vcpu_load(k: Kernel, cpu: Cpu, td: Td, target: number): Prog {
-  if (td.vcpuCpu === target || td.state === 'torn-down') {
+function* tdx_vcpu_load(k: Kernel, cpu: Cpu, td: Td, vcpu: TdVcpu, target: number): Prog {
+  if (vcpu.cpu === target || td.state === 'torn-down') {
     return;
   }
-  yield* tdx_flush_vp_on_cpu(k, cpu, td);
-  tdx_associate_vp(k, td, target);
+  yield* tdx_flush_vp_on_cpu(k, cpu, td, vcpu);
+  tdx_associate_vp(k, vcpu, target);
 }
 
 /** list_add(&tdx->cpu_list, &per_cpu(associated_tdvcpus, cpu)), vcpu->cpu = cpu. */
-function tdx_associate_vp(k: Kernel, td: Td, cpu: number): void {
+function tdx_associate_vp(k: Kernel, vcpu: TdVcpu, cpu: number): void {
   let list = k.kvm.associated_tdvcpus.get(cpu);
   if (list === undefined) {
     list = [];
     k.kvm.associated_tdvcpus.set(cpu, list);
   }
-  list.push(td);
-  td.vcpuCpu = cpu;
+  list.push(vcpu);
+  vcpu.cpu = cpu;
 }
 
 /**
  * Drop the vCPU from its CPU's associated_tdvcpus list and forget the CPU (vcpu->cpu = -1).
  * @see linux tdx_disassociate_vp() (v6.16–v6.18)
  */
-function tdx_disassociate_vp(k: Kernel, td: Td): void {
-  const list = k.kvm.associated_tdvcpus.get(td.vcpuCpu);
-  const i = list === undefined ? -1 : list.indexOf(td);
+function tdx_disassociate_vp(k: Kernel, vcpu: TdVcpu): void {
+  const list = k.kvm.associated_tdvcpus.get(vcpu.cpu);
+  const i = list === undefined ? -1 : list.indexOf(vcpu);
   if (list !== undefined && i >= 0) {
     list.splice(i, 1);
   }
-  td.vcpuCpu = -1;
+  vcpu.cpu = -1;
 }
 
 /** The TD vCPUs loaded on `cpu` (per_cpu(associated_tdvcpus, cpu)), in list order. */
-export function associated_tdvcpus(k: Kernel, cpu: number): readonly Td[] {
+export function associated_tdvcpus(k: Kernel, cpu: number): readonly TdVcpu[] {
   return k.kvm.associated_tdvcpus.get(cpu) ?? [];
 }
 
@@ -467,12 +483,12 @@ export function associated_tdvcpus(k: Kernel, cpu: number): readonly Td[] {
  * other error is a KVM_BUG_ON with `pr_tdx_error(TDH_VP_FLUSH, err)`.
  * @see linux tdx_flush_vp_on_cpu(), tdx_flush_vp(), tdx_disassociate_vp()
  */
-function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td): Prog {
-  if (td.vcpuCpu === -1) {
+function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td, vcpu: TdVcpu): Prog {
+  if (vcpu.cpu === -1) {
     return;
   }
-  const target = k.platform.cpu(td.vcpuCpu);
-  const err = yield* smp_call_on_cpu(k.platform, cpu, target, (on) => tdx_flush_vp(k, on, td));
+  const target = k.platform.cpu(vcpu.cpu);
+  const err = yield* smp_call_on_cpu(k.platform, cpu, target, (on) => tdx_flush_vp(k, on, vcpu));
   if (err !== 0n) {
     kvm_pr_tdx_error(k, BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error', td);
   }
@@ -489,30 +505,32 @@ const NO_OUT: SeamResult['out'] = seamRegs();
  * @see linux arch/x86/kvm/vmx/tdx.c tdx_disable_virtualization_cpu() (v6.16–v6.18)
  */
 export function* tdx_flush_associated_vcpus(k: Kernel, cpu: Cpu): Prog {
-  for (const td of [...associated_tdvcpus(k, cpu.id)]) {
-    yield* tdx_flush_vp(k, cpu, td);
+  for (const vcpu of [...associated_tdvcpus(k, cpu.id)]) {
+    yield* tdx_flush_vp(k, cpu, vcpu);
   }
 }
 
 /** tdx_flush_vp() in IPI context on `on`: the status KVM treats as an error (0 otherwise). */
-function* tdx_flush_vp(k: Kernel, on: Cpu, td: Td): Prog<bigint> {
+function* tdx_flush_vp(k: Kernel, on: Cpu, vcpu: TdVcpu): Prog<bigint> {
   let err = 0n;
-  if (td.vcpuInitialized) {
-    const r = yield* seamcall(k, on, BigInt(TDH_VP_FLUSH), { rcx: BigInt(td.tdvpr[0] ?? 0) });
+  if (vcpu.initialized) {
+    const r = yield* seamcall(k, on, BigInt(TDH_VP_FLUSH), { rcx: BigInt(vcpu.tdvpr) });
     if (r.ret !== 0n && r.ret !== TDX_VCPU_NOT_ASSOCIATED) {
       err = r.ret;
     }
   }
-  tdx_disassociate_vp(k, td);
+  tdx_disassociate_vp(k, vcpu);
   return err;
 }
 
 /**
- * Write a TD_PARAMS the module accepts (fixed attribute/XFAM bits honoured, one VCPU, 4-level
- * EPT, a sane TSC frequency) and run TDH.MNG.INIT.
- * @see linux setup_tdparams(), tdx_td_init()
+ * Write a TD_PARAMS the module accepts (fixed attribute/XFAM bits honoured, MAX_VCPUS =
+ * `maxVcpus`, 4-level EPT, a sane TSC frequency) and run TDH.MNG.INIT. KVM passes
+ * kvm->max_vcpus, which userspace may lower with KVM_CAP_MAX_VCPUS; the model passes the TD's
+ * vCPU count.
+ * @see linux setup_tdparams() (td_params->max_vcpus = kvm->max_vcpus), tdx_td_init()
  */
-function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
+function* td_init_params(k: Kernel, cpu: Cpu, td: Td, maxVcpus: number): Prog<KernelStatus> {
   const pa = k.pageAlloc.alloc_contig_pages(1, cpu.node);
   if (pa === undefined) {
     return -ENOMEM;
@@ -522,7 +540,7 @@ function* td_init_params(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
   const v = new DataView(b.buffer);
   v.setBigUint64(0, conf?.attributes_fixed1 ?? 0n, true);
   v.setBigUint64(8, conf?.xfam_fixed1 ?? 0x3n, true);
-  v.setUint16(16, 1, true);
+  v.setUint16(16, maxVcpus, true);
   // EPTP_CONTROLS: WB memory type (6), page-walk length 4 (encoded 3).
   v.setBigUint64(24, 6n | (3n << 3n), true);
   v.setUint16(40, 100, true);
@@ -711,7 +729,7 @@ const EXIT_REASON_HLT = 12n;
  */
 export function* td_touch_memory(k: Kernel, td: Td, _fill: number): Prog {
   const cpu = k.platform.cpu(td.runCpu);
-  yield* tdx_vcpu_run(k, cpu, td);
+  yield* tdx_vcpu_run(k, cpu, td.vcpus[0] as TdVcpu);
   yield { op: 'tick', ns: (td_private_bytes(td) / PAGE_SIZE) * k.platform.spec.costs.stepNs, label: 'td_run' };
 }
 
@@ -722,19 +740,22 @@ export function* td_touch_memory(k: Kernel, td: Td, _fill: number): Prog {
  * gets TDX_VCPU_ASSOCIATED.
  * @see linux vcpu_load() → tdx_vcpu_load(); tdx_vcpu_pre_run(), tdx_vcpu_run() (v6.16–v6.18)
  */
-export function* kvm_run_td(k: Kernel, cpu: Cpu, td: Td): Prog<bigint> {
-  if (td.state !== 'runnable') {
+export function* kvm_run_td(k: Kernel, cpu: Cpu, td: Td, index = 0): Prog<bigint> {
+  const vcpu = td.vcpus[index];
+  if (td.state !== 'runnable' || vcpu === undefined) {
     return -1n;
   }
-  yield* tdx_vcpu_load(k, cpu, td, cpu.id);
-  td.runCpu = cpu.id;
-  return yield* tdx_vcpu_run(k, cpu, td);
+  yield* tdx_vcpu_load(k, cpu, td, vcpu, cpu.id);
+  if (index === 0) {
+    td.runCpu = cpu.id;
+  }
+  return yield* tdx_vcpu_run(k, cpu, vcpu);
 }
 
-/** TDH.VP.ENTER on `cpu` (the VCPU must be loaded there) until the guest halts; the last status. */
-export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td): Prog<bigint> {
+/** TDH.VP.ENTER of `vcpu` on `cpu` (it must be loaded there) until the guest halts; the last status. */
+export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, vcpu: TdVcpu): Prog<bigint> {
   for (let i = 0; i < 8; i++) {
-    const r = yield* seamcall(k, cpu, BigInt(TDH_VP_ENTER), { rcx: BigInt(td.tdvpr[0] ?? 0) });
+    const r = yield* seamcall(k, cpu, BigInt(TDH_VP_ENTER), { rcx: BigInt(vcpu.tdvpr) });
     if (r.ret === EXIT_REASON_TDCALL && r.out.r11 === EXIT_REASON_HLT) {
       return r.ret;
     }
@@ -747,8 +768,9 @@ export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td): Prog<bigint> {
 }
 
 /**
- * Fault site: at TD teardown, KVM skips flushing the VCPU off its CPU (a broken
+ * Fault site: at TD teardown, KVM skips flushing a vCPU off its CPU (a broken
  * tdx_mmu_release_hkid(); real KVM always flushes), so TDH.MNG.VPFLUSHDONE finds it associated.
+ * Each injected fault skips one vCPU (the TD's first vCPUs first).
  */
 export const FAULT_KVM_SKIP_VP_FLUSH = 'kvm.vp_flush.skip';
 /**
@@ -928,8 +950,8 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
   if ((yield* tdx_mmu_release_hkid(k, cpu, td)) !== 0) {
     return -EIO;
   }
-  // tdx_vcpu_free(): the TDCX pages, then the TDVPR (tdx_reclaim_control_page() each).
-  for (const pa of [...td.tdcx, ...td.tdvpr]) {
+  // tdx_vcpu_free() for each vCPU: its TDCX pages, then its TDVPR (tdx_reclaim_control_page() each).
+  for (const pa of td.vcpus.flatMap((v) => [...v.tdcx, v.tdvpr])) {
     if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
       ret = -EIO;
     }
@@ -967,8 +989,8 @@ function* kvm_destroy_td_out_of_tree(k: Kernel, cpu: Cpu, td: Td): Prog<KernelSt
       k.pageAlloc.free_contig_range(range.pa + mapped, (range.size - mapped) / PAGE_SIZE);
     }
   }
-  // SEPT pages (MMU teardown), the VCPU (tdx_vcpu_free(): TDCX, then TDVPR), the TDCS pages.
-  for (const pa of [...td.sept, ...td.tdcx, ...td.tdvpr]) {
+  // SEPT pages (MMU teardown), each vCPU (tdx_vcpu_free(): TDCX, then TDVPR), the TDCS pages.
+  for (const pa of [...td.sept, ...td.vcpus.flatMap((v) => [...v.tdcx, v.tdvpr])]) {
     if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
       ret = -EIO;
     }
@@ -1038,7 +1060,7 @@ export function sept_children_first(td: Pick<Td, 'sept' | 'septLevel'>): number[
 }
 
 /**
- * tdx_mmu_release_hkid(): flush the vCPU off the CPU it is loaded on (VP.FLUSH there), then
+ * tdx_mmu_release_hkid(): flush each vCPU off the CPU it is loaded on (VP.FLUSH there), then
  * under tdx_lock VPFLUSHDONE, CACHE.WB on the first online CPU of each package and KEY.FREEID;
  * the HKID goes back to the allocator only when FREEID succeeded. A CACHE.WB error is printed
  * where it happens and the release goes on (FREEID then fails).
@@ -1046,8 +1068,12 @@ export function sept_children_first(td: Pick<Td, 'sept' | 'septLevel'>): number[
  * @see linux arch/x86/kvm/vmx/tdx.c tdx_mmu_release_hkid(), smp_func_do_phymem_cache_wb() (v6.16)
  */
 function* tdx_mmu_release_hkid(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
-  if (!k.platform.faults.shouldFail(FAULT_KVM_SKIP_VP_FLUSH, cpu.id)) {
-    yield* tdx_flush_vp_on_cpu(k, cpu, td);
+  // kvm_for_each_vcpu(): flush each vCPU off the CPU it is loaded on (the fault skips one
+  // vCPU per count).
+  for (const vcpu of td.vcpus) {
+    if (!k.platform.faults.shouldFail(FAULT_KVM_SKIP_VP_FLUSH, cpu.id)) {
+      yield* tdx_flush_vp_on_cpu(k, cpu, td, vcpu);
+    }
   }
   // TDX_FLUSHVP_NOT_DONE goes unreported (KVM skips the release; the HKID stays assigned).
   const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_VPFLUSHDONE), { rcx: BigInt(td.tdr) });

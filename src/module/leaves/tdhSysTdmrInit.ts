@@ -1,21 +1,33 @@
 /**
- * TDH.SYS.TDMR.INIT (leaf 36): initialize the next 4 MiB worth of one TDMR's PAMT. The memory
- * effect is one MOVDIR64B range operation per call over that call's PAMT_4K slice through the
- * global KeyID (plus the 2M/1G entries of a 1 GiB block when the call starts one). RDX returns
+ * TDH.SYS.TDMR.INIT (leaf 36): initialize the next 4 MiB worth of one TDMR's PAMT. RDX returns
  * the next-to-initialize address rounded down to 1 GiB.
  *
- * Known difference (module audit row 21, confirmed, not changed): in the source each call writes
- * only its own *two* PAMT_2M entries (pamt_block.pamt_2mb_p points at the call's chunk,
- * tdh_sys_tdmr_init.c lines 108-116; pamt_nodes_init() loops from entries_start to entries_end),
- * zeroing the line when the entry is line-aligned (MOVDIR64B) and then storing its pt with an
- * ordinary store; the PAMT_1G entry is written by the GiB's last call (the one whose chunk end
- * crosses the GiB). The model writes the GiB's 512 PAMT_2M entries and its PAMT_1G entry with
- * MOVDIR64B at the first call. The ordinary stores would leave dirty PAMT lines under the global
- * KeyID in the LP's cache, which changes exploration findings after a kexec; that change needs
- * its own review.
+ * Memory effects of one call, through the global private KeyID, in the source's order (module
+ * audit row 21):
+ * - the call's 1024 PAMT_4K entries, MOVDIR64B a line at a time (pamt_4kb_init()); with Dynamic
+ *   PAMT the call's 1024 bitmap bits (128 bytes) instead, zeroed with MOVDIR64B and then stored
+ *   again a quadword at a time with ordinary stores (pamt_4kb_bitmap_init());
+ * - the call's own two PAMT_2M entries (pamt_nodes_init() over the call's chunk; pamt_2mb_p
+ *   points at the chunk's first 2 MiB): an entry on a line boundary first gets its line zeroed
+ *   (zero_cacheline(), a MOVDIR64B), then every entry's page type is set with an ordinary store;
+ * - the PAMT_1G entry of a GiB, the same way, by the GiB's last (256th) call only: pamt_nodes_init()
+ *   writes entries [start / 1 GiB, end / 1 GiB) of the call's chunk, empty unless the chunk ends
+ *   the GiB.
+ * The ordinary stores leave dirty lines under the module's KeyID in the calling LP's cache (one
+ * PAMT_2M line per two calls, one PAMT_1G line per four GiB, two bitmap lines per call with
+ * Dynamic PAMT), which a host that kexecs without flushing caches carries into the next kernel.
+ * Stored contents are all zero (PT_NDA = 0 on a zeroed line; reserved pages' PT_RSVD and bitmap
+ * bits are not in the modelled bytes, the PAMT state is in pamt.ts), so each call's stores to
+ * one line are one whole-line cached store (nothing runs between them), and they share the
+ * version of the MOVDIR64Bs around them (Platform.sharedVersion) so that the PAMT stays one
+ * memory range: a 12 TiB host makes 3 million calls.
  * @see TDX module ABI sections 3.8, 7.4; intel/tdx-module 1.5.01 (72d8cff)
- *   src/vmm_dispatcher/api_calls/tdh_sys_tdmr_init.c, src/common/memory_handlers/pamt_manager.c
- *   pamt_init(), pamt_nodes_init()
+ *   src/vmm_dispatcher/api_calls/tdh_sys_tdmr_init.c (pamt_block pointers, then pamt_init()),
+ *   src/common/memory_handlers/pamt_manager.c pamt_init(), pamt_4kb_init(), pamt_nodes_init();
+ *   src/common/helpers/helpers.h zero_cacheline() (fill_cachelines(): MOVDIR64B);
+ *   src/common/memory_handlers/pamt_manager.h PT_NDA = 0, PAMT_ENTRY_SIZE_IN_BYTES 16
+ * @see intel/tdx-module 2.0.08 (1666adc4) src/common/memory_handlers/pamt_manager.c
+ *   pamt_4kb_bitmap_init() (Dynamic PAMT)
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog, Step } from '../../platform/Exec.js';
@@ -30,6 +42,7 @@ export const TDMR_4K_PAMT_INIT_COUNT = 1024;
 /** TDMR bytes covered per call. */
 export const TDMR_INIT_CHUNK = TDMR_4K_PAMT_INIT_COUNT * 4096;
 const SZ_1G = 0x4000_0000;
+const SZ_2M = 0x20_0000;
 const LINE = 64;
 const WRITER = 'tdx-module';
 
@@ -41,25 +54,41 @@ function movdirLines(env: SeamEnv, start: number, len: number, hkid: number): vo
 }
 
 /**
- * Write the PAMT entries covering [off, off + 4 MiB) of `t` (module-internal MOVDIR64B). With
- * Dynamic PAMT the PAMT_4K area is a bitmap: the call zeroes its 1024 bits (128 bytes) instead of
- * 1024 entries (the bits of reserved pages are then set with ordinary stores, not modelled).
- * @see intel/tdx-module pamt_manager.c pamt_init(), pamt_4kb_bitmap_init() of the Dynamic PAMT trees
+ * Write the PAMT entries of the call covering [off, off + 4 MiB) of `t`, as pamt_init() does
+ * (see the file comment).
+ * @see intel/tdx-module 1.5.01 pamt_manager.c pamt_init(); 2.0.08 pamt_4kb_bitmap_init()
  */
 export function writePamtSlice(env: SeamEnv, t: TdmrRow, off: number, hkid: number, dynamicPamt = false): void {
   const e = t.entrySizes;
-  const e4 = e[0];
-  const e2 = e[1];
-  const e1 = e[2];
   if (dynamicPamt) {
-    movdirLines(env, t.pamt4k.base + off / 4096 / 8, TDMR_4K_PAMT_INIT_COUNT / 8, hkid);
+    // One bit per 4 KiB page; the call's 1024 bits are two whole lines.
+    const pa = t.pamt4k.base + off / 4096 / 8;
+    env.movdir64b(pa, TDMR_4K_PAMT_INIT_COUNT / 8, hkid, 0, WRITER);
+    env.fill(pa, TDMR_4K_PAMT_INIT_COUNT / 8, 0, hkid, WRITER, true);
   } else {
-    movdirLines(env, t.pamt4k.base + (off / 4096) * e4, TDMR_4K_PAMT_INIT_COUNT * e4, hkid);
+    movdirLines(env, t.pamt4k.base + (off / 4096) * e[0], TDMR_4K_PAMT_INIT_COUNT * e[0], hkid);
   }
-  if (off % SZ_1G === 0) {
-    const block = off / SZ_1G;
-    movdirLines(env, t.pamt2m.base + block * 512 * e2, 512 * e2, hkid);
-    movdirLines(env, t.pamt1g.base + block * e1, e1, hkid);
+  const end = off + TDMR_INIT_CHUNK;
+  initNodes(env, t.pamt2m.base, e[1], Math.floor(off / SZ_2M), Math.floor(end / SZ_2M), hkid);
+  initNodes(env, t.pamt1g.base, e[2], Math.floor(off / SZ_1G), Math.floor(end / SZ_1G), hkid);
+}
+
+/**
+ * pamt_nodes_init(): entries [first, end) of a PAMT_2M or PAMT_1G array. A line-aligned entry
+ * zeroes its line (MOVDIR64B) before the page-type store; the stores to one line are one.
+ */
+function initNodes(env: SeamEnv, base: number, entrySize: number, first: number, end: number, hkid: number): void {
+  let stored = -1;
+  for (let i = first; i < end; i++) {
+    const pa = base + i * entrySize;
+    if (pa % LINE === 0) {
+      env.movdir64b(pa, LINE, hkid, 0, WRITER);
+    }
+    const line = pa - (pa % LINE);
+    if (line !== stored) {
+      env.fill(line, LINE, 0, hkid, WRITER, true);
+      stored = line;
+    }
   }
 }
 

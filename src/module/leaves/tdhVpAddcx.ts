@@ -19,7 +19,7 @@ import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, TDX_
 import { checkBuildState } from '../tdChecks.js';
 import { MAX_TDVPS_PAGES, numTdvpsPages, OP_STATE } from '../tdState.js';
 import { tdvprOperand } from '../vcpuChecks.js';
-import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { TDR_LINE_STATE, TDVPS_LINE_STATE, storeTdr, storeTdvpsLines } from '../tdLayout.js';
 
 /** op_states in which TDH.VP.ADDCX (and TDH.VP.CREATE) may run. */
 export const VP_ADDCX_OP_STATES: ReadonlySet<number> = new Set([OP_STATE.INITIALIZED, OP_STATE.STATE_IMPORT]);
@@ -34,7 +34,7 @@ export function* tdhVpAddcx(ctx: LeafCtx): Prog<U64> {
   if (ref.status !== undefined) {
     return ref.status;
   }
-  const { td, vcpu } = ref;
+  const { td, vcpu, pa: tdvprPa } = ref;
   const b = checkBuildState(td);
   if (b !== TDX_SUCCESS) {
     return b;
@@ -59,6 +59,8 @@ export function* tdhVpAddcx(ctx: LeafCtx): Prog<U64> {
   yield YIELD;
   ctx.env.movdir64b(page.pa, 4096, td.hkid, ALL_ONES_INDICES.has(index) ? 0xff : 0, 'tdx-module');
   vcpu.tdcx.push(page.pa);
+  // num_tdvps_pages in the TDVPR (tdh_vp_addcx.c).
+  storeTdvpsLines(ctx.env, td, vcpu, tdvprPa, TDVPS_LINE_STATE);
   td.chldcnt++;
   storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.set(page.pa, { pt: PT.TDCX, level: 0, owner: td.tdrPa });

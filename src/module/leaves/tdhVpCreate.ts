@@ -17,7 +17,7 @@ import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_BUSY, TDX_SUCCESS, withOperand } from '../status.js';
 import { checkBuildState } from '../tdChecks.js';
 import { VP_ADDCX_OP_STATES } from './tdhVpAddcx.js';
-import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { TDR_LINE_STATE, TDVPS_LINE_ASSOC, TDVPS_LINE_STATE, storeTdr, storeTdvpsLines } from '../tdLayout.js';
 
 /** TDH.VP.CREATE. */
 export function* tdhVpCreate(ctx: LeafCtx): Prog<U64> {
@@ -43,7 +43,10 @@ export function* tdhVpCreate(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   ctx.env.movdir64b(page.pa, 4096, td.hkid, 0, 'tdx-module');
-  td.vcpus.set(page.pa, { initialized: false, associatedLp: -1, tdcx: [] });
+  const vcpu = { initialized: false, associatedLp: -1, tdcx: [] };
+  td.vcpus.set(page.pa, vcpu);
+  // num_tdvps_pages = 1 and assoc_lpid = -1 on the zeroed TDVPR (tdh_vp_create.c).
+  storeTdvpsLines(ctx.env, td, vcpu, page.pa, TDVPS_LINE_STATE, TDVPS_LINE_ASSOC);
   td.chldcnt++;
   storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.set(page.pa, { pt: PT.TDVPR, level: 0, owner: td.tdrPa });

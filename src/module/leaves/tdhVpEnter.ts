@@ -42,7 +42,7 @@ import { checkTdcsState } from '../tdcsChecks.js';
 import type { TdState, VcpuState } from '../tdState.js';
 import { tdvpsComplete } from '../tdState.js';
 import { tdvprOperand } from '../vcpuChecks.js';
-import { storeTdcsMgmtLine } from '../tdLayout.js';
+import { TDVPS_LINE_ASSOC, storeTdcsMgmtLine, storeTdvpsLines } from '../tdLayout.js';
 
 const IA32_MISC_ENABLE = 0x1a0;
 const IA32_TSC_ADJUST = 0x3b;
@@ -52,7 +52,7 @@ const RCX_RESERVED = 0xfffn | (0x3ffn << 54n);
  * map_tdvps(), check_and_associate_vcpu(): TDVPS complete, VCPU_READY, then associate with this
  * LP (a VCPU already associated here is fine; one associated elsewhere is TDX_VCPU_ASSOCIATED).
  */
-export function associateVcpu(ctx: LeafCtx, td: TdState, vcpu: VcpuState): U64 {
+export function associateVcpu(ctx: LeafCtx, td: TdState, vcpu: VcpuState, tdvprPa: number): U64 {
   if (!tdvpsComplete(td, vcpu)) {
     return TDX_TDCX_NUM_INCORRECT;
   }
@@ -64,6 +64,7 @@ export function associateVcpu(ctx: LeafCtx, td: TdState, vcpu: VcpuState): U64 {
   }
   if (vcpu.associatedLp === -1) {
     vcpu.associatedLp = ctx.lp;
+    storeTdvpsLines(ctx.env, td, vcpu, tdvprPa, TDVPS_LINE_ASSOC);
     td.numAssocVcpus++;
     storeTdcsMgmtLine(ctx.env, td);
   }
@@ -83,12 +84,12 @@ export function* tdhVpEnter(ctx: LeafCtx): Prog<U64> {
   if (ref.status !== undefined) {
     return ref.status;
   }
-  const { td, vcpu } = ref;
+  const { td, vcpu, pa: tdvprPa } = ref;
   const s = checkTdcsState(ctx, td, 'shared', LEAF.TDH_VP_ENTER);
   if (s !== TDX_SUCCESS) {
     return s;
   }
-  const a = associateVcpu(ctx, td, vcpu);
+  const a = associateVcpu(ctx, td, vcpu, tdvprPa);
   if (a !== TDX_SUCCESS) {
     return a;
   }
@@ -103,6 +104,11 @@ export function* tdhVpEnter(ctx: LeafCtx): Prog<U64> {
   }
   const epoch = td.tdEpoch;
   const parity = (epoch & 1) as 0 | 1;
+  if ((vcpu.vcpuEpoch ?? 0) !== epoch) {
+    // vcpu_epoch is stored only when it changes (helpers.c adjust_tlb_tracking_state()).
+    vcpu.vcpuEpoch = epoch;
+    storeTdvpsLines(ctx.env, td, vcpu, tdvprPa, TDVPS_LINE_ASSOC);
+  }
   vcpu.vcpuEpoch = epoch;
   td.epochRefcount[parity]++;
   td.epochLock.release('shared');

@@ -17,7 +17,7 @@ import { YIELD } from '../leafCtx.js';
 import { OPERAND_ID, TDX_SUCCESS, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCX_NUM_INCORRECT, TDX_VCPU_NOT_ASSOCIATED } from '../status.js';
 import { TD_LIFECYCLE, tdvpsComplete } from '../tdState.js';
 import { tdvprOperand } from '../vcpuChecks.js';
-import { storeTdcsMgmtLine } from '../tdLayout.js';
+import { TDVPS_LINE_ASSOC, storeTdcsMgmtLine, storeTdvpsLines } from '../tdLayout.js';
 
 /** TDH.VP.FLUSH. */
 export function* tdhVpFlush(ctx: LeafCtx): Prog<U64> {
@@ -25,7 +25,7 @@ export function* tdhVpFlush(ctx: LeafCtx): Prog<U64> {
   if (ref.status !== undefined) {
     return ref.status;
   }
-  const { td, vcpu } = ref;
+  const { td, vcpu, pa } = ref;
   if (td.lifecycle !== TD_LIFECYCLE.TD_KEYS_CONFIGURED) {
     return TDX_TD_KEYS_NOT_CONFIGURED;
   }
@@ -37,6 +37,7 @@ export function* tdhVpFlush(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   vcpu.associatedLp = -1;
+  storeTdvpsLines(ctx.env, td, vcpu, pa, TDVPS_LINE_ASSOC);
   td.numAssocVcpus--;
   storeTdcsMgmtLine(ctx.env, td);
   return TDX_SUCCESS;

@@ -35,7 +35,7 @@ import {
 import { checkBuildState } from '../tdChecks.js';
 import { OP_STATE, tdvpsComplete } from '../tdState.js';
 import { tdvprOperand } from '../vcpuChecks.js';
-import { storeTdcsMgmtLine } from '../tdLayout.js';
+import { TDVPS_LINE_ASSOC, TDVPS_LINE_STATE, storeTdcsMgmtLine, storeTdvpsLines } from '../tdLayout.js';
 
 const IA32_TSC_ADJUST = 0x3b;
 
@@ -82,6 +82,7 @@ export function* tdhVpInit(ctx: LeafCtx): Prog<U64> {
   vcpu.associatedLp = ctx.lp;
   td.numAssocVcpus++;
   storeTdcsMgmtLine(ctx.env, td);
-  ctx.env.write(pa, new Uint8Array(64), td.hkid, 'tdx-module');
+  // VCPU state and index, then assoc_lpid (associate_vcpu_initial()), in the TDVPR.
+  storeTdvpsLines(ctx.env, td, vcpu, pa, TDVPS_LINE_STATE, TDVPS_LINE_ASSOC);
   return TDX_SUCCESS;
 }

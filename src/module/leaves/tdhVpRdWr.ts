@@ -41,12 +41,12 @@ function* tdhVpRdWr(ctx: LeafCtx, write: boolean): Prog<U64> {
   if (ref.status !== undefined) {
     return ref.status;
   }
-  const { td, vcpu } = ref;
+  const { td, vcpu, pa } = ref;
   const s = checkTdcsState(ctx, td, 'shared', write ? LEAF.TDH_VP_WR : LEAF.TDH_VP_RD);
   if (s !== TDX_SUCCESS) {
     return s;
   }
-  const a = associateVcpu(ctx, td, vcpu);
+  const a = associateVcpu(ctx, td, vcpu, pa);
   if (a !== TDX_SUCCESS) {
     return a;
   }

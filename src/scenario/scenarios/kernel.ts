@@ -127,6 +127,21 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'td.run', cpu: 0 }, { op: 'td.run', cpu: 1 }, { op: 'td.destroy' }],
   },
+  'td-multi-vcpu': {
+    name: 'td-multi-vcpu',
+    description:
+      'linux-6.18: a TD with three vCPUs. KVM_TDX_INIT_VCPU of each on CPU 0 (TDH.VP.CREATE, 5 TDH.VP.ADDCX, TDH.VP.INIT with its x2APIC ID, which associates it with CPU 0); vCPU 0 runs on CPU 1, vCPU 1 on CPU 2, vCPU 2 on CPU 3 (each flushed off CPU 0 first), then vCPU 1 moves to CPU 0. Teardown flushes each vCPU off the CPU it was last on (TDH.VP.FLUSH on CPUs 1, 0 and 3), then TDH.MNG.VPFLUSHDONE, TDH.PHYMEM.CACHE.WB per package, TDH.MNG.KEY.FREEID and the reclaim of every page, the three TDVPS included. No finding.',
+    platform: 'small-2s',
+    kernel: 'linux-6.18',
+    steps: [
+      ...BRING_UP,
+      { op: 'td.create', count: 1, memMiB: 4, cpu: 1, vcpus: 3 },
+      { op: 'td.run', vcpu: 1, cpu: 2 },
+      { op: 'td.run', vcpu: 2, cpu: 3 },
+      { op: 'td.run', vcpu: 1, cpu: 0 },
+      { op: 'td.destroy' },
+    ],
+  },
   'td-release': {
     name: 'td-release',
     description:

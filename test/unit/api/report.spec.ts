@@ -23,13 +23,13 @@ describe('report model', () => {
     expect(r.verdict).toBe('pass');
     expect(r.model.verdictText).toBe('verdict pass (expected: cpu-still-running; found: cpu-still-running)');
     const m = r.model.main;
-    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_050_428]]);
+    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_051_970]]);
     expect(m.findings[0]?.replay).toBe('tdxsim run --scenario kexec-stop-race --seed 1 --path 1.1.0.0.2.0.1.1.0.0');
     // The NMI from CPU 0 to CPU 1 after the 1 s wait, the epochs, the jump.
-    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_022_428, t1: 1_030_023_428, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
+    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_023_970, t1: 1_030_024_970, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
     expect(m.epochs.map((e) => e.label)).toEqual(['linux-6.18 (kernel#0)', 'relocate_kernel, swap_pages', 'purgatory, early boot', 'new kernel (kernel#1)']);
-    expect(m.epochs[1]).toEqual({ t0: 1_030_050_428, t1: 1_033_050_428, label: 'relocate_kernel, swap_pages' });
-    expect(m.jumps).toEqual([1_033_050_428]);
+    expect(m.epochs[1]).toEqual({ t0: 1_030_051_970, t1: 1_033_051_970, label: 'relocate_kernel, swap_pages' });
+    expect(m.jumps).toEqual([1_033_051_970]);
     expect(m.caches.map((c) => c.label)).toContain('just before the jump (relocate_kernel on CPU 0)');
   });
 
@@ -49,41 +49,47 @@ describe('report model', () => {
     expect(r.model.verdictText).toBe('verdict fail (expected: none; found: seamcall-after-flush, silent-corruption)');
   });
 
-  it('kexec-rfc-td: the chart marks where CPU 0 dirtied the TDR line written back stale (the cause)', () => {
+  it('kexec-rfc-td: the chart marks where CPU 0 dirtied the lines written back stale (PAMT, TDR and TDVPR pages: the cause)', () => {
     const m = buildReport({ scenario: 'kexec-rfc-td' }).model.main;
     const causes = m.events.filter((e) => e.fields['mark'] === 'stale-line-dirtied').map((e) => `CPU ${e.cpu} ${e.t}: ${e.label}`);
     expect(causes).toEqual([
+      'CPU 0 18517150: 0x1ffffb000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
+      'CPU 0 22869150: 0x1ffffd000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
       'CPU 0 27198150: 0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s',
-      'CPU 0 27206150: 0x17efe6000 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s',
+      'CPU 0 27206150: 0x17efe6100 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s',
       'CPU 0 27739150: 0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s',
     ]);
     expect(m.findings.filter((f) => f.class === 'silent-corruption').map((f) => f.message.split(': a stale')[0])).toEqual([
-      'silent corruption: 2 lines in 2 ranges, first at 0x17efed040 (TDR page of TD 1, HKID 17)',
-      'silent corruption: line 0x17efe6000 (TDVPR page of TD 1, HKID 17)',
+      'silent corruption: 773 lines in 8 ranges, first at 0x17fff3000 (PAMT of TDMR 0, given to the TDX module by kernel 1)',
+      'silent corruption: line 0x17efe6100 (TDVPR page of TD 1, HKID 17)',
     ]);
   });
 
   it('ties corruption findings to their lines, and shows those lines dirty just before the jump', () => {
     const m = buildReport({ scenario: 'kexec-mutant' }).model.main;
     const td = m.findings.find((f) => f.class === 'silent-corruption' && f.cpu === 1);
-    // 4095, not 4096: the TDCS line the module stores on CPU 1 at the first VP.ENTER evicts the
-    // TD's oldest line (CPU 1's cache holds 4096 lines), which is written back before the jump.
-    expect(td?.message).toContain('4095 lines from 0x17efa1040');
-    expect(td?.ranges).toEqual([{ base: 0x17efa1040, end: 0x17efa1000 + 4096 * 64 }]);
+    // 4094, not 4096: the TDCS line and the vCPU's TDVPS association line (TDVPR + 0x1C0) the
+    // module stores on CPU 1 at VP.ENTER evict the TD's two oldest lines (CPU 1's cache holds 4096
+    // lines), which are written back before the jump.
+    expect(td?.message).toContain('4094 lines from 0x17efa1080');
+    expect(td?.ranges).toEqual([{ base: 0x17efa1080, end: 0x17efa1000 + 4096 * 64 }]);
     expect(td?.writebacks).toHaveLength(1);
     const before = m.caches.find((c) => c.label.startsWith('just before the jump'));
     expect(before?.cpus.find((c) => c.cpu === 1)).toEqual({
       cpu: 1,
       lines: 4096,
       ranges: [
-        { keyId: 17, base: 0x17efa1040, end: 0x17efa1000 + 4096 * 64, writer: 'td1' },
+        { keyId: 17, base: 0x17efa1080, end: 0x17efa1000 + 4096 * 64, writer: 'td1' },
+        { keyId: 17, base: 0x17efe61c0, end: 0x17efe6200, writer: 'tdx-module' },
         { keyId: 17, base: 0x17efec000, end: 0x17efec040, writer: 'tdx-module' },
       ],
       moreRanges: 0,
     });
     const lanes = Object.fromEntries(m.memory.lanes.map((l) => [l.kind, l.regions.length]));
-    // The TD's lines and the TDR/TDCS lines the module left dirty (no WBINVD on this mutant).
-    expect(lanes['overwritten']).toBe(6);
+    // The TD's lines, the TDR/TDCS/TDVPS lines and the PAMT_2M/1G lines the module left dirty (no
+    // WBINVD on this mutant): CPU 0's stale write-backs are 773 lines in 8 ranges, CPU 1's TDCS
+    // and TDVPS lines 2 lines in 2 ranges.
+    expect(lanes['overwritten']).toBe(13);
     expect(lanes['crashkernel']).toBe(1);
     expect(lanes['newkernel']).toBeGreaterThan(0);
   });
@@ -97,7 +103,7 @@ describe('report model', () => {
     expect(r.model.main.findings.map((f) => f.class)).toEqual(['cpu-still-running']);
     expect(r.model.main.findings[0]?.replay).toBe('tdxsim replay kexec-race-2cpu --seed 1 --path 1.1.0.0.2.0.1.1');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_027_364, otherT: 1_030_025_364, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_028_906, otherT: 1_030_026_906, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
     // The same schedule given as a replay draws the same execution.
     const again = buildReport({ scenario: 'kexec-race-2cpu', path: '1.1.0.0.2.0.1.1', replay: {} });
     expect(again.model.main.events).toEqual(r.model.main.events);
@@ -109,7 +115,7 @@ describe('report model', () => {
     expect(r.model.main.findings).toHaveLength(1);
     expect(r.model.compare?.other.name).toBe('path 0');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_024_428, otherT: 1_030_022_428, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_025_970, otherT: 1_030_023_970, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
   });
 
   it('refuses what it cannot draw, with stable codes', () => {

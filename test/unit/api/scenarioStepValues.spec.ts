@@ -24,6 +24,15 @@ function problems(scenario: unknown): string[] {
 const BRING_UP = [{ op: 'boot' }, { op: 'kvm.load' }];
 
 describe('scenario step values are checked at load time', () => {
+  it('a td.run of a vCPU the TD does not have is refused, naming the vCPUs it has', () => {
+    expect(problems({ steps: [...BRING_UP, { op: 'td.create', vcpus: 2 }, { op: 'td.create' }, { op: 'td.run', td: 1, cpu: 1, vcpu: 1 }] })).toEqual([
+      'scenario: steps[4].vcpu (td.run): vCPU 1 does not exist (TD 1 has vCPUs 0..0; "vcpus" of "td.create")',
+    ]);
+    expect(problems({ steps: [...BRING_UP, { op: 'td.create', vcpus: 2 }, { op: 'td.run', cpu: 1, vcpu: 2 }] })).toEqual([
+      'scenario: steps[3].vcpu (td.run): vCPU 2 does not exist (the TDs created before it have vCPUs 0..1; "vcpus" of "td.create")',
+    ]);
+    expect(problems({ steps: [...BRING_UP, { op: 'td.create', vcpus: 2 }, { op: 'td.run', td: 0, cpu: 1, vcpu: 1 }] })).toEqual([]);
+  });
   it('a td.destroy of a TD that is never created is refused, naming the TDs that exist', () => {
     expect(problems({ steps: [...BRING_UP, { op: 'td.create', count: 2 }, { op: 'td.destroy', td: 99 }] })).toEqual([
       'scenario: steps[3].td (td.destroy): TD 99 is never created (the "td.create" steps before it create TDs 0..1)',

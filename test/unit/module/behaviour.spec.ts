@@ -125,11 +125,50 @@ describe('memory effects', () => {
     expect(m.platform.lineAt(0x7f000000)).toMatchObject({ key: 32, td: true });
     expect(m.platform.lineAt(0x7f000000 + 0x4000 - 64)).toMatchObject({ key: 32, td: true });
     expect(m.platform.lineAt(0x7f004000).td).toBe(false); // the next call's slice
-    expect(m.platform.lineAt(0x7f800000)).toMatchObject({ key: 32, td: true }); // PAMT_2M of block 0
-    expect(m.platform.lineAt(0x7f804000)).toMatchObject({ key: 32, td: true }); // PAMT_1G of block 0
+    expect(m.platform.lineAt(0x7f800000)).toMatchObject({ key: 32, td: true }); // PAMT_2M entries 0-1, zeroed
+    expect(m.platform.lineAt(0x7f804000)).toMatchObject({ key: 0, td: false }); // PAMT_1G: not before the GiB's last call
     // A host read of TD-owned memory returns zeros; reading through the global KeyID is fine in SEAM only.
     const r = m.platform.load(m.platform.cpu(cpuId(1)), 0x7f000000, 8, 0);
     expect(r.ok && [...r.bytes]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+  it('TDMR.INIT (audit row 21): each call zeroes and stores its own two PAMT_2M entries; the 256th call of a GiB writes its PAMT_1G entry; the stores stay dirty in the LP cache', () => {
+    const m = mk();
+    boot(m, 3);
+    ok(m, 0, { rax: 31n });
+    ok(m, 2, { rax: 31n });
+    const cache = (lp: number) => m.platform.cpu(cpuId(lp)).cache;
+    const line2m = 0x7f800000 / 64;
+    const line1g = 0x7f804000 / 64;
+    // Call 1 on LP 0: entries 0 and 1 (bytes 0-31 of the first PAMT_2M line).
+    ok(m, 0, { rax: 36n, rcx: 0n });
+    expect(cache(0).lookup(32, line2m)?.seg).toMatchObject({ dirty: true, writer: 'tdx-module', fill: 0 });
+    expect(cache(0).dirtyByKey().get(32)).toBe(1);
+    // Call 2 on LP 1: entries 2 and 3, same line, not line-aligned: no MOVDIR64B, the store moves
+    // the line to LP 1's cache (dirty) and LP 0 loses its copy.
+    ok(m, 1, { rax: 36n, rcx: 0n });
+    expect(cache(0).lookup(32, line2m)).toBeUndefined();
+    expect(cache(1).lookup(32, line2m)?.seg.dirty).toBe(true);
+    expect(cache(1).lookup(32, line2m + 1)).toBeUndefined();
+    // Call 3 on LP 1: entries 4 and 5, the next line.
+    ok(m, 1, { rax: 36n, rcx: 0n });
+    expect(m.platform.lineAt(0x7f800040)).toMatchObject({ key: 32, td: true });
+    expect(cache(1).dirtyByKey().get(32)).toBe(2);
+    expect(m.platform.lineAt(0x7f804000)).toMatchObject({ key: 0, td: false });
+    // Calls 4..255 of GiB 0 on LP 1: still no PAMT_1G entry; the 256th writes it.
+    for (let i = 4; i < 256; i++) {
+      ok(m, 1, { rax: 36n, rcx: 0n });
+    }
+    expect(m.platform.lineAt(0x7f804000)).toMatchObject({ key: 0, td: false });
+    expect(cache(1).lookup(32, line1g)).toBeUndefined();
+    expect(call(m, 1, { rax: 36n, rcx: 0n }).rdx).toBe(0x40000000n);
+    expect(m.platform.lineAt(0x7f804000)).toMatchObject({ key: 32, td: true });
+    expect(cache(1).lookup(32, line1g)?.seg).toMatchObject({ dirty: true, writer: 'tdx-module', fill: 0 });
+    // GiB 0's 512 PAMT_2M entries are 128 lines, all dirty on LP 1, plus the PAMT_1G line.
+    expect(cache(1).dirtyByKey().get(32)).toBe(129);
+    // The first call of GiB 1 writes PAMT_2M entries 512-513 (a new line) and no PAMT_1G entry.
+    ok(m, 1, { rax: 36n, rcx: 0n });
+    expect(cache(1).dirtyByKey().get(32)).toBe(130);
+    expect(m.platform.lineAt(0x7f804000 + 64)).toMatchObject({ key: 0, td: false });
   });
   it('MNG.CREATE zeroes the TDR through the global KeyID; KEY.CONFIG leaves its TDR line dirty in the LP cache', () => {
     const m = mk();

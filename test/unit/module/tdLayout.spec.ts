@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuId } from '../../../src/base/ids.js';
 import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
-import { TDCS_MGMT_LAYOUT, TDR_LAYOUT } from '../../../src/module/tdLayout.js';
+import { TDCS_MGMT_LAYOUT, TDR_LAYOUT, TDVPS_MGMT_LAYOUT } from '../../../src/module/tdLayout.js';
 import { seamRegs } from '../../../src/platform/Seam.js';
 import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
@@ -19,7 +19,7 @@ import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
 const TDR = 0x40000000;
 const HKID = 33;
-const LEAF = { MNG_ADDCX: 1n, VP_ADDCX: 4n, MNG_KEY_CONFIG: 8n, MNG_CREATE: 9n, VP_CREATE: 10n, MNG_RD: 11n, VP_FLUSH: 18n, VPFLUSHDONE: 19n, KEY_FREEID: 20n, MNG_INIT: 21n, VP_INIT: 22n, CACHE_WB: 40n } as const;
+const LEAF = { VP_ENTER: 0n, VP_RD: 26n, MNG_ADDCX: 1n, VP_ADDCX: 4n, MNG_KEY_CONFIG: 8n, MNG_CREATE: 9n, VP_CREATE: 10n, MNG_RD: 11n, VP_FLUSH: 18n, VPFLUSHDONE: 19n, KEY_FREEID: 20n, MNG_INIT: 21n, VP_INIT: 22n, CACHE_WB: 40n } as const;
 
 function call(m: ModuleMachine, lp: number, r: Partial<Record<keyof SeamRegs, bigint>>): SeamRegs {
   const o = seamcallSync(m, lp, seamRegs(r));
@@ -210,5 +210,56 @@ describe('TD control structures in their pages', () => {
     expect(tdcs()).toEqual([1, 1]);
     expect(call(m, 1, { rax: LEAF.VP_FLUSH, rcx: BigInt(TDVPR) }).rax).toBe(0n);
     expect(tdcs()).toEqual([1, 0]);
+  });
+
+  it('the TDVPS management fields VP.RD reads are in the TDVPR page at the offsets of tdvps_fields_lookup.c, through the TD\'s HKID', () => {
+    const m = tdInitialized();
+    finishInit(m);
+    const TDVPR = TDR + 0xa000;
+    const L = TDVPS_MGMT_LAYOUT;
+    expect(Object.fromEntries(Object.entries(L).map(([k, f]) => [k, [f.offset, f.size]]))).toEqual({
+      VCPU_STATE: [0x100, 1],
+      VCPU_INDEX: [0x102, 4],
+      NUM_TDVPS_PAGES: [0x107, 1],
+      ASSOC_LPID: [0x1c8, 4],
+      VCPU_EPOCH: [0x1d0, 8],
+    });
+    const tdvps = (): number[] => {
+      const v = view(m, TDVPR, 0x200, HKID);
+      return [v.getUint8(L.VCPU_STATE.offset), v.getUint32(L.VCPU_INDEX.offset, true), v.getUint8(L.NUM_TDVPS_PAGES.offset), v.getUint32(L.ASSOC_LPID.offset, true)];
+    };
+    const vpRd = (id: bigint, lp = 1): bigint => {
+      const r = call(m, lp, { rax: LEAF.VP_RD, rcx: BigInt(TDVPR), rdx: id });
+      expect(r.rax).toBe(0n);
+      return r.r8;
+    };
+    // VP.CREATE: num_tdvps_pages = 1, assoc_lpid = -1 (tdh_vp_create.c).
+    expect(call(m, 0, { rax: LEAF.VP_CREATE, rcx: BigInt(TDVPR), rdx: BigInt(TDR) }).rax).toBe(0n);
+    expect(tdvps()).toEqual([0, 0, 1, 0xffff_ffff]);
+    for (let i = 1; i <= 5; i++) {
+      expect(call(m, 0, { rax: LEAF.VP_ADDCX, rcx: BigInt(TDVPR + i * 0x1000), rdx: BigInt(TDVPR) }).rax).toBe(0n);
+    }
+    expect(tdvps()).toEqual([0, 0, 6, 0xffff_ffff]);
+    // VP.INIT on LP 1: initialized, index 0, associated with LP 1; VP.RD (on LP 1) reads the same.
+    expect(call(m, 1, { rax: LEAF.VP_INIT, rcx: BigInt(TDVPR) }).rax).toBe(0n);
+    expect(tdvps()).toEqual([1, 0, 6, 1]);
+    expect([vpRd(0xa020_0002_0000_0002n), vpRd(0xa020_0000_0000_0003n), vpRd(0xa020_0002_0000_0004n)]).toEqual([0n, 6n, 1n]);
+    // The lines are dirty in LP 1's cache under the TD's HKID; the host reads zeros through
+    // KeyID 0 and poison through the global KeyID, before and after write-back.
+    const line = (off: number): number => (TDVPR + off) / 64;
+    expect([line(0x100), line(0x1c0)].map((l) => m.platform.cpu(cpuId(1)).cache.lookup(HKID, l)?.seg.dirty)).toEqual([true, true]);
+    const gk = m.module.state.hkid;
+    for (const flushed of [false, true]) {
+      if (flushed) {
+        m.platform.wbinvdNow(m.platform.cpu(cpuId(1)));
+      }
+      const host = view(m, TDVPR + 0x100, 0x100, 0);
+      expect([...new Uint8Array(host.buffer, host.byteOffset, 0x100)].every((b) => b === 0)).toBe(true);
+      expect(peek(m, TDVPR + 0x100, 64, gk)).toBe(TDVPR + 0x100);
+      expect(tdvps()).toEqual([1, 0, 6, 1]);
+    }
+    // VP.FLUSH on LP 1: assoc_lpid back to -1.
+    expect(call(m, 1, { rax: LEAF.VP_FLUSH, rcx: BigInt(TDVPR) }).rax).toBe(0n);
+    expect(tdvps()).toEqual([1, 0, 6, 0xffff_ffff]);
   });
 });

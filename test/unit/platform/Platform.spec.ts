@@ -119,6 +119,38 @@ describe('memory, integrity and caches', () => {
     expect(p.staleWritebacks[0]).toMatchObject({ cpu: 0, key: 17, staleWriter: 'old kernel', overwrittenKey: 0, overwrittenWriter: 'new kernel', lineStart: LINE / 64, lineEnd: LINE / 64 + 1, cause: 'wbinvd' });
     expect(p.load(p.cpu(1), LINE, 1, 0)).toEqual({ ok: true, bytes: new Uint8Array(1) });
   });
+  it('shared-version stores (TDMR.INIT PAMT entries): a run after MOVDIR64Bs keeps one version, one memory range and one cache range, evicted from its start', () => {
+    const spec = preset('small-2s')!;
+    const p = new Platform({ ...spec, cache: { linesPerCpu: 4, wbinvdSubBlocks: 4 } });
+    for (let i = 0; i < 6; i++) {
+      p.movdir64b(p.cpu(0), LINE + 64 * i, 64, 32, 0, 'tdx-module');
+      p.storeFill(p.cpu(0), LINE + 64 * i, 64, 0, 32, 'tdx-module', true);
+      p.storeFill(p.cpu(0), LINE + 64 * i, 64, 0, 32, 'tdx-module', true); // the same line again: no change
+    }
+    const ver = p.lineAt(LINE).ver;
+    expect(p.lineAt(LINE + 64 * 5)).toEqual({ ver, key: 32, td: true, poison: false, writer: 'tdx-module', fill: 0 });
+    expect(p.memory.lines.entries(LINE / 64, LINE / 64 + 6)).toHaveLength(1);
+    // Lines 0-1 left (oldest first); lines 2-5 are one dirty range.
+    expect(p.cpu(0).cache.ranges()).toEqual([{ key: 32, start: LINE / 64 + 2, end: LINE / 64 + 6, seg: { ver, dirty: true, writer: 'tdx-module', fill: 0, seq: 1 } }]);
+    expect(p.staleWritebacks).toEqual([]);
+  });
+  it('shared-version stores: a later write through another KeyID, or a later cached store, is newer (a write-back over it is stale)', () => {
+    const p = new Platform(preset('small-2s')!);
+    p.movdir64b(p.cpu(0), LINE, 64, 32, 0, 'tdx-module');
+    p.storeFill(p.cpu(0), LINE, 64, 0, 32, 'tdx-module', true);
+    const ver = p.cpu(0).cache.lookup(32, LINE / 64)?.seg.ver;
+    expect(ver).toBe(p.lineAt(LINE).ver);
+    // The host clears the page through KeyID 0 while the module's line is still dirty.
+    p.movdir64b(p.cpu(1), LINE, 64, 0, 0, 'kernel');
+    expect(p.lineAt(LINE).ver).toBe((ver ?? 0) + 1);
+    p.storeFill(p.cpu(1), LINE + 64, 64, 7, 0, 'kernel');
+    // A cached store after it is newer than the module's line (it shares the number of the
+    // direct write just before it, as any cached store does).
+    expect(p.cpu(1).cache.lookup(0, LINE / 64 + 1)?.seg.ver).toBe((ver ?? 0) + 1);
+    expect(p.wbinvdNow(p.cpu(0))).toBe(1);
+    expect(p.staleWritebacks).toHaveLength(1);
+    expect(p.staleWritebacks[0]).toMatchObject({ cpu: 0, key: 32, staleWriter: 'tdx-module', staleVer: ver, overwrittenKey: 0, overwrittenWriter: 'kernel', lineStart: LINE / 64, cause: 'wbinvd' });
+  });
   it('bounded capacity: a bulk store keeps only what fits; LRU eviction writes back', () => {
     const spec = preset('small-2s')!;
     const p = new Platform({ ...spec, cache: { linesPerCpu: 8, wbinvdSubBlocks: 4 } });

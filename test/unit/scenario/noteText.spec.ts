@@ -24,6 +24,7 @@ describe('run notes name their codes', () => {
     expect(noteText('tdx.enable: cpu0=0 cpu1=-5 cpu2=unfinished')).toBe('tdx.enable: cpu0=0 (success) cpu1=-5 (EIO) cpu2=unfinished');
     expect(noteText('td.run on CPU 1: TDH.VP.ENTER 0x4d')).toBe('td.run on CPU 1: TDH.VP.ENTER 0x4d (TDX_SUCCESS, exit reason 77 (TDCALL))');
     expect(noteText('td.run on CPU 0: TDH.VP.ENTER 0xc000050500000000')).toBe('td.run on CPU 0: TDH.VP.ENTER 0xc000050500000000 (TDX_SYS_NOT_READY)');
+    expect(noteText('td.run vCPU 2 on CPU 3: TDH.VP.ENTER 0x4d')).toBe('td.run vCPU 2 on CPU 3: TDH.VP.ENTER 0x4d (TDX_SUCCESS, exit reason 77 (TDCALL))');
   });
 
   it('notes without a code are unchanged', () => {

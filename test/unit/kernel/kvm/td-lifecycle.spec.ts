@@ -15,6 +15,7 @@ import { associated_tdvcpus, FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH, s
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
+import type { TdxModule } from '../../../../src/module/TdxModule.js';
 import { describeStatus, leafStatusDisplay } from '../../../../src/module/status.js';
 import { seamRegs } from '../../../../src/platform/Seam.js';
 import { diagnose } from '../../../../src/tools/diagnose.js';
@@ -46,9 +47,9 @@ function lifecycle(kernel: KernelProfileName = 'linux-6.18'): Lifecycle {
   return { r, td: td as Td, calls, kvmLines: () => r.lines().filter((l) => l.startsWith('kvm_intel: ') || l.startsWith('SEAMCALL ')) };
 }
 
-/** Pages RECLAIMed by a linux-6.16+ teardown: TDCX, TDVPR, SEPT pages, TDCS, TDR (never private memory). */
+/** Pages RECLAIMed by a linux-6.16+ teardown: each vCPU's TDCX and TDVPR, SEPT pages, TDCS, TDR (never private memory). */
 function controlCount(td: Td): number {
-  return td.tdcx.length + td.tdvpr.length + td.sept.length + td.tdcs.length + 1;
+  return td.vcpus.reduce((n, v) => n + v.tdcx.length + 1, 0) + td.sept.length + td.tdcs.length + 1;
 }
 
 const BLOCK_TRACK_REMOVE = ['0 TDH.MEM.RANGE.BLOCK TDX_SUCCESS', '0 TDH.MEM.TRACK TDX_SUCCESS', '0 TDH.MEM.PAGE.REMOVE TDX_SUCCESS'];
@@ -91,21 +92,21 @@ describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus
   it('each move flushes the vCPU off the old CPU first, VP.ENTER associates it with the new one; teardown flushes the last CPU', () => {
     const { r, td, calls, kvmLines } = lifecycle();
     const k = r.m.kernel;
-    expect(td.vcpuCpu).toBe(1);
-    expect(associated_tdvcpus(k, 1)).toEqual([td]);
+    expect(td.vcpus[0]?.cpu).toBe(1);
+    expect(associated_tdvcpus(k, 1)).toEqual([td.vcpus[0]]);
     expect(associated_tdvcpus(k, 0)).toEqual([]);
     // KVM_RUN from a task on CPU 0: VP.FLUSH runs on CPU 1 (by IPI), then VP.ENTER on CPU 0
     // returns the TDG.VP.VMCALL<HLT> exit (RAX 77: status class SUCCESS, exit reason 77).
     expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
     expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS', '0 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
-    expect(associated_tdvcpus(k, 0)).toEqual([td]);
+    expect(associated_tdvcpus(k, 0)).toEqual([td.vcpus[0]]);
     expect(associated_tdvcpus(k, 1)).toEqual([]);
     // Running again on the same CPU flushes nothing.
     expect(r.run(r.m.runTd(td, 0), 0)).toBe(77n);
     expect(calls.slice(2)).toEqual(['0 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
     expect(r.run(r.m.runTd(td, 1), 1)).toBe(77n);
     expect(calls.slice(3)).toEqual(['0 TDH.VP.FLUSH TDX_SUCCESS', '1 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
-    expect(td.vcpuCpu).toBe(1);
+    expect(td.vcpus[0]?.cpu).toBe(1);
     calls.length = 0;
     // 1 MiB of 4 KiB leaves (256), then one 2 MiB leaf and 1 MiB of 4 KiB leaves again.
     const want = upstreamTeardown(td, 1);
@@ -115,7 +116,7 @@ describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus
     expect(r.m.kernel.kvm.nr_configured_hkid).toBe(0);
     expect(r.m.kernel.kvm.tds).toEqual([]);
     expect(associated_tdvcpus(k, 1)).toEqual([]);
-    expect(td.vcpuCpu).toBe(-1);
+    expect(td.vcpus[0]?.cpu).toBe(-1);
     expect(kvmLines()).toEqual([]);
   });
 
@@ -125,7 +126,7 @@ describe('vCPU migration (tdx_vcpu_load, tdx_flush_vp_on_cpu, associated_tdvcpus
     expect(r.run(r.m.cpuOffline(1))).toBe(0);
     expect(calls).toEqual(['1 TDH.VP.FLUSH TDX_SUCCESS']);
     expect(associated_tdvcpus(k, 1)).toEqual([]);
-    expect(td.vcpuCpu).toBe(-1);
+    expect(td.vcpus[0]?.cpu).toBe(-1);
     expect(k.cache_state_incoherent.get(1)).toBe(false);
     // The vCPU is on no CPU: the teardown has nothing to flush and VPFLUSHDONE succeeds.
     calls.length = 0;
@@ -397,7 +398,7 @@ describe('teardown without VP.FLUSH (fault kvm.vp_flush.skip)', () => {
     expect(describeStatus(0x8000_0824_0000_0000n).name).toBe('TDX_FLUSHVP_NOT_DONE');
     expect(kvmLines()).toEqual([]);
     expect(r.m.kernel.kvm.nr_configured_hkid).toBe(1);
-    expect(td.vcpuCpu).toBe(1);
+    expect(td.vcpus[0]?.cpu).toBe(1);
   });
 
   it('the embedded scenario shows td.destroy -5 and no KVM line', () => {
@@ -462,5 +463,122 @@ describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
         `the TDX module initialised (line ${initLine}), then ${n} SEAMCALL failure(s) at run time: ${n} × TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001): TDH.PHYMEM.PAGE.RECLAIM found the page's PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero); while KVM tore a TD down and reclaimed its pages: the host's TDX came up, a TD operation failed`,
       );
     }
+  });
+});
+
+describe('multi-vCPU TDs (KVM_TDX_INIT_VCPU per vCPU, a vCPU per CPU, VP.FLUSH of each at teardown)', () => {
+  /** A 4 MiB TD with three vCPUs: vCPU 0 runs on CPU 1, vCPU 1 on CPU 2, vCPU 2 on CPU 3. */
+  function threeVcpus(): Lifecycle & { build: string[] } {
+    const r = kernelRig('small-2s', { module: 'real', kernel: 'linux-6.18' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    const build: string[] = [];
+    const calls: string[] = [];
+    r.m.platform.tracer.subscribe((e) => {
+      if (e.kind === 'seamcall.exit') {
+        (r.m.kernel.kvm.tds.length > 0 && r.m.kernel.kvm.tds[0]?.state === 'runnable' ? calls : build).push(`${e.cpu} ${leafName(e.leaf)} ${leafStatusDisplay(e.leaf, e.status)}`);
+      }
+    });
+    const { ret, td } = r.run(r.m.createTd({ pages: 1024, runCpu: 1, vcpus: 3 }));
+    expect(ret).toBe(0);
+    return { r, td: td as Td, calls, build, kvmLines: () => r.lines().filter((l) => l.startsWith('kvm_intel: ')) };
+  }
+  const INIT_VCPU = ['0 TDH.VP.CREATE TDX_SUCCESS', ...Array<string>(5).fill('0 TDH.VP.ADDCX TDX_SUCCESS'), '0 TDH.VP.INIT TDX_SUCCESS'];
+
+  it('each vCPU gets its TDVPR and 5 TDCX pages on CPU 0; VP.INIT associates it there; MAX_VCPUS is 3', () => {
+    const { r, td, build, calls } = threeVcpus();
+    const from = build.indexOf('0 TDH.MNG.INIT TDX_SUCCESS');
+    expect(build.slice(from + 1, from + 1 + 21)).toEqual([...INIT_VCPU, ...INIT_VCPU, ...INIT_VCPU]);
+    expect(td.vcpus.map((v) => [v.index, v.tdcx.length, v.initialized])).toEqual([
+      [0, 5, true],
+      [1, 5, true],
+      [2, 5, true],
+    ]);
+    // KVM_RUN of vCPU 0 on CPU 1: flushed off CPU 0 first; vCPUs 1 and 2 stay on CPU 0.
+    expect(calls).toEqual(['0 TDH.VP.FLUSH TDX_SUCCESS', '1 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)']);
+    const k = r.m.kernel;
+    expect(td.vcpus.map((v) => v.cpu)).toEqual([1, 0, 0]);
+    expect(associated_tdvcpus(k, 0)).toEqual([td.vcpus[1], td.vcpus[2]]);
+    const st = (r.m.platform.seamHandler as TdxModule).state.tds.get(td.tdr);
+    expect([st?.maxVcpus, st?.numVcpus, st?.numAssocVcpus]).toEqual([3, 3, 3]);
+    // VP.INIT hands out VCPU indices in call order (num_vcpus++): 0, 1, 2.
+    expect(td.vcpus.map((v) => st?.vcpus.get(v.tdvpr)?.vcpuIndex)).toEqual([0, 1, 2]);
+  });
+
+  it('each vCPU runs on its own CPU; teardown flushes each off the CPU it was last on, then VPFLUSHDONE', () => {
+    const { r, td, calls, kvmLines } = threeVcpus();
+    calls.length = 0;
+    expect(r.run(r.m.runTd(td, 2, 1))).toBe(0x4dn);
+    expect(r.run(r.m.runTd(td, 3, 2))).toBe(0x4dn);
+    expect(r.run(r.m.runTd(td, 0, 1))).toBe(0x4dn);
+    expect(calls).toEqual([
+      '0 TDH.VP.FLUSH TDX_SUCCESS',
+      '2 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)',
+      '0 TDH.VP.FLUSH TDX_SUCCESS',
+      '3 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)',
+      '2 TDH.VP.FLUSH TDX_SUCCESS',
+      '0 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)',
+    ]);
+    expect(td.vcpus.map((v) => v.cpu)).toEqual([1, 0, 3]);
+    // Only vCPU 0's guest stored the TD's memory (on CPU 1): its stores also overwrote the program
+    // page, so the guests of vCPUs 1 and 2 halt at their first operation (module/guest.ts).
+    const tdLines = (cpu: number, writer: string): number =>
+      r.m.platform
+        .cpu(cpu)
+        .cache.ranges()
+        .filter((x) => x.key === td.hkid && x.seg.writer === writer)
+        .reduce((n, x) => n + x.end - x.start, 0);
+    expect([0, 1, 2, 3].map((c) => tdLines(c, 'td1'))).toEqual([0, 4096, 0, 0]);
+    // The module's own lines under the TD's KeyID: on CPU 0 the TDVPS state lines (0x100) of the
+    // three vCPUs (VP.INIT there), vCPU 1's association line (0x1C0, associated there last) and the
+    // TDCS line; on CPU 3 vCPU 2's association line. vCPU 0's association line, stored on CPU 1
+    // before its guest ran, was evicted by the guest's stores.
+    expect([0, 1, 2, 3].map((c) => tdLines(c, 'tdx-module'))).toEqual([5, 0, 0, 1]);
+    calls.length = 0;
+    // linux-6.18: the private memory goes first (HKID still assigned), then every vCPU is
+    // flushed off the CPU it last ran on, then the HKID is released and the control pages
+    // (each vCPU's TDCX and TDVPR among them) are reclaimed.
+    const zap = privateZap(td);
+    const control = controlCount(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(0);
+    expect(calls.slice(0, zap.length)).toEqual(zap);
+    expect(calls.slice(zap.length, zap.length + 7)).toEqual([
+      '1 TDH.VP.FLUSH TDX_SUCCESS',
+      '0 TDH.VP.FLUSH TDX_SUCCESS',
+      '3 TDH.VP.FLUSH TDX_SUCCESS',
+      '0 TDH.MNG.VPFLUSHDONE TDX_SUCCESS',
+      '0 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '2 TDH.PHYMEM.CACHE.WB TDX_SUCCESS',
+      '0 TDH.MNG.KEY.FREEID TDX_SUCCESS',
+    ]);
+    expect(calls.slice(zap.length + 7)).toEqual([...Array<string>(control).fill(RECLAIM), WBINVD]);
+    expect(td.vcpus.reduce((n, v) => n + v.tdcx.length + 1, 0)).toBe(18);
+    expect(kvmLines()).toEqual([]);
+    expect(td.state).toBe('torn-down');
+  });
+
+  it('VPFLUSHDONE refuses while any vCPU is still associated: one skipped VP.FLUSH of three is enough', () => {
+    const { r, td, calls, kvmLines } = threeVcpus();
+    expect(r.run(r.m.runTd(td, 2, 1))).toBe(0x4dn);
+    calls.length = 0;
+    // The fault skips the first vCPU's flush (vCPU 0, on CPU 1); vCPUs 1 and 2 are flushed.
+    r.faults.arm(FAULT_KVM_SKIP_VP_FLUSH, 1);
+    // linux-6.18 removes the private memory first, with the HKID still assigned.
+    const zap = privateZap(td);
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    expect(calls.slice(0, zap.length)).toEqual(zap);
+    expect(calls.slice(zap.length)).toEqual(['2 TDH.VP.FLUSH TDX_SUCCESS', '0 TDH.VP.FLUSH TDX_SUCCESS', '0 TDH.MNG.VPFLUSHDONE TDX_FLUSHVP_NOT_DONE']);
+    expect((r.m.platform.seamHandler as TdxModule).state.tds.get(td.tdr)?.numAssocVcpus).toBe(1);
+    expect(td.vcpus.map((v) => v.cpu)).toEqual([1, -1, -1]);
+    expect(kvmLines()).toEqual([]);
+    expect(r.m.kernel.kvm.nr_configured_hkid).toBe(1);
+  });
+
+  it('the td-multi-vcpu scenario passes with no finding; its notes name the vCPUs', () => {
+    const res = run({ scenario: 'td-multi-vcpu' });
+    expect(res.verdict).toBe('pass');
+    const one = res.runs[0];
+    expect(one?.findings).toEqual([]);
+    expect(one?.notes).toEqual(['kvm.load: 0', 'td.create: 0', 'td.run vCPU 1 on CPU 2: TDH.VP.ENTER 0x4d', 'td.run vCPU 2 on CPU 3: TDH.VP.ENTER 0x4d', 'td.run vCPU 1 on CPU 0: TDH.VP.ENTER 0x4d', 'td.destroy: 0']);
+    expect(one?.dmesg.filter((l) => l.startsWith('kvm_intel: '))).toEqual([]);
   });
 });

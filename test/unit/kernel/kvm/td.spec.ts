@@ -226,12 +226,12 @@ describe('KVM VCPU lifecycle (6.16+): VP.CREATE, VP.ADDCX x5, VP.INIT, VP.FLUSH 
       // KVM_RUN on CPU 1: tdx_vcpu_load() flushes the VCPU off CPU 0, where VP.INIT associated it.
       [0, 'VP.FLUSH', '0x0'],
     ]);
-    expect(td!.tdcx).toHaveLength(5);
-    expect(td!.vcpuCpu).toBe(1);
+    expect(td!.vcpus.map((v) => v.tdcx.length)).toEqual([5]);
+    expect(td!.vcpus[0]!.cpu).toBe(1);
     const st = module(r).state.tds.get(td!.tdr)!;
     // TDH.VP.ENTER on CPU 1 associated the VCPU there (associate_vcpu()).
     expect([st.numVcpus, st.numAssocVcpus]).toEqual([1, 1]);
-    expect(st.vcpus.get(td!.tdvpr[0]!)!.associatedLp).toBe(1);
+    expect(st.vcpus.get(td!.vcpus[0]!.tdvpr)!.associatedLp).toBe(1);
     const down = seamcalls(r, () => expect(r.run(r.m.destroyTd(td!))).toBe(0));
     // Teardown flushes it off CPU 1, where it ran.
     expect(down.slice(0, 2)).toEqual([
@@ -260,7 +260,7 @@ describe('KVM VCPU lifecycle (6.16+): VP.CREATE, VP.ADDCX x5, VP.INIT, VP.FLUSH 
     const r = rig();
     const { ret, td } = r.run(r.m.createTd({ pages: 16, runCpu: 0 }));
     expect(ret).toBe(0);
-    td!.vcpuCpu = -1;
+    td!.vcpus[0]!.cpu = -1;
     const down = seamcalls(r, () => expect(r.run(r.m.destroyTd(td!))).toBe(-EIO));
     expect(down).toEqual([[0, 'MNG.VPFLUSHDONE', '0x8000082400000000']]);
     expect(r.lines().filter((l) => l.includes('kvm_intel'))).toEqual([]);
