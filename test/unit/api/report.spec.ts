@@ -52,7 +52,13 @@ describe('report model', () => {
   it('kexec-rfc-td: the chart marks where CPU 0 dirtied the lines written back stale (PAMT, TDR and TDVPR pages: the cause)', () => {
     const m = buildReport({ scenario: 'kexec-rfc-td' }).model.main;
     const causes = m.events.filter((e) => e.fields['mark'] === 'stale-line-dirtied').map((e) => `CPU ${e.cpu} ${e.t}: ${e.label}`);
+    // The report keeps every event of the run, so it sees all six PAMT stores of TDMR.INIT
+    // (run's text output keeps the last 5,000 events and shows the last two).
     expect(causes).toEqual([
+      'CPU 0 1109150: 0x17fff3000 (PAMT of TDMR 0, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
+      'CPU 0 5461150: 0x17fff5000 (PAMT of TDMR 0, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
+      'CPU 0 9813150: 0x17f7ee000 (PAMT of TDMR 1, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
+      'CPU 0 14165150: 0x17f7f0000 (PAMT of TDMR 1, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
       'CPU 0 18517150: 0x1ffffb000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
       'CPU 0 22869150: 0x1ffffd000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
       'CPU 0 27198150: 0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s',
