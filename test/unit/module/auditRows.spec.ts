@@ -22,14 +22,7 @@ const HANDOFF_DATA_VALID = 0x8900000000000004n;
 const HANDOFF_DATA_HV = 0x8900000100000005n;
 const hx = (v: bigint): string => `0x${v.toString(16)}`;
 
-async function withHost(fn: (h: Host) => Promise<void>): Promise<void> {
-  const h = await Host.create(client, {});
-  try {
-    await fn(h);
-  } finally {
-    await h.destroy();
-  }
-}
+const withHost = (fn: (h: Host) => Promise<void>): Promise<void> => Host.using(client, fn);
 
 describe('module audit rows 24 and 25', () => {
   it('row 24: HANDOFF_DATA_VALID/HV are 0 on a fresh module, 1/hv in the module that inherits SYS.SHUTDOWN\'s handoff data, 0 after SYS.UPDATE', () =>

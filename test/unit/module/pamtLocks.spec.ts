@@ -44,14 +44,7 @@ async function tdWithSept(h: Host): Promise<void> {
   expect(st(await h.call(0, { rax: L.MEM_SEPT_ADD, rcx: 2n, rdx: TDR, r8: 0x40041000n }))).toBe(SUCCESS);
 }
 
-async function withHost(fn: (h: Host) => Promise<void>): Promise<void> {
-  const h = await Host.create(client, {});
-  try {
-    await fn(h);
-  } finally {
-    await h.destroy();
-  }
-}
+const withHost = (fn: (h: Host) => Promise<void>): Promise<void> => Host.using(client, fn);
 
 describe('PAMT 1G/2M parent locks (audit row 13)', () => {
   it('a 2M PAGE.AUG fails OPERAND_BUSY|R8 while MNG.CREATE of a 4K page in that 2M range is in flight', () =>

@@ -70,14 +70,7 @@ async function tdWith2m(h: Host): Promise<void> {
   await ok(0, { rax: L.MEM_PAGE_AUG, rcx: GPA_2M | 1n, rdx: TDR, r8: PAGE_2M });
 }
 
-async function withHost(fn: (h: Host) => Promise<void>): Promise<void> {
-  const h = await Host.create(client, {});
-  try {
-    await fn(h);
-  } finally {
-    await h.destroy();
-  }
-}
+const withHost = (fn: (h: Host) => Promise<void>): Promise<void> => Host.using(client, fn);
 
 describe('TDH.MEM.PAGE.DEMOTE and PROMOTE (1.5.01)', () => {
   it('a 2 MiB PENDING page demoted to 512 4 KiB pages and promoted back: SEPT, PAMT, CHLDCNT, RCX', () =>

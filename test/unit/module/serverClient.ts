@@ -168,6 +168,16 @@ export class Host {
     return new Host(client, r['machine'] as string, r);
   }
 
+  /** Run `fn` on a fresh machine (`create` with `params`), destroyed afterwards whatever happens. */
+  static async using(client: ServerClient, fn: (h: Host) => Promise<void>, params: Record<string, unknown> = {}): Promise<void> {
+    const h = await Host.create(client, params);
+    try {
+      await fn(h);
+    } finally {
+      await h.destroy();
+    }
+  }
+
   /** SEAMCALL on `lp`. */
   async call(lp: number, regs: Regs): Promise<CallOut> {
     const out: Record<string, string> = {};

@@ -22,14 +22,7 @@ const OK = '0x0000000000000000';
 const TWO64 = 1n << 64n;
 type Edit = (t: [TdmrInfoInput, TdmrInfoInput]) => void;
 
-async function withHost(fn: (h: Host) => Promise<void>, params: Record<string, unknown> = {}): Promise<void> {
-  const h = await Host.create(client, params);
-  try {
-    await fn(h);
-  } finally {
-    await h.destroy();
-  }
-}
+const withHost = (fn: (h: Host) => Promise<void>, params: Record<string, unknown> = {}): Promise<void> => Host.using(client, fn, params);
 
 const hex = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
 

@@ -50,14 +50,7 @@ const X = {
 const SUCCESS = '0x0000000000000000';
 const st = (o: CallOut): string => `0x${o.status.toString(16).padStart(16, '0')}`;
 
-async function withHost(fn: (h: Host) => Promise<void>): Promise<void> {
-  const h = await Host.create(client, {});
-  try {
-    await fn(h);
-  } finally {
-    await h.destroy();
-  }
-}
+const withHost = (fn: (h: Host) => Promise<void>): Promise<void> => Host.using(client, fn);
 
 /** MNG.CREATE .. MNG.INIT, SEPT pages over GPA 0, the image page (PAGE.ADD) and an AUGed page. */
 async function tdBuilt(h: Host): Promise<void> {

@@ -22,14 +22,7 @@ afterAll(async () => {
 const TDR = 0x40000000n;
 const ALL_ONES = 0xffffffffffffffffn;
 
-async function withHost(fn: (h: Host) => Promise<void>, params: Record<string, unknown> = {}): Promise<void> {
-  const h = await Host.create(client, params);
-  try {
-    await fn(h);
-  } finally {
-    await h.destroy();
-  }
-}
+const withHost = (fn: (h: Host) => Promise<void>, params: Record<string, unknown> = {}): Promise<void> => Host.using(client, fn, params);
 
 const st = (o: CallOut): string => `0x${o.status.toString(16).padStart(16, '0')}`;
 

@@ -36,14 +36,7 @@ const MAX_VCPUS_EXCEEDED = '0xc000070500000000';
 
 const st = (o: CallOut): string => `0x${o.status.toString(16).padStart(16, '0')}`;
 
-async function withHost(fn: (h: Host) => Promise<void>, params: Record<string, unknown> = {}): Promise<void> {
-  const h = await Host.create(client, params);
-  try {
-    await fn(h);
-  } finally {
-    await h.destroy();
-  }
-}
+const withHost = (fn: (h: Host) => Promise<void>, params: Record<string, unknown> = {}): Promise<void> => Host.using(client, fn, params);
 
 /** S5, then MNG.CREATE (HKID 33), KEY.CONFIG on both packages, `tdcs` TDCS pages, MNG.INIT. */
 async function tdInitialized(h: Host, params: Parameters<typeof tdParams>[0] = {}, tdcs = 6): Promise<void> {
