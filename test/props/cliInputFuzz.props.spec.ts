@@ -16,23 +16,13 @@ import { prepareRun, runPrepared } from '../../src/api/run.js';
 import { namedScenario, scenarioNames } from '../../src/scenario/scenarios/index.js';
 import { presetInput, presetNames } from '../../src/platform/presets.js';
 import { tdxsim, tempFile } from '../__test-helpers__/cli.js';
+import { prng } from './mulberry32.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261206);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 400);
 /** Wall-clock budget for running accepted mutants (validation of every case is not bounded by it). */
 const RUN_BUDGET_MS = Number(process.env['FUZZ_RUN_MS'] ?? 8_000);
 const SPAWNED = Number(process.env['FUZZ_SPAWNED'] ?? 6);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALUES: unknown[] = ['__proto__', 'constructor', 'toString', '', 'x', '0x', '0xffffffffffffffff', '0x10000000000', '18446744073709551616', -1, 0, 1, 1.5, 2 ** 53, 2 ** 60, 1e308, null, true, [], {}, [1, 1], JSON.parse('{"__proto__":1}'), 'ref', 'small-2s', 'linux-6.8', 'tdx-1.0'];
 

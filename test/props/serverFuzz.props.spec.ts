@@ -12,21 +12,10 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { Session } from '../../src/server/Session.js';
+import { prng } from './mulberry32.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261205);
 const REQUESTS = Number(process.env['FUZZ_REQUESTS'] ?? 4000);
-
-/** A small seeded PRNG (mulberry32): the fuzzer's only source of randomness. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METHODS = ['machine.create', 'machine.destroy', 'machine.state', 'machine.list', 'module.update', 'mem.write', 'mem.read', 'seamcall', 'seamcall.begin', 'seamcall.end', 'lp.set', 'fault.inject', 'status.describe', 'platform.preset', 'server.info', 'no.such', '__proto__', 'toString'];
 const NAMES = ['ref', 'small-2s', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '', 'nope'];

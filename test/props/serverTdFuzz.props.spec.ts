@@ -17,21 +17,10 @@ import { describe, expect, it } from 'vitest';
 import { Session } from '../../src/server/Session.js';
 import { encodeGuestProgram, GUEST_OP } from '../../src/module/guest.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams, toHex } from '../unit/module/cfgA.js';
+import { prng } from './mulberry32.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261205);
 const CALLS = Number(process.env['FUZZ_CALLS'] ?? 120);
-
-/** A small seeded PRNG (mulberry32): the fuzzer's only source of randomness. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PARAMS = 0x10004000n;
 const SOURCE = 0x10005000n;
