@@ -175,6 +175,16 @@ export class IntervalMap<V> {
     if (start === end) {
       return;
     }
+    // Fast path: [start, end) is the head of one interval (a cache evicting a run of stores
+    // from its start): that interval now starts at `end`.
+    const head = this.tree.get(start);
+    if (head !== undefined && head.end >= end) {
+      this.tree.delete(start);
+      if (head.end > end) {
+        this.tree.set(end, { end: head.end, value: head.value });
+      }
+      return;
+    }
     this.split(start);
     this.split(end);
     this.tree.deleteRange(start, end, false);

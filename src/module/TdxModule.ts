@@ -16,7 +16,7 @@ import { LeafCtx } from './leafCtx.js';
 import { LEAF } from './leafNumbers.js';
 import { LEAF_TABLE } from './leafTable.js';
 import { tdhPhymemPageWbinvd, tdhPhymemPageWbinvdRepeat } from './leaves/tdhPhymemPageWbinvd.js';
-import { tdmrInitStep } from './leaves/tdhSysTdmrInit.js';
+import { tdhSysTdmrInit, tdhSysTdmrInitRepeat, tdmrInitStep } from './leaves/tdhSysTdmrInit.js';
 import { MetadataTable } from './metadata.js';
 import type { ModuleProfile, ModuleProfileName } from './profiles.js';
 import { DEFAULT_MODULE_PROFILE, moduleProfile, releaseString } from './profiles.js';
@@ -146,19 +146,24 @@ export class TdxModule implements SeamHandler {
   }
 
   /**
-   * A run of identical calls in one go (SeamHandler.repeat): only TDH.PHYMEM.PAGE.WBINVD of
-   * consecutive 4 KiB pages (KVM's write-back of a huge leaf), when the pre-checks of section 1.2
-   * pass and the leaf's own checks hold for every page (tdhPhymemPageWbinvdRepeat()). Changes
-   * nothing: the caller applies the calls.
+   * A run of identical calls in one go (SeamHandler.repeat), when the pre-checks of section 1.2
+   * pass: TDH.PHYMEM.PAGE.WBINVD of consecutive 4 KiB pages (KVM's write-back of a huge leaf) when
+   * the leaf's own checks hold for every page (tdhPhymemPageWbinvdRepeat()), and TDH.SYS.TDMR.INIT
+   * of one TDMR until it is initialized (the kernel's init_tdmr() loop, tdhSysTdmrInitRepeat()).
+   * Changes nothing: the caller applies the calls.
    */
   repeat(regs: SeamRegs, n: number, rcxStride: bigint, env: SeamEnv): SeamRepeat | undefined {
-    if (rcxStride !== 4096n || this.precheck(regs.rax) !== undefined || this.pcLeaf !== LEAF.TDH_PHYMEM_PAGE_WBINVD || this.pcVersion !== 0) {
+    if (this.precheck(regs.rax) !== undefined || this.pcVersion !== 0 || this.state.disabled) {
       return undefined;
     }
-    if (LEAF_TABLE.get(this.pcLeaf) !== tdhPhymemPageWbinvd || this.state.disabled) {
-      return undefined;
+    const leaf = this.pcLeaf;
+    if (leaf === LEAF.TDH_PHYMEM_PAGE_WBINVD && rcxStride === 4096n && LEAF_TABLE.get(leaf) === tdhPhymemPageWbinvd) {
+      return tdhPhymemPageWbinvdRepeat(this.state, env, regs.rcx, n);
     }
-    return tdhPhymemPageWbinvdRepeat(this.state, env, regs.rcx, n);
+    if (leaf === LEAF.TDH_SYS_TDMR_INIT && rcxStride === 0n && LEAF_TABLE.get(leaf) === tdhSysTdmrInit) {
+      return tdhSysTdmrInitRepeat(this.state, env, regs.rcx, n, this.tickStep);
+    }
+    return undefined;
   }
 
   /** JSON view of the module state (machine.state). */

@@ -781,28 +781,48 @@ export class Platform {
    * says each would succeed (SeamHandler.repeat). Each call then leaves what `seamcall()` leaves:
    * its enter and exit events at the same times, its steps (the instruction's tick, the module's
    * steps) accounted for by the scheduler, the module's effects in order, `lastSeamcallNs` of its
-   * start. Status TDX_SUCCESS for all, no register but RAX written.
-   * @returns false if nothing was done (issue the calls one by one)
+   * start. Status TDX_SUCCESS for all; the last call's output registers (SeamRepeat.out) are
+   * written into `regs`.
+   *
+   * With `until`, the run is the calls up to and including the first whose output registers
+   * satisfy it (the kernel's `do { ... } while (next < end)` loops), `n` being an upper bound;
+   * nothing is done unless the module vouches for all of them.
+   * @returns the number of calls made: 0 if none was (issue them one by one)
    */
-  seamcallRepeat(cpu: Cpu, regs: SeamRegs, n: number, rcxStride: bigint): boolean {
+  seamcallRepeat(cpu: Cpu, regs: SeamRegs, n: number, rcxStride: bigint, until?: (out: SeamRegs) => boolean): number {
     const handler = this.seamHandler;
     const stepper = this.stepper;
     if (n < 1 || stepper === undefined || handler?.repeat === undefined || cpu !== this.current) {
-      return false;
+      return 0;
     }
     if (!cpu.vmx || !this.seamEnabled || !this.spec.tdxModule.loaded || this.fp.on) {
-      return false;
+      return 0;
     }
     if (!(this.faults instanceof CountingFaults) || (this.faults.armed()['seamcall.status'] ?? 0) > 0) {
-      return false;
+      return 0;
     }
     const rep = handler.repeat(regs, n, rcxStride, this.seamEnv(cpu));
-    if (rep === undefined || !stepper.canFastStep(cpu, n * (1 + rep.steps.length))) {
-      return false;
+    if (rep === undefined) {
+      return 0;
+    }
+    const vouched = rep.count ?? n;
+    let calls = until === undefined ? n : 0;
+    if (until !== undefined && rep.out !== undefined) {
+      const probe = { ...regs };
+      for (let k = 0; k < vouched; k++) {
+        rep.out(k, probe);
+        if (until(probe)) {
+          calls = k + 1;
+          break;
+        }
+      }
+    }
+    if (calls < 1 || calls > vouched || !stepper.canFastStep(cpu, calls * (1 + rep.steps.length))) {
+      return 0;
     }
     const leaf = Number(regs.rax & 0xffffn);
     const steps = rep.steps;
-    for (let k = 0; k < n; k++) {
+    for (let k = 0; k < calls; k++) {
       const rax = regs.rax;
       cpu.lastSeamcallNs = this.nowNs;
       this.tracer.seamcallEnter(this.nowNs, cpu.id, leaf, rax);
@@ -813,7 +833,9 @@ export class Platform {
       rep.apply(k);
       this.tracer.seamcallExit(this.nowNs, cpu.id, leaf, 0n);
     }
-    return true;
+    rep.out?.(calls - 1, regs);
+    regs.rax = 0n as SeamRegs['rax'];
+    return calls;
   }
 
   /** SEAM's view of the machine from LP `cpu` (one object per LP, made on first use). */

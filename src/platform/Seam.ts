@@ -99,9 +99,10 @@ export interface SeamHandler {
   /**
    * Optional: can the module take `n` calls of the leaf in `regs`, the k-th with RCX =
    * `regs.rcx + k * rcxStride`, issued back to back from `env.lp`, in one go? Only when each of
-   * them would succeed (TDX_SUCCESS, no register but RAX written) whatever the others did, and
-   * nothing but the returned `SeamRepeat` describes what each call does. Undefined: issue them
-   * one by one. Must not change any state (it is a question).
+   * them would succeed (TDX_SUCCESS, no register written but RAX and those `SeamRepeat.out`
+   * names) whatever the others did, and nothing but the returned `SeamRepeat` describes what each
+   * call does. It may vouch for fewer than `n` (`SeamRepeat.count`). Undefined: issue them one
+   * by one. Must not change any state (it is a question).
    */
   repeat?(regs: SeamRegs, n: number, rcxStride: bigint, env: SeamEnv): SeamRepeat | undefined;
 }
@@ -115,4 +116,8 @@ export interface SeamRepeat {
   readonly steps: readonly Step[];
   /** The effects of the k-th call (0-based), applied where its handler returns; must not yield. */
   apply(k: number): void;
+  /** How many of the `n` calls, from the first, are vouched for (default: all `n`). */
+  readonly count?: number;
+  /** Write the output registers but RAX that the k-th call returns (default: none). */
+  out?(k: number, regs: SeamRegs): void;
 }

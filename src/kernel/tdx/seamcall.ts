@@ -77,14 +77,38 @@ export function* seamcall(k: Kernel, cpu: Cpu, fn: bigint, args: SeamArgs = {}):
  * @returns true if all `n` calls were made and returned TDX_SUCCESS; false if none was made
  */
 export function seamcall_repeat(k: Kernel, cpu: Cpu, fn: bigint, rcx: bigint, n: number, rcxStride: bigint): boolean {
-  const regs: SeamRegs = { rax: fn as U64, rcx: rcx as U64, rdx: 0n as U64, r8: 0n as U64, r9: 0n as U64, r10: 0n as U64, r11: 0n as U64, r12: 0n as U64, r13: 0n as U64, r14: 0n as U64, r15: 0n as U64 };
-  if (!k.platform.seamcallRepeat(cpu, regs, n, rcxStride)) {
+  const regs = repeatRegs(fn, rcx);
+  if (k.platform.seamcallRepeat(cpu, regs, n, rcxStride) !== n) {
     return false;
   }
   if (k.profile.cacheStateFlag) {
     k.cache_state_incoherent.set(cpu.id, true);
   }
   return true;
+}
+
+/**
+ * Calls of `seamcall()` with leaf `fn` and RCX = `rcx` (no other input) on `cpu`, repeated until
+ * one returns output registers that satisfy `until`, in one go when the platform can show that
+ * they all succeed and nothing could tell them from single calls (as `seamcall_repeat()`); the
+ * kernel's `do { seamcall } while (...)` loops with nothing between the calls.
+ * A model shortcut, not a Linux function: callers loop over single calls when it returns
+ * undefined.
+ * @returns the last call's result (TDX_SUCCESS), or undefined if no call was made
+ */
+export function seamcall_repeat_until(k: Kernel, cpu: Cpu, fn: bigint, rcx: bigint, until: (out: SeamRegs) => boolean): SeamResult | undefined {
+  const regs = repeatRegs(fn, rcx);
+  if (k.platform.seamcallRepeat(cpu, regs, Number.MAX_SAFE_INTEGER, 0n, until) === 0) {
+    return undefined;
+  }
+  if (k.profile.cacheStateFlag) {
+    k.cache_state_incoherent.set(cpu.id, true);
+  }
+  return { ret: regs.rax, out: regs };
+}
+
+function repeatRegs(fn: bigint, rcx: bigint): SeamRegs {
+  return { rax: fn as U64, rcx: rcx as U64, rdx: 0n as U64, r8: 0n as U64, r9: 0n as U64, r10: 0n as U64, r11: 0n as U64, r12: 0n as U64, r13: 0n as U64, r14: 0n as U64, r15: 0n as U64 };
 }
 
 /**

@@ -37,7 +37,7 @@ import {
 } from './defs.js';
 import { get_tdx_sys_info, TDX_FEATURES0_NO_RBP_MOD, tdx_get_sysinfo_legacy } from './globalMetadata.js';
 import type { TdxSysInfo } from './globalMetadata.js';
-import { pr_err_once, pr_once, sc_retry, sc_retry_prerr } from './seamcall.js';
+import { pr_err_once, pr_once, sc_retry, sc_retry_prerr, seamcall_repeat_until } from './seamcall.js';
 import type { SeamArgs, SeamResult } from './seamcall.js';
 import type { SeamrrRecord } from './seamrr.js';
 import {
@@ -723,6 +723,11 @@ export function* init_tdmr(k: Kernel, cpu: Cpu, base: number, size: number): Pro
   // Leaf and arguments are the same for every call (seamcall() only reads them): built once.
   const fn = BigInt(TDH_SYS_TDMR_INIT);
   const args: SeamArgs = { rcx: BigInt(base) };
+  // The whole loop in one go when the platform shows nobody could tell (seamcall_repeat_until()).
+  const bulk = seamcall_repeat_until(k, cpu, fn, BigInt(base), (out) => out.rdx >= end);
+  if (bulk !== undefined) {
+    return 0;
+  }
   do {
     const { err, r } = yield* sc_retry_prerr(k, cpu, fn, args, 'seamcall_prerr_ret');
     if (err !== 0) {

@@ -31,8 +31,8 @@
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog, Step } from '../../platform/Exec.js';
-import type { SeamEnv } from '../../platform/Seam.js';
-import type { TdmrRow } from '../globalState.js';
+import type { SeamEnv, SeamRegs, SeamRepeat } from '../../platform/Seam.js';
+import type { ModuleState, TdmrRow } from '../globalState.js';
 import { MAX_PA } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
 import { OPERAND_ID, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_SUCCESS, TDX_TDMR_ALREADY_INITIALIZED, withOperand } from '../status.js';
@@ -141,4 +141,55 @@ export function* tdhSysTdmrInit(ctx: LeafCtx): Prog<U64> {
 /** The Step a TDMR.INIT call yields (one object per module, not per call). */
 export function tdmrInitStep(ns: number): Step {
   return { op: 'tick', ns, label: 'TDH.SYS.TDMR.INIT' };
+}
+
+/**
+ * Up to `n` TDH.SYS.TDMR.INIT calls on the TDMR at `rcx`, issued back to back from one LP (the
+ * kernel's init_tdmr() loop), taken in one go when each would pass every check of the leaf
+ * above: RCX a TDMR's base, no LP inside a SEAMCALL (so the TDMR's mutex is free and each call
+ * takes and drops it), and the TDMR not yet fully initialized. The calls vouched for are those
+ * left until it is (at most `n`). Each then yields `tick` and writes its PAMT slice as the
+ * single call does; the k-th returns RDX = the next-to-initialize address after it, rounded
+ * down to 1 GiB. The lookup hint moves to the row as the single call's search moves it.
+ * @returns undefined when a call could fail or be busy: issue them one by one
+ * @see the checks of tdhSysTdmrInit() above (intel/tdx-module 1.5.01 (72d8cff)
+ *   src/vmm_dispatcher/api_calls/tdh_sys_tdmr_init.c)
+ */
+export function tdhSysTdmrInitRepeat(m: ModuleState, env: SeamEnv, rcx: bigint, n: number, tick: Step): SeamRepeat | undefined {
+  const base = rcx < MAX_PA ? Number(rcx) : -1;
+  if (n < 1 || base < 0 || base % SZ_1G !== 0 || base >= m.hkidUnit) {
+    return undefined;
+  }
+  const i = m.tdmrs.findIndex((row) => row.base === base);
+  const t = m.tdmrs[i];
+  if (t === undefined || t.nextInit >= t.base + t.size || m.lpBusy.some((busy) => busy)) {
+    return undefined;
+  }
+  const first = t.nextInit;
+  const count = Math.min(n, Math.ceil((t.base + t.size - first) / TDMR_INIT_CHUNK));
+  const hkid = m.hkid;
+  const dynamic = m.pamt.dynamic;
+  const rdxAfter = (k: number): number => {
+    const next = first + (k + 1) * TDMR_INIT_CHUNK;
+    return next - (next % SZ_1G);
+  };
+  return {
+    steps: [tick],
+    count,
+    apply: (k: number): void => {
+      if (k === 0 && m.tdmrs[m.tdmrInitHint]?.base !== base) {
+        m.tdmrInitHint = i;
+      }
+      writePamtSlice(env, t, t.nextInit - t.base, hkid, dynamic);
+      t.nextInit += TDMR_INIT_CHUNK;
+      const done = t.nextInit - (t.nextInit % SZ_1G);
+      if (done !== t.rdxNum) {
+        t.rdxNum = done;
+        t.rdx = BigInt(done) as U64;
+      }
+    },
+    out: (k: number, regs: SeamRegs): void => {
+      regs.rdx = BigInt(rdxAfter(k)) as U64;
+    },
+  };
 }

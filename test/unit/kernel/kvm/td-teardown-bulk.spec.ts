@@ -56,9 +56,9 @@ function destroy(kernel: KernelProfileName, single: boolean, pages: number, faul
   const t0 = p.tracer.eventCount;
   let bulkRuns = 0;
   const orig = p.seamcallRepeat.bind(p);
-  p.seamcallRepeat = (cpu, regs: SeamRegs, n, stride): boolean => {
-    const done = orig(cpu, regs, n, stride);
-    bulkRuns += done ? 1 : 0;
+  p.seamcallRepeat = (cpu, regs: SeamRegs, n, stride, until): number => {
+    const done = orig(cpu, regs, n, stride, until);
+    bulkRuns += done > 0 ? 1 : 0;
     return done;
   };
   if (single) {
