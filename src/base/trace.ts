@@ -65,7 +65,39 @@ function mixBigint(h: number, v: bigint): number {
   return mixNumber(mixNumber(h, Number(v & 0xffffffffn)), Number((v >> 32n) & 0xffffffffn));
 }
 
-/** Fold one event's fields into a 32-bit hash (numbers directly, strings and bigints by value). */
+/** Strings hashed so far (event kinds, ops, labels): FNV-1a once per distinct short string. */
+const stringHashes = new Map<string, number>();
+const STRING_MEMO_MAX = 4096;
+const STRING_MEMO_LEN = 64;
+
+/**
+ * A string's 32-bit hash (FNV-1a from the standard basis), memoized for short strings: the
+ * value does not depend on the memo, which only saves hashing the same kind or op again.
+ */
+function stringHash(s: string): number {
+  const known = stringHashes.get(s);
+  if (known !== undefined) {
+    return known;
+  }
+  const h = fnv1a32(s);
+  if (s.length <= STRING_MEMO_LEN) {
+    if (stringHashes.size >= STRING_MEMO_MAX) {
+      stringHashes.clear();
+    }
+    stringHashes.set(s, h);
+  }
+  return h;
+}
+
+const KIND_SEAMCALL_ENTER = stringHash('seamcall.enter');
+const KIND_SEAMCALL_EXIT = stringHash('seamcall.exit');
+const KIND_MEM_WRITE = stringHash('mem.write');
+
+/**
+ * Fold one event's fields into a 32-bit hash: numbers directly, strings (the kind first) by
+ * their string hash, bigints by value. The specialized emitters below fold the same fields in
+ * the same order, so an event hashes the same whether it is built or not.
+ */
 function hashEvent(ev: TraceEvent, seed: number): number {
   let h = seed;
   const o = ev as unknown as Record<string, unknown>;
@@ -74,7 +106,7 @@ function hashEvent(ev: TraceEvent, seed: number): number {
     if (typeof v === 'number') {
       h = mixNumber(h, v);
     } else if (typeof v === 'string') {
-      h = fnv1a32(v, h);
+      h = mixNumber(h, stringHash(v));
     } else if (typeof v === 'bigint') {
       h = mixBigint(h, v);
     } else if (typeof v === 'boolean') {
@@ -151,7 +183,7 @@ export class Tracer {
    * records or listens: the hot path of every SEAMCALL. Same hash either way.
    */
   seamcallEnter(t: number, cpu: number, leaf: number, rax: bigint): void {
-    const h = mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.enter', this.hashLo), t), cpu), leaf), rax);
+    const h = mixBigint(mixNumber(mixNumber(mixNumber(mixNumber(this.hashLo, KIND_SEAMCALL_ENTER), t), cpu), leaf), rax);
     if (this.observed) {
       this.deliver({ kind: 'seamcall.enter', t, cpu, leaf, rax }, h);
       return;
@@ -161,7 +193,7 @@ export class Tracer {
 
   /** `emit({ kind: 'seamcall.exit', t, cpu, leaf, status })`, lazily (see seamcallEnter). */
   seamcallExit(t: number, cpu: number, leaf: number, status: bigint): void {
-    const h = mixBigint(mixNumber(mixNumber(mixNumber(fnv1a32('seamcall.exit', this.hashLo), t), cpu), leaf), status);
+    const h = mixBigint(mixNumber(mixNumber(mixNumber(mixNumber(this.hashLo, KIND_SEAMCALL_EXIT), t), cpu), leaf), status);
     if (this.observed) {
       this.deliver({ kind: 'seamcall.exit', t, cpu, leaf, status }, h);
       return;
@@ -171,7 +203,7 @@ export class Tracer {
 
   /** `emit({ kind: 'mem.write', t, cpu, pa, len, keyId, op })`, lazily (see seamcallEnter). */
   memWrite(t: number, cpu: number, pa: number, len: number, keyId: number, op: string): void {
-    const h = fnv1a32(op, mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(fnv1a32('mem.write', this.hashLo), t), cpu), pa), len), keyId));
+    const h = mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(this.hashLo, KIND_MEM_WRITE), t), cpu), pa), len), keyId), stringHash(op));
     if (this.observed) {
       this.deliver({ kind: 'mem.write', t, cpu, pa, len, keyId, op }, h);
       return;
