@@ -175,17 +175,22 @@ export class IntervalMap<V> {
     if (start === end) {
       return;
     }
-    // Fast path: [start, end) is the head of one interval (a cache evicting a run of stores
-    // from its start): that interval now starts at `end`.
-    const head = this.tree.get(start);
-    if (head !== undefined && head.end >= end) {
+    const p = this.tree.getPairOrNextLower(start);
+    if (p !== undefined && p[0] === start && p[1].end >= end) {
+      // [start, end) is the head of one interval (a cache evicting a run of stores from its
+      // start): that interval now starts at `end`.
+      const head = p[1];
       this.tree.delete(start);
       if (head.end > end) {
         this.tree.set(end, { end: head.end, value: head.value });
       }
       return;
     }
-    this.split(start);
+    if (p !== undefined && p[0] < start && p[1].end > start) {
+      // split(start) with the pair already found.
+      this.tree.set(p[0], { end: start, value: p[1].value });
+      this.tree.set(start, { end: p[1].end, value: p[1].value });
+    }
     this.split(end);
     this.tree.deleteRange(start, end, false);
   }
