@@ -80,7 +80,7 @@ describe('tdx_enable(): bulk TDH.SYS.TDMR.INIT = one SEAMCALL per 4 MiB of TDMR'
     // evicts and writes back as it goes.
     { kernel: 'linux-6.18', module: '1.5.16', lines: 64 },
     { kernel: 'linux-7.2', module: '2.0.08', lines: 64 },
-    { kernel: 'linux-6.8', module: '1.5.06', lines: 64 },
+    { kernel: 'ubuntu-6.8-intel', module: '1.5.06', lines: 64 },
   ] as const;
   for (const c of cases) {
     it(`${c.kernel}, module ${c.module}, ${c.lines} lines per CPU: same machine, dmesg, trace and scheduler state both ways`, () => {
