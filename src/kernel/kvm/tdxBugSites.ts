@@ -119,3 +119,19 @@ export function kvmTdxWarnSite(splat: boolean, site: KvmTdxSite): WarnSite | und
 export function tdpMmuFreeExternalSptSite(splat: boolean): WarnSite | undefined {
   return splat ? { file: 'arch/x86/kvm/mmu/tdp_mmu.c', line: 488, fn: 'handle_removed_pt', module: 'kvm' } : undefined;
 }
+
+/**
+ * Functions whose rate-limited prints are all KVM's failed-SEAMCALL lines, so that a
+ * `<function>: N callbacks suppressed` line from one of them stands for N more failed SEAMCALLs:
+ * the upstream sites' functions (6.16–6.18 names and the 6.19 folded one) and the out-of-tree
+ * `pr_tdx_error` (Ubuntu 6.8). Left out: __tdx_td_init(), whose pr_warn_ratelimited() "All
+ * packages need to have online CPU" shares its name; tdx_sept_free_private_spt(), which prints
+ * nothing.
+ * @see linux arch/x86/kvm/vmx/tdx.c (v6.18.2); test/fixtures/corpus/11-ubuntu68-runtime-reclaim-quote-stress.log
+ */
+export const KVM_TDX_FAILURE_PRINT_FUNCS: ReadonlySet<string> = new Set([
+  'pr_tdx_error',
+  ...Object.values(KVM_TDX_SITES)
+    .filter((s) => s.fn !== '__tdx_td_init' && s.fn !== 'tdx_sept_free_private_spt')
+    .flatMap((s) => [s.fn, ...(s.fn619 === undefined ? [] : [s.fn619])]),
+]);
