@@ -153,7 +153,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-teardown-no-vp-flush': {
     name: 'td-teardown-no-vp-flush',
     description:
-      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. The private memory was already removed (the guest_memfd release comes first). KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every vCPU, Secure EPT and TD control page leaks (td.destroy: -5).',
+      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. The private memory was already removed (the guest_memfd release comes first). KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every vCPU, Secure EPT and TD control page leaks (td.destroy: -5). The MMU teardown then hands each Secure EPT page to tdx_sept_free_private_spt(), whose KVM_BUG_ON (HKID still assigned) splats once at arch/x86/kvm/vmx/tdx.c:1868 and bugs the VM, and handle_removed_pt() WARNs for each leaked page (arch/x86/kvm/mmu/tdp_mmu.c:488).',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.vp_flush.skip' }, { op: 'td.destroy' }],
