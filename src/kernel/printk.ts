@@ -23,7 +23,8 @@
  * trace are left out.
  * @see linux include/linux/ratelimit_types.h DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST,
  *      DEFINE_RATELIMIT_STATE(), __ratelimit(); include/linux/printk.h printk_ratelimited(),
- *      pr_err_ratelimited(); lib/ratelimit.c ___ratelimit() (all read at linux 6.18.2)
+ *      pr_err_ratelimited(); lib/ratelimit.c ___ratelimit() (read at linux 6.18.2; ratelimit.c and
+ *      ratelimit_types.h also at 6.16.1, the same for one caller)
  * @see linux include/asm-generic/bug.h CUT_HERE, WARN_ON_ONCE(); lib/bug.c report_bug()
  *      (BUGFLAG_ONCE, `done`); kernel/panic.c __warn(), print_oops_end_marker() (linux 6.18.2)
  */
@@ -88,10 +89,10 @@ export function jiffies(k: Kernel): number {
  * the burst has a line left, else it is counted as suppressed.
  * @param func the function the call site is in (`__func__`)
  * @returns true to print
- * @see linux lib/ratelimit.c ___ratelimit() (v6.18.2; the lock-contended path cannot happen in
- *      the model, which runs a call site's check in one step). The 6.16 and Ubuntu 6.8 versions of
- *      lib/ratelimit.c (before the 2025 rewrite) were not read; the model uses this one for every
- *      kernel (the Ubuntu 6.8 log of canonical/tdx #156 shows the same line format).
+ * @see linux lib/ratelimit.c ___ratelimit() (v6.16.1, v6.18.2: the same for one caller; the
+ *      lock-contended path cannot happen in the model, which runs a call site's check in one
+ *      step). Ubuntu 6.8's lib/ratelimit.c was not read; the model uses this one for every kernel
+ *      (the Ubuntu 6.8 log of canonical/tdx #156 shows the same line format).
  */
 export function ___ratelimit(k: Kernel, rs: RatelimitState, func: string): boolean {
   const now = jiffies(k);

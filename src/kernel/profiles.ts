@@ -10,6 +10,7 @@
  */
 import type { Cpu } from '../platform/Cpu.js';
 import type { Kernel } from './Kernel.js';
+import type { KvmWarnLines } from './kvm/tdxBugSites.js';
 import type { PrErr, SeamResult } from './tdx/seamcall.js';
 import { pr_err_once, seamcallErrLines } from './tdx/seamcall.js';
 
@@ -247,13 +248,14 @@ export interface KernelProfile {
   readonly kvmTdxErrors?: 'pr_tdx_error' | 'tdx_bug_on' | 'seamcall-regs';
   /**
    * Whether KVM's WARN_ON_ONCE()/KVM_BUG_ON() on a failed TD SEAMCALL prints its splat (cut here,
-   * `WARNING: CPU: … at arch/x86/kvm/vmx/tdx.c:<line> <function> [kvm_intel]`, end trace). Only
-   * where the kernel's tdx.c was read at a release, for the line numbers: linux-6.18 (6.18.2's
-   * lines, `kvm/tdxBugSites.ts`). Elsewhere the WARN still fires once per call site and
-   * KVM_BUG_ON still bugs the VM, without the splat lines (docs/kernel.md).
-   * @see linux arch/x86/kvm/vmx/tdx.c (v6.18.2); kernel/panic.c __warn(); lib/bug.c report_bug()
+   * `WARNING: CPU: … at arch/x86/kvm/vmx/tdx.c:<line> <function> [kvm_intel]`, end trace), and
+   * with the line numbers of which release's tdx.c (`kvm/tdxBugSites.ts`): only where that file
+   * was read, linux-6.16 (6.16.1's lines) and linux-6.18 (6.18.2's). Undefined: the WARN still
+   * fires once per call site and KVM_BUG_ON still bugs the VM, without the splat lines
+   * (docs/kernel.md).
+   * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2); kernel/panic.c __warn(); lib/bug.c report_bug()
    */
-  readonly kvmWarnSplat?: boolean;
+  readonly kvmWarnSplat?: KvmWarnLines | undefined;
   /**
    * Pages KVM gets back from the module (RECLAIM, PAGE.REMOVE) are cleared with MOVDIR64B:
    * `always` (6.16, 6.17: tdx_clear_page()) or only on X86_BUG_TDX_PW_MCE parts (`quirk`, the
@@ -406,7 +408,7 @@ const LINUX_6_18: KernelProfile = {
   memHotplug: 'notifier',
   kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, earlyFlushBy: 'kvm', sysDisable: false, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: true },
   strings: MERGED_STRINGS,
-  kvmWarnSplat: true,
+  kvmWarnSplat: '6.18.2',
 };
 
 /** No kexec: INTEL_TDX_HOST depends on !KEXEC_CORE (v6.8 to v6.17). */
@@ -426,8 +428,7 @@ const LINUX_6_16: KernelProfile = {
   kvmSysinfoErrEinval: false,
   kvmClearReclaimed: 'always',
   kexec: NO_KEXEC,
-  // The 6.16 tdx.c at the v6.16 tag could not be read: no line numbers for its splats.
-  kvmWarnSplat: false,
+  kvmWarnSplat: '6.16.1',
 };
 
 /**
@@ -484,7 +485,7 @@ const UBUNTU_6_8_INTEL: KernelProfile = {
   kvmTdxErrors: 'seamcall-regs',
   kvmTdTeardown: 'out-of-tree',
   // Ubuntu's out-of-tree tdx.c was not read (its real WARNING lines differ from build to build).
-  kvmWarnSplat: false,
+  kvmWarnSplat: undefined,
 };
 
 /**
@@ -511,7 +512,7 @@ const LINUX_7_1: KernelProfile = {
    */
   kvmTdxErrors: 'tdx_bug_on',
   // No 7.x tdx.c was read (line numbers), nor 7.x's __warn() (the WARNING line's format).
-  kvmWarnSplat: false,
+  kvmWarnSplat: undefined,
 };
 
 /**

@@ -260,7 +260,7 @@ function kvm_pr_tdx_error(k: Kernel, cpu: Cpu, site: KvmTdxSite, leaf: bigint, f
  */
 export function kvm_tdx_bug(k: Kernel, cpu: Cpu, site: KvmTdxSite, vm: Td | null): void {
   const info = KVM_TDX_SITES[site];
-  const where = kvmTdxWarnSite(k.profile.kvmWarnSplat === true, site);
+  const where = kvmTdxWarnSite(k.profile.kvmWarnSplat, site);
   const key = `tdx.c:${site}`;
   if (info.guard === 'kvm_bug_on' && vm !== null) {
     WARN_ON_ONCE(k, cpu.id, !vm.bugged, key, where);
@@ -1024,10 +1024,10 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
 /**
  * tdx_sept_free_private_spt() failed for an S-EPT page: handle_removed_pt() WARNs (every time)
  * and leaks the page.
- * @see linux arch/x86/kvm/mmu/tdp_mmu.c handle_removed_pt() (v6.18.2)
+ * @see linux arch/x86/kvm/mmu/tdp_mmu.c handle_removed_pt() (v6.16.1, v6.18.2)
  */
 function handle_removed_pt_failed(k: Kernel, cpu: Cpu): void {
-  WARN_ON(k, cpu.id, true, tdpMmuFreeExternalSptSite(k.profile.kvmWarnSplat === true));
+  WARN_ON(k, cpu.id, true, tdpMmuFreeExternalSptSite(k.profile.kvmWarnSplat));
 }
 
 /**

@@ -4,12 +4,13 @@
  * rate-limited print's `callbacks suppressed` line carries, `__func__`) and, for kernels whose
  * source was read, the line a WARNING splat names.
  *
- * Line numbers are those of linux 6.18.2's tdx.c (the v6.18 stable release; read from a tarball
- * import, gfunkmonk/linux-6.18.2, Makefile `6.18.2`), the only 6.16+ tdx.c at a known release
- * that could be read. The 6.16 file at its tag was not available (only snapshots of unknown
- * release between 6.16-rc and 6.17), the 7.x files were not read, and Ubuntu's out-of-tree KVM
- * differs from build to build, so only `linux-6.18` prints splats (docs/kernel.md).
- * @see linux arch/x86/kvm/vmx/tdx.c (v6.18.2): __tdx_reclaim_page(), tdx_flush_vp_on_cpu(),
+ * Line numbers are those of linux 6.16.1's and 6.18.2's tdx.c (stable releases of 6.16 and 6.18,
+ * read from tarball imports: KT0511/linux-6.16.1 at its first commit 210b82c35, before that repo's
+ * own changes, and gfunkmonk/linux-6.18.2; Makefiles `6.16.1` and `6.18.2`). The v6.16 and v6.18
+ * tags themselves could not be read; stable updates may have moved lines, so the model names the
+ * release it took them from. The 7.x files were not read, and Ubuntu's out-of-tree KVM differs
+ * from build to build, so those profiles print no splat (docs/kernel.md).
+ * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2): __tdx_reclaim_page(), tdx_flush_vp_on_cpu(),
  *      smp_func_do_phymem_cache_wb(), tdx_mmu_release_hkid(), tdx_reclaim_td_control_pages(),
  *      tdx_do_tdh_mng_key_config(), tdx_mem_page_aug(), tdx_sept_drop_private_spte(),
  *      tdx_sept_link_private_spt(), tdx_sept_zap_private_spte(), tdx_track(),
@@ -43,7 +44,7 @@ export type KvmTdxSite =
   | 'vp_addcx'
   | 'vp_init';
 
-/** One site: what guards it in 6.16–6.18, the function it is in, its line in 6.18.2. */
+/** One site: what guards it in 6.16–6.18, the function it is in, its line in 6.16.1 and 6.18.2. */
 export interface KvmTdxSiteInfo {
   /**
    * `kvm_bug_on`: KVM_BUG_ON(err, kvm) (the VM is bugged; WARN_ON_ONCE while it was not yet);
@@ -58,6 +59,8 @@ export interface KvmTdxSiteInfo {
    * tdx_sept_remove_private_spte() (docs/kernel.md). Other 7.x names are assumed unchanged.
    */
   readonly fn619?: string;
+  /** The KVM_BUG_ON()/WARN_ON_ONCE() line in linux 6.16.1 (undefined: no guard there). */
+  readonly line616?: number;
   /** The KVM_BUG_ON()/WARN_ON_ONCE() line in linux 6.18.2 (undefined: no guard there). */
   readonly line618?: number;
 }
@@ -65,59 +68,65 @@ export interface KvmTdxSiteInfo {
 const FOLDED = 'tdx_sept_remove_private_spte';
 
 /**
- * Every site, as read in linux 6.18.2's arch/x86/kvm/vmx/tdx.c.
- * @see linux arch/x86/kvm/vmx/tdx.c (v6.18.2)
+ * Every site, as read in linux 6.16.1's and 6.18.2's arch/x86/kvm/vmx/tdx.c (the same guards and
+ * functions in both).
+ * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2)
  */
 export const KVM_TDX_SITES: Readonly<Record<KvmTdxSite, KvmTdxSiteInfo>> = Object.freeze({
-  reclaim: { guard: 'warn_on_once', fn: '__tdx_reclaim_page', line618: 316 },
-  vp_flush: { guard: 'kvm_bug_on', fn: 'tdx_flush_vp_on_cpu', line618: 407 },
-  cache_wb: { guard: 'warn_on_once', fn: 'smp_func_do_phymem_cache_wb', line618: 467 },
-  vpflushdone: { guard: 'kvm_bug_on', fn: 'tdx_mmu_release_hkid', line618: 507 },
-  key_freeid: { guard: 'kvm_bug_on', fn: 'tdx_mmu_release_hkid', line618: 531 },
-  wbinvd_tdr: { guard: 'kvm_bug_on', fn: 'tdx_reclaim_td_control_pages', line618: 583 },
-  key_config: { guard: 'kvm_bug_on', fn: 'tdx_do_tdh_mng_key_config', line618: 610 },
-  page_aug: { guard: 'kvm_bug_on', fn: 'tdx_mem_page_aug', line618: 1606 },
+  reclaim: { guard: 'warn_on_once', fn: '__tdx_reclaim_page', line616: 335, line618: 316 },
+  vp_flush: { guard: 'kvm_bug_on', fn: 'tdx_flush_vp_on_cpu', line616: 426, line618: 407 },
+  cache_wb: { guard: 'warn_on_once', fn: 'smp_func_do_phymem_cache_wb', line616: 476, line618: 467 },
+  vpflushdone: { guard: 'kvm_bug_on', fn: 'tdx_mmu_release_hkid', line616: 516, line618: 507 },
+  key_freeid: { guard: 'kvm_bug_on', fn: 'tdx_mmu_release_hkid', line616: 540, line618: 531 },
+  wbinvd_tdr: { guard: 'kvm_bug_on', fn: 'tdx_reclaim_td_control_pages', line616: 592, line618: 583 },
+  key_config: { guard: 'kvm_bug_on', fn: 'tdx_do_tdh_mng_key_config', line616: 619, line618: 610 },
+  page_aug: { guard: 'kvm_bug_on', fn: 'tdx_mem_page_aug', line616: 1611, line618: 1606 },
   // tdx_gmem_post_populate(): `if (err) { ret = -EIO; goto out; }`, no BUG, no print (6.16–6.18).
   page_add: { guard: 'none', fn: 'tdx_gmem_post_populate' },
   mr_extend: { guard: 'none', fn: 'tdx_gmem_post_populate' },
-  page_remove: { guard: 'kvm_bug_on', fn: 'tdx_sept_drop_private_spte', fn619: FOLDED, line618: 1703 },
-  wbinvd_hkid: { guard: 'kvm_bug_on', fn: 'tdx_sept_drop_private_spte', fn619: FOLDED, line618: 1710 },
-  sept_add: { guard: 'kvm_bug_on', fn: 'tdx_sept_link_private_spt', line618: 1732 },
-  range_block: { guard: 'kvm_bug_on', fn: 'tdx_sept_zap_private_spte', fn619: FOLDED, line618: 1799 },
-  mem_track: { guard: 'kvm_bug_on', fn: 'tdx_track', line618: 1849 },
-  free_spt_hkid: { guard: 'kvm_bug_on', fn: 'tdx_sept_free_private_spt', line618: 1868 },
-  mng_create: { guard: 'warn_on_once', fn: '__tdx_td_init', line618: 2540 },
-  mng_addcx: { guard: 'warn_on_once', fn: '__tdx_td_init', line618: 2582 },
-  mng_init: { guard: 'warn_on_once', fn: '__tdx_td_init', line618: 2600 },
-  mr_finalize: { guard: 'kvm_bug_on', fn: 'tdx_td_finalize', line618: 2885 },
-  vp_create: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line618: 2975 },
-  vp_addcx: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line618: 2983 },
-  vp_init: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line618: 2998 },
+  page_remove: { guard: 'kvm_bug_on', fn: 'tdx_sept_drop_private_spte', fn619: FOLDED, line616: 1708, line618: 1703 },
+  wbinvd_hkid: { guard: 'kvm_bug_on', fn: 'tdx_sept_drop_private_spte', fn619: FOLDED, line616: 1715, line618: 1710 },
+  sept_add: { guard: 'kvm_bug_on', fn: 'tdx_sept_link_private_spt', line616: 1737, line618: 1732 },
+  range_block: { guard: 'kvm_bug_on', fn: 'tdx_sept_zap_private_spte', fn619: FOLDED, line616: 1804, line618: 1799 },
+  mem_track: { guard: 'kvm_bug_on', fn: 'tdx_track', line616: 1854, line618: 1849 },
+  free_spt_hkid: { guard: 'kvm_bug_on', fn: 'tdx_sept_free_private_spt', line616: 1873, line618: 1868 },
+  mng_create: { guard: 'warn_on_once', fn: '__tdx_td_init', line616: 2534, line618: 2540 },
+  mng_addcx: { guard: 'warn_on_once', fn: '__tdx_td_init', line616: 2576, line618: 2582 },
+  mng_init: { guard: 'warn_on_once', fn: '__tdx_td_init', line616: 2594, line618: 2600 },
+  mr_finalize: { guard: 'kvm_bug_on', fn: 'tdx_td_finalize', line616: 2879, line618: 2885 },
+  vp_create: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line616: 2962, line618: 2975 },
+  vp_addcx: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line616: 2970, line618: 2983 },
+  vp_init: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line616: 2985, line618: 2998 },
 });
 
 /** The KVM TDX source file, as a WARNING line names it. */
 export const KVM_TDX_FILE = 'arch/x86/kvm/vmx/tdx.c';
 
+/** The releases whose tdx.c line numbers the model has (`kvmWarnSplat`). */
+export type KvmWarnLines = '6.16.1' | '6.18.2';
+
 /**
- * The splat location of `site` for a kernel that prints splats with 6.18.2's lines
- * (`kvmWarnSplat`), else undefined (the WARN still fires once, silently in the model).
+ * The splat location of `site` for a kernel that prints splats with the line numbers of
+ * `lines`, else undefined (the WARN still fires once, silently in the model).
  */
-export function kvmTdxWarnSite(splat: boolean, site: KvmTdxSite): WarnSite | undefined {
+export function kvmTdxWarnSite(lines: KvmWarnLines | undefined, site: KvmTdxSite): WarnSite | undefined {
   const s = KVM_TDX_SITES[site];
-  if (!splat || s.line618 === undefined) {
+  const line = lines === '6.16.1' ? s.line616 : lines === '6.18.2' ? s.line618 : undefined;
+  if (line === undefined) {
     return undefined;
   }
-  return { file: KVM_TDX_FILE, line: s.line618, fn: s.fn, module: 'kvm_intel' };
+  return { file: KVM_TDX_FILE, line, fn: s.fn, module: 'kvm_intel' };
 }
 
 /**
  * handle_removed_pt()'s `WARN_ON(free_external_spt(...))`: a plain WARN_ON (every time, no once
  * flag) when tdx_sept_free_private_spt() fails for an S-EPT page (its RECLAIM refused, or the
- * HKID still assigned); the page is leaked. In kvm.ko, so `[kvm]`. Line of linux 6.18.2.
- * @see linux arch/x86/kvm/mmu/tdp_mmu.c handle_removed_pt() (v6.18.2)
+ * HKID still assigned); the page is leaked. In kvm.ko, so `[kvm]`. Line 488 in both 6.16.1 and
+ * 6.18.2.
+ * @see linux arch/x86/kvm/mmu/tdp_mmu.c handle_removed_pt() (v6.16.1, v6.18.2)
  */
-export function tdpMmuFreeExternalSptSite(splat: boolean): WarnSite | undefined {
-  return splat ? { file: 'arch/x86/kvm/mmu/tdp_mmu.c', line: 488, fn: 'handle_removed_pt', module: 'kvm' } : undefined;
+export function tdpMmuFreeExternalSptSite(lines: KvmWarnLines | undefined): WarnSite | undefined {
+  return lines !== undefined ? { file: 'arch/x86/kvm/mmu/tdp_mmu.c', line: 488, fn: 'handle_removed_pt', module: 'kvm' } : undefined;
 }
 
 /**

@@ -4,7 +4,8 @@
  * splat of tdx_sept_zap_private_spte() (tdx.c:1799 in 6.18.2), 10 lines and nothing more, until
  * a failure at the same call site more than 5 s later prints the suppressed count first; the VM
  * is bugged and KVM_RUN then fails with -EIO; Ubuntu 6.8's out-of-tree pr_tdx_error() shares one
- * limit; linux-7.1 rate-limits TDX_BUG_ON() without a splat; diagnose counts the suppressed
+ * limit; linux-7.1 rate-limits TDX_BUG_ON() without a splat; linux-6.16 splats with 6.16.1's
+ * lines; diagnose counts the suppressed
  * failures and names the splat.
  */
 import { describe, expect, it } from 'vitest';
@@ -133,10 +134,19 @@ describe('other kernels', () => {
     expect(td.bugged).toBe(false);
   });
 
-  it('linux-6.16: KVM_BUG_ON bugs the VM and the lines are rate limited, but no splat (its tdx.c lines are unknown)', () => {
+  it('linux-6.16: the same sites with 6.16.1\'s line numbers (tdx.c:1804, 335)', () => {
     const { r, td } = build('linux-6.16');
     const out = destroyFailing(r, td, 'seamcall.status', 12);
-    expect(out).toEqual([...Array.from({ length: 10 }, (_, i) => blockLine(td, 0x100000 + i * 0x1000)), TDR_LINE]);
+    expect(out).toEqual([
+      CUT,
+      'WARNING: CPU: 0 PID: ? at arch/x86/kvm/vmx/tdx.c:1804 tdx_sept_zap_private_spte [kvm_intel]',
+      END,
+      ...Array.from({ length: 10 }, (_, i) => blockLine(td, 0x100000 + i * 0x1000)),
+      CUT,
+      'WARNING: CPU: 0 PID: ? at arch/x86/kvm/vmx/tdx.c:335 __tdx_reclaim_page [kvm_intel]',
+      END,
+      TDR_LINE,
+    ]);
     expect(td.bugged).toBe(true);
   });
 });
