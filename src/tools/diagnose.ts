@@ -359,7 +359,7 @@ function splatNote(tdx: readonly TdxLine[]): string {
     return '';
   }
   const list = [...sites.values()].map(({ first, count }) => `${first.fn}() at ${first.file}:${first.fileLine} (line ${first.line}${count > 1 ? `, ${count} times` : ''})`);
-  return `; WARNING splat(s) from ${list.join(', ')}: KVM's WARN_ON_ONCE()/KVM_BUG_ON() on the failure (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)`;
+  return `; WARNING splat(s) from ${list.join(', ')}: KVM's WARN_ON_ONCE()/KVM_BUG_ON() fired (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)`;
 }
 
 /** Leaves of module initialisation (and the MVP's TDH.SYS.DEBUGCONFIG probe); every other leaf runs for a TD. */
@@ -611,7 +611,11 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
     if (b.kexecFrom !== undefined) {
       return { cls: 'kexec-success', evidence: [{ line: b.kexecFrom.line, text: b.kexecFrom.text }, ...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: 'this kernel was started by kexec from one that had used TDX, and initialised the module again: the old kernel disabled it (TDH.SYS.DISABLE, Linux 7.2) before the jump' };
     }
-    return { cls: 'success', evidence: [...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: 'the TDX module initialised' };
+    // KVM WARN splats with no failed-SEAMCALL line (a KVM_BUG_ON on KVM's own state, such as
+    // tdx_sept_free_private_spt() with the HKID still assigned): init succeeded, but say so.
+    const splats = splatNote(tdx);
+    const later = splats === '' ? '' : `, but later KVM warned${splats.replace(/^; WARNING splat\(s\) from/, ': WARNING splat(s) from')}`;
+    return { cls: 'success', evidence: [...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: `the TDX module initialised${later}` };
   }
   const kvm = tdx.find((t) => t.kind === 'kvm' && t.what !== 'other' && t.what !== 'no-keyids');
   if (kvm !== undefined) {

@@ -451,7 +451,7 @@ describe('refused TDH.PHYMEM.PAGE.RECLAIM (fault kvm.reclaim.stale)', () => {
     // linux-6.18 prints __tdx_reclaim_page()'s WARN_ON_ONCE splat (tdx.c:316 in 6.18.2) before the
     // line, and diagnose names it; Ubuntu 6.8's splats are not modelled.
     const splat618 =
-      "; WARNING splat(s) from __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:316 (line 20): KVM's WARN_ON_ONCE()/KVM_BUG_ON() on the failure (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)";
+      "; WARNING splat(s) from __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:316 (line 20): KVM's WARN_ON_ONCE()/KVM_BUG_ON() fired (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)";
     for (const [name, line, n, initLine, splat] of [
       ['td-reclaim-metadata-incorrect', LINE_618, 1, 18, splat618],
       ['td-reclaim-ubuntu-6.8', LINE_UBUNTU, 3, 21, ''],

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { EIO } from '../../../../src/kernel/errno.js';
-import { FAULT_KVM_RECLAIM_STALE } from '../../../../src/kernel/kvm/td.js';
+import { FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
@@ -90,7 +90,7 @@ describe('linux-6.18: a teardown with 100 failed RANGE.BLOCKs (KVM_BUG_ON + pr_t
     // 11 RANGE.BLOCK and 2 TDR RECLAIM lines printed, 90 RANGE.BLOCK failures counted from the
     // rate-limit line; the two splats named with their tdx.c lines.
     expect(d.classification.explanation).toBe(
-      "the TDX module initialised (line 18), then 103 SEAMCALL failure(s) at run time (90 of them not printed, counted from printk's rate-limit lines: line 36: tdx_sept_zap_private_spte: 90): 11 × TDH.MEM.RANGE.BLOCK returned TDX_SYS_BUSY (0x8000020200000000): another logical processor holds the module's global lock; 2 × TDH.PHYMEM.PAGE.RECLAIM returned TDX_TD_ASSOCIATED_PAGES_EXIST (0xc000040000000000): the TD still owns pages; reclaim them before the TDR; while KVM built or ran a TD: the host's TDX came up, a TD operation failed; WARNING splat(s) from tdx_sept_zap_private_spte() at arch/x86/kvm/vmx/tdx.c:1799 (line 20), __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:316 (line 33): KVM's WARN_ON_ONCE()/KVM_BUG_ON() on the failure (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)",
+      "the TDX module initialised (line 18), then 103 SEAMCALL failure(s) at run time (90 of them not printed, counted from printk's rate-limit lines: line 36: tdx_sept_zap_private_spte: 90): 11 × TDH.MEM.RANGE.BLOCK returned TDX_SYS_BUSY (0x8000020200000000): another logical processor holds the module's global lock; 2 × TDH.PHYMEM.PAGE.RECLAIM returned TDX_TD_ASSOCIATED_PAGES_EXIST (0xc000040000000000): the TD still owns pages; reclaim them before the TDR; while KVM built or ran a TD: the host's TDX came up, a TD operation failed; WARNING splat(s) from tdx_sept_zap_private_spte() at arch/x86/kvm/vmx/tdx.c:1799 (line 20), __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:316 (line 33): KVM's WARN_ON_ONCE()/KVM_BUG_ON() fired (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)",
     );
   });
 
@@ -151,7 +151,18 @@ describe('other kernels', () => {
   });
 });
 
-describe('diagnose of a pasted log with a real-form splat', () => {
+describe('diagnose of splats', () => {
+  it('a teardown whose HKID stays assigned: no SEAMCALL line, but the KVM_BUG_ON splat is named after the success', () => {
+    const { r, td } = build('linux-6.18', 16);
+    destroyFailing(r, td, FAULT_KVM_SKIP_VP_FLUSH, 1);
+    const d = diagnose({ text: r.m.kernel.dmesg.format().join('\n'), name: 'no VP.FLUSH', reproduce: false });
+    expect(d.classification.class).toBe('success');
+    expect(d.classification.explanation).toBe(
+      "the TDX module initialised, but later KVM warned: WARNING splat(s) from tdx_sept_free_private_spt() at arch/x86/kvm/vmx/tdx.c:1868 (line 20): KVM's WARN_ON_ONCE()/KVM_BUG_ON() fired (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)",
+    );
+  });
+
+
   it('names the function from `FUNCTION+0xOFF/0xSIZE [kvm_intel]` and counts `pr_tdx_error: N callbacks suppressed`', () => {
     // The WARNING line's form as canonical/tdx #149 shows it (6.8.0-1004-intel); the rest in the form of test/fixtures/corpus/11-*.
     const line = 'SEAMCALL (0x000000000000001c) failed: 0xc000030000000001 RCX 0x0000000000000000 RDX 0x0000000000000000 R8 0x0000000000000000 R9 0x0000000000000000 R10 0x0000000000000000 R11 0x0000000000000000';
@@ -168,7 +179,7 @@ describe('diagnose of a pasted log with a real-form splat', () => {
     const d = diagnose({ text: log, name: 'pasted', reproduce: false });
     expect(d.classification.class).toBe('runtime-seamcall-failure');
     expect(d.classification.explanation).toBe(
-      "43 SEAMCALL failure(s) at run time (41 of them not printed, counted from printk's rate-limit lines: line 6: pr_tdx_error: 41): 2 × TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001): TDH.PHYMEM.PAGE.RECLAIM found the page's PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero); while KVM tore a TD down and reclaimed its pages: the host's TDX came up, a TD operation failed; WARNING splat(s) from __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:275 (line 2): KVM's WARN_ON_ONCE()/KVM_BUG_ON() on the failure (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)",
+      "43 SEAMCALL failure(s) at run time (41 of them not printed, counted from printk's rate-limit lines: line 6: pr_tdx_error: 41): 2 × TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001): TDH.PHYMEM.PAGE.RECLAIM found the page's PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero); while KVM tore a TD down and reclaimed its pages: the host's TDX came up, a TD operation failed; WARNING splat(s) from __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:275 (line 2): KVM's WARN_ON_ONCE()/KVM_BUG_ON() fired (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)",
     );
   });
 });
