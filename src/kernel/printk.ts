@@ -32,9 +32,10 @@ import type { LogLevel } from '../base/dmesg.js';
 import type { Kernel } from './Kernel.js';
 
 /**
- * CONFIG_HZ of the modelled kernels. HZ is a build option; 1000 is the model's choice (x86_64
- * defconfig and Ubuntu's 24.04 kernels build with HZ=1000; a real kernel may use 100, 250 or 300).
- * It only sets how finely the rate limit's interval is measured.
+ * CONFIG_HZ of the modelled kernels. HZ is a build option (kernel/Kconfig.hz: 100, 250, the
+ * default, 300 or 1000); 1000 is the model's choice, as arch/x86/configs/x86_64_defconfig has
+ * CONFIG_HZ_1000=y (6.18.2). It only sets how finely the rate limit's interval is measured.
+ * @see linux kernel/Kconfig.hz, arch/x86/configs/x86_64_defconfig (v6.18.2)
  */
 export const HZ = 1000;
 /**

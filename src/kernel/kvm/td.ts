@@ -223,7 +223,7 @@ export function tdx_bug_on_line(fn: string, err: bigint, variant: Exclude<PrTdxE
  *   `pr_tdx_error: 503 callbacks suppressed`); its BUG/WARN are not modelled (source not read).
  * `vm` is the TD the call belongs to (KVM's `kvm` argument; `null` where KVM passes NULL).
  * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error(), pr_tdx_error_N() (pr_err_ratelimited()),
- *      include/linux/kvm_host.h KVM_BUG_ON(), kvm_vm_bugged() (v6.18.2); kvm-x86-tdx-6.19
+ *      include/linux/kvm_host.h KVM_BUG_ON(), kvm_vm_bugged() (v6.16.1, v6.18.2); kvm-x86-tdx-6.19
  *      597d7068702f (__TDX_BUG_ON()); test/fixtures/corpus/11-ubuntu68-runtime-reclaim-quote-stress.log
  */
 function kvm_pr_tdx_error(k: Kernel, cpu: Cpu, site: KvmTdxSite, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError, vm: Td | null): void {
@@ -256,7 +256,7 @@ function kvm_pr_tdx_error(k: Kernel, cpu: Cpu, site: KvmTdxSite, leaf: bigint, f
  * was not bugged yet, then the VM is bugged: kvm->vm_bugged, vm_dead) or WARN_ON_ONCE(1) where
  * KVM has no VM at hand. The splat is printed where the profile has the source's line numbers
  * (`kvmWarnSplat`).
- * @see linux include/linux/kvm_host.h KVM_BUG_ON(), kvm_vm_bugged() (v6.18.2)
+ * @see linux include/linux/kvm_host.h KVM_BUG_ON(), kvm_vm_bugged() (v6.16.1, v6.18.2)
  */
 export function kvm_tdx_bug(k: Kernel, cpu: Cpu, site: KvmTdxSite, vm: Td | null): void {
   const info = KVM_TDX_SITES[site];
