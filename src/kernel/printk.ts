@@ -10,11 +10,12 @@
  * Nothing is printed for the suppressed calls until such a later call comes.
  *
  * WARN_ON_ONCE() on x86 is a UD2 with a bug-table entry flagged BUGFLAG_ONCE: report_bug() prints
- * the splat the first time that entry is hit in this boot and sets its `done` flag; later hits
+ * the splat the first time that entry is hit in this boot and sets its BUGFLAG_DONE; later hits
  * print nothing (the condition is still returned). The splat is
- * `------------[ cut here ]------------` (KERN_DEFAULT), `WARNING: CPU: %d PID: %d at %s:%d %pS`,
- * the module list, the registers, the call trace, then `---[ end trace 0000000000000000 ]---`
- * (print_oops_end_marker(), the oops id has been 0 since v5.x).
+ * `------------[ cut here ]------------` (KERN_DEFAULT: the model prints it at warn, the default
+ * message level), `WARNING: CPU: %d PID: %d at %s:%d %pS`, the module list, the registers, the
+ * call trace, then `---[ end trace 0000000000000000 ]---` (print_oops_end_marker() prints an id
+ * of 0).
  *
  * What the model prints of a splat: the cut-here line, the WARNING line and the end-trace line.
  * The model has no processes and no code addresses, so the WARNING line carries `PID: ?` and the
@@ -26,7 +27,8 @@
  *      pr_err_ratelimited(); lib/ratelimit.c ___ratelimit() (read at linux 6.18.2; ratelimit.c and
  *      ratelimit_types.h also at 6.16.1, the same for one caller)
  * @see linux include/asm-generic/bug.h CUT_HERE, WARN_ON_ONCE(); lib/bug.c report_bug()
- *      (BUGFLAG_ONCE, `done`); kernel/panic.c __warn(), print_oops_end_marker() (linux 6.18.2)
+ *      (BUGFLAG_ONCE, BUGFLAG_DONE); arch/x86/include/asm/bug.h __WARN_FLAGS() (UD2);
+ *      kernel/panic.c __warn(), print_oops_end_marker() (linux 6.18.2; panic.c also 6.16.1)
  */
 import type { LogLevel } from '../base/dmesg.js';
 import type { Kernel } from './Kernel.js';
@@ -51,7 +53,7 @@ export const DEFAULT_RATELIMIT_BURST = 10;
 
 /** `------------[ cut here ]------------`. @see linux include/asm-generic/bug.h CUT_HERE */
 export const CUT_HERE = '------------[ cut here ]------------';
-/** print_oops_end_marker()'s line (`---[ end trace %016llx ]---` of 0). @see linux kernel/panic.c */
+/** print_oops_end_marker()'s line (`---[ end trace %016llx ]---` of 0). @see linux kernel/panic.c (v6.16.1, v6.18.2) */
 export const END_TRACE = '---[ end trace 0000000000000000 ]---';
 
 /**
@@ -73,7 +75,7 @@ export class RatelimitState {
 export class PrintkState {
   /** Per call site (a stable key), its ratelimit_state. */
   readonly ratelimits = new Map<string, RatelimitState>();
-  /** Call sites whose WARN_ON_ONCE() has fired in this boot (the bug entry's `done` flag). */
+  /** Call sites whose WARN_ON_ONCE() has fired in this boot (the bug entry's BUGFLAG_DONE). */
   readonly warnedOnce = new Set<string>();
 }
 
