@@ -81,7 +81,7 @@ export const KVM_TDX_SITES: Readonly<Record<KvmTdxSite, KvmTdxSiteInfo>> = Objec
   wbinvd_tdr: { guard: 'kvm_bug_on', fn: 'tdx_reclaim_td_control_pages', line616: 592, line618: 583 },
   key_config: { guard: 'kvm_bug_on', fn: 'tdx_do_tdh_mng_key_config', line616: 619, line618: 610 },
   page_aug: { guard: 'kvm_bug_on', fn: 'tdx_mem_page_aug', line616: 1611, line618: 1606 },
-  // tdx_gmem_post_populate(): `if (err) { ret = -EIO; goto out; }`, no BUG, no print (6.16–6.18).
+  // tdx_gmem_post_populate(): a failed PAGE.ADD or MR.EXTEND only sets ret (-EBUSY/-EIO), no BUG, no print (6.16.1, 6.18.2).
   page_add: { guard: 'none', fn: 'tdx_gmem_post_populate' },
   mr_extend: { guard: 'none', fn: 'tdx_gmem_post_populate' },
   page_remove: { guard: 'kvm_bug_on', fn: 'tdx_sept_drop_private_spte', fn619: FOLDED, line616: 1708, line618: 1703 },
