@@ -14,6 +14,7 @@ import { EIO } from '../../../../src/kernel/errno.js';
 import { FAULT_KVM_RECLAIM_STALE, FAULT_KVM_SKIP_VP_FLUSH } from '../../../../src/kernel/kvm/td.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
+import { TDH_MNG_KEY_FREEID } from '../../../../src/kernel/tdx/defs.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
 import type { Prog } from '../../../../src/platform/Exec.js';
 import { diagnose } from '../../../../src/tools/diagnose.js';
@@ -108,6 +109,30 @@ describe('linux-6.18: a teardown with 100 failed RANGE.BLOCKs (KVM_BUG_ON + pr_t
     });
     expect(r.run(r.m.runTd(td, 1))).toBe(-5n);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('linux-6.18: TDH.MNG.KEY.FREEID refused (stub module)', () => {
+  it('KVM_BUG_ON splat at tdx.c:531, its two lines; the VM is bugged, so freeing the S-EPT pages adds no tdx.c splat, only handle_removed_pt()\'s', () => {
+    const r = kernelRig('small-2s', { kernel: 'linux-6.18' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    const td = newTd(r, 16);
+    r.stub?.fail(TDH_MNG_KEY_FREEID, 0x8000020200000000n);
+    const before = r.lines().length;
+    expect(r.run(r.m.destroyTd(td))).toBe(-EIO);
+    const tdpMmu = [CUT, 'WARNING: CPU: 0 PID: ? at arch/x86/kvm/mmu/tdp_mmu.c:488 handle_removed_pt [kvm]', END];
+    expect(td.sept.length).toBe(3);
+    expect(r.lines().slice(before)).toEqual([
+      CUT,
+      'WARNING: CPU: 0 PID: ? at arch/x86/kvm/vmx/tdx.c:531 tdx_mmu_release_hkid [kvm_intel]',
+      END,
+      'kvm_intel: SEAMCALL TDH_MNG_KEY_FREEID failed: 0x8000020200000000',
+      `kvm_intel: tdh_mng_key_freeid() failed. HKID ${td.hkid} is leaked.`,
+      ...tdpMmu,
+      ...tdpMmu,
+      ...tdpMmu,
+    ]);
+    expect(td.bugged).toBe(true);
   });
 });
 
