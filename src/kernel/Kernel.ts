@@ -21,6 +21,7 @@ import { Kvm } from './kvm/kvm.js';
 import { Memblock } from './mm/memblock.js';
 import { PageAllocator } from './mm/page_alloc.js';
 import { PerCpu } from './percpu.js';
+import { PrintkState } from './printk.js';
 import type { KernelProfile } from './profiles.js';
 import { Mutex, smp_call_on_cpu } from './smp.js';
 import { tdx_detect_cpu_seamrr } from './tdx/seamrr.js';
@@ -88,6 +89,8 @@ export class Kernel {
   readonly generation: number;
   /** Reboot/kexec state (stopping_cpu, cpus_stop_mask, ...). */
   readonly kexec_state = new KexecState();
+  /** printk_ratelimited() states and WARN_ON_ONCE() flags, per call site (printk.ts). */
+  readonly printk = new PrintkState();
   /** Platform time at which this kernel started (dmesg time zero). */
   readonly bootNs: number;
   booted = false;

@@ -10,6 +10,7 @@
  */
 import type { Cpu } from '../platform/Cpu.js';
 import type { Kernel } from './Kernel.js';
+import type { KvmWarnLines } from './kvm/tdxBugSites.js';
 import type { PrErr, SeamResult } from './tdx/seamcall.js';
 import { pr_err_once, seamcallErrLines } from './tdx/seamcall.js';
 
@@ -246,6 +247,16 @@ export interface KernelProfile {
    */
   readonly kvmTdxErrors?: 'pr_tdx_error' | 'tdx_bug_on' | 'seamcall-regs';
   /**
+   * Whether KVM's WARN_ON_ONCE()/KVM_BUG_ON() on a failed TD SEAMCALL prints its splat (cut here,
+   * `WARNING: CPU: … at arch/x86/kvm/vmx/tdx.c:<line> <function> [kvm_intel]`, end trace), and
+   * with the line numbers of which release's tdx.c (`kvm/tdxBugSites.ts`): only where that file
+   * was read, linux-6.16 (6.16.1's lines) and linux-6.18 (6.18.2's). Undefined: the WARN still
+   * fires once per call site and KVM_BUG_ON still bugs the VM, without the splat lines
+   * (docs/kernel.md).
+   * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2); kernel/panic.c __warn(); lib/bug.c report_bug()
+   */
+  readonly kvmWarnSplat?: KvmWarnLines | undefined;
+  /**
    * Pages KVM gets back from the module (RECLAIM, PAGE.REMOVE) are cleared with MOVDIR64B:
    * `always` (6.16, 6.17: tdx_clear_page()) or only on X86_BUG_TDX_PW_MCE parts (`quirk`, the
    * default: 6.18+, tdx_quirk_reset_page()). Ubuntu's out-of-tree KVM was not checked and is
@@ -397,6 +408,7 @@ const LINUX_6_18: KernelProfile = {
   memHotplug: 'notifier',
   kexec: { stopThisCpuWbinvd: 'flag', relocateWbinvd: 'flag', earlyFlush: true, earlyFlushBy: 'kvm', sysDisable: false, stopProtocol: 'stop-mask', kexecAllowed: true, refuseOnErratum: true },
   strings: MERGED_STRINGS,
+  kvmWarnSplat: '6.18.2',
 };
 
 /** No kexec: INTEL_TDX_HOST depends on !KEXEC_CORE (v6.8 to v6.17). */
@@ -416,6 +428,7 @@ const LINUX_6_16: KernelProfile = {
   kvmSysinfoErrEinval: false,
   kvmClearReclaimed: 'always',
   kexec: NO_KEXEC,
+  kvmWarnSplat: '6.16.1',
 };
 
 /**
@@ -471,6 +484,8 @@ const UBUNTU_6_8_INTEL: KernelProfile = {
   },
   kvmTdxErrors: 'seamcall-regs',
   kvmTdTeardown: 'out-of-tree',
+  // Ubuntu's out-of-tree tdx.c was not read (its real WARNING lines differ from build to build).
+  kvmWarnSplat: undefined,
 };
 
 /**
@@ -496,6 +511,8 @@ const LINUX_7_1: KernelProfile = {
    * them unchanged is assumed, not checked.
    */
   kvmTdxErrors: 'tdx_bug_on',
+  // No 7.x tdx.c was read (line numbers), nor 7.x's __warn() (the WARNING line's format).
+  kvmWarnSplat: undefined,
 };
 
 /**

@@ -285,7 +285,7 @@ const RUNTIME_PAIRS_NAMED = 4;
  * that leaf. Linear in the number of failures (one map pass; the status is explained once per
  * pair), so a log of hundreds of thousands of lines stays fast.
  */
-function runtimeExplanation(runtime: readonly (TdxLine & { kind: 'seamcall-failed' })[], initOk: TdxLine | undefined): { text: string; kind: RuntimeKind } {
+function runtimeExplanation(runtime: readonly (TdxLine & { kind: 'seamcall-failed' })[], initOk: TdxLine | undefined, tdx: readonly TdxLine[]): { text: string; kind: RuntimeKind } {
   const pairs = new Map<string, { sc: TdxLine & { kind: 'seamcall-failed' }; count: number }>();
   for (const sc of runtime) {
     const key = `${sc.leafRaw}:${sc.status}`;
@@ -316,7 +316,50 @@ function runtimeExplanation(runtime: readonly (TdxLine & { kind: 'seamcall-faile
     mixed: 'after initialisation: the host\'s TDX came up, later SEAMCALLs failed',
   }[kind];
   const head = initOk !== undefined ? `the TDX module initialised (line ${initOk.line}), then ` : '';
-  return { text: `${head}${runtime.length} SEAMCALL failure(s) at run time: ${named.join('; ')}${rest}; ${context}`, kind };
+  return { text: `${head}${runtime.length + suppressedCount(tdx)} SEAMCALL failure(s) at run time${suppressedNote(tdx)}: ${named.join('; ')}${rest}; ${context}${splatNote(tdx)}`, kind };
+}
+
+/** Failures printk's rate limit left out: the sum of KVM's `<function>: N callbacks suppressed` lines. */
+function suppressedCount(tdx: readonly TdxLine[]): number {
+  let n = 0;
+  for (const t of tdx) {
+    if (t.kind === 'kvm-suppressed') {
+      n += t.count;
+    }
+  }
+  return n;
+}
+
+/** ` (N of them not printed: …)` when the log has KVM's rate-limit lines. */
+function suppressedNote(tdx: readonly TdxLine[]): string {
+  const lines = tdx.filter((t): t is TdxLine & { kind: 'kvm-suppressed' } => t.kind === 'kvm-suppressed');
+  if (lines.length === 0) {
+    return '';
+  }
+  const where = lines.map((t) => `line ${t.line}: ${t.func}: ${t.count}`).join(', ');
+  return ` (${suppressedCount(tdx)} of them not printed, counted from printk's rate-limit lines: ${where})`;
+}
+
+/** `; WARNING splat(s) at …` when the log has KVM/TDX WARN splats (the first per call site). */
+function splatNote(tdx: readonly TdxLine[]): string {
+  const sites = new Map<string, { first: TdxLine & { kind: 'warn-splat' }; count: number }>();
+  for (const t of tdx) {
+    if (t.kind !== 'warn-splat') {
+      continue;
+    }
+    const key = `${t.file}:${t.fileLine}`;
+    const s = sites.get(key);
+    if (s === undefined) {
+      sites.set(key, { first: t, count: 1 });
+    } else {
+      s.count++;
+    }
+  }
+  if (sites.size === 0) {
+    return '';
+  }
+  const list = [...sites.values()].map(({ first, count }) => `${first.fn}() at ${first.file}:${first.fileLine} (line ${first.line}${count > 1 ? `, ${count} times` : ''})`);
+  return `; WARNING splat(s) from ${list.join(', ')}: KVM's WARN_ON_ONCE()/KVM_BUG_ON() fired (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)`;
 }
 
 /** Leaves of module initialisation (and the MVP's TDH.SYS.DEBUGCONFIG probe); every other leaf runs for a TD. */
@@ -550,7 +593,7 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
   }
   if (runtime.length > 0) {
     const first = runtime[0]!;
-    const r = runtimeExplanation(runtime, initOk);
+    const r = runtimeExplanation(runtime, initOk, tdx);
     return {
       cls: 'runtime-seamcall-failure',
       evidence: [...(initOk !== undefined && initOk.line < first.line ? [ev(initOk)] : []), ev(first)],
@@ -568,7 +611,11 @@ export function classify(b: BootFacts, hints: ClassifyHints = {}): Classified {
     if (b.kexecFrom !== undefined) {
       return { cls: 'kexec-success', evidence: [{ line: b.kexecFrom.line, text: b.kexecFrom.text }, ...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: 'this kernel was started by kexec from one that had used TDX, and initialised the module again: the old kernel disabled it (TDH.SYS.DISABLE, Linux 7.2) before the jump' };
     }
-    return { cls: 'success', evidence: [...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: 'the TDX module initialised' };
+    // KVM WARN splats with no failed-SEAMCALL line (a KVM_BUG_ON on KVM's own state, such as
+    // tdx_sept_free_private_spt() with the HKID still assigned): init succeeded, but say so.
+    const splats = splatNote(tdx);
+    const later = splats === '' ? '' : `, but later KVM warned${splats.replace(/^; WARNING splat\(s\) from/, ': WARNING splat(s) from')}`;
+    return { cls: 'success', evidence: [...(pamt !== undefined ? [ev(pamt)] : []), ev(initOk)], explanation: `the TDX module initialised${later}` };
   }
   const kvm = tdx.find((t) => t.kind === 'kvm' && t.what !== 'other' && t.what !== 'no-keyids');
   if (kvm !== undefined) {

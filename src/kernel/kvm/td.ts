@@ -35,6 +35,7 @@ import { seamRegs } from '../../platform/Seam.js';
 import { EINVAL, EIO, ENOENT, ENOMEM } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { Kernel } from '../Kernel.js';
+import { printk_ratelimited, WARN_ON, WARN_ON_ONCE } from '../printk.js';
 import { smp_call_on_cpu } from '../smp.js';
 import {
   TDH_MEM_PAGE_ADD,
@@ -71,6 +72,8 @@ import { seamcall, seamcall_repeat } from '../tdx/seamcall.js';
 import type { SeamArgs, SeamResult } from '../tdx/seamcall.js';
 import { tdx_clflush_page, tdx_guest_keyid_alloc, tdx_guest_keyid_free, tdx_quirk_reset_paddr } from '../tdx/tdx.js';
 import { KVM_PREFIX, MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM } from './kvm.js';
+import { KVM_TDX_SITES, kvmTdxWarnSite, tdpMmuFreeExternalSptSite } from './tdxBugSites.js';
+import type { KvmTdxSite } from './tdxBugSites.js';
 
 /** A contiguous piece of a TD's private memory: `size` bytes at `gpa` backed by `pa`. */
 export interface TdMemRange {
@@ -113,7 +116,10 @@ export interface Td {
   mappedEnd: number;
   /** The CPU vCPU 0 first runs on (and touches the TD's memory from). */
   runCpu: number;
-  /** kvm->vm_bugged: a KVM_BUG_ON()/TDX_BUG_ON() fired for this VM (6.19+ prints only the first). */
+  /**
+   * kvm->vm_bugged (and vm_dead): a KVM_BUG_ON()/TDX_BUG_ON() fired for this VM. Later vCPU
+   * ioctls (KVM_RUN) return -EIO; 6.19+ prints only the first failure.
+   */
   bugged: boolean;
   state: 'created' | 'runnable' | 'torn-down' | 'failed';
 }
@@ -203,39 +209,72 @@ export function tdx_bug_on_line(fn: string, err: bigint, variant: Exclude<PrTdxE
 }
 
 /**
- * Print a failed TD SEAMCALL the way this kernel's KVM does (nothing for `none`). `vm` is the
- * TD the call belongs to (KVM's `kvm` argument; `null` where KVM passes NULL: RECLAIM,
- * CACHE.WB). With `tdx_bug_on` (6.19+) a failure bugs the VM and prints only if the VM was not
- * bugged yet (`__TDX_BUG_ON()`: `WARN_ON_ONCE(err && (!kvm || !kvm->vm_bugged))`); calls
- * without a VM print every time. Earlier KVMs print every failure.
+ * Print a failed TD SEAMCALL the way this kernel's KVM does (nothing for `none`), from the call
+ * site `site` (the function it is in names its rate limit, its line the WARN splat).
+ * - 6.16–6.18 (`pr_tdx_error`): the site's guard first (KVM_BUG_ON(err, kvm): the splat the first
+ *   time the site fires while the VM was not bugged yet, and the VM is bugged; WARN_ON_ONCE(err):
+ *   the splat the first time in this boot), then the line through pr_err_ratelimited() (every
+ *   failure, at most 10 per site per 5 s).
+ * - 6.19+ (`tdx_bug_on`): `__TDX_BUG_ON()`: `WARN_ON_ONCE(err && (!kvm || !kvm->vm_bugged))`,
+ *   and only when that holds the VM is bugged and the line goes through pr_err_ratelimited(); so
+ *   one line per VM, and every failure of the calls without a VM (RECLAIM, CACHE.WB), rate limited.
+ * - Ubuntu 6.8 (`seamcall-regs`): the out-of-tree pr_tdx_error() is a function with one
+ *   rate-limited print, so every failure shares one limit, named `pr_tdx_error` (the real log's
+ *   `pr_tdx_error: 503 callbacks suppressed`); its BUG/WARN are not modelled (source not read).
+ * `vm` is the TD the call belongs to (KVM's `kvm` argument; `null` where KVM passes NULL).
+ * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error(), pr_tdx_error_N() (pr_err_ratelimited()),
+ *      include/linux/kvm_host.h KVM_BUG_ON(), kvm_vm_bugged() (v6.16.1, v6.18.2); kvm-x86-tdx-6.19
+ *      597d7068702f (__TDX_BUG_ON()); test/fixtures/corpus/11-ubuntu68-runtime-reclaim-quote-stress.log
  */
-function kvm_pr_tdx_error(k: Kernel, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError, vm: Td | null): void {
+function kvm_pr_tdx_error(k: Kernel, cpu: Cpu, site: KvmTdxSite, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError, vm: Td | null): void {
   if (pr === 'none') {
     return;
   }
+  const info = KVM_TDX_SITES[site];
+  const key = `tdx.c:${site}`;
   switch (k.profile.kvmTdxErrors) {
     case 'seamcall-regs':
-      k.klog.err(seamcall_regs_line(leaf, r.ret, r.out));
+      printk_ratelimited(k, 'pr_tdx_error', 'pr_tdx_error', 'err', seamcall_regs_line(leaf, r.ret, r.out));
       return;
     case 'tdx_bug_on':
+      if (!WARN_ON_ONCE(k, cpu.id, vm === null || !vm.bugged, key, undefined)) {
+        return;
+      }
       if (vm !== null) {
-        if (vm.bugged) {
-          return;
-        }
         vm.bugged = true;
       }
-      k.scope(KVM_PREFIX).err(tdx_bug_on_line(fn, r.ret, pr, r.out));
+      printk_ratelimited(k, key, info.fn619 ?? info.fn, 'err', KVM_PREFIX + tdx_bug_on_line(fn, r.ret, pr, r.out));
       return;
     default:
-      k.scope(KVM_PREFIX).err(pr_tdx_error_line(fn, r.ret, pr, r.out));
+      kvm_tdx_bug(k, cpu, site, vm);
+      printk_ratelimited(k, key, info.fn, 'err', KVM_PREFIX + pr_tdx_error_line(fn, r.ret, pr, r.out));
   }
 }
 
-/** Status of a TD SEAMCALL of `vm` (null: none), and KVM's pr_err_ratelimited() line when it fails. */
-function* tdcall(k: Kernel, cpu: Cpu, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError, vm: Td | null): Prog<bigint> {
+/**
+ * The guard of `site` firing in 6.16–6.18 KVM: KVM_BUG_ON(1, kvm) (a WARN_ON_ONCE while the VM
+ * was not bugged yet, then the VM is bugged: kvm->vm_bugged, vm_dead) or WARN_ON_ONCE(1) where
+ * KVM has no VM at hand. The splat is printed where the profile has the source's line numbers
+ * (`kvmWarnSplat`).
+ * @see linux include/linux/kvm_host.h KVM_BUG_ON(), kvm_vm_bugged() (v6.16.1, v6.18.2)
+ */
+export function kvm_tdx_bug(k: Kernel, cpu: Cpu, site: KvmTdxSite, vm: Td | null): void {
+  const info = KVM_TDX_SITES[site];
+  const where = kvmTdxWarnSite(k.profile.kvmWarnSplat, site);
+  const key = `tdx.c:${site}`;
+  if (info.guard === 'kvm_bug_on' && vm !== null) {
+    WARN_ON_ONCE(k, cpu.id, !vm.bugged, key, where);
+    vm.bugged = true;
+  } else if (info.guard !== 'none') {
+    WARN_ON_ONCE(k, cpu.id, true, key, where);
+  }
+}
+
+/** Status of a TD SEAMCALL of `vm` (null: none) at `site`, and KVM's pr_err_ratelimited() line when it fails. */
+function* tdcall(k: Kernel, cpu: Cpu, site: KvmTdxSite, leaf: number | bigint, args: SeamArgs, what: string, pr: PrTdxError, vm: Td | null): Prog<bigint> {
   const r = yield* seamcall(k, cpu, BigInt(leaf), args);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(leaf), what, r, pr, vm);
+    kvm_pr_tdx_error(k, cpu, site, BigInt(leaf), what, r, pr, vm);
   }
   return r.ret;
 }
@@ -330,11 +369,11 @@ function all_packages_online(k: Kernel): boolean {
 /** The leaf sequence of TD creation. */
 function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelStatus> {
   tdx_clflush_page(k, cpu, td.tdr);
-  if ((yield* tdcall(k, cpu, TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE', 'pr_tdx_error', td)) !== 0n) {
+  if ((yield* tdcall(k, cpu, 'mng_create', TDH_MNG_CREATE, { rcx: BigInt(td.tdr), rdx: BigInt(td.hkid) }, 'TDH_MNG_CREATE', 'pr_tdx_error', td)) !== 0n) {
     return -EIO;
   }
   for (const leader of packageLeaders(k)) {
-    const st = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdcall(k, on, TDH_MNG_KEY_CONFIG, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_CONFIG', 'pr_tdx_error', td));
+    const st = yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdcall(k, on, 'key_config', TDH_MNG_KEY_CONFIG, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_CONFIG', 'pr_tdx_error', td));
     if (st !== 0n) {
       return -EIO;
     }
@@ -347,7 +386,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
     }
     td.tdcs.push(pa);
     tdx_clflush_page(k, cpu, pa);
-    if ((yield* tdcall(k, cpu, TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX', 'pr_tdx_error', td)) !== 0n) {
+    if ((yield* tdcall(k, cpu, 'mng_addcx', TDH_MNG_ADDCX, { rcx: BigInt(pa), rdx: BigInt(td.tdr) }, 'TDH_MNG_ADDCX', 'pr_tdx_error', td)) !== 0n) {
       return -EIO;
     }
   }
@@ -376,7 +415,7 @@ function* td_build(k: Kernel, cpu: Cpu, td: Td, opts: TdOptions): Prog<KernelSta
  * @see linux tdx_td_finalize()
  */
 function* tdx_td_finalize(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> {
-  return (yield* tdcall(k, cpu, TDH_MR_FINALIZE, { rcx: BigInt(td.tdr) }, 'TDH_MR_FINALIZE', 'pr_tdx_error', td)) === 0n ? 0 : -EIO;
+  return (yield* tdcall(k, cpu, 'mr_finalize', TDH_MR_FINALIZE, { rcx: BigInt(td.tdr) }, 'TDH_MR_FINALIZE', 'pr_tdx_error', td)) === 0n ? 0 : -EIO;
 }
 
 /**
@@ -405,7 +444,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td, index: number): Prog<Ker
     pages.push(pa);
   }
   tdx_clflush_page(k, cpu, tdvpr);
-  if ((yield* tdcall(k, cpu, TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE', 'pr_tdx_error', td)) !== 0n) {
+  if ((yield* tdcall(k, cpu, 'vp_create', TDH_VP_CREATE, { rcx: BigInt(tdvpr), rdx: BigInt(td.tdr) }, 'TDH_VP_CREATE', 'pr_tdx_error', td)) !== 0n) {
     // free_tdcx, free_tdvpr: nothing reached the module.
     [...pages, tdvpr].forEach((p) => k.pageAlloc.free_contig_range(p, 1));
     return -EIO;
@@ -415,7 +454,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td, index: number): Prog<Ker
   for (let i = 0; i < pages.length; i++) {
     const pa = pages[i] as number;
     tdx_clflush_page(k, cpu, pa);
-    if ((yield* tdcall(k, cpu, TDH_VP_ADDCX, { rcx: BigInt(pa), rdx: BigInt(tdvpr) }, 'TDH_VP_ADDCX', 'pr_tdx_error', td)) !== 0n) {
+    if ((yield* tdcall(k, cpu, 'vp_addcx', TDH_VP_ADDCX, { rcx: BigInt(pa), rdx: BigInt(tdvpr) }, 'TDH_VP_ADDCX', 'pr_tdx_error', td)) !== 0n) {
       // Pages already added are reclaimed at teardown; the rest are freed here.
       pages.slice(i).forEach((p) => k.pageAlloc.free_contig_range(p, 1));
       return -EIO;
@@ -426,7 +465,7 @@ function* tdx_td_vcpu_init(k: Kernel, cpu: Cpu, td: Td, index: number): Prog<Ker
   tdx_associate_vp(k, vcpu, cpu.id);
   const v1 = ((k.tdx.tdx_sysinfo?.features?.tdx_features0 ?? 0n) & MD_FIELD_ID_FEATURES0_TOPOLOGY_ENUM) !== 0n;
   const leaf = BigInt(TDH_VP_INIT) | (v1 ? 1n << 16n : 0n);
-  if ((yield* tdcall(k, cpu, leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: BigInt(index) }, 'TDH_VP_INIT', 'pr_tdx_error', td)) !== 0n) {
+  if ((yield* tdcall(k, cpu, 'vp_init', leaf, { rcx: BigInt(tdvpr), rdx: BigInt(TD_GPA_BASE), r8: BigInt(index) }, 'TDH_VP_INIT', 'pr_tdx_error', td)) !== 0n) {
     return -EIO;
   }
   vcpu.initialized = true;
@@ -490,7 +529,7 @@ function* tdx_flush_vp_on_cpu(k: Kernel, cpu: Cpu, td: Td, vcpu: TdVcpu): Prog {
   const target = k.platform.cpu(vcpu.cpu);
   const err = yield* smp_call_on_cpu(k.platform, cpu, target, (on) => tdx_flush_vp(k, on, vcpu));
   if (err !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error', td);
+    kvm_pr_tdx_error(k, cpu, 'vp_flush', BigInt(TDH_VP_FLUSH), 'TDH_VP_FLUSH', { ret: err as SeamResult['ret'], out: NO_OUT }, 'pr_tdx_error', td);
   }
 }
 
@@ -549,7 +588,7 @@ function* td_init_params(k: Kernel, cpu: Cpu, td: Td, maxVcpus: number): Prog<Ke
   const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_INIT), { rcx: BigInt(td.tdr), rdx: BigInt(pa) });
   const st = r.ret;
   if (st !== 0n && (st & TDX_SEAMCALL_STATUS_MASK) !== TDX_OPERAND_INVALID) {
-    kvm_pr_tdx_error(k, BigInt(TDH_MNG_INIT), 'TDH_MNG_INIT', r, 'pr_tdx_error_1', td);
+    kvm_pr_tdx_error(k, cpu, 'mng_init', BigInt(TDH_MNG_INIT), 'TDH_MNG_INIT', r, 'pr_tdx_error_1', td);
   }
   k.pageAlloc.free_contig_range(pa, 1);
   return st === 0n ? 0 : -EIO;
@@ -641,11 +680,11 @@ function* td_add_memory(k: Kernel, cpu: Cpu, td: Td, nrPages: number, fill: numb
         td.septLevel.push(level);
         tdx_clflush_page(k, cpu, sp);
         const gpaAligned = gpa - (gpa % span);
-        if ((yield* tdcall(k, cpu, TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD', 'pr_tdx_error_2', td)) !== 0n) {
+        if ((yield* tdcall(k, cpu, 'sept_add', TDH_MEM_SEPT_ADD, { rcx: BigInt(gpaAligned) | BigInt(level), rdx: BigInt(td.tdr), r8: BigInt(sp) }, 'TDH_MEM_SEPT_ADD', 'pr_tdx_error_2', td)) !== 0n) {
           return -EIO;
         }
       }
-      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa, fill) : yield* tdcall(k, cpu, TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2', td);
+      const st = first ? yield* td_page_add(k, cpu, td, gpa, pa, fill) : yield* tdcall(k, cpu, 'page_aug', TDH_MEM_PAGE_AUG, { rcx: BigInt(gpa) | BigInt(leafLevel), rdx: BigInt(td.tdr), r8: BigInt(pa) }, 'TDH_MEM_PAGE_AUG', 'pr_tdx_error_2', td);
       first = false;
       if (st !== 0n) {
         return -EIO;
@@ -679,14 +718,14 @@ function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number, fill
     return -1n;
   }
   k.platform.store(cpu, src, td_guest_program(td, fill), 0, 'kvm:td_image');
-  const st = yield* tdcall(k, cpu, TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', populatePr(k), td);
+  const st = yield* tdcall(k, cpu, 'page_add', TDH_MEM_PAGE_ADD, { rcx: BigInt(gpa), rdx: BigInt(td.tdr), r8: BigInt(pa), r9: BigInt(src) }, 'TDH_MEM_PAGE_ADD', populatePr(k), td);
   k.pageAlloc.free_contig_range(src, 1);
   if (st !== 0n) {
     return st;
   }
   td.mappedEnd = gpa + PAGE_SIZE;
   for (let off = 0; off < PAGE_SIZE; off += 256) {
-    const r = yield* tdcall(k, cpu, TDH_MR_EXTEND, { rcx: BigInt(gpa + off), rdx: BigInt(td.tdr) }, 'TDH_MR_EXTEND', populatePr(k), td);
+    const r = yield* tdcall(k, cpu, 'mr_extend', TDH_MR_EXTEND, { rcx: BigInt(gpa + off), rdx: BigInt(td.tdr) }, 'TDH_MR_EXTEND', populatePr(k), td);
     if (r !== 0n) {
       return r;
     }
@@ -737,13 +776,20 @@ export function* td_touch_memory(k: Kernel, td: Td, _fill: number): Prog {
  * KVM_RUN of the TD's VCPU from a task on `cpu`: vcpu_load() there (which flushes the VCPU off
  * the CPU it was loaded on, by an IPI, if that differs), then TDH.VP.ENTER on `cpu`, which
  * associates the VCPU with this LP in the module. A VCPU that was never flushed off its old LP
- * gets TDX_VCPU_ASSOCIATED.
- * @see linux vcpu_load() → tdx_vcpu_load(); tdx_vcpu_pre_run(), tdx_vcpu_run() (v6.16–v6.18)
+ * gets TDX_VCPU_ASSOCIATED. A VM that a KVM_BUG_ON() bugged is dead: the ioctl returns -EIO
+ * (given back as a negative bigint) without a SEAMCALL.
+ * @see linux vcpu_load() → tdx_vcpu_load(); tdx_vcpu_pre_run(), tdx_vcpu_run() (v6.16–v6.18);
+ *      virt/kvm/kvm_main.c kvm_vcpu_ioctl() (`kvm->vm_dead` → -EIO), include/linux/kvm_host.h
+ *      kvm_vm_bugged() (v6.18.2)
  */
 export function* kvm_run_td(k: Kernel, cpu: Cpu, td: Td, index = 0): Prog<bigint> {
   const vcpu = td.vcpus[index];
   if (td.state !== 'runnable' || vcpu === undefined) {
     return -1n;
+  }
+  // kvm_vcpu_ioctl() refuses every ioctl of a VM that KVM_BUG_ON() marked dead.
+  if (td.bugged) {
+    return BigInt(-EIO);
   }
   yield* tdx_vcpu_load(k, cpu, td, vcpu, cpu.id);
   if (index === 0) {
@@ -882,19 +928,19 @@ function* tdx_sept_zap_drop(k: Kernel, cpu: Cpu, td: Td, gpa: number, level: num
   const sept = { rcx: BigInt(gpa) | BigInt(level), rdx: BigInt(td.tdr) };
   let r = yield* retry_busy(k, cpu, TDH_MEM_RANGE_BLOCK, sept);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_MEM_RANGE_BLOCK), 'TDH_MEM_RANGE_BLOCK', r, 'pr_tdx_error_2', td);
+    kvm_pr_tdx_error(k, cpu, 'range_block', BigInt(TDH_MEM_RANGE_BLOCK), 'TDH_MEM_RANGE_BLOCK', r, 'pr_tdx_error_2', td);
     return -EIO;
   }
   if (td.state === 'runnable') {
     r = yield* retry_busy(k, cpu, TDH_MEM_TRACK, { rcx: BigInt(td.tdr) });
     if (r.ret !== 0n) {
       // tdx_track() goes on after its KVM_BUG_ON; PAGE.REMOVE then finds the TLBs not tracked.
-      kvm_pr_tdx_error(k, BigInt(TDH_MEM_TRACK), 'TDH_MEM_TRACK', r, 'pr_tdx_error', td);
+      kvm_pr_tdx_error(k, cpu, 'mem_track', BigInt(TDH_MEM_TRACK), 'TDH_MEM_TRACK', r, 'pr_tdx_error', td);
     }
   }
   r = yield* retry_busy(k, cpu, TDH_MEM_PAGE_REMOVE, sept);
   if (r.ret !== 0n) {
-    kvm_pr_tdx_error(k, BigInt(TDH_MEM_PAGE_REMOVE), 'TDH_MEM_PAGE_REMOVE', r, 'pr_tdx_error_2', td);
+    kvm_pr_tdx_error(k, cpu, 'page_remove', BigInt(TDH_MEM_PAGE_REMOVE), 'TDH_MEM_PAGE_REMOVE', r, 'pr_tdx_error_2', td);
     return -EIO;
   }
   const size = level === 1 ? SZ_2M : PAGE_SIZE;
@@ -905,7 +951,7 @@ function* tdx_sept_zap_drop(k: Kernel, cpu: Cpu, td: Td, gpa: number, level: num
   }
   for (let off = 0; off < size; off += PAGE_SIZE) {
     const keyed = k.platform.withKeyId(pa + off, td.hkid);
-    if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
+    if ((yield* tdcall(k, cpu, 'wbinvd_hkid', TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(keyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
       return -EIO;
     }
   }
@@ -948,6 +994,14 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
   }
   let ret = yield* kvm_gmem_tdx_release(k, cpu, td);
   if ((yield* tdx_mmu_release_hkid(k, cpu, td)) !== 0) {
+    // The HKID stays assigned: tdx_vcpu_free() and tdx_vm_destroy() return at once, and each
+    // S-EPT page the MMU teardown hands to tdx_sept_free_private_spt() hits its
+    // KVM_BUG_ON(is_hkid_assigned()) (a splat only if nothing had bugged the VM yet, e.g. after
+    // a silent TDX_FLUSHVP_NOT_DONE). Every control and S-EPT page leaks.
+    for (let i = 0; i < td.sept.length; i++) {
+      kvm_tdx_bug(k, cpu, 'free_spt_hkid', td);
+      handle_removed_pt_failed(k, cpu);
+    }
     return -EIO;
   }
   // tdx_vcpu_free() for each vCPU: its TDCX pages, then its TDVPR (tdx_reclaim_control_page() each).
@@ -959,11 +1013,21 @@ export function* kvm_destroy_td(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus>
   // kvm_mmu_uninit_vm(): zapping the mirror root frees each S-EPT page after its children.
   for (const pa of sept_children_first(td)) {
     if ((yield* tdx_reclaim_page(k, cpu, pa)) !== 0) {
+      handle_removed_pt_failed(k, cpu);
       ret = -EIO;
     }
   }
   const st = yield* tdx_reclaim_td_control_pages(k, cpu, td);
   return st !== 0 ? st : ret;
+}
+
+/**
+ * tdx_sept_free_private_spt() failed for an S-EPT page: handle_removed_pt() WARNs (every time)
+ * and leaks the page.
+ * @see linux arch/x86/kvm/mmu/tdp_mmu.c handle_removed_pt() (v6.16.1, v6.18.2)
+ */
+function handle_removed_pt_failed(k: Kernel, cpu: Cpu): void {
+  WARN_ON(k, cpu.id, true, tdpMmuFreeExternalSptSite(k.profile.kvmWarnSplat));
 }
 
 /**
@@ -1079,7 +1143,7 @@ function* tdx_mmu_release_hkid(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> 
   const r = yield* seamcall(k, cpu, BigInt(TDH_MNG_VPFLUSHDONE), { rcx: BigInt(td.tdr) });
   if (r.ret !== 0n) {
     if (r.ret !== TDX_FLUSHVP_NOT_DONE) {
-      kvm_pr_tdx_error(k, BigInt(TDH_MNG_VPFLUSHDONE), 'TDH_MNG_VPFLUSHDONE', r, 'pr_tdx_error', td);
+      kvm_pr_tdx_error(k, cpu, 'vpflushdone', BigInt(TDH_MNG_VPFLUSHDONE), 'TDH_MNG_VPFLUSHDONE', r, 'pr_tdx_error', td);
       k.scope(KVM_PREFIX).err(`tdh_mng_vpflushdone() failed. HKID ${td.hkid} is leaked.`);
     }
     return -EIO;
@@ -1087,7 +1151,7 @@ function* tdx_mmu_release_hkid(k: Kernel, cpu: Cpu, td: Td): Prog<KernelStatus> 
   for (const leader of packageLeaders(k)) {
     yield* smp_call_on_cpu(k.platform, cpu, leader, (on) => tdh_phymem_cache_wb_all(k, on));
   }
-  if ((yield* tdcall(k, cpu, TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID', 'pr_tdx_error', td)) !== 0n) {
+  if ((yield* tdcall(k, cpu, 'key_freeid', TDH_MNG_KEY_FREEID, { rcx: BigInt(td.tdr) }, 'TDH_MNG_KEY_FREEID', 'pr_tdx_error', td)) !== 0n) {
     k.scope(KVM_PREFIX).err(`tdh_mng_key_freeid() failed. HKID ${td.hkid} is leaked.`);
     return -EIO;
   }
@@ -1115,7 +1179,7 @@ function* tdx_reclaim_td_control_pages(k: Kernel, cpu: Cpu, td: Td): Prog<Kernel
     return -EIO;
   }
   const tdrKeyed = k.platform.withKeyId(td.tdr, k.tdx.tdx_global_keyid);
-  if ((yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
+  if ((yield* tdcall(k, cpu, 'wbinvd_tdr', TDH_PHYMEM_PAGE_WBINVD, { rcx: BigInt(tdrKeyed) }, 'TDH_PHYMEM_PAGE_WBINVD', 'pr_tdx_error', td)) !== 0n) {
     td.state = 'failed';
     return -EIO;
   }
@@ -1141,7 +1205,7 @@ function* tdh_phymem_cache_wb_all(k: Kernel, cpu: Cpu): Prog<bigint> {
     if (r.ret === TDX_NO_HKID_READY_TO_WBCACHE || r.ret === 0n) {
       return 0n;
     }
-    kvm_pr_tdx_error(k, BigInt(TDH_PHYMEM_CACHE_WB), 'TDH_PHYMEM_CACHE_WB', r, 'pr_tdx_error', null);
+    kvm_pr_tdx_error(k, cpu, 'cache_wb', BigInt(TDH_PHYMEM_CACHE_WB), 'TDH_PHYMEM_CACHE_WB', r, 'pr_tdx_error', null);
     return r.ret;
   }
 }
@@ -1183,11 +1247,11 @@ function* tdx_free_reclaimed(k: Kernel, cpu: Cpu, pa: number, size: number): Pro
  * @see linux __tdx_reclaim_page() (v6.16–v6.18)
  */
 function* tdh_phymem_page_reclaim(k: Kernel, cpu: Cpu, pa: number): Prog<bigint> {
-  const st = yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
+  const st = yield* tdcall(k, cpu, 'reclaim', TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
   if (st !== 0n || !k.platform.faults.shouldFail(FAULT_KVM_RECLAIM_STALE, cpu.id)) {
     return st;
   }
-  return yield* tdcall(k, cpu, TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
+  return yield* tdcall(k, cpu, 'reclaim', TDH_PHYMEM_PAGE_RECLAIM, { rcx: BigInt(pa) }, 'TDH_PHYMEM_PAGE_RECLAIM', 'pr_tdx_error_3', null);
 }
 
 /** Reclaim one page from the module, clear it (tdx_clear_page()), free it. @see linux tdx_reclaim_page() */

@@ -153,7 +153,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-teardown-no-vp-flush': {
     name: 'td-teardown-no-vp-flush',
     description:
-      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. The private memory was already removed (the guest_memfd release comes first). KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every vCPU, Secure EPT and TD control page leaks (td.destroy: -5).',
+      'linux-6.18 with a KVM bug (fault kvm.vp_flush.skip): the teardown skips TDH.VP.FLUSH, so the vCPU is still associated with CPU 1 and the module refuses TDH.MNG.VPFLUSHDONE with TDX_FLUSHVP_NOT_DONE. The private memory was already removed (the guest_memfd release comes first). KVM prints nothing for that status (tdx_mmu_release_hkid() returns quietly on it): the HKID stays assigned, nothing is reclaimed, every vCPU, Secure EPT and TD control page leaks (td.destroy: -5). The MMU teardown then hands each Secure EPT page to tdx_sept_free_private_spt(), whose KVM_BUG_ON (HKID still assigned) splats once at arch/x86/kvm/vmx/tdx.c:1868 and bugs the VM, and handle_removed_pt() WARNs for each leaked page (arch/x86/kvm/mmu/tdp_mmu.c:488).',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.vp_flush.skip' }, { op: 'td.destroy' }],
@@ -161,7 +161,7 @@ export const KERNEL_SCENARIOS: Record<string, ScenarioInput> = {
   'td-reclaim-metadata-incorrect': {
     name: 'td-reclaim-metadata-incorrect',
     description:
-      'linux-6.18 with a KVM bug (fault kvm.reclaim.stale): at teardown KVM reclaims a page whose PAMT entry is already free (the first page it reclaims, a TDCX page: upstream KVM removes private memory instead of reclaiming it). TDH.PHYMEM.PAGE.RECLAIM answers TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001) with RCX, RDX and R8 zero, and KVM prints `kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx 0x0, r8 0x0` (pr_tdx_error_3). `tdxsim diagnose` classifies it as runtime-seamcall-failure.',
+      'linux-6.18 with a KVM bug (fault kvm.reclaim.stale): at teardown KVM reclaims a page whose PAMT entry is already free (the first page it reclaims, a TDCX page: upstream KVM removes private memory instead of reclaiming it). TDH.PHYMEM.PAGE.RECLAIM answers TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001) with RCX, RDX and R8 zero, and KVM prints the splat of the WARN_ON_ONCE in __tdx_reclaim_page() (`WARNING: CPU: 0 PID: ? at arch/x86/kvm/vmx/tdx.c:316 __tdx_reclaim_page [kvm_intel]`, between the cut-here and end-trace lines; PID and offset are not modelled) and `kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx 0x0, r8 0x0` (pr_tdx_error_3). `tdxsim diagnose` classifies it as runtime-seamcall-failure.',
     platform: 'small-2s',
     kernel: 'linux-6.18',
     steps: [...BRING_UP, TD_ON_CPU1, { op: 'fault', site: 'kvm.reclaim.stale' }, { op: 'td.destroy' }],

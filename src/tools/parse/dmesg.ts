@@ -12,6 +12,7 @@
  * line, a SEAMCALL line with a bad number) are returned as problems with their line numbers;
  * the callers decide whether that is fatal.
  */
+import { KVM_TDX_FAILURE_PRINT_FUNCS } from '../../kernel/kvm/tdxBugSites.js';
 import { LEAF } from '../../module/leafNumbers.js';
 import { decNum, hexBig, hexNum } from './num.js';
 import { unpaste } from './paste.js';
@@ -85,6 +86,17 @@ export type TdxEvent =
   | { readonly kind: 'debugconfig-unsupported' }
   /** A line cut off in the middle: the catalogue formats (printks.ts ids) it could be the start of. */
   | { readonly kind: 'truncated'; readonly candidates: readonly string[] }
+  /**
+   * `<function>: N callbacks suppressed` (lib/ratelimit.c) from a function whose rate-limited
+   * prints are all KVM failed-SEAMCALL lines: N more failures that were not printed.
+   */
+  | { readonly kind: 'kvm-suppressed'; readonly func: string; readonly count: number }
+  /**
+   * A WARNING splat's first line at a TDX source file (`WARNING: CPU: N PID: P at
+   * arch/x86/kvm/vmx/tdx.c:LINE FUNCTION+0xOFF/0xSIZE [kvm_intel]`; the model prints `PID: ?` and
+   * the bare function name).
+   */
+  | { readonly kind: 'warn-splat'; readonly file: string; readonly fileLine: number; readonly fn: string; readonly cpu?: number }
   | { readonly kind: 'other' };
 
 /** A TDX line with its place and the prefix it carried. */
@@ -507,6 +519,34 @@ function parseKvmMessage(m: string): TdxEvent | undefined {
   return { kind: 'kvm', what: 'other' };
 }
 
+/** lib/ratelimit.c's `%s: %d callbacks suppressed`. @see linux lib/ratelimit.c ___ratelimit() (v6.18.2) */
+const RE_SUPPRESSED = /^([A-Za-z_][\w.]*): (\d+) callbacks suppressed$/;
+/**
+ * __warn()'s first line (`WARNING: CPU: %d PID: %d at %s:%d %pS`) at a TDX source file; the
+ * model's form has `PID: ?` and no `+0x…/0x…`.
+ * @see linux kernel/panic.c __warn() (v6.18.2)
+ */
+const RE_WARN_TDX = /^WARNING: CPU: (\d+) PID: (?:\d+|\?) at (arch\/x86\/(?:kvm\/vmx\/tdx\.c|virt\/vmx\/tdx\/tdx\.c)):(\d+) ([A-Za-z_][\w.]*)(?:\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+)?(?: \[\w+\])?/;
+
+/** A rate-limit or WARNING line that belongs to the TDX story, else undefined. */
+function parseSuppressedOrSplat(m: string): TdxEvent | undefined {
+  let r = RE_SUPPRESSED.exec(m);
+  if (r !== null) {
+    const count = decNum(r[2]!);
+    return count !== undefined && KVM_TDX_FAILURE_PRINT_FUNCS.has(r[1]!) ? { kind: 'kvm-suppressed', func: r[1]!, count } : undefined;
+  }
+  r = RE_WARN_TDX.exec(m);
+  if (r !== null) {
+    const cpu = decNum(r[1]!);
+    const fileLine = decNum(r[3]!);
+    if (fileLine === undefined) {
+      return undefined;
+    }
+    return cpu === undefined ? { kind: 'warn-splat', file: r[2]!, fileLine, fn: r[4]! } : { kind: 'warn-splat', file: r[2]!, fileLine, fn: r[4]!, cpu };
+  }
+  return undefined;
+}
+
 /** KVM's one-line runtime form (Ubuntu 6.8, out-of-tree KVM), printed without a prefix; registers may be cut or redacted. */
 const RE_SEAMCALL_ONELINE = /^SEAMCALL \((0x[0-9a-fA-F]+)\) failed: (0x[0-9a-fA-F]+)(?:[,\s]+(?:RCX|rcx)\b.*)?$/;
 
@@ -755,6 +795,9 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
     } else if (/^SEAMCALL /.test(text)) {
       prefix = '';
       ev = parseOneLiner(text);
+    } else if (/ callbacks suppressed$|^WARNING: CPU: /.test(text)) {
+      ev = parseSuppressedOrSplat(text);
+      prefix = ev === undefined ? undefined : '';
     } else if (/^TDX requires TDP MMU\./.test(text)) {
       prefix = '';
       ev = { kind: 'kvm', what: 'other' };
