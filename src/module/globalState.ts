@@ -114,7 +114,14 @@ export class ModuleState {
   readonly kotWbinvd = new CowTable(MAX_HKIDS);
   /** One write-back tracker per package of the platform (at most MAX_PKGS). */
   readonly wbt: WbtEntry[];
-  handoff: { valid: boolean; hv: number } = { valid: false, hv: 0 };
+  /**
+   * The handoff data header at the start of this module's data region (valid, hv, size): written
+   * by TDH.SYS.SHUTDOWN, kept across the SEAMLDR step of a runtime update, cleared (valid and size,
+   * not hv) by TDH.SYS.UPDATE; TDH.SYS.RD's HANDOFF_DATA_VALID/HV/SIZE read it.
+   * @see intel/tdx-module 1.5.01 (72d8cff) src/common/data_structures/loader_data.h
+   *   handoff_data_header_t, tdh_sys_shutdown.c, tdh_sys_update.c, metadata_sys.c
+   */
+  handoff: { valid: boolean; hv: number; size: number } = { valid: false, hv: 0, size: 0 };
   /** TDH.SYS.DISABLE succeeded: the dispatcher replaces this state with a fresh one. */
   disabled = false;
   /** Handoff data a predecessor module left (installed by the SEAMLDR step), for SYS.UPDATE. */
