@@ -93,6 +93,14 @@ export class ModuleState {
   wbinvdSubBlocks = 1;
   /** MSR values latched at TDH.SYS.INIT (replaced as a whole, never updated in place). */
   msrSnapshot: ReadonlyMap<number, bigint> = new Map<number, bigint>();
+  /**
+   * CPUID as TDH.SYS.INIT's LP reported it, per index of the CPUID lookup table: the bits that
+   * differ from the platform's other CPUs (absent: none; the model has no CPUID values). LP.INIT
+   * compares each LP's against it.
+   * @see intel/tdx-module 1.5.01 (72d8cff) tdx_global_data.h cpuid_values[] ("sampled @
+   *   TDHSYSINIT and verified @ TDHSYSINITLP")
+   */
+  cpuidSnapshot: ReadonlyMap<number, readonly [number, number, number, number]> = new Map();
   // Progress of initialization.
   numInitLps = 0;
   numInitPkgs = 0;

@@ -5,6 +5,7 @@
 import { shareInSnapshots } from '../../base/clone.js';
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
+import { cpuidLookup } from '../cpuidLookup.js';
 import { FAULT_RDRAND } from '../faultSites.js';
 import { SYS_STATE } from '../globalState.js';
 import { platformCheck } from '../platformChecks.js';
@@ -69,6 +70,14 @@ export function* tdhSysInit(ctx: LeafCtx): Prog<U64> {
   }
   // Replaced, never updated in place: snapshots share it.
   m.msrSnapshot = shareInSnapshots(latched);
+  const cpuid = new Map<number, readonly [number, number, number, number]>();
+  cpuidLookup(ctx.profile).forEach(([leaf, subleaf], i) => {
+    const x = ctx.env.cpuidXor(leaf, subleaf);
+    if (x !== undefined) {
+      cpuid.set(i, x);
+    }
+  });
+  m.cpuidSnapshot = shareInSnapshots(cpuid);
   m.sysState = SYS_STATE.SYSINIT_DONE;
   return TDX_SUCCESS;
 }
