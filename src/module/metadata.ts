@@ -145,7 +145,8 @@ const CATALOG: readonly MetadataField[] = [
   // release's SIGSTRUCT value (profiles.ts; 0 where no SIGSTRUCT is published; a
   // tdxModule.overrides entry stands for a different SEAMLDR input). HANDOFF_DATA_VALID/HV/SIZE
   // read the handoff header at the start of the data region as it stands (module audit row 24):
-  // zeros on a first load; valid, hv and the payload size from TDH.SYS.SHUTDOWN, which the next
+  // zeros on a first load (assumed: what SEAMLDR leaves in a fresh data region is not in the
+  // sources read); valid, hv and the payload size from TDH.SYS.SHUTDOWN, which the next
   // module finds there; valid and size cleared, hv kept by TDH.SYS.UPDATE.
   // @see intel/tdx-module 1.5.01 (72d8cff) src/common/metadata_handlers/metadata_sys.c,
   //   tdh_sys_init.c check_module_build_time_defs(), loader_data.h handoff_data_header_t
