@@ -26,10 +26,10 @@ describe('report model', () => {
     expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_051_906]]);
     expect(m.findings[0]?.replay).toBe('tdxsim run --scenario kexec-stop-race --seed 1 --path 1.1.0.0.2.0.1.1.0.0');
     // The NMI from CPU 0 to CPU 1 after the 1 s wait, the epochs, the jump.
-    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_023_970, t1: 1_030_024_970, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
+    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_023_906, t1: 1_030_024_906, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
     expect(m.epochs.map((e) => e.label)).toEqual(['linux-6.18 (kernel#0)', 'relocate_kernel, swap_pages', 'purgatory, early boot', 'new kernel (kernel#1)']);
-    expect(m.epochs[1]).toEqual({ t0: 1_030_051_970, t1: 1_033_051_970, label: 'relocate_kernel, swap_pages' });
-    expect(m.jumps).toEqual([1_033_051_970]);
+    expect(m.epochs[1]).toEqual({ t0: 1_030_051_906, t1: 1_033_051_906, label: 'relocate_kernel, swap_pages' });
+    expect(m.jumps).toEqual([1_033_051_906]);
     expect(m.caches.map((c) => c.label)).toContain('just before the jump (relocate_kernel on CPU 0)');
   });
 
