@@ -73,6 +73,9 @@ export class TdxModule implements SeamHandler {
   installUpdate(): void {
     const old = this.state;
     this.state = new ModuleState(this.opts.sysinfo, this.opts.lpCount);
+    // The handoff pages at the start of the data region survive the load: the new module finds
+    // the header its predecessor wrote (or left) there.
+    this.state.handoff = { ...old.handoff };
     if (old.handoff.valid) {
       this.state.inheritedHandoff = { hv: old.handoff.hv, from: old };
     }

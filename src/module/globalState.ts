@@ -93,6 +93,14 @@ export class ModuleState {
   wbinvdSubBlocks = 1;
   /** MSR values latched at TDH.SYS.INIT (replaced as a whole, never updated in place). */
   msrSnapshot: ReadonlyMap<number, bigint> = new Map<number, bigint>();
+  /**
+   * CPUID as TDH.SYS.INIT's LP reported it, per index of the CPUID lookup table: the bits that
+   * differ from the platform's other CPUs (absent: none; the model has no CPUID values). LP.INIT
+   * compares each LP's against it.
+   * @see intel/tdx-module 1.5.01 (72d8cff) tdx_global_data.h cpuid_values[] ("sampled @
+   *   TDHSYSINIT and verified @ TDHSYSINITLP")
+   */
+  cpuidSnapshot: ReadonlyMap<number, readonly [number, number, number, number]> = new Map();
   // Progress of initialization.
   numInitLps = 0;
   numInitPkgs = 0;
@@ -114,7 +122,14 @@ export class ModuleState {
   readonly kotWbinvd = new CowTable(MAX_HKIDS);
   /** One write-back tracker per package of the platform (at most MAX_PKGS). */
   readonly wbt: WbtEntry[];
-  handoff: { valid: boolean; hv: number } = { valid: false, hv: 0 };
+  /**
+   * The handoff data header at the start of this module's data region (valid, hv, size): written
+   * by TDH.SYS.SHUTDOWN, kept across the SEAMLDR step of a runtime update, cleared (valid and size,
+   * not hv) by TDH.SYS.UPDATE; TDH.SYS.RD's HANDOFF_DATA_VALID/HV/SIZE read it.
+   * @see intel/tdx-module 1.5.01 (72d8cff) src/common/data_structures/loader_data.h
+   *   handoff_data_header_t, tdh_sys_shutdown.c, tdh_sys_update.c, metadata_sys.c
+   */
+  handoff: { valid: boolean; hv: number; size: number } = { valid: false, hv: 0, size: 0 };
   /** TDH.SYS.DISABLE succeeded: the dispatcher replaces this state with a fresh one. */
   disabled = false;
   /** Handoff data a predecessor module left (installed by the SEAMLDR step), for SYS.UPDATE. */

@@ -96,9 +96,7 @@ export class LeafCtx {
 
   /** Where metadata values come from. */
   metaSource(): MetadataSource {
-    const inherited = this.m.inheritedHandoff;
-    const handoff = inherited === undefined ? undefined : { valid: true, hv: inherited.hv };
-    return { profile: this.profile, numPkgs: this.m.sysinfo.totNumSockets, pkgFms: this.m.sysinfo.fms, cmrs: this.m.sysinfo.cmrs, sysAttributes: this.m.sysAttributes, ...(handoff === undefined ? {} : { handoff }) };
+    return { profile: this.profile, numPkgs: this.m.sysinfo.totNumSockets, pkgFms: this.m.sysinfo.fms, cmrs: this.m.sysinfo.cmrs, sysAttributes: this.m.sysAttributes, handoff: this.m.handoff };
   }
 
   /** Metadata value by name (0 when the field does not exist in this profile). */

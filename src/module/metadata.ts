@@ -18,10 +18,9 @@ export interface MetadataSource {
   /** RCX of the successful TDH.SYS.INIT (0). */
   readonly sysAttributes: bigint;
   /**
-   * The handoff data header in this module's data region: what the previous module wrote at
-   * TDH.SYS.SHUTDOWN before a TD-preserving update (absent: none, valid = 0).
+   * The handoff data header at the start of this module's data region (absent: all zero).
    */
-  readonly handoff?: { readonly valid: boolean; readonly hv: number };
+  readonly handoff?: { readonly valid: boolean; readonly hv: number; readonly size: number };
 }
 
 /** One table entry: `numFields` fields of `numElems` elements each. */
@@ -142,16 +141,19 @@ const CATALOG: readonly MetadataField[] = [
   f('MODULE_HV', 0x8900000100000000n, 16, 1, c(0)),
   f('MIN_UPDATE_HV', 0x8900000100000001n, 16, 1, c(0)),
   f('NO_DOWNGRADE', 0x8900000000000002n, 8, 1, c(0)),
-  f('NUM_HANDOFF_PAGES', 0x8900000100000003n, 16, 1, c(4)),
-  // HANDOFF_DATA_VALID/HV read the live handoff header (module audit row 24); HANDOFF_DATA_SIZE
-  // (the header's size) and NUM_HANDOFF_PAGES (from SEAMLDR's sysinfo table) stay constants: the
-  // model has neither the header's byte layout nor a SEAMLDR sysinfo table, so those two values
-  // are not known (0 and 4 are the model's, not the module's). TDH.SYS.UPDATE clears VALID and
-  // SIZE but keeps HV (tdh_sys_update.c); the model reports HV 0 once VALID is 0.
-  // @see intel/tdx-module 1.5.01 (72d8cff) src/common/metadata_handlers/metadata_sys.c
+  // NUM_HANDOFF_PAGES is what SEAMLDR put in the sysinfo table and TDH.SYS.INIT latched: the
+  // release's SIGSTRUCT value (profiles.ts; 0 where no SIGSTRUCT is published; a
+  // tdxModule.overrides entry stands for a different SEAMLDR input). HANDOFF_DATA_VALID/HV/SIZE
+  // read the handoff header at the start of the data region as it stands (module audit row 24):
+  // zeros on a first load (assumed: what SEAMLDR leaves in a fresh data region is not in the
+  // sources read); valid, hv and the payload size from TDH.SYS.SHUTDOWN, which the next
+  // module finds there; valid and size cleared, hv kept by TDH.SYS.UPDATE.
+  // @see intel/tdx-module 1.5.01 (72d8cff) src/common/metadata_handlers/metadata_sys.c,
+  //   tdh_sys_init.c check_module_build_time_defs(), loader_data.h handoff_data_header_t
+  f('NUM_HANDOFF_PAGES', 0x8900000100000003n, 16, 1, (s) => BigInt(s.profile.numHandoffPages?.value ?? 0)),
   f('HANDOFF_DATA_VALID', 0x8900000000000004n, 8, 1, (s) => (s.handoff?.valid === true ? 1n : 0n)),
-  f('HANDOFF_DATA_HV', 0x8900000100000005n, 16, 1, (s) => BigInt(s.handoff?.valid === true ? s.handoff.hv : 0)),
-  f('HANDOFF_DATA_SIZE', 0x8900000200000006n, 32, 1, c(0)),
+  f('HANDOFF_DATA_HV', 0x8900000100000005n, 16, 1, (s) => BigInt(s.handoff?.hv ?? 0)),
+  f('HANDOFF_DATA_SIZE', 0x8900000200000006n, 32, 1, (s) => BigInt(s.handoff?.size ?? 0)),
   f('SYS_ATTRIBUTES', 0x0a00000200000000n, 32, 1, (s) => s.sysAttributes),
   f('NUM_TDX_FEATURES', 0x0a00000000000001n, 8, 1, c(1)),
   f('TDX_FEATURES0', 0x0a00000300000008n, 64, 1, (s) => s.profile.tdxFeatures0),

@@ -103,6 +103,22 @@ export interface ModuleProfile {
   readonly minUpdateFrom: Cited<string> | undefined;
   /** Minimum SEAMLDR versions that can load it (empty: unknown). */
   readonly minSeamldr: readonly string[];
+  /**
+   * NUM_HANDOFF_PAGES: handoff pages minus 1 at the start of the data region. SEAMLDR puts it in
+   * the sysinfo table, TDH.SYS.INIT latches it, TDH.SYS.RD reports it; the value is the one in
+   * the release's SIGSTRUCT (undefined: no published SIGSTRUCT for the release).
+   */
+  readonly numHandoffPages: Cited<number> | undefined;
+  /**
+   * HANDOFF_DATA_SIZE that TDH.SYS.SHUTDOWN writes into the handoff header: the bytes of handoff
+   * data after the 8-byte header (undefined: the release's handoff code was not read).
+   */
+  readonly handoffDataSize: Cited<number> | undefined;
+  /**
+   * TDX_MIN_HANDOFF_PAGES: TDH.SYS.INIT fails with TDX_SYS_INCOMPATIBLE_SIGSTRUCT when
+   * NUM_HANDOFF_PAGES + 1 is smaller (undefined: the check was not read for the release).
+   */
+  readonly minHandoffPages: Cited<number> | undefined;
   /** RAX bits 23:16 are a leaf version (1.5+); in 1.0 RAX is compared as a whole. */
   readonly versionField: boolean;
   /** Leaves that accept a version > 0, with the highest version each accepts. */
@@ -147,6 +163,25 @@ const MAPPING = 'intel/tdx-module-binaries mapping_file.json';
 const FROM_BINARY = (r: string): string =>
   `read from Intel's published binary separate_files/1.5/${r}/tdx_module.bin (TDH.SYS.INFO constants; the method reproduces BUILD.md where it exists; the sigstruct date agrees)`;
 const buildMd = (commit: string, r: string): string => `intel/tdx-module BUILD.md at ${commit} (${r})`;
+/**
+ * NUM_HANDOFF_PAGES as Intel's published SIGSTRUCT of the release carries it: the u16 at byte 990
+ * (seam_sigstruct_t: module_hv at 984, min_update_hv 986, no_downgrade 988, num_handoff_pages
+ * 990). The same files carry the build date at byte 20, which matches BUILD.md where it exists.
+ */
+const SIGSTRUCT_HANDOFF = (r: string): string =>
+  `intel/tdx-module-binaries separate_files/${r.slice(0, 3)}/${r}/tdx_module_${r}.sigstruct (u16 at byte 990 of seam_sigstruct_t)`;
+/**
+ * HANDOFF_DATA_SIZE of the releases whose handoff code is helpers.c prepare_handoff_data(): the
+ * bytes it copies, sizeof kot.entries (2048 entries of 8 bytes: sizeof(kot_t) == 16388 with its
+ * 2-byte lock padded to 4) + wbt_entries (8 x 2064) + tdmr_table (64 x 320) + num_of_tdmr_entries
+ * (4) + hkid (2) + pkg_config_bitmap (4) = 16384 + 16512 + 20480 + 10 = 53386. Rounded up to
+ * pages that is 14 (TDX_MIN_HANDOFF_PAGES), and the SIGSTRUCTs of these releases carry
+ * NUM_HANDOFF_PAGES 13 (14 pages minus 1).
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/common/helpers/helpers.c prepare_handoff_data(),
+ *   src/common/data_structures/tdx_global_data.h (the static asserts on the sizes,
+ *   TDX_MIN_HANDOFF_SIZE); the same code at e98d9639 (1.5.05) and 1e636985 (1.5.06)
+ */
+const HANDOFF_SIZE_HELPERS = 53386;
 
 /**
  * Leaf numbers of the 1.5 tree's seamcall_leaf_opcode_t: 0-45, SERVTD.BIND/PREBIND, SYS.SHUTDOWN,
@@ -202,6 +237,9 @@ const R_1_5_01: ModuleProfile = {
   buildNum: { value: 595, source: buildMd('a31dfd40', '1.5.01') },
   minUpdateFrom: { value: '1.5.01', source: MAPPING },
   minSeamldr: ['1.5.00'],
+  numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.01') },
+  handoffDataSize: { value: HANDOFF_SIZE_HELPERS, source: 'intel/tdx-module 72d8cff helpers.c prepare_handoff_data() and tdx_global_data.h sizes' },
+  minHandoffPages: { value: 14, source: 'intel/tdx-module 72d8cff tdx_global_data.h TDX_MIN_HANDOFF_PAGES, tdh_sys_init.c check_module_build_time_defs()' },
   versionField: true,
   versionedLeaves: new Map(M15_VERSIONED),
   notReadyAllowed: new Set(M15_NOT_READY),
@@ -229,6 +267,9 @@ function r15(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     update,
     buildDate: undefined,
     buildNum: undefined,
+    numHandoffPages: undefined,
+    handoffDataSize: undefined,
+    minHandoffPages: undefined,
     minSeamldr: ['1.5.00', '2.0.00'],
     versionedLeaves: new Map(M1505_VERSIONED),
     extraFields: ['MAX_VCPUS_PER_TD', 'MIN_VIRT_MAXPA'],
@@ -258,6 +299,8 @@ function r20(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
 const R_1_5_05 = r15(5, {
   buildNum: { value: 698, source: buildMd('e98d9639', '1.5.05') },
   buildDate: { value: 20240129, source: buildMd('e98d9639', '1.5.05') },
+  numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.05') },
+  handoffDataSize: { value: HANDOFF_SIZE_HELPERS, source: 'intel/tdx-module e98d9639 helpers.c prepare_handoff_data() and tdx_global_data.h sizes (as 1.5.01)' },
   extraFields: ['MAX_VCPUS_PER_TD'],
   fieldsSource: 'intel/tdx-module e98d9639 include/auto_gen/global_sys_fields_lookup.c (66 entries: + MAX_VCPUS_PER_TD)',
   // The mapping file says 0x61F0FBF; the module source and the binary agree on 0x1F0FBF.
@@ -269,19 +312,26 @@ const R_1_5_05 = r15(5, {
 const R_1_5_06 = r15(6, {
   buildNum: { value: 744, source: buildMd('1e636985', '1.5.06') },
   buildDate: { value: 20240407, source: buildMd('1e636985', '1.5.06') },
+  numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.06') },
+  // helpers.c read at 1e636985; tdx_global_data.h is not stored at that commit (its sizes as at e98d9639).
+  handoffDataSize: { value: HANDOFF_SIZE_HELPERS, source: 'intel/tdx-module 1e636985 helpers.c prepare_handoff_data(); struct sizes as at e98d9639' },
   fieldsSource: 'intel/tdx-module 1e636985 include/auto_gen/global_sys_fields_lookup.h (67 entries: + MIN_VIRT_MAXPA)',
   tdxFeatures0: 0x2e1f0fbfn,
   tdxFeatures0Source: `${MAPPING} (the 1e636985 source agrees)`,
   differences: ['MIN_VIRT_MAXPA global metadata field'],
 });
-const R_1_5_08 = r15(8, { buildNum: { value: 784, source: FROM_BINARY('1.5.08') }, buildDate: { value: 20240725, source: FROM_BINARY('1.5.08') }, tdxFeatures0: 0x22e1f0fbfn, tdxFeatures0Source: MAPPING });
-const R_1_5_09 = r15(9, { buildNum: { value: 813, source: FROM_BINARY('1.5.09') }, buildDate: { value: 20240912, source: FROM_BINARY('1.5.09') }, tdxFeatures0: 0x26f1f0fbfn, tdxFeatures0Source: MAPPING });
-const R_1_5_13 = r15(13, { buildNum: { value: 864, source: FROM_BINARY('1.5.13') }, buildDate: { value: 20250207, source: FROM_BINARY('1.5.13') }, tdxFeatures0: 0x226f1f0fbfn, tdxFeatures0Source: MAPPING });
-const R_1_5_16 = r15(16, { buildNum: { value: 869, source: FROM_BINARY('1.5.16') }, buildDate: { value: 20250219, source: FROM_BINARY('1.5.16') }, tdxFeatures0: 0x226f3f0fbfn, tdxFeatures0Source: MAPPING });
+const R_1_5_08 = r15(8, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.08') }, buildNum: { value: 784, source: FROM_BINARY('1.5.08') }, buildDate: { value: 20240725, source: FROM_BINARY('1.5.08') }, tdxFeatures0: 0x22e1f0fbfn, tdxFeatures0Source: MAPPING });
+const R_1_5_09 = r15(9, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.09') }, buildNum: { value: 813, source: FROM_BINARY('1.5.09') }, buildDate: { value: 20240912, source: FROM_BINARY('1.5.09') }, tdxFeatures0: 0x26f1f0fbfn, tdxFeatures0Source: MAPPING });
+const R_1_5_13 = r15(13, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.13') }, buildNum: { value: 864, source: FROM_BINARY('1.5.13') }, buildDate: { value: 20250207, source: FROM_BINARY('1.5.13') }, tdxFeatures0: 0x226f1f0fbfn, tdxFeatures0Source: MAPPING });
+const R_1_5_16 = r15(16, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.16') }, buildNum: { value: 869, source: FROM_BINARY('1.5.16') }, buildDate: { value: 20250219, source: FROM_BINARY('1.5.16') }, tdxFeatures0: 0x226f3f0fbfn, tdxFeatures0Source: MAPPING });
 const UNKNOWN_FEATURES = (like: string): string => `unknown (not in ${MAPPING}, computed at run time in the source); the model assumes ${like}'s value`;
 const R_1_5_28 = r15(28, {
   buildNum: { value: 989, source: buildMd('30d22188', '1.5.28') },
   buildDate: { value: 20251126, source: buildMd('30d22188', '1.5.28') },
+  // preserving.c: size = sizeof(td_preserving_hod_t) - the 8-byte header; the struct is packed,
+  // 8 + 53386 + dynamic_pamt_enabled (1) + td_build_count (2) + mig_interrupted_count (2) + 3945
+  // bytes of padding = 57344 (14 pages, which the file asserts).
+  handoffDataSize: { value: 57336, source: 'intel/tdx-module 30d22188 src/common/helpers/preserving.c prepare_handoff_data(), src/common/data_structures/preserving_defs.h td_preserving_hod_t' },
   minUpdateFrom: undefined,
   minSeamldr: [],
   extraFields: ['PAMT_PAGE_BITMAP_ENTRY_BITS', 'MIN_DYNAMIC_PAMT_NUM_HKID_BITS', 'MAX_VCPUS_PER_TD', 'MIN_VIRT_MAXPA', 'MAX_EVENT_FILTERS'],
@@ -311,6 +361,7 @@ const R_1_5_34 = r15(34, {
   ],
 });
 const R_2_0_02 = r20(2, {
+  numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.02') },
   buildNum: { value: 786, source: buildMd('be443240', '2.0.02') },
   buildDate: { value: 20240814, source: buildMd('be443240', '2.0.02') },
   minUpdateFrom: { value: '2.0.02', source: MAPPING },
@@ -320,6 +371,7 @@ const R_2_0_02 = r20(2, {
   differences: ['the first 2.0 release (TDX Connect interfaces are pre-production)'],
 });
 const R_2_0_04 = r20(4, {
+  numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.04') },
   buildNum: { value: 859, source: buildMd('92f6945d', '2.0.04') },
   buildDate: { value: 20250109, source: buildMd('92f6945d', '2.0.04') },
   minUpdateFrom: { value: '2.0.04', source: MAPPING },
@@ -332,6 +384,7 @@ const R_2_0_04 = r20(4, {
   differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)'],
 });
 const R_2_0_05 = r20(5, {
+  numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.05') },
   buildNum: { value: 863, source: FROM_BINARY('2.0.05').replace('/1.5/', '/2.0/') },
   buildDate: { value: 20250123, source: FROM_BINARY('2.0.05').replace('/1.5/', '/2.0/') },
   minUpdateFrom: { value: '2.0.04', source: MAPPING },
@@ -340,6 +393,7 @@ const R_2_0_05 = r20(5, {
   dynamicPamtLeaves: undefined,
 });
 const R_2_0_08 = r20(8, {
+  numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.08') },
   buildNum: { value: 882, source: buildMd('1666adc4', '2.0.08') },
   buildDate: { value: 20250325, source: buildMd('1666adc4', '2.0.08') },
   minUpdateFrom: { value: '2.0.04', source: MAPPING },
@@ -387,6 +441,9 @@ const R_2_0_18 = r20(18, {
  */
 const R_1_0: ModuleProfile = {
   ...R_1_5_01,
+  numHandoffPages: undefined,
+  handoffDataSize: undefined,
+  minHandoffPages: undefined,
   name: '1.0',
   release: '1.0',
   minor: 0,

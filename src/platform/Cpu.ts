@@ -2,6 +2,7 @@
  * A logical processor: its place in the topology, its mode bits, its MSRs, its cache and its
  * pending interrupts. Behaviour lives in Platform; this is the state.
  */
+import { shareInSnapshots } from '../base/clone.js';
 import { CowMap } from '../base/cow.js';
 import type { CpuId, NodeId, PackageId } from '../base/ids.js';
 import type { Cache } from './Cache.js';
@@ -55,6 +56,14 @@ export function callHandler(h: InterruptHandler, cpu: Cpu, irq: PendingInterrupt
   return typeof h === 'function' ? h(cpu, irq) : (h.fn as (self: object, cpu: Cpu, irq: PendingInterrupt) => Prog)(h.self, cpu, irq);
 }
 
+/** No CPUID differences (shared by every CPU without an override). */
+const NO_CPUID_XOR: ReadonlyMap<string, readonly [number, number, number, number]> = shareInSnapshots(new Map());
+
+/** Key of a CPUID leaf/subleaf in `Cpu.cpuidXor`; `subleaf` 0xFFFFFFFF: a leaf without subleaves. */
+export function cpuidKey(leaf: number, subleaf: number): string {
+  return `${leaf >>> 0}:${subleaf >>> 0}`;
+}
+
 /** One logical processor. */
 export class Cpu {
   online = true;
@@ -74,6 +83,13 @@ export class Cpu {
   lastWbinvdNs = -1;
   /** MSR values (copy-on-write: snapshots share them until a WRMSR). */
   readonly msrs = new CowMap<number, bigint>();
+  /**
+   * CPUID registers that differ on this CPU from the platform's other CPUs, by `cpuidKey(leaf,
+   * subleaf)`: per register [EAX, EBX, ECX, EDX] the bits that read the other way. The model has
+   * no CPUID values, only these differences (spec `cpuidOverrides`); set at construction, then
+   * only read.
+   */
+  cpuidXor: ReadonlyMap<string, readonly [number, number, number, number]> = NO_CPUID_XOR;
   readonly pending: PendingInterrupt[] = [];
   /**
    * Extra delivery delay per vector for this CPU (a CPU stuck with interrupts off, a slow

@@ -7,7 +7,7 @@
  * effects land in.
  */
 import { ModelBug } from '../base/assert.js';
-import { deepFreeze } from '../base/clone.js';
+import { deepFreeze, shareInSnapshots } from '../base/clone.js';
 import { FootprintRecorder } from '../base/footprint.js';
 import { cpuId, LINE_SIZE, MAX_PA_BITS, nodeId, packageId } from '../base/ids.js';
 import type { CpuId } from '../base/ids.js';
@@ -15,7 +15,7 @@ import { Prng } from '../base/prng.js';
 import { Tracer } from '../base/trace.js';
 import { Cache } from './Cache.js';
 import type { CacheRange } from './Cache.js';
-import { Cpu } from './Cpu.js';
+import { Cpu, cpuidKey } from './Cpu.js';
 import type { PendingInterrupt, Vector } from './Cpu.js';
 import type { Prog, Step } from './Exec.js';
 import {
@@ -200,7 +200,28 @@ export class Platform {
     for (const o of spec.msrOverrides) {
       this.cpus[o.cpu]?.msrs.set(o.msr, BigInt(o.value));
     }
+    this.initCpuidXor(spec);
     this.current = this.cpus[0] as Cpu;
+  }
+
+  /** Per CPU, the CPUID bits `cpuidOverrides` make read differently there (Cpu.cpuidXor). */
+  private initCpuidXor(spec: PlatformSpec): void {
+    const REG = { eax: 0, ebx: 1, ecx: 2, edx: 3 } as const;
+    const byCpu = new Map<number, Map<string, [number, number, number, number]>>();
+    for (const o of spec.cpuidOverrides) {
+      const m = byCpu.get(o.cpu) ?? new Map<string, [number, number, number, number]>();
+      byCpu.set(o.cpu, m);
+      const key = cpuidKey(o.leaf, o.subleaf ?? 0xffff_ffff);
+      const regs = m.get(key) ?? [0, 0, 0, 0];
+      regs[REG[o.reg]] = (regs[REG[o.reg]] ^ Number(BigInt(o.xor))) >>> 0;
+      m.set(key, regs);
+    }
+    for (const [cpu, m] of byCpu) {
+      const c = this.cpus[cpu];
+      if (c !== undefined) {
+        c.cpuidXor = shareInSnapshots(m);
+      }
+    }
   }
 
   private initMsrs(cpu: Cpu): void {
@@ -871,6 +892,9 @@ class LpSeamEnv implements SeamEnv {
 
   rdmsr(msr: number): bigint | undefined {
     return this.cpu.msrs.get(msr);
+  }
+  cpuidXor(leaf: number, subleaf: number): readonly [number, number, number, number] | undefined {
+    return this.cpu.cpuidXor.get(cpuidKey(leaf, subleaf));
   }
   read(pa: number, len: number, key: number): SeamRead {
     return this.platform.load(this.cpu, pa, len, key);

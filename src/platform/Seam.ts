@@ -58,6 +58,12 @@ export interface SeamEnv {
   readonly lp: CpuId;
   /** RDMSR on this LP (undefined: the MSR does not exist). */
   rdmsr(msr: number): bigint | undefined;
+  /**
+   * CPUID(leaf, subleaf) on this LP as far as the model knows it: the bits of [EAX, EBX, ECX, EDX]
+   * that read differently here than on the platform's other CPUs (undefined: none). `subleaf`
+   * 0xFFFFFFFF: a leaf without subleaves.
+   */
+  cpuidXor(leaf: number, subleaf: number): readonly [number, number, number, number] | undefined;
   /** Read through `keyId` (module accesses are cached loads). */
   read(pa: number, len: number, keyId: number): SeamRead;
   /** Cached store through `keyId`. */

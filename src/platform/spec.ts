@@ -164,6 +164,23 @@ export const platformSchema = z
       )
       .default([])
       .describe('per-CPU MSR value overrides (for misconfiguration scenarios: the module checks that some MSRs agree on every CPU)'),
+    cpuidOverrides: z
+      .array(
+        z
+          .strictObject({
+            cpu: uint.describe('logical CPU whose CPUID differs'),
+            leaf: uint.describe('CPUID leaf (the EAX input), e.g. "0x7"'),
+            subleaf: uint.optional().describe('subleaf (the ECX input) of a leaf that has subleaves; absent: a leaf without subleaves'),
+            reg: z.enum(['eax', 'ebx', 'ecx', 'edx']).describe('the output register that differs'),
+            xor: z
+              .string()
+              .regex(/^0x[0-9a-fA-F]{1,8}$/)
+              .describe('the bits of that register that read the other way on this CPU than on the other CPUs, a "0x..." hex string of up to 8 digits (the model has no CPUID values, only differences between CPUs)'),
+          })
+          .describe('CPUID bits that differ on one CPU'),
+      )
+      .default([])
+      .describe('per-CPU CPUID differences (for misconfiguration scenarios: TDH.SYS.LP.INIT compares CPUID on every CPU with what TDH.SYS.INIT saw)'),
   })
   .describe('a tdxsim platform: what firmware and silicon present to the TDX module and to Linux. Start from `tdxsim presets NAME`');
 
@@ -190,6 +207,7 @@ export function withHexAddresses(p: PlatformSpecInput): PlatformSpecInput {
     seamrr: r(p.seamrr),
     smrr: r(p.smrr),
     ...(p.msrOverrides !== undefined ? { msrOverrides: p.msrOverrides.map((m) => ({ ...m, msr: hex(m.msr) })) } : {}),
+    ...(p.cpuidOverrides !== undefined ? { cpuidOverrides: p.cpuidOverrides.map((c) => ({ ...c, leaf: hex(c.leaf), ...(c.subleaf !== undefined ? { subleaf: hex(c.subleaf) } : {}) })) } : {}),
   };
 }
 
@@ -323,6 +341,17 @@ function semanticProblems(p: PlatformSpec): SpecProblem[] {
   p.msrOverrides.forEach((m, i) => {
     if (m.cpu >= lps) {
       add(`msrOverrides[${i}].cpu`, `CPU ${m.cpu} does not exist`);
+    }
+  });
+  p.cpuidOverrides.forEach((c, i) => {
+    if (c.cpu >= lps) {
+      add(`cpuidOverrides[${i}].cpu`, `CPU ${c.cpu} does not exist`);
+    }
+    if (c.leaf > 0xffff_ffff) {
+      add(`cpuidOverrides[${i}].leaf`, 'a CPUID leaf is a 32-bit value');
+    }
+    if (c.subleaf !== undefined && c.subleaf > 0xffff_ffff) {
+      add(`cpuidOverrides[${i}].subleaf`, 'a CPUID subleaf is a 32-bit value');
     }
   });
   return out;

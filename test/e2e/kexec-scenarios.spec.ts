@@ -126,10 +126,10 @@ describe('kexec and kdump scenarios (issue 5)', () => {
       [27_206_150, 0, '0x17efe6100 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s'],
       [27_739_150, 0, '0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s'],
     ]);
-    expect(causes[4]?.fields).toEqual({ mark: 'stale-line-dirtied', pa: '0x17efed000', keyId: 16, leaf: 'TDH.MEM.PAGE.AUG', page: 'TDR page of TD 1, HKID 17', writebackNs: 33_048_358 });
+    expect(causes[4]?.fields).toEqual({ mark: 'stale-line-dirtied', pa: '0x17efed000', keyId: 16, leaf: 'TDH.MEM.PAGE.AUG', page: 'TDR page of TD 1, HKID 17', writebackNs: 33_048_294 });
     // Every cause is before the jump, on the timeline of the old kernel.
     const jump = r.runs[0]!.timelineEvents.find((m) => m.fields['mark'] === 'kexec jump')?.t ?? 0;
-    expect(jump).toBe(31_008_358);
+    expect(jump).toBe(31_008_294);
     expect(causes.every((m) => m.t < jump)).toBe(true);
   });
 });

@@ -707,9 +707,7 @@ export function td_private_bytes(td: Td): number {
 /**
  * TDH.MEM.PAGE.ADD from a shared source page holding the initial image, then TDH.MR.EXTEND of
  * its 16 256-byte chunks (KVM_TDX_INIT_MEM_REGION with KVM_TDX_MEASURE_MEMORY_REGION). The
- * image is the guest model's program (module guest model, docs/module.md): accept every range,
- * then store `fill` over every range, the first range (holding the program) last, so that the
- * guest overwrites its own program and halts.
+ * image is the guest model's program (module guest model, docs/module.md, td_guest_program()).
  * @see linux tdx_gmem_post_populate(), tdh_mr_extend()
  */
 function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number, fill: number): Prog<bigint> {
@@ -734,11 +732,20 @@ function* td_page_add(k: Kernel, cpu: Cpu, td: Td, gpa: number, pa: number, fill
 }
 
 /** Guest model operations (the module's guest.ts encoding: four u64s per operation). */
+const GUEST_END = 0n;
 const GUEST_ACCEPT = 1n;
 const GUEST_STORE = 2n;
 const GUEST_OPS_MAX = 128;
 
-/** The guest program of the initial image: ACCEPT each range, STORE each range (first last). */
+/**
+ * The guest program of the initial image, which every vCPU runs from its start (TDH.VP.INIT
+ * gives each the same initial RCX, TD_GPA_BASE): ACCEPT each range, STORE `fill` over each range
+ * (the first range last) except the page holding the program itself, then END (TDG.VP.VMCALL
+ * <Instruction.HLT>). The first vCPU accepts the memory and dirties it in its CPU's cache; a later
+ * vCPU finds the memory accepted (ACCEPT skips mapped leaves) and dirties it in its own CPU's
+ * cache, then halts. Storing over the program page would make every later entry halt at once
+ * (the next operation read back is fill bytes), so no vCPU but the first would run guest code.
+ */
 function td_guest_program(td: Td, fill: number): Uint8Array {
   const b = new Uint8Array(PAGE_SIZE);
   const v = new DataView(b.buffer);
@@ -746,9 +753,15 @@ function td_guest_program(td: Td, fill: number): Uint8Array {
   for (const r of td.ranges) {
     ops.push([GUEST_ACCEPT, BigInt(r.gpa), BigInt(r.size), 0n]);
   }
+  const tag = BigInt(fill & 0xff) | (BigInt(td.id) << 8n);
   for (const r of [...td.ranges].reverse()) {
-    ops.push([GUEST_STORE, BigInt(r.gpa), BigInt(r.size), BigInt(fill & 0xff) | (BigInt(td.id) << 8n)]);
+    // The program page is the first page of the first range (TD_GPA_BASE).
+    const skip = r.gpa === TD_GPA_BASE ? PAGE_SIZE : 0;
+    if (r.size > skip) {
+      ops.push([GUEST_STORE, BigInt(r.gpa + skip), BigInt(r.size - skip), tag]);
+    }
   }
+  ops.push([GUEST_END, 0n, 0n, 0n]);
   ops.slice(0, GUEST_OPS_MAX).forEach((op, i) => op.forEach((x, j) => v.setBigUint64(i * 32 + j * 8, x, true)));
   return b;
 }
@@ -760,8 +773,9 @@ const EXIT_REASON_HLT = 12n;
 
 /**
  * KVM_RUN of the TD's VCPU on its CPU: TDH.VP.ENTER there until the guest halts. The guest
- * accepts its memory and writes every private page through its KeyID (the program of the initial
- * image), so dirty TD-owned lines now sit in that CPU's cache (as many as fit). A
+ * accepts its memory and writes every private page but its program page through its KeyID (the
+ * program of the initial image), so dirty TD-owned lines now sit in that CPU's cache (as many as
+ * fit). A
  * TDG.VP.VMCALL<HLT> exit (RAX = 77, R11 = 12) ends the run; any other exit or an error stops it
  * with `pr_tdx_error(TDH_VP_ENTER)`.
  * @see linux tdx_vcpu_run(), tdx_vcpu_enter_exit(), tdx_handle_exit(), handle_tdvmcall()

@@ -2,6 +2,8 @@
  * TDH.SYS.SHUTDOWN (leaf 52): prepare for a runtime update; writes handoff data and shuts the
  * module down. Fails with TDX_SYS_BUSY if any other LP is inside the module at that moment.
  * @see TDX module ABI section 3.10
+ * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_sys_shutdown.c (header
+ *   valid = 1, hv = RCX, size = prepare_handoff_data()'s byte count)
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
@@ -29,6 +31,8 @@ export function* tdhSysShutdown(ctx: LeafCtx): Prog<U64> {
     m.sysState = SYS_STATE.SYS_READY;
     return TDX_SYS_BUSY;
   }
-  m.handoff = { valid: true, hv: Number(r.rcx) };
+  // The header's size is what prepare_handoff_data() wrote after it; unknown for releases whose
+  // handoff code was not read (the model then reports 0, docs/module.md).
+  m.handoff = { valid: true, hv: Number(r.rcx), size: ctx.profile.handoffDataSize?.value ?? 0 };
   return TDX_SUCCESS;
 }

@@ -523,20 +523,23 @@ describe('multi-vCPU TDs (KVM_TDX_INIT_VCPU per vCPU, a vCPU per CPU, VP.FLUSH o
       '0 TDH.VP.ENTER TDX_SUCCESS, exit reason 77 (TDCALL)',
     ]);
     expect(td.vcpus.map((v) => v.cpu)).toEqual([1, 0, 3]);
-    // Only vCPU 0's guest stored the TD's memory (on CPU 1): its stores also overwrote the program
-    // page, so the guests of vCPUs 1 and 2 halt at their first operation (module/guest.ts).
+    // Every vCPU runs the guest program (its stores spare the program page): vCPU 0 on CPU 1, then
+    // vCPU 1 on CPU 2 and vCPU 2 on CPU 3 store the same private memory, and a same-KeyID store
+    // drops the other CPUs' copies, so the last one's CPU (3) holds the dirty lines. vCPU 1's entry
+    // on CPU 0 finds its guest halted at its END (module/guest.ts).
     const tdLines = (cpu: number, writer: string): number =>
       r.m.platform
         .cpu(cpu)
         .cache.ranges()
         .filter((x) => x.key === td.hkid && x.seg.writer === writer)
         .reduce((n, x) => n + x.end - x.start, 0);
-    expect([0, 1, 2, 3].map((c) => tdLines(c, 'td1'))).toEqual([0, 4096, 0, 0]);
+    expect([0, 1, 2, 3].map((c) => tdLines(c, 'td1'))).toEqual([0, 0, 0, 4096]);
     // The module's own lines under the TD's KeyID: on CPU 0 the TDVPS state lines (0x100) of the
     // three vCPUs (VP.INIT there), vCPU 1's association line (0x1C0, associated there last) and the
-    // TDCS line; on CPU 3 vCPU 2's association line. vCPU 0's association line, stored on CPU 1
-    // before its guest ran, was evicted by the guest's stores.
-    expect([0, 1, 2, 3].map((c) => tdLines(c, 'tdx-module'))).toEqual([5, 0, 0, 1]);
+    // TDCS line. The association lines of vCPUs 0 and 2, stored on CPUs 1 and 3 before their
+    // guests ran, were evicted by the guests' stores (vCPU 1's line on CPU 2 likewise, and CPU 0
+    // holds its newer copy).
+    expect([0, 1, 2, 3].map((c) => tdLines(c, 'tdx-module'))).toEqual([5, 0, 0, 0]);
     calls.length = 0;
     // linux-6.18: the private memory goes first (HKID still assigned), then every vCPU is
     // flushed off the CPU it last ran on, then the HKID is released and the control pages
