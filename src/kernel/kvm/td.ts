@@ -65,7 +65,10 @@ import {
   TDX_NO_HKID_READY_TO_WBCACHE,
   TDX_OPERAND_BUSY,
   TDX_OPERAND_INVALID,
+  TDX_ERROR,
+  TDX_NON_RECOVERABLE,
   TDX_SEAMCALL_STATUS_MASK,
+  TDX_SW_ERROR,
   TDX_VCPU_NOT_ASSOCIATED,
 } from '../tdx/defs.js';
 import { seamcall, seamcall_repeat } from '../tdx/seamcall.js';
@@ -782,7 +785,7 @@ const EXIT_REASON_HLT = 12n;
  */
 export function* td_touch_memory(k: Kernel, td: Td, _fill: number): Prog {
   const cpu = k.platform.cpu(td.runCpu);
-  yield* tdx_vcpu_run(k, cpu, td.vcpus[0] as TdVcpu);
+  yield* tdx_vcpu_run(k, cpu, td, td.vcpus[0] as TdVcpu);
   yield { op: 'tick', ns: (td_private_bytes(td) / PAGE_SIZE) * k.platform.spec.costs.stepNs, label: 'td_run' };
 }
 
@@ -809,22 +812,47 @@ export function* kvm_run_td(k: Kernel, cpu: Cpu, td: Td, index = 0): Prog<bigint
   if (index === 0) {
     td.runCpu = cpu.id;
   }
-  return yield* tdx_vcpu_run(k, cpu, vcpu);
+  return yield* tdx_vcpu_run(k, cpu, td, vcpu);
 }
 
-/** TDH.VP.ENTER of `vcpu` on `cpu` (it must be loaded there) until the guest halts; the last status. */
-export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, vcpu: TdVcpu): Prog<bigint> {
+/**
+ * TDH.VP.ENTER of `vcpu` on `cpu` (it must be loaded there) until the guest halts; the last
+ * status. A status KVM cannot handle ends KVM_RUN with KVM_EXIT_INTERNAL_ERROR for the VMM, as
+ * tdx_handle_exit() does in upstream KVM (6.16–6.18; the 7.x profiles are assumed to do the same):
+ * - a TDX software error (TDX_SW_ERROR: SEAMCALL #UD, #GP, VMfailInvalid): KVM_BUG_ON(!kvm_rebooting)
+ *   (the splat while the VM was not bugged yet, then the VM is bugged);
+ * - any other status with TDX_ERROR or TDX_NON_RECOVERABLE (the module refused the entry, e.g.
+ *   TDX_VCPU_ASSOCIATED): `kvm_pr_unimpl("TD vp_enter_ret 0x%llx\n")`, a pr_err_ratelimited()
+ *   of `kvm [<pid>]: ` plus the text, under tdx.c's `kvm_intel: ` prefix. The model has no
+ *   processes: it prints `?` for the PID (docs/kernel.md).
+ * Ubuntu's out-of-tree KVM (not read) prints nothing here in the model.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_handle_exit(), tdx_to_vmx_exit_reason(),
+ *      tdx_failed_vmentry() (v6.16.1, v6.18.2); include/linux/kvm_host.h kvm_pr_unimpl() (v6.18.2)
+ */
+export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td, vcpu: TdVcpu): Prog<bigint> {
   for (let i = 0; i < 8; i++) {
     const r = yield* seamcall(k, cpu, BigInt(TDH_VP_ENTER), { rcx: BigInt(vcpu.tdvpr) });
     if (r.ret === EXIT_REASON_TDCALL && r.out.r11 === EXIT_REASON_HLT) {
       return r.ret;
     }
     if (r.ret !== EXIT_REASON_TDCALL && r.ret !== EXIT_REASON_EPT_VIOLATION) {
-      k.scope(KVM_PREFIX).err(pr_tdx_error_line('TDH_VP_ENTER', r.ret, 'pr_tdx_error', r.out));
+      kvm_vp_enter_failed(k, cpu, td, r.ret);
       return r.ret;
     }
   }
   return EXIT_REASON_TDCALL;
+}
+
+/** What upstream KVM's tdx_handle_exit() prints and does for a TDH.VP.ENTER status it cannot handle (see tdx_vcpu_run()). */
+function kvm_vp_enter_failed(k: Kernel, cpu: Cpu, td: Td, ret: bigint): void {
+  if (k.profile.kvmTdxErrors === 'seamcall-regs') {
+    return;
+  }
+  if ((ret & TDX_SW_ERROR) === TDX_SW_ERROR) {
+    kvm_tdx_bug(k, cpu, 'vp_enter_sw', td);
+  } else if ((ret & (TDX_ERROR | TDX_NON_RECOVERABLE)) !== 0n) {
+    printk_ratelimited(k, 'tdx.c:vp_enter_ret', 'tdx_handle_exit', 'err', `${KVM_PREFIX}kvm [?]: TD vp_enter_ret ${hex(ret)}`);
+  }
 }
 
 /**

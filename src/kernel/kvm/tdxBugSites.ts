@@ -14,7 +14,8 @@
  *      smp_func_do_phymem_cache_wb(), tdx_mmu_release_hkid(), tdx_reclaim_td_control_pages(),
  *      tdx_do_tdh_mng_key_config(), tdx_mem_page_aug(), tdx_sept_drop_private_spte(),
  *      tdx_sept_link_private_spt(), tdx_sept_zap_private_spte(), tdx_track(),
- *      tdx_sept_free_private_spt(), __tdx_td_init(), tdx_td_finalize(), tdx_td_vcpu_init()
+ *      tdx_sept_free_private_spt(), __tdx_td_init(), tdx_td_finalize(), tdx_td_vcpu_init(),
+ *      tdx_handle_exit()
  */
 import type { WarnSite } from '../printk.js';
 
@@ -42,7 +43,8 @@ export type KvmTdxSite =
   | 'mr_finalize'
   | 'vp_create'
   | 'vp_addcx'
-  | 'vp_init';
+  | 'vp_init'
+  | 'vp_enter_sw';
 
 /** One site: what guards it in 6.16–6.18, the function it is in, its line in 6.16.1 and 6.18.2. */
 export interface KvmTdxSiteInfo {
@@ -97,6 +99,8 @@ export const KVM_TDX_SITES: Readonly<Record<KvmTdxSite, KvmTdxSiteInfo>> = Objec
   vp_create: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line616: 2962, line618: 2975 },
   vp_addcx: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line616: 2970, line618: 2983 },
   vp_init: { guard: 'kvm_bug_on', fn: 'tdx_td_vcpu_init', line616: 2985, line618: 2998 },
+  // tdx_handle_exit(): KVM_BUG_ON(!kvm_rebooting, vcpu->kvm) on a TDX software error from TDH.VP.ENTER.
+  vp_enter_sw: { guard: 'kvm_bug_on', fn: 'tdx_handle_exit', line616: 2058, line618: 2064 },
 });
 
 /** The KVM TDX source file, as a WARNING line names it. */

@@ -52,6 +52,11 @@ export const TDX_SUCCESS = 0n;
 export const TDX_ERROR = 1n << 63n;
 /** Class 0xFF is never used by the module; Linux uses it for software codes. */
 export const TDX_SW_ERROR = TDX_ERROR | (0xffn << 40n);
+/**
+ * Bit 62 of a TDX status: the TD or vCPU cannot go on.
+ * @see linux arch/x86/include/asm/tdx.h TDX_NON_RECOVERABLE (v6.18.2)
+ */
+export const TDX_NON_RECOVERABLE = 1n << 62n;
 export const TDX_SEAMCALL_VMFAILINVALID = TDX_SW_ERROR | 0xffff0000n;
 export const TDX_SEAMCALL_GP = TDX_SW_ERROR | 13n;
 export const TDX_SEAMCALL_UD = TDX_SW_ERROR | 6n;
