@@ -270,7 +270,7 @@ interface Classified {
 }
 
 /** The leaves of runtime failures: all teardown, all metadata reads, all TD leaves, or a mix. */
-type RuntimeKind = 'teardown' | 'metadata' | 'td' | 'mixed';
+type RuntimeKind = 'removal' | 'teardown' | 'metadata' | 'td' | 'mixed';
 
 const STATUS_VMFAILINVALID = 0x8000ff00ffff0000n;
 
@@ -302,7 +302,9 @@ function runtimeExplanation(runtime: readonly (TdxLine & { kind: 'seamcall-faile
     return `${count} × ${leafName(sc.leaf)} returned ${d.display} (${d.value}): ${explainStatus(sc.status, sc.leafRaw).meaning}`;
   });
   const rest = all.length > RUNTIME_PAIRS_NAMED ? `; and ${all.length - RUNTIME_PAIRS_NAMED} more leaf/status pair(s)` : '';
-  const kind: RuntimeKind = runtime.every((r) => TEARDOWN_LEAVES.has(r.leaf))
+  const kind: RuntimeKind = runtime.every((r) => REMOVAL_LEAVES.has(r.leaf))
+    ? 'removal'
+    : runtime.every((r) => TEARDOWN_LEAVES.has(r.leaf) || REMOVAL_LEAVES.has(r.leaf))
     ? 'teardown'
     : runtime.every((r) => METADATA_LEAVES.has(r.leaf))
       ? 'metadata'
@@ -310,6 +312,7 @@ function runtimeExplanation(runtime: readonly (TdxLine & { kind: 'seamcall-faile
         ? 'td'
         : 'mixed';
   const context = {
+    removal: 'while KVM removed a TD\'s private memory (at teardown from Linux 6.16, or when the guest gave pages back): the host\'s TDX came up, a TD operation failed',
     teardown: 'while KVM tore a TD down and reclaimed its pages: the host\'s TDX came up, a TD operation failed',
     metadata: 'reads of the module\'s global metadata after initialisation (the log does not name the reader): TDX stays up; each read failed for its caller',
     td: 'while KVM built or ran a TD: the host\'s TDX came up, a TD operation failed',
@@ -366,6 +369,13 @@ function splatNote(tdx: readonly TdxLine[]): string {
 const INIT_LEAVES = new Set([31, 32, 33, 34, 35, 36, 37, 44, 45, 52, 53, 69, 254]);
 /** Leaves KVM runs while it tears a TD down and reclaims its pages. */
 const TEARDOWN_LEAVES = new Set([19, 20, 27, 28, 29, 30, 40, 41]);
+/**
+ * Leaves of KVM's removal of a private page (tdx_sept_remove_private_spte(): TDH.MEM.RANGE.BLOCK,
+ * TDH.MEM.TRACK, TDH.MEM.PAGE.REMOVE, TDH.PHYMEM.PAGE.WBINVD), run at teardown from 6.16 (the
+ * guest_memfd goes first) and whenever a running TD loses a private page.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_sept_remove_private_spte() (v6.16.1, v6.18.2)
+ */
+const REMOVAL_LEAVES = new Set([7, 38, 29, 41]);
 
 /** What a cut-off line's candidates would mean, and which remain after narrowing. */
 export interface TruncationAnalysis {

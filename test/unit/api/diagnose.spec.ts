@@ -247,6 +247,16 @@ describe('diagnose: a healthy init followed by failing SEAMCALLs at run time', (
     expect(d.inferred.module.profile).toBe('1.5.05');
   });
 
+  it('only private-page removal leaves failed (RANGE.BLOCK, TRACK, PAGE.REMOVE, PAGE.WBINVD): said to be KVM removing private memory', () => {
+    const block = '[  130.000000] kvm_intel: SEAMCALL TDH_MEM_RANGE_BLOCK failed: 0x8000020200000000, rcx 0x0, rdx 0x17efe6000';
+    const track = '[  130.000001] kvm_intel: SEAMCALL TDH_MEM_TRACK failed: 0x8000020200000000';
+    const d = diagnose({ text: `${base}${block}\n${track}\n`, name: 'removal.dmesg', reproduce: false });
+    expect(d.classification.class).toBe('runtime-seamcall-failure');
+    expect(d.classification.explanation).toMatch(
+      /^the TDX module initialised \(line 62\), then 2 SEAMCALL failure\(s\) at run time: 1 × TDH\.MEM\.RANGE\.BLOCK returned TDX_SYS_BUSY \(0x8000020200000000\): [^;]+; 1 × TDH\.MEM\.TRACK returned TDX_SYS_BUSY \(0x8000020200000000\): [^;]+; while KVM removed a TD's private memory \(at teardown from Linux 6\.16, or when the guest gave pages back\): the host's TDX came up, a TD operation failed$/,
+    );
+  });
+
   it('several runtime leaves and statuses: each pair counted in order of first appearance', () => {
     const lp = '[  120.000000] virt/tdx: SEAMCALL (0x0000000000000023) failed: 0xc000050500000000';
     const text = `${base}${rdFailure(1).join('\n')}\n${lp}\n${lp}\n${rdFailure(2).join('\n')}\n`;
