@@ -26,6 +26,7 @@
  *   The encodings and the leaves' writes are unchanged in 1.5.05 (checked against a copy of the
  *   1.5.05 release source).
  */
+import { ModelBug } from '../base/assert.js';
 import type { SeamEnv } from '../platform/Seam.js';
 import type { SeptEntry } from './SecureEpt.js';
 import { septSpan } from './SecureEpt.js';
@@ -190,27 +191,74 @@ export function septPagePa(td: TdState, level: number, gpa: number): number | un
   return parent === undefined || parent.leaf ? undefined : parent.pa;
 }
 
-/** Write `raw` little-endian at byte `at` of `view` (two 32-bit halves: no BigInt DataView call). */
-function putRaw(view: DataView, at: number, raw: bigint): void {
-  view.setUint32(at, Number(raw & 0xffff_ffffn), true);
-  view.setUint32(at + 4, Number(raw >> 32n), true);
+/**
+ * The flag bits of `septeFlags()` as two 32-bit halves, per state encoding and leaf bit (the
+ * bulk and per-call stores use these instead of BigInt arithmetic: no HPA bit overlaps them, so
+ * entry = flags + HPA split the same way).
+ */
+function flagKey(e: SeptEntry | undefined, locked: boolean): number {
+  return (e === undefined ? -1 : septEncoding(e)) * 2 + (locked ? 1 : 0);
 }
+const flagWords: ReadonlyMap<number, readonly [number, number]> = new Map(
+  [undefined, ...[SEPT_STATE.FREE, SEPT_STATE.BLOCKED, SEPT_STATE.PENDING, SEPT_STATE.PENDING_BLOCKED, SEPT_STATE.MAPPED].flatMap((state) => [true, false].map((leaf) => ({ state, leaf, pa: 0 })))].flatMap((e) =>
+    [false, true].map((locked): [number, readonly [number, number]] => {
+      const f = septeFlags(e) | (locked ? bit(SEPT_ENTRY_BIT.TDEL) : 0n);
+      return [flagKey(e, locked), [Number(f & 0xffff_ffffn), Number(f >> 32n)]];
+    }),
+  ),
+);
+function flagsOf(e: SeptEntry | undefined, locked: boolean): readonly [number, number] {
+  const w = flagWords.get(flagKey(e, locked));
+  if (w === undefined) {
+    throw new ModelBug(`septLayout: no encoding for SEPT state ${e?.state}`); // every model state is in the table
+  }
+  return w;
+}
+
+/** Write entry `e` (PA `pa`) little-endian at byte `at` of `view`, as `septeRaw()` encodes it. */
+function putEntry(view: DataView, at: number, e: SeptEntry | undefined, pa: number, locked = false): void {
+  const [lo, hi] = flagsOf(e, locked);
+  const hpa = e === undefined ? 0 : pa;
+  view.setUint32(at, lo + (hpa % 2 ** 32), true);
+  view.setUint32(at + 4, hi + Math.floor(hpa / 2 ** 32), true);
+}
+
+/** The line of one store (a store copies what it is given, so one buffer serves every call). */
+const scratchLine = new Uint8Array(64);
+const scratchView = new DataView(scratchLine.buffer);
 
 /** Writer name of the module's stores. */
 const WRITER = 'tdx-module';
 
 /**
  * Store the level-`level` entry for `gpa`, as the decoded Secure EPT now holds it, into its SEPT
- * page: one 8-byte cached store through the TD's HKID on this LP.
+ * page: a cached store through the TD's HKID on this LP. The module stores the 8-byte entry; the
+ * model stores the whole 64-byte line holding it, the other 7 entries as the decoded Secure EPT
+ * has them. The bytes that end up in the cache are the same (every change to an entry is
+ * stored, so the line already holds those values), and a whole line that this LP holds on its
+ * own is replaced in place (Platform.store), which a partial store is not. (A line a host made
+ * unreadable through the TD's KeyID, e.g. by a write through another KeyID, reads back as the
+ * decoded entries here rather than as zeros around the new entry; neither is poison.)
  */
 export function storeSepte(env: SeamEnv, td: TdState, level: number, gpa: number): void {
   const page = septPagePa(td, level, gpa);
   if (page === undefined) {
     return;
   }
-  const bytes = new Uint8Array(8);
-  putRaw(new DataView(bytes.buffer), 0, septeRaw(td.sept.get(level, gpa)));
-  env.write(page + 8 * septeIndex(level, gpa), bytes, td.hkid, WRITER);
+  const span = septSpan(level);
+  const first = septeIndex(level, gpa) & ~7;
+  const gpa0 = (Math.floor(gpa / span) - (septeIndex(level, gpa) - first)) * span;
+  for (let i = 0; i < 8; i++) {
+    putEntry(scratchView, 8 * i, undefined, 0);
+  }
+  for (const r of td.sept.runs(level, gpa0, gpa0 + 8 * span)) {
+    const i0 = (r.gpa - gpa0) / span;
+    const n = r.size / span;
+    for (let k = 0; k < n; k++) {
+      putEntry(scratchView, 8 * (i0 + k), r, r.pa + k * span);
+    }
+  }
+  env.write(page + 8 * first, scratchLine, td.hkid, WRITER);
 }
 
 /**
@@ -233,8 +281,9 @@ export function storeSepteRun(env: SeamEnv, td: TdState, level: number, run: { g
       const bytes = new Uint8Array(8 * n);
       const view = new DataView(bytes.buffer);
       const pa0 = run.pa + (at - run.gpa);
+      const e = { state: run.state, leaf: true, pa: pa0 };
       for (let i = 0; i < n; i++) {
-        putRaw(view, 8 * i, septeRaw({ state: run.state, leaf: true, pa: pa0 + i * span }));
+        putEntry(view, 8 * i, e, pa0 + i * span);
       }
       env.write(page + 8 * septeIndex(level, at), bytes, td.hkid, WRITER);
     }
@@ -254,7 +303,7 @@ export function septPageOfRun(e: SeptEntry, childLevel: number, locked = false):
   const view = new DataView(bytes.buffer);
   const span = septSpan(childLevel);
   for (let i = 0; i < 512; i++) {
-    putRaw(view, 8 * i, septeRaw({ state: e.state, leaf: e.leaf, pa: e.pa + i * span }, locked));
+    putEntry(view, 8 * i, e, e.pa + i * span, locked);
   }
   return bytes;
 }
