@@ -19,7 +19,7 @@
  * @see intel/tdx-module 1.5.01 (72d8cff) src/common/memory_handlers/sept_manager.h/.c,
  *   include/auto_gen/sept_state_lookup.h, src/common/x86_defs/x86_defs.h, and the leaves in
  *   src/vmm_dispatcher/api_calls/ (tdh_mem_sept_add.c, tdh_mem_page_add.c, tdh_mem_page_aug.c,
- *   tdh_mem_range_block.c, tdh_mem_range_unblock.c, tdh_mem_page_remove.c, tdh_mem_page_promote.c,
+ *   tdh_mem_range_block.c, tdh_mem_range_unblock.c, tdh_mem_page_remove.c, tdh_mem_sept_remove.c, tdh_mem_page_promote.c,
  *   tdh_mem_page_demote.c) and src/td_dispatcher/vm_exits/tdg_mem_page_accept.c
  */
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,7 @@ const LEAF = {
   PROMOTE: 23n,
   SEPT_RD: 25n,
   PAGE_REMOVE: 29n,
+  SEPT_REMOVE: 30n,
   RANGE_UNBLOCK: 39n,
 } as const;
 
@@ -178,10 +179,11 @@ describe('Secure EPT entries in their SEPT pages', () => {
     expect([cached(m, 0, ROOT, HKID), cached(m, 0, PD, HKID), cached(m, 0, ROOT, 0)]).toEqual(['dirty', 'dirty', 'absent']);
   });
 
-  it('PAGE.ADD, AUG, BLOCK, UNBLOCK, REMOVE: the leaf entries at their indices, SEPT.RD their architectural view', () => {
+  it('PAGE.ADD, AUG, BLOCK, UNBLOCK, PAGE.REMOVE, SEPT.REMOVE: the entries at their indices, SEPT.RD their architectural view', () => {
     const m = tdInitialized();
     septPages(m);
     ok(m, 0, { rax: LEAF.PAGE_ADD, rcx: 0x1000n, rdx: BigInt(TDR), r8: BigInt(IMAGE), r9: BigInt(SRC) });
+    expect(hx(entry(m, PT0, 1))).toBe(hx(mapped(IMAGE)));
     ok(m, 0, { rax: LEAF.PAGE_AUG, rcx: 0x2000n, rdx: BigInt(TDR), r8: BigInt(AUGED) });
     expect([entry(m, PT0, 0), entry(m, PT0, 1), entry(m, PT0, 2), entry(m, PT0, 3)].map(hx)).toEqual([FREE, mapped(IMAGE), pending(AUGED), FREE].map(hx));
     expect([hx(mapped(IMAGE)), hx(pending(AUGED))]).toEqual(['0x80000000400140f7', '0x81000000400150f0']);
@@ -189,15 +191,21 @@ describe('Secure EPT entries in their SEPT pages', () => {
     const rdMapped = ok(m, 0, { rax: LEAF.SEPT_RD, rcx: 0x1000n, rdx: BigInt(TDR) });
     const rdPending = ok(m, 0, { rax: LEAF.SEPT_RD, rcx: 0x2000n, rdx: BigInt(TDR) });
     expect([hx(rdMapped.rcx), hx(rdMapped.rdx), hx(rdPending.rcx), hx(rdPending.rdx)]).toEqual(['0x80000000400140f7', '0x400', '0x80000000400150f0', '0x200']);
-    // BLOCK of the mapped and of the pending leaf (INITIALIZED: no TLB tracking needed).
+    // BLOCK of the mapped and of the pending leaf (INITIALIZED: no TLB tracking needed). Each
+    // entry is checked right after its leaf: both share a line, and the model stores whole lines.
     ok(m, 0, { rax: LEAF.RANGE_BLOCK, rcx: 0x1000n, rdx: BigInt(TDR) });
+    expect([entry(m, PT0, 1), entry(m, PT0, 2)].map(hx)).toEqual([blocked(IMAGE), pending(AUGED)].map(hx));
     ok(m, 0, { rax: LEAF.RANGE_BLOCK, rcx: 0x2000n, rdx: BigInt(TDR) });
     expect([entry(m, PT0, 1), entry(m, PT0, 2)].map(hx)).toEqual([blocked(IMAGE), pendingBlocked(AUGED)].map(hx));
     expect(hx(blocked(IMAGE))).toBe('0x80800000400140f0');
     // UNBLOCK restores RWX and MT (sept_unblock()); REMOVE leaves SEPTE_INIT_VALUE.
     ok(m, 0, { rax: LEAF.RANGE_UNBLOCK, rcx: 0x1000n, rdx: BigInt(TDR) });
+    expect([entry(m, PT0, 1), entry(m, PT0, 2)].map(hx)).toEqual([mapped(IMAGE), pendingBlocked(AUGED)].map(hx));
     ok(m, 0, { rax: LEAF.PAGE_REMOVE, rcx: 0x2000n, rdx: BigInt(TDR) });
     expect([entry(m, PT0, 1), entry(m, PT0, 2)].map(hx)).toEqual([mapped(IMAGE), FREE].map(hx));
+    // SEPT.REMOVE of the empty PT for GPA 2 MiB: its PD entry back to SEPTE_INIT_VALUE.
+    const sr = ok(m, 0, { rax: LEAF.SEPT_REMOVE, rcx: 0x200000n | 1n, rdx: BigInt(TDR) });
+    expect([hx(sr.rcx), hx(entry(m, PD, 0)), hx(entry(m, PD, 1))]).toEqual([hx(BigInt(PT1)), hx(nlMapped(PT0)), hx(FREE)]);
     // The host: zeros through KeyID 0, poison through another private KeyID.
     expect(entry(m, PT0, 1, 0)).toBe(0n);
     expect(() => entry(m, PT0, 1, HKID + 1)).toThrow(`poison at 0x${(PT0 + 8).toString(16)}`);
