@@ -181,7 +181,7 @@ export function septeIndex(level: number, gpa: number): number {
 /**
  * PA of the SEPT page holding the level-`level` entry for `gpa`: the SEPT root (TDCS page 3) at
  * the root level, else the page of the parent non-leaf entry. Undefined when the walk has no
- * such page (a model bug in a caller that just changed that entry).
+ * such page (the stores treat that as a model bug: a leaf only changes entries its walk reached).
  */
 export function septPagePa(td: TdState, level: number, gpa: number): number | undefined {
   if (level >= td.septRootLevel) {
@@ -191,14 +191,15 @@ export function septPagePa(td: TdState, level: number, gpa: number): number | un
   return parent === undefined || parent.leaf ? undefined : parent.pa;
 }
 
-/**
- * The flag bits of `septeFlags()` as two 32-bit halves, per state encoding and leaf bit (the
- * bulk and per-call stores use these instead of BigInt arithmetic: no HPA bit overlaps them, so
- * entry = flags + HPA split the same way).
- */
+/** Key of `flagWords`: the state encoding (-1: FREE) and the lock bit. */
 function flagKey(e: SeptEntry | undefined, locked: boolean): number {
   return (e === undefined ? -1 : septEncoding(e)) * 2 + (locked ? 1 : 0);
 }
+/**
+ * The flag bits of `septeFlags()` as two 32-bit halves, per state encoding and lock bit, for
+ * every state the model has (the stores use these instead of BigInt arithmetic: no HPA bit
+ * overlaps them, so an entry is flags + HPA split the same way).
+ */
 const flagWords: ReadonlyMap<number, readonly [number, number]> = new Map(
   [undefined, ...[SEPT_STATE.FREE, SEPT_STATE.BLOCKED, SEPT_STATE.PENDING, SEPT_STATE.PENDING_BLOCKED, SEPT_STATE.MAPPED].flatMap((state) => [true, false].map((leaf) => ({ state, leaf, pa: 0 })))].flatMap((e) =>
     [false, true].map((locked): [number, readonly [number, number]] => {
@@ -243,7 +244,7 @@ const WRITER = 'tdx-module';
 export function storeSepte(env: SeamEnv, td: TdState, level: number, gpa: number): void {
   const page = septPagePa(td, level, gpa);
   if (page === undefined) {
-    return;
+    throw new ModelBug(`storeSepte: no SEPT page holds the level-${level} entry of GPA 0x${gpa.toString(16)}`);
   }
   const span = septSpan(level);
   const first = septeIndex(level, gpa) & ~7;
@@ -276,17 +277,18 @@ export function storeSepteRun(env: SeamEnv, td: TdState, level: number, run: { g
   while (at < end) {
     const chunkEnd = Math.min(end, (Math.floor(at / pageSpan) + 1) * pageSpan);
     const page = septPagePa(td, level, at);
-    if (page !== undefined) {
-      const n = Math.ceil((chunkEnd - at) / span);
-      const bytes = new Uint8Array(8 * n);
-      const view = new DataView(bytes.buffer);
-      const pa0 = run.pa + (at - run.gpa);
-      const e = { state: run.state, leaf: true, pa: pa0 };
-      for (let i = 0; i < n; i++) {
-        putEntry(view, 8 * i, e, pa0 + i * span);
-      }
-      env.write(page + 8 * septeIndex(level, at), bytes, td.hkid, WRITER);
+    if (page === undefined) {
+      throw new ModelBug(`storeSepteRun: no SEPT page holds the level-${level} entry of GPA 0x${at.toString(16)}`);
     }
+    const n = Math.ceil((chunkEnd - at) / span);
+    const bytes = new Uint8Array(8 * n);
+    const view = new DataView(bytes.buffer);
+    const pa0 = run.pa + (at - run.gpa);
+    const e = { state: run.state, leaf: true, pa: pa0 };
+    for (let i = 0; i < n; i++) {
+      putEntry(view, 8 * i, e, pa0 + i * span);
+    }
+    env.write(page + 8 * septeIndex(level, at), bytes, td.hkid, WRITER);
     at = chunkEnd;
   }
 }
