@@ -26,9 +26,12 @@ interface SeptSlot {
 
 const sameSlot = (a: SeptSlot, b: SeptSlot): boolean => a.state === b.state && a.leaf === b.leaf && a.delta === b.delta;
 
+/** 2^(12 + 9 level) for the levels an EPT has (0 to 4), computed once. */
+const SPANS: readonly number[] = [0, 1, 2, 3, 4].map((l) => 2 ** (12 + 9 * l));
+
 /** Bytes mapped by one entry at `level` (0 = 4 KiB). */
 export function septSpan(level: number): number {
-  return 2 ** (12 + 9 * level);
+  return SPANS[level] ?? 2 ** (12 + 9 * level);
 }
 
 /** Secure EPT entries of a TD, by level; absent entries are FREE. */
@@ -120,6 +123,27 @@ export class SecureEpt {
       const s = Math.max(iv.start, i0);
       const e = Math.min(iv.end, i1);
       out.push({ gpa: s * span, pa: s * span + iv.value.delta, size: (e - s) * span, state: iv.value.state });
+    }
+    return out;
+  }
+
+  /**
+   * Every entry (leaf or non-leaf) at `level` in [gpa0, gpa1) as runs: GPA, PA of the first
+   * entry, size, state and leaf bit of each stretch the interval map holds as one range.
+   */
+  runs(level: number, gpa0: number, gpa1: number): { gpa: number; pa: number; size: number; state: number; leaf: boolean }[] {
+    const m = this.levels[level];
+    if (m === undefined) {
+      return [];
+    }
+    const span = septSpan(level);
+    const i0 = Math.floor(gpa0 / span);
+    const i1 = Math.ceil(gpa1 / span);
+    const out: { gpa: number; pa: number; size: number; state: number; leaf: boolean }[] = [];
+    for (const iv of m.entries(i0, i1)) {
+      const s = Math.max(iv.start, i0);
+      const e = Math.min(iv.end, i1);
+      out.push({ gpa: s * span, pa: s * span + iv.value.delta, size: (e - s) * span, state: iv.value.state, leaf: iv.value.leaf });
     }
     return out;
   }

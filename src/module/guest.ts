@@ -25,6 +25,7 @@
  */
 import type { SeamEnv } from '../platform/Seam.js';
 import { septSpan } from './SecureEpt.js';
+import { storeSepteRun } from './septLayout.js';
 import type { TdState } from './tdState.js';
 import { SEPT_STATE } from './tdState.js';
 
@@ -99,6 +100,8 @@ function accept(env: SeamEnv, td: TdState, gpa: number, size: number): number {
       }
       env.movdir64b(run.pa, run.size, td.hkid, 0, 'tdx-module');
       td.sept.setRun(level, run.gpa, run.size, run.pa, SEPT_STATE.MAPPED);
+      // tdg_mem_page_accept(): each accepted entry, now MAPPED, into its SEPT page.
+      storeSepteRun(env, td, level, { ...run, state: SEPT_STATE.MAPPED });
       bytes += run.size;
     }
   }

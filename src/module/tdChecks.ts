@@ -8,6 +8,7 @@ import type { LeafCtx } from './leafCtx.js';
 import { PAGE_LEVEL } from './pamt.js';
 import { TDX_SUCCESS, TDX_TD_FATAL, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCS_NOT_ALLOCATED } from './status.js';
 import type { SeptEntry, TdState } from './tdState.js';
+import { septArchValue, septeRaw } from './septLayout.js';
 import { publicSeptState, SEPT_STATE, TD_LIFECYCLE } from './tdState.js';
 
 /** check_td_in_correct_build_state(): fatal, lifecycle, TDCS. */
@@ -24,32 +25,25 @@ export function checkBuildState(td: TdState): U64 {
   return TDX_SUCCESS;
 }
 
-/** The "free" Secure EPT entry value: only SUPPRESS_VE (bit 63) set. */
+/** The architectural view of a FREE Secure EPT entry: only SUPPRESS_VE (bit 63) set. */
 export const SEPTE_FREE = 0x8000_0000_0000_0000n;
 
 /**
- * Architectural 64-bit value of a SEPT entry (for RCX on SEPT errors and SEPT.RD). A non-leaf
- * entry is masked with SEPT_ARCH_ENTRY_NON_LEAF_MASK (permission bits and PS, no HPA): 0x7 while
- * NL_MAPPED, 0 while NL_BLOCKED (its RWX bits cleared). Module audit row 15.
+ * Architectural 64-bit value of a SEPT entry (for RCX on SEPT errors and SEPT.RD): the entry's
+ * in-page value (septLayout.ts `septeRaw()`) masked as set_arch_septe_details_in_vmm_regs()
+ * masks it. FREE: SUPPRESS_VE only. A leaf keeps RWX, MT, HPA, IPAT, PS and SVE: a MAPPED
+ * 4 KiB leaf is HPA | 0x80000000000000F7 (PS is the leaf bit at every level, IPAT and SVE are
+ * set by sept_set_leaf_no_lock_internal()); PENDING and the blocked states have RWX clear
+ * (HPA | 0x80000000000000F0). A non-leaf entry keeps RWX and PS only: 0x7 while NL_MAPPED, 0
+ * while NL_BLOCKED (module audit row 15).
+ * Until this version the model reported a leaf without IPAT and SVE and with PS only above
+ * 4 KiB (HPA | 0x37 for a mapped 4 KiB page); the source masks the in-page value, which has them.
  * @see intel/tdx-module 1.5.01 (72d8cff) src/common/memory_handlers/sept_manager.c
- *   set_arch_septe_details_in_vmm_regs(), sept_manager.h SEPT_ARCH_ENTRY_NON_LEAF_MASK
+ *   set_arch_septe_details_in_vmm_regs(), sept_manager.h SEPT_ARCH_ENTRY_LEAF_MASK,
+ *   SEPT_ARCH_ENTRY_NON_LEAF_MASK
  */
-export function septValue(e: SeptEntry | undefined, level: number): bigint {
-  if (e === undefined) {
-    return SEPTE_FREE;
-  }
-  if (!e.leaf) {
-    return e.state === SEPT_STATE.MAPPED ? 0x7n : 0n;
-  }
-  const ps = e.leaf && level > 0 ? 0x80n : 0n;
-  if (e.state === SEPT_STATE.PENDING || e.state === SEPT_STATE.PENDING_BLOCKED) {
-    return SEPTE_FREE | BigInt(e.pa) | (6n << 3n) | ps;
-  }
-  if (e.state === SEPT_STATE.BLOCKED) {
-    // A blocked entry has its RWX bits cleared (block_sept_entry()).
-    return BigInt(e.pa) | (e.leaf ? (6n << 3n) | ps : 0n);
-  }
-  return BigInt(e.pa) | 0x7n | (e.leaf ? (6n << 3n) | ps : 0n);
+export function septValue(e: SeptEntry | undefined): bigint {
+  return septArchValue(septeRaw(e));
 }
 
 /** GPA checks: reserved bits 63:52, shared bit, bits beyond GPAW. */
@@ -89,7 +83,7 @@ export function septWalk(td: TdState, gpa: number, target: number): SeptWalk {
 export function septErrorInfo(ctx: LeafCtx, walk: SeptWalk): void {
   const e = walk.entry;
   const state = e === undefined ? SEPT_STATE.FREE : publicSeptState(e.state, e.leaf);
-  ctx.regs.rcx = septValue(e, walk.level) as typeof ctx.regs.rcx;
+  ctx.regs.rcx = septValue(e) as typeof ctx.regs.rcx;
   ctx.regs.rdx = (BigInt(walk.level) | (BigInt(state) << 8n)) as typeof ctx.regs.rdx;
 }
 

@@ -37,6 +37,9 @@ describe('tdxsim run kexec-rfc-td (an embedded scenario by name)', () => {
       '-- cause: CPU 0 at 0.022869 s: 0x1ffffd000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
       '-- cause: CPU 0 at 0.027198 s: 0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s',
       '-- cause: CPU 0 at 0.027206 s: 0x17efe6100 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s',
+      // The two Secure EPT lines TDH.MEM.SEPT.ADD stored on CPU 0 (module/septLayout.ts).
+      '-- cause: CPU 0 at 0.027207 s: 0x17efe9000 (TDCS page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.MEM.SEPT.ADD; written back stale at 0.033048 s',
+      '-- cause: CPU 0 at 0.027208 s: 0x17eee0000 (Secure EPT page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.MEM.SEPT.ADD; written back stale at 0.033048 s',
       '-- cause: CPU 0 at 0.027739 s: 0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s',
     ]);
     expect(r.stdout).toContain('   replay: tdxsim run --scenario kexec-rfc-td --seed 1 --path ');

@@ -12,8 +12,10 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
     expect(v.kernel).toEqual({ profile: 'linux-6.18', generation: 0, tdx_module_status: 'INITIALIZED', kexec: { stopping_cpu: -1, kexec_in_progress: false, nmiHandlerRegistered: false, crashing: false } });
     expect(v.cpus.map((c) => [c.cpu, c.package, c.online, c.vmx, c.cache_state_incoherent, c.dirtyLines, c.running])).toEqual([
       // CPU 0 ran TDH.SYS.TDMR.INIT: 3 lines of its own plus the PAMT_2M and PAMT_1G lines the
-      // module stored through the global KeyID (6 GiB in 3 TDMRs: 768 + 3).
-      [0, 0, true, true, true, 774, 'idle'],
+      // module stored through the global KeyID (6 GiB in 3 TDMRs: 768 + 3); and 2 Secure EPT lines
+      // under the TD's HKID (line 0 of the SEPT root and of the level-2 SEPT page, stored by
+      // TDH.MEM.SEPT.ADD: module/septLayout.ts).
+      [0, 0, true, true, true, 776, 'idle'],
       [1, 0, true, true, true, 4096, 'idle'],
       [2, 1, true, true, true, 1, 'idle'],
       [3, 1, true, true, true, 0, 'idle'],
@@ -28,8 +30,11 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
       ],
       tds: [{ tdr: '0x17efed000', hkid: 17, lifecycle: 'TD_KEYS_CONFIGURED' }],
     });
-    expect(v.cache).toEqual({ cpu: 1, lines: 4096, dirtyLines: 4096, ranges: [{ keyId: 17, base: '0x17efa1000', end: '0x17efe1000', lines: 4096, dirty: true, version: 561, writer: 'td1' }] });
-    expect(v.line).toEqual({ pa: '0x17efa1000', memory: { keyId: 17, tdOwned: true, poison: false, version: 559, writer: 'tdx-module' }, cached: [{ cpu: 1, keyId: 17, dirty: true, version: 561, writer: 'td1' }] });
+    // Versions count cached stores: the Secure EPT entries the build stores (module/septLayout.ts)
+    // come before the guest's, which now take version 1081 (561 before them); the ACCEPT's MOVDIR64B
+    // of the page is 1076 (was 559), its entry stores in between.
+    expect(v.cache).toEqual({ cpu: 1, lines: 4096, dirtyLines: 4096, ranges: [{ keyId: 17, base: '0x17efa1000', end: '0x17efe1000', lines: 4096, dirty: true, version: 1081, writer: 'td1' }] });
+    expect(v.line).toEqual({ pa: '0x17efa1000', memory: { keyId: 17, tdOwned: true, poison: false, version: 1076, writer: 'tdx-module' }, cached: [{ cpu: 1, keyId: 17, dirty: true, version: 1081, writer: 'td1' }] });
   });
 
   it('at the jump: the others stopped in the REBOOT handler, KVM flushed CPU 1 before the stop, the TD\'s PAMT entries are still there', () => {
@@ -43,7 +48,7 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
       [3, false, false, true, false, 1, 0, 'REBOOT'],
     ]);
     expect(v.cache).toEqual({ cpu: 1, lines: 0, dirtyLines: 0, ranges: [] });
-    expect(v.line?.memory).toEqual({ keyId: 17, tdOwned: true, poison: false, version: 561, writer: 'td1' });
+    expect(v.line?.memory).toEqual({ keyId: 17, tdOwned: true, poison: false, version: 1081, writer: 'td1' });
     expect(v.pamt?.ranges).toEqual([
       { base: '0x17ef00000', end: '0x17efe1000', pages: 225, pt: 'PT_REG', level: '4K', owner: '0x17efed000', ownerHkid: 17 },
       { base: '0x17efe1000', end: '0x17efe6000', pages: 5, pt: 'PT_TDCX', level: '4K', owner: '0x17efed000', ownerHkid: 17 },
@@ -98,11 +103,11 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
       '  stopping_cpu -1  kexec_in_progress false  NMI stop handler not registered',
       '',
       '  CPU  PKG  ONLINE  VMX  HLT  SEAM  NMI  INCOHERENT  STOP_MASK  STOPS  DIRTY  RUNNING',
-      '    0    0  yes     yes  -    -     -    yes         -              0    774  idle',
+      '    0    0  yes     yes  -    -     -    yes         -              0    776  idle',
       '    1    0  yes     yes  -    -     -    yes         -              0   4096  idle',
       '    2    1  yes     yes  -    -     -    yes         -              0      1  idle',
     ]);
-    expect(r.stdout).toContain('     17  0x17efa1000         0x17efe1000          4096  yes        561  td1\n');
+    expect(r.stdout).toContain('     17  0x17efa1000         0x17efe1000          4096  yes       1081  td1\n');
     const bad = tdxsim(['inspect', 'default', '--at', '9']);
     expect([bad.status, bad.stdout, bad.stderr]).toEqual([2, '', 'tdxsim: --at 9: never reached: the scenario has steps 0 to 4\n']);
     const badAt = tdxsim(['inspect', 'default', '--at', 'soon']);

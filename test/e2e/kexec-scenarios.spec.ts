@@ -112,10 +112,12 @@ describe('kexec and kdump scenarios (issue 5)', () => {
     const r = one('kexec-rfc-td');
     const sc = r.findings.filter((f) => f.class === 'silent-corruption');
     // TDH.SYS.TDMR.INIT's ordinary PAMT stores (audit row 21) leave 771 of the 773 lines; the
-    // TD's TDR and TDVPR lines are the other two.
+    // TD's TDR and TDVPR lines are the other two. Under the TD's HKID: the TDVPR line and the two
+    // Secure EPT lines TDH.MEM.SEPT.ADD stored on CPU 0 (line 0 of the SEPT root, TDCS page 3, and
+    // of the level-2 SEPT page; module/septLayout.ts), which the rest of the build did not move.
     expect(sc.map((f) => f.message)).toEqual([
       'silent corruption: 773 lines in 8 ranges, first at 0x17fff3000 (PAMT of TDMR 0, given to the TDX module by kernel 1): a stale KeyID 16 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
-      'silent corruption: line 0x17efe6100 (TDVPR page of TD 1, HKID 17): a stale KeyID 17 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
+      'silent corruption: 3 lines in 3 ranges, first at 0x17efe6100 (TDVPR page of TD 1, HKID 17): a stale KeyID 17 alias (written by tdx-module) was written back from CPU 0\'s cache (evict) over newer data written through KeyID 0 by kernel#1',
     ]);
     expect(sc[0]?.details['page']).toBe('PAMT of TDMR 0, given to the TDX module by kernel 1');
     const causes = r.runs[0]!.timelineEvents.filter((m) => m.fields['mark'] === 'stale-line-dirtied');
@@ -124,9 +126,11 @@ describe('kexec and kdump scenarios (issue 5)', () => {
       [22_869_150, 0, '0x1ffffd000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s'],
       [27_198_150, 0, '0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s'],
       [27_206_150, 0, '0x17efe6100 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s'],
+      [27_207_150, 0, '0x17efe9000 (TDCS page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.MEM.SEPT.ADD; written back stale at 0.033048 s'],
+      [27_208_150, 0, '0x17eee0000 (Secure EPT page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.MEM.SEPT.ADD; written back stale at 0.033048 s'],
       [27_739_150, 0, '0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s'],
     ]);
-    expect(causes[4]?.fields).toEqual({ mark: 'stale-line-dirtied', pa: '0x17efed000', keyId: 16, leaf: 'TDH.MEM.PAGE.AUG', page: 'TDR page of TD 1, HKID 17', writebackNs: 33_048_294 });
+    expect(causes[6]?.fields).toEqual({ mark: 'stale-line-dirtied', pa: '0x17efed000', keyId: 16, leaf: 'TDH.MEM.PAGE.AUG', page: 'TDR page of TD 1, HKID 17', writebackNs: 33_048_294 });
     // Every cause is before the jump, on the timeline of the old kernel.
     const jump = r.runs[0]!.timelineEvents.find((m) => m.fields['mark'] === 'kexec jump')?.t ?? 0;
     expect(jump).toBe(31_008_294);

@@ -14,6 +14,7 @@ import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_OPERAND_INVALID, TDX_SUCCESS, w
 import { gpaValid } from '../tdChecks.js';
 import { OP_STATE, SEPT_STATE } from '../tdState.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { storeSepte } from '../septLayout.js';
 
 /** TDH.MEM.PAGE.ADD. */
 export function* tdhMemPageAdd(ctx: LeafCtx): Prog<U64> {
@@ -50,6 +51,8 @@ export function* tdhMemPageAdd(ctx: LeafCtx): Prog<U64> {
   }
   ctx.env.movdir64b(page.pa, 4096, td.hkid, bytes.bytes, 'tdx-module');
   td.sept.set(0, gpa, { state: SEPT_STATE.MAPPED, pa: page.pa, leaf: true });
+  // sept_set_leaf_unlocked_entry(): the MAPPED leaf into its SEPT page, after the page copy.
+  storeSepte(ctx.env, td, 0, gpa);
   td.chldcnt++;
   storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.set(page.pa, { pt: PT.REG, level: 0, owner: td.tdrPa });

@@ -22,6 +22,7 @@ import {
 import { gpaValid } from '../tdChecks.js';
 import { OP_STATE, SEPT_STATE } from '../tdState.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { storeSepte } from '../septLayout.js';
 
 /** op_states in which PAGE.AUG (and SEPT.ADD) may run. */
 export const AUG_OP_STATES: ReadonlySet<number> = new Set([OP_STATE.INITIALIZED, OP_STATE.RUNNABLE, OP_STATE.LIVE_EXPORT, OP_STATE.LIVE_IMPORT]);
@@ -59,6 +60,8 @@ export function* tdhMemPageAug(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   td.sept.set(level, Number(gpa), { state: SEPT_STATE.PENDING, pa: page.pa, leaf: true });
+  // sept_set_leaf_and_release_locks(): the PENDING leaf into its SEPT page, before CHLDCNT.
+  storeSepte(ctx.env, td, level, Number(gpa));
   td.chldcnt += pagesPerLevel(level);
   storeTdr(ctx, td, TDR_LINE_STATE);
   ctx.m.pamt.set(page.pa, { pt: PT.REG, level, owner: td.tdrPa });

@@ -55,6 +55,7 @@ import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js
 import type { SeptEntry, TdState } from '../tdState.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { septPageOfRun, storeSepte } from '../septLayout.js';
 
 /** td_handle_and_flags_t: bits 11:1 and 63:52 reserved (bit 0: ALLOW_EXISTING / L2_SEPT_ADD_MODE). */
 export const TD_HANDLE_RESERVED = 0xfff0_0000_0000_0ffen;
@@ -98,8 +99,9 @@ export function* tdhMemPageDemote(ctx: LeafCtx): Prog<U64> {
   if (page.status !== TDX_SUCCESS) {
     return page.status;
   }
-  // sept_split_entry(): the new page's 512 entries, written before the interrupt check.
-  ctx.env.movdir64b(page.pa, 4096, td.hkid, 0, 'tdx-module');
+  // sept_split_entry(): the new page's 512 entries (the split entry unblocked and unlocked, its
+  // PA stepping by the child size), MOVDIR64B through the TD's HKID before the interrupt check.
+  ctx.env.movdir64b(page.pa, 4096, td.hkid, septPageOfRun({ ...e, state: unblockedState(e.state) }, info.level - 1), 'tdx-module');
   if (ctx.env.interruptPending()) {
     [r.rcx, r.rdx] = [rcxIn, rdxIn];
     return TDX_INTERRUPTED_RESTARTABLE;
@@ -150,6 +152,11 @@ function demotePair(ctx: LeafCtx): U64 {
   return TDX_SUCCESS;
 }
 
+/** sept_unblock() of the split entry: BLOCKED to MAPPED, PENDING_BLOCKED to PENDING. */
+function unblockedState(state: number): number {
+  return state === SEPT_STATE.BLOCKED ? SEPT_STATE.MAPPED : state === SEPT_STATE.PENDING_BLOCKED ? SEPT_STATE.PENDING : state;
+}
+
 /** The commit of DEMOTE: Secure EPT, PAMT, CHLDCNT. */
 function commitDemote(ctx: LeafCtx, td: TdState, info: { gpa: number; level: number }, e: SeptEntry, newPage: number, dynamicPair: boolean): void {
   const m = ctx.m;
@@ -157,9 +164,10 @@ function commitDemote(ctx: LeafCtx, td: TdState, info: { gpa: number; level: num
   const r = ctx.regs;
   const tdmr = pamt.block(e.pa);
   const leaf = tdmr === undefined ? { pt: PT.REG, level: info.level, owner: td.tdrPa } : pamt.get(e.pa, tdmr);
-  const unblocked = e.state === SEPT_STATE.BLOCKED ? SEPT_STATE.MAPPED : e.state === SEPT_STATE.PENDING_BLOCKED ? SEPT_STATE.PENDING : e.state;
-  td.sept.setRun(info.level - 1, info.gpa, septSpan(info.level), e.pa, unblocked);
+  td.sept.setRun(info.level - 1, info.gpa, septSpan(info.level), e.pa, unblockedState(e.state));
   td.sept.set(info.level, info.gpa, { state: SEPT_STATE.MAPPED, pa: newPage, leaf: false });
+  // sept_set_mapped_non_leaf(): the entry now points to the new page, before CHLDCNT.
+  storeSepte(ctx.env, td, info.level, info.gpa);
   td.bepoch.delete(e.pa);
   td.chldcnt++;
   storeTdr(ctx, td, TDR_LINE_STATE);

@@ -51,6 +51,7 @@ import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js
 import type { SeptEntry, TdState } from '../tdState.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { septPageOfRun, storeSepte } from '../septLayout.js';
 
 /** NULL_PA: "no page" in R9-R11. */
 export const NULL_PA = 0xffff_ffff_ffff_ffffn as U64;
@@ -135,8 +136,13 @@ function commitPromote(ctx: LeafCtx, td: TdState, info: { gpa: number; level: nu
   const tdmr = pamt.block(first.pa);
   const child = tdmr === undefined ? undefined : pamt.get(first.pa, tdmr);
   const pair = info.level === 1 && pamt.dynamic ? pamt.pairs.get(Pamt.index2m(first.pa)) : undefined;
+  // is_sept_page_valid_for_merge() locked all 512 entries of the merged page (TDEL, cached
+  // stores through the TD's HKID) and the commit leaves them locked: the freed page keeps them.
+  ctx.env.write(septPagePa, septPageOfRun(first, info.level - 1, true), td.hkid, 'tdx-module');
   td.sept.clearRun(info.level - 1, info.gpa, septSpan(info.level));
   td.sept.set(info.level, info.gpa, { state: first.state, pa: first.pa, leaf: true });
+  // The parent takes entry 0 of the merged page (then unlocked): the new large leaf.
+  storeSepte(ctx.env, td, info.level, info.gpa);
   td.bepoch.delete(septPagePa);
   td.chldcnt--;
   storeTdr(ctx, td, TDR_LINE_STATE);

@@ -30,6 +30,7 @@ import {
 import { septErrorInfo } from '../tdChecks.js';
 import { gpaEntryPrologue, removableEntry } from '../tdcsChecks.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { storeSepte } from '../septLayout.js';
 
 /** TDH.MEM.PAGE.REMOVE. */
 export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
@@ -53,6 +54,8 @@ export function* tdhMemPageRemove(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   td.sept.clear(info.level, info.gpa);
+  // septe_set_free_or_removed_and_release_locks(): SEPTE_INIT_VALUE, before CHLDCNT.
+  storeSepte(ctx.env, td, info.level, info.gpa);
   td.bepoch.delete(e.pa);
   td.chldcnt -= pagesPerLevel(info.level);
   storeTdr(ctx, td, TDR_LINE_STATE);

@@ -21,6 +21,7 @@ import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_GPA_RANGE_ALREADY_BLOCKE
 import { septErrorInfo } from '../tdChecks.js';
 import { gpaEntryPrologue } from '../tdcsChecks.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
+import { storeSepte } from '../septLayout.js';
 
 /** TDH.MEM.RANGE.BLOCK. */
 export function* tdhMemRangeBlock(ctx: LeafCtx): Prog<U64> {
@@ -43,6 +44,8 @@ export function* tdhMemRangeBlock(ctx: LeafCtx): Prog<U64> {
   yield YIELD;
   const state = e.state === SEPT_STATE.PENDING ? SEPT_STATE.PENDING_BLOCKED : SEPT_STATE.BLOCKED;
   td.sept.set(info.level, info.gpa, { state, pa: e.pa, leaf: e.leaf });
+  // block_sept_entry() then atomic_mem_write_64b(): the blocked entry, before the PAMT BEPOCH.
+  storeSepte(ctx.env, td, info.level, info.gpa);
   td.bepoch.set(e.pa, td.tdEpoch);
   return TDX_SUCCESS;
 }

@@ -18,6 +18,7 @@ import { OPERAND_ID, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_SUCCESS, TDX_TLB_TRACKIN
 import { septErrorInfo } from '../tdChecks.js';
 import { gpaEntryPrologue, opStateTracksTlb, tlbTracked } from '../tdcsChecks.js';
 import { SEPT_STATE, septBlocked } from '../tdState.js';
+import { storeSepte } from '../septLayout.js';
 
 /** TDH.MEM.RANGE.UNBLOCK. */
 export function* tdhMemRangeUnblock(ctx: LeafCtx): Prog<U64> {
@@ -41,6 +42,8 @@ export function* tdhMemRangeUnblock(ctx: LeafCtx): Prog<U64> {
   yield YIELD;
   const state = e.state === SEPT_STATE.PENDING_BLOCKED ? SEPT_STATE.PENDING : SEPT_STATE.MAPPED;
   td.sept.set(info.level, info.gpa, { state, pa: e.pa, leaf: e.leaf });
+  // sept_unblock() then atomic_mem_write_64b(): the unblocked entry.
+  storeSepte(ctx.env, td, info.level, info.gpa);
   td.bepoch.delete(e.pa);
   return TDX_SUCCESS;
 }

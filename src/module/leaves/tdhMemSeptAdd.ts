@@ -43,6 +43,7 @@ import { septInitPage } from './tdhMngAddcx.js';
 import { NULL_PA } from './tdhMemPagePromote.js';
 import { TD_HANDLE_RESERVED, TD_HANDLE_TDR } from './tdhMemPageDemote.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { storeSepte } from '../septLayout.js';
 
 /** op_states in which SEPT.ADD may run. @see intel/tdx-module 1.5.01 include/auto_gen/op_state_lookup.c [3] */
 export const SEPT_ADD_OP_STATES: ReadonlySet<number> = new Set([
@@ -128,6 +129,8 @@ function* septAddChecked(ctx: LeafCtx, gpaLevel: bigint, handle: bigint, flagged
   td.sept.set(info.level, info.gpa, { state: SEPT_STATE.MAPPED, pa: l1.pa, leaf: false });
   td.chldcnt++;
   storeTdr(ctx, td, TDR_LINE_STATE);
+  // init_new_sept_page() counts the child first; then sept_set_mapped_non_leaf() writes the entry.
+  storeSepte(ctx.env, td, info.level, info.gpa);
   ctx.m.pamt.set(l1.pa, { pt: PT.EPT, level: 0, owner: td.tdrPa });
   flagged[0] = NULL_PA;
   return TDX_SUCCESS;

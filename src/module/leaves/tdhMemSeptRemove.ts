@@ -29,6 +29,7 @@ import {
 import { septErrorInfo } from '../tdChecks.js';
 import { gpaEntryPrologue, removableEntry } from '../tdcsChecks.js';
 import { TDR_LINE_STATE, storeTdr } from '../tdLayout.js';
+import { storeSepte } from '../septLayout.js';
 
 const NULL_PA = 0xffff_ffff_ffff_ffffn as U64;
 
@@ -65,6 +66,8 @@ export function* tdhMemSeptRemove(ctx: LeafCtx): Prog<U64> {
   }
   yield YIELD;
   td.sept.clear(info.level, info.gpa);
+  // atomic_mem_write_64b(SEPTE_INIT_VALUE), before CHLDCNT.
+  storeSepte(ctx.env, td, info.level, info.gpa);
   td.bepoch.delete(e.pa);
   td.chldcnt--;
   storeTdr(ctx, td, TDR_LINE_STATE);

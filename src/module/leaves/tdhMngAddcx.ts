@@ -13,20 +13,21 @@ import { YIELD } from '../leafCtx.js';
 import { PT } from '../pamt.js';
 import { OPERAND_ID, TDX_OP_STATE_INCORRECT, TDX_RND_NO_ENTROPY, TDX_SUCCESS, TDX_TD_FATAL, TDX_TD_KEYS_NOT_CONFIGURED, TDX_TDCX_NUM_INCORRECT } from '../status.js';
 import { MAX_NUM_TDCS_PAGES, MIN_NUM_TDCS_PAGES, OP_STATE, TD_LIFECYCLE } from '../tdState.js';
+import { SEPTE_INIT_VALUE } from '../septLayout.js';
 import { TDR_LINE_STATE, storeTdr, tdrLineOfTdcx } from '../tdLayout.js';
 
 /**
  * Content of a new Secure EPT page: every entry SEPTE_INIT_VALUE = the FREE state encoding (0xE:
- * bits 53-55) | SUPPRESS_VE (bit 63) = 0x80E0000000000000. (The *architectural* view of a free
- * entry in RCX, set_arch_septe_details_in_vmm_regs(), is SUPPRESS_VE only: see tdChecks.ts.)
+ * bits 53-55) | SUPPRESS_VE (bit 63) = 0x80E0000000000000 (septLayout.ts). (The *architectural*
+ * view of a free entry in RCX, set_arch_septe_details_in_vmm_regs(), is SUPPRESS_VE only: see tdChecks.ts.)
  * @see intel/tdx-module 1.5.01 (72d8cff) sept_manager.h SEPTE_INIT_VALUE, SEPT_STATE_ENC_TO_MASK;
  *   include/auto_gen/sept_state_lookup.h SEPT_STATE_FREE_ENCODING; x86_defs.h SEPT_ENTRY_*_BIT_POSITION
  */
 export function septInitPage(): Uint8Array {
   const page = new Uint8Array(4096);
+  const view = new DataView(page.buffer);
   for (let o = 0; o < 4096; o += 8) {
-    page[o + 6] = 0xe0;
-    page[o + 7] = 0x80;
+    view.setBigUint64(o, SEPTE_INIT_VALUE, true);
   }
   return page;
 }

@@ -23,13 +23,13 @@ describe('report model', () => {
     expect(r.verdict).toBe('pass');
     expect(r.model.verdictText).toBe('verdict pass (expected: cpu-still-running; found: cpu-still-running)');
     const m = r.model.main;
-    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_051_906]]);
+    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_051_910]]);
     expect(m.findings[0]?.replay).toBe('tdxsim run --scenario kexec-stop-race --seed 1 --path 1.1.0.0.2.0.1.1.0.0');
     // The NMI from CPU 0 to CPU 1 after the 1 s wait, the epochs, the jump.
-    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_023_906, t1: 1_030_024_906, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
+    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_023_910, t1: 1_030_024_910, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
     expect(m.epochs.map((e) => e.label)).toEqual(['linux-6.18 (kernel#0)', 'relocate_kernel, swap_pages', 'purgatory, early boot', 'new kernel (kernel#1)']);
-    expect(m.epochs[1]).toEqual({ t0: 1_030_051_906, t1: 1_033_051_906, label: 'relocate_kernel, swap_pages' });
-    expect(m.jumps).toEqual([1_033_051_906]);
+    expect(m.epochs[1]).toEqual({ t0: 1_030_051_910, t1: 1_033_051_910, label: 'relocate_kernel, swap_pages' });
+    expect(m.jumps).toEqual([1_033_051_910]);
     expect(m.caches.map((c) => c.label)).toContain('just before the jump (relocate_kernel on CPU 0)');
   });
 
@@ -63,11 +63,14 @@ describe('report model', () => {
       'CPU 0 22869150: 0x1ffffd000 (PAMT of TDMR 2, given to the TDX module by kernel 1): dirtied through KeyID 16 by TDH.SYS.TDMR.INIT; written back stale at 0.033048 s',
       'CPU 0 27198150: 0x17efed040 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MNG.ADDCX; written back stale at 0.033048 s',
       'CPU 0 27206150: 0x17efe6100 (TDVPR page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.VP.INIT; written back stale at 0.033048 s',
+      // The two Secure EPT lines TDH.MEM.SEPT.ADD stored on CPU 0 (module/septLayout.ts).
+      'CPU 0 27207150: 0x17efe9000 (TDCS page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.MEM.SEPT.ADD; written back stale at 0.033048 s',
+      'CPU 0 27208150: 0x17eee0000 (Secure EPT page of TD 1, HKID 17): dirtied through KeyID 17 by TDH.MEM.SEPT.ADD; written back stale at 0.033048 s',
       'CPU 0 27739150: 0x17efed000 (TDR page of TD 1, HKID 17): dirtied through KeyID 16 by TDH.MEM.PAGE.AUG; written back stale at 0.033048 s',
     ]);
     expect(m.findings.filter((f) => f.class === 'silent-corruption').map((f) => f.message.split(': a stale')[0])).toEqual([
       'silent corruption: 773 lines in 8 ranges, first at 0x17fff3000 (PAMT of TDMR 0, given to the TDX module by kernel 1)',
-      'silent corruption: line 0x17efe6100 (TDVPR page of TD 1, HKID 17)',
+      'silent corruption: 3 lines in 3 ranges, first at 0x17efe6100 (TDVPR page of TD 1, HKID 17)',
     ]);
   });
 
@@ -94,8 +97,9 @@ describe('report model', () => {
     const lanes = Object.fromEntries(m.memory.lanes.map((l) => [l.kind, l.regions.length]));
     // The TD's lines, the TDR/TDCS/TDVPS lines and the PAMT_2M/1G lines the module left dirty (no
     // WBINVD on this mutant): CPU 0's stale write-backs are 773 lines in 8 ranges, CPU 1's TDCS
-    // and TDVPS lines 2 lines in 2 ranges.
-    expect(lanes['overwritten']).toBe(13);
+    // and TDVPS lines 2 lines in 2 ranges; and the two Secure EPT lines TDH.MEM.SEPT.ADD stored
+    // on CPU 0 (line 0 of the SEPT root and of the level-2 SEPT page: module/septLayout.ts).
+    expect(lanes['overwritten']).toBe(15);
     expect(lanes['crashkernel']).toBe(1);
     expect(lanes['newkernel']).toBeGreaterThan(0);
   });
@@ -109,7 +113,7 @@ describe('report model', () => {
     expect(r.model.main.findings.map((f) => f.class)).toEqual(['cpu-still-running']);
     expect(r.model.main.findings[0]?.replay).toBe('tdxsim replay kexec-race-2cpu --seed 1 --path 1.1.0.0.2.0.1.1');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_028_842, otherT: 1_030_026_842, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_028_846, otherT: 1_030_026_846, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
     // The same schedule given as a replay draws the same execution.
     const again = buildReport({ scenario: 'kexec-race-2cpu', path: '1.1.0.0.2.0.1.1', replay: {} });
     expect(again.model.main.events).toEqual(r.model.main.events);
@@ -121,7 +125,7 @@ describe('report model', () => {
     expect(r.model.main.findings).toHaveLength(1);
     expect(r.model.compare?.other.name).toBe('path 0');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_025_906, otherT: 1_030_023_906, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_025_910, otherT: 1_030_023_910, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
   });
 
   it('refuses what it cannot draw, with stable codes', () => {
