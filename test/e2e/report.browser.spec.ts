@@ -136,7 +136,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#timeline text.ev-label').allTextContents()).toEqual([
       'kexec: kernel_kexec',
       'send CALL_FUNCTION to CPU 1',
-      'WBINVD (774 dirty lines)',
+      'WBINVD (776 dirty lines)',
       'take CALL_FUNCTION',
       'TDH.VP.FLUSH',
       'take REBOOT',
