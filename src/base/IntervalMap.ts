@@ -127,6 +127,20 @@ export class IntervalMap<V> {
   }
 
   /**
+   * Re-assign the stored interval [start, end) to `value`, for a caller that knows `value` equals
+   * neither neighbour (a cache entry with a fresh sequence number): one node replaced, nothing to
+   * coalesce. Returns false, changing nothing, when [start, end) is not exactly one interval.
+   */
+  replaceInterval(start: number, end: number, value: V): boolean {
+    const node = this.tree.get(start);
+    if (node === undefined || node.end !== end) {
+      return false;
+    }
+    this.tree.set(start, { end, value });
+    return true;
+  }
+
+  /**
    * Fast path for re-assigning exactly one existing interval [start, end) (a cache line stored
    * again): one node replaced, when neither neighbour would coalesce with the new value.
    */

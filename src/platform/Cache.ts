@@ -167,9 +167,14 @@ export class Cache {
     if (m === undefined || old === undefined || span === undefined || span.key !== key || span.start !== line || span.end !== line + 1) {
       return false;
     }
+    // The line is its insertion's only line, so it is one interval of its own (sequence numbers
+    // are unique: neighbours never coalesce with it), and the new sequence number keeps it so.
+    const seq = this.seqNext;
+    if (!m.replaceInterval(line, line + 1, { ver, dirty: true, writer, fill: -1, seq })) {
+      return false;
+    }
+    this.seqNext++;
     this.lru.delete(old.seq);
-    const seq = this.seqNext++;
-    m.set(line, line + 1, { ver, dirty: true, writer, fill: -1, seq });
     this.lru.set(seq, span);
     let d = this.data.get(key);
     if (d === undefined) {
