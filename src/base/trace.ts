@@ -89,6 +89,17 @@ function stringHash(s: string): number {
   return h;
 }
 
+/** The last op `memWrite` hashed and its hash: callers repeat one op in long runs. */
+let lastOp = '';
+let lastOpHash = stringHash(lastOp);
+
+/** stringHash(op) of an op that is not the last one, remembered (the caller checks `lastOp` first: inlined, the common case costs one comparison). */
+function newOpHash(op: string): number {
+  lastOpHash = stringHash(op);
+  lastOp = op;
+  return lastOpHash;
+}
+
 const KIND_SEAMCALL_ENTER = stringHash('seamcall.enter');
 const KIND_SEAMCALL_EXIT = stringHash('seamcall.exit');
 const KIND_MEM_WRITE = stringHash('mem.write');
@@ -203,7 +214,7 @@ export class Tracer {
 
   /** `emit({ kind: 'mem.write', t, cpu, pa, len, keyId, op })`, lazily (see seamcallEnter). */
   memWrite(t: number, cpu: number, pa: number, len: number, keyId: number, op: string): void {
-    const h = mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(this.hashLo, KIND_MEM_WRITE), t), cpu), pa), len), keyId), stringHash(op));
+    const h = mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(mixNumber(this.hashLo, KIND_MEM_WRITE), t), cpu), pa), len), keyId), op === lastOp ? lastOpHash : newOpHash(op));
     if (this.observed) {
       this.deliver({ kind: 'mem.write', t, cpu, pa, len, keyId, op }, h);
       return;
