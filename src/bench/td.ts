@@ -4,8 +4,9 @@
  *   above them), accepted by its guest, then torn down, in straight-line SEAMCALLs into the
  *   module (what `tdxsim serve` runs per request), two ways: the HKID released first and every
  *   page reclaimed (TDH.PHYMEM.PAGE.RECLAIM takes a 2 MiB page whole), and every 2 MiB page
- *   removed while the TD runs (RANGE.BLOCK, MEM.TRACK, PAGE.REMOVE, as KVM's
- *   tdx_sept_remove_private_spte() does);
+ *   removed while the TD runs (RANGE.BLOCK, MEM.TRACK, PAGE.REMOVE: the module leaves of KVM's
+ *   tdx_sept_remove_private_spte(), without the PAGE.WBINVD of each 4 KiB page that 6.16+ KVM
+ *   issues after them; the kvm.td-destroy-* benches below run the whole KVM sequence);
  * - 1,000 TDs created and destroyed by the KVM model on the emr-2s-1t preset (boot and
  *   kvm_intel tdx=1 are not timed).
  * - one TD of 1 GiB and one of 64 GiB built by the KVM model (linux-6.18, spr-2s-256g) and
