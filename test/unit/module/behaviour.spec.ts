@@ -6,31 +6,20 @@
 import { describe, expect, it } from 'vitest';
 
 import { cpuId } from '../../../src/base/ids.js';
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import type { ModuleProfileName } from '../../../src/module/profiles.js';
 import { CountingFaults } from '../../../src/platform/Platform.js';
 import { seamRegs } from '../../../src/platform/Seam.js';
-import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
+import type { SeamRegsIn as R } from '../../__test-helpers__/moduleMachine.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
-type R = Partial<Record<keyof SeamRegs, bigint>>;
 const TDR = 0x40000000n;
 
 function mk(profile: ModuleProfileName = '1.5.01', faults = new CountingFaults()): ModuleMachine & { faults: CountingFaults } {
-  const m = createModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: profile, faults });
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
+  const m = vmxModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: profile, faults });
   return { ...m, faults };
-}
-function call(m: ModuleMachine, lp: number, r: R): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
 }
 function ok(m: ModuleMachine, lp: number, r: R): void {
   expect(call(m, lp, r).rax.toString(16)).toBe('0');
@@ -103,8 +92,7 @@ describe('profiles', () => {
   });
   it('overrides: MAX_TDMRS limits CONFIG, and SYS.RD reports it', () => {
     const spec = preset('ref') as NonNullable<ReturnType<typeof preset>>;
-    const m = createModuleMachine({ ...spec, tdxModule: { ...spec.tdxModule, overrides: { MAX_TDMRS: 1 } } });
-    m.platform.cpus.forEach((c) => (c.vmx = true));
+    const m = vmxModuleMachine({ ...spec, tdxModule: { ...spec.tdxModule, overrides: { MAX_TDMRS: 1 } } });
     boot(m, 2);
     expect(call(m, 0, { rax: 34n, rdx: 0x9100000100000008n }).r8).toBe(1n);
     const [a, b] = cfgA();

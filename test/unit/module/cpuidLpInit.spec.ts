@@ -10,13 +10,11 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
-import { seamRegs } from '../../../src/platform/Seam.js';
-import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { parsePlatformSpec } from '../../../src/platform/spec.js';
 import type { PlatformSpec } from '../../../src/platform/spec.js';
 import { presetInput } from '../../../src/platform/presets.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
 
 type Override = { cpu: number; leaf: string; subleaf?: string; reg: 'eax' | 'ebx' | 'ecx' | 'edx'; xor: string };
 
@@ -28,18 +26,7 @@ function spec(cpuidOverrides: Override[], msrOverrides: { cpu: number; msr: stri
   return r.spec;
 }
 function mk(s: PlatformSpec, lpPackage?: number[]): ModuleMachine {
-  const m = createModuleMachine(s, lpPackage === undefined ? {} : { sysinfo: { lpPackage } });
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
-  return m;
-}
-function call(m: ModuleMachine, lp: number, r: Partial<Record<keyof SeamRegs, bigint>>): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
+  return vmxModuleMachine(s, lpPackage === undefined ? {} : { sysinfo: { lpPackage } });
 }
 const hx = (v: bigint): string => `0x${v.toString(16)}`;
 /** SYS.INIT on LP 0, then LP.INIT on `lp`: [RAX, RCX, RDX, R8]. */

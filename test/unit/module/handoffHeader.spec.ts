@@ -9,17 +9,13 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import type { ModuleProfileName } from '../../../src/module/profiles.js';
-import { seamRegs } from '../../../src/platform/Seam.js';
-import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
 import type { PlatformSpec } from '../../../src/platform/spec.js';
 import { cpuId } from '../../../src/base/ids.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s } from './cfgA.js';
-
-type R = Partial<Record<keyof SeamRegs, bigint>>;
 
 const NUM_HANDOFF_PAGES = 0x8900000100000003n;
 const HANDOFF_DATA_VALID = 0x8900000000000004n;
@@ -30,18 +26,7 @@ const FIELDS = [NUM_HANDOFF_PAGES, HANDOFF_DATA_VALID, HANDOFF_DATA_HV, HANDOFF_
 function mk(profile: ModuleProfileName, overrides?: Record<string, number>): ModuleMachine {
   const ref = preset('ref') as PlatformSpec;
   const spec: PlatformSpec = overrides === undefined ? ref : { ...ref, tdxModule: { ...ref.tdxModule, overrides } };
-  const m = createModuleMachine(spec, { module: profile });
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
-  return m;
-}
-function call(m: ModuleMachine, lp: number, r: R): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
+  return vmxModuleMachine(spec, { module: profile });
 }
 const hx = (v: bigint): string => `0x${v.toString(16)}`;
 /** SYS.INIT and LP.INIT on every LP (enough for TDH.SYS.RD and TDH.SYS.UPDATE). */

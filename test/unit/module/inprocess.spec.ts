@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 
 import { cpuId } from '../../../src/base/ids.js';
 import { hex16 } from '../../../src/base/u64.js';
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import { statusName } from '../../../src/module/status.js';
-import { seamRegs } from '../../../src/platform/Seam.js';
 import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
 function mk(): ModuleMachine {
@@ -15,18 +14,7 @@ function mk(): ModuleMachine {
   if (spec === undefined) {
     throw new Error('no ref');
   }
-  const m = createModuleMachine(spec);
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
-  return m;
-}
-function call(m: ModuleMachine, lp: number, r: Partial<Record<keyof SeamRegs, bigint>>): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
+  return vmxModuleMachine(spec);
 }
 function write(m: ModuleMachine, pa: number, b: Uint8Array): void {
   m.platform.store(m.platform.cpu(cpuId(0)), pa, b, 0, 'host');

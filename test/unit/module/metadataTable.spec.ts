@@ -8,33 +8,20 @@
 import { describe, expect, it } from 'vitest';
 
 import { cpuId } from '../../../src/base/ids.js';
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import { fieldId, MetadataTable } from '../../../src/module/metadata.js';
 import type { ModuleProfileName } from '../../../src/module/profiles.js';
 import { moduleProfile } from '../../../src/module/profiles.js';
-import { seamRegs } from '../../../src/platform/Seam.js';
-import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
 
-type R = Partial<Record<keyof SeamRegs, bigint>>;
 const NULL_ID = 0xffffffffffffffffn;
 
 function mk(profile: ModuleProfileName = '1.5.01'): ModuleMachine {
-  const m = createModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: profile });
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
+  const m = vmxModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: profile });
   call(m, 0, { rax: 33n });
   call(m, 0, { rax: 35n });
   return m;
-}
-function call(m: ModuleMachine, lp: number, r: R): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
 }
 const rd = (m: ModuleMachine, id: bigint): { rax: bigint; rdx: bigint; r8: bigint } => {
   const r = call(m, 0, { rax: 34n, rdx: id });

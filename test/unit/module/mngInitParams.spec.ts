@@ -10,14 +10,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { cpuId } from '../../../src/base/ids.js';
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
-import { seamRegs } from '../../../src/platform/Seam.js';
-import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
+import type { SeamRegsIn as R } from '../../__test-helpers__/moduleMachine.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
-type R = Partial<Record<keyof SeamRegs, bigint>>;
 const TDR = 0x40000000n;
 const PARAMS = 0x10004000;
 
@@ -31,13 +29,6 @@ const CPUID_CONFIG = OPERAND_INVALID | 0x45n;
 const TSC_FREQUENCY = OPERAND_INVALID | 0x46n;
 const ARCH_CAP_CONFIG = OPERAND_INVALID | 0x48n;
 
-function call(m: ModuleMachine, lp: number, r: R): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
-}
 function ok(m: ModuleMachine, lp: number, r: R): void {
   expect(call(m, lp, r).rax.toString(16)).toBe('0');
 }
@@ -47,10 +38,7 @@ function write(m: ModuleMachine, pa: number, b: Uint8Array): void {
 
 /** A module ready for TDH.MNG.INIT: S5, MNG.CREATE, KEY.CONFIG on both packages, six TDCS pages. */
 function ready(): ModuleMachine {
-  const m = createModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: '1.5.01' });
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
+  const m = vmxModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: '1.5.01' });
   ok(m, 0, { rax: 33n });
   [0, 1, 2, 3].forEach((lp) => ok(m, lp, { rax: 35n }));
   const [a, b] = cfgA();

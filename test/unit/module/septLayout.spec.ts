@@ -25,12 +25,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { cpuId, LINE_SIZE } from '../../../src/base/ids.js';
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import { encodeGuestProgram, GUEST_OP } from '../../../src/module/guest.js';
-import { seamRegs } from '../../../src/platform/Seam.js';
 import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
+import type { SeamRegsIn } from '../../__test-helpers__/moduleMachine.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
 const TDR = 0x40000000;
@@ -82,14 +82,7 @@ const nlMapped = (pa: number): bigint => BigInt(pa) | 0x8000_0000_0000_0007n;
 /** TDEL (bit 11): the entry lock PROMOTE leaves set in the merged page. */
 const TDEL = 0x800n;
 
-function call(m: ModuleMachine, lp: number, r: Partial<Record<keyof SeamRegs, bigint>>): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
-}
-function ok(m: ModuleMachine, lp: number, r: Partial<Record<keyof SeamRegs, bigint>>): SeamRegs {
+function ok(m: ModuleMachine, lp: number, r: SeamRegsIn): SeamRegs {
   const out = call(m, lp, r);
   expect(`0x${out.rax.toString(16)}`).toBe('0x0');
   return out;
@@ -101,10 +94,7 @@ function tdInitialized(): ModuleMachine {
   if (spec === undefined) {
     throw new Error('no ref preset');
   }
-  const m = createModuleMachine(spec);
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
+  const m = vmxModuleMachine(spec);
   const host = (pa: number, b: Uint8Array): void => m.platform.store(m.platform.cpu(cpuId(0)), pa, b, 0, 'host');
   ok(m, 0, { rax: 33n });
   for (let lp = 0; lp < 4; lp++) {

@@ -9,25 +9,16 @@
 import { describe, expect, it } from 'vitest';
 
 import { cpuId } from '../../../src/base/ids.js';
-import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMachine.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import { TDCS_MGMT_LAYOUT, TDR_LAYOUT, TDVPS_MGMT_LAYOUT } from '../../../src/module/tdLayout.js';
-import { seamRegs } from '../../../src/platform/Seam.js';
-import type { SeamRegs } from '../../../src/platform/Seam.js';
 import { preset } from '../../../src/platform/presets.js';
+import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
 const TDR = 0x40000000;
 const HKID = 33;
 const LEAF = { VP_ENTER: 0n, VP_RD: 26n, MNG_ADDCX: 1n, VP_ADDCX: 4n, MNG_KEY_CONFIG: 8n, MNG_CREATE: 9n, VP_CREATE: 10n, MNG_RD: 11n, VP_FLUSH: 18n, VPFLUSHDONE: 19n, KEY_FREEID: 20n, MNG_INIT: 21n, VP_INIT: 22n, CACHE_WB: 40n } as const;
 
-function call(m: ModuleMachine, lp: number, r: Partial<Record<keyof SeamRegs, bigint>>): SeamRegs {
-  const o = seamcallSync(m, lp, seamRegs(r));
-  if (o.kind !== 'ok') {
-    throw new Error(o.kind);
-  }
-  return o.regs;
-}
 
 /** The REF preset booted to S5 (as in inprocess.spec.ts), then a TD created and initialized. */
 function tdInitialized(): ModuleMachine {
@@ -35,10 +26,7 @@ function tdInitialized(): ModuleMachine {
   if (spec === undefined) {
     throw new Error('no ref preset');
   }
-  const m = createModuleMachine(spec);
-  for (const c of m.platform.cpus) {
-    c.vmx = true;
-  }
+  const m = vmxModuleMachine(spec);
   const host = (pa: number, b: Uint8Array): void => m.platform.store(m.platform.cpu(cpuId(0)), pa, b, 0, 'host');
   expect(call(m, 0, { rax: 33n }).rax).toBe(0n);
   for (let lp = 0; lp < 4; lp++) {

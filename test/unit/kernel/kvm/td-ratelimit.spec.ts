@@ -16,9 +16,8 @@ import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { TDH_MNG_KEY_FREEID } from '../../../../src/kernel/tdx/defs.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
-import type { Prog } from '../../../../src/platform/Exec.js';
 import { diagnose } from '../../../../src/tools/diagnose.js';
-import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
+import { kernelRig, sleep } from '../../../__test-helpers__/kernelMachine.js';
 import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
 
 const CUT = '------------[ cut here ]------------';
@@ -27,10 +26,6 @@ const END = '---[ end trace 0000000000000000 ]---';
 const TDR_LINE = 'kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000040000000000, rcx 0x4, rdx 0x0, r8 0x0';
 /** TDX_SYS_BUSY, the first status the `seamcall.status` fault injects. */
 const SYS_BUSY = '0x8000020200000000';
-
-function* sleep(ns: number): Prog {
-  yield { op: 'tick', ns, label: 'test' };
-}
 
 /** A loaded KVM and a TD of `pages` 4 KiB pages run on CPU 1 (its first MiB in 4 KiB leaves). */
 function build(kernel: KernelProfileName, pages = 1024): { r: KernelRig; td: Td } {

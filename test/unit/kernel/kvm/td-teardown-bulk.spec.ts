@@ -12,9 +12,7 @@ import type { IntervalMap } from '../../../../src/base/IntervalMap.js';
 import type { Td } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
-import type { TdxModule } from '../../../../src/module/TdxModule.js';
-import type { SeamRegs } from '../../../../src/platform/Seam.js';
-import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
+import { kernelRig, observedState, recordBulkRuns } from '../../../__test-helpers__/kernelMachine.js';
 import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
 
 const SZ_2M = 0x20_0000;
@@ -54,13 +52,7 @@ function destroy(kernel: KernelProfileName, single: boolean, pages: number, faul
   const cachedLeaves = leaves.filter((pa) => p.cachedAnywhere(pa, SZ_2M, td.hkid)).length;
   p.tracer.recordLimit = 1_000_000;
   const t0 = p.tracer.eventCount;
-  let bulkRuns = 0;
-  const orig = p.seamcallRepeat.bind(p);
-  p.seamcallRepeat = (cpu, regs: SeamRegs, n, stride, until): number => {
-    const done = orig(cpu, regs, n, stride, until);
-    bulkRuns += done > 0 ? 1 : 0;
-    return done;
-  };
+  const runs = recordBulkRuns(p);
   if (single) {
     r.sched.onStep(() => undefined);
   }
@@ -78,20 +70,12 @@ function destroy(kernel: KernelProfileName, single: boolean, pages: number, faul
   }
   const k = r.m.kernel;
   const state = {
-    traceHash: p.tracer.hash,
+    ...observedState(r, events),
     traceEvents: p.tracer.eventCount,
-    events,
-    sched: { ...r.sched.stats, now: r.sched.now, fingerprint: r.sched.fingerprint(false) },
-    cpus: p.cpus.map((c) => ({ clockNs: c.clockNs, stepCount: c.stepCount, lastSeamcallNs: c.lastSeamcallNs, inSeam: c.inSeam, cache: c.cache.ranges() })),
-    memory: p.memory.lines.entries(),
-    staleWritebacks: p.staleWritebacks.length,
-    module: (r.m.module as TdxModule).snapshot(),
     pageAlloc: (k.pageAlloc as unknown as { free: IntervalMap<number> }).free.entries(),
-    cacheStateIncoherent: p.cpus.map((c) => k.cache_state_incoherent.get(c.id)),
-    dmesg: r.lines(),
     tds: k.kvm.tds.length,
   };
-  return { ret, bulkRuns, cachedLeaves, perLeaf, state };
+  return { ret, bulkRuns: runs.length, cachedLeaves, perLeaf, state };
 }
 
 describe('KVM teardown: bulk PAGE.WBINVD of huge leaves = one SEAMCALL per page', () => {

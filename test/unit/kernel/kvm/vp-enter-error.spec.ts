@@ -11,16 +11,11 @@ import { describe, expect, it } from 'vitest';
 import type { Td, TdVcpu } from '../../../../src/kernel/kvm/td.js';
 import { tdx_vcpu_run } from '../../../../src/kernel/kvm/td.js';
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
-import type { Prog } from '../../../../src/platform/Exec.js';
-import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
+import { kernelRig, sleep } from '../../../__test-helpers__/kernelMachine.js';
 
 /** TDX_VCPU_ASSOCIATED (TDX module 1.5 error codes: 0x8000070100000000). */
 const VCPU_ASSOCIATED = 0x8000_0701_0000_0000n;
 const LINE = 'kvm_intel: kvm [?]: TD vp_enter_ret 0x8000070100000000';
-
-function* sleep(ns: number): Prog {
-  yield { op: 'tick', ns, label: 'test' };
-}
 
 /** A TD run on CPU 1, then `n` KVM_RUN exits handled on CPU 2 without the vCPU's flush off CPU 1; the dmesg lines they added. */
 function enterElsewhere(kernel: KernelProfileName, n: number): { lines: string[]; td: Td; rets: bigint[] } {

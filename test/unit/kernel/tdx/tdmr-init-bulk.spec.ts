@@ -9,9 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { KernelProfileName } from '../../../../src/kernel/profiles.js';
 import { leafName } from '../../../../src/module/leafNumbers.js';
-import type { TdxModule } from '../../../../src/module/TdxModule.js';
-import type { SeamRegs } from '../../../../src/platform/Seam.js';
-import { kernelRig } from '../../../__test-helpers__/kernelMachine.js';
+import { kernelRig, observedState, recordBulkRuns } from '../../../__test-helpers__/kernelMachine.js';
 
 interface BroughtUp {
   readonly ret: number;
@@ -38,15 +36,7 @@ function bringUp(kernel: KernelProfileName, module: string, single: boolean, lin
   const p = r.m.platform;
   p.tracer.recordLimit = 1_000_000;
   const t0 = p.tracer.eventCount;
-  const runs: number[] = [];
-  const orig = p.seamcallRepeat.bind(p);
-  p.seamcallRepeat = (cpu, regs: SeamRegs, n, stride, until): number => {
-    const done = orig(cpu, regs, n, stride, until);
-    if (done > 0) {
-      runs.push(done);
-    }
-    return done;
-  };
+  const runs = recordBulkRuns(p);
   if (single) {
     r.sched.onStep(() => undefined);
   }
@@ -58,17 +48,7 @@ function bringUp(kernel: KernelProfileName, module: string, single: boolean, lin
   const events = p.tracer.events().slice(0);
   expect(p.tracer.eventCount - t0).toBe(events.length);
   const tdmrInitCalls = events.filter((e) => e.kind === 'seamcall.exit' && leafName(e.leaf) === 'TDH.SYS.TDMR.INIT').length;
-  const state = {
-    traceHash: p.tracer.hash,
-    events,
-    sched: { ...r.sched.stats, now: r.sched.now, fingerprint: r.sched.fingerprint(false) },
-    cpus: p.cpus.map((c) => ({ clockNs: c.clockNs, stepCount: c.stepCount, lastSeamcallNs: c.lastSeamcallNs, inSeam: c.inSeam, cache: c.cache.ranges() })),
-    memory: p.memory.lines.entries(),
-    staleWritebacks: p.staleWritebacks.length,
-    module: (r.m.module as TdxModule).snapshot(),
-    cacheStateIncoherent: p.cpus.map((c) => r.m.kernel.cache_state_incoherent.get(c.id)),
-    dmesg: r.lines(),
-  };
+  const state = observedState(r, events);
   return { ret, runs, tdmrInitCalls, state };
 }
 
