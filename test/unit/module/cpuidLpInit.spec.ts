@@ -5,8 +5,11 @@
  * TDX_INCONSISTENT_CPUID_FIELD with RCX = subleaf:leaf, RDX = VERIFY_SAME EBX:EAX, R8 = EDX:ECX;
  * after the early MSRs and BOOT_NT4, before IA32_TSC_ADJUST, with the package check at leaf 0x1F
  * subleaf 0. In-process.
+ * The table is the release's (1.5.01: 64 entries, 1.5.05: 68), or for a release whose table was not
+ * transcribed the nearest older one.
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_sys_lp_init.c,
  *   include/auto_gen/cpuid_configurations.c cpuid_lookup[]
+ * @see niooss-ledger/tdx-module f99767b (1.5.05) include/auto_gen/cpuid_configurations.c
  */
 import { describe, expect, it } from 'vitest';
 
@@ -14,6 +17,9 @@ import { createModuleMachine, seamcallSync } from '../../../src/machine/moduleMa
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import { seamRegs } from '../../../src/platform/Seam.js';
 import type { SeamRegs } from '../../../src/platform/Seam.js';
+import { CPUID_LOOKUP_1_5_01, CPUID_LOOKUP_1_5_05, cpuidLookup } from '../../../src/module/cpuidLookup.js';
+import { MODULE_PROFILE_NAMES, moduleProfile } from '../../../src/module/profiles.js';
+import type { ModuleProfileName } from '../../../src/module/profiles.js';
 import { parsePlatformSpec } from '../../../src/platform/spec.js';
 import type { PlatformSpec } from '../../../src/platform/spec.js';
 import { presetInput } from '../../../src/platform/presets.js';
@@ -27,8 +33,8 @@ function spec(cpuidOverrides: Override[], msrOverrides: { cpu: number; msr: stri
   }
   return r.spec;
 }
-function mk(s: PlatformSpec, lpPackage?: number[]): ModuleMachine {
-  const m = createModuleMachine(s, lpPackage === undefined ? {} : { sysinfo: { lpPackage } });
+function mk(s: PlatformSpec, lpPackage?: number[], module?: ModuleProfileName): ModuleMachine {
+  const m = createModuleMachine(s, { ...(lpPackage === undefined ? {} : { sysinfo: { lpPackage } }), ...(module === undefined ? {} : { module }) });
   for (const c of m.platform.cpus) {
     c.vmx = true;
   }
@@ -88,5 +94,40 @@ describe('module audit row 25: LP.INIT compares CPUID with SYS.INIT\'s LP', () =
   it('the platform description names a bad override', () => {
     const r = parsePlatformSpec({ ...presetInput('ref'), cpuidOverrides: [{ cpu: 9, leaf: '0x7', reg: 'ebx', xor: '0x1' }] });
     expect(r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['cpuidOverrides[0].cpu: CPU 9 does not exist']);
+  });
+});
+
+describe('the CPUID lookup table per release (1.5.01: 64 entries, 1.5.05: 68)', () => {
+  const leaf1a: Override[] = [{ cpu: 1, leaf: '0x1a', reg: 'eax', xor: '0x1' }];
+
+  it('leaf 0x1A is in 1.5.05\'s table only: a difference there fails LP.INIT on 1.5.05, passes on 1.5.01', () => {
+    expect(lpInit(mk(spec(leaf1a), undefined, '1.5.01'), 1)).toEqual(OK);
+    expect(lpInit(mk(spec(leaf1a), undefined, '1.5.05'), 1)).toEqual([CPUID_FIELD, '0xffffffff0000001a', '0xffffffffffffffff', '0xffffffffffffffff']);
+    // 2.0.08's table (79 entries) was not transcribed: it uses 1.5.05's.
+    expect(lpInit(mk(spec(leaf1a), undefined, '2.0.08'), 1)).toEqual([CPUID_FIELD, '0xffffffff0000001a', '0xffffffffffffffff', '0xffffffffffffffff']);
+    // 1.0 uses 1.5.01's table.
+    expect(lpInit(mk(spec(leaf1a), undefined, '1.0'), 1)).toEqual(OK);
+  });
+
+  it('leaf 0xB subleaves 0-2 are in 1.5.05\'s table without VERIFY_SAME bits: a difference passes on both', () => {
+    for (const module of ['1.5.01', '1.5.05'] as const) {
+      expect(lpInit(mk(spec([{ cpu: 3, leaf: '0xb', subleaf: '0x1', reg: 'edx', xor: '0xffffffff' }]), undefined, module), 3)).toEqual(OK);
+    }
+  });
+
+  it('1.5.05 keeps 1.5.01\'s 64 entries in place and adds four after them; each release names its table and why', () => {
+    expect([CPUID_LOOKUP_1_5_01.length, CPUID_LOOKUP_1_5_05.length]).toEqual([64, 68]);
+    expect(CPUID_LOOKUP_1_5_05.slice(0, 64)).toEqual(CPUID_LOOKUP_1_5_01);
+    expect(CPUID_LOOKUP_1_5_05.slice(64).map(([l, sl]) => `${l.toString(16)}:${sl.toString(16)}`)).toEqual(['b:0', 'b:1', 'b:2', '1a:ffffffff']);
+    const rows = MODULE_PROFILE_NAMES.map((n) => {
+      const p = moduleProfile(n);
+      return [n, p.cpuidTable.value, cpuidLookup(p).length, p.cpuidTable.source.startsWith('not transcribed')];
+    });
+    expect(rows).toEqual([
+      ['1.0', '1.5.01', 64, true],
+      ['1.5.01', '1.5.01', 64, false],
+      ['1.5.05', '1.5.05', 68, false],
+      ...['1.5.06', '1.5.08', '1.5.09', '1.5.13', '1.5.16', '1.5.28', '1.5.34', '2.0.02', '2.0.04', '2.0.05', '2.0.08', '2.0.16', '2.0.18'].map((n) => [n, '1.5.05', 68, true]),
+    ]);
   });
 });
