@@ -3,12 +3,17 @@
  * table index order, the leaf, the subleaf (0xFFFFFFFF: a leaf without subleaves) and the
  * VERIFY_SAME masks [EAX, EBX, ECX, EDX], the bits every LP must report as TDH.SYS.INIT's LP did.
  * The other columns (verify mask and value, fixed bits, configurability) are not used by the
- * model here. Tables transcribed: 1.5.01 and 1.5.05; which one a release uses, and why, is its
- * profile's `cpuidTable`.
+ * model here. Tables transcribed: 1.5.01, 1.5.05, 1.5.06 and 2.0.08; which one a release uses,
+ * and why, is its profile's `cpuidTable`. The tables list valid entries only, in index order
+ * (the loop skips invalid slots), so a list position is not always the source's index; the
+ * comments give the index.
  * @see intel/tdx-module 1.5.01 (72d8cff) include/auto_gen/cpuid_configurations.c cpuid_lookup[]
  *   (MAX_NUM_CPUID_LOOKUP 64, cpuid_configurations_defines.h)
  * @see niooss-ledger/tdx-module f99767b (TDX 1.5.05) include/auto_gen/cpuid_configurations.c
  *   cpuid_lookup[] (MAX_NUM_CPUID_LOOKUP 68); murrowow/tdx-module 27e77d2 has the same file
+ * @see intel/tdx-module 1.5.06 (1e636985) include/auto_gen/cpuid_configurations.c cpuid_lookup[]
+ *   (MAX_NUM_CPUID_LOOKUP 73); tdh_sys_lp_init.c compare_cpuid_configuration() skips entries
+ *   whose valid_entry is false
  */
 
 import type { CpuidTableRelease, ModuleProfile } from './profiles.js';
@@ -97,9 +102,49 @@ export const CPUID_LOOKUP_1_5_05: readonly CpuidLookupEntry[] = [
   [0x1a, 0xffffffff, [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]], // 67
 ];
 
+/**
+ * cpuid_lookup[] of 1.5.06 (73 slots, 69 valid): 1.5.05's entries with leaf 7 subleaf 0's ECX
+ * VERIFY_SAME bit 15 cleared (0xBFC17F6F), slots 68-71 not valid (the loop skips them), and leaf
+ * 0x2 at 72 without VERIFY_SAME bits. Listed in index order without the invalid slots.
+ */
+export const CPUID_LOOKUP_1_5_06: readonly CpuidLookupEntry[] = [
+  ...CPUID_LOOKUP_1_5_05.slice(0, 5),
+  [0x7, 0x0, [0xffffffff, 0xfffffffb, 0xbfc17f6f, 0xffebffff]], // 5
+  ...CPUID_LOOKUP_1_5_05.slice(6),
+  [0x2, 0xffffffff, [0, 0, 0, 0]], // 72
+];
+
+/** Leaf 0x18 subleaf `sl`, without VERIFY_SAME bits (2.0.08). */
+const leaf18 = (sl: number): CpuidLookupEntry => [0x18, sl, [0, 0, 0, 0]];
+
+/**
+ * cpuid_lookup[] of 2.0.08 (79 entries): 1.5.06's 0-67 and 72 with the same VERIFY_SAME bits,
+ * plus leaf 0x18 subleaves 0-8 (68-71, 73-77) and leaf 0x80000002 (78), none with VERIFY_SAME
+ * bits. Its LP.INIT loop also skips leaf 0x6 on Granite Rapids A0 stepping (not modelled: the
+ * platform has no stepping).
+ * @see intel/tdx-module 2.0.08 (1666adc4) include/auto_gen_2_0/cpuid_configurations.c cpuid_lookup[],
+ *   cpuid_configurations_defines.h (MAX_NUM_CPUID_LOOKUP 79), tdh_sys_lp_init.c compare_cpuid_configuration()
+ */
+export const CPUID_LOOKUP_2_0_08: readonly CpuidLookupEntry[] = [
+  ...CPUID_LOOKUP_1_5_06.slice(0, 68),
+  leaf18(0), // 68
+  leaf18(1), // 69
+  leaf18(2), // 70
+  leaf18(3), // 71
+  [0x2, 0xffffffff, [0, 0, 0, 0]], // 72
+  leaf18(4), // 73
+  leaf18(5), // 74
+  leaf18(6), // 75
+  leaf18(7), // 76
+  leaf18(8), // 77
+  [0x80000002, 0xffffffff, [0, 0, 0, 0]], // 78
+];
+
 const TABLES: Readonly<Record<CpuidTableRelease, readonly CpuidLookupEntry[]>> = {
   '1.5.01': CPUID_LOOKUP_1_5_01,
   '1.5.05': CPUID_LOOKUP_1_5_05,
+  '1.5.06': CPUID_LOOKUP_1_5_06,
+  '2.0.08': CPUID_LOOKUP_2_0_08,
 };
 
 /**

@@ -172,7 +172,7 @@ export interface ModuleProfile {
 }
 
 /** Releases whose cpuid_lookup[] was transcribed (cpuidLookup.ts). */
-export type CpuidTableRelease = '1.5.01' | '1.5.05';
+export type CpuidTableRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.08';
 
 const MAPPING = 'intel/tdx-module-binaries mapping_file.json';
 /** Build numbers read from Intel's published binaries (not stated by Intel). */
@@ -212,9 +212,9 @@ const UNBLOCK_RCX_20: Cited<'RCX'> = {
   source: 'not read for this release (no stored source); assumed RCX, the operand of every 2.0 tree read (intel/tdx-module be443240 2.0.02, 1666adc4 2.0.08, e69a4391 2.0.18)',
 };
 /** The cpuid_lookup[] of a release read from its source. */
-const CPUID_READ = (r: CpuidTableRelease, where: string, entries: number): Cited<CpuidTableRelease> => ({
+const CPUID_READ = (r: CpuidTableRelease, where: string, entries: string): Cited<CpuidTableRelease> => ({
   value: r,
-  source: `${where} include/auto_gen/cpuid_configurations.c cpuid_lookup[] (${entries} entries)`,
+  source: `${where} cpuid_configurations.c cpuid_lookup[] (${entries})`,
 });
 /** A release whose cpuid_lookup[] was not transcribed: the nearest older table that was. */
 const CPUID_ASSUMED = (r: CpuidTableRelease, why: string): Cited<CpuidTableRelease> => ({
@@ -294,7 +294,7 @@ const R_1_5_01: ModuleProfile = {
   dynamicPamtLeaves: false,
   sysDisable: false,
   unblockTlbOperand: { value: 'SEPT_TREE', source: 'intel/tdx-module 72d8cff (TDX_1.5.01) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c' },
-  cpuidTable: CPUID_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01)', 64),
+  cpuidTable: CPUID_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01) include/auto_gen/', '64 entries'),
   differences: ['no MAX_VCPUS_PER_TD global metadata field (Linux 6.16 and later read it at init and fail)', 'TDH.VP.INIT accepts version 0 only'],
 };
 
@@ -317,7 +317,7 @@ function r15(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     fieldsSource: 'not read for this release (no stored source); assumed as 1.5.06 (intel/tdx-module 1e636985, 67 entries)',
     maxVcpusPerTd: 576,
     unblockTlbOperand: UNBLOCK_RCX_15,
-    cpuidTable: CPUID_ASSUMED('1.5.05', 'no stored source'),
+    cpuidTable: CPUID_ASSUMED('1.5.06', 'no stored source'),
     differences: [],
     ...extra,
   };
@@ -352,7 +352,7 @@ const R_1_5_05 = r15(5, {
   tdxFeatures0Source:
     'intel/tdx-module e98d9639 metadata_sys.c (topology_enum added) and the released binary (or rax,0x1F0EBF, bit 8 set at run time); mapping_file.json says 0x61F0FBF, whose bits 25 and 26 this release does not define',
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module e98d9639, niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (one source tree, TDX_MODULE_UPDATE_VER 5 in proj_defs.mk)'),
-  cpuidTable: CPUID_READ('1.5.05', 'niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (the 1.5.05 tree of intel/tdx-module e98d9639)', 68),
+  cpuidTable: CPUID_READ('1.5.05', 'niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (the 1.5.05 tree of intel/tdx-module e98d9639) include/auto_gen/', '68 entries'),
   differences: [
     'MAX_VCPUS_PER_TD global metadata field (576)',
     'TDH.VP.INIT version 1',
@@ -370,8 +370,11 @@ const R_1_5_06 = r15(6, {
   fieldsSource: 'intel/tdx-module 1e636985 include/auto_gen/global_sys_fields_lookup.h (67 entries: + MIN_VIRT_MAXPA)',
   tdxFeatures0: 0x2e1f0fbfn,
   tdxFeatures0Source: `${MAPPING} (the 1e636985 source agrees)`,
-  cpuidTable: CPUID_ASSUMED('1.5.05', 'intel/tdx-module 1e636985 cpuid_configurations_defines.h: MAX_NUM_CPUID_LOOKUP 73, so the table differs'),
-  differences: ['MIN_VIRT_MAXPA global metadata field'],
+  cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module 1e636985 include/auto_gen/', '73 slots, 69 valid'),
+  differences: [
+    'MIN_VIRT_MAXPA global metadata field',
+    'TDH.SYS.LP.INIT\'s CPUID lookup table: 73 slots (69 valid); leaf 0x7 subleaf 0 ECX bit 15 no longer compared; leaf 0x2 added (not compared)',
+  ],
 });
 const R_1_5_08 = r15(8, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.08') }, buildNum: { value: 784, source: FROM_BINARY('1.5.08') }, buildDate: { value: 20240725, source: FROM_BINARY('1.5.08') }, tdxFeatures0: 0x22e1f0fbfn, tdxFeatures0Source: MAPPING });
 const R_1_5_09 = r15(9, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.09') }, buildNum: { value: 813, source: FROM_BINARY('1.5.09') }, buildDate: { value: 20240912, source: FROM_BINARY('1.5.09') }, tdxFeatures0: 0x26f1f0fbfn, tdxFeatures0Source: MAPPING });
@@ -408,7 +411,7 @@ const R_1_5_34 = r15(34, {
   dynamicPamtLeaves: true,
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 9fd3c8b1'),
-  cpuidTable: CPUID_ASSUMED('1.5.05', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/cpuid_configurations_defines.h: MAX_NUM_CPUID_LOOKUP 79, so the table differs'),
+  cpuidTable: CPUID_ASSUMED('1.5.06', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/cpuid_configurations_defines.h gives MAX_NUM_CPUID_LOOKUP 79 and MAX_NUM_ORDERED_CPUID_LOOKUP 97; the table was not read'),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59) in the dispatcher; TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT',
     'version > 0 also for TDH.SYS.INIT, TDH.SYS.CONFIG, TDH.SYS.UPDATE and four export/import leaves (not modelled)',
@@ -460,7 +463,7 @@ const R_2_0_08 = r20(8, {
   dynamicPamtLeaves: true,
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 1666adc4'),
-  cpuidTable: CPUID_ASSUMED('1.5.05', 'intel/tdx-module 1666adc4 include/auto_gen_2_0/cpuid_configurations_defines.h: MAX_NUM_CPUID_LOOKUP 79, so the table differs'),
+  cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 1666adc4 include/auto_gen_2_0/', '79 entries'),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59); TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT; TDH.MEM.PAGE.DEMOTE takes the new 4 KiB PAMT page pair in R12/R13 and PROMOTE returns it there',
     'version > 0 also for TDH.SYS.INIT and TDH.MEM.SHARED.SEPT.WR (not modelled)',
@@ -473,6 +476,7 @@ const R_2_0_16 = r20(16, {
   minSeamldr: [],
   extraFields: R_2_0_08.extraFields,
   fieldsSource: 'not read for this release; assumed as 2.0.08',
+  cpuidTable: CPUID_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
   tdxFeatures0: R_2_0_08.tdxFeatures0,
   tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
   tdxFeatures0Known: false,
@@ -486,6 +490,7 @@ const R_2_0_18 = r20(18, {
   extraFields: [...R_2_0_08.extraFields, 'NUM_MEM_SCAN_CONTROL_PAGES', 'MAX_MEM_SCAN_RANGES', 'NUM_MEM_SCAN_CONTEXTS'],
   fieldsSource: 'intel/tdx-module e69a4391 (75 field-id defines: 2.0.08 plus three MEM_SCAN fields)',
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module e69a4391'),
+  cpuidTable: CPUID_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
   tdxFeatures0: R_2_0_08.tdxFeatures0,
   tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
   tdxFeatures0Known: false,
