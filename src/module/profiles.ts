@@ -171,6 +171,15 @@ export interface ModuleProfile {
   readonly differences: readonly string[];
 }
 
+/**
+ * True if a per-release fact is assumed rather than read: its source then starts with "not" ("not
+ * read for this release …", "not transcribed …"), as every assumed `unblockTlbOperand` and
+ * `cpuidTable` source does.
+ */
+export function isAssumed(c: Cited<unknown>): boolean {
+  return c.source.startsWith('not ');
+}
+
 /** Releases whose cpuid_lookup[] was transcribed (cpuidLookup.ts). */
 export type CpuidTableRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.08';
 
@@ -214,7 +223,7 @@ const UNBLOCK_RCX_20: Cited<'RCX'> = {
 /** The cpuid_lookup[] of a release read from its source. */
 const CPUID_READ = (r: CpuidTableRelease, where: string, entries: string): Cited<CpuidTableRelease> => ({
   value: r,
-  source: `${where} cpuid_configurations.c cpuid_lookup[] (${entries})`,
+  source: `${where}cpuid_configurations.c cpuid_lookup[] (${entries})`,
 });
 /** A release whose cpuid_lookup[] was not transcribed: the nearest older table that was. */
 const CPUID_ASSUMED = (r: CpuidTableRelease, why: string): Cited<CpuidTableRelease> => ({
