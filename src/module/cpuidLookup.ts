@@ -13,7 +13,7 @@
  *   cpuid_lookup[] (MAX_NUM_CPUID_LOOKUP 68); murrowow/tdx-module 27e77d2 has the same file
  * @see intel/tdx-module 1.5.06 (1e636985) include/auto_gen/cpuid_configurations.c cpuid_lookup[]
  *   (MAX_NUM_CPUID_LOOKUP 73); tdh_sys_lp_init.c compare_cpuid_configuration() skips entries
- *   whose valid_entry is false
+ *   whose valid_entry is false. 2.0.02 (be443240) has the same leaves, subleaves and VERIFY_SAME bits
  */
 
 import type { CpuidTableRelease, ModuleProfile } from './profiles.js';
@@ -124,6 +124,8 @@ const leaf18 = (sl: number): CpuidLookupEntry => [0x18, sl, [0, 0, 0, 0]];
  * platform has no stepping).
  * @see intel/tdx-module 2.0.08 (1666adc4) include/auto_gen_2_0/cpuid_configurations.c cpuid_lookup[],
  *   cpuid_configurations_defines.h (MAX_NUM_CPUID_LOOKUP 79), tdh_sys_lp_init.c compare_cpuid_configuration()
+ * @see intel/tdx-module 2.0.04 (92f6945d) include/auto_gen/cpuid_configurations.c: the same leaves,
+ *   subleaves and VERIFY_SAME bits
  */
 export const CPUID_LOOKUP_2_0_08: readonly CpuidLookupEntry[] = [
   ...CPUID_LOOKUP_1_5_06.slice(0, 68),

@@ -225,10 +225,13 @@ const CPUID_READ = (r: CpuidTableRelease, where: string, entries: string): Cited
   value: r,
   source: `${where}cpuid_configurations.c cpuid_lookup[] (${entries})`,
 });
-/** A release whose cpuid_lookup[] was not transcribed: the nearest older table that was. */
-const CPUID_ASSUMED = (r: CpuidTableRelease, why: string): Cited<CpuidTableRelease> => ({
+/**
+ * A release whose cpuid_lookup[] was not transcribed: the table of the nearest older release whose
+ * table was read (`from`), which has the entries of the transcribed table `r`.
+ */
+const CPUID_ASSUMED = (r: CpuidTableRelease, why: string, from: string = r): Cited<CpuidTableRelease> => ({
   value: r,
-  source: `not transcribed for this release (${why}); assumed as ${r}'s table, the nearest older one read`,
+  source: `not transcribed for this release (${why}); assumed as ${from}'s table, the nearest older one read${from === r ? '' : ` (the entries of ${r}'s)`}`,
 });
 
 /**
@@ -436,6 +439,7 @@ const R_2_0_02 = r20(2, {
   tdxFeatures0Source: MAPPING,
   dynamicPamtLeaves: false,
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module be443240'),
+  cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module be443240 include/auto_gen/', "73 slots, 69 valid: leaf, subleaf and VERIFY_SAME as 1.5.06's"),
   differences: ['the first 2.0 release (TDX Connect interfaces are pre-production)'],
 });
 const R_2_0_04 = r20(4, {
@@ -449,7 +453,11 @@ const R_2_0_04 = r20(4, {
   // TDH_PHYMEM_PAMT_ADD/REMOVE case (intel/tdx-module 92f6945d tdx_vmm_dispatcher.c: TDH_VP_WR is
   // followed by TDH_SERVTD_BIND): the leaves stay unknown here, as in the source.
   dynamicPamtLeaves: false,
-  differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)'],
+  cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 92f6945d include/auto_gen/', "79 entries: leaf, subleaf and VERIFY_SAME as 2.0.08's"),
+  differences: [
+    'TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)',
+    'TDH.SYS.LP.INIT\'s CPUID lookup table: 79 entries (leaf 0x18 subleaves 0-8 and leaf 0x80000002 added, not compared)',
+  ],
 });
 const R_2_0_05 = r20(5, {
   numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.05') },
@@ -459,6 +467,7 @@ const R_2_0_05 = r20(5, {
   tdxFeatures0: 0x226f3f0fbfn,
   tdxFeatures0Source: `${MAPPING} (identical to 1.5.16's and without bits 31 and 36, which 2.0.04 and 2.0.08 have; not verifiable from the binary)`,
   dynamicPamtLeaves: undefined,
+  cpuidTable: CPUID_ASSUMED('2.0.08', 'no stored source', '2.0.04'),
 });
 const R_2_0_08 = r20(8, {
   numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.08') },
