@@ -408,6 +408,7 @@ const R_1_5_28 = r15(28, {
   tdxFeatures0Source: UNKNOWN_FEATURES('1.5.16'),
   tdxFeatures0Known: false,
   dynamicPamtLeaves: undefined,
+  cpuidTable: CPUID_ASSUMED('1.5.06', 'its cpuid_configurations.c was not read'),
   differences: ['Dynamic PAMT metadata fields (PAMT_PAGE_BITMAP_ENTRY_BITS, MIN_DYNAMIC_PAMT_NUM_HKID_BITS); built with DYNAMIC_PAMT_SUPPORT', 'MAX_EVENT_FILTERS global metadata field'],
 });
 const R_1_5_34 = r15(34, {
