@@ -152,11 +152,36 @@ export interface ModuleProfile {
   /** TDH.SYS.DISABLE is implemented (the `+sys-disable` variants only). */
   readonly sysDisable: boolean;
   /**
+   * The operand id TDH.MEM.RANGE.UNBLOCK puts into TDX_TLB_TRACKING_NOT_DONE: SEPT_TREE (146) up
+   * to 1.5.01, RCX from 1.5.05 on. PAGE.REMOVE, SEPT.REMOVE, PROMOTE and DEMOTE report RCX in every
+   * release read (1.0, 1.5.01, 1.5.05). The source says which commit was read, or which releases
+   * the assumed value lies between.
+   */
+  readonly unblockTlbOperand: Cited<'SEPT_TREE' | 'RCX'>;
+  /**
+   * The cpuid_lookup[] table TDH.SYS.INIT latches and TDH.SYS.LP.INIT compares (cpuidLookup.ts):
+   * a release whose table was read, and the source, or the assumption for a release whose table
+   * was not read (it then uses the nearest older table that was).
+   */
+  readonly cpuidTable: Cited<CpuidTableRelease>;
+  /**
    * Behaviour that differs from the previous release, one line each (docs, compat). TDX_FEATURES0
    * differences are computed from the values (`features0Diff`).
    */
   readonly differences: readonly string[];
 }
+
+/**
+ * True if a per-release fact is assumed rather than read: its source then starts with "not" ("not
+ * read for this release …", "not transcribed …"), as every assumed `unblockTlbOperand` and
+ * `cpuidTable` source does.
+ */
+export function isAssumed(c: Cited<unknown>): boolean {
+  return c.source.startsWith('not ');
+}
+
+/** Releases whose cpuid_lookup[] was transcribed (cpuidLookup.ts). */
+export type CpuidTableRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.08';
 
 const MAPPING = 'intel/tdx-module-binaries mapping_file.json';
 /** Build numbers read from Intel's published binaries (not stated by Intel). */
@@ -182,6 +207,32 @@ const SIGSTRUCT_HANDOFF = (r: string): string =>
  *   TDX_MIN_HANDOFF_SIZE); the same code at e98d9639 (1.5.05) and 1e636985 (1.5.06)
  */
 const HANDOFF_SIZE_HELPERS = 53386;
+
+/** tdh_mem_range_unblock.c read at a commit: the TLB_TRACKING_NOT_DONE operand is RCX. */
+const UNBLOCK_RCX = (where: string): Cited<'RCX'> => ({ value: 'RCX', source: `${where} src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c` });
+/** A 1.5 release whose UNBLOCK was not read: the releases read on either side both report RCX. */
+const UNBLOCK_RCX_15: Cited<'RCX'> = {
+  value: 'RCX',
+  source: 'not read for this release (no stored source); assumed RCX, the operand of 1.5.05 (intel/tdx-module e98d9639) and 1.5.34 (9fd3c8b1), the 1.5 trees read on either side',
+};
+/** A 2.0 release whose UNBLOCK was not read. */
+const UNBLOCK_RCX_20: Cited<'RCX'> = {
+  value: 'RCX',
+  source: 'not read for this release (no stored source); assumed RCX, the operand of every 2.0 tree read (intel/tdx-module be443240 2.0.02, 1666adc4 2.0.08, e69a4391 2.0.18)',
+};
+/** The cpuid_lookup[] of a release read from its source. */
+const CPUID_READ = (r: CpuidTableRelease, where: string, entries: string): Cited<CpuidTableRelease> => ({
+  value: r,
+  source: `${where}cpuid_configurations.c cpuid_lookup[] (${entries})`,
+});
+/**
+ * A release whose cpuid_lookup[] was not transcribed: the table of the nearest older release whose
+ * table was read (`from`), which has the entries of the transcribed table `r`.
+ */
+const CPUID_ASSUMED = (r: CpuidTableRelease, why: string, from: string = r): Cited<CpuidTableRelease> => ({
+  value: r,
+  source: `not transcribed for this release (${why}); assumed as ${from}'s table, the nearest older one read${from === r ? '' : ` (the entries of ${r}'s)`}`,
+});
 
 /**
  * Leaf numbers of the 1.5 tree's seamcall_leaf_opcode_t: 0-45, SERVTD.BIND/PREBIND, SYS.SHUTDOWN,
@@ -254,6 +305,8 @@ const R_1_5_01: ModuleProfile = {
   maxVcpusPerTd: 0,
   dynamicPamtLeaves: false,
   sysDisable: false,
+  unblockTlbOperand: { value: 'SEPT_TREE', source: 'intel/tdx-module 72d8cff (TDX_1.5.01) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c' },
+  cpuidTable: CPUID_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01) include/auto_gen/', '64 entries'),
   differences: ['no MAX_VCPUS_PER_TD global metadata field (Linux 6.16 and later read it at init and fail)', 'TDH.VP.INIT accepts version 0 only'],
 };
 
@@ -275,6 +328,8 @@ function r15(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     extraFields: ['MAX_VCPUS_PER_TD', 'MIN_VIRT_MAXPA'],
     fieldsSource: 'not read for this release (no stored source); assumed as 1.5.06 (intel/tdx-module 1e636985, 67 entries)',
     maxVcpusPerTd: 576,
+    unblockTlbOperand: UNBLOCK_RCX_15,
+    cpuidTable: CPUID_ASSUMED('1.5.06', 'no stored source'),
     differences: [],
     ...extra,
   };
@@ -291,6 +346,7 @@ function r20(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     minor: 0,
     minSeamldr: ['2.0.00'],
     fieldsSource: 'not read for this release (no stored source); assumed as 1.5.06 (intel/tdx-module 1e636985, 67 entries)',
+    unblockTlbOperand: UNBLOCK_RCX_20,
     differences: [],
     ...extra,
   };
@@ -307,7 +363,15 @@ const R_1_5_05 = r15(5, {
   tdxFeatures0: 0x1f0fbfn,
   tdxFeatures0Source:
     'intel/tdx-module e98d9639 metadata_sys.c (topology_enum added) and the released binary (or rax,0x1F0EBF, bit 8 set at run time); mapping_file.json says 0x61F0FBF, whose bits 25 and 26 this release does not define',
-  differences: ['MAX_VCPUS_PER_TD global metadata field (576)', 'TDH.VP.INIT version 1', 'TDX_FEATURES0.TOPOLOGY_ENUM (bit 20), which KVM 6.16 and later require'],
+  unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module e98d9639, niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (one source tree, TDX_MODULE_UPDATE_VER 5 in proj_defs.mk)'),
+  cpuidTable: CPUID_READ('1.5.05', 'niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (the 1.5.05 tree of intel/tdx-module e98d9639) include/auto_gen/', '68 entries'),
+  differences: [
+    'MAX_VCPUS_PER_TD global metadata field (576)',
+    'TDH.VP.INIT version 1',
+    'TDX_FEATURES0.TOPOLOGY_ENUM (bit 20), which KVM 6.16 and later require',
+    'TDH.MEM.RANGE.UNBLOCK reports TDX_TLB_TRACKING_NOT_DONE with operand RCX (1.5.01: SEPT_TREE)',
+    'TDH.SYS.LP.INIT compares 68 CPUID lookup entries (1.5.01: 64; new: leaf 0xB subleaves 0-2, leaf 0x1A)',
+  ],
 });
 const R_1_5_06 = r15(6, {
   buildNum: { value: 744, source: buildMd('1e636985', '1.5.06') },
@@ -318,7 +382,11 @@ const R_1_5_06 = r15(6, {
   fieldsSource: 'intel/tdx-module 1e636985 include/auto_gen/global_sys_fields_lookup.h (67 entries: + MIN_VIRT_MAXPA)',
   tdxFeatures0: 0x2e1f0fbfn,
   tdxFeatures0Source: `${MAPPING} (the 1e636985 source agrees)`,
-  differences: ['MIN_VIRT_MAXPA global metadata field'],
+  cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module 1e636985 include/auto_gen/', '73 slots, 69 valid'),
+  differences: [
+    'MIN_VIRT_MAXPA global metadata field',
+    'TDH.SYS.LP.INIT\'s CPUID lookup table: 73 slots (69 valid); leaf 0x7 subleaf 0 ECX bit 15 no longer compared; leaf 0x2 added (not compared)',
+  ],
 });
 const R_1_5_08 = r15(8, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.08') }, buildNum: { value: 784, source: FROM_BINARY('1.5.08') }, buildDate: { value: 20240725, source: FROM_BINARY('1.5.08') }, tdxFeatures0: 0x22e1f0fbfn, tdxFeatures0Source: MAPPING });
 const R_1_5_09 = r15(9, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.09') }, buildNum: { value: 813, source: FROM_BINARY('1.5.09') }, buildDate: { value: 20240912, source: FROM_BINARY('1.5.09') }, tdxFeatures0: 0x26f1f0fbfn, tdxFeatures0Source: MAPPING });
@@ -340,6 +408,7 @@ const R_1_5_28 = r15(28, {
   tdxFeatures0Source: UNKNOWN_FEATURES('1.5.16'),
   tdxFeatures0Known: false,
   dynamicPamtLeaves: undefined,
+  cpuidTable: CPUID_ASSUMED('1.5.06', 'its cpuid_configurations.c was not read'),
   differences: ['Dynamic PAMT metadata fields (PAMT_PAGE_BITMAP_ENTRY_BITS, MIN_DYNAMIC_PAMT_NUM_HKID_BITS); built with DYNAMIC_PAMT_SUPPORT', 'MAX_EVENT_FILTERS global metadata field'],
 });
 const R_1_5_34 = r15(34, {
@@ -354,6 +423,8 @@ const R_1_5_34 = r15(34, {
   tdxFeatures0Known: false,
   dynamicPamtLeaves: true,
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
+  unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 9fd3c8b1'),
+  cpuidTable: CPUID_ASSUMED('1.5.06', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/cpuid_configurations_defines.h gives MAX_NUM_CPUID_LOOKUP 79 and MAX_NUM_ORDERED_CPUID_LOOKUP 97; the table was not read'),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59) in the dispatcher; TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT',
     'version > 0 also for TDH.SYS.INIT, TDH.SYS.CONFIG, TDH.SYS.UPDATE and four export/import leaves (not modelled)',
@@ -368,6 +439,8 @@ const R_2_0_02 = r20(2, {
   tdxFeatures0: 0x22e1f0fbfn,
   tdxFeatures0Source: MAPPING,
   dynamicPamtLeaves: false,
+  unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module be443240'),
+  cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module be443240 include/auto_gen/', "73 slots, 69 valid: leaf, subleaf and VERIFY_SAME as 1.5.06's"),
   differences: ['the first 2.0 release (TDX Connect interfaces are pre-production)'],
 });
 const R_2_0_04 = r20(4, {
@@ -381,7 +454,11 @@ const R_2_0_04 = r20(4, {
   // TDH_PHYMEM_PAMT_ADD/REMOVE case (intel/tdx-module 92f6945d tdx_vmm_dispatcher.c: TDH_VP_WR is
   // followed by TDH_SERVTD_BIND): the leaves stay unknown here, as in the source.
   dynamicPamtLeaves: false,
-  differences: ['TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)'],
+  cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 92f6945d include/auto_gen/', "79 entries: leaf, subleaf and VERIFY_SAME as 2.0.08's"),
+  differences: [
+    'TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)',
+    'TDH.SYS.LP.INIT\'s CPUID lookup table: 79 entries (leaf 0x18 subleaves 0-8 and leaf 0x80000002 added, not compared)',
+  ],
 });
 const R_2_0_05 = r20(5, {
   numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.05') },
@@ -391,6 +468,7 @@ const R_2_0_05 = r20(5, {
   tdxFeatures0: 0x226f3f0fbfn,
   tdxFeatures0Source: `${MAPPING} (identical to 1.5.16's and without bits 31 and 36, which 2.0.04 and 2.0.08 have; not verifiable from the binary)`,
   dynamicPamtLeaves: undefined,
+  cpuidTable: CPUID_ASSUMED('2.0.08', 'no stored source', '2.0.04'),
 });
 const R_2_0_08 = r20(8, {
   numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.08') },
@@ -403,6 +481,8 @@ const R_2_0_08 = r20(8, {
   tdxFeatures0Source: MAPPING,
   dynamicPamtLeaves: true,
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
+  unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 1666adc4'),
+  cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 1666adc4 include/auto_gen_2_0/', '79 entries'),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59); TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT; TDH.MEM.PAGE.DEMOTE takes the new 4 KiB PAMT page pair in R12/R13 and PROMOTE returns it there',
     'version > 0 also for TDH.SYS.INIT and TDH.MEM.SHARED.SEPT.WR (not modelled)',
@@ -415,6 +495,7 @@ const R_2_0_16 = r20(16, {
   minSeamldr: [],
   extraFields: R_2_0_08.extraFields,
   fieldsSource: 'not read for this release; assumed as 2.0.08',
+  cpuidTable: CPUID_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
   tdxFeatures0: R_2_0_08.tdxFeatures0,
   tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
   tdxFeatures0Known: false,
@@ -427,6 +508,8 @@ const R_2_0_18 = r20(18, {
   minSeamldr: [],
   extraFields: [...R_2_0_08.extraFields, 'NUM_MEM_SCAN_CONTROL_PAGES', 'MAX_MEM_SCAN_RANGES', 'NUM_MEM_SCAN_CONTEXTS'],
   fieldsSource: 'intel/tdx-module e69a4391 (75 field-id defines: 2.0.08 plus three MEM_SCAN fields)',
+  unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module e69a4391'),
+  cpuidTable: CPUID_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
   tdxFeatures0: R_2_0_08.tdxFeatures0,
   tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
   tdxFeatures0Known: false,
@@ -462,6 +545,11 @@ const R_1_0: ModuleProfile = {
   fieldsSource: 'none: TDX 1.0 has no TDH.SYS.RD (intel/tdx-module 82d9eb6b dispatcher)',
   tdxFeatures0: 0n,
   tdxFeatures0Source: 'none: TDX 1.0 has no TDH.SYS.RD',
+  unblockTlbOperand: {
+    value: 'SEPT_TREE',
+    source: 'niooss-ledger/tdx-module 9359de5 (TDX_1.0_V1.00) and fd485aa (V1.0.3) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c: OPERAND_ID_SEPT, 146 (auto_gen/tdx_error_codes_defs.h) as SEPT_TREE in 1.5',
+  },
+  cpuidTable: { value: '1.5.01', source: 'not transcribed for TDX 1.0; the model uses 1.5.01\'s table' },
   differences: ['no TDH.SYS.RD/RDALL: kernels from 6.8 on fail at their first metadata read', 'TDH.SYS.LP.SHUTDOWN shuts the module down'],
 };
 

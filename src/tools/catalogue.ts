@@ -3,7 +3,7 @@
  * library users: every fact with its source, unknowns marked.
  */
 import { KERNEL_PROFILE_ALIASES, KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
-import { MODULE_PROFILE_ALIASES, MODULE_PROFILE_NAMES, moduleProfile, releaseString, SYS_DISABLE_SUFFIX, TDX_FEATURES0_BITS, hasFeature } from '../module/profiles.js';
+import { MODULE_PROFILE_ALIASES, MODULE_PROFILE_NAMES, moduleProfile, releaseString, SYS_DISABLE_SUFFIX, TDX_FEATURES0_BITS, hasFeature, isAssumed } from '../module/profiles.js';
 
 /** One kernel of the catalogue. */
 export interface KernelEntry {
@@ -36,6 +36,10 @@ export interface ModuleEntry {
   readonly noRbpMod: boolean;
   readonly dynamicPamt: boolean;
   readonly differences: readonly string[];
+  /** TDH.MEM.RANGE.UNBLOCK's TLB_TRACKING_NOT_DONE operand id (SEPT_TREE or RCX), its source, and whether it is assumed. */
+  readonly unblockTlbOperand: { readonly value: string; readonly source: string; readonly assumed: boolean };
+  /** The release whose CPUID lookup table TDH.SYS.LP.INIT compares with, its source, and whether it is assumed. */
+  readonly cpuidTable: { readonly value: string; readonly source: string; readonly assumed: boolean };
 }
 
 /** The kernel catalogue, with the old names. */
@@ -78,6 +82,8 @@ export function moduleCatalogue(): { modules: ModuleEntry[]; aliases: { name: st
       noRbpMod: hasFeature(p, TDX_FEATURES0_BITS.NO_RBP_MOD),
       dynamicPamt: hasFeature(p, TDX_FEATURES0_BITS.DYNAMIC_PAMT),
       differences: p.differences,
+      unblockTlbOperand: { ...p.unblockTlbOperand, assumed: isAssumed(p.unblockTlbOperand) },
+      cpuidTable: { ...p.cpuidTable, assumed: isAssumed(p.cpuidTable) },
     };
   });
   const aliases = Object.entries(MODULE_PROFILE_ALIASES).map(([name, a]) => ({ name, to: a.to, notice: a.notice }));

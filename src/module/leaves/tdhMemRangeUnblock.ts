@@ -5,9 +5,12 @@
  * Check order: RCX/RDX zeroed → TDR (RDX, shared) → build state → op_state lock (shared) →
  * op_state row 39 → GPA/level → private GPA → SEPT tree lock exclusive → walk to the level
  * (EPT_WALK_FAILED|RCX) → state NL_BLOCKED, BLOCKED or PENDING_BLOCKED (else
- * EPT_ENTRY_STATE_INCORRECT|RCX) → TLB tracked (else TDX_TLB_TRACKING_NOT_DONE with operand
- * SEPT_TREE, not RCX as in PAGE.REMOVE).
+ * EPT_ENTRY_STATE_INCORRECT|RCX) → TLB tracked (else TDX_TLB_TRACKING_NOT_DONE with the
+ * release's operand, `ModuleProfile.unblockTlbOperand`: SEPT_TREE in 1.0 and 1.5.01, RCX, as
+ * PAGE.REMOVE reports it, from 1.5.05 on).
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c
+ * @see intel/tdx-module 1.5.05 (e98d9639) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c
+ *   (niooss-ledger/tdx-module f99767b, murrowow/tdx-module 27e77d2: the same tree)
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';
@@ -37,7 +40,7 @@ export function* tdhMemRangeUnblock(ctx: LeafCtx): Prog<U64> {
     return withOperand(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID.RCX);
   }
   if (opStateTracksTlb(td.opState) && !tlbTracked(td, td.bepoch.get(e.pa) ?? td.tdEpoch)) {
-    return withOperand(TDX_TLB_TRACKING_NOT_DONE, OPERAND_ID.SEPT_TREE);
+    return withOperand(TDX_TLB_TRACKING_NOT_DONE, OPERAND_ID[ctx.profile.unblockTlbOperand.value]);
   }
   yield YIELD;
   const state = e.state === SEPT_STATE.PENDING_BLOCKED ? SEPT_STATE.PENDING : SEPT_STATE.MAPPED;

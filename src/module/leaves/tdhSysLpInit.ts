@@ -28,15 +28,17 @@ import {
  * MSRs compared before the CPUID comparison, and after TSC_ADJUST, in the module's order.
  * check_msrs() compares IA32_CORE_CAPABILITIES (0xCF) first, then 0x10A, 0xBC, 0xBD (module
  * audit row 25). compare_cpuid_configuration() follows: IA32_MISC_ENABLE's BOOT_NT4 bit
- * (TDX_LIMIT_CPUID_MAXVAL_SET), then every CPUID lookup entry (cpuidLookup.ts) in index order,
+ * (TDX_LIMIT_CPUID_MAXVAL_SET), then every valid entry of the release's CPUID lookup table
+ * (cpuidLookup.ts; `ModuleProfile.cpuidTable` says which) in index order,
  * VERIFY_SAME bits against SYS.INIT's LP (TDX_INCONSISTENT_CPUID_FIELD, RCX = subleaf:leaf,
  * RDX = VERIFY_SAME EBX:EAX, R8 = EDX:ECX), the package check at leaf 0x1F subleaf 0, then
  * IA32_TSC_ADJUST. The platform has no CPUID values, only per-CPU differences
  * (`cpuidOverrides`); the real loop skips leaves above CPUID(0).EAX / CPUID(0x80000000).EAX,
  * which the model cannot know, so it compares every entry. TSX_CTRL's CPUID_CLEAR handling is
- * not modelled.
+ * not modelled, nor 2.0.08's skip of leaf 0x6 on Granite Rapids A0 stepping.
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_sys_lp_init.c check_msrs(),
- *   compare_cpuid_configuration()
+ *   compare_cpuid_configuration(); the same comparison at 1.5.05 (niooss-ledger/tdx-module f99767b),
+ *   1.5.06 (1e636985) and 2.0.08 (1666adc4, which adds the leaf 0x6 skip)
  */
 const EARLY_MSRS = [0xcf, 0x10a, 0xbc, 0xbd] as const;
 /** No CPUID difference. */
