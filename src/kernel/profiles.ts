@@ -507,12 +507,15 @@ const LINUX_7_1: KernelProfile = {
   printVersion: true,
   strings: V7_1_STRINGS,
   /**
-   * KVM's TDX_BUG_ON() lines, merged for 6.19 (kvm-x86-tdx-6.19); that 7.1 and 7.2 still print
-   * them unchanged is assumed, not checked.
+   * KVM's TDX_BUG_ON() lines, merged for 6.19 (kvm-x86-tdx-6.19), as 7.1.3 prints them.
+   * @see linux arch/x86/kvm/vmx/tdx.c __TDX_BUG_ON(), TDX_BUG_ON_1/2/3() v7.1.3
    */
   kvmTdxErrors: 'tdx_bug_on',
-  // No 7.x tdx.c was read (line numbers), nor 7.x's __warn() (the WARNING line's format).
-  kvmWarnSplat: undefined,
+  /**
+   * Splats at 7.1.3's tdx.c and tdp_mmu.c lines, in 7.1.3's WARNING line format.
+   * @see linux arch/x86/kvm/vmx/tdx.c v7.1.3; kernel/panic.c __warn() v7.1.3
+   */
+  kvmWarnSplat: '7.1.3',
 };
 
 /**
@@ -529,6 +532,9 @@ const LINUX_7_2: KernelProfile = {
   source: 'torvalds/linux merge b0820861748f (x86_tdx_for_7.2-rc1): "Fuller TDX kexec support" v3 (b7d2173946ef, 5b25f249be32, 597bdf6e068e)',
   linuxVersion: '7.2.0',
   kexec: { ...LINUX_7_1.kexec, earlyFlushBy: 'tdx_shutdown', sysDisable: true, refuseOnErratum: false },
+  // No 7.2 KVM tdx.c was reachable: its line numbers are unknown, so no splat is printed (the
+  // TDX_BUG_ON() lines themselves are taken as in 7.1.3, unchecked for 7.2).
+  kvmWarnSplat: undefined,
 };
 
 const TDX_HOST_V8: KernelProfile = {
