@@ -326,6 +326,11 @@ function parseTdxMessage(m: string): ParseResult {
   if (/^Disable ACPI S3\./.test(m)) {
     return { kind: 'acpi-s3' };
   }
+  // 7.1+: the arch code's CPU-offline refusal (KVM printed it before, under kvm_intel).
+  // @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_offline_cpu() v7.1.3
+  if (/^TDX requires all packages to have an online CPU/.test(m)) {
+    return { kind: 'kvm', what: 'offline-package' };
+  }
   if (/^initialization failed: TDX is disabled\.?$/.test(m)) {
     return { kind: 'tdx-disabled' };
   }
