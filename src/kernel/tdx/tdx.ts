@@ -868,8 +868,11 @@ export const tdxArchOnlineState: CpuhpState = {
  * CPU into VMX operation and TDX (the hotplug state), then initialize the module; on failure
  * remove the state again (VMXOFF everywhere). On success the syscore callbacks are registered
  * (tdx_shutdown at kexec and reboot).
+ * 7.1.3 also refuses a boot CPU without XSAVE, MOVDIR64B or self-snoop (`XSAVE is required for
+ * TDX`, `MOVDIR64B is required for TDX` -EINVAL, `Self-snoop is required for TDX` -ENODEV);
+ * the modelled CPUs have all three, so those checks are not modelled.
  * @returns 0, -ENODEV without the TDX host platform, or the init error
- * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable() (165e77353831, v7.1)
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable() (165e77353831) v7.1.3
  */
 export function* tdx_enable_at_boot(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   const s = k.profile.strings;
@@ -904,7 +907,7 @@ export function* tdx_enable_at_boot(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
  * TDH.SYS.DISABLE, retried while it reports TDX_INTERRUPTED_RESUMABLE or TDX_SYS_BUSY; a module
  * error is printed, a SEAMCALL that faulted (#GP/#UD, no TDX) is not. No feature bit is checked:
  * a module without the leaf answers TDX_OPERAND_INVALID, which is printed, and kexec goes on.
- * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_sys_disable() (b7d2173946ef, v7.2)
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_sys_disable() (b7d2173946ef), read at 5b25f249be32 (x86_tdx_for_7.2)
  */
 export function* tdx_sys_disable(k: Kernel, cpu: Cpu): Prog {
   const fn = BigInt(TDH_SYS_DISABLE);
@@ -920,7 +923,10 @@ export function* tdx_sys_disable(k: Kernel, cpu: Cpu): Prog {
 /**
  * The syscore `.shutdown` of TDX (kexec, reboot; registered after a successful init): disable
  * the module, then on every CPU write back the caches a SEAMCALL may have dirtied and leave VMX.
- * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_shutdown(), tdx_shutdown_cpu() (5b25f249be32, 597bdf6e068e, v7.2)
+ * 7.1.3's tdx_shutdown() only leaves VMX on every CPU (KVM's shutdown flushed): the model runs
+ * this only where `earlyFlushBy` is `tdx_shutdown` (7.2), where VMXOFF is the only difference.
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_shutdown(), tdx_shutdown_cpu() at 5b25f249be32
+ *      (x86_tdx_for_7.2); v7.1.3 (VMXOFF only)
  */
 export function* tdx_shutdown(k: Kernel, cpu: Cpu): Prog {
   if (k.profile.kexec.sysDisable) {
