@@ -250,10 +250,10 @@ export interface KernelProfile {
    * Whether KVM's WARN_ON_ONCE()/KVM_BUG_ON() on a failed TD SEAMCALL prints its splat (cut here,
    * `WARNING: CPU: … at arch/x86/kvm/vmx/tdx.c:<line> <function> [kvm_intel]`, end trace), and
    * with the line numbers of which release's tdx.c (`kvm/tdxBugSites.ts`): only where that file
-   * was read, linux-6.16 (6.16.1's lines) and linux-6.18 (6.18.2's). Undefined: the WARN still
-   * fires once per call site and KVM_BUG_ON still bugs the VM, without the splat lines
-   * (docs/kernel.md).
-   * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2); kernel/panic.c __warn(); lib/bug.c report_bug()
+   * was read, linux-6.16 (6.16.1's lines), linux-6.18 (6.18.2's) and linux-7.1 (7.1.3's, in
+   * 7.1.3's WARNING line format). Undefined: the WARN still fires once per call site and
+   * KVM_BUG_ON still bugs the VM, without the splat lines (docs/kernel.md).
+   * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2, v7.1.3); kernel/panic.c __warn(); lib/bug.c report_bug()
    */
   readonly kvmWarnSplat?: KvmWarnLines | undefined;
   /**
