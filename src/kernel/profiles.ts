@@ -104,13 +104,17 @@ export interface KexecPolicy {
    * Who flushes the caches at kexec before the CPUs stop: KVM's disable-virtualization path
    * (6.18–7.1, while enable_tdx) or the arch `tdx_shutdown` syscore callback, registered after
    * a successful module init (7.2: "Pull kexec cache flush logic into arch/x86").
+   * @see linux arch/x86/kvm/vmx/tdx.c tdx_disable_virtualization_cpu() v7.1.3;
+   *      arch/x86/virt/vmx/tdx/tdx.c tdx_shutdown(), tdx_shutdown_cpu() at 5b25f249be32 (x86_tdx_for_7.2)
    */
   readonly earlyFlushBy: 'kvm' | 'tdx_shutdown';
   /**
    * The old kernel runs TDH.SYS.DISABLE in tdx_shutdown (kexec, reboot) and in
    * native_machine_crash_shutdown() (kdump), without checking TDX_FEATURES0.SYS_DISABLE: an
    * older module answers TDX_OPERAND_INVALID and one line is printed (7.2).
-   * @see linux 5b25f249be32 "x86/tdx: Disable the TDX module during kexec and kdump" (v7.2)
+   * @see linux 5b25f249be32 "x86/tdx: Disable the TDX module during kexec and kdump" (v7.2);
+   *      arch/x86/virt/vmx/tdx/tdx.c tdx_sys_disable() read at 5b25f249be32; its arch/x86/kernel/crash.c
+   *      and machine_kexec_64.c hunks apply to 7.1.3's files (blobs cd796818d94d, 0590d399d4f1)
    */
   readonly sysDisable: boolean;
   /** Kconfig allows KEXEC_CORE together with INTEL_TDX_HOST. */
