@@ -829,7 +829,7 @@ export function* kvm_run_td(k: Kernel, cpu: Cpu, td: Td, index = 0): Prog<bigint
  *   processes: it prints `?` for the PID (docs/kernel.md).
  * Ubuntu's out-of-tree KVM (not read) prints nothing here in the model.
  * @see linux arch/x86/kvm/vmx/tdx.c tdx_handle_exit(), tdx_to_vmx_exit_reason(),
- *      tdx_failed_vmentry() (v6.16.1, v6.18.2, v7.1.3); include/linux/kvm_host.h kvm_pr_unimpl() (v6.18.2)
+ *      tdx_failed_vmentry() (v6.16.1, v6.18.2, v7.1.3); include/linux/kvm_host.h kvm_pr_unimpl() (v6.18.2, v7.1.3)
  */
 export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td, vcpu: TdVcpu): Prog<bigint> {
   for (let i = 0; i < 8; i++) {
