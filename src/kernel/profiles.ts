@@ -499,6 +499,8 @@ const UBUNTU_6_8_INTEL: KernelProfile = {
  * on erratum CPUs); a kexec'd 7.1 kernel still finds the module initialized.
  * @see linux b5425f5406ee "x86/virt/tdx: Print TDX module version during init" (merge 883af1f8e878, x86_tdx_for_7.1-rc1)
  * @see linux 165e77353831 "KVM: x86/tdx: Do VMXON and TDX-Module initialization during subsys init" (v7.1)
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable(), tdx_offline_cpu(); arch/x86/kvm/vmx/tdx.c;
+ *      arch/x86/kernel/machine_kexec_64.c, process.c, crash.c v7.1.3 (checked; docs/kernel.md)
  */
 const LINUX_7_1: KernelProfile = {
   ...LINUX_6_18,
