@@ -148,16 +148,27 @@ export interface WarnSite {
   readonly line: number;
   readonly fn: string;
   readonly module?: string;
+  /**
+   * The WARNING line's format: undefined for 6.16–6.18's `WARNING: CPU: %d PID: %d at %s:%d %pS`,
+   * `7.1` for 7.1.3's `WARNING: %s:%d at %pS, CPU#%d: %s/%d` (file, line, function, CPU, comm, pid).
+   * @see linux kernel/panic.c __warn() (v6.18.2, v7.1.3)
+   */
+  readonly warnFormat?: '7.1';
 }
 
 /**
- * The WARNING line of a splat as the model prints it: Linux's `WARNING: CPU: %d PID: %d at
- * %s:%d %pS`, with `?` for the PID and the bare function name (plus ` [module]`) for `%pS`,
- * whose offset and size the model cannot know.
- * @see linux kernel/panic.c __warn() (v6.18.2)
+ * The WARNING line of a splat as the model prints it: 6.16–6.18's `WARNING: CPU: %d PID: %d at
+ * %s:%d %pS`, or 7.1.3's `WARNING: %s:%d at %pS, CPU#%d: %s/%d` (`warnFormat: '7.1'`), with `?`
+ * for the PID (and, in 7.1's format, for the task name) and the bare function name (plus
+ * ` [module]`) for `%pS`, whose offset and size the model cannot know.
+ * @see linux kernel/panic.c __warn() (v6.18.2, v7.1.3)
  */
 export function warning_line(cpu: number, site: WarnSite): string {
-  return `WARNING: CPU: ${cpu} PID: ? at ${site.file}:${site.line} ${site.fn}${site.module === undefined ? '' : ` [${site.module}]`}`;
+  const where = `${site.fn}${site.module === undefined ? '' : ` [${site.module}]`}`;
+  if (site.warnFormat === '7.1') {
+    return `WARNING: ${site.file}:${site.line} at ${where}, CPU#${cpu}: ?/?`;
+  }
+  return `WARNING: CPU: ${cpu} PID: ? at ${site.file}:${site.line} ${where}`;
 }
 
 /**

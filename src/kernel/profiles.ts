@@ -104,13 +104,17 @@ export interface KexecPolicy {
    * Who flushes the caches at kexec before the CPUs stop: KVM's disable-virtualization path
    * (6.18–7.1, while enable_tdx) or the arch `tdx_shutdown` syscore callback, registered after
    * a successful module init (7.2: "Pull kexec cache flush logic into arch/x86").
+   * @see linux arch/x86/kvm/vmx/tdx.c tdx_disable_virtualization_cpu() v7.1.3;
+   *      arch/x86/virt/vmx/tdx/tdx.c tdx_shutdown(), tdx_shutdown_cpu() at 5b25f249be32 (x86_tdx_for_7.2)
    */
   readonly earlyFlushBy: 'kvm' | 'tdx_shutdown';
   /**
    * The old kernel runs TDH.SYS.DISABLE in tdx_shutdown (kexec, reboot) and in
    * native_machine_crash_shutdown() (kdump), without checking TDX_FEATURES0.SYS_DISABLE: an
    * older module answers TDX_OPERAND_INVALID and one line is printed (7.2).
-   * @see linux 5b25f249be32 "x86/tdx: Disable the TDX module during kexec and kdump" (v7.2)
+   * @see linux 5b25f249be32 "x86/tdx: Disable the TDX module during kexec and kdump" (v7.2);
+   *      arch/x86/virt/vmx/tdx/tdx.c tdx_sys_disable() read at 5b25f249be32; its arch/x86/kernel/crash.c
+   *      and machine_kexec_64.c hunks apply to 7.1.3's files (blobs cd796818d94d, 0590d399d4f1)
    */
   readonly sysDisable: boolean;
   /** Kconfig allows KEXEC_CORE together with INTEL_TDX_HOST. */
@@ -250,10 +254,10 @@ export interface KernelProfile {
    * Whether KVM's WARN_ON_ONCE()/KVM_BUG_ON() on a failed TD SEAMCALL prints its splat (cut here,
    * `WARNING: CPU: … at arch/x86/kvm/vmx/tdx.c:<line> <function> [kvm_intel]`, end trace), and
    * with the line numbers of which release's tdx.c (`kvm/tdxBugSites.ts`): only where that file
-   * was read, linux-6.16 (6.16.1's lines) and linux-6.18 (6.18.2's). Undefined: the WARN still
-   * fires once per call site and KVM_BUG_ON still bugs the VM, without the splat lines
-   * (docs/kernel.md).
-   * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2); kernel/panic.c __warn(); lib/bug.c report_bug()
+   * was read, linux-6.16 (6.16.1's lines), linux-6.18 (6.18.2's) and linux-7.1 (7.1.3's, in
+   * 7.1.3's WARNING line format). Undefined: the WARN still fires once per call site and
+   * KVM_BUG_ON still bugs the VM, without the splat lines (docs/kernel.md).
+   * @see linux arch/x86/kvm/vmx/tdx.c (v6.16.1, v6.18.2, v7.1.3); kernel/panic.c __warn(); lib/bug.c report_bug()
    */
   readonly kvmWarnSplat?: KvmWarnLines | undefined;
   /**
@@ -495,6 +499,8 @@ const UBUNTU_6_8_INTEL: KernelProfile = {
  * on erratum CPUs); a kexec'd 7.1 kernel still finds the module initialized.
  * @see linux b5425f5406ee "x86/virt/tdx: Print TDX module version during init" (merge 883af1f8e878, x86_tdx_for_7.1-rc1)
  * @see linux 165e77353831 "KVM: x86/tdx: Do VMXON and TDX-Module initialization during subsys init" (v7.1)
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable(), tdx_offline_cpu(); arch/x86/kvm/vmx/tdx.c;
+ *      arch/x86/kernel/machine_kexec_64.c, process.c, crash.c v7.1.3 (checked; docs/kernel.md)
  */
 const LINUX_7_1: KernelProfile = {
   ...LINUX_6_18,
@@ -507,12 +513,15 @@ const LINUX_7_1: KernelProfile = {
   printVersion: true,
   strings: V7_1_STRINGS,
   /**
-   * KVM's TDX_BUG_ON() lines, merged for 6.19 (kvm-x86-tdx-6.19); that 7.1 and 7.2 still print
-   * them unchanged is assumed, not checked.
+   * KVM's TDX_BUG_ON() lines, merged for 6.19 (kvm-x86-tdx-6.19), as 7.1.3 prints them.
+   * @see linux arch/x86/kvm/vmx/tdx.c __TDX_BUG_ON(), TDX_BUG_ON_1/2/3() v7.1.3
    */
   kvmTdxErrors: 'tdx_bug_on',
-  // No 7.x tdx.c was read (line numbers), nor 7.x's __warn() (the WARNING line's format).
-  kvmWarnSplat: undefined,
+  /**
+   * Splats at 7.1.3's tdx.c and tdp_mmu.c lines, in 7.1.3's WARNING line format.
+   * @see linux arch/x86/kvm/vmx/tdx.c v7.1.3; kernel/panic.c __warn() v7.1.3
+   */
+  kvmWarnSplat: '7.1.3',
 };
 
 /**
@@ -529,6 +538,9 @@ const LINUX_7_2: KernelProfile = {
   source: 'torvalds/linux merge b0820861748f (x86_tdx_for_7.2-rc1): "Fuller TDX kexec support" v3 (b7d2173946ef, 5b25f249be32, 597bdf6e068e)',
   linuxVersion: '7.2.0',
   kexec: { ...LINUX_7_1.kexec, earlyFlushBy: 'tdx_shutdown', sysDisable: true, refuseOnErratum: false },
+  // No 7.2 KVM tdx.c was reachable: its line numbers are unknown, so no splat is printed (the
+  // TDX_BUG_ON() lines themselves are taken as in 7.1.3, unchecked for 7.2).
+  kvmWarnSplat: undefined,
 };
 
 const TDX_HOST_V8: KernelProfile = {

@@ -37,7 +37,7 @@ function* kvm_shutdown(k: Kernel, cpu: Cpu): Prog {
  * One CPU's part of kvm_shutdown(). The TDX flush is behind `if (enable_tdx)`: after a failed
  * bring-up (e.g. -ENODEV, no module) KVM does not flush here.
  * @see linux kvm_disable_virtualization_cpu(), vt_disable_virtualization_cpu(),
- *      tdx_disable_virtualization_cpu() v6.18
+ *      tdx_disable_virtualization_cpu() v6.18; arch/x86/kvm/vmx/main.c, tdx.c v7.1.3 (the same)
  */
 function* kvm_disable_virtualization_cpu(k: Kernel, c: Cpu): Prog {
   if (k.kvm.enable_tdx) {

@@ -218,7 +218,9 @@ function* tdx_bringup(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
  * tdx_get_sysinfo() offers and runs its own checks. No module (NULL sysinfo) quietly disables
  * TDX: "Don't treat loading kvm-intel.ko with tdx=1 as fatal if the system doesn't have a
  * TDX-Module available".
- * @see linux arch/x86/kvm/vmx/tdx.c tdx_hardware_setup() (165e77353831, f630de1f8d70, v7.1)
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_hardware_setup(), __tdx_hardware_setup() (165e77353831,
+ *      f630de1f8d70) v7.1.3 (the EPT, TDP MMU, APICv and OSXSAVE checks before the platform one
+ *      always pass in the model)
  */
 function* tdx_bringup_after_boot_init(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   if (!k.tdx.hostPlatform) {

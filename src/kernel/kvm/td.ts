@@ -227,7 +227,9 @@ export function tdx_bug_on_line(fn: string, err: bigint, variant: Exclude<PrTdxE
  * `vm` is the TD the call belongs to (KVM's `kvm` argument; `null` where KVM passes NULL).
  * @see linux arch/x86/kvm/vmx/tdx.c pr_tdx_error(), pr_tdx_error_N() (pr_err_ratelimited()),
  *      include/linux/kvm_host.h KVM_BUG_ON(), kvm_vm_bugged() (v6.16.1, v6.18.2); kvm-x86-tdx-6.19
- *      597d7068702f (__TDX_BUG_ON()); test/fixtures/corpus/11-ubuntu68-runtime-reclaim-quote-stress.log
+ *      597d7068702f (__TDX_BUG_ON()); arch/x86/kvm/vmx/tdx.c __TDX_BUG_ON() v7.1.3 (the same
+ *      macro, its WARN_ON_ONCE() splat at the call site's line where `kvmWarnSplat` has them);
+ *      test/fixtures/corpus/11-ubuntu68-runtime-reclaim-quote-stress.log
  */
 function kvm_pr_tdx_error(k: Kernel, cpu: Cpu, site: KvmTdxSite, leaf: bigint, fn: string, r: SeamResult, pr: PrTdxError, vm: Td | null): void {
   if (pr === 'none') {
@@ -240,7 +242,7 @@ function kvm_pr_tdx_error(k: Kernel, cpu: Cpu, site: KvmTdxSite, leaf: bigint, f
       printk_ratelimited(k, 'pr_tdx_error', 'pr_tdx_error', 'err', seamcall_regs_line(leaf, r.ret, r.out));
       return;
     case 'tdx_bug_on':
-      if (!WARN_ON_ONCE(k, cpu.id, vm === null || !vm.bugged, key, undefined)) {
+      if (!WARN_ON_ONCE(k, cpu.id, vm === null || !vm.bugged, key, kvmTdxWarnSite(k.profile.kvmWarnSplat, site))) {
         return;
       }
       if (vm !== null) {
@@ -818,16 +820,16 @@ export function* kvm_run_td(k: Kernel, cpu: Cpu, td: Td, index = 0): Prog<bigint
 /**
  * TDH.VP.ENTER of `vcpu` on `cpu` (it must be loaded there) until the guest halts; the last
  * status. A status KVM cannot handle ends KVM_RUN with KVM_EXIT_INTERNAL_ERROR for the VMM, as
- * tdx_handle_exit() does in upstream KVM (6.16–6.18; the 7.x profiles are assumed to do the same):
+ * tdx_handle_exit() does in upstream KVM (6.16–6.18, and 7.1.3 the same; 7.2 not read):
  * - a TDX software error (TDX_SW_ERROR: SEAMCALL #UD, #GP, VMfailInvalid): KVM_BUG_ON(!kvm_rebooting)
- *   (the splat while the VM was not bugged yet, then the VM is bugged);
+ *   (`virt_rebooting` in 7.1.3) (the splat while the VM was not bugged yet, then the VM is bugged);
  * - any other status with TDX_ERROR or TDX_NON_RECOVERABLE (the module refused the entry, e.g.
  *   TDX_VCPU_ASSOCIATED): `kvm_pr_unimpl("TD vp_enter_ret 0x%llx\n")`, a pr_err_ratelimited()
  *   of `kvm [<pid>]: ` plus the text, under tdx.c's `kvm_intel: ` prefix. The model has no
  *   processes: it prints `?` for the PID (docs/kernel.md).
  * Ubuntu's out-of-tree KVM (not read) prints nothing here in the model.
  * @see linux arch/x86/kvm/vmx/tdx.c tdx_handle_exit(), tdx_to_vmx_exit_reason(),
- *      tdx_failed_vmentry() (v6.16.1, v6.18.2); include/linux/kvm_host.h kvm_pr_unimpl() (v6.18.2)
+ *      tdx_failed_vmentry() (v6.16.1, v6.18.2, v7.1.3); include/linux/kvm_host.h kvm_pr_unimpl() (v6.18.2, v7.1.3)
  */
 export function* tdx_vcpu_run(k: Kernel, cpu: Cpu, td: Td, vcpu: TdVcpu): Prog<bigint> {
   for (let i = 0; i < 8; i++) {

@@ -112,8 +112,11 @@ function* readAll(k: Kernel, cpu: Cpu, ids: readonly bigint[]): Prog<{ ret: Kern
 
 /**
  * Read the metadata groups the profile's kernel reads, in Linux's order: (version) → features →
- * tdmr → td_ctrl → td_conf; any failure ends the whole read.
- * @see linux get_tdx_sys_info()
+ * tdmr → td_ctrl → td_conf; any failure ends the whole read. With the version group (7.1+),
+ * `Module version: %u.%u.%02u` is printed right after it, even when a read failed (the fields
+ * not read print as 0: the kernel's copy is zero-initialized static data).
+ * @see linux get_tdx_sys_info(); arch/x86/virt/vmx/tdx/tdx_global_metadata.c get_tdx_sys_info(),
+ *      get_tdx_sys_info_version() v7.1.3
  */
 export function* get_tdx_sys_info(k: Kernel, cpu: Cpu): Prog<{ ret: KernelStatus; info: TdxSysInfo | undefined }> {
   const p = k.profile;

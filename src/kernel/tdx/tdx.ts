@@ -14,11 +14,12 @@ import type { Cpu } from '../../platform/Cpu.js';
 import { call } from '../../platform/Exec.js';
 import type { Prog } from '../../platform/Exec.js';
 import { MSR_IA32_MKTME_KEYID_PARTITIONING } from '../../platform/Msr.js';
-import { EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSPC } from '../errno.js';
+import { EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSPC } from '../errno.js';
 import type { KernelStatus } from '../errno.js';
 import type { CpuhpState, Kernel } from '../Kernel.js';
 import { FAULT_PAMT_ALLOC } from '../mm/page_alloc.js';
 import { PerCpu } from '../percpu.js';
+import { printk_ratelimited } from '../printk.js';
 import { Mutex, on_each_cpu, smp_call_on_cpu, wbinvd_on_all_cpus } from '../smp.js';
 import {
   NOTIFY_BAD,
@@ -830,9 +831,13 @@ export function notifier_to_errno(ret: number): KernelStatus {
 
 /**
  * The arch's TDX hotplug state (7.1+): VMXON on the CPU (x86_virt_get_ref()), then
- * tdx_cpu_enable() with IRQs off; going offline, VMXOFF (the TD-package refusal stays in KVM's
- * state in this model).
- * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_online_cpu(), tdx_offline_cpu() (165e77353831, v7.1)
+ * tdx_cpu_enable() with IRQs off. Going offline: while any guest KeyID is allocated, the last
+ * online CPU of a package may not go (a rate-limited `TDX requires all packages to have an
+ * online CPU. Delete all TDs in order to offline all CPUs of a package.` under `virt/tdx: `,
+ * -EBUSY: 7.1 moved this check and its line out of KVM); else, on 7.2, write back the caches if
+ * a SEAMCALL may have dirtied them (tdx_cpu_flush_cache()), then VMXOFF.
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_online_cpu(), tdx_offline_cpu() v7.1.3 (no flush);
+ *      tdx_offline_cpu() at 5b25f249be32 (x86_tdx_for_7.2: tdx_cpu_flush_cache() before VMXOFF)
  */
 export const tdxArchOnlineState: CpuhpState = {
   name: 'virt/tdx:online',
@@ -845,8 +850,14 @@ export const tdxArchOnlineState: CpuhpState = {
     cpu.irqEnabled = saved;
     return r;
   },
-  // eslint-disable-next-line require-yield
-  *offline(_k, cpu) {
+  *offline(k, cpu) {
+    if (k.tdx.guestKeyIds.size > 0 && !k.platform.cpus.some((c) => c !== cpu && c.online && c.packageId === cpu.packageId)) {
+      printk_ratelimited(k, 'virt/tdx:tdx_offline_cpu', 'tdx_offline_cpu', 'warn', `${k.profile.strings.prefix}TDX requires all packages to have an online CPU. Delete all TDs in order to offline all CPUs of a package.`);
+      return -EBUSY;
+    }
+    if (k.profile.kexec.earlyFlushBy === 'tdx_shutdown') {
+      yield* tdx_cpu_flush_cache_for_kexec(k, cpu);
+    }
     cpu.vmx = false;
     return 0;
   },
@@ -857,8 +868,11 @@ export const tdxArchOnlineState: CpuhpState = {
  * CPU into VMX operation and TDX (the hotplug state), then initialize the module; on failure
  * remove the state again (VMXOFF everywhere). On success the syscore callbacks are registered
  * (tdx_shutdown at kexec and reboot).
+ * 7.1.3 also refuses a boot CPU without XSAVE, MOVDIR64B or self-snoop (`XSAVE is required for
+ * TDX`, `MOVDIR64B is required for TDX` -EINVAL, `Self-snoop is required for TDX` -ENODEV);
+ * the modelled CPUs have all three, so those checks are not modelled.
  * @returns 0, -ENODEV without the TDX host platform, or the init error
- * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable() (165e77353831, v7.1)
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_enable() (165e77353831) v7.1.3
  */
 export function* tdx_enable_at_boot(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
   const s = k.profile.strings;
@@ -893,7 +907,7 @@ export function* tdx_enable_at_boot(k: Kernel, cpu: Cpu): Prog<KernelStatus> {
  * TDH.SYS.DISABLE, retried while it reports TDX_INTERRUPTED_RESUMABLE or TDX_SYS_BUSY; a module
  * error is printed, a SEAMCALL that faulted (#GP/#UD, no TDX) is not. No feature bit is checked:
  * a module without the leaf answers TDX_OPERAND_INVALID, which is printed, and kexec goes on.
- * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_sys_disable() (b7d2173946ef, v7.2)
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_sys_disable() (b7d2173946ef), read at 5b25f249be32 (x86_tdx_for_7.2)
  */
 export function* tdx_sys_disable(k: Kernel, cpu: Cpu): Prog {
   const fn = BigInt(TDH_SYS_DISABLE);
@@ -909,7 +923,10 @@ export function* tdx_sys_disable(k: Kernel, cpu: Cpu): Prog {
 /**
  * The syscore `.shutdown` of TDX (kexec, reboot; registered after a successful init): disable
  * the module, then on every CPU write back the caches a SEAMCALL may have dirtied and leave VMX.
- * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_shutdown(), tdx_shutdown_cpu() (5b25f249be32, 597bdf6e068e, v7.2)
+ * 7.1.3's tdx_shutdown() only leaves VMX on every CPU (KVM's shutdown flushed): the model runs
+ * this only where `earlyFlushBy` is `tdx_shutdown` (7.2), where VMXOFF is the only difference.
+ * @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_shutdown(), tdx_shutdown_cpu() at 5b25f249be32
+ *      (x86_tdx_for_7.2); v7.1.3 (VMXOFF only)
  */
 export function* tdx_shutdown(k: Kernel, cpu: Cpu): Prog {
   if (k.profile.kexec.sysDisable) {

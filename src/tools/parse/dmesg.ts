@@ -93,8 +93,9 @@ export type TdxEvent =
   | { readonly kind: 'kvm-suppressed'; readonly func: string; readonly count: number }
   /**
    * A WARNING splat's first line at a TDX source file (`WARNING: CPU: N PID: P at
-   * arch/x86/kvm/vmx/tdx.c:LINE FUNCTION+0xOFF/0xSIZE [kvm_intel]`; the model prints `PID: ?` and
-   * the bare function name).
+   * arch/x86/kvm/vmx/tdx.c:LINE FUNCTION+0xOFF/0xSIZE [kvm_intel]`, or 7.1's `WARNING:
+   * arch/x86/kvm/vmx/tdx.c:LINE at FUNCTION+0xOFF/0xSIZE [kvm_intel], CPU#N: COMM/PID`; the model
+   * prints `?` for the PID and task and the bare function name).
    */
   | { readonly kind: 'warn-splat'; readonly file: string; readonly fileLine: number; readonly fn: string; readonly cpu?: number }
   | { readonly kind: 'other' };
@@ -325,6 +326,11 @@ function parseTdxMessage(m: string): ParseResult {
   if (/^Disable ACPI S3\./.test(m)) {
     return { kind: 'acpi-s3' };
   }
+  // 7.1+: the arch code's CPU-offline refusal (KVM printed it before, under kvm_intel).
+  // @see linux arch/x86/virt/vmx/tdx/tdx.c tdx_offline_cpu() v7.1.3
+  if (/^TDX requires all packages to have an online CPU/.test(m)) {
+    return { kind: 'kvm', what: 'offline-package' };
+  }
   if (/^initialization failed: TDX is disabled\.?$/.test(m)) {
     return { kind: 'tdx-disabled' };
   }
@@ -527,6 +533,12 @@ const RE_SUPPRESSED = /^([A-Za-z_][\w.]*): (\d+) callbacks suppressed$/;
  * @see linux kernel/panic.c __warn() (v6.18.2)
  */
 const RE_WARN_TDX = /^WARNING: CPU: (\d+) PID: (?:\d+|\?) at (arch\/x86\/(?:kvm\/vmx\/tdx\.c|virt\/vmx\/tdx\/tdx\.c)):(\d+) ([A-Za-z_][\w.]*)(?:\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+)?(?: \[\w+\])?/;
+/**
+ * 7.1.3's __warn() first line (`WARNING: %s:%d at %pS, CPU#%d: %s/%d`) at a TDX source file; the
+ * model's form has `?/?` for the task and no `+0x…/0x…`.
+ * @see linux kernel/panic.c __warn() (v7.1.3)
+ */
+const RE_WARN_TDX_71 = /^WARNING: (arch\/x86\/(?:kvm\/vmx\/tdx\.c|virt\/vmx\/tdx\/tdx\.c)):(\d+) at ([A-Za-z_][\w.]*)(?:\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+)?(?: \[\w+\])?, CPU#(\d+): /;
 
 /** A rate-limit or WARNING line that belongs to the TDX story, else undefined. */
 function parseSuppressedOrSplat(m: string): TdxEvent | undefined {
@@ -537,14 +549,22 @@ function parseSuppressedOrSplat(m: string): TdxEvent | undefined {
   }
   r = RE_WARN_TDX.exec(m);
   if (r !== null) {
-    const cpu = decNum(r[1]!);
-    const fileLine = decNum(r[3]!);
-    if (fileLine === undefined) {
-      return undefined;
-    }
-    return cpu === undefined ? { kind: 'warn-splat', file: r[2]!, fileLine, fn: r[4]! } : { kind: 'warn-splat', file: r[2]!, fileLine, fn: r[4]!, cpu };
+    return warnSplat(r[2]!, r[3]!, r[4]!, r[1]!);
+  }
+  r = RE_WARN_TDX_71.exec(m);
+  if (r !== null) {
+    return warnSplat(r[1]!, r[2]!, r[3]!, r[4]!);
   }
   return undefined;
+}
+
+function warnSplat(file: string, lineText: string, fn: string, cpuText: string): TdxEvent | undefined {
+  const cpu = decNum(cpuText);
+  const fileLine = decNum(lineText);
+  if (fileLine === undefined) {
+    return undefined;
+  }
+  return cpu === undefined ? { kind: 'warn-splat', file, fileLine, fn } : { kind: 'warn-splat', file, fileLine, fn, cpu };
 }
 
 /** KVM's one-line runtime form (Ubuntu 6.8, out-of-tree KVM), printed without a prefix; registers may be cut or redacted. */
@@ -795,7 +815,7 @@ export function parseDmesg(lines: readonly string[], name = '<dmesg>', endsMidLi
     } else if (/^SEAMCALL /.test(text)) {
       prefix = '';
       ev = parseOneLiner(text);
-    } else if (/ callbacks suppressed$|^WARNING: CPU: /.test(text)) {
+    } else if (/ callbacks suppressed$|^WARNING: (?:CPU: |arch\/)/.test(text)) {
       ev = parseSuppressedOrSplat(text);
       prefix = ev === undefined ? undefined : '';
     } else if (/^TDX requires TDP MMU\./.test(text)) {

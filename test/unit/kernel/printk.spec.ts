@@ -100,6 +100,8 @@ describe('WARN_ON_ONCE() and WARN_ON() splats', () => {
   it('the WARNING line: CPU, `PID: ?`, file:line, the bare function and the module', () => {
     expect(warning_line(3, site)).toBe('WARNING: CPU: 3 PID: ? at arch/x86/kvm/vmx/tdx.c:316 __tdx_reclaim_page [kvm_intel]');
     expect(warning_line(0, { file: 'x.c', line: 1, fn: 'f' })).toBe('WARNING: CPU: 0 PID: ? at x.c:1 f');
+    // 7.1.3's __warn(): `WARNING: %s:%d at %pS, CPU#%d: %s/%d`, with `?` for the task name and PID.
+    expect(warning_line(3, { ...site, line: 334, warnFormat: '7.1' })).toBe('WARNING: arch/x86/kvm/vmx/tdx.c:334 at __tdx_reclaim_page [kvm_intel], CPU#3: ?/?');
     expect([CUT_HERE, END_TRACE]).toEqual(['------------[ cut here ]------------', '---[ end trace 0000000000000000 ]---']);
   });
 

@@ -4,8 +4,8 @@
  * splat of tdx_sept_zap_private_spte() (tdx.c:1799 in 6.18.2), 10 lines and nothing more, until
  * a failure at the same call site more than 5 s later prints the suppressed count first; the VM
  * is bugged and KVM_RUN then fails with -EIO; Ubuntu 6.8's out-of-tree pr_tdx_error() shares one
- * limit; linux-7.1 rate-limits TDX_BUG_ON() without a splat; linux-6.16 splats with 6.16.1's
- * lines; diagnose counts the suppressed
+ * limit; linux-7.1 rate-limits TDX_BUG_ON() and splats with 7.1.3's lines and WARNING format;
+ * linux-6.16 splats with 6.16.1's lines; diagnose counts the suppressed
  * failures and names the splat.
  */
 import { describe, expect, it } from 'vitest';
@@ -146,10 +146,23 @@ describe('other kernels', () => {
     expect(out2).toEqual(['pr_tdx_error: 20 callbacks suppressed', reclaim('regs')]);
   });
 
-  it('linux-7.1: RECLAIM (TDX_BUG_ON_3, no VM) prints every failure up to the limit; no splat', () => {
+  it('linux-7.1: RECLAIM (TDX_BUG_ON_3, no VM) splats once at 7.1.3\'s tdx.c:334 and prints every failure up to the limit; each refused S-EPT page adds handle_removed_pt()\'s WARN_ON (tdp_mmu.c:484), in 7.1.3\'s WARNING format', () => {
     const { r, td } = build('linux-7.1');
     const out = destroyFailing(r, td, FAULT_KVM_RECLAIM_STALE, 12);
-    expect(out).toEqual(Array<string>(10).fill(reclaim('bug_on')));
+    const tdpMmu = [CUT, 'WARNING: arch/x86/kvm/mmu/tdp_mmu.c:484 at handle_removed_pt [kvm], CPU#0: ?/?', END];
+    expect(out).toEqual([
+      CUT,
+      'WARNING: arch/x86/kvm/vmx/tdx.c:334 at __tdx_reclaim_page [kvm_intel], CPU#0: ?/?',
+      END,
+      ...Array<string>(7).fill(reclaim('bug_on')),
+      ...tdpMmu,
+      reclaim('bug_on'),
+      ...tdpMmu,
+      reclaim('bug_on'),
+      ...tdpMmu,
+      reclaim('bug_on'),
+      ...tdpMmu,
+    ]);
     expect(r.m.kernel.printk.ratelimits.get('tdx.c:reclaim')?.missed).toBe(2);
     expect(td.bugged).toBe(false);
   });
@@ -201,5 +214,17 @@ describe('diagnose of splats', () => {
     expect(d.classification.explanation).toBe(
       "43 SEAMCALL failure(s) at run time (41 of them not printed, counted from printk's rate-limit lines: line 6: pr_tdx_error: 41): 2 × TDH.PHYMEM.PAGE.RECLAIM returned TDX_PAGE_METADATA_INCORRECT|RCX (0xc000030000000001): TDH.PHYMEM.PAGE.RECLAIM found the page's PAMT entry free (PT_NDA) or reserved: no TD owns the page (RCX, RDX and R8 come back zero); while KVM tore a TD down and reclaimed its pages: the host's TDX came up, a TD operation failed; WARNING splat(s) from __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:275 (line 2): KVM's WARN_ON_ONCE()/KVM_BUG_ON() fired (a KVM_BUG_ON() also marks the VM bugged: its later ioctls fail with -EIO)",
     );
+  });
+
+  it('reads 7.1.3\'s WARNING line form (`FILE:LINE at FUNCTION+0xOFF/0xSIZE [kvm_intel], CPU#N: COMM/PID`)', () => {
+    // The line in the form of linux 7.1.3's __warn(); the task, offsets and CPU are made up.
+    const log = [
+      `[ 100.000001] ${CUT}`,
+      '[ 100.000002] WARNING: arch/x86/kvm/vmx/tdx.c:334 at __tdx_reclaim_page+0xac/0xe0 [kvm_intel], CPU#5: qemu-system-x86/2842',
+      `[ 100.000003] ${END}`,
+      '[ 100.000004] kvm_intel: SEAMCALL TDH_PHYMEM_PAGE_RECLAIM failed: 0xc000030000000001, rcx 0x0, rdx, 0x0, r8 0x0',
+    ].join('\n');
+    const d = diagnose({ text: log, name: 'pasted', reproduce: false });
+    expect(d.classification.explanation).toContain('WARNING splat(s) from __tdx_reclaim_page() at arch/x86/kvm/vmx/tdx.c:334 (line 2)');
   });
 });

@@ -8,6 +8,7 @@ import { EACCES, EINVAL, EIO, ENODEV, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM } from '
 import { kvm_create_td } from '../../../../src/kernel/kvm/td.js';
 import { FAULT_PAMT_ALLOC } from '../../../../src/kernel/mm/page_alloc.js';
 import { tdx_cpu_enable, tdx_enable, tdx_get_sysinfo, tdx_guest_keyid_alloc } from '../../../../src/kernel/tdx/tdx.js';
+import { parseDmesg } from '../../../../src/tools/parse/dmesg.js';
 import { kernelRig, tdxLines } from '../../../__test-helpers__/kernelMachine.js';
 import type { KernelRig } from '../../../__test-helpers__/kernelMachine.js';
 
@@ -346,6 +347,24 @@ describe('KVM (spec 7.42, section 4)', () => {
     expect(r.run(r.m.cpuOffline(3))).toBe(0);
     expect(r.run(r.m.cpuOnline(3))).toBe(0);
     expect(r.m.kernel.tdx.tdx_lp_initialized.get(3)).toBe(true);
+  });
+  it('linux-7.1: the arch code (not KVM) refuses to offline the last CPU of a package while a guest KeyID is allocated, under virt/tdx (7.1.3 tdx_offline_cpu())', () => {
+    const r = kernelRig('small-2s', { kernel: 'linux-7.1' });
+    expect(r.run(r.m.loadKvm())).toBe(0);
+    const { ret, td } = r.run(kvm_create_td(r.m.kernel, r.m.platform.cpu(0), { pages: 4, runCpu: 1 }));
+    expect(ret).toBe(0);
+    expect(r.run(r.m.cpuOffline(2))).toBe(0);
+    expect(r.run(r.m.cpuOffline(3))).toBe(-16);
+    expect(tdxLines(r.lines()).pop()).toBe(
+      'virt/tdx: TDX requires all packages to have an online CPU. Delete all TDs in order to offline all CPUs of a package.',
+    );
+    expect(r.m.platform.cpu(3).online).toBe(true);
+    // diagnose's parser reads the refusal under either prefix.
+    const refusal = parseDmesg(r.m.kernel.dmesg.format()).boots.flatMap((b) => b.tdx).filter((t) => t.kind === 'kvm');
+    expect(refusal.map((t) => [t.prefix, t.kind === 'kvm' ? t.what : ''])).toEqual([['virt/tdx: ', 'offline-package']]);
+    expect(r.run(r.m.destroyTd(td!))).toBe(0);
+    expect(r.run(r.m.cpuOffline(3))).toBe(0);
+    expect(r.m.platform.cpu(3).vmx).toBe(false);
   });
   it('a missing module disables TDX but KVM loads; other errors fail the load', () => {
     const a = kernelRig('small-2s', { edit: (s) => void (s.tdxModule = { loaded: false }) });
