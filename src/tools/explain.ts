@@ -614,6 +614,9 @@ function operandText(name: string, fields: Record<string, number | string>, low:
   if ('pkg' in fields) {
     return `package ${String(fields['pkg'])}`;
   }
+  if ('x2apicId' in fields) {
+    return `x2APIC ID ${String(fields['x2apicId'])}, already another VCPU's`;
+  }
   if ('low' in fields) {
     return `detail bits ${String(fields['low'])}`;
   }

@@ -18,9 +18,11 @@ import { describe, expect, it } from 'vitest';
 import { cpuId } from '../../../src/base/ids.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import type { ModuleProfileName } from '../../../src/module/profiles.js';
+import { describeStatus } from '../../../src/module/status.js';
 import { presetInput } from '../../../src/platform/presets.js';
 import { parsePlatformSpec } from '../../../src/platform/spec.js';
 import type { PlatformSpec } from '../../../src/platform/spec.js';
+import { explainStatus } from '../../../src/tools/explain.js';
 import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
 import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
 
@@ -135,6 +137,11 @@ describe('TDH.VP.INIT version 1: the x2APIC ID in R8 (1.5.05)', () => {
     expect(m.module.state.tds.get(TDR)?.vcpus.get(Number(b))?.vcpuIndex).toBe(3);
     expect(vpInit(m, 1, VP_INIT_V1, c, 0xffff_ffffn)).toBe(SUCCESS);
     expect(numVcpus(m)).toBe(5);
+  });
+
+  it('tdxsim explain decodes the duplicate ID from bits 31:0', () => {
+    expect(describeStatus(0xc000_0621_0000_0005n).display).toBe('TDX_X2APIC_ID_NOT_UNIQUE|0x5');
+    expect(explainStatus(0xc000_0621_0000_0005n).operand?.text).toBe("x2APIC ID 0x5, already another VCPU's");
   });
 
   it('2.0.08: a duplicate ID gives the index back', () => {
