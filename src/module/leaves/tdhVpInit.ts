@@ -20,8 +20,11 @@
  *   the index back. The rest as in 1.5.05. (2.0.08 also puts the VCPU state into
  *   TDX_VCPU_STATE_INCORRECT's operand; not modelled.)
  *
- * Linux KVM (tdx_td_vcpu_init()) issues version 1 with R8 = the vCPU id, unique per TD, so it
- * never meets TDX_X2APIC_ID_NOT_UNIQUE; a `tdxsim serve` client can.
+ * Linux KVM (tdx_td_vcpu_init()) issues version 1 with R8 = vcpu->vcpu_id, a u32 (never above 32
+ * bits) that KVM keeps unique per VM, so it never meets TDX_X2APIC_ID_NOT_UNIQUE or
+ * OPERAND_INVALID|R8; a `tdxsim serve` client can.
+ * @see linux arch/x86/kvm/vmx/tdx.c tdx_td_vcpu_init(), arch/x86/virt/vmx/tdx/tdx.c tdh_vp_init()
+ *   (R8 = x2apicid, TDH_VP_INIT | 1 << TDX_VERSION_SHIFT) v6.18
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_vp_init.c;
  *   src/common/helpers/helpers.c map_tdvps(), associate_vcpu_initial();
  *   include/auto_gen/op_state_lookup.c seamcall_state_lookup[22]
