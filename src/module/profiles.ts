@@ -504,14 +504,11 @@ const R_2_0_04 = r20(4, {
   // followed by TDH_SERVTD_BIND): the leaves stay unknown here, as in the source.
   dynamicPamtLeaves: false,
   cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 92f6945d include/auto_gen/', "79 entries: leaf, subleaf and VERIFY_SAME as 2.0.08's"),
-  vpInit: {
-    value: '2.0.08',
-    source:
-      'not read in full for this release: intel/tdx-module 92f6945d src/vmm_dispatcher/api_calls/tdh_vp_init.c from the version check on is 2.0.08\'s (a duplicate x2APIC ID gives the index back; no IA32_TSC_ADJUST check after it); the IA32_TSC_ADJUST check before the version check is assumed as 2.0.08\'s',
-  },
+  vpInit: VP_INIT_READ('2.0.08', 'intel/tdx-module 92f6945d (2.0.04, as 2.0.08)'),
   differences: [
     'TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)',
     'TDH.SYS.LP.INIT\'s CPUID lookup table: 79 entries (leaf 0x18 subleaves 0-8 and leaf 0x80000002 added, not compared)',
+    'TDH.VP.INIT compares IA32_TSC_ADJUST first (2.0.02: last) and gives the VCPU index back on a duplicate x2APIC ID',
   ],
 });
 const R_2_0_05 = r20(5, {
@@ -523,6 +520,7 @@ const R_2_0_05 = r20(5, {
   tdxFeatures0Source: `${MAPPING} (identical to 1.5.16's and without bits 31 and 36, which 2.0.04 and 2.0.08 have; not verifiable from the binary)`,
   dynamicPamtLeaves: undefined,
   cpuidTable: CPUID_ASSUMED('2.0.08', 'no stored source', '2.0.04'),
+  vpInit: VP_INIT_ASSUMED('2.0.08', '2.0.04 (intel/tdx-module 92f6945d)'),
 });
 const R_2_0_08 = r20(8, {
   numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.08') },

@@ -16,7 +16,7 @@
  *   back); equal to the ID of a lower VCPU index TDX_X2APIC_ID_NOT_UNIQUE with that ID in bits
  *   31:0 (the index is *not* given back); otherwise stored in the TDCS x2apic_ids[index]. Then
  *   IA32_TSC_ADJUST, as in 1.5.01 (an ID stored by a call that then fails here stays stored).
- * - '2.0.08': IA32_TSC_ADJUST is compared first, before the version; a duplicate x2APIC ID gives
+ * - '2.0.08' (read at 2.0.04 and 2.0.08): IA32_TSC_ADJUST is compared first, before the version; a duplicate x2APIC ID gives
  *   the index back. The rest as in 1.5.05. (2.0.08 also puts the VCPU state into
  *   TDX_VCPU_STATE_INCORRECT's operand; not modelled.)
  *
@@ -28,8 +28,8 @@
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/api_calls/tdh_vp_init.c;
  *   src/common/helpers/helpers.c map_tdvps(), associate_vcpu_initial();
  *   include/auto_gen/op_state_lookup.c seamcall_state_lookup[22]
- * @see intel/tdx-module e98d9639 (1.5.05), 1e636985 (1.5.06), be443240 (2.0.02), 1666adc4
- *   (2.0.08) src/vmm_dispatcher/api_calls/tdh_vp_init.c; f99767b (1.5.05) tdx_vmm_dispatcher.c
+ * @see intel/tdx-module e98d9639 (1.5.05), 1e636985 (1.5.06), be443240 (2.0.02), 92f6945d
+ *   (2.0.04), 1666adc4 (2.0.08) src/vmm_dispatcher/api_calls/tdh_vp_init.c; f99767b (1.5.05) tdx_vmm_dispatcher.c
  */
 import type { U64 } from '../../base/u64.js';
 import type { Prog } from '../../platform/Exec.js';

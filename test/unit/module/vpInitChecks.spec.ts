@@ -154,11 +154,13 @@ describe('TDH.VP.INIT version 1: the x2APIC ID in R8 (1.5.05)', () => {
     expect(m.module.state.tds.get(TDR)?.vcpus.get(Number(b))?.vcpuIndex).toBe(1);
   });
 
-  it('version 2 and IA32_TSC_ADJUST changed at once: 1.5.05 and 1.5.06 refuse the version, 2.0.08 the MSR, 1.5.01 in the dispatcher', () => {
+  it('version 2 and IA32_TSC_ADJUST changed at once: 1.5.05 to 2.0.02 refuse the version, 2.0.04 and 2.0.08 the MSR, 1.5.01 in the dispatcher', () => {
     const want: [ModuleProfileName, string][] = [
       ['1.5.01', OPERAND_INVALID],
       ['1.5.05', OPERAND_INVALID],
       ['1.5.06', OPERAND_INVALID],
+      ['2.0.02', OPERAND_INVALID],
+      ['2.0.04', INCONSISTENT_TSC_ADJUST],
       ['2.0.08', INCONSISTENT_TSC_ADJUST],
     ];
     for (const [rel, status] of want) {
