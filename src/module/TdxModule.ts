@@ -26,14 +26,16 @@ import { TDX_OPERAND_INVALID, TDX_SYS_NOT_READY, TDX_SYS_SHUTDOWN } from './stat
  * Versioned leaves the dispatcher lets through with *any* version > 0: the leaf rejects a version
  * above its own maximum after writing what it writes first (SEPT.ADD and PROMOTE zero RCX/RDX,
  * SEPT.REMOVE and PROMOTE set R9-R11 to NULL_PA, MNG.RD/VP.RD set RDX to -1 and R8 to 0). Module
- * audit row 18. TDH.VP.INIT (versioned from 1.5.05) is not in the set: its leaf refuses a version
- * above 1 before touching any register (tdh_vp_init.c @ e98d9639), which is what the dispatcher
- * check here returns too.
+ * audit row 18. TDH.VP.INIT (versioned from 1.5.05) is in the set: its leaf refuses a version
+ * above 1 before touching any register (tdh_vp_init.c @ e98d9639) with the value the dispatcher
+ * check would return, but 2.0.08 compares IA32_TSC_ADJUST first (@ 1666adc4; `vpInit`), so a
+ * version-2 call can fail TDX_INCONSISTENT_MSR instead. In 1.5.01 the dispatcher still refuses
+ * it (VP.INIT is not in that release's versionedLeaves).
  * @see intel/tdx-module 1.5.01 (72d8cff) src/vmm_dispatcher/tdx_vmm_dispatcher.c (the switch on
  *   leaf_opcode.leaf when version > 0), tdh_mem_sept_add.c, tdh_mem_page_promote.c,
  *   tdh_mem_sept_remove.c, tdh_mng_rd_wr.c, tdh_vp_rd_wr.c
  */
-const LEAF_CHECKS_OWN_VERSION: ReadonlySet<number> = new Set([LEAF.TDH_MEM_PAGE_PROMOTE, LEAF.TDH_MEM_SEPT_ADD, LEAF.TDH_MEM_SEPT_REMOVE, LEAF.TDH_MNG_RD, LEAF.TDH_VP_RD]);
+const LEAF_CHECKS_OWN_VERSION: ReadonlySet<number> = new Set([LEAF.TDH_MEM_PAGE_PROMOTE, LEAF.TDH_MEM_SEPT_ADD, LEAF.TDH_MEM_SEPT_REMOVE, LEAF.TDH_MNG_RD, LEAF.TDH_VP_RD, LEAF.TDH_VP_INIT]);
 
 /** How to build a module instance. */
 export interface TdxModuleOptions {

@@ -165,6 +165,21 @@ export interface ModuleProfile {
    */
   readonly cpuidTable: Cited<CpuidTableRelease>;
   /**
+   * TDH.VP.INIT's checks, as the release named (vpInitChecks.ts): '1.5.01' version 0 only;
+   * '1.5.05' version 1 with the x2APIC ID in R8 (unique among the TD's VCPUs), IA32_TSC_ADJUST
+   * compared last, a duplicate ID keeping the VCPU index it took; '2.0.08' IA32_TSC_ADJUST
+   * compared first, a duplicate ID giving the index back. The source says which commit was read,
+   * or the release read nearest to the assumed one.
+   */
+  readonly vpInit: Cited<VpInitRelease>;
+  /**
+   * TDH.SYS.INIT's IA32_MISC_ENABLE and IA32_VMX_PROCBASED_CTLS3 checks, as the release named
+   * (platformChecks.ts): '1.5.01' no PERFMON_AVAILABLE/BTS_UNAVAILABLE check and CTLS3 bit 7
+   * required; '1.5.05' both IA32_MISC_ENABLE bits checked and CTLS3 bit 7 required only when
+   * CPUID.(7,2):EDX.DDPD is set.
+   */
+  readonly sysInitMsrChecks: Cited<SysInitMsrRelease>;
+  /**
    * Behaviour that differs from the previous release, one line each (docs, compat). TDX_FEATURES0
    * differences are computed from the values (`features0Diff`).
    */
@@ -179,6 +194,11 @@ export interface ModuleProfile {
 export function isAssumed(c: Cited<unknown>): boolean {
   return c.source.startsWith('not ');
 }
+
+/** Releases whose tdh_vp_init.c was read, by the behaviour each stands for (vpInit). */
+export type VpInitRelease = '1.5.01' | '1.5.05' | '2.0.08';
+/** Releases whose tdh_sys_init.c MSR checks were read, by the behaviour each stands for (sysInitMsrChecks). */
+export type SysInitMsrRelease = '1.5.01' | '1.5.05';
 
 /** Releases whose cpuid_lookup[] was transcribed (cpuidLookup.ts). */
 export type CpuidTableRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.08';
@@ -233,6 +253,24 @@ const CPUID_ASSUMED = (r: CpuidTableRelease, why: string, from: string = r): Cit
   value: r,
   source: `not transcribed for this release (${why}); assumed as ${from}'s table, the nearest older one read${from === r ? '' : ` (the entries of ${r}'s)`}`,
 });
+
+/** tdh_vp_init.c read at a commit. */
+const VP_INIT_READ = (r: VpInitRelease, where: string): Cited<VpInitRelease> => ({ value: r, source: `${where} src/vmm_dispatcher/api_calls/tdh_vp_init.c` });
+/** A release whose tdh_vp_init.c was not read: the behaviour of `from`, the nearest release read. */
+const VP_INIT_ASSUMED = (r: VpInitRelease, from: string): Cited<VpInitRelease> => ({
+  value: r,
+  source: `not read for this release (no stored source); assumed as ${from}, the nearest release whose tdh_vp_init.c was read`,
+});
+/** tdh_sys_init.c's MSR checks read at a commit. */
+const SYS_INIT_MSR_READ = (r: SysInitMsrRelease, where: string): Cited<SysInitMsrRelease> => ({
+  value: r,
+  source: `${where} src/vmm_dispatcher/api_calls/tdh_sys_init.c check_cpuid_configurations(), check_vmx_msrs(), check_l2_vmx_msrs()`,
+});
+/** A release whose tdh_sys_init.c was not read: the 1.5.05 checks, present in every later release read. */
+const SYS_INIT_MSR_ASSUMED: Cited<SysInitMsrRelease> = {
+  value: '1.5.05',
+  source: 'not read for this release (no stored source); assumed as 1.5.05, whose checks 1.5.06 (intel/tdx-module 1e636985) and 2.0.08 (1666adc4) also have',
+};
 
 /**
  * Leaf numbers of the 1.5 tree's seamcall_leaf_opcode_t: 0-45, SERVTD.BIND/PREBIND, SYS.SHUTDOWN,
@@ -307,6 +345,8 @@ const R_1_5_01: ModuleProfile = {
   sysDisable: false,
   unblockTlbOperand: { value: 'SEPT_TREE', source: 'intel/tdx-module 72d8cff (TDX_1.5.01) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c' },
   cpuidTable: CPUID_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01) include/auto_gen/', '64 entries'),
+  vpInit: VP_INIT_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01)'),
+  sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01) src/common/x86_defs/vmcs_defs.h PROCBASED_CTLS3_INIT 0x80, _VARIABLE 0x20, _L2_INIT 0x80, _L2_VARIABLE 0x2E;'),
   differences: ['no MAX_VCPUS_PER_TD global metadata field (Linux 6.16 and later read it at init and fail)', 'TDH.VP.INIT accepts version 0 only'],
 };
 
@@ -330,6 +370,8 @@ function r15(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     maxVcpusPerTd: 576,
     unblockTlbOperand: UNBLOCK_RCX_15,
     cpuidTable: CPUID_ASSUMED('1.5.06', 'no stored source'),
+    vpInit: VP_INIT_ASSUMED('1.5.05', '1.5.06 (intel/tdx-module 1e636985)'),
+    sysInitMsrChecks: SYS_INIT_MSR_ASSUMED,
     differences: [],
     ...extra,
   };
@@ -347,6 +389,7 @@ function r20(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     minSeamldr: ['2.0.00'],
     fieldsSource: 'not read for this release (no stored source); assumed as 1.5.06 (intel/tdx-module 1e636985, 67 entries)',
     unblockTlbOperand: UNBLOCK_RCX_20,
+    vpInit: VP_INIT_ASSUMED('2.0.08', '2.0.08 (intel/tdx-module 1666adc4)'),
     differences: [],
     ...extra,
   };
@@ -365,9 +408,12 @@ const R_1_5_05 = r15(5, {
     'intel/tdx-module e98d9639 metadata_sys.c (topology_enum added) and the released binary (or rax,0x1F0EBF, bit 8 set at run time); mapping_file.json says 0x61F0FBF, whose bits 25 and 26 this release does not define',
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module e98d9639, niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (one source tree, TDX_MODULE_UPDATE_VER 5 in proj_defs.mk)'),
   cpuidTable: CPUID_READ('1.5.05', 'niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (the 1.5.05 tree of intel/tdx-module e98d9639) include/auto_gen/', '68 entries'),
+  vpInit: VP_INIT_READ('1.5.05', 'intel/tdx-module e98d9639 (1.5.05)'),
+  sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.05', 'niooss-ledger/tdx-module f99767b (the 1.5.05 tree of intel/tdx-module e98d9639) src/common/x86_defs/vmcs_defs.h PROCBASED_CTLS3_INIT 0, _VARIABLE 0xA0, _L2_INIT 0, _L2_VARIABLE 0xAE (bit 7 taken out of both before the check);'),
   differences: [
     'MAX_VCPUS_PER_TD global metadata field (576)',
-    'TDH.VP.INIT version 1',
+    'TDH.VP.INIT version 1: R8 = x2APIC ID, TDX_X2APIC_ID_NOT_UNIQUE for a duplicate, TDX_OPERAND_INVALID|R8 above 32 bits, TDX_OPERAND_INVALID|RAX for a version above 1 (the leaf checks it)',
+    'TDH.SYS.INIT: TDX_INCORRECT_MSR_VALUE|0x1A0 unless IA32_MISC_ENABLE has PERFMON_AVAILABLE (bit 7) set and BTS_UNAVAILABLE (bit 11) clear; IA32_VMX_PROCBASED_CTLS3 bit 7 needed only when the CPU enumerates DDPD',
     'TDX_FEATURES0.TOPOLOGY_ENUM (bit 20), which KVM 6.16 and later require',
     'TDH.MEM.RANGE.UNBLOCK reports TDX_TLB_TRACKING_NOT_DONE with operand RCX (1.5.01: SEPT_TREE)',
     'TDH.SYS.LP.INIT compares 68 CPUID lookup entries (1.5.01: 64; new: leaf 0xB subleaves 0-2, leaf 0x1A)',
@@ -383,6 +429,8 @@ const R_1_5_06 = r15(6, {
   tdxFeatures0: 0x2e1f0fbfn,
   tdxFeatures0Source: `${MAPPING} (the 1e636985 source agrees)`,
   cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module 1e636985 include/auto_gen/', '73 slots, 69 valid'),
+  vpInit: VP_INIT_READ('1.5.05', 'intel/tdx-module 1e636985 (1.5.06, as 1.5.05)'),
+  sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.05', 'intel/tdx-module 1e636985 (1.5.06, as 1.5.05; its vmcs_defs.h CTLS3 masks not read, taken as 1.5.05\'s)'),
   differences: [
     'MIN_VIRT_MAXPA global metadata field',
     'TDH.SYS.LP.INIT\'s CPUID lookup table: 73 slots (69 valid); leaf 0x7 subleaf 0 ECX bit 15 no longer compared; leaf 0x2 added (not compared)',
@@ -441,6 +489,7 @@ const R_2_0_02 = r20(2, {
   dynamicPamtLeaves: false,
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module be443240'),
   cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module be443240 include/auto_gen/', "73 slots, 69 valid: leaf, subleaf and VERIFY_SAME as 1.5.06's"),
+  vpInit: VP_INIT_READ('1.5.05', 'intel/tdx-module be443240 (2.0.02, as 1.5.05)'),
   differences: ['the first 2.0 release (TDX Connect interfaces are pre-production)'],
 });
 const R_2_0_04 = r20(4, {
@@ -455,9 +504,11 @@ const R_2_0_04 = r20(4, {
   // followed by TDH_SERVTD_BIND): the leaves stay unknown here, as in the source.
   dynamicPamtLeaves: false,
   cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 92f6945d include/auto_gen/', "79 entries: leaf, subleaf and VERIFY_SAME as 2.0.08's"),
+  vpInit: VP_INIT_READ('2.0.08', 'intel/tdx-module 92f6945d (2.0.04, as 2.0.08)'),
   differences: [
     'TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)',
     'TDH.SYS.LP.INIT\'s CPUID lookup table: 79 entries (leaf 0x18 subleaves 0-8 and leaf 0x80000002 added, not compared)',
+    'TDH.VP.INIT compares IA32_TSC_ADJUST first (2.0.02: last) and gives the VCPU index back on a duplicate x2APIC ID',
   ],
 });
 const R_2_0_05 = r20(5, {
@@ -469,6 +520,7 @@ const R_2_0_05 = r20(5, {
   tdxFeatures0Source: `${MAPPING} (identical to 1.5.16's and without bits 31 and 36, which 2.0.04 and 2.0.08 have; not verifiable from the binary)`,
   dynamicPamtLeaves: undefined,
   cpuidTable: CPUID_ASSUMED('2.0.08', 'no stored source', '2.0.04'),
+  vpInit: VP_INIT_ASSUMED('2.0.08', '2.0.04 (intel/tdx-module 92f6945d)'),
 });
 const R_2_0_08 = r20(8, {
   numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.08') },
@@ -483,6 +535,8 @@ const R_2_0_08 = r20(8, {
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 1666adc4'),
   cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 1666adc4 include/auto_gen_2_0/', '79 entries'),
+  vpInit: VP_INIT_READ('2.0.08', 'intel/tdx-module 1666adc4 (2.0.08)'),
+  sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.05', 'intel/tdx-module 1666adc4 (2.0.08, as 1.5.05; its CTLS3 masks not read, taken as 1.5.05\'s; the Granite Rapids A0 variable-mask change is not modelled)'),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59); TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT; TDH.MEM.PAGE.DEMOTE takes the new 4 KiB PAMT page pair in R12/R13 and PROMOTE returns it there',
     'version > 0 also for TDH.SYS.INIT and TDH.MEM.SHARED.SEPT.WR (not modelled)',
@@ -550,6 +604,8 @@ const R_1_0: ModuleProfile = {
     source: 'niooss-ledger/tdx-module 9359de5 (TDX_1.0_V1.00) and fd485aa (V1.0.3) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c: OPERAND_ID_SEPT, 146 (auto_gen/tdx_error_codes_defs.h) as SEPT_TREE in 1.5',
   },
   cpuidTable: { value: '1.5.01', source: 'not transcribed for TDX 1.0; the model uses 1.5.01\'s table' },
+  vpInit: { value: '1.5.01', source: 'not read for TDX 1.0; assumed as 1.5.01 (version 0 only: 1.0 has no version field)' },
+  sysInitMsrChecks: { value: '1.5.01', source: 'not read for TDX 1.0; assumed as 1.5.01' },
   differences: ['no TDH.SYS.RD/RDALL: kernels from 6.8 on fail at their first metadata read', 'TDH.SYS.LP.SHUTDOWN shuts the module down'],
 };
 

@@ -24,7 +24,7 @@ export interface StatusInfo {
   /** True when retrying the same call may succeed (ERROR set, NON_RECOVERABLE clear). */
   readonly recoverable: boolean;
   /** How bits 31:0 are to be read for this status. */
-  readonly detail: 'none' | 'operand' | 'tdmr' | 'tdmr-pamt' | 'pamt-overlap' | 'tdmr-rsvd' | 'msr' | 'smrr' | 'smrr-cmr' | 'cpuid' | 'hkid' | 'pkg';
+  readonly detail: 'none' | 'operand' | 'tdmr' | 'tdmr-pamt' | 'pamt-overlap' | 'tdmr-rsvd' | 'msr' | 'smrr' | 'smrr-cmr' | 'cpuid' | 'hkid' | 'pkg' | 'x2apic';
 }
 
 /** Mask that keeps the status and drops the operand / detail bits (Linux TDX_SEAMCALL_STATUS_MASK). */
@@ -98,6 +98,9 @@ const ROWS: readonly (readonly [string, bigint, Detail?])[] = [
   ['TDX_OP_STATE_INCORRECT', 0xc000_0608_0000_0000n],
   ['TDX_NO_VCPUS', 0xc000_0609_0000_0000n],
   ['TDX_TDCX_NUM_INCORRECT', 0xc000_0610_0000_0000n],
+  // 1.5.05 and later: TDH.VP.INIT version 1 puts the duplicate x2APIC ID into bits 31:0.
+  // @see niooss-ledger/tdx-module f99767b (1.5.05) include/auto_gen/tdx_error_codes_defs.h (absent at 72d8cff, 1.5.01)
+  ['TDX_X2APIC_ID_NOT_UNIQUE', 0xc000_0621_0000_0000n, 'x2apic'],
   ['TDX_VCPU_STATE_INCORRECT', 0xc000_0700_0000_0000n],
   ['TDX_VCPU_ASSOCIATED', 0x8000_0701_0000_0000n],
   ['TDX_VCPU_NOT_ASSOCIATED', 0x8000_0702_0000_0000n],
@@ -236,6 +239,7 @@ export const TDX_TDCS_NOT_ALLOCATED: U64 = v('TDX_TDCS_NOT_ALLOCATED');
 export const TDX_LIFECYCLE_STATE_INCORRECT: U64 = v('TDX_LIFECYCLE_STATE_INCORRECT');
 export const TDX_OP_STATE_INCORRECT: U64 = v('TDX_OP_STATE_INCORRECT');
 export const TDX_TDCX_NUM_INCORRECT: U64 = v('TDX_TDCX_NUM_INCORRECT');
+export const TDX_X2APIC_ID_NOT_UNIQUE: U64 = v('TDX_X2APIC_ID_NOT_UNIQUE');
 export const TDX_VCPU_STATE_INCORRECT: U64 = v('TDX_VCPU_STATE_INCORRECT');
 export const TDX_MAX_VCPUS_EXCEEDED: U64 = v('TDX_MAX_VCPUS_EXCEEDED');
 export const TDX_VCPU_NOT_ASSOCIATED: U64 = v('TDX_VCPU_NOT_ASSOCIATED');
@@ -444,6 +448,8 @@ function describeDetail(info: StatusInfo, low: number): { display: string; detai
       return { display: `${n}|${low}`, details: { maxHkids: low } };
     case 'pkg':
       return { display: `${n}|${low}`, details: { pkg: low } };
+    case 'x2apic':
+      return { display: `${n}|${hex(low)}`, details: { x2apicId: hex(low) } };
     case 'none':
       return { display: n, details: {} };
   }

@@ -124,6 +124,13 @@ export class TdState {
   numL2Vms = 0;
   /** TDCS num_vcpus: VCPU indices handed out by TDH.VP.INIT. */
   numVcpus = 0;
+  /**
+   * TDCS x2apic_ids[]: the x2APIC ID TDH.VP.INIT version 1 gave each VCPU index (1.5.05 and
+   * later). Kept in the TDCS, not the TDVPS: VP.INIT compares a new ID with those of indices below
+   * its own. Not laid out in the TDCS page (tdLayout.ts: no offset was read for it).
+   * @see intel/tdx-module e98d9639 (1.5.05) src/vmm_dispatcher/api_calls/tdh_vp_init.c
+   */
+  readonly x2apicIds = new Map<number, number>();
   /** TDCS num_assoc_vcpus: VCPUs associated with some LP (VP.INIT/VP.ENTER add, VP.FLUSH removes). */
   numAssocVcpus = 0;
   /** TDCS td_epoch (TDH.MNG.INIT sets 1; TDH.MEM.TRACK increments). */

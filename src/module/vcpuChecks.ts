@@ -17,13 +17,13 @@ import type { LockMode } from './TryLock.js';
 export type VcpuRef = { readonly status?: undefined; readonly pa: number; readonly td: TdState; readonly vcpu: VcpuState } | { readonly status: U64 };
 
 /** Check and lock the TDVPR operand `v` (reported as `operand`) in `mode`, then lock its TDR shared. */
-export function tdvprOperand(ctx: LeafCtx, v: bigint, operand: number, mode: LockMode = 'exclusive'): VcpuRef {
+export function tdvprOperand(ctx: LeafCtx, v: bigint, operand: number, mode: LockMode = 'exclusive', tdrMode: LockMode = 'shared'): VcpuRef {
   const page = privatePage(ctx, v, operand, PT.TDVPR, 0, mode);
   if (page.status !== TDX_SUCCESS || page.entry === undefined) {
     return { status: page.status };
   }
   const owner = page.entry.owner;
-  if (!ctx.hold(ctx.m.pamt.lock(owner), 'shared')) {
+  if (!ctx.hold(ctx.m.pamt.lock(owner), tdrMode)) {
     return { status: withOperand(TDX_OPERAND_BUSY, OPERAND_ID.TDR) };
   }
   const td = ctx.m.tds.get(owner);

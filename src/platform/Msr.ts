@@ -18,3 +18,5 @@ export const MSR_IA32_SMRR_PHYSBASE = 0x1f2;
 export const MSR_IA32_SMRR_PHYSMASK = 0x1f3;
 export const MSR_IA32_MTRRCAP = 0xfe;
 export const MSR_IA32_VMX_BASIC = 0x480;
+export const MSR_IA32_MISC_ENABLE = 0x1a0;
+export const MSR_IA32_VMX_PROCBASED_CTLS3 = 0x492;

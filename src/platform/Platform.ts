@@ -23,6 +23,8 @@ import {
   MSR_IA32_MKTME_KEYID_PARTITIONING,
   MSR_IA32_MTRRCAP,
   MSR_IA32_PERF_CAPABILITIES,
+  MSR_IA32_MISC_ENABLE,
+  MSR_IA32_VMX_PROCBASED_CTLS3,
   MSR_IA32_SEAMRR_PHYS_BASE,
   MSR_IA32_SEAMRR_PHYS_MASK,
   MSR_IA32_SMRR_PHYSBASE,
@@ -241,6 +243,14 @@ export class Platform {
     m.set(MSR_IA32_PERF_CAPABILITIES, 0x2000n);
     m.set(MSR_IA32_MTRRCAP, 0x8000n | 0x800n | 0xan);
     m.set(MSR_IA32_VMX_BASIC, 0x00da_0400_0000_0012n);
+    // Only the bits TDH.SYS.INIT checks, set so that every release's checks pass (no source gives
+    // a real part's whole value): IA32_MISC_ENABLE PERFMON_AVAILABLE (bit 7) with BTS_UNAVAILABLE
+    // (11) and LIMIT_CPUID_MAXVAL (22) clear; IA32_VMX_PROCBASED_CTLS3 allowing bits 1, 2, 3, 5
+    // and 7 (what 1.5.01's TD and L2 VMCS masks need). A scenario's msrOverrides replace them.
+    // @see intel/tdx-module 72d8cff and niooss-ledger/tdx-module f99767b (1.5.05)
+    //   src/common/x86_defs/msr_defs.h ia32_misc_enable_t, vmcs_defs.h PROCBASED_CTLS3_*
+    m.set(MSR_IA32_MISC_ENABLE, 0x80n);
+    m.set(MSR_IA32_VMX_PROCBASED_CTLS3, 0xaen);
     const sr = s.seamrr;
     m.set(MSR_IA32_SEAMRR_PHYS_BASE, BigInt(sr.base) | (sr.enabled ? 0x8n : 0n));
     const mask = sr.size === 0 ? 0n : (((1n << 52n) - 1n) & ~(BigInt(sr.size) - 1n)) & ~0xfffn;

@@ -40,6 +40,10 @@ export interface ModuleEntry {
   readonly unblockTlbOperand: { readonly value: string; readonly source: string; readonly assumed: boolean };
   /** The release whose CPUID lookup table TDH.SYS.LP.INIT compares with, its source, and whether it is assumed. */
   readonly cpuidTable: { readonly value: string; readonly source: string; readonly assumed: boolean };
+  /** The release whose TDH.VP.INIT checks (x2APIC ID, check order) this one has, its source, and whether it is assumed. */
+  readonly vpInit: { readonly value: string; readonly source: string; readonly assumed: boolean };
+  /** The release whose TDH.SYS.INIT IA32_MISC_ENABLE / IA32_VMX_PROCBASED_CTLS3 checks this one has, its source, and whether it is assumed. */
+  readonly sysInitMsrChecks: { readonly value: string; readonly source: string; readonly assumed: boolean };
 }
 
 /** The kernel catalogue, with the old names. */
@@ -84,6 +88,8 @@ export function moduleCatalogue(): { modules: ModuleEntry[]; aliases: { name: st
       differences: p.differences,
       unblockTlbOperand: { ...p.unblockTlbOperand, assumed: isAssumed(p.unblockTlbOperand) },
       cpuidTable: { ...p.cpuidTable, assumed: isAssumed(p.cpuidTable) },
+      vpInit: { ...p.vpInit, assumed: isAssumed(p.vpInit) },
+      sysInitMsrChecks: { ...p.sysInitMsrChecks, assumed: isAssumed(p.sysInitMsrChecks) },
     };
   });
   const aliases = Object.entries(MODULE_PROFILE_ALIASES).map(([name, a]) => ({ name, to: a.to, notice: a.notice }));

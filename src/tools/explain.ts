@@ -116,7 +116,7 @@ interface LeafKnowledge {
 }
 
 const BUSY_GLOBAL = 'the exclusive global lock: another logical processor is inside a conflicting TDH.SYS.* leaf (SYS.INIT, LP.INIT, CONFIG, KEY.CONFIG, SHUTDOWN, UPDATE)';
-const PLATFORM_CHECKS = 'the platform checks SYS.INIT makes before latching the configuration: MSRs (IA32_ARCH_CAPABILITIES, IA32_XAPIC_DISABLE_STATUS, IA32_MISC_PACKAGE_CTLS, IA32_PERF_CAPABILITIES), CPUID values and leaf 0x1F, the VMX capability MSRs, TME/MKTME activation, WBINVDP/WBNOINVDP, the CMR list, SMRR';
+const PLATFORM_CHECKS = 'the platform checks SYS.INIT makes before latching the configuration: MSRs (IA32_ARCH_CAPABILITIES, IA32_XAPIC_DISABLE_STATUS, IA32_MISC_PACKAGE_CTLS, IA32_PERF_CAPABILITIES; from 1.5.05 IA32_MISC_ENABLE PERFMON_AVAILABLE set and BTS_UNAVAILABLE clear), CPUID values and leaf 0x1F, the VMX capability MSRs (IA32_VMX_PROCBASED_CTLS3 must allow what the TD VMCS needs), TME/MKTME activation, WBINVDP/WBNOINVDP, the CMR list, SMRR';
 
 const LEAVES: Readonly<Record<number, LeafKnowledge>> = {
   33: {
@@ -497,6 +497,10 @@ const STATUS: Readonly<Record<string, StatusKnowledge>> = {
   TDX_OP_STATE_INCORRECT: { meaning: 'the TD\'s operation state does not allow this leaf' },
   TDX_TDCS_NOT_ALLOCATED: { meaning: 'the TD does not have all its TDCS pages' },
   TDX_TDCX_NUM_INCORRECT: { meaning: 'the TD already has the maximum number of TDCS pages' },
+  TDX_X2APIC_ID_NOT_UNIQUE: {
+    meaning: 'TDH.VP.INIT version 1: another VCPU of the TD already has this x2APIC ID (bits 31:0 hold it)',
+    remedies: ['give each VCPU of the TD its own x2APIC ID in R8'],
+  },
   TDX_PAGE_METADATA_INCORRECT: { meaning: 'the page\'s PAMT type or size is not what the leaf expects (e.g. not free)' },
   TDX_TD_ASSOCIATED_PAGES_EXIST: { meaning: 'the TD still owns pages; reclaim them before the TDR' },
   TDX_EPT_WALK_FAILED: { meaning: 'the Secure EPT walk did not reach the target level', remedies: ['add the missing SEPT pages (TDH.MEM.SEPT.ADD) first'] },
@@ -609,6 +613,9 @@ function operandText(name: string, fields: Record<string, number | string>, low:
   }
   if ('pkg' in fields) {
     return `package ${String(fields['pkg'])}`;
+  }
+  if ('x2apicId' in fields) {
+    return `x2APIC ID ${String(fields['x2apicId'])}, already another VCPU's`;
   }
   if ('low' in fields) {
     return `detail bits ${String(fields['low'])}`;

@@ -33,7 +33,7 @@ export function* tdhSysInit(ctx: LeafCtx): Prog<U64> {
   if (m.sysState !== SYS_STATE.SYSINIT_PENDING) {
     return TDX_SYS_INIT_NOT_PENDING;
   }
-  const p = platformCheck(ctx.env, m.sysinfo.cmrs);
+  const p = platformCheck(ctx.env, m.sysinfo.cmrs, ctx.profile.sysInitMsrChecks.value);
   if (p.status !== TDX_SUCCESS) {
     return p.status;
   }
