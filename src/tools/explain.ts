@@ -729,7 +729,7 @@ export function explainStatus(v: bigint, leafRaw?: bigint, input = `0x${v.toStri
     remedies.push('check the value against the TDX module ABI of the module version in use (tdx_error_codes_defs.h)');
   }
   if (leaf !== null && leaf.version > 0 && d.name === 'TDX_OPERAND_INVALID' && low === 0) {
-    causes.unshift(`the leaf was called with version ${leaf.version} (RAX bits 23:16); modules before 1.5.06 accept versions only for a few leaves (e.g. TDH.VP.INIT v1 needs a newer module)`);
+    causes.unshift(`the leaf was called with version ${leaf.version} (RAX bits 23:16); modules before 1.5.05 accept versions only for a few leaves (e.g. TDH.VP.INIT version 1 needs 1.5.05 or newer)`);
   }
   const fatal = d.known ? d.severity === 'fatal' || d.severity === 'non-recoverable' : bits.nonRecoverable || bits.fatal;
   return {
