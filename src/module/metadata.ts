@@ -4,6 +4,7 @@
  * overrides by field name. Field-id parsing and next-field behaviour live here too.
  * @see TDX module ABI sections 3.4, 3.5, 5.6; intel/tdx-module global_sys_fields_lookup.c
  */
+import { cpuidConfigurable, cpuidConfigValue, cpuidLeafSubleaf } from './cpuidConfigurable.js';
 import type { ModuleProfile } from './profiles.js';
 
 /** Where metadata values come from. */
@@ -46,66 +47,6 @@ export const ALL_ONES = (1n << 64n) - 1n;
 const RESERVED_MASK = (0xffn << 24n) | (0x7n << 47n) | (1n << 55n) | (1n << 62n);
 const LAST_ELEM_MASK = 0xfn << 34n;
 const LAST_FIELD_MASK = 0x1ffn << 38n;
-
-/** One configurable CPUID leaf: CONFIG_DIRECT and ALLOW_DIRECT masks as [EAX, EBX, ECX, EDX]. */
-export interface CpuidConfigurable {
-  readonly leaf: number;
-  /** Subleaf, or -1 (0xFFFFFFFF: the leaf has no subleaves). */
-  readonly subleaf: number;
-  readonly configDirect: readonly [number, number, number, number];
-  readonly allowDirect: readonly [number, number, number, number];
-}
-
-/**
- * The configurable CPUID leaves in CPUID_CONFIG index order (MAX_NUM_CPUID_CONFIG = 12). The index
- * order is also the order TDH.MNG.INIT checks them in: its loop walks cpuid_lookup[] and the
- * lookup indices of these entries (0-9, 14, 59) increase with the config index.
- * @see intel/tdx-module 1.5.01 include/auto_gen/cpuid_configurations.c (cpuid_configurable[])
- * @see intel/tdx-module 1.5.01 include/auto_gen/cpuid_configurations_defines.h (MAX_NUM_CPUID_CONFIG 12)
- */
-export const CPUID_CONFIGURABLE: readonly CpuidConfigurable[] = [
-  { leaf: 0x1, subleaf: -1, configDirect: [0x0fff3fff, 0x00ff0000, 0, 0], allowDirect: [0, 0, 0x31044d88, 0xb8440000] },
-  { leaf: 0x4, subleaf: 0, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0xfffffffb], allowDirect: [0, 0, 0, 0] },
-  { leaf: 0x4, subleaf: 1, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0xfffffffb], allowDirect: [0, 0, 0, 0] },
-  { leaf: 0x4, subleaf: 2, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0xfffffffb], allowDirect: [0, 0, 0, 0] },
-  { leaf: 0x4, subleaf: 3, configDirect: [0xffffc3ff, 0xfffff000, 0xffffffff, 0x7], allowDirect: [0, 0, 0, 0] },
-  { leaf: 0x7, subleaf: 0, configDirect: [0, 0, 0, 0], allowDirect: [0, 0xdc2b9b18, 0x02417f65, 0x0005411c] },
-  { leaf: 0x7, subleaf: 1, configDirect: [0, 0, 0, 0], allowDirect: [0x1d30, 0, 0, 0] },
-  { leaf: 0xa, subleaf: -1, configDirect: [0, 0, 0, 0], allowDirect: [0, 0, 0, 0] },
-  { leaf: 0x1c, subleaf: -1, configDirect: [0, 0, 0, 0], allowDirect: [0xff, 0, 0, 0] },
-  { leaf: 0x80000008, subleaf: -1, configDirect: [0, 0, 0, 0], allowDirect: [0, 0x200, 0, 0] },
-  { leaf: 0x7, subleaf: 2, configDirect: [0, 0, 0, 0], allowDirect: [0, 0, 0, 0x28] },
-  { leaf: 0x23, subleaf: 0, configDirect: [0, 0, 0, 0], allowDirect: [0xf, 0, 0, 0] },
-];
-
-/** The CPUID_CONFIG leaves in index order: [leaf, subleaf] (subleaf -1 = n/a). */
-export const CPUID_CONFIG_LEAVES: readonly (readonly [number, number])[] = CPUID_CONFIGURABLE.map((x) => [x.leaf, x.subleaf] as const);
-
-/** `leaf | subleaf << 32` as cpuid_config_leaf_subleaf_t packs it (RCX of a CPUID_CONFIG error). */
-export function cpuidLeafSubleaf(i: number): bigint {
-  const l = CPUID_CONFIGURABLE[i];
-  return l === undefined ? ALL_ONES : BigInt(l.leaf >>> 0) | (BigInt(l.subleaf >>> 0) << 32n);
-}
-
-const pack = (lo: number, hi: number): bigint => BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n);
-
-/**
- * CPUID_CONFIG value `half` (0: EAX/EBX, 1: ECX/EDX) of configurable leaf i. `withAllowed`
- * adds ALLOW_DIRECT & native CPUID: the platform model has no CPUID values, so the native CPU is
- * taken to support every ALLOW_DIRECT bit (an assumption of the model).
- * 1.5.01's TDH.SYS.RD reports CONFIG_DIRECT only (metadata_sys.c: `config_direct.low`); its
- * TDH.SYS.INFO and 1.5.05's TDH.SYS.RD report CONFIG_DIRECT | (ALLOW_DIRECT & native).
- * @see intel/tdx-module 1.5.01 metadata_sys.c, tdh_sys_info.c; 1.5.05 (e98d9639) metadata_sys.c
- */
-export function cpuidConfigValue(i: number, half: 0 | 1, withAllowed: boolean): bigint {
-  const l = CPUID_CONFIGURABLE[i];
-  if (l === undefined) {
-    return 0n;
-  }
-  const cd = half === 0 ? pack(l.configDirect[0], l.configDirect[1]) : pack(l.configDirect[2], l.configDirect[3]);
-  const ad = half === 0 ? pack(l.allowDirect[0], l.allowDirect[1]) : pack(l.allowDirect[2], l.allowDirect[3]);
-  return withAllowed ? cd | ad : cd;
-}
 
 /** Bits of TD_PARAMS.ATTRIBUTES a TD may set / must set. */
 export const ATTRIBUTES_FIXED0 = 0x8000_0000_7000_0001n;
@@ -177,7 +118,11 @@ const CATALOG: readonly MetadataField[] = [
   f('ATTRIBUTES_FIXED1', 0x1900000300000001n, 64, 1, c(ATTRIBUTES_FIXED1)),
   f('XFAM_FIXED0', 0x1900000300000002n, 64, 1, c(XFAM_FIXED0)),
   f('XFAM_FIXED1', 0x1900000300000003n, 64, 1, c(XFAM_FIXED1)),
-  f('NUM_CPUID_CONFIG', 0x9900000100000004n, 16, 1, c(CPUID_CONFIG_LEAVES.length)),
+  // NUM_CPUID_CONFIG and the CPUID_CONFIG fields follow the release's cpuid_configurable[]
+  // (cpuidConfigurable.ts: 12 entries in 1.5.01, 18 in 1.5.05-2.0.02, 28 in 2.0.04 and 2.0.08).
+  // The two CPUID_CONFIG fields have 32 elements in every release: past the table's end a leaf
+  // reads all ones and a value 0. @see intel/tdx-module 1.5.01 metadata_sys.c
+  f('NUM_CPUID_CONFIG', 0x9900000100000004n, 16, 1, (s) => BigInt(cpuidConfigurable(s.profile).length)),
   f('CONFIG_FLAGS_FIXED0', 0x9900000300000006n, 64, 1, c(CONFIG_FLAGS_FIXED0)),
   f('CONFIG_FLAGS_FIXED1', 0x9900000300000007n, 64, 1, c(CONFIG_FLAGS_FIXED1)),
   f('MAX_VCPUS_PER_TD', 0x9900000100000008n, 16, 1, (s) => BigInt(s.profile.maxVcpusPerTd)),
@@ -186,12 +131,9 @@ const CATALOG: readonly MetadataField[] = [
   // 1.5.28 on: MAX_EVENT_FILTERS = MAX_EVENT_FILTERS (1.5.34 metadata_sys.c), whose define is 512
   // in 2.0.08's tdx_api_defs.h (the 1.5 define was not read). @see intel/tdx-module 1666adc4 include/tdx_api_defs.h
   f('MAX_EVENT_FILTERS', 0x990000010000000an, 16, 1, c(512)),
-  f('CPUID_CONFIG_LEAVES', 0x9900000300000400n, 64, 32, (_s, k) => {
-    const l = CPUID_CONFIG_LEAVES[k];
-    return l === undefined ? ALL_ONES : BigInt(l[0]) | (BigInt(l[1] >>> 0) << 32n);
-  }),
+  f('CPUID_CONFIG_LEAVES', 0x9900000300000400n, 64, 32, (s, k) => cpuidLeafSubleaf(cpuidConfigurable(s.profile), k)),
   // 1.5.01 reports CONFIG_DIRECT only; 1.5.05 on add ALLOW_DIRECT & native (see cpuidConfigValue).
-  f('CPUID_CONFIG_VALUES', 0x9900000300000500n, 64, 32, (s, k) => cpuidConfigValue(Math.floor(k / 2), (k % 2) as 0 | 1, !sysRdConfigDirectOnly(s.profile)), 2),
+  f('CPUID_CONFIG_VALUES', 0x9900000300000500n, 64, 32, (s, k) => cpuidConfigValue(cpuidConfigurable(s.profile), Math.floor(k / 2), (k % 2) as 0 | 1, !sysRdConfigDirectOnly(s.profile)), 2),
   f('IA32_ARCH_CAPABILITIES_CONFIG_MASK', 0x9900000300000600n, 64, 1, c(IA32_ARCH_CAPABILITIES_CONFIG_MASK)),
   f('NUM_ALLOWED_FMS', 0x9900000100000800n, 16, 1, c(0)),
   f('NUM_DISALLOWED_FMS', 0x9900000100000801n, 16, 1, c(0)),

@@ -165,6 +165,13 @@ export interface ModuleProfile {
    */
   readonly cpuidTable: Cited<CpuidTableRelease>;
   /**
+   * The cpuid_configurable[] table (cpuidConfigurable.ts) that TDH.MNG.INIT checks TD_PARAMS'
+   * CPUID_CONFIG against and TDH.SYS.INFO / TDH.SYS.RD report (NUM_CPUID_CONFIG, the
+   * CPUID_CONFIG fields): the release whose table it is, and the source, or the assumption for a
+   * release whose table was not read (it then uses the nearest older table that was).
+   */
+  readonly cpuidConfig: Cited<CpuidConfigRelease>;
+  /**
    * TDH.VP.INIT's checks, as the release named (vpInitChecks.ts): '1.5.01' version 0 only;
    * '1.5.05' version 1 with the x2APIC ID in R8 (unique among the TD's VCPUs), IA32_TSC_ADJUST
    * compared last, a duplicate ID keeping the VCPU index it took; '2.0.08' IA32_TSC_ADJUST
@@ -199,6 +206,9 @@ export function isAssumed(c: Cited<unknown>): boolean {
 export type VpInitRelease = '1.5.01' | '1.5.05' | '2.0.08';
 /** Releases whose tdh_sys_init.c MSR checks were read, by the behaviour each stands for (sysInitMsrChecks). */
 export type SysInitMsrRelease = '1.5.01' | '1.5.05';
+
+/** Releases whose cpuid_configurable[] was transcribed (cpuidConfigurable.ts). */
+export type CpuidConfigRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.02' | '2.0.04' | '2.0.08';
 
 /** Releases whose cpuid_lookup[] was transcribed (cpuidLookup.ts). */
 export type CpuidTableRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.08';
@@ -252,6 +262,17 @@ const CPUID_READ = (r: CpuidTableRelease, where: string, entries: string): Cited
 const CPUID_ASSUMED = (r: CpuidTableRelease, why: string, from: string = r): Cited<CpuidTableRelease> => ({
   value: r,
   source: `not transcribed for this release (${why}); assumed as ${from}'s table, the nearest older one read${from === r ? '' : ` (the entries of ${r}'s)`}`,
+});
+
+/** The cpuid_configurable[] of a release read from its source. */
+const CPUID_CONFIG_READ = (r: CpuidConfigRelease, where: string, entries: number): Cited<CpuidConfigRelease> => ({
+  value: r,
+  source: `${where}cpuid_configurations.c cpuid_configurable[] (${entries} entries)`,
+});
+/** A release whose cpuid_configurable[] was not read: the table of `r`, the nearest older release read. */
+const CPUID_CONFIG_ASSUMED = (r: CpuidConfigRelease, why: string): Cited<CpuidConfigRelease> => ({
+  value: r,
+  source: `not read for this release (${why}); assumed as ${r}'s cpuid_configurable[], the nearest older one read`,
 });
 
 /** tdh_vp_init.c read at a commit. */
@@ -345,6 +366,7 @@ const R_1_5_01: ModuleProfile = {
   sysDisable: false,
   unblockTlbOperand: { value: 'SEPT_TREE', source: 'intel/tdx-module 72d8cff (TDX_1.5.01) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c' },
   cpuidTable: CPUID_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01) include/auto_gen/', '64 entries'),
+  cpuidConfig: CPUID_CONFIG_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01) include/auto_gen/', 12),
   vpInit: VP_INIT_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01)'),
   sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.01', 'intel/tdx-module 72d8cff (TDX_1.5.01) src/common/x86_defs/vmcs_defs.h PROCBASED_CTLS3_INIT 0x80, _VARIABLE 0x20, _L2_INIT 0x80, _L2_VARIABLE 0x2E;'),
   differences: ['no MAX_VCPUS_PER_TD global metadata field (Linux 6.16 and later read it at init and fail)', 'TDH.VP.INIT accepts version 0 only'],
@@ -370,6 +392,7 @@ function r15(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     maxVcpusPerTd: 576,
     unblockTlbOperand: UNBLOCK_RCX_15,
     cpuidTable: CPUID_ASSUMED('1.5.06', 'no stored source'),
+    cpuidConfig: CPUID_CONFIG_ASSUMED('1.5.06', 'no stored source'),
     vpInit: VP_INIT_ASSUMED('1.5.05', '1.5.06 (intel/tdx-module 1e636985)'),
     sysInitMsrChecks: SYS_INIT_MSR_ASSUMED,
     differences: [],
@@ -389,6 +412,7 @@ function r20(update: number, extra: Partial<ModuleProfile>): ModuleProfile {
     minSeamldr: ['2.0.00'],
     fieldsSource: 'not read for this release (no stored source); assumed as 1.5.06 (intel/tdx-module 1e636985, 67 entries)',
     unblockTlbOperand: UNBLOCK_RCX_20,
+    cpuidConfig: CPUID_CONFIG_ASSUMED('2.0.08', 'no stored source'),
     vpInit: VP_INIT_ASSUMED('2.0.08', '2.0.08 (intel/tdx-module 1666adc4)'),
     differences: [],
     ...extra,
@@ -408,6 +432,7 @@ const R_1_5_05 = r15(5, {
     'intel/tdx-module e98d9639 metadata_sys.c (topology_enum added) and the released binary (or rax,0x1F0EBF, bit 8 set at run time); mapping_file.json says 0x61F0FBF, whose bits 25 and 26 this release does not define',
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module e98d9639, niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (one source tree, TDX_MODULE_UPDATE_VER 5 in proj_defs.mk)'),
   cpuidTable: CPUID_READ('1.5.05', 'niooss-ledger/tdx-module f99767b and murrowow/tdx-module 27e77d2 (the 1.5.05 tree of intel/tdx-module e98d9639) include/auto_gen/', '68 entries'),
+  cpuidConfig: CPUID_CONFIG_READ('1.5.05', 'intel/tdx-module e98d9639 (1.5.05) include/auto_gen/', 18),
   vpInit: VP_INIT_READ('1.5.05', 'intel/tdx-module e98d9639 (1.5.05)'),
   sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.05', 'niooss-ledger/tdx-module f99767b (the 1.5.05 tree of intel/tdx-module e98d9639) src/common/x86_defs/vmcs_defs.h PROCBASED_CTLS3_INIT 0, _VARIABLE 0xA0, _L2_INIT 0, _L2_VARIABLE 0xAE (bit 7 taken out of both before the check);'),
   differences: [
@@ -417,6 +442,7 @@ const R_1_5_05 = r15(5, {
     'TDX_FEATURES0.TOPOLOGY_ENUM (bit 20), which KVM 6.16 and later require',
     'TDH.MEM.RANGE.UNBLOCK reports TDX_TLB_TRACKING_NOT_DONE with operand RCX (1.5.01: SEPT_TREE)',
     'TDH.SYS.LP.INIT compares 68 CPUID lookup entries (1.5.01: 64; new: leaf 0xB subleaves 0-2, leaf 0x1A)',
+    'NUM_CPUID_CONFIG 18 (1.5.01: 12): leaf 0x1F subleaves 0-5 configurable (EAX 0x1F, EBX and ECX 0xFFFF), leaf 0x7 subleaf 1 allows EAX 0x4001D30 and EDX 0x430; TDH.MNG.INIT checks leaf 0x23 after the leaf 0x1F subleaves and names leaf 0x7 subleaf 0 in RCX for HLE != RTM',
   ],
 });
 const R_1_5_06 = r15(6, {
@@ -429,11 +455,13 @@ const R_1_5_06 = r15(6, {
   tdxFeatures0: 0x2e1f0fbfn,
   tdxFeatures0Source: `${MAPPING} (the 1e636985 source agrees)`,
   cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module 1e636985 include/auto_gen/', '73 slots, 69 valid'),
+  cpuidConfig: CPUID_CONFIG_READ('1.5.06', 'intel/tdx-module 1e636985 include/auto_gen/', 18),
   vpInit: VP_INIT_READ('1.5.05', 'intel/tdx-module 1e636985 (1.5.06, as 1.5.05)'),
   sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.05', 'intel/tdx-module 1e636985 (1.5.06, as 1.5.05; its vmcs_defs.h CTLS3 masks not read, taken as 1.5.05\'s)'),
   differences: [
     'MIN_VIRT_MAXPA global metadata field',
     'TDH.SYS.LP.INIT\'s CPUID lookup table: 73 slots (69 valid); leaf 0x7 subleaf 0 ECX bit 15 no longer compared; leaf 0x2 added (not compared)',
+    'CPUID_CONFIG: leaf 0x7 subleaf 1 allows EAX 0x4881DB0 and EDX 0x20430, leaf 0x80000008 EAX 0xFF is configurable',
   ],
 });
 const R_1_5_08 = r15(8, { numHandoffPages: { value: 13, source: SIGSTRUCT_HANDOFF('1.5.08') }, buildNum: { value: 784, source: FROM_BINARY('1.5.08') }, buildDate: { value: 20240725, source: FROM_BINARY('1.5.08') }, tdxFeatures0: 0x22e1f0fbfn, tdxFeatures0Source: MAPPING });
@@ -457,6 +485,7 @@ const R_1_5_28 = r15(28, {
   tdxFeatures0Known: false,
   dynamicPamtLeaves: undefined,
   cpuidTable: CPUID_ASSUMED('1.5.06', 'its cpuid_configurations.c was not read'),
+  cpuidConfig: CPUID_CONFIG_ASSUMED('1.5.06', 'its cpuid_configurations.c was not read'),
   differences: ['Dynamic PAMT metadata fields (PAMT_PAGE_BITMAP_ENTRY_BITS, MIN_DYNAMIC_PAMT_NUM_HKID_BITS); built with DYNAMIC_PAMT_SUPPORT', 'MAX_EVENT_FILTERS global metadata field'],
 });
 const R_1_5_34 = r15(34, {
@@ -473,6 +502,7 @@ const R_1_5_34 = r15(34, {
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 9fd3c8b1'),
   cpuidTable: CPUID_ASSUMED('1.5.06', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/cpuid_configurations_defines.h gives MAX_NUM_CPUID_LOOKUP 79 and MAX_NUM_ORDERED_CPUID_LOOKUP 97; the table was not read'),
+  cpuidConfig: CPUID_CONFIG_ASSUMED('1.5.06', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/cpuid_configurations.c was not read'),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59) in the dispatcher; TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT',
     'version > 0 also for TDH.SYS.INIT, TDH.SYS.CONFIG, TDH.SYS.UPDATE and four export/import leaves (not modelled)',
@@ -489,8 +519,12 @@ const R_2_0_02 = r20(2, {
   dynamicPamtLeaves: false,
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module be443240'),
   cpuidTable: CPUID_READ('1.5.06', 'intel/tdx-module be443240 include/auto_gen/', "73 slots, 69 valid: leaf, subleaf and VERIFY_SAME as 1.5.06's"),
+  cpuidConfig: CPUID_CONFIG_READ('2.0.02', 'intel/tdx-module be443240 include/auto_gen/', 18),
   vpInit: VP_INIT_READ('1.5.05', 'intel/tdx-module be443240 (2.0.02, as 1.5.05)'),
-  differences: ['the first 2.0 release (TDX Connect interfaces are pre-production)'],
+  differences: [
+    'the first 2.0 release (TDX Connect interfaces are pre-production)',
+    'CPUID_CONFIG (18 entries, as 1.5.06 but): leaf 0x4 subleaves 0-2 configure EDX 0x7 only, leaf 0x7 subleaf 1 allows EAX 0x4A81DB0 and EDX 0x24430',
+  ],
 });
 const R_2_0_04 = r20(4, {
   numHandoffPages: { value: 24, source: SIGSTRUCT_HANDOFF('2.0.04') },
@@ -504,11 +538,13 @@ const R_2_0_04 = r20(4, {
   // followed by TDH_SERVTD_BIND): the leaves stay unknown here, as in the source.
   dynamicPamtLeaves: false,
   cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 92f6945d include/auto_gen/', "79 entries: leaf, subleaf and VERIFY_SAME as 2.0.08's"),
+  cpuidConfig: CPUID_CONFIG_READ('2.0.04', 'intel/tdx-module 92f6945d include/auto_gen/', 28),
   vpInit: VP_INIT_READ('2.0.08', 'intel/tdx-module 92f6945d (2.0.04, as 2.0.08)'),
   differences: [
     'TDX_FEATURES0.DYNAMIC_PAMT (bit 36) per the mapping file, but no TDH.PHYMEM.PAMT.ADD/REMOVE in the source\'s dispatcher (92f6945d)',
     'TDH.SYS.LP.INIT\'s CPUID lookup table: 79 entries (leaf 0x18 subleaves 0-8 and leaf 0x80000002 added, not compared)',
     'TDH.VP.INIT compares IA32_TSC_ADJUST first (2.0.02: last) and gives the VCPU index back on a duplicate x2APIC ID',
+    'NUM_CPUID_CONFIG 28 (2.0.02: 18): leaf 0x19 (nothing configurable) and leaf 0x18 subleaves 0-8 (EDX 0x3FFC000 configurable) added; leaf 1 allows EDX 0xB8445080, leaf 0x7 subleaf 0 EDX 0x4005411C',
   ],
 });
 const R_2_0_05 = r20(5, {
@@ -520,6 +556,7 @@ const R_2_0_05 = r20(5, {
   tdxFeatures0Source: `${MAPPING} (identical to 1.5.16's and without bits 31 and 36, which 2.0.04 and 2.0.08 have; not verifiable from the binary)`,
   dynamicPamtLeaves: undefined,
   cpuidTable: CPUID_ASSUMED('2.0.08', 'no stored source', '2.0.04'),
+  cpuidConfig: CPUID_CONFIG_ASSUMED('2.0.04', 'no stored source'),
   vpInit: VP_INIT_ASSUMED('2.0.08', '2.0.04 (intel/tdx-module 92f6945d)'),
 });
 const R_2_0_08 = r20(8, {
@@ -535,11 +572,13 @@ const R_2_0_08 = r20(8, {
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 1666adc4'),
   cpuidTable: CPUID_READ('2.0.08', 'intel/tdx-module 1666adc4 include/auto_gen_2_0/', '79 entries'),
+  cpuidConfig: CPUID_CONFIG_READ('2.0.08', 'intel/tdx-module 1666adc4 include/auto_gen_2_0/', 28),
   vpInit: VP_INIT_READ('2.0.08', 'intel/tdx-module 1666adc4 (2.0.08)'),
   sysInitMsrChecks: SYS_INIT_MSR_READ('1.5.05', 'intel/tdx-module 1666adc4 (2.0.08, as 1.5.05; its CTLS3 masks not read, taken as 1.5.05\'s; the Granite Rapids A0 variable-mask change is not modelled)'),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59); TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT; TDH.MEM.PAGE.DEMOTE takes the new 4 KiB PAMT page pair in R12/R13 and PROMOTE returns it there',
     'version > 0 also for TDH.SYS.INIT and TDH.MEM.SHARED.SEPT.WR (not modelled)',
+    'CPUID_CONFIG: leaf 0x7 subleaf 1 allows EAX 0x4A81DBF (2.0.04: 0x4A81DB0)',
   ],
 });
 const R_2_0_16 = r20(16, {
@@ -550,6 +589,7 @@ const R_2_0_16 = r20(16, {
   extraFields: R_2_0_08.extraFields,
   fieldsSource: 'not read for this release; assumed as 2.0.08',
   cpuidTable: CPUID_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
+  cpuidConfig: CPUID_CONFIG_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
   tdxFeatures0: R_2_0_08.tdxFeatures0,
   tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
   tdxFeatures0Known: false,
@@ -564,6 +604,7 @@ const R_2_0_18 = r20(18, {
   fieldsSource: 'intel/tdx-module e69a4391 (75 field-id defines: 2.0.08 plus three MEM_SCAN fields)',
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module e69a4391'),
   cpuidTable: CPUID_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
+  cpuidConfig: CPUID_CONFIG_ASSUMED('2.0.08', 'its cpuid_configurations.c was not read'),
   tdxFeatures0: R_2_0_08.tdxFeatures0,
   tdxFeatures0Source: UNKNOWN_FEATURES('2.0.08'),
   tdxFeatures0Known: false,
@@ -604,6 +645,7 @@ const R_1_0: ModuleProfile = {
     source: 'niooss-ledger/tdx-module 9359de5 (TDX_1.0_V1.00) and fd485aa (V1.0.3) src/vmm_dispatcher/api_calls/tdh_mem_range_unblock.c: OPERAND_ID_SEPT, 146 (auto_gen/tdx_error_codes_defs.h) as SEPT_TREE in 1.5',
   },
   cpuidTable: { value: '1.5.01', source: 'not transcribed for TDX 1.0; the model uses 1.5.01\'s table' },
+  cpuidConfig: { value: '1.5.01', source: 'not read for TDX 1.0; assumed as 1.5.01\'s cpuid_configurable[] (12 entries)' },
   vpInit: { value: '1.5.01', source: 'not read for TDX 1.0; assumed as 1.5.01 (version 0 only: 1.0 has no version field)' },
   sysInitMsrChecks: { value: '1.5.01', source: 'not read for TDX 1.0; assumed as 1.5.01' },
   differences: ['no TDH.SYS.RD/RDALL: kernels from 6.8 on fail at their first metadata read', 'TDH.SYS.LP.SHUTDOWN shuts the module down'],

@@ -3,6 +3,7 @@
  * library users: every fact with its source, unknowns marked.
  */
 import { KERNEL_PROFILE_ALIASES, KERNEL_PROFILE_NAMES, kernelProfile } from '../kernel/profiles.js';
+import { cpuidConfigurable } from '../module/cpuidConfigurable.js';
 import { MODULE_PROFILE_ALIASES, MODULE_PROFILE_NAMES, moduleProfile, releaseString, SYS_DISABLE_SUFFIX, TDX_FEATURES0_BITS, hasFeature, isAssumed } from '../module/profiles.js';
 
 /** One kernel of the catalogue. */
@@ -40,6 +41,8 @@ export interface ModuleEntry {
   readonly unblockTlbOperand: { readonly value: string; readonly source: string; readonly assumed: boolean };
   /** The release whose CPUID lookup table TDH.SYS.LP.INIT compares with, its source, and whether it is assumed. */
   readonly cpuidTable: { readonly value: string; readonly source: string; readonly assumed: boolean };
+  /** The release whose configurable CPUID leaves (TDH.MNG.INIT's CPUID_CONFIG, NUM_CPUID_CONFIG) this one has, how many, its source, and whether it is assumed. */
+  readonly cpuidConfig: { readonly value: string; readonly leaves: number; readonly source: string; readonly assumed: boolean };
   /** The release whose TDH.VP.INIT checks (x2APIC ID, check order) this one has, its source, and whether it is assumed. */
   readonly vpInit: { readonly value: string; readonly source: string; readonly assumed: boolean };
   /** The release whose TDH.SYS.INIT IA32_MISC_ENABLE / IA32_VMX_PROCBASED_CTLS3 checks this one has, its source, and whether it is assumed. */
@@ -88,6 +91,7 @@ export function moduleCatalogue(): { modules: ModuleEntry[]; aliases: { name: st
       differences: p.differences,
       unblockTlbOperand: { ...p.unblockTlbOperand, assumed: isAssumed(p.unblockTlbOperand) },
       cpuidTable: { ...p.cpuidTable, assumed: isAssumed(p.cpuidTable) },
+      cpuidConfig: { ...p.cpuidConfig, leaves: cpuidConfigurable(p).length, assumed: isAssumed(p.cpuidConfig) },
       vpInit: { ...p.vpInit, assumed: isAssumed(p.vpInit) },
       sysInitMsrChecks: { ...p.sysInitMsrChecks, assumed: isAssumed(p.sysInitMsrChecks) },
     };

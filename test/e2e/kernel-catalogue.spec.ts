@@ -163,11 +163,11 @@ describe('tdxsim kernels / modules', () => {
     expect(m.modules.find((x) => x.name === '1.5.05')).toMatchObject({ buildNum: 698, tdxFeatures0: '0x1f0fbf', tdxFeatures0Known: true });
     expect(m.modules.find((x) => x.name === '1.0')).toMatchObject({ buildNum: null });
     expect(tdxsim(['modules']).stdout).toMatch(/^1\.5\.28 +0x226f3f0fbf \(assumed\) +989 +20251126 +unknown /m);
-    // UNBLOCK's operand and LP.INIT's CPUID table per release, read or assumed.
+    // UNBLOCK's operand, LP.INIT's CPUID table and the configurable CPUID leaves per release, read or assumed.
     const rows = tdxsim(['modules']).stdout.split('\n');
-    expect(rows.find((l) => l.startsWith('1.5.01 '))).toMatch(/ TLB_TRACKING_NOT_DONE\|SEPT_TREE +1\.5\.01$/);
-    expect(rows.find((l) => l.startsWith('1.5.06 '))).toMatch(/ TLB_TRACKING_NOT_DONE\|RCX \(assumed\) +1\.5\.06$/);
-    expect(rows.find((l) => l.startsWith('2.0.16 '))).toMatch(/ TLB_TRACKING_NOT_DONE\|RCX \(assumed\) +2\.0\.08 \(assumed\)$/);
+    expect(rows.find((l) => l.startsWith('1.5.01 '))).toMatch(/ TLB_TRACKING_NOT_DONE\|SEPT_TREE +1\.5\.01 +12 \(1\.5\.01\)$/);
+    expect(rows.find((l) => l.startsWith('1.5.06 '))).toMatch(/ TLB_TRACKING_NOT_DONE\|RCX \(assumed\) +1\.5\.06 +18 \(1\.5\.06\)$/);
+    expect(rows.find((l) => l.startsWith('2.0.16 '))).toMatch(/ TLB_TRACKING_NOT_DONE\|RCX \(assumed\) +2\.0\.08 \(assumed\) +28 \(2\.0\.08 \(assumed\)\)$/);
     const j = JSON.parse(tdxsim(['modules', '--json']).stdout) as { modules: { name: string; unblockTlbOperand: unknown; cpuidTable: unknown }[] };
     expect(j.modules.find((x) => x.name === '1.5.05')).toMatchObject({
       unblockTlbOperand: { value: 'RCX', assumed: false },

@@ -39,7 +39,7 @@ export function registerCatalogue(program: Command, ctx: CommandContext): void {
       if (o.json === true) {
         process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
       } else {
-        const rows = [['release', 'TDX_FEATURES0', 'build', 'build date', 'TD-preserving from', 'MAX_VCPUS_PER_TD', 'TOPOLOGY_ENUM', 'DYNAMIC_PAMT', 'UNBLOCK untracked', 'LP.INIT CPUID table']];
+        const rows = [['release', 'TDX_FEATURES0', 'build', 'build date', 'TD-preserving from', 'MAX_VCPUS_PER_TD', 'TOPOLOGY_ENUM', 'DYNAMIC_PAMT', 'UNBLOCK untracked', 'LP.INIT CPUID table', 'CPUID_CONFIG leaves']];
         const shown = (f: { value: string; assumed: boolean }): string => `${f.value}${f.assumed ? ' (assumed)' : ''}`;
         for (const m of c.modules) {
           rows.push([
@@ -53,6 +53,7 @@ export function registerCatalogue(program: Command, ctx: CommandContext): void {
             m.dynamicPamt ? 'yes' : 'no',
             `TLB_TRACKING_NOT_DONE|${shown(m.unblockTlbOperand)}`,
             shown(m.cpuidTable),
+            `${m.cpuidConfig.leaves} (${shown(m.cpuidConfig)})`,
           ]);
         }
         const lines = [

@@ -9,8 +9,9 @@ import type { Prog } from '../../platform/Exec.js';
 import { sharedHpa, tdrOperand } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
 import { YIELD } from '../leafCtx.js';
-import type { CpuidConfigurable } from '../metadata.js';
-import { ATTRIBUTES_FIXED0, ATTRIBUTES_FIXED1, CONFIG_FLAGS_FIXED0, CONFIG_FLAGS_FIXED1, CPUID_CONFIGURABLE, cpuidLeafSubleaf, IA32_ARCH_CAPABILITIES_CONFIG_MASK, XFAM_FIXED0, XFAM_FIXED1 } from '../metadata.js';
+import type { CpuidConfigurable } from '../cpuidConfigurable.js';
+import { cpuidConfigCheckOrder, cpuidConfigurable, cpuidLeafSubleaf } from '../cpuidConfigurable.js';
+import { ATTRIBUTES_FIXED0, ATTRIBUTES_FIXED1, CONFIG_FLAGS_FIXED0, CONFIG_FLAGS_FIXED1, IA32_ARCH_CAPABILITIES_CONFIG_MASK, XFAM_FIXED0, XFAM_FIXED1 } from '../metadata.js';
 import {
   msrCode,
   OPERAND_ID,
@@ -39,7 +40,12 @@ const RESERVED_0: readonly [number, number] = [20, 24];
 const RESERVED_1: readonly [number, number] = [42, 80];
 const RESERVED_2: readonly [number, number] = [232, 256];
 const CPUID_CONFIG_OFFSET = 256;
-const RESERVED_3: readonly [number, number] = [CPUID_CONFIG_OFFSET + 16 * CPUID_CONFIGURABLE.length, TD_PARAMS_SIZE];
+/**
+ * RESERVED_3 follows the release's CPUID_CONFIG entries (TD_PARAMS_RESERVED3_SIZE = 768 - 16 *
+ * MAX_NUM_CPUID_CONFIG): bytes 448-1023 in 1.5.01, 544-1023 with 18 entries, 704-1023 with 28.
+ * @see intel/tdx-module 1.5.01 include/tdx_api_defs.h (the same define at the later commits is assumed)
+ */
+const reserved3 = (n: number): readonly [number, number] => [CPUID_CONFIG_OFFSET + 16 * n, TD_PARAMS_SIZE];
 
 /** ATTRIBUTES bits (td_param_attributes_t). */
 const ATTR_DEBUG = 1n << 0n;
@@ -78,22 +84,29 @@ function xfamOk(x: bigint): boolean {
 }
 
 /**
- * read_and_set_cpuid_configurations(): per configurable leaf in index order, every bit set must
- * be CONFIG_DIRECT or ALLOW_DIRECT (RCX = leaf | subleaf << 32); leaf 1's virtual FMS (EAX, 0 =
- * native) must be the native FMS for a non-migratable TD; leaf 7.0's HLE and RTM must agree (RCX
- * not set), and virtual TSX needs IA32_ARCH_CAPABILITIES.TSX_CTRL. The platform has no CPUID
- * model: every ALLOW_DIRECT bit is taken as natively supported, and a migratable TD's FMS is
- * checked only against the platform's own family/model (the allowed-FMS table is not modelled).
- * @see intel/tdx-module 1.5.01 src/vmm_dispatcher/api_calls/tdh_mng_init.c
+ * read_and_set_cpuid_configurations(): the loop walks cpuid_lookup[] and meets each configurable
+ * leaf of the release's table (cpuidConfigurable.ts) at its lookup index, so the leaves are checked
+ * in lookup order (1.5.01: the config index order; 1.5.05 on: leaf 0x23 after leaf 0x1F's
+ * subleaves, 2.0.04 on also leaf 0x19 before them and leaf 0x18's subleaves last). Per leaf:
+ * every bit set must be CONFIG_DIRECT or ALLOW_DIRECT (RCX = leaf | subleaf << 32); leaf 1's
+ * virtual FMS (EAX, 0 = native) must be the native FMS for a non-migratable TD; leaf 7.0's HLE and
+ * RTM must agree (RCX not set in 1.5.01, RCX naming leaf 7.0 from 1.5.05 on), and virtual TSX
+ * needs IA32_ARCH_CAPABILITIES.TSX_CTRL. The platform has no CPUID model: every ALLOW_DIRECT bit
+ * is taken as natively supported, and a migratable TD's FMS is checked only against the platform's
+ * own family/model (the allowed-FMS table is not modelled). Not modelled: 1.5.05's check_cpuid_1f()
+ * of the leaf 0x1F topology after the loop (the model has no native topology to derive it from).
+ * @see intel/tdx-module 1.5.01 (72d8cff), 1.5.05 (e98d9639) and 2.0.08 (1666adc4)
+ *   src/vmm_dispatcher/api_calls/tdh_mng_init.c
  */
 function checkCpuidConfig(ctx: LeafCtx, dv: DataView, attributes: bigint): U64 {
   const inv = withOperand(TDX_OPERAND_INVALID, OPERAND_ID.CPUID_CONFIG);
   const fms = ctx.m.sysinfo.fms >>> 0;
-  for (let i = 0; i < CPUID_CONFIGURABLE.length; i++) {
-    const l = CPUID_CONFIGURABLE[i] as CpuidConfigurable;
+  const table = cpuidConfigurable(ctx.profile);
+  for (const i of cpuidConfigCheckOrder(table)) {
+    const l = table[i] as CpuidConfigurable;
     const regs = [0, 1, 2, 3].map((j) => dv.getUint32(CPUID_CONFIG_OFFSET + 16 * i + 4 * j, true));
     if (regs.some((v, j) => (v & ~((l.configDirect[j] as number) | (l.allowDirect[j] as number))) >>> 0 !== 0)) {
-      ctx.regs.rcx = cpuidLeafSubleaf(i) as U64;
+      ctx.regs.rcx = cpuidLeafSubleaf(table, i) as U64;
       return inv;
     }
     if (l.leaf === 1) {
@@ -103,7 +116,7 @@ function checkCpuidConfig(ctx: LeafCtx, dv: DataView, attributes: bigint): U64 {
       const sameFamilyModel = (virt & ~0xf) >>> 0 === (fms & ~0xf) >>> 0;
       const bad = (attributes & ATTR_MIGRATABLE) !== 0n ? sameFamilyModel && (virt & 0xf) > (fms & 0xf) : virt !== fms;
       if (bad) {
-        ctx.regs.rcx = cpuidLeafSubleaf(i) as U64;
+        ctx.regs.rcx = cpuidLeafSubleaf(table, i) as U64;
         return inv;
       }
     }
@@ -112,6 +125,9 @@ function checkCpuidConfig(ctx: LeafCtx, dv: DataView, attributes: bigint): U64 {
       const hle = ((ebx >>> 4) & 1) === 1;
       const rtm = ((ebx >>> 11) & 1) === 1;
       if (hle !== rtm) {
+        if (ctx.profile.cpuidConfig.value !== '1.5.01') {
+          ctx.regs.rcx = cpuidLeafSubleaf(table, i) as U64;
+        }
         return inv;
       }
       if (hle && ((ctx.m.msrSnapshot.get(MSR_IA32_ARCH_CAPABILITIES) ?? 0n) & ARCH_CAP_TSX_CTRL) === 0n) {
@@ -180,7 +196,7 @@ function checkTdParams(ctx: LeafCtx, td: TdState, p: Uint8Array): U64 {
   if (c !== TDX_SUCCESS) {
     return c;
   }
-  if (!zero(p, RESERVED_3)) {
+  if (!zero(p, reserved3(cpuidConfigurable(ctx.profile).length))) {
     return inv(OPERAND_ID.RDX);
   }
   // init_virt_ia32_arch_capabilities(): a non-zero value needs MSR_CONFIG_CTLS.IA32_ARCH_CAP, and

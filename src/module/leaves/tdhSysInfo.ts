@@ -9,7 +9,7 @@ import { done } from '../../platform/Exec.js';
 import { MAX_CMRS } from '../globalState.js';
 import { sharedHpa } from '../hpaChecks.js';
 import type { LeafCtx } from '../leafCtx.js';
-import { CPUID_CONFIG_LEAVES, cpuidConfigValue } from '../metadata.js';
+import { cpuidConfigurable, cpuidConfigValue } from '../cpuidConfigurable.js';
 import { OPERAND_ID, TDX_OPERAND_INVALID, TDX_SUCCESS, TDX_SYS_LP_INIT_NOT_DONE, withOperand } from '../status.js';
 
 /** Size of TDSYSINFO_STRUCT. */
@@ -41,13 +41,15 @@ export function buildTdSysInfo(ctx: LeafCtx): Uint8Array {
   dv.setBigUint64(88, big('XFAM_FIXED1'), true);
   const n = mv('NUM_CPUID_CONFIG');
   dv.setUint32(128, n, true);
-  for (let i = 0; i < Math.min(n, CPUID_CONFIG_LEAVES.length, 37); i++) {
-    const [leaf, sub] = CPUID_CONFIG_LEAVES[i] as readonly [number, number];
+  // The release's configurable leaves (cpuidConfigurable.ts), at most the 37 the structure holds.
+  const table = cpuidConfigurable(ctx.profile);
+  for (let i = 0; i < Math.min(n, table.length, 37); i++) {
+    const { leaf, subleaf: sub } = table[i] as { leaf: number; subleaf: number };
     const o = 132 + 24 * i;
     // CONFIG_DIRECT | (ALLOW_DIRECT & native) in every release (tdh_sys_info.c), unlike 1.5.01's
     // TDH.SYS.RD. @see intel/tdx-module 1.5.01 src/vmm_dispatcher/api_calls/tdh_sys_info.c
-    const lo = cpuidConfigValue(i, 0, true);
-    const hi = cpuidConfigValue(i, 1, true);
+    const lo = cpuidConfigValue(table, i, 0, true);
+    const hi = cpuidConfigValue(table, i, 1, true);
     dv.setUint32(o, leaf, true);
     dv.setUint32(o + 4, sub >>> 0, true);
     dv.setBigUint64(o + 8, lo, true);
