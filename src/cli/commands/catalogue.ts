@@ -53,7 +53,7 @@ export function registerCatalogue(program: Command, ctx: CommandContext): void {
             m.dynamicPamt ? 'yes' : 'no',
             `TLB_TRACKING_NOT_DONE|${shown(m.unblockTlbOperand)}`,
             shown(m.cpuidTable),
-            `${m.cpuidConfig.leaves} (${shown(m.cpuidConfig)})`,
+            `${m.cpuidConfig.leaves} (${m.cpuidConfig.value}${m.cpuidConfig.assumed ? ', assumed' : ''})`,
           ]);
         }
         const lines = [
