@@ -9,12 +9,13 @@
  * from 1.5.05 on (1.5.05: leaf 0x23 at config index 11 sits at lookup index 59, after leaf 0x1F's
  * six subleaves at config indices 12-17, lookup 46-51).
  *
- * Tables transcribed: 1.5.01, 1.5.05, 1.5.06, 2.0.02, 2.0.04 and 2.0.08; which one a release uses,
+ * Tables transcribed: 1.5.01, 1.5.05, 1.5.06, 1.5.34, 2.0.02, 2.0.04 and 2.0.08; which one a release uses,
  * and why, is its profile's `cpuidConfig`.
  * @see intel/tdx-module 1.5.01 (72d8cff) include/auto_gen/cpuid_configurations.c cpuid_configurable[]
  *   (MAX_NUM_CPUID_CONFIG 12, cpuid_configurations_defines.h)
  * @see intel/tdx-module 1.5.05 (e98d9639) include/auto_gen/cpuid_configurations.c (18 entries)
  * @see intel/tdx-module 1.5.06 (1e636985) include/auto_gen/cpuid_configurations.c (18 entries)
+ * @see intel/tdx-module 1.5.34 (9fd3c8b1) include/auto_gen_1_5/cpuid_configurations.c (28 entries)
  * @see intel/tdx-module 2.0.02 (be443240) include/auto_gen/cpuid_configurations.c (18 entries)
  * @see intel/tdx-module 2.0.04 (92f6945d) include/auto_gen/cpuid_configurations.c (28 entries)
  * @see intel/tdx-module 2.0.08 (1666adc4) include/auto_gen_2_0/cpuid_configurations.c (28 entries)
@@ -94,6 +95,14 @@ export const CPUID_CONFIGURABLE_2_0_04: readonly CpuidConfigurable[] = [
   ...LEAF_18,
 ];
 
+/**
+ * 1.5.34 (28 entries): 2.0.04's leaves, masks and lookup indices with leaf 7.1 ALLOW_DIRECT EAX
+ * 0x4881DB0 (1.5.06's) and EDX 0x24430. This tree also has an ordered_cpuid_lookup[]; its
+ * tdh_mng_init.c is not stored, so the check order is taken as the lookup order of every tree read.
+ * @see intel/tdx-module 1.5.34 (9fd3c8b1) include/auto_gen_1_5/cpuid_configurations.c
+ */
+export const CPUID_CONFIGURABLE_1_5_34: readonly CpuidConfigurable[] = CPUID_CONFIGURABLE_2_0_04.map((x, i) => (i === 6 ? e(0x7, 1, NONE, [0x4881db0, 0, 0, 0x24430], 6) : x));
+
 /** 2.0.08 (28 entries): 2.0.04's with leaf 7.1 ALLOW_DIRECT EAX 0x4A81DBF. */
 export const CPUID_CONFIGURABLE_2_0_08: readonly CpuidConfigurable[] = CPUID_CONFIGURABLE_2_0_04.map((x, i) => (i === 6 ? e(0x7, 1, NONE, [0x4a81dbf, 0, 0, 0x24430], 6) : x));
 
@@ -101,6 +110,7 @@ const TABLES: Record<CpuidConfigRelease, readonly CpuidConfigurable[]> = {
   '1.5.01': CPUID_CONFIGURABLE_1_5_01,
   '1.5.05': CPUID_CONFIGURABLE_1_5_05,
   '1.5.06': CPUID_CONFIGURABLE_1_5_06,
+  '1.5.34': CPUID_CONFIGURABLE_1_5_34,
   '2.0.02': CPUID_CONFIGURABLE_2_0_02,
   '2.0.04': CPUID_CONFIGURABLE_2_0_04,
   '2.0.08': CPUID_CONFIGURABLE_2_0_08,

@@ -208,7 +208,7 @@ export type VpInitRelease = '1.5.01' | '1.5.05' | '2.0.08';
 export type SysInitMsrRelease = '1.5.01' | '1.5.05';
 
 /** Releases whose cpuid_configurable[] was transcribed (cpuidConfigurable.ts). */
-export type CpuidConfigRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.02' | '2.0.04' | '2.0.08';
+export type CpuidConfigRelease = '1.5.01' | '1.5.05' | '1.5.06' | '1.5.34' | '2.0.02' | '2.0.04' | '2.0.08';
 
 /** Releases whose cpuid_lookup[] was transcribed (cpuidLookup.ts). */
 export type CpuidTableRelease = '1.5.01' | '1.5.05' | '1.5.06' | '2.0.08';
@@ -502,11 +502,12 @@ const R_1_5_34 = r15(34, {
   knownLeaves: new Set(DYNAMIC_PAMT_KNOWN),
   unblockTlbOperand: UNBLOCK_RCX('intel/tdx-module 9fd3c8b1'),
   cpuidTable: CPUID_ASSUMED('1.5.06', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/cpuid_configurations_defines.h gives MAX_NUM_CPUID_LOOKUP 79 and MAX_NUM_ORDERED_CPUID_LOOKUP 97; the table was not read'),
-  cpuidConfig: CPUID_CONFIG_ASSUMED('1.5.06', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/cpuid_configurations.c was not read'),
+  cpuidConfig: CPUID_CONFIG_READ('1.5.34', 'intel/tdx-module 9fd3c8b1 include/auto_gen_1_5/', 28),
   differences: [
     'TDH.PHYMEM.PAMT.ADD/REMOVE (leaves 58, 59) in the dispatcher; TDH.SYS.CONFIG R8 bit 16 enables Dynamic PAMT',
     'version > 0 also for TDH.SYS.INIT, TDH.SYS.CONFIG, TDH.SYS.UPDATE and four export/import leaves (not modelled)',
     'defines TDX_FEATURES0.SYS_DISABLE (bit 53), but has no TDH.SYS.DISABLE leaf',
+    'NUM_CPUID_CONFIG 28 (1.5.06: 18): leaf 0x19 and leaf 0x18 subleaves 0-8 configurable as in 2.0.04; leaf 1 allows EDX 0xB8445080, leaf 0x7 subleaf 0 EDX 0x4005411C, subleaf 1 EDX 0x24430; TDH.MNG.INIT\'s check order at this commit not read (assumed the lookup order)',
   ],
 });
 const R_2_0_02 = r20(2, {

@@ -3,6 +3,7 @@
  * CPUID_CONFIG fields through TDH.SYS.RD, TDH.SYS.INFO's list, and TDH.MNG.INIT's CPUID_CONFIG
  * check (masks, check order by lookup index, RCX naming the leaf, where RESERVED_3 starts).
  * In-process (createModuleMachine) on the `ref` preset.
+ * @see intel/tdx-module 9fd3c8b1 (1.5.34) include/auto_gen_1_5/cpuid_configurations.c
  * @see intel/tdx-module 72d8cff (1.5.01), e98d9639 (1.5.05), 1e636985 (1.5.06), be443240 (2.0.02),
  *   92f6945d (2.0.04) include/auto_gen/cpuid_configurations.c; 1666adc4 (2.0.08)
  *   include/auto_gen_2_0/cpuid_configurations.c; tdh_mng_init.c at 72d8cff, e98d9639, 1666adc4
@@ -95,7 +96,7 @@ function init(m: ModuleMachine, ...edits: Edit[]): [bigint, bigint] {
 }
 
 describe('configurable CPUID leaves per release: the profiles', () => {
-  it('every release names its table: 12 leaves in 1.0 and 1.5.01, 18 in 1.5.05 to 2.0.02, 28 from 2.0.04; read or assumed', () => {
+  it('every release names its table: 12 leaves in 1.0 and 1.5.01, 18 in 1.5.05 to 1.5.28 and 2.0.02, 28 in 1.5.34 and from 2.0.04; read or assumed', () => {
     const rows = MODULE_PROFILE_NAMES.map((n) => {
       const p = moduleProfile(n);
       return `${n} ${p.cpuidConfig.value} ${cpuidConfigurable(p).length}${isAssumed(p.cpuidConfig) ? ' assumed' : ''}`;
@@ -110,7 +111,7 @@ describe('configurable CPUID leaves per release: the profiles', () => {
       '1.5.13 1.5.06 18 assumed',
       '1.5.16 1.5.06 18 assumed',
       '1.5.28 1.5.06 18 assumed',
-      '1.5.34 1.5.06 18 assumed',
+      '1.5.34 1.5.34 28',
       '2.0.02 2.0.02 18',
       '2.0.04 2.0.04 28',
       '2.0.05 2.0.04 28 assumed',
@@ -123,11 +124,12 @@ describe('configurable CPUID leaves per release: the profiles', () => {
 
 describe('configurable CPUID leaves per release: TDH.SYS.RD and TDH.SYS.INFO', () => {
   it('NUM_CPUID_CONFIG is 12 / 18 / 28', () => {
-    const got = (['1.5.01', '1.5.05', '1.5.06', '2.0.02', '2.0.04', '2.0.08'] as const).map((n) => rd(sysInit(n), NUM_CPUID_CONFIG));
+    const got = (['1.5.01', '1.5.05', '1.5.06', '1.5.34', '2.0.02', '2.0.04', '2.0.08'] as const).map((n) => rd(sysInit(n), NUM_CPUID_CONFIG));
     expect(got).toEqual([
       [0n, 12n],
       [0n, 18n],
       [0n, 18n],
+      [0n, 28n],
       [0n, 18n],
       [0n, 28n],
       [0n, 28n],
@@ -156,6 +158,7 @@ describe('configurable CPUID leaves per release: TDH.SYS.RD and TDH.SYS.INFO', (
     expect(v('1.5.01')).toEqual([0n, 0n, 0n]);
     expect(v('1.5.05')).toEqual([0x4001d30n, 0x43000000000n, 0x20000000000n]);
     expect(v('1.5.06')).toEqual([0x4881db0n, 0x2043000000000n, 0x200000000ffn]);
+    expect(v('1.5.34')).toEqual([0x4881db0n, 0x2443000000000n, 0x200000000ffn]);
     expect(v('2.0.02')).toEqual([0x4a81db0n, 0x2443000000000n, 0x200000000ffn]);
     expect(v('2.0.04')).toEqual([0x4a81db0n, 0x2443000000000n, 0x200000000ffn]);
     expect(v('2.0.08')).toEqual([0x4a81dbfn, 0x2443000000000n, 0x200000000ffn]);
