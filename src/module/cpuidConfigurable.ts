@@ -18,7 +18,8 @@
  * @see intel/tdx-module 1.5.34 (9fd3c8b1) include/auto_gen_1_5/cpuid_configurations.c (28 entries)
  * @see intel/tdx-module 2.0.02 (be443240) include/auto_gen/cpuid_configurations.c (18 entries)
  * @see intel/tdx-module 2.0.04 (92f6945d) include/auto_gen/cpuid_configurations.c (28 entries)
- * @see intel/tdx-module 2.0.08 (1666adc4) include/auto_gen_2_0/cpuid_configurations.c (28 entries)
+ * @see intel/tdx-module 2.0.08 (1666adc4) include/auto_gen_2_0/cpuid_configurations.c (28 entries);
+ *   2.0.16 (6e66b9d2) and 2.0.18 (e69a4391) have the same 28 entries
  * @see intel/tdx-module 1.5.05 (e98d9639) and 2.0.08 (1666adc4)
  *   src/vmm_dispatcher/api_calls/tdh_mng_init.c read_and_set_cpuid_configurations()
  */

@@ -3,7 +3,8 @@
  * CPUID_CONFIG fields through TDH.SYS.RD, TDH.SYS.INFO's list, and TDH.MNG.INIT's CPUID_CONFIG
  * check (masks, check order by lookup index, RCX naming the leaf, where RESERVED_3 starts).
  * In-process (createModuleMachine) on the `ref` preset.
- * @see intel/tdx-module 9fd3c8b1 (1.5.34) include/auto_gen_1_5/cpuid_configurations.c
+ * @see intel/tdx-module 9fd3c8b1 (1.5.34) include/auto_gen_1_5/cpuid_configurations.c; 6e66b9d2 (2.0.16) and
+ *   e69a4391 (2.0.18) include/auto_gen_2_0/cpuid_configurations.c
  * @see intel/tdx-module 72d8cff (1.5.01), e98d9639 (1.5.05), 1e636985 (1.5.06), be443240 (2.0.02),
  *   92f6945d (2.0.04) include/auto_gen/cpuid_configurations.c; 1666adc4 (2.0.08)
  *   include/auto_gen_2_0/cpuid_configurations.c; tdh_mng_init.c at 72d8cff, e98d9639, 1666adc4
@@ -116,8 +117,8 @@ describe('configurable CPUID leaves per release: the profiles', () => {
       '2.0.04 2.0.04 28',
       '2.0.05 2.0.04 28 assumed',
       '2.0.08 2.0.08 28',
-      '2.0.16 2.0.08 28 assumed',
-      '2.0.18 2.0.08 28 assumed',
+      '2.0.16 2.0.08 28',
+      '2.0.18 2.0.08 28',
     ]);
   });
 });
