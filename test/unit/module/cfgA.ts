@@ -1,7 +1,16 @@
 /**
  * The reference TDMR configuration CFG-A of spec 10.2, as the bytes a host writes, and helpers
- * to build variants ("CFG-A with X").
+ * to build variants ("CFG-A with X"); a module brought up on it, ready for TDH.MNG.INIT.
  */
+import { expect } from 'vitest';
+
+import { cpuId } from '../../../src/base/ids.js';
+import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
+import type { ModuleProfileName } from '../../../src/module/profiles.js';
+import { preset } from '../../../src/platform/presets.js';
+import { seamcallRegs } from '../../__test-helpers__/moduleMachine.js';
+import type { SeamRegsIn } from '../../__test-helpers__/moduleMachine.js';
+import { vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
 
 /** One TDMR_INFO as numbers/bigints (all 64-bit fields). */
 export interface TdmrInfoInput {
@@ -86,4 +95,51 @@ export function tdParams(over: Partial<{ attributes: bigint; xfam: bigint; maxVc
   dv.setBigUint64(32, over.flags ?? 0n, true);
   dv.setUint16(40, over.tsc ?? 100, true);
   return b;
+}
+
+/** A SEAMCALL that must succeed. */
+export function ok(m: ModuleMachine, lp: number, r: SeamRegsIn): void {
+  expect(seamcallRegs(m, lp, r).rax.toString(16)).toBe('0');
+}
+
+/** A host store of `b` at `pa` through KeyID 0 from CPU 0. */
+export function write(m: ModuleMachine, pa: number, b: Uint8Array): void {
+  m.platform.store(m.platform.cpu(cpuId(0)), pa, b, 0, 'host');
+}
+
+/** The `ref` preset with VMX on, TDH.SYS.INIT on LP 0 and TDH.SYS.LP.INIT on its four LPs, module `module`. */
+export function sysInitRef(module: ModuleProfileName): ModuleMachine {
+  const m = vmxModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module });
+  ok(m, 0, { rax: 33n });
+  [0, 1, 2, 3].forEach((lp) => ok(m, lp, { rax: 35n }));
+  return m;
+}
+
+/**
+ * A module ready for TDH.MNG.INIT of the TD whose TDR is at `tdr`: CFG-A configured (TDH.SYS.CONFIG
+ * with HKID 32), TDH.SYS.KEY.CONFIG on both packages, both TDMRs initialized, TDH.MNG.CREATE with
+ * HKID 33, TDH.MNG.KEY.CONFIG on both packages, six TDCS pages.
+ */
+export function readyForMngInit(module: ModuleProfileName, tdr: bigint): ModuleMachine {
+  const m = sysInitRef(module);
+  const [a, b] = cfgA();
+  write(m, CFG_A.info0, encodeTdmrInfo(a));
+  write(m, CFG_A.info1, encodeTdmrInfo(b));
+  write(m, CFG_A.array, encodeU64s([0x10000000n, 0x10000200n]));
+  ok(m, 0, { rax: 45n, rcx: 0x10001000n, rdx: 2n, r8: 32n });
+  ok(m, 0, { rax: 31n });
+  ok(m, 2, { rax: 31n });
+  for (let i = 0; i < 512; i++) {
+    ok(m, 0, { rax: 36n, rcx: 0n });
+  }
+  for (let i = 0; i < 1024; i++) {
+    ok(m, 0, { rax: 36n, rcx: 0x100000000n });
+  }
+  ok(m, 0, { rax: 9n, rcx: tdr, rdx: 33n });
+  ok(m, 0, { rax: 8n, rcx: tdr });
+  ok(m, 2, { rax: 8n, rcx: tdr });
+  for (let i = 1; i <= 6; i++) {
+    ok(m, 0, { rax: 1n, rcx: tdr + BigInt(i * 0x1000), rdx: tdr });
+  }
+  return m;
 }

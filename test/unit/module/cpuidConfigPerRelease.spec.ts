@@ -16,10 +16,8 @@ import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import { cpuidConfigurable } from '../../../src/module/cpuidConfigurable.js';
 import { isAssumed, MODULE_PROFILE_NAMES, moduleProfile } from '../../../src/module/profiles.js';
 import type { ModuleProfileName } from '../../../src/module/profiles.js';
-import { preset } from '../../../src/platform/presets.js';
-import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
-import type { SeamRegsIn as R } from '../../__test-helpers__/moduleMachine.js';
-import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
+import { seamcallRegs as call } from '../../__test-helpers__/moduleMachine.js';
+import { ok, readyForMngInit, sysInitRef, tdParams, write } from './cfgA.js';
 
 const TDR = 0x40000000n;
 const PARAMS = 0x10004000;
@@ -30,47 +28,16 @@ const NUM_CPUID_CONFIG = 0x9900000100000004n;
 const LEAVES0 = 0x9900000300000400n;
 const VALUES0 = 0x9900000300000500n;
 
-function ok(m: ModuleMachine, lp: number, r: R): void {
-  expect(call(m, lp, r).rax.toString(16)).toBe('0');
-}
-function write(m: ModuleMachine, pa: number, b: Uint8Array): void {
-  m.platform.store(m.platform.cpu(cpuId(0)), pa, b, 0, 'host');
-}
-function sysInit(module: ModuleProfileName): ModuleMachine {
-  const m = vmxModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module });
-  ok(m, 0, { rax: 33n });
-  [0, 1, 2, 3].forEach((lp) => ok(m, lp, { rax: 35n }));
-  return m;
-}
+const sysInit = sysInitRef;
 /** TDH.SYS.RD of one field: [RAX, R8]. */
 const rd = (m: ModuleMachine, id: bigint): [bigint, bigint] => {
   const r = call(m, 0, { rax: 34n, rdx: id });
   return [r.rax, r.r8];
 };
 
-/** A module ready for TDH.MNG.INIT: CONFIG, KEY.CONFIG on both packages, TDMRs, MNG.CREATE, six TDCS pages. */
+/** A module ready for TDH.MNG.INIT (cfgA.ts readyForMngInit()). */
 function ready(module: ModuleProfileName): ModuleMachine {
-  const m = sysInit(module);
-  const [a, b] = cfgA();
-  write(m, CFG_A.info0, encodeTdmrInfo(a));
-  write(m, CFG_A.info1, encodeTdmrInfo(b));
-  write(m, CFG_A.array, encodeU64s([0x10000000n, 0x10000200n]));
-  ok(m, 0, { rax: 45n, rcx: 0x10001000n, rdx: 2n, r8: 32n });
-  ok(m, 0, { rax: 31n });
-  ok(m, 2, { rax: 31n });
-  for (let i = 0; i < 512; i++) {
-    ok(m, 0, { rax: 36n, rcx: 0n });
-  }
-  for (let i = 0; i < 1024; i++) {
-    ok(m, 0, { rax: 36n, rcx: 0x100000000n });
-  }
-  ok(m, 0, { rax: 9n, rcx: TDR, rdx: 33n });
-  ok(m, 0, { rax: 8n, rcx: TDR });
-  ok(m, 2, { rax: 8n, rcx: TDR });
-  for (let i = 1; i <= 6; i++) {
-    ok(m, 0, { rax: 1n, rcx: TDR + BigInt(i * 0x1000), rdx: TDR });
-  }
-  return m;
+  return readyForMngInit(module, TDR);
 }
 
 type Edit = (dv: DataView) => void;

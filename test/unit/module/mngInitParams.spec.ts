@@ -9,12 +9,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { cpuId } from '../../../src/base/ids.js';
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
-import { preset } from '../../../src/platform/presets.js';
-import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
-import type { SeamRegsIn as R } from '../../__test-helpers__/moduleMachine.js';
-import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
+import { seamcallRegs as call } from '../../__test-helpers__/moduleMachine.js';
+import { readyForMngInit, tdParams, write } from './cfgA.js';
 
 const TDR = 0x40000000n;
 const PARAMS = 0x10004000;
@@ -29,38 +26,9 @@ const CPUID_CONFIG = OPERAND_INVALID | 0x45n;
 const TSC_FREQUENCY = OPERAND_INVALID | 0x46n;
 const ARCH_CAP_CONFIG = OPERAND_INVALID | 0x48n;
 
-function ok(m: ModuleMachine, lp: number, r: R): void {
-  expect(call(m, lp, r).rax.toString(16)).toBe('0');
-}
-function write(m: ModuleMachine, pa: number, b: Uint8Array): void {
-  m.platform.store(m.platform.cpu(cpuId(0)), pa, b, 0, 'host');
-}
-
-/** A module ready for TDH.MNG.INIT: S5, MNG.CREATE, KEY.CONFIG on both packages, six TDCS pages. */
+/** A module ready for TDH.MNG.INIT on 1.5.01 (cfgA.ts readyForMngInit()). */
 function ready(): ModuleMachine {
-  const m = vmxModuleMachine(preset('ref') as NonNullable<ReturnType<typeof preset>>, { module: '1.5.01' });
-  ok(m, 0, { rax: 33n });
-  [0, 1, 2, 3].forEach((lp) => ok(m, lp, { rax: 35n }));
-  const [a, b] = cfgA();
-  write(m, CFG_A.info0, encodeTdmrInfo(a));
-  write(m, CFG_A.info1, encodeTdmrInfo(b));
-  write(m, CFG_A.array, encodeU64s([0x10000000n, 0x10000200n]));
-  ok(m, 0, { rax: 45n, rcx: 0x10001000n, rdx: 2n, r8: 32n });
-  ok(m, 0, { rax: 31n });
-  ok(m, 2, { rax: 31n });
-  for (let i = 0; i < 512; i++) {
-    ok(m, 0, { rax: 36n, rcx: 0n });
-  }
-  for (let i = 0; i < 1024; i++) {
-    ok(m, 0, { rax: 36n, rcx: 0x100000000n });
-  }
-  ok(m, 0, { rax: 9n, rcx: TDR, rdx: 33n });
-  ok(m, 0, { rax: 8n, rcx: TDR });
-  ok(m, 2, { rax: 8n, rcx: TDR });
-  for (let i = 1; i <= 6; i++) {
-    ok(m, 0, { rax: 1n, rcx: TDR + BigInt(i * 0x1000), rdx: TDR });
-  }
-  return m;
+  return readyForMngInit('1.5.01', TDR);
 }
 
 type Edit = (dv: DataView) => void;
