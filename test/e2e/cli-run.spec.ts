@@ -18,7 +18,7 @@ describe('tdxsim run: the first run (default scenario)', () => {
     // The kexec'd kernel's dmesg stands apart, with its TDH.SYS.INIT failure.
     const lines = r.stdout.split('\n');
     const k2 = lines.indexOf('-- kernel 2 (started by the jump):');
-    expect(lines[k2 - 1]).toBe('[    0.028062] kexec_core: Starting new kernel');
+    expect(lines[k2 - 1]).toBe('[    0.028080] kexec_core: Starting new kernel');
     expect(lines[k2 + 1]).toBe('[    0.000000] Linux version 6.18.0 (tdxsim) #2 SMP');
     expect(lines.filter((l) => l.startsWith('-- kernel '))).toHaveLength(1);
     expect(lines.slice(k2).find((l) => l.includes('SEAMCALL'))).toBe('[    0.001044] virt/tdx: SEAMCALL (0x0000000000000021) failed: 0xc000050000000000');

@@ -8,7 +8,7 @@ const LINE = 0x17efa1000;
 describe('tdxsim inspect: the machine at a moment of the default scenario', () => {
   it('after step 2 (td.create): the TD\'s dirty private lines sit in CPU 1\'s cache, every CPU is flagged', () => {
     const v = inspectScenario({ scenario: 'default', at: parseMoment('2'), cache: 1, line: LINE });
-    expect(v.at).toEqual({ requested: '2', t: 27981294, where: 'after step 2 (td.create)' });
+    expect(v.at).toEqual({ requested: '2', t: 27999294, where: 'after step 2 (td.create)' });
     expect(v.kernel).toEqual({ profile: 'linux-6.18', generation: 0, tdx_module_status: 'INITIALIZED', kexec: { stopping_cpu: -1, kexec_in_progress: false, nmiHandlerRegistered: false, crashing: false } });
     expect(v.cpus.map((c) => [c.cpu, c.package, c.online, c.vmx, c.cache_state_incoherent, c.dirtyLines, c.running])).toEqual([
       // CPU 0 ran TDH.SYS.TDMR.INIT: 3 lines of its own plus the PAMT_2M and PAMT_1G lines the
@@ -39,7 +39,7 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
 
   it('at the jump: the others stopped in the REBOOT handler, KVM flushed CPU 1 before the stop, the TD\'s PAMT entries are still there', () => {
     const v = inspectScenario({ scenario: 'default', at: parseMoment('jump'), cache: 1, line: LINE, pamt: { base: 0x17ef00000, len: 0x200000 } });
-    expect(v.at).toEqual({ requested: 'jump', t: 31093486, where: 'during step 3 (kexec), as CPU 0 jumps to the next kernel' });
+    expect(v.at).toEqual({ requested: 'jump', t: 31111486, where: 'during step 3 (kexec), as CPU 0 jumps to the next kernel' });
     expect(v.kernel?.kexec).toEqual({ stopping_cpu: 0, kexec_in_progress: true, nmiHandlerRegistered: false, crashing: false });
     expect(v.cpus.map((c) => [c.cpu, c.online, c.vmx, c.halted, c.cache_state_incoherent, c.stopThisCpuRuns, c.dirtyLines, c.running])).toEqual([
       [0, true, false, false, false, 0, 0, 'kernel_kexec'],
@@ -97,7 +97,7 @@ describe('tdxsim inspect: the machine at a moment of the default scenario', () =
     const r = tdxsim(['inspect', 'default', '--at', '2', '--cache', '1']);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n').slice(0, 9)).toEqual([
-      'default at t=0.027981 s, after step 2 (td.create) (--at 2)',
+      'default at t=0.027999 s, after step 2 (td.create) (--at 2)',
       '',
       'KERNEL linux-6.18 (kernel 0)  tdx_module_status: INITIALIZED',
       '  stopping_cpu -1  kexec_in_progress false  NMI stop handler not registered',

@@ -72,7 +72,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#memory-map rect[data-lane="pamt"]').count()).toBe(9);
     expect(await page.locator('#memory-map rect[data-lane="crashkernel"]').count()).toBe(1);
     // The cache view opens just before the jump, with the TD's dirty lines by address and KeyID.
-    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('just before the jump (relocate_kernel on CPU 0) (28.065 ms)');
+    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('just before the jump (relocate_kernel on CPU 0) (28.083 ms)');
     const cpu1 = page.locator('#cache-table table').nth(1);
     expect(await page.locator('#cache-table h3').nth(1).innerText()).toBe('CPU 1: 4096 dirty lines');
     expect(await cpu1.locator('tr').nth(1).innerText()).toBe('17\t[0x17efa1080, 0x17efe1000)\t4094\ttd1');
@@ -92,7 +92,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#timeline rect.hl-ev[data-kind="stale-writeback"]').count()).toBe(3);
     expect(await page.locator('#timeline line.finding-time').count()).toBe(1);
     // The cache view moves to the last moment the lines were still dirty, and marks them.
-    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('stale write-back from CPU 0 (33.105 ms)');
+    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('stale write-back from CPU 0 (33.123 ms)');
     expect(await page.locator('#cache-table tr.hl').allInnerTexts()).toEqual(['17\t[0x17efa1080, 0x17efe1000)\t4094\ttd1']);
     // Pixels: the highlighted range is drawn in red over the map.
     const box = await hl.boundingBox();
@@ -129,7 +129,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     expect(await page.locator('#timeline line.divergence').count()).toBe(1);
     expect(await page.locator('#timeline-other line.divergence').count()).toBe(1);
     expect(await page.locator('#divergence').innerText()).toBe(
-      'first divergence at event 45: counterexample CPU 1: stop_this_cpu: run 1 at 1.029029 s; default schedule (first option at every choice, no faults) CPU 0: send NMI to CPU 1 at 1.030027 s',
+      'first divergence at event 45: counterexample CPU 1: stop_this_cpu: run 1 at 1.029047 s; default schedule (first option at every choice, no faults) CPU 0: send NMI to CPU 1 at 1.030045 s',
     );
     // "from the kexec on" zooms to the kexec path: more of its labels fit.
     await page.locator('#tl-fit-kexec').click();
@@ -152,7 +152,7 @@ describe.skipIf(CHROMIUM === undefined)('tdxsim report in headless Chromium', ()
     // Clicking the chart at the finding's diamond picks the moment for the cache view.
     await page.locator('#timeline path.finding-mark').click();
     expect(await page.locator('#findings .finding.selected').count()).toBe(1);
-    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('kexec jump on CPU 0 (1.033055 s)');
+    expect(await page.locator('#cache-moment option:checked').innerText()).toBe('kexec jump on CPU 0 (1.033073 s)');
     await page.screenshot({ path: join(SHOTS, 'explore-race.png'), fullPage: true });
     expect(errors).toEqual([]);
   });

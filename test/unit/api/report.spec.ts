@@ -23,13 +23,13 @@ describe('report model', () => {
     expect(r.verdict).toBe('pass');
     expect(r.model.verdictText).toBe('verdict pass (expected: cpu-still-running; found: cpu-still-running)');
     const m = r.model.main;
-    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_051_910]]);
+    expect(m.findings.map((f) => [f.class, f.cpu, f.t])).toEqual([['cpu-still-running', 1, 1_033_069_910]]);
     expect(m.findings[0]?.replay).toBe('tdxsim run --scenario kexec-stop-race --seed 1 --path 1.1.0.0.2.0.1.1.0.0');
     // The NMI from CPU 0 to CPU 1 after the 1 s wait, the epochs, the jump.
-    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_023_910, t1: 1_030_024_910, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
+    expect(m.arrows.filter((a) => a.nmi)).toEqual([{ t0: 1_030_041_910, t1: 1_030_042_910, from: 0, to: 1, nmi: true, vector: 'NMI' }]);
     expect(m.epochs.map((e) => e.label)).toEqual(['linux-6.18 (kernel#0)', 'relocate_kernel, swap_pages', 'purgatory, early boot', 'new kernel (kernel#1)']);
-    expect(m.epochs[1]).toEqual({ t0: 1_030_051_910, t1: 1_033_051_910, label: 'relocate_kernel, swap_pages' });
-    expect(m.jumps).toEqual([1_033_051_910]);
+    expect(m.epochs[1]).toEqual({ t0: 1_030_069_910, t1: 1_033_069_910, label: 'relocate_kernel, swap_pages' });
+    expect(m.jumps).toEqual([1_033_069_910]);
     expect(m.caches.map((c) => c.label)).toContain('just before the jump (relocate_kernel on CPU 0)');
   });
 
@@ -113,7 +113,7 @@ describe('report model', () => {
     expect(r.model.main.findings.map((f) => f.class)).toEqual(['cpu-still-running']);
     expect(r.model.main.findings[0]?.replay).toBe('tdxsim replay kexec-race-2cpu --seed 1 --path 1.1.0.0.2.0.1.1');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_028_846, otherT: 1_030_026_846, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_046_846, otherT: 1_030_044_846, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
     // The same schedule given as a replay draws the same execution.
     const again = buildReport({ scenario: 'kexec-race-2cpu', path: '1.1.0.0.2.0.1.1', replay: {} });
     expect(again.model.main.events).toEqual(r.model.main.events);
@@ -125,7 +125,7 @@ describe('report model', () => {
     expect(r.model.main.findings).toHaveLength(1);
     expect(r.model.compare?.other.name).toBe('path 0');
     expect(r.model.compare?.other.findings).toEqual([]);
-    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_025_910, otherT: 1_030_023_910, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
+    expect(r.model.compare?.divergence).toEqual({ index: 45, mainT: 1_029_043_910, otherT: 1_030_041_910, main: 'CPU 1: stop_this_cpu: run 1', other: 'CPU 0: send NMI to CPU 1' });
   });
 
   it('refuses what it cannot draw, with stable codes', () => {
