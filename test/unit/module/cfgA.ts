@@ -143,3 +143,21 @@ export function readyForMngInit(module: ModuleProfileName, tdr: bigint): ModuleM
   }
   return m;
 }
+
+/** An edit of TD_PARAMS bytes. */
+export type TdParamsEdit = (dv: DataView) => void;
+
+/**
+ * TDH.MNG.INIT of the TD at `tdr` with tdParams() edited by `edits`, written at `paramsPa`:
+ * [status, RCX]. The TD stays uninitialized on error.
+ */
+export function mngInitEdited(m: ModuleMachine, tdr: bigint, paramsPa: number, ...edits: TdParamsEdit[]): [bigint, bigint] {
+  const p = tdParams();
+  const dv = new DataView(p.buffer);
+  for (const e of edits) {
+    e(dv);
+  }
+  write(m, paramsPa, p);
+  const r = seamcallRegs(m, 0, { rax: 21n, rcx: tdr, rdx: BigInt(paramsPa) });
+  return [r.rax, r.rcx];
+}

@@ -17,7 +17,7 @@ import { cpuidConfigurable } from '../../../src/module/cpuidConfigurable.js';
 import { isAssumed, MODULE_PROFILE_NAMES, moduleProfile } from '../../../src/module/profiles.js';
 import type { ModuleProfileName } from '../../../src/module/profiles.js';
 import { seamcallRegs as call } from '../../__test-helpers__/moduleMachine.js';
-import { ok, readyForMngInit, sysInitRef, tdParams, write } from './cfgA.js';
+import { mngInitEdited, ok, readyForMngInit, sysInitRef } from './cfgA.js';
 
 const TDR = 0x40000000n;
 const PARAMS = 0x10004000;
@@ -53,14 +53,7 @@ const archCapAfter: Edit = (dv) => dv.setBigUint64(224, 0x10n, true);
 
 /** TDH.MNG.INIT with tdParams() edited: [status, RCX]. The TD stays uninitialized on error. */
 function init(m: ModuleMachine, ...edits: Edit[]): [bigint, bigint] {
-  const p = tdParams();
-  const dv = new DataView(p.buffer);
-  for (const e of edits) {
-    e(dv);
-  }
-  write(m, PARAMS, p);
-  const r = call(m, 0, { rax: 21n, rcx: TDR, rdx: BigInt(PARAMS) });
-  return [r.rax, r.rcx];
+  return mngInitEdited(m, TDR, PARAMS, ...edits);
 }
 
 describe('configurable CPUID leaves per release: the profiles', () => {

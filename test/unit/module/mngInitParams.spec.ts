@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { ModuleMachine } from '../../../src/machine/moduleMachine.js';
 import { seamcallRegs as call } from '../../__test-helpers__/moduleMachine.js';
-import { readyForMngInit, tdParams, write } from './cfgA.js';
+import { mngInitEdited, readyForMngInit } from './cfgA.js';
 
 const TDR = 0x40000000n;
 const PARAMS = 0x10004000;
@@ -53,14 +53,7 @@ beforeAll(() => {
 
 /** TDH.MNG.INIT with tdParams() edited; returns [status, RCX]. The TD stays uninitialized on error. */
 function init(...edits: Edit[]): [bigint, bigint] {
-  const p = tdParams();
-  const dv = new DataView(p.buffer);
-  for (const e of edits) {
-    e(dv);
-  }
-  write(m, PARAMS, p);
-  const r = call(m, 0, { rax: 21n, rcx: TDR, rdx: BigInt(PARAMS) });
-  return [r.rax, r.rcx];
+  return mngInitEdited(m, TDR, PARAMS, ...edits);
 }
 
 describe('TDH.MNG.INIT TD_PARAMS check order (audit rows 5-8)', () => {
