@@ -12,7 +12,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { tdParams } from './cfgA.js';
 import { Host, L, ServerClient } from './serverClient.js';
 import type { CallOut, Regs } from './serverClient.js';
 
@@ -63,14 +62,7 @@ async function td(h: Host): Promise<void> {
   };
   // The pair lies inside the range it describes (such pages are not walked, only marked in the bitmap).
   await ok(0, { rax: X.PAMT_ADD, rcx: TDR | 1n, rdx: TDR + 0x100000n, r8: TDR + 0x101000n });
-  await ok(0, { rax: L.MNG_CREATE, rcx: TDR, rdx: 33n });
-  await ok(0, { rax: L.MNG_KEY_CONFIG, rcx: TDR });
-  await ok(2, { rax: L.MNG_KEY_CONFIG, rcx: TDR });
-  for (let i = 1; i <= 6; i++) {
-    await ok(0, { rax: L.MNG_ADDCX, rcx: TDR + BigInt(i * 0x1000), rdx: TDR });
-  }
-  await h.write(0x10004000, tdParams());
-  await ok(0, { rax: L.MNG_INIT, rcx: TDR, rdx: 0x10004000n });
+  await h.initTd(TDR);
   await ok(0, { rax: L.MEM_SEPT_ADD, rcx: 3n, rdx: TDR, r8: 0x40040000n });
   await ok(0, { rax: L.MEM_SEPT_ADD, rcx: 2n, rdx: TDR, r8: 0x40041000n });
   await ok(0, { rax: L.MEM_SEPT_ADD, rcx: 0x1n, rdx: TDR, r8: 0x40043000n });

@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { tdParams } from './cfgA.js';
 import { Host, L, ServerClient } from './serverClient.js';
 import type { CallOut } from './serverClient.js';
 
@@ -32,14 +31,7 @@ const st = (o: CallOut): string => `0x${o.status.toString(16).padStart(16, '0')}
 /** S5, a TD initialized with HKID 33, and SEPT pages for GPA 0-1 GiB (levels 3 and 2). */
 async function tdWithSept(h: Host): Promise<void> {
   await h.boot('S5');
-  expect(st(await h.call(0, { rax: L.MNG_CREATE, rcx: TDR, rdx: 33n }))).toBe(SUCCESS);
-  expect(st(await h.call(0, { rax: L.MNG_KEY_CONFIG, rcx: TDR }))).toBe(SUCCESS);
-  expect(st(await h.call(2, { rax: L.MNG_KEY_CONFIG, rcx: TDR }))).toBe(SUCCESS);
-  for (let i = 1; i <= 6; i++) {
-    expect(st(await h.call(0, { rax: L.MNG_ADDCX, rcx: TDR + BigInt(i * 0x1000), rdx: TDR }))).toBe(SUCCESS);
-  }
-  await h.write(0x10004000, tdParams());
-  expect(st(await h.call(0, { rax: L.MNG_INIT, rcx: TDR, rdx: 0x10004000n }))).toBe(SUCCESS);
+  await h.initTd(TDR);
   expect(st(await h.call(0, { rax: L.MEM_SEPT_ADD, rcx: 3n, rdx: TDR, r8: 0x40040000n }))).toBe(SUCCESS);
   expect(st(await h.call(0, { rax: L.MEM_SEPT_ADD, rcx: 2n, rdx: TDR, r8: 0x40041000n }))).toBe(SUCCESS);
 }

@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { tdParams } from './cfgA.js';
 import { Host, L, ServerClient } from './serverClient.js';
 import type { CallOut } from './serverClient.js';
 
@@ -57,14 +56,7 @@ async function tdWith2m(h: Host): Promise<void> {
   const ok = async (lp: number, regs: Parameters<Host['call']>[1]): Promise<void> => {
     expect(s(await h.call(lp, regs))).toBe('0x0');
   };
-  await ok(0, { rax: L.MNG_CREATE, rcx: TDR, rdx: 33n });
-  await ok(0, { rax: L.MNG_KEY_CONFIG, rcx: TDR });
-  await ok(2, { rax: L.MNG_KEY_CONFIG, rcx: TDR });
-  for (let i = 1; i <= 6; i++) {
-    await ok(0, { rax: L.MNG_ADDCX, rcx: TDR + BigInt(i * 0x1000), rdx: TDR });
-  }
-  await h.write(0x10004000, tdParams());
-  await ok(0, { rax: L.MNG_INIT, rcx: TDR, rdx: 0x10004000n });
+  await h.initTd(TDR);
   await ok(0, { rax: L.MEM_SEPT_ADD, rcx: 3n, rdx: TDR, r8: 0x40040000n });
   await ok(0, { rax: L.MEM_SEPT_ADD, rcx: 2n, rdx: TDR, r8: 0x40041000n });
   await ok(0, { rax: L.MEM_PAGE_AUG, rcx: GPA_2M | 1n, rdx: TDR, r8: PAGE_2M });

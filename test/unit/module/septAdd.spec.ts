@@ -8,9 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { tdParams } from './cfgA.js';
 import { Host, L, ServerClient } from './serverClient.js';
-import type { CallOut, Regs } from './serverClient.js';
+import type { CallOut } from './serverClient.js';
 
 let client: ServerClient;
 beforeAll(() => {
@@ -38,17 +37,7 @@ async function withTd(fn: (h: Host) => Promise<void>): Promise<void> {
   const h = await Host.create(client, {});
   try {
     await h.boot('S5');
-    const ok = async (regs: Regs): Promise<void> => {
-      expect(st(await h.call(0, regs))).toBe('0x0');
-    };
-    await ok({ rax: L.MNG_CREATE, rcx: TDR, rdx: 33n });
-    await ok({ rax: L.MNG_KEY_CONFIG, rcx: TDR });
-    expect(st(await h.call(2, { rax: L.MNG_KEY_CONFIG, rcx: TDR }))).toBe('0x0');
-    for (let i = 1; i <= 6; i++) {
-      await ok({ rax: L.MNG_ADDCX, rcx: TDR + BigInt(i * 0x1000), rdx: TDR });
-    }
-    await h.write(0x10004000, tdParams());
-    await ok({ rax: L.MNG_INIT, rcx: TDR, rdx: 0x10004000n });
+    await h.initTd(TDR);
     await fn(h);
   } finally {
     await h.destroy();

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, toHex } from './cfgA.js';
+import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams, toHex } from './cfgA.js';
 import type { TdmrInfoInput } from './cfgA.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -253,6 +253,29 @@ export class Host {
   /** TDH.SYS.CONFIG with CFG-A's registers from LP0. */
   config(r8 = 32n, lp = 0): Promise<CallOut> {
     return this.call(lp, { rax: L.SYS_CONFIG, rcx: BigInt(CFG_A.array), rdx: 2n, r8 });
+  }
+
+  /**
+   * From S5, a TD at `tdr` initialized as KVM does it: TDH.MNG.CREATE with HKID `hkid`,
+   * TDH.MNG.KEY.CONFIG on LP 0 and LP 2 (both packages), six TDH.MNG.ADDCX pages after the TDR,
+   * TD_PARAMS (tdParams()) at 0x10004000 and TDH.MNG.INIT. Throws, naming the call and status, if
+   * one fails.
+   */
+  async initTd(tdr: bigint, hkid = 33n): Promise<void> {
+    const ok = async (lp: number, regs: Regs, what: string): Promise<void> => {
+      const o = await this.call(lp, regs);
+      if (o.status !== 0n) {
+        throw new Error(`${what}: ${o.statusName}`);
+      }
+    };
+    await ok(0, { rax: L.MNG_CREATE, rcx: tdr, rdx: hkid }, 'MNG.CREATE');
+    await ok(0, { rax: L.MNG_KEY_CONFIG, rcx: tdr }, 'MNG.KEY.CONFIG LP0');
+    await ok(2, { rax: L.MNG_KEY_CONFIG, rcx: tdr }, 'MNG.KEY.CONFIG LP2');
+    for (let i = 1; i <= 6; i++) {
+      await ok(0, { rax: L.MNG_ADDCX, rcx: tdr + BigInt(i * 0x1000), rdx: tdr }, `MNG.ADDCX ${i}`);
+    }
+    await this.write(0x10004000, tdParams());
+    await ok(0, { rax: L.MNG_INIT, rcx: tdr, rdx: 0x10004000n }, 'MNG.INIT');
   }
 
   /** Bring the module to a named state of spec 10.2. */

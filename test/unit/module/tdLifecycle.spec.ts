@@ -11,7 +11,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { encodeGuestProgram, GUEST_OP } from '../../../src/module/guest.js';
-import { tdParams } from './cfgA.js';
 import { Host, L, ServerClient } from './serverClient.js';
 import type { CallOut } from './serverClient.js';
 
@@ -55,14 +54,7 @@ const withHost = (fn: (h: Host) => Promise<void>): Promise<void> => Host.using(c
 /** MNG.CREATE .. MNG.INIT, SEPT pages over GPA 0, the image page (PAGE.ADD) and an AUGed page. */
 async function tdBuilt(h: Host): Promise<void> {
   await h.boot('S5');
-  expect(st(await h.call(0, { rax: L.MNG_CREATE, rcx: TDR, rdx: 33n }))).toBe(SUCCESS);
-  expect(st(await h.call(0, { rax: L.MNG_KEY_CONFIG, rcx: TDR }))).toBe(SUCCESS);
-  expect(st(await h.call(2, { rax: L.MNG_KEY_CONFIG, rcx: TDR }))).toBe(SUCCESS);
-  for (let i = 1; i <= 6; i++) {
-    expect(st(await h.call(0, { rax: L.MNG_ADDCX, rcx: TDR + BigInt(i * 0x1000), rdx: TDR }))).toBe(SUCCESS);
-  }
-  await h.write(0x10004000, tdParams());
-  expect(st(await h.call(0, { rax: L.MNG_INIT, rcx: TDR, rdx: 0x10004000n }))).toBe(SUCCESS);
+  await h.initTd(TDR);
   for (const [i, level] of [3, 2, 1].entries()) {
     expect(st(await h.call(0, { rax: L.MEM_SEPT_ADD, rcx: BigInt(level), rdx: TDR, r8: SEPT[i]! }))).toBe(SUCCESS);
   }

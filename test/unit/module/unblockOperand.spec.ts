@@ -10,7 +10,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MODULE_PROFILE_NAMES, moduleProfile } from '../../../src/module/profiles.js';
-import { tdParams } from './cfgA.js';
 import { Host, L, ServerClient } from './serverClient.js';
 import type { CallOut } from './serverClient.js';
 
@@ -36,14 +35,7 @@ async function unblockUntracked(h: Host): Promise<string[]> {
   const ok = async (lp: number, regs: Parameters<Host['call']>[1]): Promise<void> => {
     expect(s(await h.call(lp, regs))).toBe('0x0');
   };
-  await ok(0, { rax: L.MNG_CREATE, rcx: TDR, rdx: 33n });
-  await ok(0, { rax: L.MNG_KEY_CONFIG, rcx: TDR });
-  await ok(2, { rax: L.MNG_KEY_CONFIG, rcx: TDR });
-  for (let i = 1; i <= 6; i++) {
-    await ok(0, { rax: L.MNG_ADDCX, rcx: TDR + BigInt(i * 0x1000), rdx: TDR });
-  }
-  await h.write(0x10004000, tdParams());
-  await ok(0, { rax: L.MNG_INIT, rcx: TDR, rdx: 0x10004000n });
+  await h.initTd(TDR);
   for (const [i, level] of [3, 2, 1].entries()) {
     await ok(0, { rax: L.MEM_SEPT_ADD, rcx: BigInt(level), rdx: TDR, r8: 0x40010000n + BigInt(i * 0x1000) });
   }
