@@ -121,7 +121,21 @@ export function sysInitRef(module: ModuleProfileName): ModuleMachine {
  * HKID 33, TDH.MNG.KEY.CONFIG on both packages, six TDCS pages.
  */
 export function readyForMngInit(module: ModuleProfileName, tdr: bigint): ModuleMachine {
-  const m = sysInitRef(module);
+  const m = configureCfgA(sysInitRef(module));
+  ok(m, 0, { rax: 9n, rcx: tdr, rdx: 33n });
+  ok(m, 0, { rax: 8n, rcx: tdr });
+  ok(m, 2, { rax: 8n, rcx: tdr });
+  for (let i = 1; i <= 6; i++) {
+    ok(m, 0, { rax: 1n, rcx: tdr + BigInt(i * 0x1000), rdx: tdr });
+  }
+  return m;
+}
+
+/**
+ * After SYS.INIT and LP.INIT on the `ref` preset's four LPs: CFG-A written and configured
+ * (TDH.SYS.CONFIG with HKID 32), TDH.SYS.KEY.CONFIG on LP 0 and LP 2, both TDMRs initialized.
+ */
+export function configureCfgA(m: ModuleMachine): ModuleMachine {
   const [a, b] = cfgA();
   write(m, CFG_A.info0, encodeTdmrInfo(a));
   write(m, CFG_A.info1, encodeTdmrInfo(b));
@@ -134,12 +148,6 @@ export function readyForMngInit(module: ModuleProfileName, tdr: bigint): ModuleM
   }
   for (let i = 0; i < 1024; i++) {
     ok(m, 0, { rax: 36n, rcx: 0x100000000n });
-  }
-  ok(m, 0, { rax: 9n, rcx: tdr, rdx: 33n });
-  ok(m, 0, { rax: 8n, rcx: tdr });
-  ok(m, 2, { rax: 8n, rcx: tdr });
-  for (let i = 1; i <= 6; i++) {
-    ok(m, 0, { rax: 1n, rcx: tdr + BigInt(i * 0x1000), rdx: tdr });
   }
   return m;
 }

@@ -24,7 +24,7 @@ import { parsePlatformSpec } from '../../../src/platform/spec.js';
 import type { PlatformSpec } from '../../../src/platform/spec.js';
 import { explainStatus } from '../../../src/tools/explain.js';
 import { seamcallRegs as call, vmxModuleMachine } from '../../__test-helpers__/moduleMachine.js';
-import { CFG_A, cfgA, encodeTdmrInfo, encodeU64s, tdParams } from './cfgA.js';
+import { configureCfgA, tdParams } from './cfgA.js';
 
 const TDR = 0x40000000;
 const HKID = 33;
@@ -69,19 +69,7 @@ function tdInitialized(module: ModuleProfileName): ModuleMachine {
   for (let lp = 0; lp < 4; lp++) {
     expect(call(m, lp, { rax: 35n }).rax).toBe(0n);
   }
-  const [t0, t1] = cfgA();
-  host(CFG_A.info0, encodeTdmrInfo(t0));
-  host(CFG_A.info1, encodeTdmrInfo(t1));
-  host(CFG_A.array, encodeU64s([0x10000000n, 0x10000200n]));
-  expect(call(m, 0, { rax: 45n, rcx: 0x10001000n, rdx: 2n, r8: 32n }).rax).toBe(0n);
-  expect(call(m, 0, { rax: 31n }).rax).toBe(0n);
-  expect(call(m, 2, { rax: 31n }).rax).toBe(0n);
-  for (let i = 0; i < 512; i++) {
-    call(m, 0, { rax: 36n, rcx: 0n });
-  }
-  for (let i = 0; i < 1024; i++) {
-    call(m, 0, { rax: 36n, rcx: 0x100000000n });
-  }
+  configureCfgA(m);
   expect(call(m, 0, { rax: L.MNG_CREATE, rcx: BigInt(TDR), rdx: BigInt(HKID) }).rax).toBe(0n);
   expect(call(m, 0, { rax: L.MNG_KEY_CONFIG, rcx: BigInt(TDR) }).rax).toBe(0n);
   expect(call(m, 2, { rax: L.MNG_KEY_CONFIG, rcx: BigInt(TDR) }).rax).toBe(0n);
